@@ -1,0 +1,203 @@
+//! The JOSE header ([RFC 7515 §4]): read strictly, trusted for nothing but
+//! naming a key and checking that key's algorithm.
+//!
+//! Only `alg`, `kid`, `typ`, `cty` and `crit` are read. `jku`, `x5u`, `jwk`
+//! and `x5c` are skipped like any other unknown member: a key or a URL
+//! carried by the token it is supposed to verify proves nothing
+//! ([RFC 8725 §3.10], CVE-2018-0114), so they are never fetched, parsed or
+//! exposed.
+//!
+//! [RFC 7515 §4]: https://www.rfc-editor.org/rfc/rfc7515#section-4
+//! [RFC 8725 §3.10]: https://www.rfc-editor.org/rfc/rfc8725#section-3.10
+
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::error::{Part, Untrusted};
+use crate::json::{SeenNames, Str};
+use crate::{Algorithm, Error};
+
+/// The header of a verified token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The algorithm, which always equals the verifying key's.
+    pub alg: Algorithm,
+    /// The key id the token named, if any.
+    pub kid: Option<String>,
+    /// The media type of the whole token, e.g. `at+jwt` ([RFC 7515 §4.1.9]).
+    ///
+    /// [RFC 7515 §4.1.9]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.9
+    pub typ: Option<String>,
+    /// The content type of the payload ([RFC 7515 §4.1.10]).
+    ///
+    /// [RFC 7515 §4.1.10]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.10
+    pub cty: Option<String>,
+}
+
+#[derive(Default)]
+struct Raw<'de> {
+    alg: Option<Cow<'de, str>>,
+    kid: Option<Cow<'de, str>>,
+    typ: Option<Cow<'de, str>>,
+    cty: Option<Cow<'de, str>>,
+    crit: Option<Vec<Str<'de>>>,
+}
+
+struct Seed<'a> {
+    fault: &'a mut Option<Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = Raw<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+fn string<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    fault: &mut Option<Error>,
+    name: &'static str,
+) -> Result<Cow<'de, str>, A::Error> {
+    map.next_value::<Str<'de>>()
+        .map(|s| s.0)
+        .inspect_err(|_| *fault = Some(Error::InvalidHeaderParameter(name)))
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = Raw<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        let mut raw = Raw::default();
+        let mut seen = SeenNames::default();
+        while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+            if !seen.insert(name.clone()) {
+                *self.fault = Some(Error::DuplicateMember {
+                    part: Part::Header,
+                    name: Untrusted::new(&name),
+                });
+                return Err(de::Error::custom("duplicate member"));
+            }
+            match &*name {
+                "alg" => raw.alg = Some(string(&mut map, self.fault, "alg")?),
+                "kid" => raw.kid = Some(string(&mut map, self.fault, "kid")?),
+                "typ" => raw.typ = Some(string(&mut map, self.fault, "typ")?),
+                "cty" => raw.cty = Some(string(&mut map, self.fault, "cty")?),
+                "crit" => {
+                    raw.crit = Some(map.next_value::<Vec<Str<'de>>>().inspect_err(|_| {
+                        *self.fault = Some(Error::InvalidHeaderParameter("crit"));
+                    })?)
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// Parses a decoded header, in the order of [RFC 7515 §5.2] steps 3-5 and
+/// [RFC 8725 §3.1]:
+///
+/// 1. It is a JSON object with unique member names.
+/// 2. `alg` is present; `none` (any case) is refused; an unknown name is refused.
+/// 3. `crit`, if present, is refused: no extension is understood here, and
+///    RFC 7515 §4.1.11 says a recipient MUST then reject the JWS.
+///
+/// [RFC 7515 §5.2]: https://www.rfc-editor.org/rfc/rfc7515#section-5.2
+/// [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1
+pub(crate) fn parse(json: &[u8]) -> Result<Header, Error> {
+    crate::json::check_utf8(json, Part::Header)?;
+    if !crate::json::starts_object(json) {
+        return Err(Error::Json {
+            part: Part::Header,
+            reason: "not a JSON object".into(),
+        });
+    }
+    let mut fault = None;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let raw = Seed { fault: &mut fault }
+        .deserialize(&mut de)
+        .and_then(|raw| de.end().map(|()| raw))
+        .map_err(|e| {
+            fault.take().unwrap_or_else(|| Error::Json {
+                part: Part::Header,
+                reason: e.to_string(),
+            })
+        })?;
+
+    let alg = raw.alg.ok_or(Error::MissingAlgorithm)?;
+    if alg.eq_ignore_ascii_case("none") {
+        return Err(Error::AlgorithmNone);
+    }
+    let alg = Algorithm::from_name(&alg)
+        .ok_or_else(|| Error::UnsupportedAlgorithm(Untrusted::new(&alg)))?;
+    if let Some(crit) = raw.crit {
+        let names: Vec<&str> = crit.iter().map(|s| &*s.0).collect();
+        return Err(Error::UnsupportedCritical(Untrusted::new(&names.join(","))));
+    }
+    Ok(Header {
+        alg,
+        kid: raw.kid.map(Cow::into_owned),
+        typ: raw.typ.map(Cow::into_owned),
+        cty: raw.cty.map(Cow::into_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_known_members_and_ignores_embedded_keys() {
+        let h = parse(
+            br#"{"alg":"ES256","kid":"k1","typ":"at+jwt","jwk":{"kty":"EC"},"jku":"https://evil"}"#,
+        )
+        .unwrap();
+        assert_eq!(h.alg, Algorithm::ES256);
+        assert_eq!(h.kid.as_deref(), Some("k1"));
+        assert_eq!(h.typ.as_deref(), Some("at+jwt"));
+    }
+
+    #[test]
+    fn refuses_none_unknown_crit_duplicates_and_bad_types() {
+        assert_eq!(parse(br#"{"alg":"none"}"#), Err(Error::AlgorithmNone));
+        assert_eq!(parse(br#"{"alg":"nOnE"}"#), Err(Error::AlgorithmNone));
+        assert!(matches!(
+            parse(br#"{"alg":"HS1"}"#),
+            Err(Error::UnsupportedAlgorithm(_))
+        ));
+        assert_eq!(parse(br#"{"typ":"JWT"}"#), Err(Error::MissingAlgorithm));
+        assert!(matches!(
+            parse(br#"{"alg":"HS256","crit":["exp"],"exp":1}"#),
+            Err(Error::UnsupportedCritical(_))
+        ));
+        assert!(matches!(
+            parse(br#"{"alg":"HS256","alg":"none"}"#),
+            Err(Error::DuplicateMember {
+                part: Part::Header,
+                ..
+            })
+        ));
+        // An escaped name is the same name.
+        assert!(matches!(
+            parse(br#"{"alg":"HS256","\u0061lg":"RS256"}"#),
+            Err(Error::DuplicateMember { .. })
+        ));
+        assert_eq!(
+            parse(br#"{"alg":256}"#),
+            Err(Error::InvalidHeaderParameter("alg"))
+        );
+        assert!(matches!(parse(br#"["alg"]"#), Err(Error::Json { .. })));
+        assert!(matches!(
+            parse(br#"{"alg":"HS256"} x"#),
+            Err(Error::Json { .. })
+        ));
+    }
+}
