@@ -346,7 +346,18 @@ impl SigningKey {
         &self.kid
     }
 
-    /// Signs `message` (the JWS signing input) with the raw primitive.
+    /// The raw signature (JWS Signature octets, [RFC 7515 §5.1] step 5) over
+    /// `message`, normally the signing input `header.payload`. Most callers
+    /// want [`crate::Signer`], which builds that input.
+    ///
+    /// [RFC 7515 §5.1]: https://www.rfc-editor.org/rfc/rfc7515#section-5.1
+    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, crate::Error> {
+        let mut out = Vec::with_capacity(512);
+        self.sign_raw(message, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the signature over `message` to `out`.
     pub(crate) fn sign_raw(&self, message: &[u8], out: &mut Vec<u8>) -> Result<(), crate::Error> {
         let rng = SystemRandom::new();
         match &self.private {

@@ -1,0 +1,153 @@
+//! `tessera keys generate | public`.
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use clap::{Subcommand, ValueEnum};
+use tessera_jwt::{Algorithm, Jwks, SigningKey};
+
+use super::{input, Failure};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Generate a private signing key (kid = RFC 7638 thumbprint).
+    Generate(GenerateArgs),
+    /// Print the public JWKS of one or more private key files.
+    Public(PublicArgs),
+}
+
+/// How a private key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyFormat {
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    Pem,
+    /// PKCS#8 DER (binary).
+    Der,
+    /// A private JWK (JSON), which also records `alg` and `kid`.
+    Jwk,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GenerateArgs {
+    /// Algorithm the key is bound to: RS256, RS384, RS512, PS256, PS384,
+    /// PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512.
+    #[arg(long)]
+    alg: Algorithm,
+    /// RSA modulus size in bits (2048, 3072 or 4096).
+    #[arg(long, default_value_t = 2048)]
+    bits: usize,
+    /// Write the key to this file (mode 0600) instead of standard output.
+    #[arg(long)]
+    out: Option<String>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Output format. Default: pem, except jwk for algorithms PKCS#8 cannot
+    /// name (HS*, PS*, RS384, RS512), so the key stays bound to its algorithm.
+    #[arg(long, value_enum)]
+    format: Option<KeyFormat>,
+    /// Key id to record (jwk format only; default: the RFC 7638 thumbprint).
+    #[arg(long)]
+    kid: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PublicArgs {
+    /// Private key file (PEM, DER or private JWK); repeat for a set.
+    #[arg(long, required = true)]
+    key: Vec<String>,
+    /// Algorithm for RSA PEM/DER keys, which do not record one (default RS256).
+    #[arg(long)]
+    alg: Option<Algorithm>,
+}
+
+pub(crate) fn run(cmd: KeysCommand) -> Result<(), Failure> {
+    match cmd {
+        KeysCommand::Generate(args) => generate(args),
+        KeysCommand::Public(args) => public(args),
+    }
+    .map_err(Failure::Usage)
+}
+
+/// Whether PKCS#8 alone determines the algorithm: the curve does for EC and
+/// Ed25519 keys, and an RSA key loads as RS256 by default.
+fn pkcs8_names(alg: Algorithm) -> bool {
+    !alg.is_symmetric() && !matches!(alg, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 | Algorithm::RS384 | Algorithm::RS512)
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let format = args
+        .format
+        .unwrap_or(if pkcs8_names(args.alg) { KeyFormat::Pem } else { KeyFormat::Jwk });
+    if args.alg.is_symmetric() && format != KeyFormat::Jwk {
+        bail!("{} keys are secrets without a PKCS#8 form: use --format jwk", args.alg);
+    }
+    if args.kid.is_some() && format != KeyFormat::Jwk {
+        bail!("--kid is recorded only in --format jwk (PEM and DER keys use the thumbprint)");
+    }
+    let key = match args.alg {
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
+            SigningKey::generate_rsa(args.alg, args.bits)?
+        }
+        alg => SigningKey::generate(alg)?,
+    };
+    let key = match args.kid {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    };
+    let bytes: zeroize::Zeroizing<Vec<u8>> = match format {
+        KeyFormat::Pem => zeroize::Zeroizing::new(key.to_pkcs8_pem()?.as_bytes().to_vec()),
+        KeyFormat::Der => key.to_pkcs8_der()?,
+        KeyFormat::Jwk => {
+            let mut json = serde_json::to_vec_pretty(&key.to_private_jwk()?)?;
+            json.push(b'\n');
+            zeroize::Zeroizing::new(json)
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            write_private(path, &bytes, args.force)?;
+            eprintln!("wrote {} key {} to {path}", key.algorithm(), key.kid());
+        }
+        None => {
+            if format == KeyFormat::Der {
+                bail!("DER is binary: use --out FILE");
+            }
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_private(path: &str, bytes: &[u8], force: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {path} (use --force to overwrite)"))?;
+    file.write_all(bytes).with_context(|| format!("cannot write {path}"))?;
+    Ok(())
+}
+
+/// Loads a private key file of any supported form.
+pub(crate) fn load_signing_key(path: &str, alg: Option<Algorithm>) -> anyhow::Result<SigningKey> {
+    let bytes = zeroize::Zeroizing::new(input::read_file(path)?);
+    SigningKey::decode(&bytes, alg).with_context(|| format!("cannot load key {path}"))
+}
+
+fn public(args: PublicArgs) -> anyhow::Result<()> {
+    let mut jwks = Jwks::default();
+    for path in &args.key {
+        let key = load_signing_key(path, args.alg)?;
+        jwks.keys.push(key.public_jwk().with_context(|| format!("{path}: no public form"))?);
+    }
+    println!("{}", serde_json::to_string_pretty(&jwks)?);
+    Ok(())
+}

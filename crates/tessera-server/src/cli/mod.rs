@@ -1,0 +1,73 @@
+//! The command line: `tessera keys ...` and `tessera token ...`.
+//!
+//! Flags are parsed by clap into plain structs (each flag's help is its doc
+//! comment), then each command runs against `tessera-jwt`. `anyhow` is used
+//! here and nowhere in the libraries.
+//!
+//! Exit codes: 0 success; 1 a token was refused (the reason on stderr);
+//! 2 bad usage or an unreadable file.
+
+mod input;
+mod keys;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tessera: an OAuth 2.0 / OpenID Connect authorization server issuing JWTs.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate signing keys and print their public JWKS.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Sign, decode and verify JWTs offline.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+/// How a command ended, beyond plain success.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// A token was checked and refused: exit 1.
+    Refused(tessera_jwt::Error),
+    /// Anything else (bad input file, bad flag value): exit 2.
+    Usage(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Usage(e)
+    }
+}
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
+/// Runs a parsed command line, printing errors to stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Token(cmd) => token::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(e)) => {
+            eprintln!("token refused: {e}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
