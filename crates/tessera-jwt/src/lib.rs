@@ -89,7 +89,7 @@ pub use alg::Algorithm;
 pub use claims::{Audience, RegisteredClaims};
 pub use error::{Error, KeyError, Part, Untrusted};
 pub use header::Header;
-pub use key::{Jwk, Jwks, SigningKey, VerifyingKey};
+pub use key::{Jwk, Jwks, Secret, SigningKey, VerifyingKey};
 pub use sign::Signer;
 pub use time::UnixTime;
 pub use validation::{Validation, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN};

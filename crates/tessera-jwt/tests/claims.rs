@@ -9,7 +9,9 @@ mod support;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use support::NOW;
-use tessera_jwt::{Algorithm, Error, KeySet, RegisteredClaims, Signer, SigningKey, UnixTime, Validation};
+use tessera_jwt::{
+    Algorithm, Error, KeySet, RegisteredClaims, Signer, SigningKey, UnixTime, Validation,
+};
 
 struct Fixture {
     signer: Signer,
@@ -29,8 +31,13 @@ impl Fixture {
     fn check(&self, claims: Value, rules: &Validation, now: i64) -> Result<Value, Error> {
         // Raw payload signing, so invalid claims reach the verifier
         // (`Signer::sign` would refuse them, see the last test).
-        let token = self.signer.sign_payload(&serde_json::to_vec(&claims).unwrap()).unwrap();
-        self.keys.verify::<Value>(&token, rules, UnixTime::from_secs(now)).map(|v| v.into_claims())
+        let token = self
+            .signer
+            .sign_payload(&serde_json::to_vec(&claims).unwrap())
+            .unwrap();
+        self.keys
+            .verify::<Value>(&token, rules, UnixTime::from_secs(now))
+            .map(|v| v.into_claims())
     }
 }
 
@@ -45,18 +52,35 @@ mod rfc7519_4_1_4_exp {
         assert!(f.check(c.clone(), &rules, NOW + 59).is_ok());
         assert_eq!(
             f.check(c.clone(), &rules, NOW + 60).unwrap_err(),
-            Error::Expired { exp: NOW, now: NOW + 60, leeway: 60 }
+            Error::Expired {
+                exp: NOW,
+                now: NOW + 60,
+                leeway: 60
+            }
         );
         let strict = Validation::new().leeway(0);
         assert!(f.check(c.clone(), &strict, NOW - 1).is_ok());
-        assert!(matches!(f.check(c, &strict, NOW), Err(Error::Expired { .. })), "now == exp is expired");
+        assert!(
+            matches!(f.check(c, &strict, NOW), Err(Error::Expired { .. })),
+            "now == exp is expired"
+        );
     }
 
     #[test]
     fn exp_is_required_by_default() {
         let f = fixture();
-        assert_eq!(f.check(json!({"sub": "a"}), &Validation::new(), NOW).unwrap_err(), Error::MissingClaim("exp".into()));
-        assert!(f.check(json!({"sub": "a"}), &Validation::new().allow_missing_exp(), NOW).is_ok());
+        assert_eq!(
+            f.check(json!({"sub": "a"}), &Validation::new(), NOW)
+                .unwrap_err(),
+            Error::MissingClaim("exp".into())
+        );
+        assert!(f
+            .check(
+                json!({"sub": "a"}),
+                &Validation::new().allow_missing_exp(),
+                NOW
+            )
+            .is_ok());
     }
 
     #[test]
@@ -66,9 +90,20 @@ mod rfc7519_4_1_4_exp {
             f.check(json!({"exp": "2030-01-01"}), &Validation::new(), NOW),
             Err(Error::InvalidClaim { claim: "exp", .. })
         ));
-        assert!(matches!(f.check(json!({"exp": null}), &Validation::new(), NOW), Err(Error::InvalidClaim { .. })));
-        assert!(f.check(json!({"exp": (NOW + 10) as f64 + 0.5}), &Validation::new().leeway(0), NOW).is_ok());
-        assert!(f.check(json!({"exp": u64::MAX}), &Validation::new(), NOW).is_ok());
+        assert!(matches!(
+            f.check(json!({"exp": null}), &Validation::new(), NOW),
+            Err(Error::InvalidClaim { .. })
+        ));
+        assert!(f
+            .check(
+                json!({"exp": (NOW + 10) as f64 + 0.5}),
+                &Validation::new().leeway(0),
+                NOW
+            )
+            .is_ok());
+        assert!(f
+            .check(json!({"exp": u64::MAX}), &Validation::new(), NOW)
+            .is_ok());
     }
 }
 
@@ -83,7 +118,11 @@ mod rfc7519_4_1_5_nbf {
         assert!(f.check(c.clone(), &rules, NOW + 70).is_ok());
         assert_eq!(
             f.check(c, &rules, NOW + 69).unwrap_err(),
-            Error::NotYetValid { nbf: NOW + 100, now: NOW + 69, leeway: 30 }
+            Error::NotYetValid {
+                nbf: NOW + 100,
+                now: NOW + 69,
+                leeway: 30
+            }
         );
     }
 }
@@ -95,7 +134,9 @@ mod rfc7519_4_1_6_iat {
     fn issued_in_the_future_is_refused() {
         let f = fixture();
         let rules = Validation::new().leeway(60);
-        assert!(f.check(json!({"exp": NOW + 1000, "iat": NOW + 60}), &rules, NOW).is_ok());
+        assert!(f
+            .check(json!({"exp": NOW + 1000, "iat": NOW + 60}), &rules, NOW)
+            .is_ok());
         assert!(matches!(
             f.check(json!({"exp": NOW + 1000, "iat": NOW + 61}), &rules, NOW),
             Err(Error::IssuedInFuture { .. })
@@ -110,16 +151,37 @@ mod rfc7519_4_1_1_iss {
     fn issuer_is_compared_exactly() {
         let f = fixture();
         let rules = Validation::new().issuer("https://id.example");
-        assert!(f.check(json!({"exp": NOW + 10, "iss": "https://id.example"}), &rules, NOW).is_ok());
-        for other in ["https://id.example/", "https://ID.example", "https://id.example ", "http://id.example"] {
+        assert!(f
+            .check(
+                json!({"exp": NOW + 10, "iss": "https://id.example"}),
+                &rules,
+                NOW
+            )
+            .is_ok());
+        for other in [
+            "https://id.example/",
+            "https://ID.example",
+            "https://id.example ",
+            "http://id.example",
+        ] {
             assert!(
-                matches!(f.check(json!({"exp": NOW + 10, "iss": other}), &rules, NOW), Err(Error::InvalidIssuer { .. })),
+                matches!(
+                    f.check(json!({"exp": NOW + 10, "iss": other}), &rules, NOW),
+                    Err(Error::InvalidIssuer { .. })
+                ),
                 "{other}"
             );
         }
-        assert_eq!(f.check(json!({"exp": NOW + 10}), &rules, NOW).unwrap_err(), Error::MissingClaim("iss".into()));
+        assert_eq!(
+            f.check(json!({"exp": NOW + 10}), &rules, NOW).unwrap_err(),
+            Error::MissingClaim("iss".into())
+        );
         assert!(matches!(
-            f.check(json!({"exp": NOW + 10, "iss": ["https://id.example"]}), &rules, NOW),
+            f.check(
+                json!({"exp": NOW + 10, "iss": ["https://id.example"]}),
+                &rules,
+                NOW
+            ),
             Err(Error::InvalidClaim { claim: "iss", .. })
         ));
     }
@@ -132,13 +194,32 @@ mod rfc7519_4_1_3_aud {
     fn audience_as_string_or_array() {
         let f = fixture();
         let rules = Validation::new().audience("api");
-        assert!(f.check(json!({"exp": NOW + 10, "aud": "api"}), &rules, NOW).is_ok());
-        assert!(f.check(json!({"exp": NOW + 10, "aud": ["other", "api"]}), &rules, NOW).is_ok());
-        assert!(matches!(f.check(json!({"exp": NOW + 10, "aud": "API"}), &rules, NOW), Err(Error::InvalidAudience { .. })));
-        assert!(matches!(f.check(json!({"exp": NOW + 10, "aud": []}), &rules, NOW), Err(Error::InvalidAudience { .. })));
-        assert_eq!(f.check(json!({"exp": NOW + 10}), &rules, NOW).unwrap_err(), Error::MissingClaim("aud".into()));
+        assert!(f
+            .check(json!({"exp": NOW + 10, "aud": "api"}), &rules, NOW)
+            .is_ok());
+        assert!(f
+            .check(
+                json!({"exp": NOW + 10, "aud": ["other", "api"]}),
+                &rules,
+                NOW
+            )
+            .is_ok());
+        assert!(matches!(
+            f.check(json!({"exp": NOW + 10, "aud": "API"}), &rules, NOW),
+            Err(Error::InvalidAudience { .. })
+        ));
+        assert!(matches!(
+            f.check(json!({"exp": NOW + 10, "aud": []}), &rules, NOW),
+            Err(Error::InvalidAudience { .. })
+        ));
+        assert_eq!(
+            f.check(json!({"exp": NOW + 10}), &rules, NOW).unwrap_err(),
+            Error::MissingClaim("aud".into())
+        );
         let either = Validation::new().audience("a").audience("b");
-        assert!(f.check(json!({"exp": NOW + 10, "aud": "b"}), &either, NOW).is_ok());
+        assert!(f
+            .check(json!({"exp": NOW + 10, "aud": "b"}), &either, NOW)
+            .is_ok());
     }
 
     /// "If the principal processing the claim does not identify itself with
@@ -148,7 +229,12 @@ mod rfc7519_4_1_3_aud {
     fn audience_present_but_not_expected_is_refused() {
         let f = fixture();
         assert_eq!(
-            f.check(json!({"exp": NOW + 10, "aud": "api"}), &Validation::new(), NOW).unwrap_err(),
+            f.check(
+                json!({"exp": NOW + 10, "aud": "api"}),
+                &Validation::new(),
+                NOW
+            )
+            .unwrap_err(),
             Error::UnexpectedAudience
         );
     }
@@ -170,7 +256,10 @@ mod rfc9068_4_access_tokens {
         for missing in ["sub", "client_id", "jti", "iat"] {
             let mut c = access_claims();
             c.as_object_mut().unwrap().remove(missing);
-            assert_eq!(f.check(c, &rules, NOW).unwrap_err(), Error::MissingClaim(missing.into()));
+            assert_eq!(
+                f.check(c, &rules, NOW).unwrap_err(),
+                Error::MissingClaim(missing.into())
+            );
         }
     }
 
@@ -186,7 +275,10 @@ mod rfc9068_4_access_tokens {
         let f = fixture();
         let token = f.signer.sign(&access_claims()).unwrap();
         let rules = Validation::access_token("https://id.example", "api");
-        let v = f.keys.verify::<Typed>(&token, &rules, UnixTime::from_secs(NOW)).unwrap();
+        let v = f
+            .keys
+            .verify::<Typed>(&token, &rules, UnixTime::from_secs(NOW))
+            .unwrap();
         assert_eq!(v.claims().registered.sub.as_deref(), Some("alice"));
         assert_eq!(v.claims().scope, "read");
         assert_eq!(v.header().typ.as_deref(), Some("at+jwt"));
@@ -196,7 +288,8 @@ mod rfc9068_4_access_tokens {
             tenant: String,
         }
         assert!(matches!(
-            f.keys.verify::<NeedsMissing>(&token, &rules, UnixTime::from_secs(NOW)),
+            f.keys
+                .verify::<NeedsMissing>(&token, &rules, UnixTime::from_secs(NOW)),
             Err(Error::ClaimsShape(_))
         ));
     }
@@ -205,8 +298,20 @@ mod rfc9068_4_access_tokens {
 #[test]
 fn signing_refuses_what_verification_would_refuse() {
     let f = fixture();
-    assert!(matches!(f.signer.sign(&json!(["not", "an", "object"])), Err(Error::ClaimsSerialize(_))));
-    assert!(matches!(f.signer.sign(&"string"), Err(Error::ClaimsSerialize(_))));
-    assert!(matches!(f.signer.sign(&json!({"exp": "soon"})), Err(Error::ClaimsSerialize(_))));
-    assert!(matches!(f.signer.sign(&json!({"aud": 7})), Err(Error::ClaimsSerialize(_))));
+    assert!(matches!(
+        f.signer.sign(&json!(["not", "an", "object"])),
+        Err(Error::ClaimsSerialize(_))
+    ));
+    assert!(matches!(
+        f.signer.sign(&"string"),
+        Err(Error::ClaimsSerialize(_))
+    ));
+    assert!(matches!(
+        f.signer.sign(&json!({"exp": "soon"})),
+        Err(Error::ClaimsSerialize(_))
+    ));
+    assert!(matches!(
+        f.signer.sign(&json!({"aud": 7})),
+        Err(Error::ClaimsSerialize(_))
+    ));
 }

@@ -9,9 +9,43 @@
 //! [RFC 7638]: https://www.rfc-editor.org/rfc/rfc7638
 
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use crate::{b64, KeyError};
+
+/// A private or secret JWK member: wiped from memory when dropped, never
+/// shown by `Debug`, compared in constant time.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a base64url secret value.
+    pub fn new(value: String) -> Secret {
+        Secret(Zeroizing::new(value))
+    }
+
+    /// The base64url value. Handle with care.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        #[allow(deprecated)] // the constant-time comparison aws-lc-rs offers
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes())
+            .is_ok()
+    }
+}
+
+impl Eq for Secret {}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
 
 /// A JSON Web Key ([RFC 7517 §4], parameters from [RFC 7518 §6] and
 /// [RFC 8037 §2]). Unknown members (`x5c`, ...) are ignored on input and
@@ -44,20 +78,20 @@ pub struct Jwk {
     pub y: Option<String>,
     /// Private: RSA private exponent, EC private scalar, or OKP seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub d: Option<String>,
+    pub d: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p: Option<String>,
+    pub p: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub q: Option<String>,
+    pub q: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dp: Option<String>,
+    pub dp: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dq: Option<String>,
+    pub dq: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qi: Option<String>,
+    pub qi: Option<Secret>,
     /// Private: the symmetric key of an `oct` JWK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub k: Option<String>,
+    pub k: Option<Secret>,
 }
 
 impl Jwk {
@@ -97,8 +131,8 @@ impl Jwk {
     /// [RFC 7638 §3.2]: https://www.rfc-editor.org/rfc/rfc7638#section-3.2
     /// [RFC 8037 §2]: https://www.rfc-editor.org/rfc/rfc8037#section-2
     pub fn thumbprint(&self) -> Result<String, KeyError> {
-        fn member<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, KeyError> {
-            let v = v.as_deref().ok_or(KeyError::JwkMember(name))?;
+        fn member<'a>(v: Option<&'a str>, name: &'static str) -> Result<&'a str, KeyError> {
+            let v = v.ok_or(KeyError::JwkMember(name))?;
             // The canonical form is built by concatenation, which is only
             // correct for strings that need no JSON escaping: base64url
             // values and registered names.
@@ -113,24 +147,24 @@ impl Jwk {
         let canonical = match self.kty.as_str() {
             "RSA" => format!(
                 r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-                member(&self.e, "e")?,
-                member(&self.n, "n")?
+                member(self.e.as_deref(), "e")?,
+                member(self.n.as_deref(), "n")?
             ),
             "EC" => format!(
                 r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
-                member(&self.crv, "crv")?,
-                member(&self.x, "x")?,
-                member(&self.y, "y")?
+                member(self.crv.as_deref(), "crv")?,
+                member(self.x.as_deref(), "x")?,
+                member(self.y.as_deref(), "y")?
             ),
             "OKP" => format!(
                 r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
-                member(&self.crv, "crv")?,
-                member(&self.x, "x")?
+                member(self.crv.as_deref(), "crv")?,
+                member(self.x.as_deref(), "x")?
             ),
             "oct" => {
-                let k = zeroize::Zeroizing::new(format!(
+                let k = Zeroizing::new(format!(
                     r#"{{"k":"{}","kty":"oct"}}"#,
-                    member(&self.k, "k")?
+                    member(self.k.as_ref().map(Secret::expose), "k")?
                 ));
                 return Ok(b64::encode(
                     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, k.as_bytes()).as_ref(),
@@ -156,22 +190,6 @@ impl std::fmt::Debug for Jwk {
     }
 }
 
-impl Drop for Jwk {
-    fn drop(&mut self) {
-        for secret in [
-            &mut self.d,
-            &mut self.p,
-            &mut self.q,
-            &mut self.dp,
-            &mut self.dq,
-            &mut self.qi,
-            &mut self.k,
-        ] {
-            secret.zeroize();
-        }
-    }
-}
-
 /// A JWK Set ([RFC 7517 §5]): `{"keys": [...]}`.
 ///
 /// [RFC 7517 §5]: https://www.rfc-editor.org/rfc/rfc7517#section-5
@@ -189,8 +207,11 @@ pub(crate) fn member_bytes(v: &Option<String>, name: &'static str) -> Result<Vec
 
 /// Decodes a secret base64url JWK member into wiped-on-drop bytes.
 pub(crate) fn secret_bytes(
-    v: &Option<String>,
+    v: &Option<Secret>,
     name: &'static str,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
-    member_bytes(v, name).map(zeroize::Zeroizing::new)
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let v = v.as_ref().ok_or(KeyError::JwkMember(name))?;
+    b64::decode(v.expose().as_bytes())
+        .map(Zeroizing::new)
+        .ok_or(KeyError::JwkMember(name))
 }

@@ -8,6 +8,7 @@
 pub(crate) mod der;
 pub mod jwk;
 pub(crate) mod pem;
+mod weak_rsa;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -18,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::alg::Family;
 use crate::b64;
 use crate::{Algorithm, KeyError};
-pub use jwk::{Jwk, Jwks};
+pub use jwk::{Jwk, Jwks, Secret};
 
 /// The private half of a key, parsed.
 enum Private {
@@ -387,7 +388,7 @@ impl SigningKey {
         match &self.private {
             Private::Hmac { secret, .. } => {
                 jwk.kty = "oct".into();
-                jwk.k = Some(b64::encode(secret));
+                jwk.k = Some(Secret::new(b64::encode(secret)));
             }
             Private::Rsa(pair) => {
                 jwk.kty = "RSA".into();
@@ -416,7 +417,7 @@ impl SigningKey {
                         (&mut jwk.qi, qi),
                     ] {
                         let v = Zeroizing::new(v);
-                        *slot = Some(b64::encode(&v));
+                        *slot = Some(Secret::new(b64::encode(&v)));
                     }
                 }
             }
@@ -437,7 +438,7 @@ impl SigningKey {
                         .private_key()
                         .as_be_bytes()
                         .map_err(|_| KeyError::CryptoFailure)?;
-                    jwk.d = Some(b64::encode(d.as_ref()));
+                    jwk.d = Some(Secret::new(b64::encode(d.as_ref())));
                 }
             }
             Private::Ed(pair) => {
@@ -449,7 +450,7 @@ impl SigningKey {
                     let seed = pair.seed().map_err(|_| KeyError::CryptoFailure)?;
                     let seed: Curve25519SeedBin =
                         seed.as_be_bytes().map_err(|_| KeyError::CryptoFailure)?;
-                    jwk.d = Some(b64::encode(seed.as_ref()));
+                    jwk.d = Some(Secret::new(b64::encode(seed.as_ref())));
                 }
             }
         }
@@ -664,6 +665,16 @@ impl VerifyingKey {
                 let bits = n.len() * 8;
                 if bits < 2048 {
                     return Err(KeyError::RsaKeyTooSmall(bits));
+                }
+                if !weak_rsa::exponent_is_sound(&e) {
+                    return Err(KeyError::Rejected(
+                        "RSA public exponent must be odd and at least 3",
+                    ));
+                }
+                if weak_rsa::has_roca_fingerprint(n) {
+                    return Err(KeyError::Rejected(
+                        "RSA modulus has the ROCA fingerprint (CVE-2017-15361): it can be factored",
+                    ));
                 }
                 let components = sig::RsaPublicKeyComponents {
                     n,

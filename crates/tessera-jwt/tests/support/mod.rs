@@ -19,7 +19,12 @@ pub fn forge(key: &SigningKey, header: &str, payload: &str) -> String {
 
 /// A compact JWS with this header and payload and a chosen signature.
 pub fn with_signature(header: &str, payload: &str, sig: &[u8]) -> String {
-    format!("{}.{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()), b64(sig))
+    format!(
+        "{}.{}.{}",
+        b64(header.as_bytes()),
+        b64(payload.as_bytes()),
+        b64(sig)
+    )
 }
 
 /// A HMAC-SHA256 tag made with any bytes as the secret.
@@ -31,5 +36,8 @@ pub fn hmac_sha256(secret: &[u8], message: &[u8]) -> Vec<u8> {
 pub const NOW: i64 = 1_700_000_000;
 
 pub fn claims() -> String {
-    format!(r#"{{"iss":"https://id.example","sub":"alice","aud":"api","exp":{},"iat":{NOW}}}"#, NOW + 300)
+    format!(
+        r#"{{"iss":"https://id.example","sub":"alice","aud":"api","exp":{},"iat":{NOW}}}"#,
+        NOW + 300
+    )
 }

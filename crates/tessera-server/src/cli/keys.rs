@@ -72,23 +72,39 @@ pub(crate) fn run(cmd: KeysCommand) -> Result<(), Failure> {
 /// Whether PKCS#8 alone determines the algorithm: the curve does for EC and
 /// Ed25519 keys, and an RSA key loads as RS256 by default.
 fn pkcs8_names(alg: Algorithm) -> bool {
-    !alg.is_symmetric() && !matches!(alg, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 | Algorithm::RS384 | Algorithm::RS512)
+    !alg.is_symmetric()
+        && !matches!(
+            alg,
+            Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+                | Algorithm::RS384
+                | Algorithm::RS512
+        )
 }
 
 fn generate(args: GenerateArgs) -> anyhow::Result<()> {
-    let format = args
-        .format
-        .unwrap_or(if pkcs8_names(args.alg) { KeyFormat::Pem } else { KeyFormat::Jwk });
+    let format = args.format.unwrap_or(if pkcs8_names(args.alg) {
+        KeyFormat::Pem
+    } else {
+        KeyFormat::Jwk
+    });
     if args.alg.is_symmetric() && format != KeyFormat::Jwk {
-        bail!("{} keys are secrets without a PKCS#8 form: use --format jwk", args.alg);
+        bail!(
+            "{} keys are secrets without a PKCS#8 form: use --format jwk",
+            args.alg
+        );
     }
     if args.kid.is_some() && format != KeyFormat::Jwk {
         bail!("--kid is recorded only in --format jwk (PEM and DER keys use the thumbprint)");
     }
     let key = match args.alg {
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
-            SigningKey::generate_rsa(args.alg, args.bits)?
-        }
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => SigningKey::generate_rsa(args.alg, args.bits)?,
         alg => SigningKey::generate(alg)?,
     };
     let key = match args.kid {
@@ -132,7 +148,8 @@ fn write_private(path: &str, bytes: &[u8], force: bool) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {path} (use --force to overwrite)"))?;
-    file.write_all(bytes).with_context(|| format!("cannot write {path}"))?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {path}"))?;
     Ok(())
 }
 
@@ -146,7 +163,10 @@ fn public(args: PublicArgs) -> anyhow::Result<()> {
     let mut jwks = Jwks::default();
     for path in &args.key {
         let key = load_signing_key(path, args.alg)?;
-        jwks.keys.push(key.public_jwk().with_context(|| format!("{path}: no public form"))?);
+        jwks.keys.push(
+            key.public_jwk()
+                .with_context(|| format!("{path}: no public form"))?,
+        );
     }
     println!("{}", serde_json::to_string_pretty(&jwks)?);
     Ok(())
