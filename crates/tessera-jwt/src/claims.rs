@@ -137,19 +137,11 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
                 "exp" => self.out.exp = Some(claim::<NumericDate, _>(&mut map, f, "exp", DATE)?.0),
                 "nbf" => self.out.nbf = Some(claim::<NumericDate, _>(&mut map, f, "nbf", DATE)?.0),
                 "iat" => self.out.iat = Some(claim::<NumericDate, _>(&mut map, f, "iat", DATE)?.0),
-                "iss" => {
-                    self.out.iss =
-                        Some(claim::<Str<'de>, _>(&mut map, f, "iss", "must be a string")?.0)
-                }
+                "iss" => self.out.iss = Some(claim::<Str<'de>, _>(&mut map, f, "iss", "must be a string")?.0),
                 "aud" => {
                     self.out.aud = Some(
-                        claim::<Aud<'de>, _>(
-                            &mut map,
-                            f,
-                            "aud",
-                            "must be a string or an array of strings",
-                        )?
-                        .0,
+                        claim::<Aud<'de>, _>(&mut map, f, "aud", "must be a string or an array of strings")?
+                            .0,
                     )
                 }
                 _ => {
@@ -244,8 +236,7 @@ mod tests {
     #[test]
     fn reads_registered_claims_and_refuses_repeats() {
         let s =
-            scan(br#"{"exp":10,"nbf":1.9,"iat":5,"iss":"i","aud":["a","b"],"x":{"exp":"nested"}}"#)
-                .unwrap();
+            scan(br#"{"exp":10,"nbf":1.9,"iat":5,"iss":"i","aud":["a","b"],"x":{"exp":"nested"}}"#).unwrap();
         assert_eq!((s.exp, s.nbf, s.iat), (Some(10), Some(1), Some(5)));
         assert_eq!(s.iss.as_deref(), Some("i"));
         assert_eq!(s.aud.unwrap(), vec!["a", "b"]);

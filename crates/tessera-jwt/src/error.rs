@@ -70,9 +70,7 @@ pub enum Error {
         max: usize,
     },
     /// The token has five segments: a JWE, which is not accepted here.
-    #[error(
-        "token is a JWE (5 segments); only signed JWTs (JWS compact, 3 segments) are accepted"
-    )]
+    #[error("token is a JWE (5 segments); only signed JWTs (JWS compact, 3 segments) are accepted")]
     EncryptedTokenNotSupported,
     /// Not three dot-separated segments ([RFC 7515 §7.1]).
     ///
@@ -82,7 +80,9 @@ pub enum Error {
     /// A segment is not strict unpadded base64url ([RFC 7515 §2]).
     ///
     /// [RFC 7515 §2]: https://www.rfc-editor.org/rfc/rfc7515#section-2
-    #[error("{0} is not strict base64url (no padding, no '+' or '/', no whitespace, canonical trailing bits)")]
+    #[error(
+        "{0} is not strict base64url (no padding, no '+' or '/', no whitespace, canonical trailing bits)"
+    )]
     Base64(Part),
     /// A segment is not the JSON object it must be.
     #[error("{part} is not a valid JSON object: {reason}")]

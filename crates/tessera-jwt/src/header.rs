@@ -136,8 +136,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<Header, Error> {
     if alg.eq_ignore_ascii_case("none") {
         return Err(Error::AlgorithmNone);
     }
-    let alg = Algorithm::from_name(&alg)
-        .ok_or_else(|| Error::UnsupportedAlgorithm(Untrusted::new(&alg)))?;
+    let alg = Algorithm::from_name(&alg).ok_or_else(|| Error::UnsupportedAlgorithm(Untrusted::new(&alg)))?;
     if let Some(crit) = raw.crit {
         let names: Vec<&str> = crit.iter().map(|s| &*s.0).collect();
         return Err(Error::UnsupportedCritical(Untrusted::new(&names.join(","))));
@@ -156,10 +155,9 @@ mod tests {
 
     #[test]
     fn reads_known_members_and_ignores_embedded_keys() {
-        let h = parse(
-            br#"{"alg":"ES256","kid":"k1","typ":"at+jwt","jwk":{"kty":"EC"},"jku":"https://evil"}"#,
-        )
-        .unwrap();
+        let h =
+            parse(br#"{"alg":"ES256","kid":"k1","typ":"at+jwt","jwk":{"kty":"EC"},"jku":"https://evil"}"#)
+                .unwrap();
         assert_eq!(h.alg, Algorithm::ES256);
         assert_eq!(h.kid.as_deref(), Some("k1"));
         assert_eq!(h.typ.as_deref(), Some("at+jwt"));
@@ -195,9 +193,6 @@ mod tests {
             Err(Error::InvalidHeaderParameter("alg"))
         );
         assert!(matches!(parse(br#"["alg"]"#), Err(Error::Json { .. })));
-        assert!(matches!(
-            parse(br#"{"alg":"HS256"} x"#),
-            Err(Error::Json { .. })
-        ));
+        assert!(matches!(parse(br#"{"alg":"HS256"} x"#), Err(Error::Json { .. })));
     }
 }

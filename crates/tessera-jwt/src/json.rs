@@ -88,12 +88,10 @@ impl<'de> SeenNames<'de> {
 ///
 /// [RFC 8259 §8.1]: https://www.rfc-editor.org/rfc/rfc8259#section-8.1
 pub(crate) fn check_utf8(bytes: &[u8], part: Part) -> Result<(), Error> {
-    std::str::from_utf8(bytes)
-        .map(|_| ())
-        .map_err(|_| Error::Json {
-            part,
-            reason: "not valid UTF-8".into(),
-        })
+    std::str::from_utf8(bytes).map(|_| ()).map_err(|_| Error::Json {
+        part,
+        reason: "not valid UTF-8".into(),
+    })
 }
 
 /// Whether the first non-whitespace byte opens a JSON object.

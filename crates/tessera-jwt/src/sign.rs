@@ -54,8 +54,7 @@ impl Signer {
     /// Signs `claims`, which must serialize to a JSON object with unique
     /// member names (what Tessera would not accept, it does not sign).
     pub fn sign<C: Serialize + ?Sized>(&self, claims: &C) -> Result<String, Error> {
-        let payload =
-            serde_json::to_vec(claims).map_err(|e| Error::ClaimsSerialize(e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| Error::ClaimsSerialize(e.to_string()))?;
         claims::scan(&payload).map_err(|e| Error::ClaimsSerialize(e.to_string()))?;
         self.sign_payload(&payload)
     }

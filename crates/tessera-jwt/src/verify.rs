@@ -117,11 +117,7 @@ impl KeySet {
     /// published).
     pub fn to_public_jwks(&self) -> Jwks {
         Jwks {
-            keys: self
-                .keys
-                .iter()
-                .filter_map(|k| k.public_jwk().cloned())
-                .collect(),
+            keys: self.keys.iter().filter_map(|k| k.public_jwk().cloned()).collect(),
         }
     }
 
@@ -153,11 +149,7 @@ impl KeySet {
     }
 
     /// Steps 1-6: checks the signature. The payload may be anything.
-    fn verify_parts<'t>(
-        &self,
-        token: &'t str,
-        max_len: usize,
-    ) -> Result<(Header, Compact<'t>), Error> {
+    fn verify_parts<'t>(&self, token: &'t str, max_len: usize) -> Result<(Header, Compact<'t>), Error> {
         let parts = compact::split(token, max_len)?;
         let header = header::parse(&compact::decode(parts.header, Part::Header)?)?;
         let key = self.select(&header)?;
@@ -190,8 +182,7 @@ impl KeySet {
         let scanned = claims::scan(&payload)?;
         validation.check_claims(&scanned, now)?;
         drop(scanned);
-        let claims =
-            serde_json::from_slice::<C>(&payload).map_err(|e| Error::ClaimsShape(e.to_string()))?;
+        let claims = serde_json::from_slice::<C>(&payload).map_err(|e| Error::ClaimsShape(e.to_string()))?;
         Ok(Verified { header, claims })
     }
 }

@@ -8,9 +8,7 @@ use support::{b64, claims, forge, hmac_sha256, with_signature, NOW};
 use tessera_jwt::{Algorithm, Error, KeySet, Part, Signer, SigningKey, UnixTime, Validation};
 
 fn rules() -> Validation {
-    Validation::new()
-        .issuer("https://id.example")
-        .audience("api")
+    Validation::new().issuer("https://id.example").audience("api")
 }
 
 fn now() -> UnixTime {
@@ -109,9 +107,8 @@ fn psychic_ecdsa_signature_is_refused() {
     assert_eq!(verify(&keys, &zero).unwrap_err(), Error::InvalidSignature);
     // P-256 group order n.
     let n: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
-        0x25, 0x51,
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc,
+        0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
     ];
     let rs_n = [n, n].concat();
     assert_eq!(
@@ -241,16 +238,9 @@ fn non_canonical_base64_is_refused() {
     let cases = [
         (join([&padded(parts[0]), parts[1], parts[2]]), Part::Header),
         (join([parts[0], &padded(parts[1]), parts[2]]), Part::Payload),
+        (join([parts[0], parts[1], &padded(parts[2])]), Part::Signature),
         (
-            join([parts[0], parts[1], &padded(parts[2])]),
-            Part::Signature,
-        ),
-        (
-            join([
-                parts[0],
-                parts[1],
-                &parts[2].replace('-', "+").replace('_', "/"),
-            ]),
+            join([parts[0], parts[1], &parts[2].replace('-', "+").replace('_', "/")]),
             Part::Signature,
         ),
         (
@@ -277,10 +267,7 @@ fn non_canonical_base64_is_refused() {
     let signer = SigningKey::generate(Algorithm::HS256).unwrap();
     let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, signer.kid());
     let input = format!("{}.{}", b64(header.as_bytes()), padded(parts[1]));
-    let token = format!(
-        "{input}.{}",
-        b64(&signer.sign_bytes(input.as_bytes()).unwrap())
-    );
+    let token = format!("{input}.{}", b64(&signer.sign_bytes(input.as_bytes()).unwrap()));
     assert_eq!(
         verify(&set(&signer), &token).unwrap_err(),
         Error::Base64(Part::Payload)
@@ -294,15 +281,8 @@ fn non_canonical_base64_is_refused() {
     let index = ALPHABET.find(last).unwrap();
     let sibling = ALPHABET.chars().nth(index | 0b01).unwrap();
     assert_ne!(sibling, last, "canonical encodings end in a multiple of 4");
-    let bad = join([
-        parts[0],
-        parts[1],
-        &format!("{}{sibling}", &sig[..sig.len() - 1]),
-    ]);
-    assert_eq!(
-        verify(&keys, &bad).unwrap_err(),
-        Error::Base64(Part::Signature)
-    );
+    let bad = join([parts[0], parts[1], &format!("{}{sibling}", &sig[..sig.len() - 1])]);
+    assert_eq!(verify(&keys, &bad).unwrap_err(), Error::Base64(Part::Signature));
 }
 
 /// RFC 7519 §4 / RFC 7515 §5.2: repeated member names, in the claims and in
@@ -314,14 +294,10 @@ fn duplicate_claims_are_refused() {
     let header = format!(r#"{{"alg":"ES256","kid":"{}"}}"#, key.kid());
     let exp = NOW + 300;
     for payload in [
-        format!(
-            r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"sub":"alice","sub":"admin"}}"#
-        ),
+        format!(r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"sub":"alice","sub":"admin"}}"#),
         format!(r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"exp":99999999999}}"#),
         format!(r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"\u0065xp":99999999999}}"#),
-        format!(
-            r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"role":"user","role":"admin"}}"#
-        ),
+        format!(r#"{{"iss":"https://id.example","aud":"api","exp":{exp},"role":"user","role":"admin"}}"#),
     ] {
         let token = forge(&key, &header, &payload);
         assert!(
@@ -335,11 +311,7 @@ fn duplicate_claims_are_refused() {
             "{payload}"
         );
     }
-    let header = format!(
-        r#"{{"alg":"ES256","kid":"{}","kid":"{}"}}"#,
-        key.kid(),
-        key.kid()
-    );
+    let header = format!(r#"{{"alg":"ES256","kid":"{}","kid":"{}"}}"#, key.kid(), key.kid());
     let token = forge(&key, &header, &claims());
     assert!(matches!(
         verify(&keys, &token),
@@ -416,12 +388,7 @@ fn wrong_typ_is_refused() {
 fn oversized_and_misshapen_tokens_are_refused() {
     let key = SigningKey::generate(Algorithm::HS256).unwrap();
     let keys = set(&key);
-    let big = format!(
-        "{}.{}.{}",
-        "a".repeat(8000),
-        "b".repeat(8000),
-        "c".repeat(1000)
-    );
+    let big = format!("{}.{}.{}", "a".repeat(8000), "b".repeat(8000), "c".repeat(1000));
     assert!(matches!(
         verify(&keys, &big),
         Err(Error::TooLarge { max: 16384, .. })
@@ -461,17 +428,10 @@ fn tampering_is_detected() {
     let admin = claims().replace("alice", "admin");
     let parts: Vec<&str> = good.split('.').collect();
     let swapped = format!("{}.{}.{}", parts[0], b64(admin.as_bytes()), parts[2]);
-    assert_eq!(
-        verify(&keys, &swapped).unwrap_err(),
-        Error::InvalidSignature
-    );
-    let sig = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[2])
-        .unwrap();
+    assert_eq!(verify(&keys, &swapped).unwrap_err(), Error::InvalidSignature);
+    let sig = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[2]).unwrap();
     let truncated = format!("{}.{}.{}", parts[0], parts[1], b64(&sig[..16]));
-    assert_eq!(
-        verify(&keys, &truncated).unwrap_err(),
-        Error::InvalidSignature
-    );
+    assert_eq!(verify(&keys, &truncated).unwrap_err(), Error::InvalidSignature);
     let other = set(&SigningKey::generate(Algorithm::HS256)
         .unwrap()
         .with_kid(key.kid()));

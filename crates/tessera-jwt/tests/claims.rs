@@ -9,9 +9,7 @@ mod support;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use support::NOW;
-use tessera_jwt::{
-    Algorithm, Error, KeySet, RegisteredClaims, Signer, SigningKey, UnixTime, Validation,
-};
+use tessera_jwt::{Algorithm, Error, KeySet, RegisteredClaims, Signer, SigningKey, UnixTime, Validation};
 
 struct Fixture {
     signer: Signer,
@@ -70,16 +68,11 @@ mod rfc7519_4_1_4_exp {
     fn exp_is_required_by_default() {
         let f = fixture();
         assert_eq!(
-            f.check(json!({"sub": "a"}), &Validation::new(), NOW)
-                .unwrap_err(),
+            f.check(json!({"sub": "a"}), &Validation::new(), NOW).unwrap_err(),
             Error::MissingClaim("exp".into())
         );
         assert!(f
-            .check(
-                json!({"sub": "a"}),
-                &Validation::new().allow_missing_exp(),
-                NOW
-            )
+            .check(json!({"sub": "a"}), &Validation::new().allow_missing_exp(), NOW)
             .is_ok());
     }
 
@@ -101,9 +94,7 @@ mod rfc7519_4_1_4_exp {
                 NOW
             )
             .is_ok());
-        assert!(f
-            .check(json!({"exp": u64::MAX}), &Validation::new(), NOW)
-            .is_ok());
+        assert!(f.check(json!({"exp": u64::MAX}), &Validation::new(), NOW).is_ok());
     }
 }
 
@@ -152,11 +143,7 @@ mod rfc7519_4_1_1_iss {
         let f = fixture();
         let rules = Validation::new().issuer("https://id.example");
         assert!(f
-            .check(
-                json!({"exp": NOW + 10, "iss": "https://id.example"}),
-                &rules,
-                NOW
-            )
+            .check(json!({"exp": NOW + 10, "iss": "https://id.example"}), &rules, NOW)
             .is_ok());
         for other in [
             "https://id.example/",
@@ -198,11 +185,7 @@ mod rfc7519_4_1_3_aud {
             .check(json!({"exp": NOW + 10, "aud": "api"}), &rules, NOW)
             .is_ok());
         assert!(f
-            .check(
-                json!({"exp": NOW + 10, "aud": ["other", "api"]}),
-                &rules,
-                NOW
-            )
+            .check(json!({"exp": NOW + 10, "aud": ["other", "api"]}), &rules, NOW)
             .is_ok());
         assert!(matches!(
             f.check(json!({"exp": NOW + 10, "aud": "API"}), &rules, NOW),
@@ -229,12 +212,8 @@ mod rfc7519_4_1_3_aud {
     fn audience_present_but_not_expected_is_refused() {
         let f = fixture();
         assert_eq!(
-            f.check(
-                json!({"exp": NOW + 10, "aud": "api"}),
-                &Validation::new(),
-                NOW
-            )
-            .unwrap_err(),
+            f.check(json!({"exp": NOW + 10, "aud": "api"}), &Validation::new(), NOW)
+                .unwrap_err(),
             Error::UnexpectedAudience
         );
     }
@@ -302,10 +281,7 @@ fn signing_refuses_what_verification_would_refuse() {
         f.signer.sign(&json!(["not", "an", "object"])),
         Err(Error::ClaimsSerialize(_))
     ));
-    assert!(matches!(
-        f.signer.sign(&"string"),
-        Err(Error::ClaimsSerialize(_))
-    ));
+    assert!(matches!(f.signer.sign(&"string"), Err(Error::ClaimsSerialize(_))));
     assert!(matches!(
         f.signer.sign(&json!({"exp": "soon"})),
         Err(Error::ClaimsSerialize(_))

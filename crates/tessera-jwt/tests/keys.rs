@@ -47,26 +47,15 @@ fn every_algorithm_round_trips_through_every_format() {
         );
 
         if alg.is_symmetric() {
-            assert_eq!(
-                key.public_jwk().unwrap_err(),
-                KeyError::SymmetricHasNoPublicKey
-            );
+            assert_eq!(key.public_jwk().unwrap_err(), KeyError::SymmetricHasNoPublicKey);
             assert!(key.to_pkcs8_der().is_err());
-            assert_eq!(
-                keys.to_public_jwks().keys.len(),
-                0,
-                "secrets are never published"
-            );
+            assert_eq!(keys.to_public_jwks().keys.len(), 0, "secrets are never published");
             continue;
         }
         // PKCS#8 PEM and DER: the curve (or the hint, for RSA) fixes the algorithm.
         let hint = matches!(
             alg,
-            Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
+            Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
         )
         .then_some(alg);
         let pem = key.to_pkcs8_pem().unwrap();
@@ -85,9 +74,7 @@ fn every_algorithm_round_trips_through_every_format() {
         assert_eq!(public.use_.as_deref(), Some("sig"));
         assert_eq!(public.thumbprint().unwrap(), kid);
         let text = serde_json::to_string(&public).unwrap();
-        for secret in [
-            "\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\"",
-        ] {
+        for secret in ["\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\""] {
             assert!(!text.contains(secret), "{alg}: {text}");
         }
         // The published JWKS verifies the key's tokens.
@@ -105,8 +92,7 @@ fn rsa_sizes() {
     for bits in [2048, 3072, 4096] {
         let key = SigningKey::generate_rsa(Algorithm::RS256, bits).unwrap();
         let n = key.public_jwk().unwrap().n.unwrap();
-        let n =
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, n).unwrap();
+        let n = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, n).unwrap();
         assert_eq!(n.len() * 8, bits);
     }
     assert_eq!(
@@ -275,20 +261,12 @@ fn private_material_is_never_shown_by_debug() {
 fn tokens_without_kid_use_the_only_key_for_their_algorithm() {
     let es = SigningKey::generate(Algorithm::ES256).unwrap();
     let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
-    let keys = KeySet::new(vec![
-        es.verifying_key().unwrap(),
-        ed.verifying_key().unwrap(),
-    ])
-    .unwrap();
+    let keys = KeySet::new(vec![es.verifying_key().unwrap(), ed.verifying_key().unwrap()]).unwrap();
     let header = r#"{"alg":"ES256"}"#;
     let t = support::forge(&es, header, &format!(r#"{{"exp":{}}}"#, NOW + 10));
     assert!(accepts(&keys, &t));
     let es2 = SigningKey::generate(Algorithm::ES256).unwrap();
-    let two = KeySet::new(vec![
-        es.verifying_key().unwrap(),
-        es2.verifying_key().unwrap(),
-    ])
-    .unwrap();
+    let two = KeySet::new(vec![es.verifying_key().unwrap(), es2.verifying_key().unwrap()]).unwrap();
     assert_eq!(
         two.verify::<Value>(&t, &Validation::new(), UnixTime::from_secs(NOW))
             .unwrap_err(),
@@ -301,8 +279,7 @@ fn tokens_without_kid_use_the_only_key_for_their_algorithm() {
 /// refused when loaded.
 #[test]
 fn roca_and_exponent_one_keys_are_refused() {
-    let v: Value =
-        serde_json::from_str(include_str!("vectors/wycheproof/json_web_key_test.json")).unwrap();
+    let v: Value = serde_json::from_str(include_str!("vectors/wycheproof/json_web_key_test.json")).unwrap();
     let mut seen = 0;
     for group in v["testGroups"].as_array().unwrap() {
         let comment = group["tests"][0]["comment"].as_str().unwrap();

@@ -21,13 +21,25 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let algs = [Algorithm::HS256, Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];
+        let algs = [
+            Algorithm::HS256,
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ];
         let keys: Vec<SigningKey> = algs.iter().map(|a| SigningKey::generate(*a).unwrap()).collect();
         let set = KeySet::new(keys.iter().map(|k| k.verifying_key().unwrap()).collect()).unwrap();
         let signers: Vec<Signer> = keys.into_iter().map(|k| Signer::new(k, Some("at+jwt"))).collect();
-        let claims = json!({"iss": "https://id.example", "sub": "alice", "exp": NOW + 60, "scope": "read write"});
+        let claims =
+            json!({"iss": "https://id.example", "sub": "alice", "exp": NOW + 60, "scope": "read write"});
         let tokens = signers.iter().map(|s| s.sign(&claims).unwrap()).collect();
-        Fixture { signers, keys: set, tokens }
+        Fixture {
+            signers,
+            keys: set,
+            tokens,
+        }
     })
 }
 

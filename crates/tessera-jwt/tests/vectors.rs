@@ -83,10 +83,7 @@ fn rfc7515_a2_rs256_verifies_and_signs_deterministically() {
 
 #[test]
 fn rfc7515_a3_es256_verifies() {
-    check_rfc7515(
-        &load(include_str!("vectors/rfc7515-a.3.json")),
-        Algorithm::ES256,
-    );
+    check_rfc7515(&load(include_str!("vectors/rfc7515-a.3.json")), Algorithm::ES256);
 }
 
 #[test]

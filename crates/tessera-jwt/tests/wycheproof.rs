@@ -176,8 +176,7 @@ fn verify_with_group_jwk(group: &Value, token: &str) -> Result<(), String> {
         .get("public")
         .or_else(|| group.get("private"))
         .ok_or("group has neither a public nor a private key")?;
-    let jwk: Jwk =
-        serde_json::from_value(jwk.clone()).map_err(|e| format!("JWK does not parse: {e}"))?;
+    let jwk: Jwk = serde_json::from_value(jwk.clone()).map_err(|e| format!("JWK does not parse: {e}"))?;
     let key = VerifyingKey::from_jwk(&jwk).map_err(|e| format!("key refused on load: {e:?}"))?;
     let keys = KeySet::new(vec![key]).map_err(|e| format!("key set refused: {e:?}"))?;
     keys.verify_signature(token, DEFAULT_MAX_TOKEN_LEN)
@@ -193,8 +192,7 @@ fn verify_with_group_jwks(group: &Value, token: &str) -> Result<(), String> {
         .or_else(|| group.get("private"))
         .ok_or("group has neither a public nor a private key set")?;
     let json = serde_json::to_vec(jwks).map_err(|e| format!("JWKS does not serialize: {e}"))?;
-    let keys =
-        KeySet::from_jwks_json(&json).map_err(|e| format!("key set refused on load: {e:?}"))?;
+    let keys = KeySet::from_jwks_json(&json).map_err(|e| format!("key set refused on load: {e:?}"))?;
     let loaded = keys.keys().len();
     keys.verify_signature(token, DEFAULT_MAX_TOKEN_LEN)
         .map(drop)
@@ -219,9 +217,7 @@ struct Report {
 /// An empty list for a missing or non-array member (the exact case and
 /// group counts asserted in [`check`] catch that).
 fn array_of<'v>(v: &'v Value, name: &str) -> &'v [Value] {
-    v.get(name)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    v.get(name).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn parse(file: File) -> Result<Value, String> {
@@ -237,10 +233,7 @@ fn run(file: File, verify: fn(&Value, &str) -> Result<(), String>) -> Report {
             return report;
         }
     };
-    report.declared_cases = doc
-        .get("numberOfTests")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    report.declared_cases = doc.get("numberOfTests").and_then(Value::as_u64).unwrap_or(0);
     let mut skip_used = vec![false; SKIPPED.len()];
     for group in array_of(&doc, "testGroups") {
         report.groups += 1;
@@ -265,9 +258,7 @@ fn run(file: File, verify: fn(&Value, &str) -> Result<(), String>) -> Report {
                 "valid" => Outcome::Accepted,
                 "invalid" => Outcome::Refused,
                 other => {
-                    report
-                        .failures
-                        .push(format!("{label}: unknown result {other:?}"));
+                    report.failures.push(format!("{label}: unknown result {other:?}"));
                     continue;
                 }
             };
@@ -404,16 +395,11 @@ fn find_case(file: File, tc_id: u64) -> Result<(Value, Value), String> {
 /// from key/alg binding, not the crypto.
 #[test]
 fn rfc7520_figures_verify_when_key_alg_agrees_with_token() {
-    for (tc_id, alg) in [
-        (346, "PS384"),
-        (350, "PS384"),
-        (347, "ES512"),
-        (351, "ES512"),
-    ] {
+    for (tc_id, alg) in [(346, "PS384"), (350, "PS384"), (347, "ES512"), (351, "ES512")] {
         let (group, case) = find_case(File::Jws, tc_id).expect("case exists");
         let token = case.get("jws").and_then(Value::as_str).expect("jws");
-        let as_written: Jwk = serde_json::from_value(group.get("public").expect("public").clone())
-            .expect("public JWK parses");
+        let as_written: Jwk =
+            serde_json::from_value(group.get("public").expect("public").clone()).expect("public JWK parses");
 
         // As written: refused for exactly the reason given in SKIPPED.
         match VerifyingKey::from_jwk(&as_written) {
@@ -440,9 +426,7 @@ fn rfc7520_figures_verify_when_key_alg_agrees_with_token() {
         let verified = KeySet::new(vec![key])
             .expect("one key")
             .verify_signature(token, DEFAULT_MAX_TOKEN_LEN)
-            .unwrap_or_else(|e| {
-                panic!("tcId {tc_id}: RFC 7520 token refused with alg {alg}: {e:?}")
-            });
+            .unwrap_or_else(|e| panic!("tcId {tc_id}: RFC 7520 token refused with alg {alg}: {e:?}"));
         assert_eq!(verified.header().alg.name(), alg, "tcId {tc_id}");
     }
 }
@@ -469,10 +453,7 @@ fn duplicate_kid_vector_and_the_rule_it_targets() {
     };
     assert_eq!(first.kid, second.kid);
     assert!(
-        matches!(
-            VerifyingKey::from_jwk(second),
-            Err(KeyError::JwkMember("k"))
-        ),
+        matches!(VerifyingKey::from_jwk(second), Err(KeyError::JwkMember("k"))),
         "second key's non-canonical base64url k must be refused"
     );
     let key = VerifyingKey::from_jwk(first).expect("first key loads");

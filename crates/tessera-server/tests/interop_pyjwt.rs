@@ -15,8 +15,8 @@ use std::process::{Command, Output};
 
 const TESSERA: &str = env!("CARGO_BIN_EXE_tessera");
 const ALGS: [&str; 13] = [
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
-    "ES384", "ES512", "EdDSA",
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+    "ES512", "EdDSA",
 ];
 
 fn script() -> PathBuf {
@@ -42,10 +42,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .trim()
-        .to_owned()
+    String::from_utf8(out.stdout.clone()).unwrap().trim().to_owned()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -62,9 +59,7 @@ fn pyjwt_interop_both_directions_every_algorithm() {
             std::env::var_os("CI").is_none(),
             "CI must run the PyJWT interop test: pip install 'pyjwt[crypto]'"
         );
-        eprintln!(
-            "SKIPPED pyjwt interop: python3 with PyJWT not found (pip install 'pyjwt[crypto]')"
-        );
+        eprintln!("SKIPPED pyjwt interop: python3 with PyJWT not found (pip install 'pyjwt[crypto]')");
         return;
     }
     let dir = temp_dir("pyjwt");
@@ -88,8 +83,7 @@ fn pyjwt_interop_both_directions_every_algorithm() {
             jwks
         };
         let kid = {
-            let doc: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&jwks).unwrap()).unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&jwks).unwrap()).unwrap();
             let jwk = doc.get("keys").map(|k| k[0].clone()).unwrap_or(doc);
             jwk["kid"].as_str().unwrap().to_owned()
         };
@@ -134,13 +128,10 @@ fn pyjwt_interop_both_directions_every_algorithm() {
 
         // 2. PyJWT signs with Tessera's key file, Tessera verifies.
         let exp = tessera_jwt::UnixTime::now().as_secs() + 300;
-        let claims =
-            format!(r#"{{"iss":"https://id.example","aud":"api","sub":"bob-{alg}","exp":{exp}}}"#);
+        let claims = format!(r#"{{"iss":"https://id.example","aud":"api","sub":"bob-{alg}","exp":{exp}}}"#);
         let minted = stdout(&run(Command::new("python3")
             .arg(script())
-            .args([
-                "sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key",
-            ])
+            .args(["sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key"])
             .arg(&key)));
         let accepted = run(Command::new(TESSERA)
             .args([
@@ -166,9 +157,7 @@ fn pyjwt_interop_both_directions_every_algorithm() {
         // A PyJWT token signed by another key under the same kid is refused.
         let forged = stdout(&run(Command::new("python3")
             .arg(script())
-            .args([
-                "sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key",
-            ])
+            .args(["sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key"])
             .arg(&stranger)));
         let refused = Command::new(TESSERA)
             .args([

@@ -30,9 +30,7 @@ fn read(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
         }
         let (bytes, r) = (rest.get(..n)?, rest.get(n..)?);
         rest = r;
-        bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     Some((rest.get(..len)?, rest.get(len..)?))
 }

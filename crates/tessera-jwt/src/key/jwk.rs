@@ -34,8 +34,7 @@ impl Secret {
 impl PartialEq for Secret {
     fn eq(&self, other: &Secret) -> bool {
         #[allow(deprecated)] // the constant-time comparison aws-lc-rs offers
-        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes())
-            .is_ok()
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes()).is_ok()
     }
 }
 
@@ -206,10 +205,7 @@ pub(crate) fn member_bytes(v: &Option<String>, name: &'static str) -> Result<Vec
 }
 
 /// Decodes a secret base64url JWK member into wiped-on-drop bytes.
-pub(crate) fn secret_bytes(
-    v: &Option<Secret>,
-    name: &'static str,
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub(crate) fn secret_bytes(v: &Option<Secret>, name: &'static str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let v = v.as_ref().ok_or(KeyError::JwkMember(name))?;
     b64::decode(v.expose().as_bytes())
         .map(Zeroizing::new)

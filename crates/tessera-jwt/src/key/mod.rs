@@ -139,9 +139,7 @@ impl SigningKey {
             Family::Rsa => return SigningKey::generate_rsa(alg, 2048),
             Family::Ec => {
                 let signing = ecdsa_signing(alg).ok_or(KeyError::CryptoFailure)?;
-                Private::Ec(
-                    sig::EcdsaKeyPair::generate(signing).map_err(|_| KeyError::CryptoFailure)?,
-                )
+                Private::Ec(sig::EcdsaKeyPair::generate(signing).map_err(|_| KeyError::CryptoFailure)?)
             }
             Family::Ed25519 => {
                 Private::Ed(sig::Ed25519KeyPair::generate().map_err(|_| KeyError::CryptoFailure)?)
@@ -220,8 +218,7 @@ impl SigningKey {
         match label.as_str() {
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der, alg),
             "RSA PRIVATE KEY" => {
-                let pair = rsa::KeyPair::from_der(&der)
-                    .map_err(|_| KeyError::Malformed("PKCS#1 RSA key"))?;
+                let pair = rsa::KeyPair::from_der(&der).map_err(|_| KeyError::Malformed("PKCS#1 RSA key"))?;
                 SigningKey::from_rsa_pair(pair, alg)
             }
             "EC PRIVATE KEY" => {
@@ -247,8 +244,7 @@ impl SigningKey {
         match text.map(str::trim_start) {
             Some(t) if t.starts_with("-----BEGIN") => SigningKey::from_pem(t, alg),
             Some(t) if t.starts_with('{') => {
-                let jwk: Jwk =
-                    serde_json::from_str(t).map_err(|_| KeyError::Malformed("JWK (JSON)"))?;
+                let jwk: Jwk = serde_json::from_str(t).map_err(|_| KeyError::Malformed("JWK (JSON)"))?;
                 let key = SigningKey::from_jwk(&jwk)?;
                 check_hint(alg, key.alg, "JWK")?;
                 Ok(key)
@@ -382,9 +378,11 @@ impl SigningKey {
 
     /// The JWK members, public only or with the private ones.
     fn jwk_members(&self, private: bool) -> Result<Jwk, KeyError> {
-        let mut jwk = Jwk::default();
-        jwk.kid = (!self.kid.is_empty()).then(|| self.kid.clone());
-        jwk.alg = Some(self.alg.name().to_owned());
+        let mut jwk = Jwk {
+            kid: (!self.kid.is_empty()).then(|| self.kid.clone()),
+            alg: Some(self.alg.name().to_owned()),
+            ..Jwk::default()
+        };
         match &self.private {
             Private::Hmac { secret, .. } => {
                 jwk.kty = "oct".into();
@@ -393,12 +391,8 @@ impl SigningKey {
             Private::Rsa(pair) => {
                 jwk.kty = "RSA".into();
                 let public = pair.public_key();
-                jwk.n = Some(b64::encode(
-                    public.modulus().big_endian_without_leading_zero(),
-                ));
-                jwk.e = Some(b64::encode(
-                    public.exponent().big_endian_without_leading_zero(),
-                ));
+                jwk.n = Some(b64::encode(public.modulus().big_endian_without_leading_zero()));
+                jwk.e = Some(b64::encode(public.exponent().big_endian_without_leading_zero()));
                 if private {
                     let der = Zeroizing::new(
                         AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(pair)
@@ -448,8 +442,7 @@ impl SigningKey {
                 if private {
                     use aws_lc_rs::encoding::{AsBigEndian, Curve25519SeedBin};
                     let seed = pair.seed().map_err(|_| KeyError::CryptoFailure)?;
-                    let seed: Curve25519SeedBin =
-                        seed.as_be_bytes().map_err(|_| KeyError::CryptoFailure)?;
+                    let seed: Curve25519SeedBin = seed.as_be_bytes().map_err(|_| KeyError::CryptoFailure)?;
                     jwk.d = Some(Secret::new(b64::encode(seed.as_ref())));
                 }
             }
@@ -519,11 +512,7 @@ impl SigningKey {
     }
 }
 
-fn check_hint(
-    hint: Option<Algorithm>,
-    actual: Algorithm,
-    found: &'static str,
-) -> Result<(), KeyError> {
+fn check_hint(hint: Option<Algorithm>, actual: Algorithm, found: &'static str) -> Result<(), KeyError> {
     match hint {
         Some(h) if h != actual => Err(wrong(h, found)),
         _ => Ok(()),
@@ -539,10 +528,9 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 /// or the one its curve implies; `RS256` for an RSA key without `alg`.
 fn jwk_algorithm(jwk: &Jwk) -> Result<Algorithm, KeyError> {
     let named = match jwk.alg.as_deref() {
-        Some(name) => Some(
-            Algorithm::from_name(name)
-                .ok_or_else(|| KeyError::UnsupportedAlgorithm(name.to_owned()))?,
-        ),
+        Some(name) => {
+            Some(Algorithm::from_name(name).ok_or_else(|| KeyError::UnsupportedAlgorithm(name.to_owned()))?)
+        }
         None => None,
     };
     let implied = match (jwk.kty.as_str(), jwk.crv.as_deref()) {

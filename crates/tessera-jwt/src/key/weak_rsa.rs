@@ -14,8 +14,8 @@
 
 /// The primes 3..=167: each divides `M` for every RSALib key size.
 const PRIMES: [u32; 38] = [
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
-    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103,
+    107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
 ];
 
 /// `n mod p` for a big-endian unsigned `n`.
@@ -42,9 +42,7 @@ fn in_subgroup_of_65537(r: u32, p: u32) -> bool {
 
 /// Whether `n` carries the ROCA fingerprint.
 pub(crate) fn has_roca_fingerprint(n: &[u8]) -> bool {
-    PRIMES
-        .iter()
-        .all(|p| in_subgroup_of_65537(residue(n, *p), *p))
+    PRIMES.iter().all(|p| in_subgroup_of_65537(residue(n, *p), *p))
 }
 
 /// Whether the public exponent is odd and at least 3.

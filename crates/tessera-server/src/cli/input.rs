@@ -39,9 +39,7 @@ pub(crate) fn arg_or_stdin(arg: &str) -> anyhow::Result<String> {
 /// Inline text, or a file's contents when the argument starts with `@`.
 pub(crate) fn inline_or_file(arg: &str) -> anyhow::Result<String> {
     match arg.strip_prefix('@') {
-        Some(path) => {
-            String::from_utf8(read_file(path)?).with_context(|| format!("{path} is not UTF-8"))
-        }
+        Some(path) => String::from_utf8(read_file(path)?).with_context(|| format!("{path} is not UTF-8")),
         None => arg_or_stdin(arg),
     }
 }

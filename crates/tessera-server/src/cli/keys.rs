@@ -75,11 +75,7 @@ fn pkcs8_names(alg: Algorithm) -> bool {
     !alg.is_symmetric()
         && !matches!(
             alg,
-            Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-                | Algorithm::RS384
-                | Algorithm::RS512
+            Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 | Algorithm::RS384 | Algorithm::RS512
         )
 }
 

@@ -94,18 +94,16 @@ fn parse_duration(s: &str) -> Result<i64, String> {
         "d" => 86_400,
         _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
     };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("{s:?} is too long"))
+    n.checked_mul(scale).ok_or_else(|| format!("{s:?} is too long"))
 }
 
 fn sign(args: SignArgs) -> anyhow::Result<()> {
     let key = keys::load_signing_key(&args.key, args.alg)?;
     let text = input::inline_or_file(&args.claims)?;
-    let mut claims: Map<String, Value> =
-        match serde_json::from_str(&text).context("--claims is not JSON")? {
-            Value::Object(map) => map,
-            _ => bail!("--claims must be a JSON object"),
-        };
+    let mut claims: Map<String, Value> = match serde_json::from_str(&text).context("--claims is not JSON")? {
+        Value::Object(map) => map,
+        _ => bail!("--claims must be a JSON object"),
+    };
     if let Some(secs) = args.expires_in {
         let now = UnixTime::now().as_secs();
         claims.insert("exp".into(), Value::from(now.saturating_add(secs)));
@@ -118,8 +116,8 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
 
 fn decode(args: DecodeArgs) -> Result<(), Failure> {
     let token = input::arg_or_stdin(&args.token)?;
-    let decoded = danger::decode_unverified(&token, tessera_jwt::DEFAULT_MAX_TOKEN_LEN)
-        .map_err(Failure::Refused)?;
+    let decoded =
+        danger::decode_unverified(&token, tessera_jwt::DEFAULT_MAX_TOKEN_LEN).map_err(Failure::Refused)?;
     let out = serde_json::json!({
         "warning": "UNVERIFIED: the signature and claims were not checked; do not trust these values",
         "header": decoded.header,
@@ -135,13 +133,11 @@ fn decode(args: DecodeArgs) -> Result<(), Failure> {
 /// Loads a JWKS document, or a single (public or secret) JWK.
 fn load_keys(path: &str) -> anyhow::Result<KeySet> {
     let bytes = zeroize::Zeroizing::new(input::read_file(path)?);
-    let value: Value =
-        serde_json::from_slice(&bytes).with_context(|| format!("{path} is not JSON"))?;
+    let value: Value = serde_json::from_slice(&bytes).with_context(|| format!("{path} is not JSON"))?;
     if value.get("keys").is_some() {
         return KeySet::from_jwks_json(&bytes).with_context(|| format!("{path}: invalid JWKS"));
     }
-    let jwk: Jwk =
-        serde_json::from_value(value).with_context(|| format!("{path}: not a JWK or JWKS"))?;
+    let jwk: Jwk = serde_json::from_value(value).with_context(|| format!("{path}: not a JWK or JWKS"))?;
     let key = VerifyingKey::from_jwk(&jwk).with_context(|| format!("{path}: invalid JWK"))?;
     Ok(KeySet::new(vec![key])?)
 }
