@@ -31,6 +31,12 @@ pub(crate) fn decode_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     ENGINE.decode_vec(input, out).is_ok()
 }
 
+/// Decodes strict unpadded base64url into `out`; the decoded length, or
+/// `None` when the input is invalid or does not fit.
+pub(crate) fn decode_slice(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    ENGINE.decode_slice(input, out).ok()
+}
+
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(input: &[u8]) -> String {
     ENGINE.encode(input)

@@ -25,13 +25,11 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, Error> {
     }
     let mut dots = [0usize; 2];
     let mut count = 0usize;
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'.' {
-            if let Some(slot) = dots.get_mut(count) {
-                *slot = i;
-            }
-            count += 1;
+    for i in memchr::memchr_iter(b'.', bytes) {
+        if let Some(slot) = dots.get_mut(count) {
+            *slot = i;
         }
+        count += 1;
     }
     match count {
         2 => {}
@@ -46,6 +44,26 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, Error> {
         signing_input: segment(0..second)?,
         signature: segment(second + 1..bytes.len())?,
     })
+}
+
+/// Room for the largest signature of any supported algorithm (RSA with an
+/// 8192-bit modulus: 1024 bytes), plus the slack the base64 decoder's
+/// conservative output estimate asks for.
+pub(crate) const MAX_SIGNATURE_LEN: usize = 1024 + 4;
+
+/// Strictly decodes a signature into a stack buffer, so verification
+/// allocates nothing for it. Longer signatures cannot be valid.
+pub(crate) fn decode_signature<'b>(
+    segment: &[u8],
+    buf: &'b mut [u8; MAX_SIGNATURE_LEN],
+) -> Result<Option<&'b [u8]>, Error> {
+    if segment.len() > 1366 {
+        return Ok(None);
+    }
+    match b64::decode_slice(segment, buf) {
+        Some(len) => Ok(buf.get(..len)),
+        None => Err(Error::Base64(Part::Signature)),
+    }
 }
 
 /// Strictly decodes one segment.

@@ -291,3 +291,69 @@ fn signing_refuses_what_verification_would_refuse() {
         Err(Error::ClaimsSerialize(_))
     ));
 }
+
+/// The claims are read in one pass whatever the caller's type; the checks
+/// must hold for a typed struct (which ignores unknown members), for an
+/// escaped member name, and for a type that never reads the object as a map
+/// (which takes the two-pass fallback).
+mod one_pass_for_any_claims_type {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct OnlySub {
+        sub: String,
+    }
+
+    fn token(f: &Fixture, payload: &str) -> String {
+        f.signer.sign_payload(payload.as_bytes()).unwrap()
+    }
+
+    fn check<C: serde::de::DeserializeOwned>(f: &Fixture, payload: &str) -> Result<C, Error> {
+        f.keys
+            .verify::<C>(&token(f, payload), &Validation::new().leeway(0), UnixTime::from_secs(NOW))
+            .map(|v| v.into_claims())
+    }
+
+    #[test]
+    fn typed_struct() {
+        let f = fixture();
+        let ok = format!(r#"{{"sub":"a","exp":{},"role":"x"}}"#, NOW + 1);
+        assert_eq!(check::<OnlySub>(&f, &ok).unwrap().sub, "a");
+        let expired = format!(r#"{{"sub":"a","exp":{NOW}}}"#);
+        assert!(matches!(check::<OnlySub>(&f, &expired), Err(Error::Expired { .. })));
+        let escaped = format!(r#"{{"sub":"a","\u0065xp":{NOW}}}"#);
+        assert!(matches!(check::<OnlySub>(&f, &escaped), Err(Error::Expired { .. })));
+        let repeated_unknown = format!(r#"{{"sub":"a","exp":{},"role":"x","role":"admin"}}"#, NOW + 1);
+        assert!(matches!(check::<OnlySub>(&f, &repeated_unknown), Err(Error::DuplicateMember { .. })));
+        let bad_aud = format!(r#"{{"sub":"a","exp":{},"aud":{{"x":1}}}}"#, NOW + 1);
+        assert!(matches!(check::<OnlySub>(&f, &bad_aud), Err(Error::InvalidClaim { claim: "aud", .. })));
+        // Expired and of the wrong shape: the broken rule is reported.
+        let expired_no_sub = format!(r#"{{"exp":{NOW}}}"#);
+        assert!(matches!(check::<OnlySub>(&f, &expired_no_sub), Err(Error::Expired { .. })));
+        let no_sub = format!(r#"{{"exp":{}}}"#, NOW + 1);
+        assert!(matches!(check::<OnlySub>(&f, &no_sub), Err(Error::ClaimsShape(_))));
+    }
+
+    #[test]
+    fn type_that_skips_the_object() {
+        let f = fixture();
+        let ok = format!(r#"{{"sub":"a","exp":{}}}"#, NOW + 1);
+        assert!(check::<serde::de::IgnoredAny>(&f, &ok).is_ok());
+        let expired = format!(r#"{{"sub":"a","exp":{NOW}}}"#);
+        assert!(matches!(check::<serde::de::IgnoredAny>(&f, &expired), Err(Error::Expired { .. })));
+        let repeated = format!(r#"{{"sub":"a","exp":{},"sub":"b"}}"#, NOW + 1);
+        assert!(matches!(check::<serde::de::IgnoredAny>(&f, &repeated), Err(Error::DuplicateMember { .. })));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_skipped_member_is_refused() {
+        let f = fixture();
+        let mut payload = format!(r#"{{"sub":"a","exp":{},"x":"?"}}"#, NOW + 1).into_bytes();
+        let q = payload.iter().position(|b| *b == b'?').unwrap();
+        payload[q] = 0xff;
+        let token = f.signer.sign_payload(&payload).unwrap();
+        let err = f.keys.verify::<OnlySub>(&token, &Validation::new(), UnixTime::from_secs(NOW)).unwrap_err();
+        assert!(matches!(err, Error::Json { .. }), "{err:?}");
+    }
+}

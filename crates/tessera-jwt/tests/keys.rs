@@ -302,3 +302,18 @@ fn roca_and_exponent_one_keys_are_refused() {
     }
     assert_eq!(seen, 2);
 }
+
+/// Signatures up to RSA-8192's 1024 bytes are decoded (the verifier uses a
+/// fixed stack buffer), and longer ones are refused as invalid.
+#[test]
+fn signature_length_bounds() {
+    let key = SigningKey::generate(Algorithm::HS256).unwrap();
+    let keys = KeySet::new(vec![key.verifying_key().unwrap()]).unwrap();
+    let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, key.kid());
+    let payload = format!(r#"{{"exp":{}}}"#, NOW + 10);
+    for len in [1023, 1024, 1025, 4000] {
+        let token = support::with_signature(&header, &payload, &vec![7u8; len]);
+        let err = keys.verify::<Value>(&token, &Validation::new(), UnixTime::from_secs(NOW)).unwrap_err();
+        assert_eq!(err, tessera_jwt::Error::InvalidSignature, "{len}");
+    }
+}

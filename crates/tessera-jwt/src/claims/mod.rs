@@ -7,6 +7,8 @@
 //!
 //! [RFC 7519 §4]: https://www.rfc-editor.org/rfc/rfc7519#section-4
 
+mod checked;
+
 use std::borrow::Cow;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -31,7 +33,7 @@ pub(crate) struct Scanned<'de> {
 /// Fractions are dropped (floor); out-of-range values saturate.
 ///
 /// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
-struct NumericDate(i64);
+pub(crate) struct NumericDate(pub(crate) i64);
 
 impl<'de> de::Deserialize<'de> for NumericDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -63,7 +65,7 @@ impl<'de> de::Deserialize<'de> for NumericDate {
 /// `aud`: one string or an array of strings ([RFC 7519 §4.1.3]).
 ///
 /// [RFC 7519 §4.1.3]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3
-struct Aud<'de>(Vec<Cow<'de, str>>);
+pub(crate) struct Aud<'de>(pub(crate) Vec<Cow<'de, str>>);
 
 impl<'de> de::Deserialize<'de> for Aud<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -114,7 +116,7 @@ fn claim<'de, T: de::Deserialize<'de>, A: MapAccess<'de>>(
         .inspect_err(|_| *fault = Some(Error::InvalidClaim { claim, reason }))
 }
 
-const DATE: &str = "must be a NumericDate (a number of seconds since the epoch)";
+pub(crate) const DATE: &str = "must be a NumericDate (a number of seconds since the epoch)";
 
 impl<'de> Visitor<'de> for Seed<'_, 'de> {
     type Value = ();
@@ -178,6 +180,23 @@ pub(crate) fn scan(json: &[u8]) -> Result<Scanned<'_>, Error> {
         })
     })?;
     Ok(out)
+}
+
+/// Deserializes the caller's claims type and scans the registered claims,
+/// in one pass when the type reads the payload as a map (see [`checked`]).
+pub(crate) fn deserialize<'de, C: serde::Deserialize<'de>>(json: &'de [u8]) -> Result<(C, Scanned<'de>), Error> {
+    crate::json::check_utf8(json, Part::Payload)?;
+    if !crate::json::starts_object(json) {
+        return Err(Error::ClaimsNotObject);
+    }
+    match checked::deserialize::<C>(json)? {
+        Some(done) => Ok(done),
+        None => {
+            let scanned = scan(json)?;
+            let claims = serde_json::from_slice(json).map_err(|e| Error::ClaimsShape(e.to_string()))?;
+            Ok((claims, scanned))
+        }
+    }
 }
 
 /// The registered claims of [RFC 7519 §4.1], ready to use as (or flatten

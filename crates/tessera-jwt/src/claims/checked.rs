@@ -1,0 +1,300 @@
+//! One pass over the claims: the caller's type is deserialized while the
+//! same traversal records member names (refusing repeats) and reads the
+//! registered claims the validation needs.
+//!
+//! A thin [`Deserializer`] wraps serde_json's. When the caller's type asks
+//! for the top-level object, the wrapper hands it a [`MapAccess`] that sees
+//! every key before the caller does. The value of a registered claim is
+//! taken once as a borrowed raw JSON slice, read for validation, and then
+//! given to the caller's type from that slice; all other values stream
+//! straight to the caller. Only the top level is inspected, as RFC 7519 §4
+//! requires. Member names are strings (RFC 7519 §4), so a caller's type
+//! with integer map keys at the top level is not supported.
+//!
+//! If the caller's type never asks for a map (a raw value, say), nothing was
+//! recorded and [`super::scan`] runs as a second pass instead.
+
+use std::borrow::Cow;
+
+use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{Aud, NumericDate, Scanned, DATE};
+use crate::error::{Part, Untrusted};
+use crate::json::Str;
+use crate::Error;
+
+/// Which registered claim the next value belongs to.
+#[derive(Clone, Copy)]
+enum Registered {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Aud,
+}
+
+#[derive(Default)]
+struct State<'de> {
+    scanned: Scanned<'de>,
+    fault: Option<Error>,
+    entered: bool,
+    pending: Option<Registered>,
+}
+
+/// Deserializes `C` from a claims object in one pass, returning it with the
+/// registered claims; `Ok(None)` when `C` did not read the object as a map.
+pub(crate) fn deserialize<'de, C: de::Deserialize<'de>>(
+    json: &'de [u8],
+) -> Result<Option<(C, Scanned<'de>)>, Error> {
+    let mut state = State::default();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let result = C::deserialize(Top {
+        de: &mut de,
+        state: &mut state,
+    })
+    .and_then(|c| de.end().map(|()| c));
+    match result {
+        Ok(c) if state.entered => Ok(Some((c, state.scanned))),
+        Ok(_) => Ok(None),
+        Err(e) => Err(state.fault.take().unwrap_or_else(|| match e.classify() {
+            serde_json::error::Category::Data => Error::ClaimsShape(e.to_string()),
+            _ => Error::Json {
+                part: Part::Payload,
+                reason: e.to_string(),
+            },
+        })),
+    }
+}
+
+struct Top<'a, 'de> {
+    de: &'a mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+    state: &'a mut State<'de>,
+}
+
+macro_rules! forward {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            self.de.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Top<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_any(Wrap {
+            inner: visitor,
+            state: self.state,
+        })
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_map(Wrap {
+            inner: visitor,
+            state: self.state,
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_struct(
+            name,
+            fields,
+            Wrap {
+                inner: visitor,
+                state: self.state,
+            },
+        )
+    }
+
+    forward! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_bytes deserialize_byte_buf deserialize_option
+        deserialize_unit deserialize_seq deserialize_identifier deserialize_ignored_any
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_enum(name, variants, visitor)
+    }
+}
+
+/// The caller's visitor, given a checked map. The payload is known to start
+/// with `{`, so serde_json only ever calls `visit_map` here.
+struct Wrap<'a, 'de, V> {
+    inner: V,
+    state: &'a mut State<'de>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.state.entered = true;
+        self.inner.visit_map(Checked {
+            map,
+            state: self.state,
+        })
+    }
+}
+
+struct Checked<'a, 'de, A> {
+    map: A,
+    state: &'a mut State<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        self.map.next_key_seed(KeySeed {
+            seed,
+            state: self.state,
+        })
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        let Some(which) = self.state.pending.take() else {
+            return self.map.next_value_seed(seed);
+        };
+        let raw: &'de RawValue = self.map.next_value()?;
+        if let Err(fault) = record(&mut self.state.scanned, which, raw) {
+            self.state.fault = Some(fault);
+            return Err(de::Error::custom("invalid registered claim"));
+        }
+        seed.deserialize(raw).map_err(de::Error::custom)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// Reads a registered claim's raw value into `scanned`.
+fn record<'de>(scanned: &mut Scanned<'de>, which: Registered, raw: &'de RawValue) -> Result<(), Error> {
+    fn parse<'de, T: de::Deserialize<'de>>(
+        text: &'de str,
+        claim: &'static str,
+        reason: &'static str,
+    ) -> Result<T, Error> {
+        serde_json::from_str(text).map_err(|_| Error::InvalidClaim { claim, reason })
+    }
+    let text = raw.get();
+    match which {
+        Registered::Exp => scanned.exp = Some(parse::<NumericDate>(text, "exp", DATE)?.0),
+        Registered::Nbf => scanned.nbf = Some(parse::<NumericDate>(text, "nbf", DATE)?.0),
+        Registered::Iat => scanned.iat = Some(parse::<NumericDate>(text, "iat", DATE)?.0),
+        Registered::Iss => scanned.iss = Some(parse::<Str<'de>>(text, "iss", "must be a string")?.0),
+        Registered::Aud => {
+            scanned.aud = Some(parse::<Aud<'de>>(text, "aud", "must be a string or an array of strings")?.0)
+        }
+    }
+    Ok(())
+}
+
+/// Sees each member name before the caller's key seed does.
+struct KeySeed<'a, 'de, K> {
+    seed: K,
+    state: &'a mut State<'de>,
+}
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, K> {
+    type Value = K::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<K::Value, D::Error> {
+        d.deserialize_str(KeyVisitor {
+            seed: self.seed,
+            state: self.state,
+        })
+    }
+}
+
+struct KeyVisitor<'a, 'de, K> {
+    seed: K,
+    state: &'a mut State<'de>,
+}
+
+impl<'de, K> KeyVisitor<'_, 'de, K> {
+    fn note<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        self.state.pending = match &*name {
+            "exp" => Some(Registered::Exp),
+            "nbf" => Some(Registered::Nbf),
+            "iat" => Some(Registered::Iat),
+            "iss" => Some(Registered::Iss),
+            "aud" => Some(Registered::Aud),
+            _ => None,
+        };
+        if self.state.scanned.names.insert(name.clone()) {
+            return Ok(());
+        }
+        self.state.fault = Some(Error::DuplicateMember {
+            part: Part::Payload,
+            name: Untrusted::new(&name),
+        });
+        Err(E::custom("duplicate member"))
+    }
+}
+
+impl<'de, K: DeserializeSeed<'de>> Visitor<'de> for KeyVisitor<'_, 'de, K> {
+    type Value = K::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<K::Value, E> {
+        self.note(Cow::Borrowed(v))?;
+        self.seed.deserialize(BorrowedStrDeserializer::new(v))
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<K::Value, E> {
+        self.note(Cow::Owned(v.to_owned()))?;
+        self.seed.deserialize(StrDeserializer::new(v))
+    }
+}
