@@ -28,7 +28,7 @@ pub struct Header {
     /// The media type of the whole token, e.g. `at+jwt` ([RFC 7515 §4.1.9]).
     ///
     /// [RFC 7515 §4.1.9]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.9
-    pub typ: Option<String>,
+    pub typ: Option<Cow<'static, str>>,
     /// The content type of the payload ([RFC 7515 §4.1.10]).
     ///
     /// [RFC 7515 §4.1.10]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.10
@@ -144,9 +144,29 @@ pub(crate) fn parse(json: &[u8]) -> Result<Header, Error> {
     Ok(Header {
         alg,
         kid: raw.kid.map(Cow::into_owned),
-        typ: raw.typ.map(Cow::into_owned),
+        typ: raw.typ.map(media_type),
         cty: raw.cty.map(Cow::into_owned),
     })
+}
+
+/// The `typ` values Tessera and most issuers write, kept without copying.
+const COMMON_TYPES: [&str; 5] = ["JWT", "at+jwt", "application/at+jwt", "JOSE", "jwt"];
+
+fn media_type(typ: Cow<'_, str>) -> Cow<'static, str> {
+    match COMMON_TYPES.iter().find(|t| **t == typ) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(typ.into_owned()),
+    }
+}
+
+/// Decodes and parses a header segment, on the stack when it is small.
+pub(crate) fn decode_and_parse(segment: &[u8]) -> Result<Header, Error> {
+    let mut buf = [0u8; 384];
+    match crate::b64::decode_slice(segment, &mut buf) {
+        Some(len) => parse(buf.get(..len).unwrap_or_default()),
+        None if segment.len() * 3 / 4 <= buf.len() => Err(Error::Base64(Part::Header)),
+        None => parse(&crate::compact::decode(segment, Part::Header)?),
+    }
 }
 
 #[cfg(test)]

@@ -47,15 +47,22 @@ impl<'de> Deserialize<'de> for Str<'de> {
 /// The member names seen so far in one JSON object.
 ///
 /// Linear search while small (headers and typical claim sets have under a
-/// dozen members); a hash set past that, so a 16 KiB token of tiny members
-/// cannot make the check quadratic.
+/// dozen members), with a bit per (length, last byte) class so that most
+/// new names are known new without comparing strings; a hash set past
+/// that, so a 16 KiB token of tiny members cannot make the check quadratic.
 #[derive(Default)]
 pub(crate) struct SeenNames<'de> {
     small: Vec<Cow<'de, str>>,
+    classes: u64,
     large: Option<HashSet<Cow<'de, str>>>,
 }
 
-const LINEAR_LIMIT: usize = 24;
+const LINEAR_LIMIT: usize = 16;
+
+fn class(name: &str) -> u64 {
+    let last = name.as_bytes().last().copied().unwrap_or(0);
+    1u64 << ((name.len() as u64).wrapping_mul(7).wrapping_add(u64::from(last)) & 63)
+}
 
 impl<'de> SeenNames<'de> {
     /// Records `name`; `false` when it was already there.
@@ -63,12 +70,20 @@ impl<'de> SeenNames<'de> {
         if let Some(set) = &mut self.large {
             return set.insert(name);
         }
-        if self.small.contains(&name) {
+        let class = class(&name);
+        if self.classes & class != 0 && self.small.contains(&name) {
             return false;
         }
-        self.small.push(name);
-        if self.small.len() > LINEAR_LIMIT {
-            self.large = Some(self.small.drain(..).collect());
+        self.classes |= class;
+        if self.small.capacity() == 0 {
+            self.small.reserve_exact(LINEAR_LIMIT);
+        }
+        if self.small.len() == LINEAR_LIMIT {
+            let mut set: HashSet<Cow<'de, str>> = self.small.drain(..).collect();
+            set.insert(name);
+            self.large = Some(set);
+        } else {
+            self.small.push(name);
         }
         true
     }
@@ -77,7 +92,7 @@ impl<'de> SeenNames<'de> {
     pub(crate) fn contains(&self, name: &str) -> bool {
         match &self.large {
             Some(set) => set.contains(name),
-            None => self.small.iter().any(|n| n == name),
+            None => self.classes & class(name) != 0 && self.small.iter().any(|n| n == name),
         }
     }
 }

@@ -153,7 +153,7 @@ impl KeySet {
     /// Steps 1-6: checks the signature. The payload may be anything.
     fn verify_parts<'t>(&self, token: &'t str, max_len: usize) -> Result<(Header, Compact<'t>), Error> {
         let parts = compact::split(token, max_len)?;
-        let header = header::parse(&compact::decode(parts.header, Part::Header)?)?;
+        let header = header::decode_and_parse(parts.header)?;
         let key = self.select(&header)?;
         let mut buf = [0u8; compact::MAX_SIGNATURE_LEN];
         let signature = compact::decode_signature(parts.signature, &mut buf)?;
@@ -181,8 +181,17 @@ impl KeySet {
     ) -> Result<Verified<C>, Error> {
         let (header, parts) = self.verify_parts(token, validation.max_token_len)?;
         validation.check_header(&header)?;
-        let payload = compact::decode(parts.payload, Part::Payload)?;
-        match claims::deserialize::<C>(&payload) {
+        // Typical payloads decode on the stack; larger ones on the heap.
+        let mut stack = [0u8; 1024];
+        let heap: Vec<u8>;
+        let payload: &[u8] = match crate::b64::decode_slice(parts.payload, &mut stack) {
+            Some(len) => stack.get(..len).unwrap_or_default(),
+            None => {
+                heap = compact::decode(parts.payload, Part::Payload)?;
+                &heap
+            }
+        };
+        match claims::deserialize::<C>(payload) {
             Ok((claims, scanned)) => {
                 validation.check_claims(&scanned, now)?;
                 Ok(Verified { header, claims })
@@ -190,7 +199,7 @@ impl KeySet {
             // The caller's type did not fit: report a broken rule first, if
             // there is one, so an expired token is called expired.
             Err(Error::ClaimsShape(shape)) => {
-                validation.check_claims(&claims::scan(&payload)?, now)?;
+                validation.check_claims(&claims::scan(payload)?, now)?;
                 Err(Error::ClaimsShape(shape))
             }
             Err(e) => Err(e),

@@ -311,7 +311,11 @@ mod one_pass_for_any_claims_type {
 
     fn check<C: serde::de::DeserializeOwned>(f: &Fixture, payload: &str) -> Result<C, Error> {
         f.keys
-            .verify::<C>(&token(f, payload), &Validation::new().leeway(0), UnixTime::from_secs(NOW))
+            .verify::<C>(
+                &token(f, payload),
+                &Validation::new().leeway(0),
+                UnixTime::from_secs(NOW),
+            )
             .map(|v| v.into_claims())
     }
 
@@ -321,18 +325,36 @@ mod one_pass_for_any_claims_type {
         let ok = format!(r#"{{"sub":"a","exp":{},"role":"x"}}"#, NOW + 1);
         assert_eq!(check::<OnlySub>(&f, &ok).unwrap().sub, "a");
         let expired = format!(r#"{{"sub":"a","exp":{NOW}}}"#);
-        assert!(matches!(check::<OnlySub>(&f, &expired), Err(Error::Expired { .. })));
+        assert!(matches!(
+            check::<OnlySub>(&f, &expired),
+            Err(Error::Expired { .. })
+        ));
         let escaped = format!(r#"{{"sub":"a","\u0065xp":{NOW}}}"#);
-        assert!(matches!(check::<OnlySub>(&f, &escaped), Err(Error::Expired { .. })));
+        assert!(matches!(
+            check::<OnlySub>(&f, &escaped),
+            Err(Error::Expired { .. })
+        ));
         let repeated_unknown = format!(r#"{{"sub":"a","exp":{},"role":"x","role":"admin"}}"#, NOW + 1);
-        assert!(matches!(check::<OnlySub>(&f, &repeated_unknown), Err(Error::DuplicateMember { .. })));
+        assert!(matches!(
+            check::<OnlySub>(&f, &repeated_unknown),
+            Err(Error::DuplicateMember { .. })
+        ));
         let bad_aud = format!(r#"{{"sub":"a","exp":{},"aud":{{"x":1}}}}"#, NOW + 1);
-        assert!(matches!(check::<OnlySub>(&f, &bad_aud), Err(Error::InvalidClaim { claim: "aud", .. })));
+        assert!(matches!(
+            check::<OnlySub>(&f, &bad_aud),
+            Err(Error::InvalidClaim { claim: "aud", .. })
+        ));
         // Expired and of the wrong shape: the broken rule is reported.
         let expired_no_sub = format!(r#"{{"exp":{NOW}}}"#);
-        assert!(matches!(check::<OnlySub>(&f, &expired_no_sub), Err(Error::Expired { .. })));
+        assert!(matches!(
+            check::<OnlySub>(&f, &expired_no_sub),
+            Err(Error::Expired { .. })
+        ));
         let no_sub = format!(r#"{{"exp":{}}}"#, NOW + 1);
-        assert!(matches!(check::<OnlySub>(&f, &no_sub), Err(Error::ClaimsShape(_))));
+        assert!(matches!(
+            check::<OnlySub>(&f, &no_sub),
+            Err(Error::ClaimsShape(_))
+        ));
     }
 
     #[test]
@@ -341,9 +363,15 @@ mod one_pass_for_any_claims_type {
         let ok = format!(r#"{{"sub":"a","exp":{}}}"#, NOW + 1);
         assert!(check::<serde::de::IgnoredAny>(&f, &ok).is_ok());
         let expired = format!(r#"{{"sub":"a","exp":{NOW}}}"#);
-        assert!(matches!(check::<serde::de::IgnoredAny>(&f, &expired), Err(Error::Expired { .. })));
+        assert!(matches!(
+            check::<serde::de::IgnoredAny>(&f, &expired),
+            Err(Error::Expired { .. })
+        ));
         let repeated = format!(r#"{{"sub":"a","exp":{},"sub":"b"}}"#, NOW + 1);
-        assert!(matches!(check::<serde::de::IgnoredAny>(&f, &repeated), Err(Error::DuplicateMember { .. })));
+        assert!(matches!(
+            check::<serde::de::IgnoredAny>(&f, &repeated),
+            Err(Error::DuplicateMember { .. })
+        ));
     }
 
     #[test]
@@ -353,7 +381,10 @@ mod one_pass_for_any_claims_type {
         let q = payload.iter().position(|b| *b == b'?').unwrap();
         payload[q] = 0xff;
         let token = f.signer.sign_payload(&payload).unwrap();
-        let err = f.keys.verify::<OnlySub>(&token, &Validation::new(), UnixTime::from_secs(NOW)).unwrap_err();
+        let err = f
+            .keys
+            .verify::<OnlySub>(&token, &Validation::new(), UnixTime::from_secs(NOW))
+            .unwrap_err();
         assert!(matches!(err, Error::Json { .. }), "{err:?}");
     }
 }

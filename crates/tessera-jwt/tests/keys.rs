@@ -313,7 +313,9 @@ fn signature_length_bounds() {
     let payload = format!(r#"{{"exp":{}}}"#, NOW + 10);
     for len in [1023, 1024, 1025, 4000] {
         let token = support::with_signature(&header, &payload, &vec![7u8; len]);
-        let err = keys.verify::<Value>(&token, &Validation::new(), UnixTime::from_secs(NOW)).unwrap_err();
+        let err = keys
+            .verify::<Value>(&token, &Validation::new(), UnixTime::from_secs(NOW))
+            .unwrap_err();
         assert_eq!(err, tessera_jwt::Error::InvalidSignature, "{len}");
     }
 }

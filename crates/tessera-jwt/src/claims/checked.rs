@@ -5,9 +5,9 @@
 //! A thin [`Deserializer`] wraps serde_json's. When the caller's type asks
 //! for the top-level object, the wrapper hands it a [`MapAccess`] that sees
 //! every key before the caller does. The value of a registered claim is
-//! taken once as a borrowed raw JSON slice, read for validation, and then
-//! given to the caller's type from that slice; all other values stream
-//! straight to the caller. Only the top level is inspected, as RFC 7519 §4
+//! parsed once into our own form (a number, or borrowed strings), kept for
+//! validation, and replayed to the caller's type from memory; all other
+//! values stream straight to the caller. Only the top level is inspected, as RFC 7519 §4
 //! requires. Member names are strings (RFC 7519 §4), so a caller's type
 //! with integer map keys at the top level is not supported.
 //!
@@ -16,11 +16,13 @@
 
 use std::borrow::Cow;
 
-use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
+use serde::de::value::{
+    BorrowedStrDeserializer, F64Deserializer, I64Deserializer, SeqDeserializer, StrDeserializer,
+    U64Deserializer,
+};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
-use super::{Aud, NumericDate, Scanned, DATE};
+use super::{Aud, Scanned, DATE};
 use crate::error::{Part, Untrusted};
 use crate::json::Str;
 use crate::Error;
@@ -203,12 +205,56 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
         let Some(which) = self.state.pending.take() else {
             return self.map.next_value_seed(seed);
         };
-        let raw: &'de RawValue = self.map.next_value()?;
-        if let Err(fault) = record(&mut self.state.scanned, which, raw) {
-            self.state.fault = Some(fault);
-            return Err(de::Error::custom("invalid registered claim"));
+        // A registered claim: parse it once into our own form, keep what
+        // validation needs, and replay the parsed value to the caller.
+        let parsed = match which {
+            Registered::Exp | Registered::Nbf | Registered::Iat => {
+                self.map.next_value::<Number>().map(Parsed::Number)
+            }
+            Registered::Iss => self.map.next_value::<Str<'de>>().map(|s| Parsed::Str(s.0)),
+            Registered::Aud => self.map.next_value::<Aud<'de>>().map(Parsed::Aud),
+        };
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                let (claim, reason) = match which {
+                    Registered::Exp => ("exp", DATE),
+                    Registered::Nbf => ("nbf", DATE),
+                    Registered::Iat => ("iat", DATE),
+                    Registered::Iss => ("iss", "must be a string"),
+                    Registered::Aud => ("aud", "must be a string or an array of strings"),
+                };
+                self.state.fault = Some(Error::InvalidClaim { claim, reason });
+                return Err(e);
+            }
+        };
+        let scanned = &mut self.state.scanned;
+        match parsed {
+            Parsed::Number(n) => {
+                let slot = match which {
+                    Registered::Exp => &mut scanned.exp,
+                    Registered::Nbf => &mut scanned.nbf,
+                    _ => &mut scanned.iat,
+                };
+                *slot = Some(n.seconds());
+                n.replay(seed)
+            }
+            Parsed::Str(s) => {
+                let out = replay_str(&s, seed);
+                scanned.iss = Some(s);
+                out
+            }
+            Parsed::Aud(aud) => {
+                let out = match &aud {
+                    Aud::One(one) => replay_str(one, seed),
+                    Aud::Many(list) => seed.deserialize(SeqDeserializer::new(
+                        list.iter().map(|s| StrDeserializer::<A::Error>::new(s)),
+                    )),
+                };
+                scanned.aud = Some(aud);
+                out
+            }
         }
-        seed.deserialize(raw).map_err(de::Error::custom)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -216,26 +262,71 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
     }
 }
 
-/// Reads a registered claim's raw value into `scanned`.
-fn record<'de>(scanned: &mut Scanned<'de>, which: Registered, raw: &'de RawValue) -> Result<(), Error> {
-    fn parse<'de, T: de::Deserialize<'de>>(
-        text: &'de str,
-        claim: &'static str,
-        reason: &'static str,
-    ) -> Result<T, Error> {
-        serde_json::from_str(text).map_err(|_| Error::InvalidClaim { claim, reason })
-    }
-    let text = raw.get();
-    match which {
-        Registered::Exp => scanned.exp = Some(parse::<NumericDate>(text, "exp", DATE)?.0),
-        Registered::Nbf => scanned.nbf = Some(parse::<NumericDate>(text, "nbf", DATE)?.0),
-        Registered::Iat => scanned.iat = Some(parse::<NumericDate>(text, "iat", DATE)?.0),
-        Registered::Iss => scanned.iss = Some(parse::<Str<'de>>(text, "iss", "must be a string")?.0),
-        Registered::Aud => {
-            scanned.aud = Some(parse::<Aud<'de>>(text, "aud", "must be a string or an array of strings")?.0)
+enum Parsed<'de> {
+    Number(Number),
+    Str(Cow<'de, str>),
+    Aud(Aud<'de>),
+}
+
+/// A JSON number as serde_json reported it, so it can be replayed exactly.
+#[derive(Clone, Copy)]
+enum Number {
+    I(i64),
+    U(u64),
+    F(f64),
+}
+
+impl Number {
+    /// As a NumericDate: floor, saturating (as [`super::NumericDate`]).
+    #[allow(clippy::cast_possible_truncation)] // `as` saturates, which is the intent
+    fn seconds(self) -> i64 {
+        match self {
+            Number::I(v) => v,
+            Number::U(v) => i64::try_from(v).unwrap_or(i64::MAX),
+            Number::F(v) => v.floor() as i64,
         }
     }
-    Ok(())
+
+    fn replay<'de, S: DeserializeSeed<'de>, E: de::Error>(self, seed: S) -> Result<S::Value, E> {
+        match self {
+            Number::I(v) => seed.deserialize(I64Deserializer::<E>::new(v)),
+            Number::U(v) => seed.deserialize(U64Deserializer::<E>::new(v)),
+            Number::F(v) => seed.deserialize(F64Deserializer::<E>::new(v)),
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a NumericDate")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::I(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::U(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                if v.is_finite() {
+                    Ok(Number::F(v))
+                } else {
+                    Err(E::custom("not finite"))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn replay_str<'de, S: DeserializeSeed<'de>, E: de::Error>(s: &Cow<'de, str>, seed: S) -> Result<S::Value, E> {
+    match s {
+        Cow::Borrowed(b) => seed.deserialize(BorrowedStrDeserializer::<E>::new(b)),
+        Cow::Owned(o) => seed.deserialize(StrDeserializer::<E>::new(o)),
+    }
 }
 
 /// Sees each member name before the caller's key seed does.

@@ -25,7 +25,7 @@ pub(crate) struct Scanned<'de> {
     pub(crate) nbf: Option<i64>,
     pub(crate) iat: Option<i64>,
     pub(crate) iss: Option<Cow<'de, str>>,
-    pub(crate) aud: Option<Vec<Cow<'de, str>>>,
+    pub(crate) aud: Option<Aud<'de>>,
     pub(crate) names: SeenNames<'de>,
 }
 
@@ -65,7 +65,20 @@ impl<'de> de::Deserialize<'de> for NumericDate {
 /// `aud`: one string or an array of strings ([RFC 7519 §4.1.3]).
 ///
 /// [RFC 7519 §4.1.3]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3
-pub(crate) struct Aud<'de>(pub(crate) Vec<Cow<'de, str>>);
+pub(crate) enum Aud<'de> {
+    One(Cow<'de, str>),
+    Many(Vec<Cow<'de, str>>),
+}
+
+impl Aud<'_> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Aud::One(a) => (Some(&**a), &[][..]),
+            Aud::Many(v) => (None, v.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(|a| &**a))
+    }
+}
 
 impl<'de> de::Deserialize<'de> for Aud<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -76,17 +89,17 @@ impl<'de> de::Deserialize<'de> for Aud<'de> {
                 f.write_str("a string or an array of strings")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Aud<'de>, E> {
-                Ok(Aud(vec![Cow::Borrowed(v)]))
+                Ok(Aud::One(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Aud<'de>, E> {
-                Ok(Aud(vec![Cow::Owned(v.to_owned())]))
+                Ok(Aud::One(Cow::Owned(v.to_owned())))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Aud<'de>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Str(s)) = seq.next_element::<Str<'de>>()? {
                     out.push(s);
                 }
-                Ok(Aud(out))
+                Ok(Aud::Many(out))
             }
         }
         d.deserialize_any(V)
@@ -141,10 +154,12 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
                 "iat" => self.out.iat = Some(claim::<NumericDate, _>(&mut map, f, "iat", DATE)?.0),
                 "iss" => self.out.iss = Some(claim::<Str<'de>, _>(&mut map, f, "iss", "must be a string")?.0),
                 "aud" => {
-                    self.out.aud = Some(
-                        claim::<Aud<'de>, _>(&mut map, f, "aud", "must be a string or an array of strings")?
-                            .0,
-                    )
+                    self.out.aud = Some(claim::<Aud<'de>, _>(
+                        &mut map,
+                        f,
+                        "aud",
+                        "must be a string or an array of strings",
+                    )?)
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -184,7 +199,9 @@ pub(crate) fn scan(json: &[u8]) -> Result<Scanned<'_>, Error> {
 
 /// Deserializes the caller's claims type and scans the registered claims,
 /// in one pass when the type reads the payload as a map (see [`checked`]).
-pub(crate) fn deserialize<'de, C: serde::Deserialize<'de>>(json: &'de [u8]) -> Result<(C, Scanned<'de>), Error> {
+pub(crate) fn deserialize<'de, C: serde::Deserialize<'de>>(
+    json: &'de [u8],
+) -> Result<(C, Scanned<'de>), Error> {
     crate::json::check_utf8(json, Part::Payload)?;
     if !crate::json::starts_object(json) {
         return Err(Error::ClaimsNotObject);
@@ -258,11 +275,11 @@ mod tests {
             scan(br#"{"exp":10,"nbf":1.9,"iat":5,"iss":"i","aud":["a","b"],"x":{"exp":"nested"}}"#).unwrap();
         assert_eq!((s.exp, s.nbf, s.iat), (Some(10), Some(1), Some(5)));
         assert_eq!(s.iss.as_deref(), Some("i"));
-        assert_eq!(s.aud.unwrap(), vec!["a", "b"]);
+        assert_eq!(s.aud.unwrap().iter().collect::<Vec<_>>(), vec!["a", "b"]);
         assert!(s.names.contains("x"));
 
         let s = scan(br#"{"aud":"only"}"#).unwrap();
-        assert_eq!(s.aud.unwrap(), vec!["only"]);
+        assert_eq!(s.aud.unwrap().iter().collect::<Vec<_>>(), vec!["only"]);
 
         assert!(matches!(
             scan(br#"{"sub":"a","sub":"b"}"#),

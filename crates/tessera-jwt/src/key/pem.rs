@@ -5,13 +5,12 @@
 //!
 //! [RFC 7468]: https://www.rfc-editor.org/rfc/rfc7468
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use base64_simd::STANDARD;
 use zeroize::Zeroizing;
 
 /// Wraps `der` as a PEM document with the given label.
 pub(crate) fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
-    let body = Zeroizing::new(STANDARD.encode(der));
+    let body = Zeroizing::new(STANDARD.encode_to_string(der));
     let mut out = Zeroizing::new(String::with_capacity(body.len() + body.len() / 64 + 64));
     out.push_str("-----BEGIN ");
     out.push_str(label);
@@ -43,7 +42,7 @@ pub(crate) fn decode(text: &str) -> Option<(String, Zeroizing<Vec<u8>>)> {
             .filter(|c| !c.is_ascii_whitespace())
             .collect(),
     );
-    let der = STANDARD.decode(body.as_bytes()).ok()?;
+    let der = STANDARD.decode_to_vec(body.as_bytes()).ok()?;
     Some((label, Zeroizing::new(der)))
 }
 
