@@ -1,6 +1,13 @@
 //! One test per known attack on JWT libraries (see `tessera_jwt::manual`).
 //! Each would fail if the defence it names were removed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 mod support;
 
 use serde_json::Value;

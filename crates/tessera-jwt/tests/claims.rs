@@ -4,6 +4,13 @@
 //! [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
 //! [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 mod support;
 
 use serde::Deserialize;

@@ -6,6 +6,13 @@
 //! [RFC 7638]: https://www.rfc-editor.org/rfc/rfc7638
 //! [RFC 7518 §3.2, §3.3]: https://www.rfc-editor.org/rfc/rfc7518#section-3.2
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 mod support;
 
 use serde_json::{json, Value};

@@ -13,6 +13,13 @@
 //! [RFC 7638 §3.1]: https://www.rfc-editor.org/rfc/rfc7638#section-3.1
 //! [RFC 8037 A.3]: https://www.rfc-editor.org/rfc/rfc8037#appendix-A.3
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 use serde_json::Value;
 use tessera_jwt::{Algorithm, Error, Jwk, KeySet, SigningKey, UnixTime, Validation, VerifyingKey};
 

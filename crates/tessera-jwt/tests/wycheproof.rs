@@ -45,6 +45,13 @@
 //! or hide a change. Run with `--nocapture` to see the per-file summary and
 //! every skip.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 use serde_json::Value;
 use tessera_jwt::{Error, Jwk, KeyError, KeySet, VerifyingKey, DEFAULT_MAX_TOKEN_LEN};
 

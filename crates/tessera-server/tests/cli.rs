@@ -3,6 +3,13 @@
 //! to `tessera token verify`, which must exit 1 and say why; malformed input
 //! to `tessera token decode` gets an error, never a crash.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
