@@ -159,8 +159,76 @@ fn media_type(typ: Cow<'_, str>) -> Cow<'static, str> {
     }
 }
 
-/// Decodes and parses a header segment, on the stack when it is small.
+/// Headers recently parsed on this thread, by their exact encoded bytes.
+///
+/// An issuer writes the same few headers on every token (one per key and
+/// `typ`), so most verifications find theirs here and skip decoding and
+/// parsing. Parsing is a pure function of those bytes, and only successful
+/// parses are kept, so a hit returns exactly what parsing would. The cache
+/// is small and per thread: no locks, and a stream of distinct headers only
+/// costs the parsing it would have cost anyway.
+mod cache {
+    use std::cell::RefCell;
+
+    use super::Header;
+
+    const ENTRIES: usize = 8;
+    /// Longer headers are not cached.
+    pub(super) const MAX_SEGMENT: usize = 256;
+
+    #[derive(Default)]
+    struct Cache {
+        entries: Vec<(Box<[u8]>, Header)>,
+        next: usize,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    }
+
+    pub(super) fn get(segment: &[u8]) -> Option<Header> {
+        CACHE.with(|c| {
+            let c = c.borrow();
+            c.entries
+                .iter()
+                .find(|(s, _)| **s == *segment)
+                .map(|(_, h)| h.clone())
+        })
+    }
+
+    pub(super) fn put(segment: &[u8], header: &Header) {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            let entry = (Box::from(segment), header.clone());
+            if c.entries.len() < ENTRIES {
+                c.entries.push(entry);
+            } else {
+                let slot = c.next % ENTRIES;
+                if let Some(old) = c.entries.get_mut(slot) {
+                    *old = entry;
+                }
+                c.next = slot + 1;
+            }
+        });
+    }
+}
+
+/// Decodes and parses a header segment, from the per-thread cache when it
+/// was seen recently.
 pub(crate) fn decode_and_parse(segment: &[u8]) -> Result<Header, Error> {
+    if segment.len() > cache::MAX_SEGMENT {
+        return decode_and_parse_uncached(segment);
+    }
+    if let Some(header) = cache::get(segment) {
+        return Ok(header);
+    }
+    let header = decode_and_parse_uncached(segment)?;
+    cache::put(segment, &header);
+    Ok(header)
+}
+
+/// Decodes and parses a header segment, on the stack when it is small.
+fn decode_and_parse_uncached(segment: &[u8]) -> Result<Header, Error> {
     let mut buf = [0u8; 384];
     match crate::b64::decode_slice(segment, &mut buf) {
         Some(len) => parse(buf.get(..len).unwrap_or_default()),
@@ -214,5 +282,31 @@ mod tests {
         );
         assert!(matches!(parse(br#"["alg"]"#), Err(Error::Json { .. })));
         assert!(matches!(parse(br#"{"alg":"HS256"} x"#), Err(Error::Json { .. })));
+    }
+
+    #[test]
+    fn cached_headers_parse_exactly_as_uncached_ones() {
+        use crate::b64::encode;
+        let good = encode(br#"{"alg":"ES256","kid":"k","typ":"at+jwt"}"#);
+        let none = encode(br#"{"alg":"none"}"#);
+        for _ in 0..3 {
+            assert_eq!(
+                decode_and_parse(good.as_bytes()),
+                decode_and_parse_uncached(good.as_bytes())
+            );
+            assert_eq!(decode_and_parse(none.as_bytes()), Err(Error::AlgorithmNone));
+        }
+        // More distinct headers than entries: each still parses correctly.
+        for i in 0..40 {
+            let seg = encode(format!(r#"{{"alg":"HS256","kid":"k{i}"}}"#).as_bytes());
+            assert_eq!(
+                decode_and_parse(seg.as_bytes()).unwrap().kid,
+                Some(format!("k{i}"))
+            );
+        }
+        assert_eq!(
+            decode_and_parse(good.as_bytes()).unwrap().kid.as_deref(),
+            Some("k")
+        );
     }
 }

@@ -58,6 +58,14 @@
 //! sets `typ: at+jwt` on access tokens and guards require it
 //! ([RFC 8725 §3.11], [RFC 9068 §4]). Test: `wrong_typ_is_refused`.
 //!
+//! ## Weak RSA keys in a key set
+//! A JWKS can carry an RSA key that verifies signatures yet protects
+//! nothing: exponent `e = 1` (the "signature" is the padded message), or a
+//! modulus from Infineon's RSALib (ROCA, CVE-2017-15361), which can be
+//! factored. Such keys are refused when loaded, as are RSA keys under 2048
+//! bits ([RFC 7518 §3.3]). Tests: `roca_and_exponent_one_keys_are_refused`
+//! (`tests/keys.rs`) and Wycheproof's JWK cases.
+//!
 //! ## Resource exhaustion
 //! Tokens longer than [`Validation::max_token_len`] (16 KiB by default) are
 //! refused before any decoding; the duplicate-name check switches to a hash
@@ -93,6 +101,7 @@
 //! [`Validation::typ`]: crate::Validation::typ
 //! [`Validation::max_token_len`]: crate::Validation::max_token_len
 //! [RFC 7515 §4.1.11]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11
+//! [RFC 7518 §3.3]: https://www.rfc-editor.org/rfc/rfc7518#section-3.3
 //! [RFC 7518 §3.4]: https://www.rfc-editor.org/rfc/rfc7518#section-3.4
 //! [RFC 8725 §2.1]: https://www.rfc-editor.org/rfc/rfc8725#section-2.1
 //! [RFC 8725 §2.10]: https://www.rfc-editor.org/rfc/rfc8725#section-2.10
