@@ -6,10 +6,13 @@
 //! - `raw_sign` / `raw_verify`: aws-lc-rs alone on the exact signing input
 //!   (`header.payload`) and signature of a token this library produced, with
 //!   the keys parsed once outside the loop (the fair upper bound).
-//! - `tessera_sign`: `Signer::sign` (claims serialization, claims scan,
-//!   base64, signature).
-//! - `tessera_verify`: `KeySet::verify` (split, header parse, key selection,
-//!   signature, claims scan and validation, claims deserialization).
+//! - `tessera_sign`: `Signer::sign` (claims serialization, a scan that
+//!   refuses duplicate names and ill-typed registered claims, base64,
+//!   signature).
+//! - `tessera_verify`: `KeySet::verify` (size bound, split, header parse,
+//!   key selection, signature, then one pass that deserializes the claims
+//!   type while refusing duplicate names and reading the registered claims,
+//!   then claim validation).
 //! - `jsonwebtoken_sign` / `jsonwebtoken_verify`: `encode` / `decode` with
 //!   issuer, audience, `exp` and `nbf` checked. Verify runs on the same token
 //!   bytes as ours.
