@@ -55,14 +55,17 @@
 //! ## Why our own JWS layer
 //!
 //! Cryptography comes from [aws-lc-rs] (signatures, HMAC, SHA-2, key
-//! generation including RSA, randomness). The JWS/JWT layer on top is small
-//! and written here because no maintained JWT crate met both the rules above
-//! and our speed targets: measured on the same aws-lc-rs backend, the popular
-//! `jsonwebtoken` crate reached 0.48 of the raw RS256 signing rate, 0.71 of
-//! raw RS256 verification and 0.07 of raw HS256 verification, because it
-//! re-parses keys and builds generic JSON on every call. Here keys are
-//! parsed once, the header is encoded once per signer, and claims are read
-//! in one borrowed pass (see `BENCHMARKS.md`).
+//! generation including RSA, randomness); base64url from `base64-simd`,
+//! strict. The JWS/JWT layer on top is small and written here because no
+//! maintained JWT crate met both the rules above and our speed targets:
+//! measured in one run on the same aws-lc-rs backend (`BENCHMARKS.md`), the
+//! popular `jsonwebtoken` crate reaches 0.39 of the raw RS256 signing rate,
+//! 0.74 of raw RS256 verification and 0.15 of raw HS256 verification, since
+//! it re-parses keys and builds generic JSON on every call. Here keys are
+//! parsed once, a signer encodes its header once, headers are cached per
+//! thread by their exact bytes, and the claims are read in one pass that
+//! also enforces the rules: 1.00, 0.92 and 0.33 of raw in the same run (HS256
+//! verification at 2.1× jsonwebtoken's rate).
 //!
 //! [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1
 //! [aws-lc-rs]: https://crates.io/crates/aws-lc-rs
