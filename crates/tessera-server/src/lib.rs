@@ -8,3 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod oauth;
+pub mod server;
+pub mod store;

@@ -1,4 +1,5 @@
-//! The command line: `tessera keys ...` and `tessera token ...`.
+//! The command line: `tessera serve`, `tessera client ...`, and the offline
+//! `tessera keys ...` and `tessera token ...`.
 //!
 //! Flags are parsed by clap into plain structs (each flag's help is its doc
 //! comment), then each command runs against `tessera-jwt`. `anyhow` is used
@@ -7,8 +8,10 @@
 //! Exit codes: 0 success; 1 a token was refused (the reason on stderr);
 //! 2 bad usage or an unreadable file.
 
+mod client;
 mod input;
 mod keys;
+mod serve;
 mod token;
 
 use std::process::ExitCode;
@@ -25,6 +28,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the authorization server.
+    Serve(serve::ServeArgs),
+    /// Manage registered clients (works while the server runs).
+    #[command(subcommand)]
+    Client(client::ClientCommand),
     /// Generate signing keys and print their public JWKS.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -56,6 +64,8 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line, printing errors to stderr.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Client(cmd) => client::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Token(cmd) => token::run(cmd),
     };

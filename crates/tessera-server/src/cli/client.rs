@@ -1,0 +1,181 @@
+//! `tessera client create | list | show | delete`: manage registered
+//! clients in the same database the server uses (works while it runs).
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use clap::Subcommand;
+use serde_json::json;
+use tessera_jwt::UnixTime;
+
+use super::serve::ConfigArgs;
+use super::Failure;
+use crate::oauth::client_auth::hash_secret;
+use crate::store::{Client, ClientStore, Store, StoreError};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Register a client; prints {"client_id", "client_secret"} (no secret for --public).
+    Create(CreateArgs),
+    /// List clients as JSON.
+    List(CommonArgs),
+    /// Show one client as JSON.
+    Show(IdArgs),
+    /// Delete a client.
+    Delete(IdArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CommonArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct IdArgs {
+    /// The client_id.
+    client_id: String,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Allowed grant type; repeat for several (default: client_credentials).
+    #[arg(long = "grant-type")]
+    grant_types: Vec<String>,
+    /// Registered redirect URI; repeat for several.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Allowed scopes, space-separated.
+    #[arg(long, default_value = "")]
+    scope: String,
+    /// Allowed audience (resource server); repeat for several.
+    #[arg(long = "audience")]
+    audiences: Vec<String>,
+    /// A public client (no secret), e.g. a browser or mobile app.
+    #[arg(long)]
+    public: bool,
+    /// Access-token lifetime in seconds (default: the server's access_token_ttl).
+    #[arg(long)]
+    ttl: Option<i64>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+const GRANT_TYPES: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+
+fn random(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| anyhow::anyhow!("no randomness available"))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        buf,
+    ))
+}
+
+fn describe(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id,
+        "name": c.name,
+        "public": c.secret_hash.is_none(),
+        "grant_types": c.grant_types,
+        "scope": c.scopes.join(" "),
+        "audiences": c.audiences,
+        "redirect_uris": c.redirect_uris,
+        "access_token_ttl": c.access_token_ttl,
+        "created_at": c.created_at,
+    })
+}
+
+pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    runtime
+        .block_on(async move {
+            match cmd {
+                ClientCommand::Create(args) => create(args).await,
+                ClientCommand::List(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let clients: Vec<_> = store.clients().await?.iter().map(describe).collect();
+                    println!("{}", serde_json::to_string_pretty(&clients)?);
+                    Ok(())
+                }
+                ClientCommand::Show(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    match store.client(&args.client_id).await? {
+                        Some(c) => {
+                            println!("{}", serde_json::to_string_pretty(&describe(&c))?);
+                            Ok(())
+                        }
+                        None => Err(anyhow::anyhow!("no client {:?}", args.client_id)),
+                    }
+                }
+                ClientCommand::Delete(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    if !store.delete_client(&args.client_id).await? {
+                        anyhow::bail!("no client {:?}", args.client_id);
+                    }
+                    tracing::info!(target: "audit", client_id = %args.client_id, "client deleted");
+                    eprintln!("deleted client {}", args.client_id);
+                    Ok(())
+                }
+            }
+        })
+        .map_err(Failure::Usage)
+}
+
+async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let config = args.config.load(None, None)?;
+    let grant_types = if args.grant_types.is_empty() {
+        vec!["client_credentials".to_owned()]
+    } else {
+        args.grant_types
+    };
+    for g in &grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            anyhow::bail!("unknown grant type {g:?} (known: {})", GRANT_TYPES.join(", "));
+        }
+    }
+    if args.public && grant_types.iter().any(|g| g == "client_credentials") {
+        anyhow::bail!("a public client cannot use client_credentials (RFC 6749 §4.4)");
+    }
+    let ttl = args.ttl.unwrap_or(config.access_token_ttl);
+    if ttl <= 0 {
+        anyhow::bail!("--ttl must be positive");
+    }
+    let id = random(16)?;
+    // 256 bits: high entropy, so a fast hash (SHA-256) is the right store.
+    let secret = if args.public {
+        None
+    } else {
+        Some(zeroize::Zeroizing::new(random(32)?))
+    };
+    let client = Client {
+        id: id.clone(),
+        name: args.name,
+        secret_hash: secret.as_deref().map(|s| hash_secret(s)),
+        grant_types,
+        scopes: args.scope.split_ascii_whitespace().map(str::to_owned).collect(),
+        audiences: args.audiences,
+        redirect_uris: args.redirect_uris,
+        access_token_ttl: ttl,
+        created_at: UnixTime::now().as_secs(),
+    };
+    let store = Store::open(&config.database).await?;
+    match store.create_client(&client).await {
+        Err(StoreError::Conflict(_)) => anyhow::bail!("client id collision; try again"),
+        other => other?,
+    }
+    let out = match &secret {
+        Some(s) => json!({"client_id": id, "client_secret": s.as_str()}),
+        None => json!({"client_id": id}),
+    };
+    println!("{out}");
+    Ok(())
+}

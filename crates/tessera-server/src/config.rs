@@ -1,0 +1,218 @@
+//! Configuration, declared once: defaults, then a TOML file (`--config`),
+//! then environment variables, then flags. Unknown keys in the file are
+//! refused, so a typo cannot silently leave a default in place.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+use tessera_jwt::Algorithm;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The path.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("{setting}: {message}")]
+    Invalid {
+        /// Which setting.
+        setting: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`. Env `TESSERA_LISTEN`.
+    pub listen: String,
+    /// Issuer identifier: the `iss` of every token and the base of every
+    /// endpoint URL ([RFC 8414 §2]). Default `http://` + `listen`.
+    /// Env `TESSERA_ISSUER`.
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+    pub issuer: Option<String>,
+    /// Database URL: `sqlite://PATH` (created on first start) or
+    /// `postgres://...`. Default `sqlite://./tessera-data/tessera.db`.
+    /// Env `TESSERA_DATABASE`.
+    pub database: String,
+    /// Access-token signing algorithm: RS256 (default), PS256, ES256, ES384
+    /// or EdDSA. An RS256 key is always published as well.
+    /// Env `TESSERA_TOKEN_ALG`.
+    pub token_alg: String,
+    /// Default access-token lifetime for new clients, in seconds (900).
+    pub access_token_ttl: i64,
+    /// File holding the master key that seals private keys at rest
+    /// (base64url, 32 bytes). Default: `master.key` next to the SQLite
+    /// file, created with mode 0600 on first start. PostgreSQL deployments
+    /// must set this or `TESSERA_MASTER_KEY` (the key itself), the same on
+    /// every node. Env `TESSERA_MASTER_KEY_FILE`.
+    pub master_key_file: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            issuer: None,
+            database: "sqlite://./tessera-data/tessera.db".into(),
+            token_alg: "RS256".into(),
+            access_token_ttl: 900,
+            master_key_file: None,
+        }
+    }
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--issuer`.
+    pub issuer: Option<String>,
+    /// `--database`.
+    pub database: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration: defaults < file < environment < flags.
+    pub fn load(file: Option<&str>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("TESSERA_LISTEN") {
+            config.listen = v;
+        }
+        if let Some(v) = env("TESSERA_ISSUER") {
+            config.issuer = Some(v);
+        }
+        if let Some(v) = env("TESSERA_DATABASE") {
+            config.database = v;
+        }
+        if let Some(v) = env("TESSERA_TOKEN_ALG") {
+            config.token_alg = v;
+        }
+        if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
+            config.master_key_file = Some(v);
+        }
+        if let Some(v) = &overrides.listen {
+            config.listen.clone_from(v);
+        }
+        if let Some(v) = &overrides.issuer {
+            config.issuer = Some(v.clone());
+        }
+        if let Some(v) = &overrides.database {
+            config.database.clone_from(v);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.algorithm()?;
+        let issuer = self.issuer();
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) || issuer.ends_with('/') {
+            return Err(ConfigError::Invalid {
+                setting: "issuer",
+                message: format!("{issuer:?} must be an http(s) URL without a trailing slash (RFC 8414 §2)"),
+            });
+        }
+        if self.access_token_ttl <= 0 {
+            return Err(ConfigError::Invalid {
+                setting: "access_token_ttl",
+                message: "must be a positive number of seconds".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| ConfigError::Invalid {
+            setting: "listen",
+            message: format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+        })
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The access-token algorithm.
+    pub fn algorithm(&self) -> Result<Algorithm, ConfigError> {
+        match Algorithm::from_name(&self.token_alg) {
+            Some(
+                alg @ (Algorithm::RS256
+                | Algorithm::PS256
+                | Algorithm::ES256
+                | Algorithm::ES384
+                | Algorithm::EdDSA),
+            ) => Ok(alg),
+            _ => Err(ConfigError::Invalid {
+                setting: "token_alg",
+                message: format!("{:?}: use RS256, PS256, ES256, ES384 or EdDSA", self.token_alg),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_and_validation() {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.issuer(), "http://127.0.0.1:8080");
+        let o = Overrides {
+            listen: Some("127.0.0.1:9999".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(Config::load(None, &o).unwrap().issuer(), "http://127.0.0.1:9999");
+        assert!(
+            toml::from_str::<Config>("lisen = \"x\"").is_err(),
+            "unknown keys are refused"
+        );
+        let bad = Config {
+            token_alg: "HS256".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+        let slash = Config {
+            issuer: Some("https://id.example/".into()),
+            ..Config::default()
+        };
+        assert!(slash.validate().is_err());
+    }
+}

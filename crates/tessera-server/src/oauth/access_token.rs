@@ -1,0 +1,67 @@
+//! JWT access tokens ([RFC 9068]): `typ: at+jwt`, and the claims `iss`,
+//! `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope`.
+//!
+//! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde::Serialize;
+use tessera_jwt::{Audience, Signer};
+
+use super::OAuthError;
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Debug, Serialize)]
+pub struct AccessClaims<'a> {
+    /// Issuer.
+    pub iss: &'a str,
+    /// Subject: the user, or the client itself for client credentials.
+    pub sub: &'a str,
+    /// Audience: the resource servers it is meant for.
+    pub aud: Audience,
+    /// Expiry.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Unique id (128 random bits).
+    pub jti: String,
+    /// The client it was issued to.
+    pub client_id: &'a str,
+    /// Granted scopes, space-separated (omitted when none).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub scope: &'a str,
+}
+
+/// A random token id.
+pub fn new_jti() -> Result<String, OAuthError> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| OAuthError::Signing(tessera_jwt::Error::SigningFailed))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        bytes,
+    ))
+}
+
+/// Signs the access token.
+pub fn issue(signer: &Signer, claims: &AccessClaims<'_>) -> Result<String, OAuthError> {
+    Ok(signer.sign(claims)?)
+}
+
+/// The token response ([RFC 6749 §5.1]).
+///
+/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `Bearer` ([RFC 6750]).
+    ///
+    /// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+    pub token_type: &'static str,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// Granted scopes, when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}

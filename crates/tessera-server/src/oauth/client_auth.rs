@@ -1,0 +1,117 @@
+//! Client authentication at the token endpoint ([RFC 6749 §2.3.1]):
+//! `client_secret_basic` (HTTP Basic, id and secret form-encoded first) or
+//! `client_secret_post` (`client_id` and `client_secret` in the body), never
+//! both. Secrets are compared as SHA-256 hashes in constant time.
+//!
+//! [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+
+use aws_lc_rs::digest::{digest, SHA256};
+use zeroize::Zeroizing;
+
+use super::{OAuthError, Params};
+use crate::store::{Client, ClientStore};
+
+/// A client whose credentials were checked. Only [`authenticate`] makes one,
+/// so a grant that takes it cannot run for an unauthenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient(Client);
+
+impl AuthenticatedClient {
+    /// The client's registration.
+    pub fn client(&self) -> &Client {
+        &self.0
+    }
+}
+
+/// The SHA-256 of a client secret, as stored.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    digest(&SHA256, secret.as_bytes()).as_ref().to_vec()
+}
+
+/// Reads `Authorization: Basic` ([RFC 7617]); id and secret are
+/// form-urlencoded inside (RFC 6749 §2.3.1).
+///
+/// [RFC 7617]: https://www.rfc-editor.org/rfc/rfc7617
+fn basic(header: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
+    let (scheme, rest) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(OAuthError::MalformedBasicAuth)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::MalformedBasicAuth);
+    }
+    let decoded = Zeroizing::new(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, rest.trim())
+            .map_err(|_| OAuthError::MalformedBasicAuth)?,
+    );
+    let text = std::str::from_utf8(&decoded).map_err(|_| OAuthError::MalformedBasicAuth)?;
+    let (id, secret) = text.split_once(':').ok_or(OAuthError::MalformedBasicAuth)?;
+    let unescape = |s: &str| -> Result<String, OAuthError> {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .ok_or(OAuthError::MalformedBasicAuth)
+    };
+    Ok((unescape(id)?, Zeroizing::new(unescape(secret)?)))
+}
+
+/// Authenticates the client of a token request, taking its credentials
+/// out of `params`.
+pub async fn authenticate<S: ClientStore>(
+    store: &S,
+    authorization: Option<&str>,
+    params: &mut Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let body_id = params.take("client_id");
+    let body_secret = params.take("client_secret").map(Zeroizing::new);
+    let (id, secret) = match (authorization, body_secret) {
+        (Some(_), Some(_)) => return Err(OAuthError::SeveralAuthMethods),
+        (Some(header), None) => {
+            let (id, secret) = basic(header)?;
+            // A body client_id must agree with the Basic one.
+            if body_id.as_deref().is_some_and(|b| b != id) {
+                return Err(OAuthError::SeveralAuthMethods);
+            }
+            (id, Some(secret))
+        }
+        (None, secret) => (body_id.ok_or(OAuthError::ClientAuthMissing)?, secret),
+    };
+    let client = store.client(&id).await?;
+    // Hash even when the client is unknown, so timing does not tell.
+    let presented = secret.as_deref().map(|s| hash_secret(s));
+    let Some(client) = client else {
+        return Err(OAuthError::ClientAuthFailed);
+    };
+    match (&client.secret_hash, presented) {
+        (Some(stored), Some(presented)) => {
+            #[allow(deprecated)] // aws-lc-rs's constant-time comparison
+            let equal = aws_lc_rs::constant_time::verify_slices_are_equal(stored, &presented).is_ok();
+            if !equal {
+                tracing::info!(target: "audit", client_id = %client.id, "client authentication failed");
+                return Err(OAuthError::ClientAuthFailed);
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::ClientAuthFailed),
+        (None, Some(_)) => return Err(OAuthError::ClientAuthFailed),
+        (None, None) => return Err(OAuthError::PublicClientNotAllowed),
+    }
+    Ok(AuthenticatedClient(client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let header = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my%20client:s%3Acret")
+        );
+        let (id, secret) = basic(&header).unwrap();
+        assert_eq!(id, "my client");
+        assert_eq!(&*secret, "s:cret");
+        assert!(basic("Bearer abc").is_err());
+        assert!(basic("Basic !!!").is_err());
+    }
+}

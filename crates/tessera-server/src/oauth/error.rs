@@ -1,0 +1,117 @@
+//! Protocol errors, named for the rule that was broken, mapped to the wire
+//! once: [`OAuthError::code`] and [`OAuthError::status`] are the only place
+//! that knows RFC 6749 §5.2's codes ([RFC 6749 §5.2]).
+//!
+//! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+
+use crate::store::StoreError;
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// The body is not `application/x-www-form-urlencoded` (RFC 6749 §3.2).
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    WrongContentType,
+    /// The body is larger than the server accepts.
+    #[error("the request body is too large")]
+    BodyTooLarge,
+    /// The body is not valid form encoding or UTF-8.
+    #[error("the request body is not valid form data")]
+    MalformedBody,
+    /// A parameter appears more than once (RFC 6749 §3.1).
+    #[error("parameter {0:?} is repeated; each parameter may appear once")]
+    RepeatedParameter(String),
+    /// A required parameter is missing.
+    #[error("parameter {0:?} is required")]
+    MissingParameter(&'static str),
+    /// The client sent credentials in more than one way (RFC 6749 §2.3).
+    #[error("the client must use exactly one authentication method")]
+    SeveralAuthMethods,
+    /// The Authorization header is not valid HTTP Basic.
+    #[error("the Authorization header is not valid HTTP Basic (RFC 6749 §2.3.1)")]
+    MalformedBasicAuth,
+    /// No client credentials at all.
+    #[error("client authentication is required")]
+    ClientAuthMissing,
+    /// Unknown client or wrong secret: one error for both, so client ids
+    /// cannot be probed.
+    #[error("client authentication failed")]
+    ClientAuthFailed,
+    /// A public client tried a grant that needs a confidential one.
+    #[error("this grant requires a confidential client")]
+    PublicClientNotAllowed,
+    /// `grant_type` is not one this server implements.
+    #[error("grant_type {0:?} is not supported")]
+    UnsupportedGrantType(String),
+    /// The client is not registered for this grant type.
+    #[error("this client may not use grant_type {0:?}")]
+    GrantNotAllowed(String),
+    /// A requested scope is not registered for the client.
+    #[error("scope {0:?} is not allowed for this client")]
+    ScopeNotAllowed(String),
+    /// A requested audience is not registered for the client (RFC 8707).
+    #[error("audience {0:?} is not allowed for this client")]
+    AudienceNotAllowed(String),
+    /// Storage failed.
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    /// Signing failed.
+    #[error("token signing failure")]
+    Signing(#[from] tessera_jwt::Error),
+}
+
+impl OAuthError {
+    /// The registered error code (RFC 6749 §5.2, RFC 8707 §2).
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::WrongContentType
+            | OAuthError::BodyTooLarge
+            | OAuthError::MalformedBody
+            | OAuthError::RepeatedParameter(_)
+            | OAuthError::MissingParameter(_)
+            | OAuthError::SeveralAuthMethods
+            | OAuthError::MalformedBasicAuth => "invalid_request",
+            OAuthError::ClientAuthMissing
+            | OAuthError::ClientAuthFailed
+            | OAuthError::PublicClientNotAllowed => "invalid_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::GrantNotAllowed(_) => "unauthorized_client",
+            OAuthError::ScopeNotAllowed(_) => "invalid_scope",
+            OAuthError::AudienceNotAllowed(_) => "invalid_target",
+            OAuthError::Store(_) | OAuthError::Signing(_) => "server_error",
+        }
+    }
+
+    /// The HTTP status: 401 for failed client authentication (RFC 6749
+    /// §5.2), 500 for internal faults, 400 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            OAuthError::ClientAuthMissing
+            | OAuthError::ClientAuthFailed
+            | OAuthError::PublicClientNotAllowed => 401,
+            OAuthError::Store(_) | OAuthError::Signing(_) => 500,
+            OAuthError::BodyTooLarge => 413,
+            OAuthError::WrongContentType
+            | OAuthError::MalformedBody
+            | OAuthError::RepeatedParameter(_)
+            | OAuthError::MissingParameter(_)
+            | OAuthError::SeveralAuthMethods
+            | OAuthError::MalformedBasicAuth
+            | OAuthError::UnsupportedGrantType(_)
+            | OAuthError::GrantNotAllowed(_)
+            | OAuthError::ScopeNotAllowed(_)
+            | OAuthError::AudienceNotAllowed(_) => 400,
+        }
+    }
+
+    /// The `error_description`: what to fix; internal faults get fixed text
+    /// and their detail goes to the log only.
+    pub fn description(&self) -> String {
+        match self {
+            OAuthError::Store(_) | OAuthError::Signing(_) => {
+                "the server could not complete the request".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}

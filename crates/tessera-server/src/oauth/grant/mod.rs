@@ -1,0 +1,4 @@
+//! One module per grant type, each read top to bottom in the order its
+//! RFC section lists the checks.
+
+pub mod client_credentials;

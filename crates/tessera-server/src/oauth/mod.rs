@@ -1,0 +1,13 @@
+//! Protocol logic: plain functions over the store traits and a clock, no
+//! HTTP types. The `http` module is a thin shell around these.
+
+pub mod access_token;
+pub mod client_auth;
+pub mod error;
+pub mod grant;
+pub mod params;
+pub mod token;
+
+pub use client_auth::{authenticate, AuthenticatedClient};
+pub use error::OAuthError;
+pub use params::Params;

@@ -1,0 +1,51 @@
+//! The token endpoint ([RFC 6749 §3.2]): authenticate the client, then
+//! dispatch on `grant_type` to the grant's module.
+//!
+//! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+
+use tessera_jwt::Signer;
+
+use super::access_token::TokenResponse;
+use super::grant::client_credentials;
+use super::{authenticate, OAuthError, Params};
+use crate::store::ClientStore;
+
+/// The server state a token request needs.
+pub struct TokenContext<'a, S> {
+    /// The store.
+    pub store: &'a S,
+    /// The issuer identifier.
+    pub issuer: &'a str,
+    /// The access-token signer.
+    pub signer: &'a Signer,
+    /// Now, in seconds since the epoch.
+    pub now: i64,
+}
+
+/// Handles a token request from its form body and `Authorization` header.
+pub async fn handle<S: ClientStore>(
+    ctx: &TokenContext<'_, S>,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let mut params = Params::parse(body)?;
+    let grant_type = params.require("grant_type")?.to_owned();
+    // Refuse unknown grant types before touching client credentials.
+    if grant_type != client_credentials::GRANT_TYPE {
+        return Err(OAuthError::UnsupportedGrantType(grant_type));
+    }
+    let client = authenticate(ctx.store, authorization, &mut params).await?;
+    let grant = client_credentials::Context {
+        issuer: ctx.issuer,
+        signer: ctx.signer,
+        now: ctx.now,
+    };
+    let result = client_credentials::handle(&grant, &client, &params);
+    match &result {
+        Ok(_) => tracing::debug!(client_id = %client.client().id, grant_type, "token issued"),
+        Err(e) => {
+            tracing::info!(target: "audit", client_id = %client.client().id, grant_type, error = e.code(), "token refused")
+        }
+    }
+    result
+}

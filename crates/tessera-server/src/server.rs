@@ -1,0 +1,158 @@
+//! Starting the server: configuration → master key → store (migrations) →
+//! keys (created on first start) → HTTP on the listen address.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tessera_jwt::UnixTime;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState};
+use crate::keys::{self, KeyRingError, MasterKey, SealError};
+use crate::store::{self, Backend, Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The keys could not be loaded or created.
+    #[error(transparent)]
+    Keys(#[from] KeyRingError),
+    /// The master key is missing or invalid.
+    #[error("master key: {0}")]
+    MasterKey(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Where the default master key file lives: next to the SQLite file.
+fn default_master_key_file(config: &Config) -> Option<PathBuf> {
+    let path = store::sqlite_path(&config.database)?;
+    Some(
+        Path::new(path)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("master.key"),
+    )
+}
+
+/// Loads the master key: `TESSERA_MASTER_KEY`, else the configured file,
+/// else (SQLite only) `master.key` beside the database, created 0600.
+pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
+    let err = |e: SealError| StartError::MasterKey(e.to_string());
+    if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
+        return MasterKey::from_base64url(&text).map_err(err);
+    }
+    let path = match (&config.master_key_file, default_master_key_file(config)) {
+        (Some(file), _) => PathBuf::from(file),
+        (None, Some(default)) => default,
+        (None, None) => {
+            return Err(StartError::MasterKey(
+                "PostgreSQL needs a shared master key: set TESSERA_MASTER_KEY or master_key_file".into(),
+            ))
+        }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::from_base64url(&text).map_err(err),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && config.master_key_file.is_none() => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| StartError::MasterKey(e.to_string()))?;
+            }
+            let (key, text) = MasterKey::generate().map_err(err)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StartError::MasterKey(format!("cannot create {}: {e}", path.display())))?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| StartError::MasterKey(format!("cannot write {}: {e}", path.display())))?;
+            tracing::info!(target: "audit", path = %path.display(), "master key created");
+            Ok(key)
+        }
+        Err(e) => Err(StartError::MasterKey(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Opens the store and loads (or creates) the keys: everything but the
+/// listener.
+pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
+    let store = Store::open(&config.database).await?;
+    if store.backend() == Backend::Sqlite {
+        tracing::debug!("using SQLite at {}", config.database);
+    }
+    let master = master_key(config)?;
+    let keys = keys::load_or_create(&store, &master, config.algorithm()?, UnixTime::now().as_secs()).await?;
+    Ok(AppState::new(config.issuer(), store, keys))
+}
+
+/// A bound, ready server.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Prepares everything and binds the listen address.
+    pub async fn bind(config: &Config) -> Result<Server, StartError> {
+        let state = Arc::new(prepare(config).await?);
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        Ok(Server { listener, state })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, http::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

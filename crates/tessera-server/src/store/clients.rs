@@ -1,0 +1,129 @@
+//! Registered clients ([RFC 6749 §2]).
+//!
+//! [RFC 6749 §2]: https://www.rfc-editor.org/rfc/rfc6749#section-2
+
+use sqlx::Row;
+
+use super::{conflict, Store, StoreError};
+
+/// A registered client as stored. Secrets are never stored, only their
+/// SHA-256 hash: client secrets are 256-bit random values, for which a fast
+/// hash is right (a slow password hash would cap the token endpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// `client_id`.
+    pub id: String,
+    /// Display name (shown on consent pages).
+    pub name: String,
+    /// SHA-256 of the secret; `None` for a public client.
+    pub secret_hash: Option<Vec<u8>>,
+    /// Grant types it may use (`client_credentials`, `password`, ...).
+    pub grant_types: Vec<String>,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// Audiences its access tokens may name.
+    pub audiences: Vec<String>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl: i64,
+    /// Creation time (seconds since the epoch).
+    pub created_at: i64,
+}
+
+/// What `ClientStore::create_client` needs.
+pub type NewClient = Client;
+
+/// Clients, by id.
+pub trait ClientStore {
+    /// Stores a new client; [`StoreError::Conflict`] if the id exists.
+    fn create_client(
+        &self,
+        client: &NewClient,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The client with this id.
+    fn client(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Client>, StoreError>> + Send;
+    /// All clients, by id.
+    fn clients(&self) -> impl std::future::Future<Output = Result<Vec<Client>, StoreError>> + Send;
+    /// Deletes a client; whether it existed.
+    fn delete_client(&self, id: &str) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+}
+
+fn join(list: &[String]) -> String {
+    list.join(" ")
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split_ascii_whitespace().map(str::to_owned).collect()
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt(format!("clients: {e}"));
+    Ok(Client {
+        id: row.try_get("id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        secret_hash: row.try_get("secret_hash").map_err(get)?,
+        grant_types: split(&row.try_get::<String, _>("grant_types").map_err(get)?),
+        scopes: split(&row.try_get::<String, _>("scopes").map_err(get)?),
+        audiences: split(&row.try_get::<String, _>("audiences").map_err(get)?),
+        redirect_uris: split(&row.try_get::<String, _>("redirect_uris").map_err(get)?),
+        access_token_ttl: row.try_get("access_token_ttl").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+    })
+}
+
+/// The columns, as a literal so every query stays a static string.
+macro_rules! columns {
+    () => {
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at"
+    };
+}
+
+impl ClientStore for Store {
+    async fn create_client(&self, c: &NewClient) -> Result<(), StoreError> {
+        sqlx::query(concat!(
+            "INSERT INTO clients (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(c.secret_hash.clone())
+        .bind(join(&c.grant_types))
+        .bind(join(&c.scopes))
+        .bind(join(&c.audiences))
+        .bind(join(&c.redirect_uris))
+        .bind(c.access_token_ttl)
+        .bind(c.created_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM clients WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM clients ORDER BY id"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
