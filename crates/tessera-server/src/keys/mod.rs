@@ -99,6 +99,8 @@ pub async fn load_or_create<S: KeyStore>(
             stored.push(create_key(store, master, alg, now).await?);
         }
     }
+    // The store's order, so the JWKS reads the same after a restart.
+    stored.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
     let current = stored
         .iter()
         .filter(|k| k.alg == token_alg.name() && k.retired_at.is_none())

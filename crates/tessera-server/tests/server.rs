@@ -1,0 +1,402 @@
+//! The authorization server over real HTTP, started in-process on an
+//! ephemeral port; the store conformance suite on SQLite and, when
+//! `TESSERA_TEST_POSTGRES_URL` is set (CI sets it), PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
+mod support;
+
+use serde_json::Value;
+use support::{basic, request, start, token};
+use tessera_jwt::{KeySet, UnixTime, Validation};
+use tessera_server::oauth::client_auth::hash_secret;
+use tessera_server::store::{Client, ClientStore, KeyStore, Store, StoreError, StoredKey};
+
+fn client(id: &str, secret: Option<&str>, grants: &[&str], scopes: &[&str], audiences: &[&str]) -> Client {
+    Client {
+        id: id.into(),
+        name: format!("{id} app"),
+        secret_hash: secret.map(hash_secret),
+        grant_types: grants.iter().map(|s| s.to_string()).collect(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        audiences: audiences.iter().map(|s| s.to_string()).collect(),
+        redirect_uris: vec![],
+        access_token_ttl: 600,
+        created_at: 1,
+    }
+}
+
+/// The same checks for every backend.
+async fn store_conformance(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    // Migrations are idempotent.
+    let store2 = Store::open(url).await.unwrap();
+    store.ping().await.unwrap();
+
+    let a = client(
+        "a",
+        Some("secret-a"),
+        &["client_credentials"],
+        &["read", "write"],
+        &["api"],
+    );
+    let b = client("b", None, &["password"], &[], &[]);
+    store.create_client(&a).await.unwrap();
+    store.create_client(&b).await.unwrap();
+    assert!(matches!(
+        store.create_client(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store2.client("a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.client("b").await.unwrap().unwrap().secret_hash, None);
+    assert_eq!(store.client("nobody").await.unwrap(), None);
+    assert_eq!(store.clients().await.unwrap().len(), 2);
+    assert!(store.delete_client("b").await.unwrap());
+    assert!(!store.delete_client("b").await.unwrap());
+    assert_eq!(store.clients().await.unwrap(), vec![a]);
+
+    let key = StoredKey {
+        kid: "k1".into(),
+        alg: "ES256".into(),
+        sealed_private_key: vec![1, 0, 255, 7],
+        public_jwk: "{}".into(),
+        created_at: 5,
+        retired_at: None,
+    };
+    store.insert_key(&key).await.unwrap();
+    assert!(matches!(
+        store.insert_key(&key).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.keys().await.unwrap(), vec![key]);
+}
+
+#[tokio::test]
+async fn store_conformance_sqlite() {
+    store_conformance(&support::sqlite_url()).await;
+}
+
+#[tokio::test]
+async fn store_conformance_postgres() {
+    if let Some(url) = support::postgres_url().await {
+        store_conformance(&url).await;
+    }
+}
+
+/// Verifies an access token against the server's own JWKS.
+async fn verify(server: &support::Running, token: &str, audience: &str) -> Value {
+    let jwks = request(server.addr, "GET", "/jwks", &[], b"").await;
+    let keys = KeySet::from_jwks_json(&jwks.body).unwrap();
+    let rules = Validation::access_token(&server.issuer, audience);
+    keys.verify::<Value>(token, &rules, UnixTime::now())
+        .unwrap()
+        .into_claims()
+}
+
+async fn client_credentials_suite(database: &str, alg: &str) {
+    let server = start(database, alg).await;
+    let store = Store::open(database).await.unwrap();
+    store
+        .create_client(&client(
+            "svc",
+            Some("s3cret"),
+            &["client_credentials"],
+            &["read", "write"],
+            &["api"],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_client(&client("pw-only", Some("x"), &["password"], &[], &[]))
+        .await
+        .unwrap();
+    store
+        .create_client(&client("spa", None, &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    let auth = basic("svc", "s3cret");
+    let addr = server.addr;
+
+    // RFC 6749 §4.4.2-4.4.3: Basic authentication, default scope and audience.
+    let r = token(addr, "grant_type=client_credentials", &[("Authorization", &auth)]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let body = r.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 600);
+    assert_eq!(body["scope"], "read write");
+    assert!(body.get("refresh_token").is_none(), "§4.4.3: no refresh token");
+    let claims = verify(&server, body["access_token"].as_str().unwrap(), "api").await;
+    assert_eq!(claims["sub"], "svc");
+    assert_eq!(claims["client_id"], "svc");
+    assert_eq!(claims["iss"], server.issuer);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    let header = tessera_jwt::danger::decode_unverified(body["access_token"].as_str().unwrap(), 16384)
+        .unwrap()
+        .header;
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["alg"], alg);
+
+    // client_secret_post and a narrower scope.
+    let r = token(
+        addr,
+        "grant_type=client_credentials&client_id=svc&client_secret=s3cret&scope=read",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["scope"], "read");
+    let r = token(
+        addr,
+        "grant_type=client_credentials&audience=api",
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    // Errors, each the RFC 6749 §5.2 JSON.
+    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+        (
+            "grant_type=client_credentials&scope=admin",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=client_credentials&audience=billing",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_target",
+        ),
+        (
+            "grant_type=client_credentials",
+            vec![("Authorization", basic("svc", "wrong"))],
+            401,
+            "invalid_client",
+        ),
+        (
+            "grant_type=client_credentials",
+            vec![("Authorization", basic("ghost", "s3cret"))],
+            401,
+            "invalid_client",
+        ),
+        ("grant_type=client_credentials", vec![], 401, "invalid_client"),
+        (
+            "grant_type=client_credentials&client_id=svc&client_secret=s3cret",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials",
+            vec![("Authorization", "Basic !!!".into())],
+            400,
+            "invalid_request",
+        ),
+        (
+            "scope=read",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials&grant_type=client_credentials",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=urn:ietf:params:oauth:grant-type:device_code",
+            vec![("Authorization", auth.clone())],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "grant_type=client_credentials",
+            vec![("Authorization", basic("pw-only", "x"))],
+            400,
+            "unauthorized_client",
+        ),
+        (
+            "grant_type=client_credentials&client_id=spa",
+            vec![],
+            401,
+            "invalid_client",
+        ),
+    ];
+    for (form, headers, status, code) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let r = token(addr, form, &headers).await;
+        assert_eq!(r.status, status, "{form}: {}", String::from_utf8_lossy(&r.body));
+        let body = r.json();
+        assert_eq!(body["error"], code, "{form}");
+        assert!(!body["error_description"].as_str().unwrap().is_empty());
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        if status == 401 {
+            assert!(
+                r.header("www-authenticate").is_some(),
+                "{form}: RFC 6749 §5.2 needs WWW-Authenticate"
+            );
+        }
+    }
+    // Unknown client and wrong secret read the same, so ids cannot be probed.
+    let a = token(
+        addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("svc", "no"))],
+    )
+    .await;
+    let b = token(
+        addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("nope", "no"))],
+    )
+    .await;
+    assert_eq!(a.body, b.body);
+
+    // Wrong content type, oversized body.
+    let r = request(
+        addr,
+        "POST",
+        "/token",
+        &[("Content-Type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let big = format!("grant_type=client_credentials&pad={}", "x".repeat(20_000));
+    let r = token(addr, &big, &[("Authorization", &auth)]).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (413, Some("invalid_request"))
+    );
+
+    server.stop().await;
+}
+
+mod rfc6749_4_4_client_credentials {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_rs256() {
+        client_credentials_suite(&support::sqlite_url(), "RS256").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_es256() {
+        client_credentials_suite(&support::sqlite_url(), "ES256").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_eddsa() {
+        if let Some(url) = support::postgres_url().await {
+            client_credentials_suite(&url, "EdDSA").await;
+        }
+    }
+}
+
+mod rfc8414_discovery {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metadata_jwks_and_health() {
+        let server = start(&support::sqlite_url(), "ES256").await;
+        let a = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"").await;
+        let b = request(
+            server.addr,
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body, b.body);
+        let meta = a.json();
+        assert_eq!(meta["issuer"], server.issuer, "RFC 8414 §3.3: issuer must match");
+        assert_eq!(meta["token_endpoint"], format!("{}/token", server.issuer));
+        assert_eq!(meta["jwks_uri"], format!("{}/jwks", server.issuer));
+        let jwks = request(server.addr, "GET", "/jwks", &[], b"").await;
+        assert!(jwks.header("cache-control").unwrap().contains("max-age"));
+        let keys = jwks.json();
+        let algs: Vec<&str> = keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap())
+            .collect();
+        assert!(algs.contains(&"RS256") && algs.contains(&"ES256"), "{algs:?}");
+        for k in keys["keys"].as_array().unwrap() {
+            assert!(
+                k.get("d").is_none() && k.get("p").is_none(),
+                "private members published"
+            );
+        }
+        assert_eq!(
+            request(server.addr, "GET", "/healthz", &[], b"").await.status,
+            200
+        );
+        assert_eq!(request(server.addr, "GET", "/readyz", &[], b"").await.status, 200);
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn restart_keeps_keys_and_data() {
+        let db = support::sqlite_url();
+        let first = start(&db, "ES256").await;
+        let store = Store::open(&db).await.unwrap();
+        store
+            .create_client(&client("svc", Some("pw"), &["client_credentials"], &[], &["api"]))
+            .await
+            .unwrap();
+        let jwks1 = request(first.addr, "GET", "/jwks", &[], b"").await.json();
+        let r = token(
+            first.addr,
+            "grant_type=client_credentials",
+            &[("Authorization", &basic("svc", "pw"))],
+        )
+        .await;
+        let issued = r.json()["access_token"].as_str().unwrap().to_owned();
+        let first_issuer = first.issuer.clone();
+        first.stop().await;
+
+        let second = start(&db, "ES256").await;
+        let jwks2 = request(second.addr, "GET", "/jwks", &[], b"").await.json();
+        assert_eq!(jwks1, jwks2, "keys must survive a restart");
+        let r = token(
+            second.addr,
+            "grant_type=client_credentials",
+            &[("Authorization", &basic("svc", "pw"))],
+        )
+        .await;
+        assert_eq!(r.status, 200, "clients must survive a restart");
+        // The first run's token still verifies against the second's JWKS.
+        let keys = KeySet::from_jwks_json(&serde_json::to_vec(&jwks2).unwrap()).unwrap();
+        let rules = Validation::access_token(&first_issuer, "api");
+        assert!(keys.verify::<Value>(&issued, &rules, UnixTime::now()).is_ok());
+        second.stop().await;
+        // The private keys at rest are sealed: no PKCS#8 in the database file.
+        let path = tessera_server::store::sqlite_path(&db).unwrap();
+        let mut raw = std::fs::read(path).unwrap();
+        if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+            raw.extend(wal);
+        }
+        assert!(!raw.windows(11).any(|w| w == b"PRIVATE KEY"));
+        let pkcs8_ec_prefix = [0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13];
+        assert!(
+            !raw.windows(8).any(|w| w == pkcs8_ec_prefix),
+            "an unsealed PKCS#8 key is in the database"
+        );
+    }
+}

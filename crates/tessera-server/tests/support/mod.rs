@@ -1,0 +1,210 @@
+//! Test support: databases for both backends, an in-process server on an
+//! ephemeral port, and a minimal HTTP/1.1 client (one request per
+//! connection) so tests speak real HTTP without a client library.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tessera_server::config::{Config, Overrides};
+use tessera_server::server::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh SQLite database URL in a temp folder (with its own master key).
+pub fn sqlite_url() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("tessera-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}/tessera.db", dir.display())
+}
+
+/// A fresh PostgreSQL database on the server in `TESSERA_TEST_POSTGRES_URL`,
+/// or `None` (with a message) when it is not set.
+pub async fn postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED PostgreSQL: TESSERA_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let name = format!("tessera_test_{}_{n}", std::process::id());
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    // Drop databases left by earlier test processes (never this one's).
+    let ours = format!("tessera_test_{}_", std::process::id());
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'tessera_test_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+    for db in stale.into_iter().filter(|d| !d.starts_with(&ours)) {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+/// A running server on an ephemeral port.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+/// Starts a server on `database` with the given token algorithm.
+pub async fn start(database: &str, token_alg: &str) -> Running {
+    // Port 0 picks a free port; the issuer is fixed up to match.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let issuer = format!("http://{addr}");
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            listen: Some(addr.to_string()),
+            issuer: Some(issuer.clone()),
+            database: Some(database.to_owned()),
+        },
+    )
+    .unwrap();
+    config.token_alg = token_alg.to_owned();
+    if database.starts_with("postgres") {
+        let key_file = std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id()));
+        if !key_file.exists() {
+            std::fs::write(&key_file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        }
+        config.master_key_file = Some(key_file.display().to_string());
+    }
+    let server = Server::bind(&config).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        addr,
+        issuer,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// Sends one request and reads the whole response.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no header end");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// POSTs a form to the token endpoint.
+pub async fn token(addr: SocketAddr, form: &str, extra: &[(&str, &str)]) -> Response {
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    headers.extend_from_slice(extra);
+    request(addr, "POST", "/token", &headers, form.as_bytes()).await
+}
+
+/// `Authorization: Basic` for a client.
+pub fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{id}:{secret}")
+        )
+    )
+}
