@@ -163,7 +163,9 @@ async fn client_credentials_suite(database: &str, alg: &str) {
     assert_eq!(r.status, 200);
 
     // Errors, each the RFC 6749 §5.2 JSON.
-    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+    // (form, headers, status, error code)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "grant_type=client_credentials&scope=admin",
             vec![("Authorization", auth.clone())],
