@@ -7,6 +7,9 @@
 //!    `tessera token verify` accepts it; one signed by a stranger's key is
 //!    refused.
 //!
+//! Key ids are base64url and may start with `-`, so they are passed as
+//! `--kid=VALUE` (regression: a kid like `-fJp3...` was read as a flag).
+//!
 //! Needs `python3` with `pyjwt[crypto]`; `.ci/run` installs it. Outside CI
 //! a missing PyJWT skips the test with a message; in CI (`CI` set) it fails.
 
@@ -138,7 +141,15 @@ fn pyjwt_interop_both_directions_every_algorithm() {
         let claims = format!(r#"{{"iss":"https://id.example","aud":"api","sub":"bob-{alg}","exp":{exp}}}"#);
         let minted = stdout(&run(Command::new("python3")
             .arg(script())
-            .args(["sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key"])
+            .args([
+                "sign",
+                "--alg",
+                alg,
+                &format!("--kid={kid}"),
+                "--claims",
+                &claims,
+                "--key",
+            ])
             .arg(&key)));
         let accepted = run(Command::new(TESSERA)
             .args([
@@ -164,7 +175,15 @@ fn pyjwt_interop_both_directions_every_algorithm() {
         // A PyJWT token signed by another key under the same kid is refused.
         let forged = stdout(&run(Command::new("python3")
             .arg(script())
-            .args(["sign", "--alg", alg, "--kid", &kid, "--claims", &claims, "--key"])
+            .args([
+                "sign",
+                "--alg",
+                alg,
+                &format!("--kid={kid}"),
+                "--claims",
+                &claims,
+                "--key",
+            ])
             .arg(&stranger)));
         let refused = Command::new(TESSERA)
             .args([

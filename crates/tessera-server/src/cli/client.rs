@@ -149,7 +149,11 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if ttl <= 0 {
         anyhow::bail!("--ttl must be positive");
     }
-    let id = random(16)?;
+    // An id that starts with '-' would read as a flag in shell commands.
+    let mut id = random(16)?;
+    while !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        id = random(16)?;
+    }
     // 256 bits: high entropy, so a fast hash (SHA-256) is the right store.
     let secret = if args.public {
         None
