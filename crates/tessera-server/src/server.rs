@@ -121,6 +121,23 @@ impl Server {
         Ok(Server { listener, state })
     }
 
+    /// Prepares everything and serves on an already-bound listener (tests
+    /// bind port 0 first, so the issuer can name the real port).
+    pub async fn with_listener(
+        config: &Config,
+        listener: std::net::TcpListener,
+    ) -> Result<Server, StartError> {
+        let state = Arc::new(prepare(config).await?);
+        let addr = config.listen.clone();
+        let bind_err = |source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        };
+        listener.set_nonblocking(true).map_err(bind_err)?;
+        let listener = TcpListener::from_std(listener).map_err(bind_err)?;
+        Ok(Server { listener, state })
+    }
+
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()

@@ -90,10 +90,9 @@ impl Running {
 
 /// Starts a server on `database` with the given token algorithm.
 pub async fn start(database: &str, token_alg: &str) -> Running {
-    // Port 0 picks a free port; the issuer is fixed up to match.
+    // Port 0 picks a free port; the issuer names it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    drop(listener);
     let issuer = format!("http://{addr}");
     let mut config = Config::load(
         None,
@@ -112,7 +111,7 @@ pub async fn start(database: &str, token_alg: &str) -> Running {
         }
         config.master_key_file = Some(key_file.display().to_string());
     }
-    let server = Server::bind(&config).await.unwrap();
+    let server = Server::with_listener(&config, listener).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server
