@@ -27,6 +27,7 @@ pub struct Validation {
     pub(crate) require_exp: bool,
     pub(crate) issuer: Option<String>,
     pub(crate) audiences: Vec<String>,
+    pub(crate) check_audience: bool,
     pub(crate) typ: Option<String>,
     pub(crate) required: Vec<String>,
     pub(crate) max_token_len: usize,
@@ -39,6 +40,7 @@ impl Default for Validation {
             require_exp: true,
             issuer: None,
             audiences: Vec::new(),
+            check_audience: true,
             typ: None,
             required: Vec::new(),
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
@@ -78,6 +80,18 @@ impl Validation {
     #[must_use]
     pub fn audience(mut self, audience: &str) -> Validation {
         self.audiences.push(audience.to_owned());
+        self
+    }
+
+    /// Skips the `aud` check entirely. Only for an authorization server
+    /// reading its own tokens, e.g. to answer introspection ([RFC 7662
+    /// §2.2]), where `aud` is reported to the caller rather than checked;
+    /// a resource server must use [`Validation::audience`].
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+    #[must_use]
+    pub fn ignore_audience(mut self) -> Validation {
+        self.check_audience = false;
         self
     }
 
@@ -162,6 +176,7 @@ impl Validation {
         // itself with a value in the aud claim when this claim is present,
         // then the JWT MUST be rejected."
         match (&claims.aud, self.audiences.is_empty()) {
+            _ if !self.check_audience => {}
             (Some(_), true) => return Err(Error::UnexpectedAudience),
             (Some(aud), false) => {
                 if !aud.iter().any(|a| self.audiences.iter().any(|e| e == a)) {

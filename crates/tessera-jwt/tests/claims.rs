@@ -395,3 +395,25 @@ mod one_pass_for_any_claims_type {
         assert!(matches!(err, Error::Json { .. }), "{err:?}");
     }
 }
+
+#[test]
+fn ignore_audience_is_explicit() {
+    let f = fixture();
+    let c = json!({"exp": NOW + 10, "aud": "anything"});
+    assert_eq!(
+        f.check(c.clone(), &Validation::new(), NOW).unwrap_err(),
+        Error::UnexpectedAudience
+    );
+    assert!(f
+        .check(c.clone(), &Validation::new().ignore_audience(), NOW)
+        .is_ok());
+    // Other checks still apply.
+    assert!(matches!(
+        f.check(
+            json!({"exp": NOW - 100, "aud": "x"}),
+            &Validation::new().ignore_audience(),
+            NOW
+        ),
+        Err(Error::Expired { .. })
+    ));
+}

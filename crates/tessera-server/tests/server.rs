@@ -15,7 +15,7 @@ use serde_json::Value;
 use support::{basic, request, start, token};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 use tessera_server::oauth::client_auth::hash_secret;
-use tessera_server::store::{Client, ClientStore, KeyStore, Store, StoreError, StoredKey};
+use tessera_server::store::{Client, ClientStore, KeyStore, RevocationStore, Store, StoreError, StoredKey};
 
 fn client(id: &str, secret: Option<&str>, grants: &[&str], scopes: &[&str], audiences: &[&str]) -> Client {
     Client {
@@ -74,6 +74,15 @@ async fn store_conformance(url: &str) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.keys().await.unwrap(), vec![key]);
+
+    store.revoke("j1", 100).await.unwrap();
+    store.revoke("j1", 100).await.unwrap();
+    store.revoke("j2", 300).await.unwrap();
+    assert!(store2.is_revoked("j1").await.unwrap());
+    assert!(!store.is_revoked("j3").await.unwrap());
+    assert_eq!(store.prune_revocations(200).await.unwrap(), 1);
+    assert!(!store.is_revoked("j1").await.unwrap());
+    assert!(store.is_revoked("j2").await.unwrap());
 }
 
 #[tokio::test]
@@ -400,5 +409,174 @@ mod rfc8414_discovery {
             !raw.windows(8).any(|w| w == pkcs8_ec_prefix),
             "an unsealed PKCS#8 key is in the database"
         );
+    }
+}
+
+/// RFC 7662 introspection and RFC 7009 revocation, across two server
+/// nodes on one database.
+async fn introspection_and_revocation_suite(database: &str) {
+    let node1 = start(database, "ES256").await;
+    let node2 = support::start_node(database, "ES256", Some(&node1.issuer)).await;
+    let store = Store::open(database).await.unwrap();
+    for (id, ttl) in [("svc", 600), ("api", 600), ("other", 600), ("brief", 1)] {
+        let mut c = client(id, Some("pw"), &["client_credentials"], &["read"], &["api"]);
+        c.access_token_ttl = ttl;
+        store.create_client(&c).await.unwrap();
+    }
+    let get_token = |id: &'static str, addr| async move {
+        let r = token(
+            addr,
+            "grant_type=client_credentials",
+            &[("Authorization", &basic(id, "pw"))],
+        )
+        .await;
+        r.json()["access_token"].as_str().unwrap().to_owned()
+    };
+    let form = |path: &'static str, addr, id: &'static str, body: String| async move {
+        let auth = basic(id, "pw");
+        request(
+            addr,
+            "POST",
+            path,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Authorization", &auth),
+            ],
+            body.as_bytes(),
+        )
+        .await
+    };
+    let t = get_token("svc", node1.addr).await;
+
+    // RFC 7662 §2.2: an active token and its claims.
+    let r = form("/introspect", node1.addr, "api", format!("token={t}")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let answer = r.json();
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["client_id"], "svc");
+    assert_eq!(answer["sub"], "svc");
+    assert_eq!(answer["scope"], "read");
+    assert_eq!(answer["aud"], "api");
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["iss"], node1.issuer);
+    assert!(answer["exp"].as_i64().is_some() && answer["jti"].as_str().is_some());
+
+    // Not a token of ours: inactive, and nothing else is said.
+    for junk in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
+        let r = form("/introspect", node1.addr, "api", format!("token={junk}")).await;
+        assert_eq!(r.json(), serde_json::json!({"active": false}), "{junk}");
+    }
+    // §2.1: the endpoint requires client authentication.
+    let r = token(node1.addr, "token=x", &[]).await;
+    let r2 = request(
+        node1.addr,
+        "POST",
+        "/introspect",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("token={t}").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        (r2.status, r2.json()["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let r = form("/introspect", node1.addr, "api", String::new()).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // RFC 7009 §2.1: only the client the token was issued to may revoke it.
+    let r = form("/revoke", node1.addr, "other", format!("token={t}")).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert_eq!(
+        form("/introspect", node2.addr, "api", format!("token={t}"))
+            .await
+            .json()["active"],
+        true
+    );
+
+    // Revoked on node 1, inactive on node 2 at once.
+    let r = form(
+        "/revoke",
+        node1.addr,
+        "svc",
+        format!("token={t}&token_type_hint=access_token"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    assert_eq!(
+        form("/introspect", node2.addr, "api", format!("token={t}"))
+            .await
+            .json(),
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        form("/introspect", node1.addr, "api", format!("token={t}"))
+            .await
+            .json()["active"],
+        false
+    );
+    // Repeating it, or revoking junk, is still 200 (§2.2).
+    assert_eq!(
+        form("/revoke", node2.addr, "svc", format!("token={t}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        form("/revoke", node2.addr, "svc", "token=junk".into())
+            .await
+            .status,
+        200
+    );
+    // Other tokens of the same client stay active.
+    let t2 = get_token("svc", node2.addr).await;
+    assert_eq!(
+        form("/introspect", node1.addr, "api", format!("token={t2}"))
+            .await
+            .json()["active"],
+        true
+    );
+
+    // An expired token is inactive.
+    let brief = get_token("brief", node1.addr).await;
+    assert_eq!(
+        form("/introspect", node1.addr, "api", format!("token={brief}"))
+            .await
+            .json()["active"],
+        true
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        form("/introspect", node1.addr, "api", format!("token={brief}"))
+            .await
+            .json()["active"],
+        false
+    );
+
+    node1.stop().await;
+    node2.stop().await;
+}
+
+mod rfc7662_rfc7009_introspection_and_revocation {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        introspection_and_revocation_suite(&support::sqlite_url()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(url) = support::postgres_url().await {
+            introspection_and_revocation_suite(&url).await;
+        }
     }
 }

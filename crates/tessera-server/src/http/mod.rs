@@ -18,6 +18,7 @@ use tessera_jwt::UnixTime;
 use crate::keys::KeyRing;
 use crate::oauth::token::{self, TokenContext};
 use crate::oauth::OAuthError;
+use crate::oauth::{introspect, revoke};
 use crate::store::Store;
 
 /// Largest accepted request body: token requests are a few hundred bytes.
@@ -39,6 +40,10 @@ impl AppState {
             "issuer": issuer,
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
+            "introspection_endpoint": format!("{issuer}/introspect"),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint": format!("{issuer}/revoke"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
@@ -62,6 +67,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/oauth-authorization-server", get(discovery))
         .route("/jwks", get(jwks))
         .route("/token", post(token_endpoint))
+        .route("/introspect", post(introspect_endpoint))
+        .route("/revoke", post(revoke_endpoint))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -101,46 +108,100 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// RFC 6749 §3.2: `POST`, `application/x-www-form-urlencoded`.
+/// The form body and `Authorization` header of a client-authenticated POST
+/// (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1).
+fn form<'a>(
+    headers: &'a HeaderMap,
+    body: &'a Result<Bytes, BytesRejection>,
+) -> Result<(&'a [u8], Option<&'a str>), OAuthError> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::WrongContentType);
+    }
+    let body = body.as_ref().map_err(|_| OAuthError::BodyTooLarge)?;
+    let authorization = match headers.get(AUTHORIZATION) {
+        Some(v) => Some(v.to_str().map_err(|_| OAuthError::MalformedBasicAuth)?),
+        None => None,
+    };
+    Ok((body, authorization))
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// RFC 6749 §3.2: the token endpoint.
 async fn token_endpoint(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !form {
-            return Err(OAuthError::WrongContentType);
-        }
-        let body = body.map_err(|_| OAuthError::BodyTooLarge)?;
-        let authorization = match headers.get(AUTHORIZATION) {
-            Some(v) => Some(v.to_str().map_err(|_| OAuthError::MalformedBasicAuth)?),
-            None => None,
-        };
+        let (body, authorization) = form(&headers, &body)?;
         let ctx = TokenContext {
             store: &state.store,
             issuer: &state.issuer,
             signer: &state.keys.access_tokens,
             now: UnixTime::now().as_secs(),
         };
-        token::handle(&ctx, &body, authorization).await
+        token::handle(&ctx, body, authorization).await
     }
     .await;
     match result {
-        Ok(response) => {
-            let mut r = json(
-                StatusCode::OK,
-                serde_json::to_string(&response).unwrap_or_default(),
-                "no-store",
-            );
-            r.headers_mut()
-                .insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            r
-        }
+        Ok(response) => no_store(json(
+            StatusCode::OK,
+            serde_json::to_string(&response).unwrap_or_default(),
+            "no-store",
+        )),
+        Err(e) => error::render(&e),
+    }
+}
+
+fn introspection_context(state: &AppState) -> introspect::Context<'_, Store> {
+    introspect::Context {
+        store: &state.store,
+        issuer: &state.issuer,
+        keys: &state.keys.verify,
+        now: UnixTime::now().as_secs(),
+    }
+}
+
+/// RFC 7662 §2: token introspection.
+async fn introspect_endpoint(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let (body, authorization) = form(&headers, &body)?;
+        introspect::handle(&introspection_context(&state), body, authorization).await
+    }
+    .await;
+    match result {
+        Ok(answer) => no_store(json(StatusCode::OK, answer.to_string(), "no-store")),
+        Err(e) => error::render(&e),
+    }
+}
+
+/// RFC 7009 §2: token revocation; 200 with an empty body.
+async fn revoke_endpoint(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let (body, authorization) = form(&headers, &body)?;
+        revoke::handle(&introspection_context(&state), body, authorization).await
+    }
+    .await;
+    match result {
+        Ok(()) => no_store(json(StatusCode::OK, String::new(), "no-store")),
         Err(e) => error::render(&e),
     }
 }

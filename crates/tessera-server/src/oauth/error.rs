@@ -52,6 +52,9 @@ pub enum OAuthError {
     /// A requested audience is not registered for the client (RFC 8707).
     #[error("audience {0:?} is not allowed for this client")]
     AudienceNotAllowed(String),
+    /// A client tried to revoke a token issued to another (RFC 7009 §2.1).
+    #[error("the token was not issued to this client")]
+    NotYourToken,
     /// Storage failed.
     #[error("storage failure")]
     Store(#[from] StoreError),
@@ -70,7 +73,8 @@ impl OAuthError {
             | OAuthError::RepeatedParameter(_)
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
-            | OAuthError::MalformedBasicAuth => "invalid_request",
+            | OAuthError::MalformedBasicAuth
+            | OAuthError::NotYourToken => "invalid_request",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => "invalid_client",
@@ -97,6 +101,7 @@ impl OAuthError {
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
+            | OAuthError::NotYourToken
             | OAuthError::UnsupportedGrantType(_)
             | OAuthError::GrantNotAllowed(_)
             | OAuthError::ScopeNotAllowed(_)

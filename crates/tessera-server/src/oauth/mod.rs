@@ -5,7 +5,9 @@ pub mod access_token;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
+pub mod introspect;
 pub mod params;
+pub mod revoke;
 pub mod token;
 
 pub use client_auth::{authenticate, AuthenticatedClient};

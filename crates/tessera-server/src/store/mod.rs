@@ -11,6 +11,7 @@
 
 mod clients;
 mod keys;
+mod revocations;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -22,6 +23,7 @@ use sqlx::AnyPool;
 
 pub use clients::{Client, ClientStore, NewClient};
 pub use keys::{KeyStore, StoredKey};
+pub use revocations::RevocationStore;
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
 #[derive(Debug, thiserror::Error)]
@@ -59,10 +61,22 @@ pub struct Store {
     backend: Backend,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "revocations",
+        include_str!("../../migrations/sqlite/0002_revocations.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "revocations",
+        include_str!("../../migrations/postgres/0002_revocations.sql"),
+    ),
+];
 
 impl Store {
     /// Connects (creating a SQLite file and its folder on first start) and

@@ -88,12 +88,18 @@ impl Running {
     }
 }
 
-/// Starts a server on `database` with the given token algorithm.
+/// Starts a server on `database` with the given token algorithm; its
+/// issuer is its own address.
 pub async fn start(database: &str, token_alg: &str) -> Running {
-    // Port 0 picks a free port; the issuer names it.
+    start_node(database, token_alg, None).await
+}
+
+/// Starts one node of a deployment: nodes share a database and an issuer.
+pub async fn start_node(database: &str, token_alg: &str, issuer: Option<&str>) -> Running {
+    // Port 0 picks a free port; by default the issuer names it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let issuer = format!("http://{addr}");
+    let issuer = issuer.map_or_else(|| format!("http://{addr}"), str::to_owned);
     let mut config = Config::load(
         None,
         &Overrides {

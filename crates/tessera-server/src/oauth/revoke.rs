@@ -1,0 +1,49 @@
+//! Token revocation ([RFC 7009]): a client withdraws a token it holds.
+//!
+//! 1. The caller authenticates (§2.1).
+//! 2. `token` is required; `token_type_hint` may be ignored.
+//! 3. A token that is invalid, expired or not ours needs no action: the
+//!    answer is 200 all the same (§2.2: "invalid tokens do not cause an
+//!    error response").
+//! 4. "The authorization server first validates the client credentials ...
+//!    and then verifies whether the token was issued to the client making
+//!    the revocation request. If this validation fails, the request is
+//!    refused" (§2.1).
+//! 5. The token's `jti` is recorded until its expiry, so introspection on
+//!    every node answers `active: false` from now on.
+//!
+//! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
+
+use serde_json::Value;
+
+use super::introspect::{active_claims, Context};
+use super::{authenticate, OAuthError, Params};
+use crate::store::{ClientStore, RevocationStore};
+
+/// Handles a revocation request.
+pub async fn handle<S: ClientStore + RevocationStore>(
+    ctx: &Context<'_, S>,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<(), OAuthError> {
+    let mut params = Params::parse(body)?;
+    let client = authenticate(ctx.store, authorization, &mut params).await?;
+    let token = params.require("token")?;
+    // 3.
+    let Some(claims) = active_claims(ctx, token).await? else {
+        return Ok(());
+    };
+    // 4.
+    if claims.get("client_id").and_then(Value::as_str) != Some(client.client().id.as_str()) {
+        return Err(OAuthError::NotYourToken);
+    }
+    // 5.
+    if let (Some(jti), Some(exp)) = (
+        claims.get("jti").and_then(Value::as_str),
+        claims.get("exp").and_then(Value::as_i64),
+    ) {
+        ctx.store.revoke(jti, exp).await?;
+        tracing::info!(target: "audit", client_id = %client.client().id, jti, "access token revoked");
+    }
+    Ok(())
+}
