@@ -580,3 +580,20 @@ mod rfc7662_rfc7009_introspection_and_revocation {
         }
     }
 }
+
+/// The per-node client cache: changes through this node apply at once.
+#[tokio::test]
+async fn client_cache_never_serves_a_client_this_node_deleted() {
+    let store = Store::open(&support::sqlite_url()).await.unwrap();
+    store
+        .create_client(&client("c", Some("pw"), &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    assert!(store.client("c").await.unwrap().is_some());
+    assert!(
+        store.client("c").await.unwrap().is_some(),
+        "served from the cache"
+    );
+    assert!(store.delete_client("c").await.unwrap());
+    assert_eq!(store.client("c").await.unwrap(), None);
+}

@@ -2,9 +2,46 @@
 //!
 //! [RFC 6749 §2]: https://www.rfc-editor.org/rfc/rfc6749#section-2
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
 use sqlx::Row;
 
 use super::{conflict, Store, StoreError};
+
+/// How long a node may serve a cached client after another node changed or
+/// deleted it. Changes made through this node apply at once.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+const CACHE_MAX: usize = 10_000;
+
+/// Clients read recently, so the token endpoint does not query the
+/// database for its client on every request.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cache(Arc<RwLock<HashMap<String, (Client, Instant)>>>);
+
+impl Cache {
+    fn get(&self, id: &str) -> Option<Client> {
+        let map = self.0.read().ok()?;
+        let (client, at) = map.get(id)?;
+        (at.elapsed() < CACHE_TTL).then(|| client.clone())
+    }
+
+    fn put(&self, client: &Client) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+            map.insert(client.id.clone(), (client.clone(), Instant::now()));
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.0.write() {
+            map.remove(id);
+        }
+    }
+}
 
 /// A registered client as stored. Secrets are never stored, only their
 /// SHA-256 hash: client secrets are 256-bit random values, for which a fast
@@ -34,7 +71,8 @@ pub struct Client {
 /// What `ClientStore::create_client` needs.
 pub type NewClient = Client;
 
-/// Clients, by id.
+/// Clients, by id. Reads may be served from a per-node cache for up to
+/// [`CACHE_TTL`] after another node (or the CLI) changed a client.
 pub trait ClientStore {
     /// Stores a new client; [`StoreError::Conflict`] if the id exists.
     fn create_client(
@@ -105,11 +143,18 @@ impl ClientStore for Store {
     }
 
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if let Some(client) = self.clients.get(id) {
+            return Ok(Some(client));
+        }
         let row = sqlx::query(concat!("SELECT ", columns!(), " FROM clients WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let client = row.as_ref().map(from_row).transpose()?;
+        if let Some(c) = &client {
+            self.clients.put(c);
+        }
+        Ok(client)
     }
 
     async fn clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -120,6 +165,7 @@ impl ClientStore for Store {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        self.clients.forget(id);
         let done = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
             .execute(self.pool())

@@ -54,11 +54,13 @@ pub enum Backend {
     Postgres,
 }
 
-/// The store: a connection pool and its backend.
+/// The store: a connection pool, its backend, and an in-memory cache of
+/// clients (see [`ClientStore`] for its staleness bound).
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    clients: clients::Cache,
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -124,7 +126,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            clients: clients::Cache::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
