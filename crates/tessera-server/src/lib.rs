@@ -12,5 +12,6 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod oauth;
+pub mod password;
 pub mod server;
 pub mod store;

@@ -597,3 +597,368 @@ async fn client_cache_never_serves_a_client_this_node_deleted() {
     assert!(store.delete_client("c").await.unwrap());
     assert_eq!(store.client("c").await.unwrap(), None);
 }
+
+fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera_server::store::User {
+    tessera_server::store::User {
+        id: id.into(),
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        name: Some(format!("{username} example")),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        password_hash: tessera_server::password::hash_blocking(password).unwrap(),
+        created_at: 1,
+        failed_logins: 0,
+        locked_until: None,
+    }
+}
+
+/// RFC 6749 §4.3 (password) and §6 (refresh, with RFC 9700 §4.14.2
+/// rotation and reuse detection).
+async fn password_and_refresh_suite(database: &str) {
+    use tessera_server::store::UserStore;
+    let server = start(database, "ES256").await;
+    let addr = server.addr;
+    let store = Store::open(database).await.unwrap();
+    let scopes = ["openid", "profile", "email", "tasks:read"];
+    store
+        .create_client(&client(
+            "app",
+            Some("pw"),
+            &["password", "refresh_token"],
+            &scopes,
+            &["tasks-api"],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_client(&client(
+            "spa",
+            None,
+            &["password", "refresh_token"],
+            &scopes,
+            &["tasks-api"],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_client(&client("svc", Some("pw"), &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    store
+        .create_client(&client("once", Some("pw"), &["password"], &[], &[]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u1", "alice", "correct horse battery", &["admin", "user"]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u2", "victim", "victim password", &[]))
+        .await
+        .unwrap();
+    let app = basic("app", "pw");
+
+    // §4.3.2-4.3.3: an access token with the user's claims and a refresh token.
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery",
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = r.json();
+    let claims = verify(&server, body["access_token"].as_str().unwrap(), "tasks-api").await;
+    assert_eq!(claims["sub"], "u1");
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["roles"], serde_json::json!(["admin", "user"]));
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["name"], "alice example");
+    assert_eq!(claims["client_id"], "app");
+    let r1 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Profile claims follow the granted scope.
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery&scope=tasks:read",
+        &[("Authorization", &app)],
+    )
+    .await;
+    let narrow = verify(&server, r.json()["access_token"].as_str().unwrap(), "tasks-api").await;
+    assert!(narrow.get("email").is_none() && narrow.get("name").is_none());
+    // A client without the refresh grant gets no refresh token.
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery",
+        &[("Authorization", &basic("once", "pw"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.json().get("refresh_token").is_none());
+    // A public client identifies itself with client_id alone.
+    let r = token(
+        addr,
+        "grant_type=password&client_id=spa&username=alice&password=correct+horse+battery",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let spa_refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+
+    // Errors.
+    let wrong = token(
+        addr,
+        "grant_type=password&username=alice&password=nope",
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.json()["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let unknown = token(
+        addr,
+        "grant_type=password&username=nobody&password=nope",
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(
+        wrong.body, unknown.body,
+        "unknown user and wrong password must read the same"
+    );
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery",
+        &[("Authorization", &basic("svc", "pw"))],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "unauthorized_client");
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery&scope=admin",
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_scope");
+    let r = token(addr, "grant_type=password&password=x", &[("Authorization", &app)]).await;
+    assert_eq!(r.json()["error"], "invalid_request");
+
+    // Brute force: five failures lock the account, even for the right password.
+    for _ in 0..5 {
+        let r = token(
+            addr,
+            "grant_type=password&username=victim&password=guess",
+            &[("Authorization", &app)],
+        )
+        .await;
+        assert_eq!(r.json()["error"], "invalid_grant");
+    }
+    let r = token(
+        addr,
+        "grant_type=password&username=victim&password=victim+password",
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error_description"].as_str().unwrap().contains("locked"));
+
+    // §6: rotation. The new refresh token differs; the old one is used up.
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={r1}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = r.json();
+    let r2 = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    assert_eq!(
+        verify(&server, body["access_token"].as_str().unwrap(), "tasks-api").await["sub"],
+        "u1"
+    );
+    // Narrower scope allowed, wider refused (§6: "MUST NOT include any scope not originally granted").
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={r2}&scope=openid+email+admin"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_scope");
+    // (The refused request used r2 up; RFC 9700 rotation is strict.)
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={r2}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant", "r2 was consumed");
+
+    // RFC 9700 §4.14.2: a replayed token revokes the family.
+    let r = token(
+        addr,
+        "grant_type=password&username=alice&password=correct+horse+battery",
+        &[("Authorization", &app)],
+    )
+    .await;
+    let a1 = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={a1}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    let a2 = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    let replay = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={a1}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(replay.json()["error"], "invalid_grant");
+    let after = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={a2}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(
+        after.json()["error"],
+        "invalid_grant",
+        "the family must be revoked after a replay"
+    );
+
+    // A refresh token is bound to its client.
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={spa_refresh}"),
+        &[("Authorization", &app)],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+
+    // RFC 7009: revoking a refresh token (logout) ends its family.
+    let r = token(
+        addr,
+        "grant_type=refresh_token&client_id=spa&refresh_token="
+            .to_owned()
+            .as_str(),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_request");
+    let revoke = request(
+        addr,
+        "POST",
+        "/revoke",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("client_id=spa&token={spa_refresh}").as_bytes(),
+    )
+    .await;
+    assert_eq!(revoke.status, 200);
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&client_id=spa&refresh_token={spa_refresh}"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+
+    server.stop().await;
+}
+
+mod rfc6749_4_3_and_6_password_and_refresh {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        password_and_refresh_suite(&support::sqlite_url()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(url) = support::postgres_url().await {
+            password_and_refresh_suite(&url).await;
+        }
+    }
+}
+
+/// `tessera user create --password-stdin` against the server's database,
+/// then a password login with that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_user_create_then_login() {
+    use std::io::Write;
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--role",
+            "editor",
+            "--password-stdin",
+            "--database",
+            &db,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long passphrase").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "create",
+            "--name",
+            "web",
+            "--grant-type",
+            "password",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let cred: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let auth = basic(
+        cred["client_id"].as_str().unwrap(),
+        cred["client_secret"].as_str().unwrap(),
+    );
+    let r = token(
+        server.addr,
+        "grant_type=password&username=bob&password=a+long+passphrase",
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let claims = verify(
+        &server,
+        r.json()["access_token"].as_str().unwrap(),
+        &server.issuer,
+    )
+    .await;
+    assert_eq!(claims["sub"], created["user_id"]);
+    assert_eq!(claims["roles"], serde_json::json!(["editor"]));
+    // Short passwords are refused.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "user",
+            "create",
+            "--username",
+            "eve",
+            "--password-stdin",
+            "--database",
+            &db,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "short").unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
+    server.stop().await;
+}

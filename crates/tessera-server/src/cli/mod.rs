@@ -13,6 +13,7 @@ mod input;
 mod keys;
 mod serve;
 mod token;
+mod user;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,9 @@ enum Command {
     /// Manage registered clients (works while the server runs).
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Manage users (works while the server runs).
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Generate signing keys and print their public JWKS.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Client(cmd) => client::run(cmd),
+        Command::User(cmd) => user::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Token(cmd) => token::run(cmd),
     };

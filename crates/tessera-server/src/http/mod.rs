@@ -44,7 +44,7 @@ impl AppState {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint": format!("{issuer}/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": ["client_credentials"],
+            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
             "subject_types_supported": ["public"],

@@ -29,6 +29,18 @@ pub struct AccessClaims<'a> {
     /// Granted scopes, space-separated (omitted when none).
     #[serde(skip_serializing_if = "str::is_empty")]
     pub scope: &'a str,
+    /// The user's login name (user tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<&'a str>,
+    /// The user's roles (user tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<&'a [String]>,
+    /// The user's email, when the `email` scope was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    /// The user's name, when the `profile` scope was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
 }
 
 /// A random token id.
@@ -64,4 +76,7 @@ pub struct TokenResponse {
     /// Granted scopes, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// A refresh token, for grants that issue one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }

@@ -17,6 +17,11 @@ use crate::store::{Client, ClientStore};
 pub struct AuthenticatedClient(Client);
 
 impl AuthenticatedClient {
+    /// Whether this is a public client (identified, not authenticated).
+    pub fn is_public(&self) -> bool {
+        self.0.secret_hash.is_none()
+    }
+
     /// The client's registration.
     pub fn client(&self) -> &Client {
         &self.0
@@ -55,12 +60,33 @@ fn basic(header: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
     Ok((unescape(id)?, Zeroizing::new(unescape(secret)?)))
 }
 
-/// Authenticates the client of a token request, taking its credentials
-/// out of `params`.
+/// Whether a request may come from a public client, identified by its
+/// `client_id` alone (RFC 6749 §2.1, §3.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicClients {
+    /// Grants a public client may use (password, refresh_token).
+    Allowed,
+    /// Endpoints that need a confidential client.
+    Refused,
+}
+
+/// Authenticates a confidential client (the only kind allowed here),
+/// taking its credentials out of `params`.
 pub async fn authenticate<S: ClientStore>(
     store: &S,
     authorization: Option<&str>,
     params: &mut Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    identify(store, authorization, params, PublicClients::Refused).await
+}
+
+/// Authenticates a confidential client, or identifies a public one when
+/// `public` allows it.
+pub async fn identify<S: ClientStore>(
+    store: &S,
+    authorization: Option<&str>,
+    params: &mut Params,
+    public: PublicClients,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let body_id = params.take("client_id");
     let body_secret = params.take("client_secret").map(Zeroizing::new);
@@ -93,6 +119,7 @@ pub async fn authenticate<S: ClientStore>(
         }
         (Some(_), None) => return Err(OAuthError::ClientAuthFailed),
         (None, Some(_)) => return Err(OAuthError::ClientAuthFailed),
+        (None, None) if public == PublicClients::Allowed => {}
         (None, None) => return Err(OAuthError::PublicClientNotAllowed),
     }
     Ok(AuthenticatedClient(client))

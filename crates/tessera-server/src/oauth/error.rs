@@ -55,6 +55,22 @@ pub enum OAuthError {
     /// A client tried to revoke a token issued to another (RFC 7009 §2.1).
     #[error("the token was not issued to this client")]
     NotYourToken,
+    /// Wrong username or password: one error for both (RFC 6749 §5.2
+    /// `invalid_grant`), so usernames cannot be probed.
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// Too many failed logins: the account is locked for a while.
+    #[error("too many failed logins; the account is locked for a few minutes")]
+    AccountLocked,
+    /// The refresh token is unknown, expired, revoked or another client's.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    /// A used refresh token came back: its whole family is now revoked.
+    #[error("the refresh token was already used; all tokens from this login are revoked")]
+    RefreshTokenReplayed,
+    /// An internal failure other than storage or signing.
+    #[error("internal failure: {0}")]
+    Internal(String),
     /// Storage failed.
     #[error("storage failure")]
     Store(#[from] StoreError),
@@ -81,8 +97,12 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
             OAuthError::ScopeNotAllowed(_) => "invalid_scope",
+            OAuthError::BadCredentials
+            | OAuthError::AccountLocked
+            | OAuthError::InvalidRefreshToken
+            | OAuthError::RefreshTokenReplayed => "invalid_grant",
             OAuthError::AudienceNotAllowed(_) => "invalid_target",
-            OAuthError::Store(_) | OAuthError::Signing(_) => "server_error",
+            OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => "server_error",
         }
     }
 
@@ -93,7 +113,7 @@ impl OAuthError {
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => 401,
-            OAuthError::Store(_) | OAuthError::Signing(_) => 500,
+            OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => 500,
             OAuthError::BodyTooLarge => 413,
             OAuthError::WrongContentType
             | OAuthError::MalformedBody
@@ -105,7 +125,11 @@ impl OAuthError {
             | OAuthError::UnsupportedGrantType(_)
             | OAuthError::GrantNotAllowed(_)
             | OAuthError::ScopeNotAllowed(_)
-            | OAuthError::AudienceNotAllowed(_) => 400,
+            | OAuthError::AudienceNotAllowed(_)
+            | OAuthError::BadCredentials
+            | OAuthError::AccountLocked
+            | OAuthError::InvalidRefreshToken
+            | OAuthError::RefreshTokenReplayed => 400,
         }
     }
 

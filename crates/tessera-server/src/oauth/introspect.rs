@@ -7,7 +7,8 @@
 //! 3. A token that fails any check (signature, issuer, `typ`, expiry) or
 //!    was revoked is `{"active": false}`, with nothing else (§2.2).
 //! 4. An active access token's claims are returned with `active: true` and
-//!    `token_type: Bearer`.
+//!    `token_type: Bearer`. Refresh tokens are for the client that holds
+//!    them, not for resource servers: they introspect as inactive.
 //!
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 

@@ -8,7 +8,9 @@ pub mod grant;
 pub mod introspect;
 pub mod params;
 pub mod revoke;
+pub mod scope;
 pub mod token;
+pub mod user_tokens;
 
 pub use client_auth::{authenticate, AuthenticatedClient};
 pub use error::OAuthError;

@@ -16,20 +16,33 @@
 
 use serde_json::Value;
 
+use super::client_auth::{hash_secret, identify, PublicClients};
 use super::introspect::{active_claims, Context};
-use super::{authenticate, OAuthError, Params};
-use crate::store::{ClientStore, RevocationStore};
+use super::{OAuthError, Params};
+use crate::store::{ClientStore, RefreshTokenStore, RevocationStore};
 
 /// Handles a revocation request.
-pub async fn handle<S: ClientStore + RevocationStore>(
+pub async fn handle<S: ClientStore + RevocationStore + RefreshTokenStore>(
     ctx: &Context<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<(), OAuthError> {
     let mut params = Params::parse(body)?;
-    let client = authenticate(ctx.store, authorization, &mut params).await?;
+    // Public clients may revoke their own refresh tokens (§2.1, §5).
+    let client = identify(ctx.store, authorization, &mut params, PublicClients::Allowed).await?;
     let token = params.require("token")?;
-    // 3.
+    // 3. A refresh token? Revoke its family, if it is this client's.
+    if !token.contains('.') {
+        let hash = hash_secret(token);
+        let caller = &client.client().id;
+        if let Some(found) = ctx.store.revoke_refresh_family(&hash, caller, ctx.now).await? {
+            if found.client_id != client.client().id {
+                return Err(OAuthError::NotYourToken);
+            }
+            tracing::info!(target: "audit", client_id = %client.client().id, "refresh token family revoked");
+        }
+        return Ok(());
+    }
     let Some(claims) = active_claims(ctx, token).await? else {
         return Ok(());
     };

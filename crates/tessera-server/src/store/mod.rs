@@ -11,7 +11,9 @@
 
 mod clients;
 mod keys;
+mod refresh_tokens;
 mod revocations;
+mod users;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -23,7 +25,9 @@ use sqlx::AnyPool;
 
 pub use clients::{Client, ClientStore, NewClient};
 pub use keys::{KeyStore, StoredKey};
+pub use refresh_tokens::{Consumed, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;
+pub use users::{User, UserStore};
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
 #[derive(Debug, thiserror::Error)]
@@ -63,22 +67,31 @@ pub struct Store {
     clients: clients::Cache,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
-    (
-        2,
-        "revocations",
-        include_str!("../../migrations/sqlite/0002_revocations.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
-    (
-        2,
-        "revocations",
-        include_str!("../../migrations/postgres/0002_revocations.sql"),
-    ),
-];
+/// Versioned migrations, embedded; each backend has its own SQL dialect.
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            (
+                1,
+                "init",
+                include_str!(concat!("../../migrations/", $dir, "/0001_init.sql")),
+            ),
+            (
+                2,
+                "revocations",
+                include_str!(concat!("../../migrations/", $dir, "/0002_revocations.sql")),
+            ),
+            (
+                3,
+                "users",
+                include_str!(concat!("../../migrations/", $dir, "/0003_users.sql")),
+            ),
+        ]
+    };
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
 
 impl Store {
     /// Connects (creating a SQLite file and its folder on first start) and

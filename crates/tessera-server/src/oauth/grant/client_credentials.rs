@@ -19,7 +19,7 @@
 use tessera_jwt::{Audience, Signer};
 
 use crate::oauth::access_token::{self, AccessClaims, TokenResponse};
-use crate::oauth::{AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: &str = "client_credentials";
@@ -46,17 +46,7 @@ pub fn handle(
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
     }
     // 4.
-    let scope = match params.get("scope") {
-        Some(requested) => {
-            for s in requested.split(' ') {
-                if s.is_empty() || !client.scopes.iter().any(|c| c == s) {
-                    return Err(OAuthError::ScopeNotAllowed(s.to_owned()));
-                }
-            }
-            requested.to_owned()
-        }
-        None => client.scopes.join(" "),
-    };
+    let scope = scope::grant(params.get("scope"), &client.scopes)?;
     // 5.
     let aud = match params.get("audience") {
         Some(requested) if client.audiences.iter().any(|a| a == requested) => {
@@ -79,11 +69,16 @@ pub fn handle(
         jti: access_token::new_jti()?,
         client_id: &client.id,
         scope: &scope,
+        preferred_username: None,
+        roles: None,
+        email: None,
+        name: None,
     };
     Ok(TokenResponse {
         access_token: access_token::issue(ctx.signer, &claims)?,
         token_type: "Bearer",
         expires_in: client.access_token_ttl,
         scope: (!scope.is_empty()).then_some(scope),
+        refresh_token: None,
     })
 }

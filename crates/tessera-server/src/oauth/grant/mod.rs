@@ -2,3 +2,5 @@
 //! RFC section lists the checks.
 
 pub mod client_credentials;
+pub mod password;
+pub mod refresh_token;

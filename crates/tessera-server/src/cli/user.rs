@@ -1,0 +1,176 @@
+//! `tessera user create | list | delete | set-password`: manage users in the
+//! same database the server uses (works while it runs). Passwords come from
+//! standard input only (`--password-stdin`), never from a flag that would
+//! end up in shell history and `ps`.
+
+use std::io::Read;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use clap::Subcommand;
+use serde_json::json;
+use tessera_jwt::UnixTime;
+use zeroize::Zeroizing;
+
+use super::serve::ConfigArgs;
+use super::Failure;
+use crate::password;
+use crate::store::{Store, StoreError, User, UserStore};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user; prints {"user_id", "username"}.
+    Create(CreateArgs),
+    /// List users as JSON (no password hashes).
+    List(ListArgs),
+    /// Delete a user and their refresh tokens.
+    Delete(NameArgs),
+    /// Replace a user's password (read from standard input) and unlock them.
+    SetPassword(PasswordArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// Email address.
+    #[arg(long)]
+    email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Role carried in the user's tokens; repeat for several.
+    #[arg(long = "role")]
+    roles: Vec<String>,
+    /// Read the password from standard input (required).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NameArgs {
+    /// The username.
+    username: String,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PasswordArgs {
+    /// The username.
+    username: String,
+    /// Read the new password from standard input (required).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// Reads a password from stdin (one line) and checks its length.
+fn read_password() -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(password::MAX_LEN as u64 + 2)
+        .read_to_string(&mut text)?;
+    let line = Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned());
+    let chars = line.chars().count();
+    if chars < password::MIN_LEN {
+        anyhow::bail!("the password must have at least {} characters", password::MIN_LEN);
+    }
+    if line.len() > password::MAX_LEN {
+        anyhow::bail!("the password must be at most {} bytes", password::MAX_LEN);
+    }
+    Ok(line)
+}
+
+fn new_id() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("no randomness available"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    runtime
+        .block_on(async move {
+            match cmd {
+                UserCommand::Create(args) => {
+                    if args.username.trim().is_empty() || args.username.chars().any(char::is_whitespace) {
+                        anyhow::bail!("--username must be non-empty and without spaces");
+                    }
+                    let password = read_password()?;
+                    let config = args.config.load(None, None)?;
+                    let hash = password::hash(password).await?;
+                    let user = User {
+                        id: new_id()?,
+                        username: args.username,
+                        email: args.email,
+                        name: args.name,
+                        roles: args.roles,
+                        password_hash: hash,
+                        created_at: UnixTime::now().as_secs(),
+                        failed_logins: 0,
+                        locked_until: None,
+                    };
+                    let store = Store::open(&config.database).await?;
+                    match store.create_user(&user).await {
+                        Err(StoreError::Conflict(_)) => anyhow::bail!("that username or email is taken"),
+                        other => other?,
+                    }
+                    tracing::info!(target: "audit", user_id = %user.id, "user created");
+                    println!("{}", json!({"user_id": user.id, "username": user.username}));
+                    Ok(())
+                }
+                UserCommand::List(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let users: Vec<_> = store
+                        .users()
+                        .await?
+                        .into_iter()
+                        .map(|u| {
+                            json!({"user_id": u.id, "username": u.username, "email": u.email, "name": u.name,
+                                   "roles": u.roles, "locked_until": u.locked_until})
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&users)?);
+                    Ok(())
+                }
+                UserCommand::Delete(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&args.username)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    store.delete_user(&user.id).await?;
+                    eprintln!("deleted user {}", args.username);
+                    Ok(())
+                }
+                UserCommand::SetPassword(args) => {
+                    let password = read_password()?;
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&args.username)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    let hash = password::hash(password).await?;
+                    store.set_password(&user.id, &hash).await?;
+                    eprintln!("password changed for {}", args.username);
+                    Ok(())
+                }
+            }
+        })
+        .map_err(Failure::Usage)
+}

@@ -1,0 +1,94 @@
+//! Tokens for a user: a JWT access token with the user's claims, and a
+//! refresh token (when the client may use the refresh grant) that belongs
+//! to a rotation family.
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use tessera_jwt::{Audience, Signer};
+
+use super::access_token::{self, AccessClaims, TokenResponse};
+use super::client_auth::hash_secret;
+use super::{scope, OAuthError};
+use crate::store::{Client, RefreshToken, RefreshTokenStore, User};
+
+/// How long a refresh token lives (30 days).
+pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
+
+/// What issuing needs.
+pub struct Issue<'a> {
+    /// The issuer identifier.
+    pub issuer: &'a str,
+    /// The access-token signer.
+    pub signer: &'a Signer,
+    /// Now.
+    pub now: i64,
+}
+
+fn random_token() -> Result<String, OAuthError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| OAuthError::Signing(tessera_jwt::Error::SigningFailed))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        bytes,
+    ))
+}
+
+/// Issues an access token, and a refresh token in `family` (a new family
+/// when `None`) if the client may refresh.
+pub async fn issue<S: RefreshTokenStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &Client,
+    user: &User,
+    granted: &str,
+    family: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let aud = match client.audiences.as_slice() {
+        [] => Audience::One(ctx.issuer.to_owned()),
+        [one] => Audience::One(one.clone()),
+        many => Audience::Many(many.to_vec()),
+    };
+    let claims = AccessClaims {
+        iss: ctx.issuer,
+        sub: &user.id,
+        aud,
+        exp: ctx.now.saturating_add(client.access_token_ttl),
+        iat: ctx.now,
+        jti: access_token::new_jti()?,
+        client_id: &client.id,
+        scope: granted,
+        preferred_username: Some(&user.username),
+        roles: Some(&user.roles),
+        email: user.email.as_deref().filter(|_| scope::has(granted, "email")),
+        name: user.name.as_deref().filter(|_| scope::has(granted, "profile")),
+    };
+    let access_token = access_token::issue(ctx.signer, &claims)?;
+    let refresh_token = if client.grant_types.iter().any(|g| g == "refresh_token") {
+        let token = random_token()?;
+        let family_id = match family {
+            Some(f) => f,
+            None => random_token()?,
+        };
+        store
+            .insert_refresh_token(&RefreshToken {
+                token_hash: hash_secret(&token),
+                family_id,
+                client_id: client.id.clone(),
+                user_id: user.id.clone(),
+                scope: granted.to_owned(),
+                expires_at: ctx.now.saturating_add(REFRESH_TTL),
+            })
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: client.access_token_ttl,
+        scope: (!granted.is_empty()).then(|| granted.to_owned()),
+        refresh_token,
+    })
+}
