@@ -962,3 +962,127 @@ async fn cli_user_create_then_login() {
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
     server.stop().await;
 }
+
+/// The first-party JSON API: login, me, logout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_party_api_login_me_logout() {
+    use tessera_server::store::UserStore;
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let addr = server.addr;
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_client(&client(
+            "web",
+            None,
+            &["password", "refresh_token"],
+            &["openid", "email"],
+            &["tasks-api"],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u9", "carol", "carol's long password", &["user"]))
+        .await
+        .unwrap();
+    let post = |path: &'static str, body: Value| async move {
+        request(
+            addr,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    };
+
+    let r = post(
+        "/api/v1/login",
+        serde_json::json!({"client_id": "web", "username": "carol", "password": "carol's long password"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = r.json();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+    let bearer = format!("Bearer {access}");
+    let me = request(addr, "GET", "/api/v1/me", &[("Authorization", &bearer)], b"").await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "carol");
+    assert_eq!(me.json()["roles"], serde_json::json!(["user"]));
+    // RFC 6750 §3: no token, a bad token, a malformed header.
+    let none = request(addr, "GET", "/api/v1/me", &[], b"").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.header("www-authenticate"), Some("Bearer realm=\"tessera\""));
+    let bad = request(
+        addr,
+        "GET",
+        "/api/v1/me",
+        &[("Authorization", "Bearer e30.e30.e30")],
+        b"",
+    )
+    .await;
+    assert_eq!(bad.status, 401);
+    assert!(bad
+        .header("www-authenticate")
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    let odd = request(addr, "GET", "/api/v1/me", &[("Authorization", "Basic abc")], b"").await;
+    assert_eq!(odd.status, 400);
+
+    // Bad input gets RFC 6749 §5.2 JSON.
+    let r = post(
+        "/api/v1/login",
+        serde_json::json!({"client_id": "web", "username": "carol", "password": "wrong"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let r = post(
+        "/api/v1/login",
+        serde_json::json!({"client_id": "web", "username": "carol", "password": "x", "admin": true}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let r = request(
+        addr,
+        "POST",
+        "/api/v1/login",
+        &[("Content-Type", "text/plain")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // Logout revokes the refresh token's family: 204, and again 204.
+    for _ in 0..2 {
+        let r = post(
+            "/api/v1/logout",
+            serde_json::json!({"client_id": "web", "refresh_token": refresh}),
+        )
+        .await;
+        assert_eq!(r.status, 204);
+    }
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&client_id=web&refresh_token={refresh}"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    server.stop().await;
+}

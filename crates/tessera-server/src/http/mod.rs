@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse the request, call `oauth`, and render.
 //! [`router`] builds the whole app, so tests can drive it.
 
+mod api;
 mod error;
 
 use std::sync::Arc;
@@ -69,6 +70,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/token", post(token_endpoint))
         .route("/introspect", post(introspect_endpoint))
         .route("/revoke", post(revoke_endpoint))
+        .route("/api/v1/login", post(api::login))
+        .route("/api/v1/logout", post(api::logout))
+        .route("/api/v1/me", get(api::me))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -15,6 +15,9 @@ pub enum OAuthError {
     /// The body is larger than the server accepts.
     #[error("the request body is too large")]
     BodyTooLarge,
+    /// The JSON body does not fit the endpoint (first-party API).
+    #[error("the request body is not the expected JSON: {0}")]
+    MalformedJson(String),
     /// The body is not valid form encoding or UTF-8.
     #[error("the request body is not valid form data")]
     MalformedBody,
@@ -90,6 +93,7 @@ impl OAuthError {
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
+            | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken => "invalid_request",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
@@ -121,6 +125,7 @@ impl OAuthError {
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
+            | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::UnsupportedGrantType(_)
             | OAuthError::GrantNotAllowed(_)

@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod client_auth;
 pub mod error;
+pub mod first_party;
 pub mod grant;
 pub mod introspect;
 pub mod params;

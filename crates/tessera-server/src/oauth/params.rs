@@ -35,6 +35,17 @@ impl Params {
         Ok(Params(map))
     }
 
+    /// Parameters from name/value pairs (the JSON API builds them this
+    /// way); empty values count as absent, as in a form.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Params {
+        Params(
+            pairs
+                .into_iter()
+                .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k.to_owned(), v.to_owned())))
+                .collect(),
+        )
+    }
+
     /// A parameter's value, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)

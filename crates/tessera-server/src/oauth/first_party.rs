@@ -1,0 +1,110 @@
+//! The first-party JSON API (`/api/v1/...`) for apps that want the classic
+//! "JWT login" without OAuth redirects. It is the same grant logic as the
+//! token endpoint: `login` is the password grant ([RFC 6749 §4.3]) for the
+//! app's `client_id`, `logout` is refresh-token revocation ([RFC 7009]),
+//! and `me` reads the caller's profile from a valid access token
+//! ([RFC 6750 §2.1] bearer).
+//!
+//! [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+//! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
+//! [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::access_token::TokenResponse;
+use super::client_auth::{hash_secret, identify, PublicClients};
+use super::grant::password;
+use super::introspect::{active_claims, Context};
+use super::user_tokens::Issue;
+use super::{OAuthError, Params};
+use crate::store::{ClientStore, RefreshTokenStore, RevocationStore, UserStore};
+
+/// `POST /api/v1/login` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The app's client id.
+    pub client_id: String,
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Requested scope (optional).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// `POST /api/v1/logout` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The app's client id.
+    pub client_id: String,
+    /// The refresh token to end (with its whole family).
+    pub refresh_token: String,
+}
+
+/// Logs a user in for an app: the password grant.
+pub async fn login<S: ClientStore + UserStore + RefreshTokenStore>(
+    store: &S,
+    issue: &Issue<'_>,
+    authorization: Option<&str>,
+    request: &LoginRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let mut params = Params::from_pairs([
+        ("client_id", Some(request.client_id.as_str())),
+        ("username", Some(request.username.as_str())),
+        ("password", Some(request.password.as_str())),
+        ("scope", request.scope.as_deref()),
+    ]);
+    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
+    password::handle(store, issue, &client, &params).await
+}
+
+/// Ends a login: revokes the refresh token's family. Repeating it, or an
+/// unknown token, is not an error (RFC 7009 §2.2).
+pub async fn logout<S: ClientStore + RefreshTokenStore>(
+    store: &S,
+    now: i64,
+    authorization: Option<&str>,
+    request: &LogoutRequest,
+) -> Result<(), OAuthError> {
+    let mut params = Params::from_pairs([("client_id", Some(request.client_id.as_str()))]);
+    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
+    let caller = &client.client().id;
+    if let Some(found) = store
+        .revoke_refresh_family(&hash_secret(&request.refresh_token), caller, now)
+        .await?
+    {
+        if &found.client_id != caller {
+            return Err(OAuthError::NotYourToken);
+        }
+        tracing::info!(target: "audit", client_id = %caller, user_id = %found.user_id, "logout");
+    }
+    Ok(())
+}
+
+/// The profile of the user a bearer token belongs to; `None` when the
+/// token is not active or not a user's.
+pub async fn me<S: UserStore + RevocationStore>(
+    ctx: &Context<'_, S>,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
+    let Some(claims) = active_claims(ctx, token).await? else {
+        return Ok(None);
+    };
+    let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let Some(user) = ctx.store.user(sub).await? else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "sub": user.id,
+        "username": user.username,
+        "email": user.email,
+        "name": user.name,
+        "roles": user.roles,
+    })))
+}
