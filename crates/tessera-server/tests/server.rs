@@ -1086,3 +1086,46 @@ async fn first_party_api_login_me_logout() {
     assert_eq!(r.json()["error"], "invalid_grant");
     server.stop().await;
 }
+
+/// `/metrics`: requests by route and status, latency, tokens by grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_and_tokens() {
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_client(&client("svc", Some("pw"), &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        token(
+            server.addr,
+            "grant_type=client_credentials",
+            &[("Authorization", &basic("svc", "pw"))],
+        )
+        .await;
+    }
+    token(
+        server.addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("svc", "no"))],
+    )
+    .await;
+    request(server.addr, "GET", "/jwks", &[], b"").await;
+    let r = request(server.addr, "GET", "/metrics", &[], b"").await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(r.body).unwrap();
+    for line in [
+        "tessera_http_requests_total{route=\"/token\",status=\"200\"} 3",
+        "tessera_http_requests_total{route=\"/token\",status=\"401\"} 1",
+        "tessera_http_requests_total{route=\"/jwks\",status=\"200\"} 1",
+        "tessera_http_request_duration_seconds_count{route=\"/token\"} 4",
+        "tessera_http_request_duration_seconds_bucket{route=\"/token\",le=\"+Inf\"} 4",
+        "tessera_tokens_issued_total{grant_type=\"client_credentials\"} 3",
+        "tessera_tokens_issued_total{grant_type=\"password\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    server.stop().await;
+}

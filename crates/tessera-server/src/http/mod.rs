@@ -3,6 +3,7 @@
 
 mod api;
 mod error;
+pub mod metrics;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub struct AppState {
     store: Store,
     keys: KeyRing,
     discovery: String,
+    metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             store,
             keys,
             discovery,
+            metrics: metrics::Metrics::default(),
         }
     }
 }
@@ -75,7 +78,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/me", get(api::me))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::measure,
+        ))
         .with_state(state)
 }
 
@@ -100,6 +108,15 @@ async fn jwks(State(state): State<Arc<AppState>>) -> Response {
         state.keys.jwks_json.to_string(),
         "public, max-age=300",
     )
+}
+
+async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
+    let mut r = (StatusCode::OK, state.metrics.render()).into_response();
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
@@ -158,11 +175,20 @@ async fn token_endpoint(
     }
     .await;
     match result {
-        Ok(response) => no_store(json(
-            StatusCode::OK,
-            serde_json::to_string(&response).unwrap_or_default(),
-            "no-store",
-        )),
+        Ok(response) => {
+            let grant = body
+                .as_ref()
+                .ok()
+                .and_then(|b| form_urlencoded::parse(b).find(|(k, _)| k == "grant_type"))
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            state.metrics.token_issued(&grant);
+            no_store(json(
+                StatusCode::OK,
+                serde_json::to_string(&response).unwrap_or_default(),
+                "no-store",
+            ))
+        }
         Err(e) => error::render(&e),
     }
 }
