@@ -1129,3 +1129,67 @@ async fn metrics_count_requests_and_tokens() {
     }
     server.stop().await;
 }
+
+/// `tessera serve --demo` prints commands that work as printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_prints_working_commands() {
+    use std::io::{BufRead, BufReader};
+    let db = support::sqlite_url();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--demo", "--listen", &listen, "--database", &db])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut secret = None;
+    let mut password = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("curl -s -u demo-service:") {
+            secret = rest.split(' ').next().map(str::to_owned);
+        }
+        if let Some(i) = line.find("\"password\":\"") {
+            password = line[i + 12..].split('"').next().map(str::to_owned);
+        }
+        if line.starts_with("curl -s http") {
+            break;
+        }
+    }
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ready, "server did not start");
+    let r = token(
+        addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("demo-service", &secret.unwrap()))],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body =
+        serde_json::json!({"client_id": "demo-app", "username": "demo", "password": password.unwrap()});
+    let r = request(
+        addr,
+        "POST",
+        "/api/v1/login",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -48,13 +48,98 @@ pub(crate) struct ServeArgs {
     /// Issuer URL (the `iss` of every token). Env TESSERA_ISSUER.
     #[arg(long)]
     issuer: Option<String>,
+    /// Seed a demo service client, a demo app and a demo user (replacing
+    /// earlier demo ones), and print curl commands to try them.
+    #[arg(long)]
+    demo: bool,
     #[command(flatten)]
     config: ConfigArgs,
+}
+
+/// Seeds the demo clients and user; returns the commands to print.
+async fn seed_demo(config: &Config) -> anyhow::Result<String> {
+    use crate::oauth::client_auth::hash_secret;
+    use crate::store::{Client, ClientStore, Store, User, UserStore};
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+    let random = || -> anyhow::Result<String> {
+        let mut b = [0u8; 24];
+        SystemRandom::new()
+            .fill(&mut b)
+            .map_err(|_| anyhow::anyhow!("no randomness"))?;
+        Ok(base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            b,
+        ))
+    };
+    let store = Store::open(&config.database).await?;
+    let now = tessera_jwt::UnixTime::now().as_secs();
+    let secret = random()?;
+    let password = random()?;
+    let scopes = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    for id in ["demo-service", "demo-app"] {
+        store.delete_client(id).await?;
+    }
+    if let Some(old) = store.user_by_username("demo").await? {
+        store.delete_user(&old.id).await?;
+    }
+    store
+        .create_client(&Client {
+            id: "demo-service".into(),
+            name: "Demo service".into(),
+            secret_hash: Some(hash_secret(&secret)),
+            grant_types: vec!["client_credentials".into()],
+            scopes: scopes("tasks:read tasks:write"),
+            audiences: vec!["tasks-api".into()],
+            redirect_uris: vec![],
+            access_token_ttl: config.access_token_ttl,
+            created_at: now,
+        })
+        .await?;
+    store
+        .create_client(&Client {
+            id: "demo-app".into(),
+            name: "Demo app".into(),
+            secret_hash: None,
+            grant_types: vec!["password".into(), "refresh_token".into()],
+            scopes: scopes("openid profile email tasks:read tasks:write"),
+            audiences: vec!["tasks-api".into()],
+            redirect_uris: vec![],
+            access_token_ttl: config.access_token_ttl,
+            created_at: now,
+        })
+        .await?;
+    store
+        .create_user(&User {
+            id: "demo-user".into(),
+            username: "demo".into(),
+            email: Some("demo@example.com".into()),
+            name: Some("Demo User".into()),
+            roles: vec!["user".into()],
+            password_hash: crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?,
+            created_at: now,
+            failed_logins: 0,
+            locked_until: None,
+        })
+        .await?;
+    let issuer = config.issuer();
+    Ok(format!(
+        "Demo seeded. Try:\n\n\
+         # a service token (client_credentials)\n\
+         curl -s -u demo-service:{secret} -d grant_type=client_credentials {issuer}/token\n\n\
+         # a user login (first-party JSON API), then the profile\n\
+         curl -s -H 'Content-Type: application/json' \\\n  \
+         -d '{{\"client_id\":\"demo-app\",\"username\":\"demo\",\"password\":\"{password}\"}}' {issuer}/api/v1/login\n\
+         curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/v1/me\n\n\
+         # the keys that verify every token\n\
+         curl -s {issuer}/jwks\n"
+    ))
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = args.config.load(args.listen, args.issuer)?;
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -68,6 +153,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         let started = std::time::Instant::now();
         let server = Server::bind(&config).await.map_err(anyhow::Error::from)?;
         let addr = server.local_addr().map_err(anyhow::Error::from)?;
+        if args.demo {
+            println!("{}", seed_demo(&config).await?);
+        }
         tracing::info!(
             issuer = %config.issuer(),
             database = %config.database,
