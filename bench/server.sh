@@ -6,7 +6,8 @@
 #
 # Installs wrk (Debian) if missing, builds the release binary, and for RS256
 # and ES256 access tokens: start-to-ready time, idle RSS, client_credentials
-# at concurrency 1, 16 and 64, introspection and JWKS, then peak RSS. The load
+# at concurrency 1, 16 and 64, the password grant, introspection and JWKS,
+# then peak RSS. The load
 # generator is pinned to core 1 with taskset; the server is not pinned. Only
 # 127.0.0.1 is ever contacted. The raw one-core signing rate of each
 # algorithm is measured in the same run, for the RS256 ratio.
@@ -80,8 +81,22 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $AUTH"
 LUA
   printf 'wrk.path = "/jwks"\n' > "$WORK/jwks.lua"
+  # The password grant: argon2id (19 MiB, t=2) per login bounds it by design.
+  echo "bench password 123" | "$BIN" user create --database "$DB" --username bench --password-stdin >/dev/null
+  PW_CRED="$("$BIN" client create --database "$DB" --name bench-app --grant-type password --audience api)"
+  PW_ID="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$PW_CRED")"
+  PW_SECRET="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$PW_CRED")"
+  PW_AUTH="$(printf '%s:%s' "$PW_ID" "$PW_SECRET" | base64 -w0)"
+  cat > "$WORK/password.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "/token"
+wrk.body = "grant_type=password&username=bench&password=bench+password+123"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $PW_AUTH"
+LUA
 
   for C in 1 16 64; do load client_credentials "$C" "$WORK/token.lua" >> "$WORK/table"; done
+  load password 16 "$WORK/password.lua" >> "$WORK/table"
   load introspection 64 "$WORK/introspect.lua" >> "$WORK/table"
   load jwks 64 "$WORK/jwks.lua" >> "$WORK/table"
   PEAK=$(hwm_kib "$SERVER_PID")

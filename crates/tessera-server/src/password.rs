@@ -3,7 +3,7 @@
 //! at most two at a time, so logins never stall the async executor and a
 //! login flood cannot exhaust memory (19 MiB per hash in flight).
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordVerifier;
 use argon2::Argon2;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::Semaphore;
@@ -29,16 +29,78 @@ pub const MIN_LEN: usize = 8;
 /// Longest accepted password, in bytes.
 pub const MAX_LEN: usize = 1024;
 
-/// Hashes a password (blocking; use [`hash`] on the executor).
+/// The PHC prefix of hashes made here: argon2id v19 with OWASP's costs.
+const PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+thread_local! {
+    /// Argon2's 19 MiB working memory, kept per hashing thread: allocating
+    /// it per hash makes the allocator keep a copy per thread and per
+    /// size class, and RSS grows by hundreds of MiB under a login flood.
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD_NO_PAD
+}
+
+/// Our fixed-cost argon2id of `password` with `salt` into 32 bytes,
+/// reusing this thread's working memory.
+fn derive(password: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, PasswordError> {
+    let argon2 = Argon2::default();
+    let blocks = argon2::Params::DEFAULT_M_COST as usize;
+    let mut out = Zeroizing::new([0u8; 32]);
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() != blocks {
+            *memory = vec![argon2::Block::default(); blocks];
+        }
+        argon2
+            .hash_password_into_with_memory(password, salt, out.as_mut(), memory.as_mut_slice())
+            .map_err(|e| PasswordError::Hash(e.to_string()))
+    })?;
+    Ok(out)
+}
+
+/// Hashes a password (blocking; use [`hash`] on the executor) into a PHC
+/// string, `$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH`.
 pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
     let mut salt = [0u8; 16];
     SystemRandom::new()
         .fill(&mut salt)
         .map_err(|_| PasswordError::Hash("no randomness".into()))?;
-    Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    let out = derive(password.as_bytes(), &salt)?;
+    let engine = b64();
+    Ok(format!(
+        "{PREFIX}{}${}",
+        base64::Engine::encode(&engine, salt),
+        base64::Engine::encode(&engine, out.as_ref())
+    ))
+}
+
+/// Checks a password against a PHC string (blocking). Hashes made here are
+/// recomputed with the thread's memory and compared in constant time;
+/// others (different costs, imported users) go through the library.
+fn verify_blocking(password: &[u8], phc: &str) -> bool {
+    let ours = phc
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split_once('$'))
+        .and_then(|(salt, hash)| {
+            let engine = b64();
+            Some((
+                base64::Engine::decode(&engine, salt).ok()?,
+                base64::Engine::decode(&engine, hash).ok()?,
+            ))
+        });
+    match ours {
+        Some((salt, expected)) => match derive(password, &salt) {
+            #[allow(deprecated)] // aws-lc-rs's constant-time comparison
+            Ok(actual) => {
+                aws_lc_rs::constant_time::verify_slices_are_equal(actual.as_ref(), &expected).is_ok()
+            }
+            Err(_) => false,
+        },
+        None => Argon2::default().verify_password(password, phc).is_ok(),
+    }
 }
 
 /// Hashes a password on the blocking pool.
@@ -69,10 +131,7 @@ pub async fn verify(password: Zeroizing<String>, stored: Option<String>) -> Resu
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy().to_owned());
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), phc.as_str())
-            .is_ok();
-        ok && real
+        verify_blocking(password.as_bytes(), &phc) && real
     })
     .await
     .map_err(|_| PasswordError::Task)
@@ -103,5 +162,29 @@ mod tests {
         assert!(!super::verify(zeroize::Zeroizing::new("anything".into()), None)
             .await
             .unwrap());
+    }
+
+    /// Our PHC strings are the library's: it verifies ours, and we verify
+    /// one it made (with other costs, through the fallback path).
+    #[test]
+    fn interoperates_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = super::hash_blocking("pass phrase").unwrap();
+        assert!(argon2::Argon2::default()
+            .verify_password(b"pass phrase", ours.as_str())
+            .is_ok());
+        assert!(argon2::Argon2::default()
+            .verify_password(b"other", ours.as_str())
+            .is_err());
+        let params = argon2::Params::new(8 * 1024, 1, 1, None).unwrap();
+        let theirs = argon2::Argon2::from(params)
+            .hash_password_with_salt(b"pass phrase", b"0123456789abcdef")
+            .unwrap()
+            .to_string();
+        assert!(super::verify_blocking(b"pass phrase", &theirs));
+        assert!(!super::verify_blocking(b"pass phrase!", &theirs));
+        assert_ne!(ours, super::hash_blocking("pass phrase").unwrap(), "salted");
+        assert!(super::verify_blocking(b"pass phrase", &ours));
+        assert!(!super::verify_blocking(b"pass phrase", "garbage"));
     }
 }

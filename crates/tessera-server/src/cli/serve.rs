@@ -145,8 +145,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
+    // Password hashing is the only blocking work, two at a time
+    // (`password::IN_FLIGHT`); two long-lived blocking threads keep its
+    // 19 MiB working memory from spreading over many malloc arenas.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(2)
         .build()
         .map_err(anyhow::Error::from)?;
     runtime.block_on(async {
