@@ -96,9 +96,9 @@ wrk.headers["Authorization"] = "Basic $PW_AUTH"
 LUA
 
   for C in 1 16 64; do load client_credentials "$C" "$WORK/token.lua" >> "$WORK/table"; done
-  load password 16 "$WORK/password.lua" >> "$WORK/table"
   load introspection 64 "$WORK/introspect.lua" >> "$WORK/table"
   load jwks 64 "$WORK/jwks.lua" >> "$WORK/table"
+  load password 16 "$WORK/password.lua" >> "$WORK/table"
   PEAK=$(hwm_kib "$SERVER_PID")
   RAW_RATE=$(taskset -c 1 "$RAW" "$ALG" 2)
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
