@@ -36,6 +36,10 @@ pub enum ConfigError {
     },
 }
 
+/// The longest access-token lifetime a client may have (a day): retired
+/// signing keys stay published at least this long.
+pub const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -145,10 +149,10 @@ impl Config {
                 message: format!("{issuer:?} must be an http(s) URL without a trailing slash (RFC 8414 §2)"),
             });
         }
-        if self.access_token_ttl <= 0 {
+        if self.access_token_ttl <= 0 || self.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError::Invalid {
                 setting: "access_token_ttl",
-                message: "must be a positive number of seconds".into(),
+                message: format!("must be between 1 and {MAX_ACCESS_TOKEN_TTL} seconds"),
             });
         }
         Ok(())

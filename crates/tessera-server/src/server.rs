@@ -91,34 +91,45 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
     }
 }
 
-/// Opens the store and loads (or creates) the keys: everything but the
-/// listener.
-pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
+/// Everything but the listener: state, and what reloading keys needs.
+struct Prepared {
+    state: Arc<AppState>,
+    master: Arc<MasterKey>,
+    token_alg: tessera_jwt::Algorithm,
+}
+
+/// Opens the store and loads (or creates) the keys.
+async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let store = Store::open(&config.database).await?;
     if store.backend() == Backend::Sqlite {
         tracing::debug!("using SQLite at {}", config.database);
     }
     let master = master_key(config)?;
-    let keys = keys::load_or_create(&store, &master, config.algorithm()?, UnixTime::now().as_secs()).await?;
-    Ok(AppState::new(config.issuer(), store, keys))
+    let token_alg = config.algorithm()?;
+    let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
+    Ok(Prepared {
+        state: Arc::new(AppState::new(config.issuer(), store, keys)),
+        master: Arc::new(master),
+        token_alg,
+    })
 }
 
 /// A bound, ready server.
 pub struct Server {
     listener: TcpListener,
-    state: Arc<AppState>,
+    prepared: Prepared,
 }
 
 impl Server {
     /// Prepares everything and binds the listen address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
-        let state = Arc::new(prepare(config).await?);
+        let prepared = prepare(config).await?;
         let addr = config.listen_addr()?;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
             addr: addr.to_string(),
             source,
         })?;
-        Ok(Server { listener, state })
+        Ok(Server { listener, prepared })
     }
 
     /// Prepares everything and serves on an already-bound listener (tests
@@ -127,7 +138,7 @@ impl Server {
         config: &Config,
         listener: std::net::TcpListener,
     ) -> Result<Server, StartError> {
-        let state = Arc::new(prepare(config).await?);
+        let prepared = prepare(config).await?;
         let addr = config.listen.clone();
         let bind_err = |source| StartError::Bind {
             addr: addr.clone(),
@@ -135,7 +146,7 @@ impl Server {
         };
         listener.set_nonblocking(true).map_err(bind_err)?;
         let listener = TcpListener::from_std(listener).map_err(bind_err)?;
-        Ok(Server { listener, state })
+        Ok(Server { listener, prepared })
     }
 
     /// The bound address (useful with port 0).
@@ -144,13 +155,37 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Meanwhile the keys are reloaded every [`keys::RELOAD_EVERY`], so a
+    /// rotation made on any node reaches every node.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, http::router(self.state))
+        let Prepared {
+            state,
+            master,
+            token_alg,
+        } = self.prepared;
+        let reloader = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move {
+                let mut tick = tokio::time::interval(keys::RELOAD_EVERY);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let now = UnixTime::now().as_secs();
+                    match keys::load(state.store(), &master, token_alg, now, false).await {
+                        Ok(ring) => state.set_keys(ring),
+                        Err(e) => tracing::warn!("key reload failed, keeping the current keys: {e}"),
+                    }
+                }
+            }
+        });
+        let served = axum::serve(self.listener, http::router(state))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        reloader.abort();
+        served
     }
 }
 

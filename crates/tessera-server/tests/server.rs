@@ -67,6 +67,7 @@ async fn store_conformance(url: &str) {
         public_jwk: "{}".into(),
         created_at: 5,
         retired_at: None,
+        activates_at: 5,
     };
     store.insert_key(&key).await.unwrap();
     assert!(matches!(
@@ -1163,9 +1164,20 @@ async fn serve_demo_prints_working_commands() {
         }
     }
     let addr: std::net::SocketAddr = listen.parse().unwrap();
+    // Ready when /readyz answers 200 over a whole HTTP exchange.
+    async fn readyz(addr: std::net::SocketAddr) -> Option<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.ok()?;
+        out.starts_with(b"HTTP/1.1 200").then_some(())
+    }
     let mut ready = false;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+    for _ in 0..200 {
+        if readyz(addr).await.is_some() {
             ready = true;
             break;
         }
@@ -1192,4 +1204,56 @@ async fn serve_demo_prints_working_commands() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Key rotation: the new key is published before it signs; the old one
+/// signs until then and stays published until its tokens have expired.
+#[tokio::test]
+async fn key_rotation_publishes_ahead_and_retires_behind() {
+    use tessera_server::keys::{self, MasterKey, PUBLISH_AHEAD, RETIRED_PUBLISHED_FOR};
+    let db = support::sqlite_url();
+    let store = Store::open(&db).await.unwrap();
+    let (master, _) = MasterKey::generate().unwrap();
+    let alg = tessera_jwt::Algorithm::ES256;
+    let t0 = 1_000_000;
+    let before = keys::load_or_create(&store, &master, alg, t0).await.unwrap();
+    let old_kid = before.access_tokens.key().kid().to_owned();
+
+    let new = keys::rotate(&store, &master, alg, t0 + 10).await.unwrap();
+    let kids = |ring: &keys::KeyRing| {
+        ring.verify
+            .keys()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // Just after rotating: the old key signs, both are published.
+    let ring = keys::load(&store, &master, alg, t0 + 11, false).await.unwrap();
+    assert_eq!(ring.access_tokens.key().kid(), old_kid);
+    assert!(kids(&ring).contains(&new.kid) && kids(&ring).contains(&old_kid));
+    // Once the new key is active, it signs; the old one is still published.
+    let at = t0 + 10 + PUBLISH_AHEAD;
+    let ring = keys::load(&store, &master, alg, at, false).await.unwrap();
+    assert_eq!(ring.access_tokens.key().kid(), new.kid);
+    assert!(kids(&ring).contains(&old_kid));
+    // A day later the old key is gone from the JWKS.
+    let ring = keys::load(&store, &master, alg, at + RETIRED_PUBLISHED_FOR, false)
+        .await
+        .unwrap();
+    assert!(!kids(&ring).contains(&old_kid));
+    assert!(kids(&ring).contains(&new.kid));
+    // Starting again right after rotation creates no extra key.
+    let count = store.keys().await.unwrap().len();
+    keys::load_or_create(&store, &master, alg, t0 + 20).await.unwrap();
+    assert_eq!(store.keys().await.unwrap().len(), count);
+
+    // The CLI lists the states.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["keys", "list", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), count);
 }

@@ -146,8 +146,11 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         anyhow::bail!("a public client cannot use client_credentials (RFC 6749 §4.4)");
     }
     let ttl = args.ttl.unwrap_or(config.access_token_ttl);
-    if ttl <= 0 {
-        anyhow::bail!("--ttl must be positive");
+    if ttl <= 0 || ttl > crate::config::MAX_ACCESS_TOKEN_TTL {
+        anyhow::bail!(
+            "--ttl must be between 1 and {} seconds",
+            crate::config::MAX_ACCESS_TOKEN_TTL
+        );
     }
     // An id that starts with '-' would read as a flag in shell commands.
     let mut id = random(16)?;

@@ -14,6 +14,26 @@ pub(crate) enum KeysCommand {
     Generate(GenerateArgs),
     /// Print the public JWKS of one or more private key files.
     Public(PublicArgs),
+    /// List the server's signing keys and their state (uses --database).
+    List(StoreArgs),
+    /// Rotate the server's signing key: the new key is published now and
+    /// signs in 6 minutes; the old one stays published for a day.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    #[command(flatten)]
+    config: super::serve::ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RotateArgs {
+    /// Algorithm of the key to rotate (default: the configured token_alg).
+    #[arg(long)]
+    alg: Option<Algorithm>,
+    #[command(flatten)]
+    config: super::serve::ConfigArgs,
 }
 
 /// How a private key is written.
@@ -65,8 +85,60 @@ pub(crate) fn run(cmd: KeysCommand) -> Result<(), Failure> {
     match cmd {
         KeysCommand::Generate(args) => generate(args),
         KeysCommand::Public(args) => public(args),
+        KeysCommand::List(args) => server_keys(args.config, None, false),
+        KeysCommand::Rotate(args) => server_keys(args.config, args.alg, true),
     }
     .map_err(Failure::Usage)
+}
+
+/// `keys list` and `keys rotate`, on the server's store.
+fn server_keys(config: super::serve::ConfigArgs, alg: Option<Algorithm>, rotate: bool) -> anyhow::Result<()> {
+    use crate::store::{KeyStore, Store};
+    let config = config.load(None, None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Store::open(&config.database).await?;
+        let now = tessera_jwt::UnixTime::now().as_secs();
+        if rotate {
+            let master = crate::server::master_key(&config)?;
+            let alg = match alg {
+                Some(a) => a,
+                None => config.algorithm()?,
+            };
+            let key = crate::keys::rotate(&store, &master, alg, now).await?;
+            eprintln!(
+                "new {} key {} is published now and signs from {} ({} s from now)",
+                key.alg,
+                key.kid,
+                key.activates_at,
+                key.activates_at - now
+            );
+        }
+        let keys: Vec<_> = store
+            .keys()
+            .await?
+            .into_iter()
+            .map(|k| {
+                let state = match k.retired_at {
+                    Some(r) if r <= now => {
+                        if now < r + crate::keys::RETIRED_PUBLISHED_FOR {
+                            "retired (still published)"
+                        } else {
+                            "retired"
+                        }
+                    }
+                    _ if k.activates_at > now => "published, not yet signing",
+                    _ => "signing",
+                };
+                serde_json::json!({"kid": k.kid, "alg": k.alg, "state": state, "created_at": k.created_at,
+                                   "activates_at": k.activates_at, "retired_at": k.retired_at})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&keys)?);
+        Ok(())
+    })
 }
 
 /// Whether PKCS#8 alone determines the algorithm: the curve does for EC and

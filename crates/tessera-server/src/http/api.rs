@@ -50,9 +50,10 @@ pub(super) async fn login(
 ) -> Response {
     let result = async {
         let request: LoginRequest = json_body(&headers, &body)?;
+        let keys = state.keys();
         let issue = Issue {
             issuer: &state.issuer,
-            signer: &state.keys.access_tokens,
+            signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
         };
         first_party::login(&state.store, &issue, authorization(&headers)?, &request).await
@@ -130,7 +131,8 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         *r.status_mut() = StatusCode::BAD_REQUEST;
         return r;
     };
-    match first_party::me(&introspection_context(&state), token).await {
+    let keys = state.keys();
+    match first_party::me(&introspection_context(&state, &keys), token).await {
         Ok(Some(profile)) => json(StatusCode::OK, profile.to_string(), "no-store"),
         Ok(None) => challenge(Some((
             "invalid_token",

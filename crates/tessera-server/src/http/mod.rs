@@ -31,7 +31,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     issuer: String,
     store: Store,
-    keys: KeyRing,
+    keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
     metrics: metrics::Metrics,
 }
@@ -57,10 +57,33 @@ impl AppState {
         AppState {
             issuer,
             store,
-            keys,
+            keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
             metrics: metrics::Metrics::default(),
         }
+    }
+}
+
+impl AppState {
+    /// The current keys (cheap: one shared pointer).
+    pub fn keys(&self) -> Arc<KeyRing> {
+        match self.keys.read() {
+            Ok(k) => Arc::clone(&k),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the keys (after a reload).
+    pub fn set_keys(&self, keys: KeyRing) {
+        match self.keys.write() {
+            Ok(mut k) => *k = Arc::new(keys),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(keys),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 }
 
@@ -105,7 +128,7 @@ async fn discovery(State(state): State<Arc<AppState>>) -> Response {
 async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     json(
         StatusCode::OK,
-        state.keys.jwks_json.to_string(),
+        state.keys().jwks_json.to_string(),
         "public, max-age=300",
     )
 }
@@ -165,10 +188,11 @@ async fn token_endpoint(
 ) -> Response {
     let result = async {
         let (body, authorization) = form(&headers, &body)?;
+        let keys = state.keys();
         let ctx = TokenContext {
             store: &state.store,
             issuer: &state.issuer,
-            signer: &state.keys.access_tokens,
+            signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
         };
         token::handle(&ctx, body, authorization).await
@@ -193,11 +217,11 @@ async fn token_endpoint(
     }
 }
 
-fn introspection_context(state: &AppState) -> introspect::Context<'_, Store> {
+fn introspection_context<'a>(state: &'a AppState, keys: &'a KeyRing) -> introspect::Context<'a, Store> {
     introspect::Context {
         store: &state.store,
         issuer: &state.issuer,
-        keys: &state.keys.verify,
+        keys: &keys.verify,
         now: UnixTime::now().as_secs(),
     }
 }
@@ -210,7 +234,8 @@ async fn introspect_endpoint(
 ) -> Response {
     let result = async {
         let (body, authorization) = form(&headers, &body)?;
-        introspect::handle(&introspection_context(&state), body, authorization).await
+        let keys = state.keys();
+        introspect::handle(&introspection_context(&state, &keys), body, authorization).await
     }
     .await;
     match result {
@@ -227,7 +252,8 @@ async fn revoke_endpoint(
 ) -> Response {
     let result = async {
         let (body, authorization) = form(&headers, &body)?;
-        revoke::handle(&introspection_context(&state), body, authorization).await
+        let keys = state.keys();
+        revoke::handle(&introspection_context(&state, &keys), body, authorization).await
     }
     .await;
     match result {

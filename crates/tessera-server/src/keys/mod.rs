@@ -2,9 +2,15 @@
 //! at rest with the master key, published in the JWKS.
 //!
 //! An RS256 key always exists (every relying party supports it); the
-//! access-token algorithm (`token_alg` in the config) gets its own key. The
-//! newest unretired key of that algorithm signs; every key's public half is
-//! published.
+//! access-token algorithm (`token_alg` in the config) gets its own key.
+//!
+//! Rotation (`tessera keys rotate`) adds a key that is published at once
+//! but signs only from `activates_at`, [`PUBLISH_AHEAD`] later: longer than
+//! the JWKS may be cached (300 s) plus the time nodes take to reload their
+//! keys ([`RELOAD_EVERY`]), so no verifier meets a token signed by a key it
+//! has not seen. The key it replaces signs until then and stays published
+//! for [`RETIRED_PUBLISHED_FOR`] after, longer than any token it signed
+//! lives.
 
 pub mod seal;
 
@@ -14,6 +20,14 @@ use tessera_jwt::{Algorithm, Jwks, KeySet, Signer, SigningKey, VerifyingKey};
 
 use crate::store::{KeyStore, StoreError, StoredKey};
 pub use seal::{MasterKey, SealError};
+
+/// How far ahead of signing a rotated key is published, in seconds.
+pub const PUBLISH_AHEAD: i64 = 360;
+/// How long a retired key stays in the JWKS, in seconds (tokens live at
+/// most [`crate::config::MAX_ACCESS_TOKEN_TTL`]).
+pub const RETIRED_PUBLISHED_FOR: i64 = 24 * 3600;
+/// How often a running node reloads its keys from the store.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the key ring could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +71,14 @@ fn key_error(kid: &str) -> impl FnOnce(tessera_jwt::KeyError) -> KeyRingError + 
     }
 }
 
-/// Generates a key for `alg`, seals it and stores it.
+/// Generates a key for `alg` that signs from `activates_at`, seals it and
+/// stores it.
 pub async fn create_key<S: KeyStore>(
     store: &S,
     master: &MasterKey,
     alg: Algorithm,
     now: i64,
+    activates_at: i64,
 ) -> Result<StoredKey, KeyRingError> {
     let key = SigningKey::generate(alg).map_err(key_error("new"))?;
     let der = key.to_pkcs8_der().map_err(key_error(key.kid()))?;
@@ -74,10 +90,16 @@ pub async fn create_key<S: KeyStore>(
         public_jwk: serde_json::to_string(&public).unwrap_or_default(),
         created_at: now,
         retired_at: None,
+        activates_at,
     };
     store.insert_key(&stored).await?;
     tracing::info!(target: "audit", kid = %stored.kid, alg = %stored.alg, "signing key created");
     Ok(stored)
+}
+
+/// Whether a key signs at `now`.
+fn signs_at(k: &StoredKey, now: i64) -> bool {
+    k.activates_at <= now && k.retired_at.is_none_or(|r| r > now)
 }
 
 /// Loads the keys, creating the missing ones (first start).
@@ -87,24 +109,55 @@ pub async fn load_or_create<S: KeyStore>(
     token_alg: Algorithm,
     now: i64,
 ) -> Result<KeyRing, KeyRingError> {
+    load(store, master, token_alg, now, true).await
+}
+
+/// Rotates the key of `alg`: the new key is published now and signs from
+/// `now + PUBLISH_AHEAD`, when the current one retires.
+pub async fn rotate<S: KeyStore>(
+    store: &S,
+    master: &MasterKey,
+    alg: Algorithm,
+    now: i64,
+) -> Result<StoredKey, KeyRingError> {
+    if alg.is_symmetric() {
+        return Err(KeyRingError::UnsupportedAlgorithm(alg));
+    }
+    let key = create_key(store, master, alg, now, now + PUBLISH_AHEAD).await?;
+    store.retire_keys(alg.name(), &key.kid, key.activates_at).await?;
+    tracing::info!(target: "audit", kid = %key.kid, alg = %key.alg, activates_at = key.activates_at, "signing key rotated");
+    Ok(key)
+}
+
+/// Loads the keys at `now`; with `create_missing`, creates a key for an
+/// algorithm that has none current or upcoming.
+pub async fn load<S: KeyStore>(
+    store: &S,
+    master: &MasterKey,
+    token_alg: Algorithm,
+    now: i64,
+    create_missing: bool,
+) -> Result<KeyRing, KeyRingError> {
     if token_alg.is_symmetric() {
         return Err(KeyRingError::UnsupportedAlgorithm(token_alg));
     }
     let mut stored = store.keys().await?;
-    for alg in [Algorithm::RS256, token_alg] {
-        if !stored
-            .iter()
-            .any(|k| k.alg == alg.name() && k.retired_at.is_none())
-        {
-            stored.push(create_key(store, master, alg, now).await?);
+    if create_missing {
+        for alg in [Algorithm::RS256, token_alg] {
+            if !stored
+                .iter()
+                .any(|k| k.alg == alg.name() && k.retired_at.is_none_or(|r| r > now))
+            {
+                stored.push(create_key(store, master, alg, now, now).await?);
+            }
         }
     }
     // The store's order, so the JWKS reads the same after a restart.
     stored.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
     let current = stored
         .iter()
-        .filter(|k| k.alg == token_alg.name() && k.retired_at.is_none())
-        .max_by_key(|k| (k.created_at, k.kid.clone()))
+        .filter(|k| k.alg == token_alg.name() && signs_at(k, now))
+        .max_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()))
         .ok_or(KeyRingError::UnsupportedAlgorithm(token_alg))?;
     let der = master.open(&current.kid, &current.sealed_private_key)?;
     let signing = SigningKey::from_pkcs8_der(&der, Some(token_alg))
@@ -112,7 +165,10 @@ pub async fn load_or_create<S: KeyStore>(
         .with_kid(current.kid.clone());
 
     let mut public = Vec::with_capacity(stored.len());
-    for key in &stored {
+    for key in stored
+        .iter()
+        .filter(|k| k.retired_at.is_none_or(|r| now < r + RETIRED_PUBLISHED_FOR))
+    {
         let jwk = serde_json::from_str(&key.public_jwk).map_err(|_| KeyRingError::Key {
             kid: key.kid.clone(),
             source: tessera_jwt::KeyError::Malformed("stored public JWK"),

@@ -17,6 +17,8 @@ pub struct StoredKey {
     pub public_jwk: String,
     /// When it was created (seconds since the epoch).
     pub created_at: i64,
+    /// When it starts signing: published in the JWKS before then.
+    pub activates_at: i64,
     /// When it stopped signing, if it has.
     pub retired_at: Option<i64>,
 }
@@ -28,13 +30,20 @@ pub trait KeyStore {
         -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// All keys, oldest first.
     fn keys(&self) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
+    /// Marks every unretired key of `alg` other than `keep` retired at `at`.
+    fn retire_keys(
+        &self,
+        alg: &str,
+        keep: &str,
+        at: i64,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
 }
 
 impl KeyStore for Store {
     async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, sealed_private_key, public_jwk, created_at, retired_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO signing_keys (kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&k.kid)
         .bind(&k.alg)
@@ -42,6 +51,7 @@ impl KeyStore for Store {
         .bind(&k.public_jwk)
         .bind(k.created_at)
         .bind(k.retired_at)
+        .bind(k.activates_at)
         .execute(self.pool())
         .await
         .map_err(|e| conflict(e, &format!("key {}", k.kid)))?;
@@ -50,7 +60,7 @@ impl KeyStore for Store {
 
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, alg, sealed_private_key, public_jwk, created_at, retired_at \
+            "SELECT kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at \
              FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(self.pool())
@@ -65,8 +75,21 @@ impl KeyStore for Store {
                     public_jwk: row.try_get("public_jwk").map_err(get)?,
                     created_at: row.try_get("created_at").map_err(get)?,
                     retired_at: row.try_get("retired_at").map_err(get)?,
+                    activates_at: row.try_get("activates_at").map_err(get)?,
                 })
             })
             .collect()
+    }
+
+    async fn retire_keys(&self, alg: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL",
+        )
+        .bind(at)
+        .bind(alg)
+        .bind(keep)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -86,6 +86,11 @@ macro_rules! migrations {
                 "users",
                 include_str!(concat!("../../migrations/", $dir, "/0003_users.sql")),
             ),
+            (
+                4,
+                "key_activation",
+                include_str!(concat!("../../migrations/", $dir, "/0004_key_activation.sql")),
+            ),
         ]
     };
 }

@@ -1,0 +1,3 @@
+-- Rotation: a new key is published before it signs (activates_at), and a
+-- retired key stays published until the tokens it signed have expired.
+ALTER TABLE signing_keys ADD COLUMN activates_at BIGINT NOT NULL DEFAULT 0;
