@@ -1136,16 +1136,12 @@ async fn metrics_count_requests_and_tokens() {
 async fn serve_demo_prints_working_commands() {
     use std::io::{BufRead, BufReader};
     let db = support::sqlite_url();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    // Port 0: the server picks a free port and logs it (no race with
+    // other tests for a port chosen here).
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["serve", "--demo", "--listen", &listen, "--database", &db])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database", &db])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -1163,7 +1159,27 @@ async fn serve_demo_prints_working_commands() {
             break;
         }
     }
-    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    // Read the address from the log, and keep draining the log so the
+    // server never writes to a closed pipe.
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on http://") {
+                let rest = &line[i + "listening on http://".len()..];
+                let _ = tx.send(
+                    rest.split(' ')
+                        .next()
+                        .and_then(|a| a.parse::<std::net::SocketAddr>().ok()),
+                );
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .ok()
+        .flatten()
+        .expect("the server logs its address");
     // Ready when /readyz answers 200 over a whole HTTP exchange.
     async fn readyz(addr: std::net::SocketAddr) -> Option<()> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1256,4 +1272,58 @@ async fn key_rotation_publishes_ahead_and_retires_behind() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), count);
+}
+
+/// Regression: with its stderr closed (a log pipe gone), the server kept
+/// running but dropped every request that logged, because tracing's
+/// internal-error report panicked on the closed stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_keeps_serving_when_its_log_pipe_closes() {
+    use std::io::{BufRead, BufReader};
+    let db = support::sqlite_url();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut addr = None;
+    {
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on http://") {
+                addr = line[i + 20..]
+                    .split(' ')
+                    .next()
+                    .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+                break;
+            }
+        }
+        // The reader is dropped here: the server's stderr is now a closed pipe.
+    }
+    let addr = addr.unwrap();
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_client(&client("svc", Some("pw"), &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    // A failed authentication writes an audit log line.
+    for _ in 0..3 {
+        let r = token(
+            addr,
+            "grant_type=client_credentials",
+            &[("Authorization", &basic("svc", "bad"))],
+        )
+        .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = token(
+        addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("svc", "pw"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
 }

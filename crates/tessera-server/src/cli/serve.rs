@@ -138,8 +138,12 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = args.config.load(args.listen, args.issuer)?;
+    // A log line that cannot be written (stderr closed) is dropped; with
+    // internal error logging on, tracing-subscriber would `eprintln!` about
+    // it, which panics on a closed stderr and kills the request.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
