@@ -68,6 +68,9 @@ pub struct Config {
     /// must set this or `TESSERA_MASTER_KEY` (the key itself), the same on
     /// every node. Env `TESSERA_MASTER_KEY_FILE`.
     pub master_key_file: Option<String>,
+    /// Whether `POST /api/v1/users` lets anyone create an account (off by
+    /// default). Env `TESSERA_SELF_REGISTRATION=true`.
+    pub self_registration: bool,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             token_alg: "RS256".into(),
             access_token_ttl: 900,
             master_key_file: None,
+            self_registration: false,
         }
     }
 }
@@ -122,6 +126,9 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_TOKEN_ALG") {
             config.token_alg = v;
+        }
+        if let Some(v) = env("TESSERA_SELF_REGISTRATION") {
+            config.self_registration = matches!(v.as_str(), "1" | "true" | "yes" | "on");
         }
         if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
             config.master_key_file = Some(v);

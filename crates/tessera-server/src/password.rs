@@ -103,6 +103,47 @@ fn verify_blocking(password: &[u8], phc: &str) -> bool {
     }
 }
 
+/// Passwords refused whatever their length: the most common ones.
+const COMMON: [&str; 12] = [
+    "password",
+    "password1",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "iloveyou",
+    "11111111",
+    "00000000",
+    "abcdefgh",
+    "letmein1",
+    "passw0rd",
+];
+
+/// Checks a new password (NIST SP 800-63B §3.1.1.2): at least 8
+/// characters, at most 1024 bytes, not the username, not one character
+/// repeated, not a common password. The reason, when refused.
+pub fn strength(password: &str, username: &str) -> Result<(), &'static str> {
+    if password.chars().count() < MIN_LEN {
+        return Err("use at least 8 characters");
+    }
+    if password.len() > MAX_LEN {
+        return Err("use at most 1024 bytes");
+    }
+    if password.eq_ignore_ascii_case(username) {
+        return Err("it must not be the username");
+    }
+    let mut chars = password.chars();
+    if let Some(first) = chars.next() {
+        if chars.all(|c| c == first) {
+            return Err("it must not repeat one character");
+        }
+    }
+    if COMMON.iter().any(|c| c.eq_ignore_ascii_case(password)) {
+        return Err("it is one of the most common passwords");
+    }
+    Ok(())
+}
+
 /// Hashes a password on the blocking pool.
 pub async fn hash(password: Zeroizing<String>) -> Result<String, PasswordError> {
     let _permit = IN_FLIGHT.acquire().await.map_err(|_| PasswordError::Task)?;

@@ -108,7 +108,9 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let token_alg = config.algorithm()?;
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
     Ok(Prepared {
-        state: Arc::new(AppState::new(config.issuer(), store, keys)),
+        state: Arc::new(
+            AppState::new(config.issuer(), store, keys).with_self_registration(config.self_registration),
+        ),
         master: Arc::new(master),
         token_alg,
     })

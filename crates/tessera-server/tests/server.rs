@@ -1327,3 +1327,87 @@ async fn server_keeps_serving_when_its_log_pipe_closes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `POST /api/v1/users`: off by default; when on, password strength and
+/// uniqueness are checked, and the new user can log in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_registration() {
+    let post = |addr, body: Value| async move {
+        request(
+            addr,
+            "POST",
+            "/api/v1/users",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    };
+    let off = start(&support::sqlite_url(), "ES256").await;
+    let r = post(
+        off.addr,
+        serde_json::json!({"username": "dave", "password": "a good long password"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+    off.stop().await;
+
+    let db = support::sqlite_url();
+    let on = support::start_configured(&db, "ES256", None, |c| c.self_registration = true).await;
+    let r = post(
+        on.addr,
+        serde_json::json!({"username": "dave", "password": "a good long password", "email": "d@example.com"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["username"], "dave");
+    // Duplicates: 409.
+    let r = post(
+        on.addr,
+        serde_json::json!({"username": "dave", "password": "another long password"}),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    let r = post(on.addr, serde_json::json!({"username": "dave2", "password": "another long password", "email": "d@example.com"})).await;
+    assert_eq!(r.status, 409);
+    // Weak passwords and bad input: 400.
+    for (user, password) in [
+        ("erin", "short"),
+        ("erin", "password1"),
+        ("erin", "aaaaaaaaaaaa"),
+        ("erin-the-user", "erin-the-user"),
+    ] {
+        let r = post(
+            on.addr,
+            serde_json::json!({"username": user, "password": password}),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{password}"
+        );
+    }
+    let r = post(
+        on.addr,
+        serde_json::json!({"username": "x y", "password": "a good long password"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // The new user logs in.
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_client(&client("web", None, &["password"], &[], &[]))
+        .await
+        .unwrap();
+    let r = token(
+        on.addr,
+        "grant_type=password&client_id=web&username=dave&password=a+good+long+password",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    on.stop().await;
+}

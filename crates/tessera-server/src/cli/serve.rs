@@ -38,6 +38,7 @@ impl ConfigArgs {
 ///   token_alg        TESSERA_TOKEN_ALG                default RS256 (PS256, ES256, ES384, EdDSA)
 ///   access_token_ttl                                  default 900 seconds (for new clients)
 ///   master_key_file  TESSERA_MASTER_KEY_FILE          default master.key beside the SQLite file
+///   self_registration TESSERA_SELF_REGISTRATION       default false (POST /api/v1/users)
 ///   (or TESSERA_MASTER_KEY=<base64url 32 bytes>; required for PostgreSQL)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]

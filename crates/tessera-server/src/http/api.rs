@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
 use super::{error, introspection_context, json, AppState};
-use crate::oauth::first_party::{self, LoginRequest, LogoutRequest};
+use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RegisterRequest};
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 
@@ -138,6 +138,29 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
             "invalid_token",
             "the access token is invalid, expired or revoked",
         ))),
+        Err(e) => error::render(&e),
+    }
+}
+
+/// `POST /api/v1/users`: self-registration (off unless configured); 201.
+pub(super) async fn register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let request: RegisterRequest = json_body(&headers, &body)?;
+        first_party::register(
+            &state.store,
+            state.self_registration,
+            UnixTime::now().as_secs(),
+            request,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(created) => json(StatusCode::CREATED, created.to_string(), "no-store"),
         Err(e) => error::render(&e),
     }
 }

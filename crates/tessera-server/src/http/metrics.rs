@@ -15,7 +15,7 @@ use axum::response::Response;
 use super::AppState;
 
 /// The routes measured; anything else counts as `other`.
-pub const ROUTES: [&str; 12] = [
+pub const ROUTES: [&str; 13] = [
     "/token",
     "/introspect",
     "/revoke",
@@ -25,6 +25,7 @@ pub const ROUTES: [&str; 12] = [
     "/api/v1/login",
     "/api/v1/logout",
     "/api/v1/me",
+    "/api/v1/users",
     "/healthz",
     "/readyz",
     "/metrics",

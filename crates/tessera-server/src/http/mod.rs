@@ -30,6 +30,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct AppState {
     issuer: String,
+    self_registration: bool,
     store: Store,
     keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
@@ -56,6 +57,7 @@ impl AppState {
         .to_string();
         AppState {
             issuer,
+            self_registration: false,
             store,
             keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
@@ -81,6 +83,13 @@ impl AppState {
         }
     }
 
+    /// Turns self-registration on or off.
+    #[must_use]
+    pub fn with_self_registration(mut self, on: bool) -> AppState {
+        self.self_registration = on;
+        self
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -99,6 +108,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/users", post(api::register))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))

@@ -74,6 +74,15 @@ pub enum OAuthError {
     /// An internal failure other than storage or signing.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// Self-registration is turned off.
+    #[error("self-registration is disabled on this server")]
+    RegistrationDisabled,
+    /// The password is too weak.
+    #[error("the password is too weak: {0}")]
+    WeakPassword(&'static str),
+    /// The username or email is taken (409).
+    #[error("that username or email is already registered")]
+    UserExists,
     /// Storage failed.
     #[error("storage failure")]
     Store(#[from] StoreError),
@@ -94,7 +103,10 @@ impl OAuthError {
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
             | OAuthError::MalformedJson(_)
-            | OAuthError::NotYourToken => "invalid_request",
+            | OAuthError::NotYourToken
+            | OAuthError::WeakPassword(_)
+            | OAuthError::UserExists => "invalid_request",
+            OAuthError::RegistrationDisabled => "access_denied",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => "invalid_client",
@@ -119,6 +131,8 @@ impl OAuthError {
             | OAuthError::PublicClientNotAllowed => 401,
             OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => 500,
             OAuthError::BodyTooLarge => 413,
+            OAuthError::RegistrationDisabled => 403,
+            OAuthError::UserExists => 409,
             OAuthError::WrongContentType
             | OAuthError::MalformedBody
             | OAuthError::RepeatedParameter(_)
@@ -127,6 +141,7 @@ impl OAuthError {
             | OAuthError::MalformedBasicAuth
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
+            | OAuthError::WeakPassword(_)
             | OAuthError::UnsupportedGrantType(_)
             | OAuthError::GrantNotAllowed(_)
             | OAuthError::ScopeNotAllowed(_)

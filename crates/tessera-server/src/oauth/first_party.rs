@@ -45,6 +45,72 @@ pub struct LogoutRequest {
     pub refresh_token: String,
 }
 
+/// `POST /api/v1/users` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Email (optional, unique).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Display name (optional).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Self-registration: creates a user with no roles. Refused unless enabled.
+pub async fn register<S: UserStore>(
+    store: &S,
+    enabled: bool,
+    now: i64,
+    request: RegisterRequest,
+) -> Result<Value, OAuthError> {
+    if !enabled {
+        return Err(OAuthError::RegistrationDisabled);
+    }
+    let username = request.username.trim();
+    if username.is_empty()
+        || username.len() > 128
+        || username.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(OAuthError::MalformedJson(
+            "username must be 1-128 characters without spaces".into(),
+        ));
+    }
+    if let Some(email) = &request.email {
+        if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(OAuthError::MalformedJson("email is not an address".into()));
+        }
+    }
+    crate::password::strength(&request.password, username).map_err(OAuthError::WeakPassword)?;
+    let hash = crate::password::hash(zeroize::Zeroizing::new(request.password))
+        .await
+        .map_err(|e| OAuthError::Internal(e.to_string()))?;
+    let mut id = [0u8; 16];
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut id)
+        .map_err(|_| OAuthError::Internal("no randomness".into()))?;
+    let user = crate::store::User {
+        id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        username: username.to_owned(),
+        email: request.email,
+        name: request.name,
+        roles: vec![],
+        password_hash: hash,
+        created_at: now,
+        failed_logins: 0,
+        locked_until: None,
+    };
+    match store.create_user(&user).await {
+        Err(crate::store::StoreError::Conflict(_)) => return Err(OAuthError::UserExists),
+        other => other?,
+    }
+    tracing::info!(target: "audit", user_id = %user.id, "user registered");
+    Ok(json!({"user_id": user.id, "username": user.username}))
+}
+
 /// Logs a user in for an app: the password grant.
 pub async fn login<S: ClientStore + UserStore + RefreshTokenStore>(
     store: &S,

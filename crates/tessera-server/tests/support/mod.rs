@@ -96,6 +96,16 @@ pub async fn start(database: &str, token_alg: &str) -> Running {
 
 /// Starts one node of a deployment: nodes share a database and an issuer.
 pub async fn start_node(database: &str, token_alg: &str, issuer: Option<&str>) -> Running {
+    start_configured(database, token_alg, issuer, |_| {}).await
+}
+
+/// Starts a server after `adjust` has changed its configuration.
+pub async fn start_configured(
+    database: &str,
+    token_alg: &str,
+    issuer: Option<&str>,
+    adjust: impl FnOnce(&mut Config),
+) -> Running {
     // Port 0 picks a free port; by default the issuer names it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -110,6 +120,7 @@ pub async fn start_node(database: &str, token_alg: &str, issuer: Option<&str>) -
     )
     .unwrap();
     config.token_alg = token_alg.to_owned();
+    adjust(&mut config);
     if database.starts_with("postgres") {
         let key_file = std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id()));
         if !key_file.exists() {
