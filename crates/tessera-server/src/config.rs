@@ -71,6 +71,10 @@ pub struct Config {
     /// Whether `POST /api/v1/users` lets anyone create an account (off by
     /// default). Env `TESSERA_SELF_REGISTRATION=true`.
     pub self_registration: bool,
+    /// Browser origins (e.g. `https://app.example`) allowed to call the
+    /// token, revocation and `/api/v1` endpoints; none by default.
+    /// Env `TESSERA_CORS_ORIGINS` (comma-separated).
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -83,6 +87,7 @@ impl Default for Config {
             access_token_ttl: 900,
             master_key_file: None,
             self_registration: false,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -130,6 +135,13 @@ impl Config {
         if let Some(v) = env("TESSERA_SELF_REGISTRATION") {
             config.self_registration = matches!(v.as_str(), "1" | "true" | "yes" | "on");
         }
+        if let Some(v) = env("TESSERA_CORS_ORIGINS") {
+            config.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
         if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
             config.master_key_file = Some(v);
         }
@@ -155,6 +167,17 @@ impl Config {
                 setting: "issuer",
                 message: format!("{issuer:?} must be an http(s) URL without a trailing slash (RFC 8414 §2)"),
             });
+        }
+        for origin in &self.cors_origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.matches('/').count() == 2;
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    setting: "cors_origins",
+                    message: format!("{origin:?} is not an origin like https://app.example"),
+                });
+            }
         }
         if self.access_token_ttl <= 0 || self.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError::Invalid {

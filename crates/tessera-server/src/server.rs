@@ -109,7 +109,9 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
     Ok(Prepared {
         state: Arc::new(
-            AppState::new(config.issuer(), store, keys).with_self_registration(config.self_registration),
+            AppState::new(config.issuer(), store, keys)
+                .with_self_registration(config.self_registration)
+                .with_cors_origins(config.cors_origins.clone()),
         ),
         master: Arc::new(master),
         token_alg,

@@ -1411,3 +1411,74 @@ async fn self_registration() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     on.stop().await;
 }
+
+/// CORS: nothing open by default; configured origins get preflights and
+/// labelled responses (with the login `Authorization` header exposed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_only_for_configured_origins() {
+    let db = support::sqlite_url();
+    let server = support::start_configured(&db, "ES256", None, |c| {
+        c.cors_origins = vec!["https://app.example".into()]
+    })
+    .await;
+    let addr = server.addr;
+    let preflight = |origin: &'static str| async move {
+        let headers = [
+            ("Origin", origin),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ];
+        request(addr, "OPTIONS", "/api/v1/login", &headers, b"").await
+    };
+    let ok = preflight("https://app.example").await;
+    assert_eq!(ok.status, 204);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(ok
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("Content-Type"));
+    let evil = preflight("https://evil.example").await;
+    assert!(evil.header("access-control-allow-origin").is_none());
+    let lookalike = preflight("https://app.example.evil").await;
+    assert!(lookalike.header("access-control-allow-origin").is_none());
+
+    let r = request(
+        server.addr,
+        "GET",
+        "/jwks",
+        &[("Origin", "https://app.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("access-control-expose-headers"), Some("Authorization"));
+    let r = request(
+        server.addr,
+        "GET",
+        "/jwks",
+        &[("Origin", "https://evil.example")],
+        b"",
+    )
+    .await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    server.stop().await;
+
+    // The default: no origin is allowed.
+    let closed = start(&support::sqlite_url(), "ES256").await;
+    let r = request(
+        closed.addr,
+        "GET",
+        "/jwks",
+        &[("Origin", "https://app.example")],
+        b"",
+    )
+    .await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    closed.stop().await;
+}

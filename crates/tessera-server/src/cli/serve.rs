@@ -39,6 +39,7 @@ impl ConfigArgs {
 ///   access_token_ttl                                  default 900 seconds (for new clients)
 ///   master_key_file  TESSERA_MASTER_KEY_FILE          default master.key beside the SQLite file
 ///   self_registration TESSERA_SELF_REGISTRATION       default false (POST /api/v1/users)
+///   cors_origins     TESSERA_CORS_ORIGINS             default none (exact origins, comma-separated)
 ///   (or TESSERA_MASTER_KEY=<base64url 32 bytes>; required for PostgreSQL)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]

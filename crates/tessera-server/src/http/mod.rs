@@ -2,6 +2,7 @@
 //! [`router`] builds the whole app, so tests can drive it.
 
 mod api;
+mod cors;
 mod error;
 pub mod metrics;
 
@@ -31,6 +32,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     issuer: String,
     self_registration: bool,
+    cors_origins: Vec<String>,
     store: Store,
     keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
@@ -58,6 +60,7 @@ impl AppState {
         AppState {
             issuer,
             self_registration: false,
+            cors_origins: Vec::new(),
             store,
             keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
@@ -90,6 +93,13 @@ impl AppState {
         self
     }
 
+    /// Browser origins allowed to call the API (CORS).
+    #[must_use]
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> AppState {
+        self.cors_origins = origins;
+        self
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -117,6 +127,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             metrics::measure,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)
 }
 

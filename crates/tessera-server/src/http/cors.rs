@@ -1,0 +1,57 @@
+//! CORS (the Fetch standard's CORS protocol): browsers on the configured
+//! origins may call the token, revocation and `/api/v1` endpoints. Nothing
+//! is open by default; origins are compared exactly (scheme, host, port).
+//! The login response's `Authorization` header is exposed to them.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+/// Answers preflights and labels responses for allowed origins.
+pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get(ORIGIN).cloned();
+    let allowed = origin
+        .as_ref()
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.cors_origins.iter().any(|a| a == o));
+    let preflight =
+        request.method() == Method::OPTIONS && request.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(VARY, HeaderValue::from_static("Origin"));
+        if let (true, Some(origin)) = (allowed, origin) {
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            );
+            h.insert(
+                ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type"),
+            );
+            h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+        return r;
+    }
+    let mut response = next.run(request).await;
+    if let (true, Some(origin)) = (allowed, origin) {
+        let h = response.headers_mut();
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Authorization"),
+        );
+        h.append(VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
