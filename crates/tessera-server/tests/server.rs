@@ -1144,21 +1144,25 @@ async fn serve_demo_prints_working_commands() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Read the demo commands, and keep draining stdout afterwards.
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut secret = None;
-    let mut password = None;
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("curl -s -u demo-service:") {
-            secret = rest.split(' ').next().map(str::to_owned);
+    let (out_tx, out_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut secret = None;
+        let mut password = None;
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("curl -s -u demo-service:") {
+                secret = rest.split(' ').next().map(str::to_owned);
+            }
+            if let Some(i) = line.find("\"password\":\"") {
+                password = line[i + 12..].split('"').next().map(str::to_owned);
+            }
+            if line.starts_with("curl -s http") {
+                let _ = out_tx.send((secret.take(), password.take()));
+            }
         }
-        if let Some(i) = line.find("\"password\":\"") {
-            password = line[i + 12..].split('"').next().map(str::to_owned);
-        }
-        if line.starts_with("curl -s http") {
-            break;
-        }
-    }
+    });
+    let (secret, password) = out_rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
     // Read the address from the log, and keep draining the log so the
     // server never writes to a closed pipe.
     let stderr = BufReader::new(child.stderr.take().unwrap());

@@ -164,7 +164,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         let server = Server::bind(&config).await.map_err(anyhow::Error::from)?;
         let addr = server.local_addr().map_err(anyhow::Error::from)?;
         if args.demo {
-            println!("{}", seed_demo(&config).await?);
+            // A closed stdout must not stop the server (println! would panic).
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{}", seed_demo(&config).await?);
         }
         tracing::info!(
             issuer = %config.issuer(),
