@@ -28,6 +28,7 @@ fn client(id: &str, secret: Option<&str>, grants: &[&str], scopes: &[&str], audi
         redirect_uris: vec![],
         access_token_ttl: 600,
         created_at: 1,
+        refresh_cookie: false,
     }
 }
 
@@ -1485,4 +1486,106 @@ async fn cors_only_for_configured_origins() {
     .await;
     assert!(r.header("access-control-allow-origin").is_none());
     closed.stop().await;
+}
+
+/// Refresh token in an HttpOnly cookie for browser apps, with the CSRF
+/// guard on `/api/v1/refresh`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_cookie_for_browser_apps() {
+    use tessera_server::store::UserStore;
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let addr = server.addr;
+    let store = Store::open(&db).await.unwrap();
+    let mut spa = client("spa", None, &["password", "refresh_token"], &["openid"], &[]);
+    spa.refresh_cookie = true;
+    store.create_client(&spa).await.unwrap();
+    store
+        .create_user(&user("u5", "fay", "fay's long password", &[]))
+        .await
+        .unwrap();
+    let body = serde_json::json!({"client_id": "spa", "username": "fay", "password": "fay's long password"});
+    let r = request(
+        addr,
+        "POST",
+        "/api/v1/login",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json().get("refresh_token").is_none(),
+        "the refresh token must not reach script"
+    );
+    let set = r.header("set-cookie").unwrap().to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    let refresh = |headers: Vec<(&'static str, String)>| async move {
+        let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+        h.extend(headers.iter().map(|(n, v)| (*n, v.as_str())));
+        request(addr, "POST", "/api/v1/refresh", &h, br#"{"client_id":"spa"}"#).await
+    };
+    // CSRF: the custom header is required, and a foreign Origin is refused.
+    let r = refresh(vec![("Cookie", cookie.clone())]).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let r = refresh(vec![
+        ("Cookie", cookie.clone()),
+        ("X-Requested-With", "fetch".into()),
+        ("Origin", "https://evil.example".into()),
+    ])
+    .await;
+    assert_eq!(r.status, 400);
+    // The real thing: a new access token and a rotated cookie.
+    let r = refresh(vec![
+        ("Cookie", cookie.clone()),
+        ("X-Requested-With", "fetch".into()),
+        ("Origin", server.issuer.clone()),
+    ])
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["access_token"].as_str().is_some());
+    let rotated = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(rotated, cookie);
+    // The old cookie is used up; replaying it revokes the family.
+    let r = refresh(vec![
+        ("Cookie", cookie.clone()),
+        ("X-Requested-With", "fetch".into()),
+    ])
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    let r = refresh(vec![
+        ("Cookie", rotated.clone()),
+        ("X-Requested-With", "fetch".into()),
+    ])
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    // Logout clears the cookie.
+    let r = request(
+        addr,
+        "POST",
+        "/api/v1/logout",
+        &[
+            ("Content-Type", "application/json"),
+            ("Cookie", &rotated),
+            ("X-Requested-With", "fetch"),
+        ],
+        br#"{"client_id":"spa"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    server.stop().await;
 }

@@ -57,6 +57,10 @@ pub(crate) struct CreateArgs {
     /// A public client (no secret), e.g. a browser or mobile app.
     #[arg(long)]
     public: bool,
+    /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
+    /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
+    #[arg(long)]
+    refresh_cookie: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -88,6 +92,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "redirect_uris": c.redirect_uris,
         "access_token_ttl": c.access_token_ttl,
         "created_at": c.created_at,
+        "refresh_cookie": c.refresh_cookie,
     })
 }
 
@@ -173,6 +178,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         redirect_uris: args.redirect_uris,
         access_token_ttl: ttl,
         created_at: UnixTime::now().as_secs(),
+        refresh_cookie: args.refresh_cookie,
     };
     let store = Store::open(&config.database).await?;
     match store.create_client(&client).await {

@@ -96,6 +96,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             redirect_uris: vec![],
             access_token_ttl: config.access_token_ttl,
             created_at: now,
+            refresh_cookie: false,
         })
         .await?;
     store
@@ -109,6 +110,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             redirect_uris: vec![],
             access_token_ttl: config.access_token_ttl,
             created_at: now,
+            refresh_cookie: false,
         })
         .await?;
     store

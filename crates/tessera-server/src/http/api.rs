@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
 use super::{error, introspection_context, json, AppState};
-use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RegisterRequest};
+use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 
@@ -41,6 +41,53 @@ fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
     }
 }
 
+/// The refresh cookie: HttpOnly (no script reads it), Secure, SameSite=
+/// Strict (never sent cross-site), scoped to `/api/v1`.
+const COOKIE: &str = "tessera_refresh";
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn set_cookie(response: &mut Response, value: &str, max_age: i64) {
+    let cookie =
+        format!("{COOKIE}={value}; Path=/api/v1; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+}
+
+/// Renders tokens: the JSON body, the access token in an `Authorization:
+/// Bearer` header, and for cookie clients the refresh token as a cookie
+/// instead of in the body.
+fn issued(mut issued: first_party::Issued) -> Response {
+    let refresh = if issued.cookie {
+        issued.tokens.refresh_token.take()
+    } else {
+        None
+    };
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.tokens.access_token)).ok();
+    let mut r = json(
+        StatusCode::OK,
+        serde_json::to_string(&issued.tokens).unwrap_or_default(),
+        "no-store",
+    );
+    if let Some(bearer) = bearer {
+        r.headers_mut().insert(AUTHORIZATION, bearer);
+    }
+    if let Some(refresh) = refresh {
+        set_cookie(&mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
+    }
+    r
+}
+
 /// `POST /api/v1/login`: the token response as JSON, and the access token
 /// in an `Authorization: Bearer` header too.
 pub(super) async fn login(
@@ -60,23 +107,60 @@ pub(super) async fn login(
     }
     .await;
     match result {
-        Ok(tokens) => {
-            let bearer = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token)).ok();
-            let mut r = json(
-                StatusCode::OK,
-                serde_json::to_string(&tokens).unwrap_or_default(),
-                "no-store",
-            );
-            if let Some(bearer) = bearer {
-                r.headers_mut().insert(AUTHORIZATION, bearer);
-            }
-            r
-        }
+        Ok(tokens) => issued(tokens),
         Err(e) => error::render(&e),
     }
 }
 
-/// `POST /api/v1/logout`: 204, also when repeated.
+/// CSRF guard for the cookie endpoints: a custom header (which a cross-site
+/// form cannot send and a cross-site script cannot send without a CORS
+/// preflight), and an `Origin`, when present, that is ours or allowed.
+fn csrf_check(state: &AppState, headers: &HeaderMap) -> Result<(), OAuthError> {
+    if !headers.contains_key("x-requested-with") {
+        return Err(OAuthError::MalformedJson(
+            "the X-Requested-With header is required".into(),
+        ));
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let ours = state.issuer.strip_suffix('/').unwrap_or(&state.issuer);
+        let own_origin = ours.split('/').take(3).collect::<Vec<_>>().join("/");
+        if origin != own_origin && !state.cors_origins.iter().any(|o| o == origin) {
+            return Err(OAuthError::MalformedJson(
+                "the request's Origin is not allowed".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/refresh`: a new access token from the refresh cookie,
+/// which is rotated.
+pub(super) async fn refresh(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        csrf_check(&state, &headers)?;
+        let request: RefreshRequest = json_body(&headers, &body)?;
+        let cookie = cookie_value(&headers);
+        let keys = state.keys();
+        let issue = Issue {
+            issuer: &state.issuer,
+            signer: &keys.access_tokens,
+            now: UnixTime::now().as_secs(),
+        };
+        first_party::refresh(&state.store, &issue, &request, cookie.as_deref()).await
+    }
+    .await;
+    match result {
+        Ok(tokens) => issued(tokens),
+        Err(e) => error::render(&e),
+    }
+}
+
+/// `POST /api/v1/logout`: 204, also when repeated; clears the cookie.
 pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -84,17 +168,26 @@ pub(super) async fn logout(
 ) -> Response {
     let result = async {
         let request: LogoutRequest = json_body(&headers, &body)?;
+        let cookie = cookie_value(&headers);
+        if request.refresh_token.is_none() && cookie.is_some() {
+            csrf_check(&state, &headers)?;
+        }
         first_party::logout(
             &state.store,
             UnixTime::now().as_secs(),
             authorization(&headers)?,
             &request,
+            cookie.as_deref(),
         )
         .await
     }
     .await;
     match result {
-        Ok(()) => (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response(),
+        Ok(()) => {
+            let mut r = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
+            set_cookie(&mut r, "", 0);
+            r
+        }
         Err(e) => error::render(&e),
     }
 }

@@ -117,6 +117,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/revoke", post(revoke_endpoint))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/logout", post(api::logout))
+        .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
         .route("/healthz", get(|| async { "ok" }))

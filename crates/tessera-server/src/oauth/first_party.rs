@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
 use super::client_auth::{hash_secret, identify, PublicClients};
-use super::grant::password;
+use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
@@ -41,8 +41,28 @@ pub struct LoginRequest {
 pub struct LogoutRequest {
     /// The app's client id.
     pub client_id: String,
-    /// The refresh token to end (with its whole family).
-    pub refresh_token: String,
+    /// The refresh token to end (with its whole family); for cookie
+    /// clients it comes from the cookie instead.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// `POST /api/v1/refresh` body (the token itself is in the cookie).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The app's client id.
+    pub client_id: String,
+}
+
+/// Tokens from the JSON API, and whether the refresh token belongs in the
+/// HttpOnly cookie rather than the body.
+#[derive(Debug)]
+pub struct Issued {
+    /// The token response.
+    pub tokens: TokenResponse,
+    /// Deliver `tokens.refresh_token` as a cookie.
+    pub cookie: bool,
 }
 
 /// `POST /api/v1/users` body.
@@ -117,7 +137,7 @@ pub async fn login<S: ClientStore + UserStore + RefreshTokenStore>(
     issue: &Issue<'_>,
     authorization: Option<&str>,
     request: &LoginRequest,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let mut params = Params::from_pairs([
         ("client_id", Some(request.client_id.as_str())),
         ("username", Some(request.username.as_str())),
@@ -125,7 +145,32 @@ pub async fn login<S: ClientStore + UserStore + RefreshTokenStore>(
         ("scope", request.scope.as_deref()),
     ]);
     let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
-    password::handle(store, issue, &client, &params).await
+    let tokens = password::handle(store, issue, &client, &params).await?;
+    Ok(Issued {
+        tokens,
+        cookie: client.client().refresh_cookie,
+    })
+}
+
+/// Refreshes from the cookie: the refresh grant for a cookie client.
+pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
+    store: &S,
+    issue: &Issue<'_>,
+    request: &RefreshRequest,
+    cookie: Option<&str>,
+) -> Result<Issued, OAuthError> {
+    let mut params = Params::from_pairs([
+        ("client_id", Some(request.client_id.as_str())),
+        ("refresh_token", cookie),
+    ]);
+    let client = identify(store, None, &mut params, PublicClients::Allowed).await?;
+    if !client.client().refresh_cookie {
+        return Err(OAuthError::MalformedJson(
+            "this client does not use the refresh cookie".into(),
+        ));
+    }
+    let tokens = refresh_token::handle(store, issue, &client, &params).await?;
+    Ok(Issued { tokens, cookie: true })
 }
 
 /// Ends a login: revokes the refresh token's family. Repeating it, or an
@@ -135,12 +180,16 @@ pub async fn logout<S: ClientStore + RefreshTokenStore>(
     now: i64,
     authorization: Option<&str>,
     request: &LogoutRequest,
+    cookie: Option<&str>,
 ) -> Result<(), OAuthError> {
     let mut params = Params::from_pairs([("client_id", Some(request.client_id.as_str()))]);
     let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
     let caller = &client.client().id;
+    let Some(token) = request.refresh_token.as_deref().or(cookie) else {
+        return Ok(());
+    };
     if let Some(found) = store
-        .revoke_refresh_family(&hash_secret(&request.refresh_token), caller, now)
+        .revoke_refresh_family(&hash_secret(token), caller, now)
         .await?
     {
         if &found.client_id != caller {

@@ -66,6 +66,8 @@ pub struct Client {
     pub access_token_ttl: i64,
     /// Creation time (seconds since the epoch).
     pub created_at: i64,
+    /// Whether `/api/v1` puts its refresh token in an HttpOnly cookie.
+    pub refresh_cookie: bool,
 }
 
 /// What `ClientStore::create_client` needs.
@@ -110,13 +112,14 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         redirect_uris: split(&row.try_get::<String, _>("redirect_uris").map_err(get)?),
         access_token_ttl: row.try_get("access_token_ttl").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
+        refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie"
     };
 }
 
@@ -125,7 +128,7 @@ impl ClientStore for Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -136,6 +139,7 @@ impl ClientStore for Store {
         .bind(join(&c.redirect_uris))
         .bind(c.access_token_ttl)
         .bind(c.created_at)
+        .bind(i64::from(c.refresh_cookie))
         .execute(self.pool())
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -91,6 +91,11 @@ macro_rules! migrations {
                 "key_activation",
                 include_str!(concat!("../../migrations/", $dir, "/0004_key_activation.sql")),
             ),
+            (
+                5,
+                "refresh_cookie",
+                include_str!(concat!("../../migrations/", $dir, "/0005_refresh_cookie.sql")),
+            ),
         ]
     };
 }
