@@ -38,8 +38,9 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
             );
             h.insert(
                 ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Authorization, Content-Type"),
+                HeaderValue::from_static("Authorization, Content-Type, X-Requested-With"),
             );
+            h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
             h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         }
         return r;
@@ -52,6 +53,7 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
             ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("Authorization"),
         );
+        h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         h.append(VARY, HeaderValue::from_static("Origin"));
     }
     response
