@@ -185,9 +185,12 @@ impl Server {
                 }
             }
         });
-        let served = axum::serve(self.listener, http::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         reloader.abort();
         served
     }

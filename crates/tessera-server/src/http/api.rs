@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -92,6 +92,7 @@ fn issued(mut issued: first_party::Issued) -> Response {
 /// in an `Authorization: Bearer` header too.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -102,6 +103,8 @@ pub(super) async fn login(
             issuer: &state.issuer,
             signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
+            throttle: &state.throttle,
+            peer: Some(peer.ip()),
         };
         first_party::login(&state.store, &issue, authorization(&headers)?, &request).await
     }
@@ -138,6 +141,7 @@ fn csrf_check(state: &AppState, headers: &HeaderMap) -> Result<(), OAuthError> {
 /// which is rotated.
 pub(super) async fn refresh(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -150,6 +154,8 @@ pub(super) async fn refresh(
             issuer: &state.issuer,
             signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
+            throttle: &state.throttle,
+            peer: Some(peer.ip()),
         };
         first_party::refresh(&state.store, &issue, &request, cookie.as_deref()).await
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +30,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
+    throttle: crate::oauth::throttle::LoginThrottle,
     issuer: String,
     self_registration: bool,
     cors_origins: Vec<String>,
@@ -58,6 +59,7 @@ impl AppState {
         })
         .to_string();
         AppState {
+            throttle: crate::oauth::throttle::LoginThrottle::default(),
             issuer,
             self_registration: false,
             cors_origins: Vec::new(),
@@ -205,6 +207,7 @@ fn no_store(mut r: Response) -> Response {
 /// RFC 6749 §3.2: the token endpoint.
 async fn token_endpoint(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -216,6 +219,8 @@ async fn token_endpoint(
             issuer: &state.issuer,
             signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
+            throttle: &state.throttle,
+            peer: Some(peer.ip()),
         };
         token::handle(&ctx, body, authorization).await
     }

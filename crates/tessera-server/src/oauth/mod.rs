@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod params;
 pub mod revoke;
 pub mod scope;
+pub mod throttle;
 pub mod token;
 pub mod user_tokens;
 

@@ -22,6 +22,10 @@ pub struct TokenContext<'a, S> {
     pub signer: &'a Signer,
     /// Now, in seconds since the epoch.
     pub now: i64,
+    /// Failed logins by client address.
+    pub throttle: &'a super::throttle::LoginThrottle,
+    /// The client's network address, when known.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Handles a token request from its form body and `Authorization` header.
@@ -45,6 +49,8 @@ pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore>(
         issuer: ctx.issuer,
         signer: ctx.signer,
         now: ctx.now,
+        throttle: ctx.throttle,
+        peer: ctx.peer,
     };
     let result = match grant_type.as_str() {
         password::GRANT_TYPE => password::handle(ctx.store, &issue, &client, &params).await,

@@ -21,6 +21,10 @@ pub struct Issue<'a> {
     pub signer: &'a Signer,
     /// Now.
     pub now: i64,
+    /// Failed logins by client address (password grant).
+    pub throttle: &'a super::throttle::LoginThrottle,
+    /// The client's network address, when known.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 fn random_token() -> Result<String, OAuthError> {

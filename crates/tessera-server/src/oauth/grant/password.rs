@@ -24,6 +24,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::oauth::access_token::TokenResponse;
+use crate::oauth::throttle::Verdict;
 use crate::oauth::user_tokens::{self, Issue};
 use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
 use crate::password;
@@ -55,7 +56,15 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     }
     // 5.
     let granted = scope::grant(params.get("scope"), &client.scopes)?;
-    // 6.
+    // 6. Per address first (slow down or refuse), then per user.
+    match ctx.throttle.check(ctx.peer, ctx.now) {
+        Verdict::Refuse => {
+            tracing::warn!(target: "audit", peer = ?ctx.peer, "login refused: too many failures from this address");
+            return Err(OAuthError::AccountLocked);
+        }
+        Verdict::Wait(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Verdict::Wait(_) => {}
+    }
     let user = store.user_by_username(username).await?;
     if let Some(until) = user
         .as_ref()
@@ -75,7 +84,8 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
                 .record_failed_login(&u.id, LOCK_THRESHOLD, ctx.now + LOCK_SECONDS)
                 .await?;
         }
-        tracing::info!(target: "audit", username, client_id = %client.id, "login failed");
+        ctx.throttle.failed(ctx.peer, ctx.now);
+        tracing::info!(target: "audit", username, client_id = %client.id, peer = ?ctx.peer, "login failed");
         tokio::time::sleep(FAILURE_DELAY).await;
         return Err(OAuthError::BadCredentials);
     };
