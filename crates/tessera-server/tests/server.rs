@@ -29,6 +29,7 @@ fn client(id: &str, secret: Option<&str>, grants: &[&str], scopes: &[&str], audi
         access_token_ttl: 600,
         created_at: 1,
         refresh_cookie: false,
+        auth_method: String::new(),
     }
 }
 
@@ -1587,5 +1588,52 @@ async fn refresh_cookie_for_browser_apps() {
     .await;
     assert_eq!(r.status, 204);
     assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    server.stop().await;
+}
+
+/// A client registered for one authentication method may not use another
+/// (RFC 7591 §2 `token_endpoint_auth_method`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_auth_method_is_enforced() {
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let store = Store::open(&db).await.unwrap();
+    let mut basic_only = client("b", Some("pw"), &["client_credentials"], &[], &[]);
+    basic_only.auth_method = "client_secret_basic".into();
+    store.create_client(&basic_only).await.unwrap();
+    let mut post_only = client("p", Some("pw"), &["client_credentials"], &[], &[]);
+    post_only.auth_method = "client_secret_post".into();
+    store.create_client(&post_only).await.unwrap();
+    let ok = token(
+        server.addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("b", "pw"))],
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let no = token(
+        server.addr,
+        "grant_type=client_credentials&client_id=b&client_secret=pw",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (no.status, no.json()["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let ok = token(
+        server.addr,
+        "grant_type=client_credentials&client_id=p&client_secret=pw",
+        &[],
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let no = token(
+        server.addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("p", "pw"))],
+    )
+    .await;
+    assert_eq!(no.status, 401);
     server.stop().await;
 }

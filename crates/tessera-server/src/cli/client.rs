@@ -57,6 +57,10 @@ pub(crate) struct CreateArgs {
     /// A public client (no secret), e.g. a browser or mobile app.
     #[arg(long)]
     public: bool,
+    /// Token endpoint authentication method: client_secret_basic or
+    /// client_secret_post (default: either).
+    #[arg(long)]
+    auth_method: Option<String>,
     /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
     /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
     #[arg(long)]
@@ -93,6 +97,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "access_token_ttl": c.access_token_ttl,
         "created_at": c.created_at,
         "refresh_cookie": c.refresh_cookie,
+        "auth_method": if c.secret_hash.is_none() { "none" } else if c.auth_method.is_empty() { "client_secret_basic client_secret_post" } else { c.auth_method.as_str() },
     })
 }
 
@@ -150,6 +155,14 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if args.public && grant_types.iter().any(|g| g == "client_credentials") {
         anyhow::bail!("a public client cannot use client_credentials (RFC 6749 §4.4)");
     }
+    let auth_method = match args.auth_method.as_deref() {
+        None => String::new(),
+        Some(m @ ("client_secret_basic" | "client_secret_post")) if !args.public => m.to_owned(),
+        Some("none") if args.public => String::new(),
+        Some(other) => anyhow::bail!(
+            "--auth-method {other:?}: use client_secret_basic or client_secret_post (or none with --public)"
+        ),
+    };
     let ttl = args.ttl.unwrap_or(config.access_token_ttl);
     if ttl <= 0 || ttl > crate::config::MAX_ACCESS_TOKEN_TTL {
         anyhow::bail!(
@@ -179,12 +192,14 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         access_token_ttl: ttl,
         created_at: UnixTime::now().as_secs(),
         refresh_cookie: args.refresh_cookie,
+        auth_method,
     };
     let store = Store::open(&config.database).await?;
     match store.create_client(&client).await {
         Err(StoreError::Conflict(_)) => anyhow::bail!("client id collision; try again"),
         other => other?,
     }
+    tracing::info!(target: "audit", client_id = %id, "client created");
     let out = match &secret {
         Some(s) => json!({"client_id": id, "client_secret": s.as_str()}),
         None => json!({"client_id": id}),

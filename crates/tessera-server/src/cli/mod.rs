@@ -67,6 +67,18 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line, printing errors to stderr.
 pub fn run(cli: Cli) -> ExitCode {
+    // Administrative commands write an audit line per change to stderr
+    // (the server logs its own to the same target, `audit`).
+    if matches!(
+        cli.command,
+        Command::Client(_) | Command::User(_) | Command::Keys(_)
+    ) {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .log_internal_errors(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("audit=info"))
+            .try_init();
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Client(cmd) => client::run(cmd),

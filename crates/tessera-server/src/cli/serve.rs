@@ -97,6 +97,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             access_token_ttl: config.access_token_ttl,
             created_at: now,
             refresh_cookie: false,
+            auth_method: String::new(),
         })
         .await?;
     store
@@ -111,6 +112,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             access_token_ttl: config.access_token_ttl,
             created_at: now,
             refresh_cookie: false,
+            auth_method: String::new(),
         })
         .await?;
     store

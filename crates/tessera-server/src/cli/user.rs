@@ -112,6 +112,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         anyhow::bail!("--username must be non-empty and without spaces");
                     }
                     let password = read_password()?;
+                    password::strength(&password, &args.username)
+                        .map_err(|why| anyhow::anyhow!("the password is too weak: {why}"))?;
                     let config = args.config.load(None, None)?;
                     let hash = password::hash(password).await?;
                     let user = User {
@@ -155,6 +157,7 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
                     store.delete_user(&user.id).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, "user deleted");
                     eprintln!("deleted user {}", args.username);
                     Ok(())
                 }
@@ -167,6 +170,7 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
                     let hash = password::hash(password).await?;
                     store.set_password(&user.id, &hash).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, "password changed");
                     eprintln!("password changed for {}", args.username);
                     Ok(())
                 }

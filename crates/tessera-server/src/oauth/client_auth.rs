@@ -90,6 +90,11 @@ pub async fn identify<S: ClientStore>(
 ) -> Result<AuthenticatedClient, OAuthError> {
     let body_id = params.take("client_id");
     let body_secret = params.take("client_secret").map(Zeroizing::new);
+    let method = match (authorization, &body_secret) {
+        (Some(_), _) => "client_secret_basic",
+        (None, Some(_)) => "client_secret_post",
+        (None, None) => "none",
+    };
     let (id, secret) = match (authorization, body_secret) {
         (Some(_), Some(_)) => return Err(OAuthError::SeveralAuthMethods),
         (Some(header), None) => {
@@ -121,6 +126,12 @@ pub async fn identify<S: ClientStore>(
         (None, Some(_)) => return Err(OAuthError::ClientAuthFailed),
         (None, None) if public == PublicClients::Allowed => {}
         (None, None) => return Err(OAuthError::PublicClientNotAllowed),
+    }
+    // A client registered for one method may not use the other (RFC 7591
+    // §2 `token_endpoint_auth_method`).
+    if !client.auth_method.is_empty() && client.secret_hash.is_some() && client.auth_method != method {
+        tracing::info!(target: "audit", client_id = %client.id, method, "client used an unregistered auth method");
+        return Err(OAuthError::ClientAuthFailed);
     }
     Ok(AuthenticatedClient(client))
 }

@@ -68,6 +68,9 @@ pub struct Client {
     pub created_at: i64,
     /// Whether `/api/v1` puts its refresh token in an HttpOnly cookie.
     pub refresh_cookie: bool,
+    /// The one token endpoint authentication method it may use
+    /// (`client_secret_basic` or `client_secret_post`); empty for either.
+    pub auth_method: String,
 }
 
 /// What `ClientStore::create_client` needs.
@@ -113,13 +116,14 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         access_token_ttl: row.try_get("access_token_ttl").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
+        auth_method: row.try_get("auth_method").map_err(get)?,
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method"
     };
 }
 
@@ -128,7 +132,7 @@ impl ClientStore for Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -140,6 +144,7 @@ impl ClientStore for Store {
         .bind(c.access_token_ttl)
         .bind(c.created_at)
         .bind(i64::from(c.refresh_cookie))
+        .bind(&c.auth_method)
         .execute(self.pool())
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

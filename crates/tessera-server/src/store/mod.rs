@@ -96,6 +96,11 @@ macro_rules! migrations {
                 "refresh_cookie",
                 include_str!(concat!("../../migrations/", $dir, "/0005_refresh_cookie.sql")),
             ),
+            (
+                6,
+                "auth_method",
+                include_str!(concat!("../../migrations/", $dir, "/0006_auth_method.sql")),
+            ),
         ]
     };
 }
