@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> ExitCode {
     ) {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .log_internal_errors(false)
             .with_env_filter(tracing_subscriber::EnvFilter::new("audit=info"))
             .try_init();

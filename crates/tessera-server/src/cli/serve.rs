@@ -149,6 +149,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
     // it, which panics on a closed stderr and kills the request.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
