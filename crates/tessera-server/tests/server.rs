@@ -1637,3 +1637,63 @@ async fn registered_auth_method_is_enforced() {
     assert_eq!(no.status, 401);
     server.stop().await;
 }
+
+/// A real OAuth client library drives the server: Python's authlib
+/// (`OAuth2Session`) runs client credentials, password, refresh (and a
+/// refresh replay), introspection and revocation from discovery alone.
+/// Needs `pip install authlib requests` (`.ci/run` installs them); skipped
+/// with a message elsewhere, required under `CI`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_client_end_to_end() {
+    use tessera_server::store::UserStore;
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import authlib, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the authlib test: pip install authlib requests"
+        );
+        eprintln!("SKIPPED authlib interop: pip install authlib requests");
+        return;
+    }
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_client(&client(
+            "py",
+            Some("py-secret"),
+            &["client_credentials", "password", "refresh_token"],
+            &["openid"],
+            &["api"],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u7", "gus", "gus's long password", &["user"]))
+        .await
+        .unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/authlib_client.py");
+    let issuer = server.issuer.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .args([issuer.as_str(), "py", "py-secret", "gus", "gus's long password"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["service_token_type"], "Bearer");
+    assert_eq!(got["user_has_refresh"], true);
+    assert_eq!(got["rotated"], true);
+    assert_eq!(got["active"], true);
+    assert_eq!(got["username"], "gus");
+    assert_eq!(got["after_revoke"], false);
+    assert_eq!(got["replay"], "invalid_grant");
+    server.stop().await;
+}
