@@ -13,5 +13,6 @@ pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod password;
+pub mod random;
 pub mod server;
 pub mod store;

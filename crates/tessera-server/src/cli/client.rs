@@ -1,7 +1,6 @@
 //! `tessera client create | list | show | delete`: manage registered
 //! clients in the same database the server uses (works while it runs).
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::Subcommand;
 use serde_json::json;
 use tessera_jwt::UnixTime;
@@ -75,14 +74,7 @@ pub(crate) struct CreateArgs {
 const GRANT_TYPES: [&str; 3] = ["client_credentials", "password", "refresh_token"];
 
 fn random(bytes: usize) -> anyhow::Result<String> {
-    let mut buf = vec![0u8; bytes];
-    SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| anyhow::anyhow!("no randomness available"))?;
-    Ok(base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        buf,
-    ))
+    crate::random::base64url(bytes).ok_or_else(|| anyhow::anyhow!("no randomness available"))
 }
 
 fn describe(c: &Client) -> serde_json::Value {

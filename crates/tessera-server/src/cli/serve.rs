@@ -62,18 +62,8 @@ pub(crate) struct ServeArgs {
 async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     use crate::oauth::client_auth::hash_secret;
     use crate::store::{Client, ClientStore, Store, User, UserStore};
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
-    let random = || -> anyhow::Result<String> {
-        let mut b = [0u8; 24];
-        SystemRandom::new()
-            .fill(&mut b)
-            .map_err(|_| anyhow::anyhow!("no randomness"))?;
-        Ok(base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            b,
-        ))
-    };
+    let random = || crate::random::base64url(24).ok_or_else(|| anyhow::anyhow!("no randomness"));
     let store = Store::open(&config.database).await?;
     let now = tessera_jwt::UnixTime::now().as_secs();
     let secret = random()?;

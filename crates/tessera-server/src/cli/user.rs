@@ -5,7 +5,6 @@
 
 use std::io::Read;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::Subcommand;
 use serde_json::json;
 use tessera_jwt::UnixTime;
@@ -92,11 +91,7 @@ fn read_password() -> anyhow::Result<Zeroizing<String>> {
 }
 
 fn new_id() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("no randomness available"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random::hex(16).ok_or_else(|| anyhow::anyhow!("no randomness available"))
 }
 
 pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {

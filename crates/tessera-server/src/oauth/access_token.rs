@@ -3,7 +3,6 @@
 //!
 //! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use tessera_jwt::{Audience, Signer};
 
@@ -43,16 +42,19 @@ pub struct AccessClaims<'a> {
     pub name: Option<&'a str>,
 }
 
-/// A random token id.
+/// A random token id (128 bits).
 pub fn new_jti() -> Result<String, OAuthError> {
-    let mut bytes = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| OAuthError::Signing(tessera_jwt::Error::SigningFailed))?;
-    Ok(base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        bytes,
-    ))
+    crate::random::base64url(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))
+}
+
+/// The `aud` of a client's tokens: its registered audiences, or the issuer
+/// when it has none (RFC 9068 §3 asks for a default resource).
+pub fn audience(audiences: &[String], issuer: &str) -> Audience {
+    match audiences {
+        [] => Audience::One(issuer.to_owned()),
+        [one] => Audience::One(one.clone()),
+        many => Audience::Many(many.to_vec()),
+    }
 }
 
 /// Signs the access token.

@@ -109,11 +109,9 @@ pub async fn register<S: UserStore>(
     let hash = crate::password::hash(zeroize::Zeroizing::new(request.password))
         .await
         .map_err(|e| OAuthError::Internal(e.to_string()))?;
-    let mut id = [0u8; 16];
-    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut id)
-        .map_err(|_| OAuthError::Internal("no randomness".into()))?;
+    let id = crate::random::hex(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let user = crate::store::User {
-        id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        id,
         username: username.to_owned(),
         email: request.email,
         name: request.name,

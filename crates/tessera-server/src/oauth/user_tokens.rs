@@ -2,8 +2,7 @@
 //! refresh token (when the client may use the refresh grant) that belongs
 //! to a rotation family.
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use tessera_jwt::{Audience, Signer};
+use tessera_jwt::Signer;
 
 use super::access_token::{self, AccessClaims, TokenResponse};
 use super::client_auth::hash_secret;
@@ -28,14 +27,7 @@ pub struct Issue<'a> {
 }
 
 fn random_token() -> Result<String, OAuthError> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| OAuthError::Signing(tessera_jwt::Error::SigningFailed))?;
-    Ok(base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        bytes,
-    ))
+    crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))
 }
 
 /// Issues an access token, and a refresh token in `family` (a new family
@@ -48,11 +40,7 @@ pub async fn issue<S: RefreshTokenStore>(
     granted: &str,
     family: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
-    let aud = match client.audiences.as_slice() {
-        [] => Audience::One(ctx.issuer.to_owned()),
-        [one] => Audience::One(one.clone()),
-        many => Audience::Many(many.to_vec()),
-    };
+    let aud = access_token::audience(&client.audiences, ctx.issuer);
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &user.id,

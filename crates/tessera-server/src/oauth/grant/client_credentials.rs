@@ -53,11 +53,7 @@ pub fn handle(
             Audience::One(requested.to_owned())
         }
         Some(requested) => return Err(OAuthError::AudienceNotAllowed(requested.to_owned())),
-        None => match client.audiences.as_slice() {
-            [] => Audience::One(ctx.issuer.to_owned()),
-            [one] => Audience::One(one.clone()),
-            many => Audience::Many(many.to_vec()),
-        },
+        None => access_token::audience(&client.audiences, ctx.issuer),
     };
     // 6.
     let claims = AccessClaims {
