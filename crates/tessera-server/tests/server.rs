@@ -1140,14 +1140,15 @@ async fn serve_demo_prints_working_commands() {
     let db = support::sqlite_url();
     // Port 0: the server picks a free port and logs it (no race with
     // other tests for a port chosen here).
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database", &db])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = support::KillOnDrop(child);
     // Read the demo commands, and keep draining stdout afterwards.
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
     let (out_tx, out_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut secret = None;
@@ -1167,7 +1168,7 @@ async fn serve_demo_prints_working_commands() {
     let (secret, password) = out_rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
     // Read the address from the log, and keep draining the log so the
     // server never writes to a closed pipe.
-    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {
@@ -1224,8 +1225,7 @@ async fn serve_demo_prints_working_commands() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
 
 /// Key rotation: the new key is published before it signs; the old one
@@ -1287,15 +1287,16 @@ async fn key_rotation_publishes_ahead_and_retires_behind() {
 async fn server_keeps_serving_when_its_log_pipe_closes() {
     use std::io::{BufRead, BufReader};
     let db = support::sqlite_url();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = support::KillOnDrop(child);
     let mut addr = None;
     {
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let stderr = BufReader::new(child.0.stderr.take().unwrap());
         for line in stderr.lines().map_while(Result::ok) {
             if let Some(i) = line.find("listening on http://") {
                 addr = line[i + 20..]
@@ -1330,8 +1331,6 @@ async fn server_keeps_serving_when_its_log_pipe_closes() {
     )
     .await;
     assert_eq!(r.status, 200);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// `POST /api/v1/users`: off by default; when on, password strength and

@@ -224,3 +224,14 @@ pub fn basic(id: &str, secret: &str) -> String {
         )
     )
 }
+
+/// Kills a child process when dropped, so a failing test leaves no server
+/// running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
