@@ -13,8 +13,12 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde_json::Value;
+use tessera_jwt::{KeySet, UnixTime, Validation};
 use tessera_server::config::{Config, Overrides};
+use tessera_server::oauth::client_auth::hash_secret;
 use tessera_server::server::Server;
+use tessera_server::store::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -233,5 +237,53 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A registered client for tests.
+pub fn client(
+    id: &str,
+    secret: Option<&str>,
+    grants: &[&str],
+    scopes: &[&str],
+    audiences: &[&str],
+) -> Client {
+    Client {
+        id: id.into(),
+        name: format!("{id} app"),
+        secret_hash: secret.map(hash_secret),
+        grant_types: grants.iter().map(|s| s.to_string()).collect(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        audiences: audiences.iter().map(|s| s.to_string()).collect(),
+        redirect_uris: vec![],
+        access_token_ttl: 600,
+        created_at: 1,
+        refresh_cookie: false,
+        auth_method: String::new(),
+    }
+}
+
+/// Verifies an access token against the server's own JWKS.
+pub async fn verify(server: &Running, token: &str, audience: &str) -> Value {
+    let jwks = request(server.addr, "GET", "/jwks", &[], b"").await;
+    let keys = KeySet::from_jwks_json(&jwks.body).unwrap();
+    let rules = Validation::access_token(&server.issuer, audience);
+    keys.verify::<Value>(token, &rules, UnixTime::now())
+        .unwrap()
+        .into_claims()
+}
+
+/// A user for tests (password hashed with the server's argon2id).
+pub fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera_server::store::User {
+    tessera_server::store::User {
+        id: id.into(),
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        name: Some(format!("{username} example")),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        password_hash: tessera_server::password::hash_blocking(password).unwrap(),
+        created_at: 1,
+        failed_logins: 0,
+        locked_until: None,
     }
 }

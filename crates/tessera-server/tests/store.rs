@@ -1,0 +1,151 @@
+//! The store conformance suite on SQLite and, when `TESSERA_TEST_POSTGRES_URL` is set
+//! (CI sets it), PostgreSQL; the client cache; signing-key rotation.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
+mod support;
+
+use serde_json::Value;
+use support::client;
+use tessera_server::store::{ClientStore, KeyStore, RevocationStore, Store, StoreError, StoredKey};
+
+/// The same checks for every backend.
+async fn store_conformance(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    // Migrations are idempotent.
+    let store2 = Store::open(url).await.unwrap();
+    store.ping().await.unwrap();
+
+    let a = client(
+        "a",
+        Some("secret-a"),
+        &["client_credentials"],
+        &["read", "write"],
+        &["api"],
+    );
+    let b = client("b", None, &["password"], &[], &[]);
+    store.create_client(&a).await.unwrap();
+    store.create_client(&b).await.unwrap();
+    assert!(matches!(
+        store.create_client(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store2.client("a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.client("b").await.unwrap().unwrap().secret_hash, None);
+    assert_eq!(store.client("nobody").await.unwrap(), None);
+    assert_eq!(store.clients().await.unwrap().len(), 2);
+    assert!(store.delete_client("b").await.unwrap());
+    assert!(!store.delete_client("b").await.unwrap());
+    assert_eq!(store.clients().await.unwrap(), vec![a]);
+
+    let key = StoredKey {
+        kid: "k1".into(),
+        alg: "ES256".into(),
+        sealed_private_key: vec![1, 0, 255, 7],
+        public_jwk: "{}".into(),
+        created_at: 5,
+        retired_at: None,
+        activates_at: 5,
+    };
+    store.insert_key(&key).await.unwrap();
+    assert!(matches!(
+        store.insert_key(&key).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.keys().await.unwrap(), vec![key]);
+
+    store.revoke("j1", 100).await.unwrap();
+    store.revoke("j1", 100).await.unwrap();
+    store.revoke("j2", 300).await.unwrap();
+    assert!(store2.is_revoked("j1").await.unwrap());
+    assert!(!store.is_revoked("j3").await.unwrap());
+    assert_eq!(store.prune_revocations(200).await.unwrap(), 1);
+    assert!(!store.is_revoked("j1").await.unwrap());
+    assert!(store.is_revoked("j2").await.unwrap());
+}
+
+#[tokio::test]
+async fn store_conformance_sqlite() {
+    store_conformance(&support::sqlite_url()).await;
+}
+
+#[tokio::test]
+async fn store_conformance_postgres() {
+    if let Some(url) = support::postgres_url().await {
+        store_conformance(&url).await;
+    }
+}
+
+/// The per-node client cache: changes through this node apply at once.
+#[tokio::test]
+async fn client_cache_never_serves_a_client_this_node_deleted() {
+    let store = Store::open(&support::sqlite_url()).await.unwrap();
+    store
+        .create_client(&client("c", Some("pw"), &["client_credentials"], &[], &[]))
+        .await
+        .unwrap();
+    assert!(store.client("c").await.unwrap().is_some());
+    assert!(
+        store.client("c").await.unwrap().is_some(),
+        "served from the cache"
+    );
+    assert!(store.delete_client("c").await.unwrap());
+    assert_eq!(store.client("c").await.unwrap(), None);
+}
+
+/// Key rotation: the new key is published before it signs; the old one
+/// signs until then and stays published until its tokens have expired.
+#[tokio::test]
+async fn key_rotation_publishes_ahead_and_retires_behind() {
+    use tessera_server::keys::{self, MasterKey, PUBLISH_AHEAD, RETIRED_PUBLISHED_FOR};
+    let db = support::sqlite_url();
+    let store = Store::open(&db).await.unwrap();
+    let (master, _) = MasterKey::generate().unwrap();
+    let alg = tessera_jwt::Algorithm::ES256;
+    let t0 = 1_000_000;
+    let before = keys::load_or_create(&store, &master, alg, t0).await.unwrap();
+    let old_kid = before.access_tokens.key().kid().to_owned();
+
+    let new = keys::rotate(&store, &master, alg, t0 + 10).await.unwrap();
+    let kids = |ring: &keys::KeyRing| {
+        ring.verify
+            .keys()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // Just after rotating: the old key signs, both are published.
+    let ring = keys::load(&store, &master, alg, t0 + 11, false).await.unwrap();
+    assert_eq!(ring.access_tokens.key().kid(), old_kid);
+    assert!(kids(&ring).contains(&new.kid) && kids(&ring).contains(&old_kid));
+    // Once the new key is active, it signs; the old one is still published.
+    let at = t0 + 10 + PUBLISH_AHEAD;
+    let ring = keys::load(&store, &master, alg, at, false).await.unwrap();
+    assert_eq!(ring.access_tokens.key().kid(), new.kid);
+    assert!(kids(&ring).contains(&old_kid));
+    // A day later the old key is gone from the JWKS.
+    let ring = keys::load(&store, &master, alg, at + RETIRED_PUBLISHED_FOR, false)
+        .await
+        .unwrap();
+    assert!(!kids(&ring).contains(&old_kid));
+    assert!(kids(&ring).contains(&new.kid));
+    // Starting again right after rotation creates no extra key.
+    let count = store.keys().await.unwrap().len();
+    keys::load_or_create(&store, &master, alg, t0 + 20).await.unwrap();
+    assert_eq!(store.keys().await.unwrap().len(), count);
+
+    // The CLI lists the states.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["keys", "list", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), count);
+}
