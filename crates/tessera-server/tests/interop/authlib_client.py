@@ -4,7 +4,7 @@
 
 Discovers the endpoints, then runs client_credentials, password, refresh,
 introspection and revocation with authlib's OAuth2Session, and prints what
-it got as one JSON object for tests/server.rs to check.
+it got as one JSON object for tests/token_endpoint.rs to check.
 """
 
 import json
