@@ -36,6 +36,14 @@ pub enum ConfigError {
     },
 }
 
+/// Whether `s` is a web origin: scheme, host and optional port, with no
+/// path (`https://app.example`, `http://localhost:3000`).
+pub fn is_origin(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && !s.ends_with('/')
+        && s.matches('/').count() == 2
+}
+
 /// The longest access-token lifetime a client may have (a day): retired
 /// signing keys stay published at least this long.
 pub const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
@@ -169,10 +177,7 @@ impl Config {
             });
         }
         for origin in &self.cors_origins {
-            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
-                && !origin.ends_with('/')
-                && origin.matches('/').count() == 2;
-            if !ok {
+            if !is_origin(origin) {
                 return Err(ConfigError::Invalid {
                     setting: "cors_origins",
                     message: format!("{origin:?} is not an origin like https://app.example"),

@@ -392,3 +392,58 @@ async fn cors_only_for_configured_origins() {
     assert!(r.header("access-control-allow-origin").is_none());
     closed.stop().await;
 }
+
+/// CORS origins registered per client (`--cors-origin`) are allowed too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_origins_registered_per_client() {
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let addr = server.addr;
+    let check = |origin: &'static str| async move {
+        let headers = [("Origin", origin), ("Access-Control-Request-Method", "POST")];
+        request(addr, "OPTIONS", "/api/v1/login", &headers, b"").await
+    };
+    assert!(check("https://spa.example")
+        .await
+        .header("access-control-allow-origin")
+        .is_none());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "create",
+            "--name",
+            "spa",
+            "--public",
+            "--grant-type",
+            "password",
+        ])
+        .args(["--cors-origin", "https://spa.example", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = check("https://spa.example").await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://spa.example")
+    );
+    assert!(check("https://other.example")
+        .await
+        .header("access-control-allow-origin")
+        .is_none());
+    // A path is not an origin.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--cors-origin",
+            "https://spa.example/app",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    server.stop().await;
+}

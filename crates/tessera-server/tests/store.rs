@@ -39,7 +39,15 @@ async fn store_conformance(url: &str) {
     assert_eq!(store.client("b").await.unwrap().unwrap().secret_hash, None);
     assert_eq!(store.client("nobody").await.unwrap(), None);
     assert_eq!(store.clients().await.unwrap().len(), 2);
+    store.add_client_origin("b", "https://b.example").await.unwrap();
+    store.add_client_origin("b", "https://b.example").await.unwrap();
+    assert!(store2.origin_registered("https://b.example").await.unwrap());
+    assert!(!store.origin_registered("https://c.example").await.unwrap());
     assert!(store.delete_client("b").await.unwrap());
+    assert!(
+        !store.origin_registered("https://b.example").await.unwrap(),
+        "origins go with their client"
+    );
     assert!(!store.delete_client("b").await.unwrap());
     assert_eq!(store.clients().await.unwrap(), vec![a]);
 

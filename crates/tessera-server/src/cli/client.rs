@@ -53,6 +53,10 @@ pub(crate) struct CreateArgs {
     /// Allowed audience (resource server); repeat for several.
     #[arg(long = "audience")]
     audiences: Vec<String>,
+    /// Browser origin allowed to call the API for this client (CORS), like
+    /// https://app.example; repeat for several.
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
     /// A public client (no secret), e.g. a browser or mobile app.
     #[arg(long)]
     public: bool,
@@ -186,10 +190,18 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         refresh_cookie: args.refresh_cookie,
         auth_method,
     };
+    for origin in &args.cors_origins {
+        if !crate::config::is_origin(origin) {
+            anyhow::bail!("--cors-origin {origin:?} is not an origin like https://app.example");
+        }
+    }
     let store = Store::open(&config.database).await?;
     match store.create_client(&client).await {
         Err(StoreError::Conflict(_)) => anyhow::bail!("client id collision; try again"),
         other => other?,
+    }
+    for origin in &args.cors_origins {
+        store.add_client_origin(&id, origin).await?;
     }
     tracing::info!(target: "audit", client_id = %id, "client created");
     let out = match &secret {

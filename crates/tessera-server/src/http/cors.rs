@@ -1,6 +1,8 @@
-//! CORS (the Fetch standard's CORS protocol): browsers on the configured
-//! origins may call the token, revocation and `/api/v1` endpoints. Nothing
-//! is open by default; origins are compared exactly (scheme, host, port).
+//! CORS (the Fetch standard's CORS protocol): browsers on allowed origins
+//! may call the token, revocation and `/api/v1` endpoints. An origin is
+//! allowed when configured globally (`cors_origins`) or registered for a
+//! client (`tessera client create --cors-origin`). Nothing is open by
+//! default; origins are compared exactly (scheme, host, port).
 //! The login response's `Authorization` header is exposed to them.
 
 use std::sync::Arc;
@@ -20,10 +22,14 @@ use super::AppState;
 /// Answers preflights and labels responses for allowed origins.
 pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let origin = request.headers().get(ORIGIN).cloned();
-    let allowed = origin
-        .as_ref()
-        .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| state.cors_origins.iter().any(|a| a == o));
+    let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
+        Some(o) if state.cors_origins.iter().any(|a| a == o) => true,
+        Some(o) => {
+            use crate::store::ClientStore;
+            state.store.origin_registered(o).await.unwrap_or(false)
+        }
+        None => false,
+    };
     let preflight =
         request.method() == Method::OPTIONS && request.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {

@@ -91,8 +91,19 @@ pub trait ClientStore {
     ) -> impl std::future::Future<Output = Result<Option<Client>, StoreError>> + Send;
     /// All clients, by id.
     fn clients(&self) -> impl std::future::Future<Output = Result<Vec<Client>, StoreError>> + Send;
-    /// Deletes a client; whether it existed.
+    /// Deletes a client (and its origins); whether it existed.
     fn delete_client(&self, id: &str) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Registers a browser origin for a client (CORS).
+    fn add_client_origin(
+        &self,
+        id: &str,
+        origin: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Whether any client registered this origin.
+    fn origin_registered(
+        &self,
+        origin: &str,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
 }
 
 fn join(list: &[String]) -> String {
@@ -173,8 +184,29 @@ impl ClientStore for Store {
         rows.iter().map(from_row).collect()
     }
 
+    async fn add_client_origin(&self, id: &str, origin: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(origin)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn origin_registered(&self, origin: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM client_origins WHERE origin = $1 LIMIT 1")
+            .bind(origin)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         self.clients.forget(id);
+        sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         let done = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
             .execute(self.pool())

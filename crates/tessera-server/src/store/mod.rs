@@ -101,6 +101,11 @@ macro_rules! migrations {
                 "auth_method",
                 include_str!(concat!("../../migrations/", $dir, "/0006_auth_method.sql")),
             ),
+            (
+                7,
+                "client_origins",
+                include_str!(concat!("../../migrations/", $dir, "/0007_client_origins.sql")),
+            ),
         ]
     };
 }
