@@ -30,7 +30,10 @@ async fn store_conformance(url: &str) {
     );
     let b = client("b", None, &["password"], &[], &[]);
     store.create_client(&a).await.unwrap();
-    store.create_client(&b).await.unwrap();
+    store
+        .create_client_with_origins(&b, &["https://b.example".into(), "https://b.example".into()])
+        .await
+        .unwrap();
     assert!(matches!(
         store.create_client(&a).await,
         Err(StoreError::Conflict(_))
@@ -39,8 +42,14 @@ async fn store_conformance(url: &str) {
     assert_eq!(store.client("b").await.unwrap().unwrap().secret_hash, None);
     assert_eq!(store.client("nobody").await.unwrap(), None);
     assert_eq!(store.clients().await.unwrap().len(), 2);
-    store.add_client_origin("b", "https://b.example").await.unwrap();
-    store.add_client_origin("b", "https://b.example").await.unwrap();
+    // Both or neither: a refused client leaves no origin behind.
+    assert!(matches!(
+        store
+            .create_client_with_origins(&a, &["https://a2.example".into()])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(!store.origin_registered("https://a2.example").await.unwrap());
     assert!(store2.origin_registered("https://b.example").await.unwrap());
     assert!(!store.origin_registered("https://c.example").await.unwrap());
     assert!(store.delete_client("b").await.unwrap());

@@ -450,6 +450,15 @@ async fn password_and_refresh_suite(database: &str) {
     .await;
     assert_eq!(r.json()["error"], "invalid_grant");
 
+    // ...and the other client's attempt did not use it up.
+    let r = token(
+        addr,
+        &format!("grant_type=refresh_token&client_id=spa&refresh_token={spa_refresh}"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
     // RFC 7009: revoking a refresh token (logout) ends its family.
     let r = token(
         addr,

@@ -196,12 +196,12 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         }
     }
     let store = Store::open(&config.database).await?;
-    match store.create_client(&client).await {
+    match store
+        .create_client_with_origins(&client, &args.cors_origins)
+        .await
+    {
         Err(StoreError::Conflict(_)) => anyhow::bail!("client id collision; try again"),
         other => other?,
-    }
-    for origin in &args.cors_origins {
-        store.add_client_origin(&id, origin).await?;
     }
     tracing::info!(target: "audit", client_id = %id, "client created");
     let out = match &secret {

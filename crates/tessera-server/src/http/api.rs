@@ -5,14 +5,13 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
-use super::{error, introspection_context, json, AppState};
+use super::{authorization, content_type_is, error, introspection_context, json, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
-use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 
 /// A JSON body of the expected shape.
@@ -20,25 +19,13 @@ fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &Result<Bytes, BytesRejection>,
 ) -> Result<T, OAuthError> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !content_type_is(headers, "application/json") {
         return Err(OAuthError::MalformedJson(
             "Content-Type must be application/json".into(),
         ));
     }
     let body = body.as_ref().map_err(|_| OAuthError::BodyTooLarge)?;
     serde_json::from_slice(body).map_err(|e| OAuthError::MalformedJson(e.to_string()))
-}
-
-fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
-    match headers.get(AUTHORIZATION) {
-        Some(v) => Ok(Some(v.to_str().map_err(|_| OAuthError::MalformedBasicAuth)?)),
-        None => Ok(None),
-    }
 }
 
 /// The refresh cookie: HttpOnly (no script reads it), Secure, SameSite=
@@ -99,13 +86,7 @@ pub(super) async fn login(
     let result = async {
         let request: LoginRequest = json_body(&headers, &body)?;
         let keys = state.keys();
-        let issue = Issue {
-            issuer: &state.issuer,
-            signer: &keys.access_tokens,
-            now: UnixTime::now().as_secs(),
-            throttle: &state.throttle,
-            peer: Some(peer.ip()),
-        };
+        let issue = state.issue(&keys, peer);
         first_party::login(&state.store, &issue, authorization(&headers)?, &request).await
     }
     .await;
@@ -150,13 +131,7 @@ pub(super) async fn refresh(
         let request: RefreshRequest = json_body(&headers, &body)?;
         let cookie = cookie_value(&headers);
         let keys = state.keys();
-        let issue = Issue {
-            issuer: &state.issuer,
-            signer: &keys.access_tokens,
-            now: UnixTime::now().as_secs(),
-            throttle: &state.throttle,
-            peer: Some(peer.ip()),
-        };
+        let issue = state.issue(&keys, peer);
         first_party::refresh(&state.store, &issue, &request, cookie.as_deref()).await
     }
     .await;

@@ -20,6 +20,7 @@ use tessera_jwt::UnixTime;
 
 use crate::keys::KeyRing;
 use crate::oauth::token::{self, TokenContext};
+use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 use crate::oauth::{introspect, revoke};
 use crate::store::Store;
@@ -176,26 +177,35 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// Whether the request's media type (parameters such as `charset` aside)
+/// is `media`.
+fn content_type_is(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media))
+}
+
+/// The `Authorization` header, if any; not ASCII is malformed.
+fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
+    headers
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| OAuthError::MalformedBasicAuth))
+        .transpose()
+}
+
 /// The form body and `Authorization` header of a client-authenticated POST
 /// (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1).
 fn form<'a>(
     headers: &'a HeaderMap,
     body: &'a Result<Bytes, BytesRejection>,
 ) -> Result<(&'a [u8], Option<&'a str>), OAuthError> {
-    let is_form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !content_type_is(headers, "application/x-www-form-urlencoded") {
         return Err(OAuthError::WrongContentType);
     }
     let body = body.as_ref().map_err(|_| OAuthError::BodyTooLarge)?;
-    let authorization = match headers.get(AUTHORIZATION) {
-        Some(v) => Some(v.to_str().map_err(|_| OAuthError::MalformedBasicAuth)?),
-        None => None,
-    };
-    Ok((body, authorization))
+    Ok((body, authorization(headers)?))
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -216,24 +226,14 @@ async fn token_endpoint(
         let keys = state.keys();
         let ctx = TokenContext {
             store: &state.store,
-            issuer: &state.issuer,
-            signer: &keys.access_tokens,
-            now: UnixTime::now().as_secs(),
-            throttle: &state.throttle,
-            peer: Some(peer.ip()),
+            issue: state.issue(&keys, peer),
         };
         token::handle(&ctx, body, authorization).await
     }
     .await;
     match result {
-        Ok(response) => {
-            let grant = body
-                .as_ref()
-                .ok()
-                .and_then(|b| form_urlencoded::parse(b).find(|(k, _)| k == "grant_type"))
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            state.metrics.token_issued(&grant);
+        Ok((response, grant_type)) => {
+            state.metrics.token_issued(grant_type);
             no_store(json(
                 StatusCode::OK,
                 serde_json::to_string(&response).unwrap_or_default(),
@@ -241,6 +241,19 @@ async fn token_endpoint(
             ))
         }
         Err(e) => error::render(&e),
+    }
+}
+
+impl AppState {
+    /// What issuing tokens needs, for a request from `peer`, now.
+    fn issue<'a>(&'a self, keys: &'a KeyRing, peer: std::net::SocketAddr) -> Issue<'a> {
+        Issue {
+            issuer: &self.issuer,
+            signer: &keys.access_tokens,
+            now: UnixTime::now().as_secs(),
+            throttle: &self.throttle,
+            peer: Some(peer.ip()),
+        }
     }
 }
 

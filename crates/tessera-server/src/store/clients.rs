@@ -93,11 +93,12 @@ pub trait ClientStore {
     fn clients(&self) -> impl std::future::Future<Output = Result<Vec<Client>, StoreError>> + Send;
     /// Deletes a client (and its origins); whether it existed.
     fn delete_client(&self, id: &str) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
-    /// Registers a browser origin for a client (CORS).
-    fn add_client_origin(
+    /// Stores a new client and its browser origins (CORS) in one
+    /// transaction: both or neither.
+    fn create_client_with_origins(
         &self,
-        id: &str,
-        origin: &str,
+        client: &NewClient,
+        origins: &[String],
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// Whether any client registered this origin.
     fn origin_registered(
@@ -140,6 +141,11 @@ macro_rules! columns {
 
 impl ClientStore for Store {
     async fn create_client(&self, c: &NewClient) -> Result<(), StoreError> {
+        self.create_client_with_origins(c, &[]).await
+    }
+
+    async fn create_client_with_origins(&self, c: &NewClient, origins: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
@@ -156,9 +162,19 @@ impl ClientStore for Store {
         .bind(c.created_at)
         .bind(i64::from(c.refresh_cookie))
         .bind(&c.auth_method)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
+        for origin in origins {
+            sqlx::query(
+                "INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(&c.id)
+            .bind(origin)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -182,15 +198,6 @@ impl ClientStore for Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(from_row).collect()
-    }
-
-    async fn add_client_origin(&self, id: &str, origin: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(origin)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 
     async fn origin_registered(&self, origin: &str) -> Result<bool, StoreError> {

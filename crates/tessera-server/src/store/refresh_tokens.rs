@@ -45,11 +45,13 @@ pub trait RefreshTokenStore {
         &self,
         token: &RefreshToken,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// Uses a token: one conditional update decides, so two concurrent
-    /// requests cannot both succeed. A replay revokes the whole family.
+    /// Uses a token issued to `client_id`: one conditional update decides,
+    /// so two concurrent requests cannot both succeed, and another client's
+    /// token is left untouched. A replay revokes the whole family.
     fn consume_refresh_token(
         &self,
         hash: &[u8],
+        client_id: &str,
         now: i64,
     ) -> impl std::future::Future<Output = Result<Consumed, StoreError>> + Send;
     /// Revokes the family of the token with this hash if it belongs to
@@ -91,24 +93,35 @@ impl RefreshTokenStore for Store {
         Ok(())
     }
 
-    async fn consume_refresh_token(&self, hash: &[u8], now: i64) -> Result<Consumed, StoreError> {
+    async fn consume_refresh_token(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        now: i64,
+    ) -> Result<Consumed, StoreError> {
         let used = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+             WHERE token_hash = $2 AND client_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
+             AND expires_at > $1 \
              RETURNING token_hash, family_id, client_id, user_id, scope, expires_at",
         )
         .bind(now)
         .bind(hash.to_vec())
+        .bind(client_id)
         .fetch_optional(self.pool())
         .await?;
         if let Some(row) = used {
             return Ok(Consumed::Fresh(from_row(&row)?));
         }
-        // Not usable: find out whether it is a replay of a used token.
-        let row = sqlx::query("SELECT family_id, used_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?;
+        // Not usable: find out whether it is a replay of a used token
+        // (another client's token is simply invalid here).
+        let row = sqlx::query(
+            "SELECT family_id, used_at FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2",
+        )
+        .bind(hash.to_vec())
+        .bind(client_id)
+        .fetch_optional(self.pool())
+        .await?;
         let Some(row) = row else {
             return Ok(Consumed::Invalid);
         };

@@ -78,12 +78,17 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone()))
         .await
         .map_err(|e| OAuthError::Internal(e.to_string()))?;
-    let Some(user) = user.filter(|_| ok) else {
-        if let Some(u) = store.user_by_username(username).await? {
+    let user = match user {
+        Some(user) if ok => Some(user),
+        Some(user) => {
             store
-                .record_failed_login(&u.id, LOCK_THRESHOLD, ctx.now + LOCK_SECONDS)
+                .record_failed_login(&user.id, LOCK_THRESHOLD, ctx.now + LOCK_SECONDS)
                 .await?;
+            None
         }
+        None => None,
+    };
+    let Some(user) = user else {
         ctx.throttle.failed(ctx.peer, ctx.now);
         tracing::info!(target: "audit", username, client_id = %client.id, peer = ?ctx.peer, "login failed");
         tokio::time::sleep(FAILURE_DELAY).await;

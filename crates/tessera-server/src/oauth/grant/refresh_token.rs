@@ -11,7 +11,8 @@
 //!    all refresh tokens of that family", RFC 9700 §4.14.2), and is
 //!    `invalid_grant`.
 //! 6. "ensure that the refresh token was issued to the authenticated
-//!    client".
+//!    client": part of the same statement, so another client cannot even
+//!    use the token up.
 //! 7. `scope`, if given, within the original grant ("MUST NOT include any
 //!    scope not originally granted").
 //! 8. Issue a new access token and a new refresh token in the same family.
@@ -42,9 +43,10 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
     }
-    // 5.
+    // 5-6. One statement uses the token only if it was issued to this
+    // client; another client's token is invalid and stays untouched.
     let token = match store
-        .consume_refresh_token(&hash_secret(presented), ctx.now)
+        .consume_refresh_token(&hash_secret(presented), &client.id, ctx.now)
         .await?
     {
         Consumed::Fresh(token) => token,
@@ -54,10 +56,6 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
         }
         Consumed::Invalid => return Err(OAuthError::InvalidRefreshToken),
     };
-    // 6.
-    if token.client_id != client.id {
-        return Err(OAuthError::InvalidRefreshToken);
-    }
     // 7.
     let original: Vec<String> = token.scope.split_ascii_whitespace().map(str::to_owned).collect();
     let granted = scope::grant(params.get("scope"), &original)?;
