@@ -157,6 +157,22 @@ async fn key_rotation_publishes_ahead_and_retires_behind() {
     keys::load_or_create(&store, &master, alg, t0 + 20).await.unwrap();
     assert_eq!(store.keys().await.unwrap().len(), count);
 
+    // A rotation is one transaction: a successor that cannot be stored (its
+    // kid is taken, here by the RS256 key) retires nothing, not even the
+    // current ES256 key that the first statement retired.
+    let mut clash = store
+        .keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.alg == "RS256")
+        .unwrap();
+    clash.alg = "ES256".into();
+    clash.activates_at = t0 + 30;
+    let before: Vec<_> = store.keys().await.unwrap();
+    assert!(store.insert_successor(&clash).await.is_err());
+    assert_eq!(store.keys().await.unwrap(), before);
+
     // The CLI lists the states.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["keys", "list", "--database", &db])

@@ -69,6 +69,10 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     let secret = random()?;
     let password = random()?;
     let scopes = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    // Everything that can fail without the database is done before the
+    // first write; a failed write leaves whole rows, and a second
+    // `--demo` replaces them.
+    let password_hash = crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?;
     for id in ["demo-service", "demo-app"] {
         store.delete_client(id).await?;
     }
@@ -112,7 +116,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             email: Some("demo@example.com".into()),
             name: Some("Demo User".into()),
             roles: vec!["user".into()],
-            password_hash: crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?,
+            password_hash,
             created_at: now,
             failed_logins: 0,
             locked_until: None,

@@ -80,6 +80,19 @@ pub async fn create_key<S: KeyStore>(
     now: i64,
     activates_at: i64,
 ) -> Result<StoredKey, KeyRingError> {
+    let stored = new_key(master, alg, now, activates_at)?;
+    store.insert_key(&stored).await?;
+    tracing::info!(target: "audit", kid = %stored.kid, alg = %stored.alg, "signing key created");
+    Ok(stored)
+}
+
+/// Generates a key and seals its private part, ready to store.
+fn new_key(
+    master: &MasterKey,
+    alg: Algorithm,
+    now: i64,
+    activates_at: i64,
+) -> Result<StoredKey, KeyRingError> {
     let key = SigningKey::generate(alg).map_err(key_error("new"))?;
     let der = key.to_pkcs8_der().map_err(key_error(key.kid()))?;
     let public = key.public_jwk().map_err(key_error(key.kid()))?;
@@ -92,8 +105,6 @@ pub async fn create_key<S: KeyStore>(
         retired_at: None,
         activates_at,
     };
-    store.insert_key(&stored).await?;
-    tracing::info!(target: "audit", kid = %stored.kid, alg = %stored.alg, "signing key created");
     Ok(stored)
 }
 
@@ -123,8 +134,8 @@ pub async fn rotate<S: KeyStore>(
     if alg.is_symmetric() {
         return Err(KeyRingError::UnsupportedAlgorithm(alg));
     }
-    let key = create_key(store, master, alg, now, now + PUBLISH_AHEAD).await?;
-    store.retire_keys(alg.name(), &key.kid, key.activates_at).await?;
+    let key = new_key(master, alg, now, now + PUBLISH_AHEAD)?;
+    store.insert_successor(&key).await?;
     tracing::info!(target: "audit", kid = %key.kid, alg = %key.alg, activates_at = key.activates_at, "signing key rotated");
     Ok(key)
 }

@@ -30,32 +30,18 @@ pub trait KeyStore {
         -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// All keys, oldest first.
     fn keys(&self) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
-    /// Marks every unretired key of `alg` other than `keep` retired at `at`.
-    fn retire_keys(
+    /// Stores `key` and, in the same transaction, marks every other
+    /// unretired key of its algorithm retired when `key` activates: a
+    /// rotation is never half done.
+    fn insert_successor(
         &self,
-        alg: &str,
-        keep: &str,
-        at: i64,
-    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
+        key: &StoredKey,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl KeyStore for Store {
     async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&k.kid)
-        .bind(&k.alg)
-        .bind(k.sealed_private_key.clone())
-        .bind(&k.public_jwk)
-        .bind(k.created_at)
-        .bind(k.retired_at)
-        .bind(k.activates_at)
-        .execute(self.pool())
-        .await
-        .map_err(|e| conflict(e, &format!("key {}", k.kid)))?;
-        Ok(())
+        insert(self.pool(), k).await
     }
 
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
@@ -81,15 +67,40 @@ impl KeyStore for Store {
             .collect()
     }
 
-    async fn retire_keys(&self, alg: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+    async fn insert_successor(&self, k: &StoredKey) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
             "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL",
         )
-        .bind(at)
-        .bind(alg)
-        .bind(keep)
-        .execute(self.pool())
+        .bind(k.activates_at)
+        .bind(&k.alg)
+        .bind(&k.kid)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        insert(&mut *tx, k).await?;
+        tx.commit().await?;
+        Ok(())
     }
+}
+
+/// One key row.
+async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    k: &StoredKey,
+) -> Result<(), StoreError> {
+    sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(k.sealed_private_key.clone())
+        .bind(&k.public_jwk)
+        .bind(k.created_at)
+        .bind(k.retired_at)
+        .bind(k.activates_at)
+        .execute(executor)
+        .await
+        .map_err(|e| conflict(e, &format!("key {}", k.kid)))?;
+    Ok(())
 }
