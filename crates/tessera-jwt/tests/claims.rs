@@ -417,3 +417,45 @@ fn ignore_audience_is_explicit() {
         Err(Error::Expired { .. })
     ));
 }
+
+/// The caller's type may declare registered claims as `Option`s, and may
+/// flatten the rest into a map: the values replayed after validation read
+/// as serde_json would give them (a regression: `Option<i64>` for `iat`
+/// was refused as "invalid type").
+#[test]
+fn registered_claims_read_into_options_and_flattened_types() {
+    #[derive(Deserialize)]
+    struct Optional {
+        iss: Option<String>,
+        aud: Option<Vec<String>>,
+        exp: Option<i64>,
+        nbf: Option<u64>,
+        iat: Option<f64>,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, Value>,
+    }
+    let f = fixture();
+    let token = f
+        .signer
+        .sign_payload(
+            &serde_json::to_vec(&json!({
+                "iss": "https://id.example", "aud": ["a", "b"], "exp": NOW + 10,
+                "nbf": NOW - 5, "iat": NOW, "scope": "read"
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+    let rules = Validation::new().issuer("https://id.example").audience("a");
+    let got = f
+        .keys
+        .verify::<Optional>(&token, &rules, UnixTime::from_secs(NOW))
+        .unwrap()
+        .into_claims();
+    assert_eq!(got.iss.as_deref(), Some("https://id.example"));
+    assert_eq!(got.aud, Some(vec!["a".to_owned(), "b".to_owned()]));
+    assert_eq!(
+        (got.exp, got.nbf, got.iat),
+        (Some(NOW + 10), Some((NOW - 5) as u64), Some(NOW as f64))
+    );
+    assert_eq!(got.rest.get("scope"), Some(&json!("read")));
+}

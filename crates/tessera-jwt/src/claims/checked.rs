@@ -247,9 +247,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
             Parsed::Aud(aud) => {
                 let out = match &aud {
                     Aud::One(one) => replay_str(one, seed),
-                    Aud::Many(list) => seed.deserialize(SeqDeserializer::new(
+                    Aud::Many(list) => seed.deserialize(Present(SeqDeserializer::new(
                         list.iter().map(|s| StrDeserializer::<A::Error>::new(s)),
-                    )),
+                    ))),
                 };
                 scanned.aud = Some(aud);
                 out
@@ -289,9 +289,9 @@ impl Number {
 
     fn replay<'de, S: DeserializeSeed<'de>, E: de::Error>(self, seed: S) -> Result<S::Value, E> {
         match self {
-            Number::I(v) => seed.deserialize(I64Deserializer::<E>::new(v)),
-            Number::U(v) => seed.deserialize(U64Deserializer::<E>::new(v)),
-            Number::F(v) => seed.deserialize(F64Deserializer::<E>::new(v)),
+            Number::I(v) => seed.deserialize(Present(I64Deserializer::<E>::new(v))),
+            Number::U(v) => seed.deserialize(Present(U64Deserializer::<E>::new(v))),
+            Number::F(v) => seed.deserialize(Present(F64Deserializer::<E>::new(v))),
         }
     }
 }
@@ -324,8 +324,31 @@ impl<'de> de::Deserialize<'de> for Number {
 
 fn replay_str<'de, S: DeserializeSeed<'de>, E: de::Error>(s: &Cow<'de, str>, seed: S) -> Result<S::Value, E> {
     match s {
-        Cow::Borrowed(b) => seed.deserialize(BorrowedStrDeserializer::<E>::new(b)),
-        Cow::Owned(o) => seed.deserialize(StrDeserializer::<E>::new(o)),
+        Cow::Borrowed(b) => seed.deserialize(Present(BorrowedStrDeserializer::<E>::new(b))),
+        Cow::Owned(o) => seed.deserialize(Present(StrDeserializer::<E>::new(o))),
+    }
+}
+
+/// A replayed value is present: into an `Option<T>` it is `Some`, as
+/// serde_json would have said. serde's value deserializers alone answer
+/// `deserialize_option` with the bare value, which `Option` refuses.
+struct Present<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Present<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        visitor.visit_some(self.0)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
     }
 }
 

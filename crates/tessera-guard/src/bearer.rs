@@ -1,0 +1,247 @@
+//! Finding the access token in a request.
+//!
+//! - The `Authorization: Bearer <token>` header ([RFC 6750 §2.1]), the one
+//!   method on by default. The scheme is case-insensitive ([RFC 9110
+//!   §11.1]); the token must match `b64token`; two `Authorization` headers
+//!   are `invalid_request`. A header with another scheme (`Basic ..`) is
+//!   not a bearer token: the request is treated as carrying none.
+//! - Optionally an HttpOnly cookie, for browser apps that should keep no
+//!   token where scripts can read it. A cookie is sent by the browser on
+//!   cross-site requests too, so requests with unsafe methods must also pass
+//!   a CSRF rule ([`Csrf`]). The header wins when both are present.
+//! - The URI query (`?access_token=`, RFC 6750 §2.3) is never read: it
+//!   leaks into logs and `Referer` headers (RFC 9700 §4.3.2).
+//!
+//! [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+//! [RFC 9110 §11.1]: https://www.rfc-editor.org/rfc/rfc9110#section-11.1
+
+use http::{header, request::Parts, Method};
+
+use crate::Rejection;
+
+/// How a request sent with a cookie token proves it comes from the app's
+/// own pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Csrf {
+    /// The request must carry this header (any value). Browsers send custom
+    /// headers cross-origin only after a CORS preflight the API controls,
+    /// which a plain form or `<img>` cannot trigger.
+    CustomHeader(String),
+    /// Double submit: the header's value must equal the cookie's (compared
+    /// in constant time). The app's script reads the (non-HttpOnly) CSRF
+    /// cookie and echoes it; another site can do neither.
+    DoubleSubmit {
+        /// The CSRF cookie's name.
+        cookie: String,
+        /// The header that echoes it.
+        header: String,
+    },
+}
+
+/// Where to look for a token besides the `Authorization` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieToken {
+    /// The cookie that holds the access token.
+    pub name: String,
+    /// The rule for unsafe methods.
+    pub csrf: Csrf,
+}
+
+/// The token of a request, borrowed from its headers.
+pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r str, Rejection> {
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = values.next() {
+        if values.next().is_some() {
+            return Err(Rejection::InvalidRequest("more than one Authorization header"));
+        }
+        let value = value
+            .to_str()
+            .map_err(|_| Rejection::InvalidRequest("the Authorization header is not ASCII"))?;
+        if let Some(token) = from_authorization(value)? {
+            return Ok(token);
+        }
+    }
+    let Some(config) = cookie else {
+        return Err(Rejection::MissingToken);
+    };
+    let Some(token) = cookie_value(parts, &config.name) else {
+        return Err(Rejection::MissingToken);
+    };
+    if !is_safe(&parts.method) {
+        check_csrf(parts, &config.csrf)?;
+    }
+    if !is_b64token(token) {
+        return Err(Rejection::InvalidRequest(
+            "the token cookie is not a bearer token",
+        ));
+    }
+    Ok(token)
+}
+
+/// `Bearer <b64token>`; `None` for another scheme.
+fn from_authorization(value: &str) -> Result<Option<&str>, Rejection> {
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(Rejection::InvalidRequest("the Bearer scheme needs a token"));
+    }
+    if !is_b64token(token) {
+        return Err(Rejection::InvalidRequest(
+            "the bearer token has characters RFC 6750 §2.1 does not allow",
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// RFC 9110 §9.2.1: methods that are not meant to change anything.
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+fn check_csrf(parts: &Parts, rule: &Csrf) -> Result<(), Rejection> {
+    match rule {
+        Csrf::CustomHeader(name) => match parts.headers.contains_key(name.as_str()) {
+            true => Ok(()),
+            false => Err(Rejection::InvalidRequest(
+                "a request authenticated by cookie must carry the CSRF header",
+            )),
+        },
+        Csrf::DoubleSubmit { cookie, header } => {
+            let sent = parts.headers.get(header.as_str()).map(|v| v.as_bytes());
+            let expected = cookie_value(parts, cookie).map(str::as_bytes);
+            match (sent, expected) {
+                (Some(sent), Some(expected))
+                    if !expected.is_empty()
+                        && aws_lc_rs::constant_time::verify_slices_are_equal(sent, expected).is_ok() =>
+                {
+                    Ok(())
+                }
+                _ => Err(Rejection::InvalidRequest(
+                    "the CSRF header does not match the CSRF cookie",
+                )),
+            }
+        }
+    }
+}
+
+/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
+fn cookie_value<'r>(parts: &'r Parts, name: &str) -> Option<&'r str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut req = http::Request::builder().method(method).uri("/x");
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn authorization_header_per_rfc_6750_section_2_1() {
+        let ok = |h: &str| token(&parts("GET", &[("authorization", h)]), None).map(str::to_owned);
+        assert_eq!(ok("Bearer abc.def-_~+/=="), Ok("abc.def-_~+/==".into()));
+        assert_eq!(ok("bearer abc"), Ok("abc".into()));
+        assert_eq!(ok("BEARER  abc"), Ok("abc".into()));
+        assert_eq!(ok("Basic dXNlcjpwdw=="), Err(Rejection::MissingToken));
+        assert!(matches!(ok("Bearer"), Err(Rejection::InvalidRequest(_))));
+        assert!(matches!(ok("Bearer "), Err(Rejection::InvalidRequest(_))));
+        assert!(matches!(ok("Bearer a b"), Err(Rejection::InvalidRequest(_))));
+        assert!(matches!(ok("Bearer a\"b"), Err(Rejection::InvalidRequest(_))));
+        assert!(matches!(ok("Bearer ==="), Err(Rejection::InvalidRequest(_))));
+        assert_eq!(token(&parts("GET", &[]), None), Err(Rejection::MissingToken));
+        let two = parts(
+            "GET",
+            &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+        );
+        assert!(matches!(token(&two, None), Err(Rejection::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn cookie_tokens_need_the_csrf_rule_on_unsafe_methods() {
+        let header_rule = CookieToken {
+            name: "at".into(),
+            csrf: Csrf::CustomHeader("x-csrf".into()),
+        };
+        let cookie = ("cookie", "theme=dark; at=tok.en.sig");
+        // Off unless configured.
+        assert_eq!(
+            token(&parts("GET", &[cookie]), None),
+            Err(Rejection::MissingToken)
+        );
+        assert_eq!(
+            token(&parts("GET", &[cookie]), Some(&header_rule)),
+            Ok("tok.en.sig")
+        );
+        assert!(matches!(
+            token(&parts("POST", &[cookie]), Some(&header_rule)),
+            Err(Rejection::InvalidRequest(_))
+        ));
+        assert_eq!(
+            token(&parts("DELETE", &[cookie, ("x-csrf", "1")]), Some(&header_rule)),
+            Ok("tok.en.sig")
+        );
+        // The header wins over the cookie, and needs no CSRF rule.
+        assert_eq!(
+            token(
+                &parts("POST", &[cookie, ("authorization", "Bearer h")]),
+                Some(&header_rule)
+            ),
+            Ok("h")
+        );
+
+        let double = CookieToken {
+            name: "at".into(),
+            csrf: Csrf::DoubleSubmit {
+                cookie: "csrf".into(),
+                header: "x-csrf-token".into(),
+            },
+        };
+        let cookies = ("cookie", "at=t; csrf=s3cret");
+        assert_eq!(
+            token(
+                &parts("PUT", &[cookies, ("x-csrf-token", "s3cret")]),
+                Some(&double)
+            ),
+            Ok("t")
+        );
+        for bad in [
+            vec![cookies],
+            vec![cookies, ("x-csrf-token", "other")],
+            vec![("cookie", "at=t; csrf="), ("x-csrf-token", "")],
+        ] {
+            assert!(matches!(
+                token(&parts("PUT", &bad), Some(&double)),
+                Err(Rejection::InvalidRequest(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The verified claims of an access token ([RFC 9068 §2.2]), as handlers
+//! see them.
+//!
+//! The registered and profile claims an API commonly reads are fields;
+//! anything else the issuer put in the token is kept, and read with
+//! [`Claims::get`] or, as one typed struct, [`Claims::custom`]. Cloning is
+//! cheap (one reference count), so the claims can travel in request
+//! extensions.
+//!
+//! [RFC 9068 §2.2]: https://www.rfc-editor.org/rfc/rfc9068#section-2.2
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A verified access token's claims.
+#[derive(Clone, Debug)]
+pub struct Claims(Arc<Inner>);
+
+#[derive(Debug, Deserialize)]
+struct Inner {
+    iss: String,
+    sub: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    /// Already checked against the configured audience.
+    #[serde(default, rename = "aud")]
+    _aud: serde::de::IgnoredAny,
+    #[serde(flatten)]
+    other: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Inner::deserialize(deserializer).map(|inner| Claims(Arc::new(inner)))
+    }
+}
+
+impl Claims {
+    /// Builds claims from an introspection response's members (RFC 7662
+    /// §2.2), which carry the same names as the JWT's.
+    pub(crate) fn from_map(map: Map<String, Value>) -> Result<Claims, serde_json::Error> {
+        serde_json::from_value(Value::Object(map))
+    }
+
+    /// `iss`: who issued the token (already checked).
+    pub fn issuer(&self) -> &str {
+        &self.0.iss
+    }
+
+    /// `sub`: the user, or the client for a client-credentials token.
+    pub fn subject(&self) -> &str {
+        &self.0.sub
+    }
+
+    /// `exp`, seconds since the epoch (already checked).
+    pub fn expires_at(&self) -> i64 {
+        self.0.exp
+    }
+
+    /// `iat`, seconds since the epoch.
+    pub fn issued_at(&self) -> Option<i64> {
+        self.0.iat
+    }
+
+    /// `jti`: the token's identifier.
+    pub fn token_id(&self) -> Option<&str> {
+        self.0.jti.as_deref()
+    }
+
+    /// `client_id`: the OAuth client the token was issued to (RFC 9068 §2.2).
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// The granted scopes (`scope`, space-separated, RFC 9068 §2.2.3).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
+    /// `roles` (RFC 9068 §7.2.1.1, from RFC 7643).
+    pub fn roles(&self) -> &[String] {
+        &self.0.roles
+    }
+
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.0.roles.iter().any(|r| r == role)
+    }
+
+    /// `preferred_username` (OpenID Connect Core §5.1).
+    pub fn preferred_username(&self) -> Option<&str> {
+        self.0.preferred_username.as_deref()
+    }
+
+    /// `email` (OpenID Connect Core §5.1).
+    pub fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// `name` (OpenID Connect Core §5.1).
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// Any other claim, typed; `None` when absent or of another shape.
+    pub fn get<T: DeserializeOwned>(&self, claim: &str) -> Option<T> {
+        self.0.other.get(claim).and_then(|v| T::deserialize(v).ok())
+    }
+
+    /// The claims that have no field here, read as one struct of the
+    /// application's (e.g. `#[derive(Deserialize)] struct Tenant { org: String }`).
+    pub fn custom<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(Value::Object(self.0.other.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fields_and_other_claims() {
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "iss": "https://id.example", "sub": "u1", "aud": ["a", "b"], "exp": 10, "iat": 5,
+            "jti": "j", "client_id": "app", "scope": "tasks:read  tasks:write", "roles": ["admin"],
+            "preferred_username": "ann", "org": "acme", "tier": 3
+        }))
+        .unwrap();
+        assert_eq!(claims.subject(), "u1");
+        assert_eq!(claims.scopes().collect::<Vec<_>>(), ["tasks:read", "tasks:write"]);
+        assert!(claims.has_scope("tasks:write") && !claims.has_scope("tasks"));
+        assert!(claims.has_role("admin") && !claims.has_role("user"));
+        assert_eq!(claims.preferred_username(), Some("ann"));
+        assert_eq!(claims.get::<String>("org").as_deref(), Some("acme"));
+        assert_eq!(claims.get::<String>("tier"), None);
+        assert_eq!(claims.get::<String>("aud"), None, "aud is checked, not kept");
+        #[derive(Deserialize)]
+        struct Tenant {
+            org: String,
+            tier: u8,
+        }
+        let t: Tenant = claims.custom().unwrap();
+        assert_eq!((t.org.as_str(), t.tier), ("acme", 3));
+    }
+}

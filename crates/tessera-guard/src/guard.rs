@@ -1,0 +1,304 @@
+//! [`Guard`]: one issuer, one audience, and how tokens are checked.
+//!
+//! The checks a resource server owes a JWT access token ([RFC 9068 §4]),
+//! in order: the token is found in the request ([`crate::bearer`]); its
+//! `typ` header is `at+jwt`; its signature verifies with one of the
+//! issuer's keys named by `kid`, of the key's own algorithm ([RFC 8725
+//! §3.1]); `iss` equals the issuer exactly; `aud` includes this API;
+//! `exp`, `nbf` and `iat` hold, with the configured leeway; `sub`,
+//! `client_id`, `iat` and `jti` are present. Then the route's scopes and
+//! roles ([`crate::GuardLayer`]).
+//!
+//! [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
+//! [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+use tessera_jwt::{Error as JwtError, KeySet, UnixTime, Validation};
+
+use crate::bearer::{self, CookieToken};
+use crate::fetch::{FetchError, Fetcher};
+use crate::introspection::Introspector;
+use crate::jwks::{KeyCache, KeyPolicy, KeysError};
+use crate::{discovery, Claims, GuardLayer, Rejection};
+
+/// Verifies access tokens for one API. Cheap to clone; build it once at
+/// start-up with [`Guard::discover`] or [`Guard::builder`].
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    validation: Validation,
+    check: Check,
+    realm: Option<String>,
+    cookie: Option<CookieToken>,
+}
+
+/// How a token is checked.
+enum Check {
+    /// Locally, with the issuer's keys.
+    Jwt(Arc<KeyCache>),
+    /// By asking the issuer (RFC 7662).
+    Introspect(Box<Introspector>),
+}
+
+/// Why a [`Guard`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A document could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The metadata document is not usable.
+    #[error("issuer metadata: {0}")]
+    Metadata(String),
+    /// The metadata names another issuer (OIDC Discovery §4.3).
+    #[error("the metadata names issuer {found:?}, not {expected:?}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// What the document says.
+        found: String,
+    },
+    /// The keys could not be had.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    /// Introspection was asked for but the issuer has no endpoint.
+    #[error("the issuer advertises no introspection_endpoint")]
+    NoIntrospectionEndpoint,
+}
+
+/// Settings for a [`Guard`]; see [`Guard::builder`].
+#[must_use]
+pub struct GuardBuilder {
+    issuer: String,
+    audience: String,
+    jwks_uri: Option<String>,
+    jwks_json: Option<Vec<u8>>,
+    leeway: Duration,
+    realm: Option<String>,
+    cookie: Option<CookieToken>,
+    policy: KeyPolicy,
+    timeout: Duration,
+    introspection: Option<(String, zeroize::Zeroizing<String>)>,
+    introspection_cache: (Duration, usize),
+}
+
+impl Guard {
+    /// A guard for tokens that `issuer` minted for `audience`, with the
+    /// keys found through the issuer's metadata, and every default.
+    pub async fn discover(issuer: &str, audience: &str) -> Result<Guard, SetupError> {
+        Guard::builder(issuer, audience).build().await
+    }
+
+    /// Settings, starting from the defaults: keys through discovery, 60 s
+    /// leeway, [`KeyPolicy::default`], 5 s timeout, tokens only from the
+    /// `Authorization` header.
+    pub fn builder(issuer: &str, audience: &str) -> GuardBuilder {
+        GuardBuilder {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks_uri: None,
+            jwks_json: None,
+            leeway: Duration::from_secs(60),
+            realm: None,
+            cookie: None,
+            policy: KeyPolicy::default(),
+            timeout: Duration::from_secs(5),
+            introspection: None,
+            introspection_cache: (Duration::from_secs(5), 10_000),
+        }
+    }
+
+    /// A layer that lets through requests with a valid token (add scope and
+    /// role requirements with [`GuardLayer::scope`] and [`GuardLayer::role`]).
+    pub fn layer(&self) -> GuardLayer {
+        GuardLayer::new(self.clone())
+    }
+
+    /// Checks a token (without the route's scopes or roles).
+    pub async fn verify(&self, token: &str) -> Result<Claims, Rejection> {
+        match &self.inner.check {
+            Check::Introspect(introspector) => introspector.check(token).await,
+            Check::Jwt(cache) => {
+                let snapshot = cache.snapshot();
+                if snapshot
+                    .usable_until
+                    .is_some_and(|t| t <= tokio::time::Instant::now())
+                {
+                    return Err(Rejection::Unavailable(
+                        "the issuer's keys could not be refreshed for too long".into(),
+                    ));
+                }
+                match snapshot
+                    .keys
+                    .verify::<Claims>(token, &self.inner.validation, UnixTime::now())
+                {
+                    Ok(verified) => Ok(verified.into_claims()),
+                    Err(JwtError::UnknownKid(_) | JwtError::NoKeyForAlgorithm(_)) => {
+                        let Some(newer) = cache.refetch_for_unknown_key(&snapshot).await else {
+                            return Err(Rejection::InvalidToken(
+                                "the token's signing key is unknown".into(),
+                            ));
+                        };
+                        newer
+                            .keys
+                            .verify::<Claims>(token, &self.inner.validation, UnixTime::now())
+                            .map(|v| v.into_claims())
+                            .map_err(invalid_token)
+                    }
+                    Err(e) => Err(invalid_token(e)),
+                }
+            }
+        }
+    }
+
+    /// Finds the request's token and checks it.
+    pub async fn authenticate(&self, parts: &Parts) -> Result<Claims, Rejection> {
+        let token = bearer::token(parts, self.inner.cookie.as_ref())?;
+        self.verify(token).await
+    }
+
+    /// The `realm` of the challenges, if configured.
+    pub fn realm(&self) -> Option<&str> {
+        self.inner.realm.as_deref()
+    }
+
+    /// How many times the JWKS was fetched (0 with fixed keys or
+    /// introspection).
+    pub fn key_fetches(&self) -> u64 {
+        match &self.inner.check {
+            Check::Jwt(cache) => cache.fetches(),
+            Check::Introspect(_) => 0,
+        }
+    }
+}
+
+/// The rule that failed, said for the client. Strings from the token are
+/// already cut and escaped by `tessera-jwt`.
+fn invalid_token(error: JwtError) -> Rejection {
+    Rejection::InvalidToken(match error {
+        JwtError::UnknownKid(_) | JwtError::NoKeyForAlgorithm(_) => {
+            "the token's signing key is unknown".into()
+        }
+        other => other.to_string(),
+    })
+}
+
+impl GuardBuilder {
+    /// Fetch keys from this URL instead of the one in the metadata.
+    pub fn jwks_uri(mut self, uri: &str) -> GuardBuilder {
+        self.jwks_uri = Some(uri.to_owned());
+        self
+    }
+
+    /// Use this JWK Set and never fetch one (for issuers whose keys are
+    /// distributed out of band, and for tests).
+    pub fn jwks_json(mut self, jwks: &[u8]) -> GuardBuilder {
+        self.jwks_json = Some(jwks.to_vec());
+        self
+    }
+
+    /// Clock skew allowed for `exp`, `nbf` and `iat` (default 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> GuardBuilder {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The `realm` named in `WWW-Authenticate` challenges (RFC 6750 §3).
+    pub fn realm(mut self, realm: &str) -> GuardBuilder {
+        self.realm = Some(realm.to_owned());
+        self
+    }
+
+    /// Also accept the token from an HttpOnly cookie (off by default).
+    pub fn cookie(mut self, cookie: CookieToken) -> GuardBuilder {
+        self.cookie = Some(cookie);
+        self
+    }
+
+    /// How keys are cached and refetched.
+    pub fn key_policy(mut self, policy: KeyPolicy) -> GuardBuilder {
+        self.policy = policy;
+        self
+    }
+
+    /// The bound on every exchange with the issuer (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> GuardBuilder {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Ask the issuer about every token (RFC 7662) instead of verifying it
+    /// locally, authenticating as this confidential client.
+    pub fn introspection(mut self, client_id: &str, client_secret: &str) -> GuardBuilder {
+        self.introspection = Some((
+            client_id.to_owned(),
+            zeroize::Zeroizing::new(client_secret.to_owned()),
+        ));
+        self
+    }
+
+    /// Introspection answers are reused for up to `ttl` (default 5 s; zero
+    /// turns the cache off, so a revocation is seen at once), at most
+    /// `capacity` of them (default 10,000).
+    pub fn introspection_cache(mut self, ttl: Duration, capacity: usize) -> GuardBuilder {
+        self.introspection_cache = (ttl, capacity);
+        self
+    }
+
+    /// Fetches what is needed (metadata, keys) and builds the guard.
+    pub async fn build(self) -> Result<Guard, SetupError> {
+        let fetcher = Fetcher::new(self.timeout);
+        let validation = Validation::access_token(&self.issuer, &self.audience).leeway(self.leeway.as_secs());
+        let needs_metadata =
+            self.introspection.is_some() || (self.jwks_uri.is_none() && self.jwks_json.is_none());
+        let metadata = match needs_metadata {
+            true => Some(discovery::discover(&fetcher, &self.issuer).await?),
+            false => None,
+        };
+        let check = if let Some((client_id, secret)) = &self.introspection {
+            let endpoint = metadata
+                .and_then(|m| m.introspection_endpoint)
+                .ok_or(SetupError::NoIntrospectionEndpoint)?;
+            let (ttl, capacity) = self.introspection_cache;
+            Check::Introspect(Box::new(Introspector::new(
+                endpoint,
+                client_id,
+                secret,
+                self.issuer.clone(),
+                self.audience.clone(),
+                fetcher,
+                ttl,
+                capacity,
+            )))
+        } else if let Some(jwks) = &self.jwks_json {
+            let keys = KeySet::from_jwks_json(jwks).map_err(|e| {
+                SetupError::Keys(KeysError::Invalid {
+                    uri: "(configured)".into(),
+                    reason: e.to_string(),
+                })
+            })?;
+            Check::Jwt(Arc::new(KeyCache::fixed(keys, fetcher)))
+        } else {
+            let uri = match self.jwks_uri {
+                Some(uri) => uri,
+                None => metadata
+                    .and_then(|m| m.jwks_uri)
+                    .ok_or_else(|| SetupError::Metadata("no jwks_uri".into()))?,
+            };
+            Check::Jwt(Arc::new(KeyCache::fetched(uri, fetcher, self.policy).await?))
+        };
+        Ok(Guard {
+            inner: Arc::new(Inner {
+                validation,
+                check,
+                realm: self.realm,
+                cookie: self.cookie,
+            }),
+        })
+    }
+}

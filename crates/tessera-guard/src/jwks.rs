@@ -1,0 +1,269 @@
+//! The issuer's signing keys, fetched from its `jwks_uri` and cached.
+//!
+//! - **Freshness.** A fetched JWK Set is fresh for the answer's
+//!   `Cache-Control: max-age` ([RFC 9111 §5.2.2.1]), clamped to
+//!   [`KeyPolicy::min_ttl`]..[`KeyPolicy::max_ttl`]; without one, for
+//!   [`KeyPolicy::default_ttl`]. When it goes stale, the first request to
+//!   notice starts one background refetch and every request goes on with
+//!   the cached keys meanwhile.
+//! - **Rotation.** A token naming a `kid` the cache does not have triggers a
+//!   refetch ([OpenID Connect Core §10.1.1]: "the RP ... SHOULD retrieve the
+//!   new keys when it sees a `kid` it does not know"). One fetch at a time:
+//!   requests that arrive while it runs wait for its result instead of
+//!   fetching again (single flight), and such fetches are at least
+//!   [`KeyPolicy::refetch_interval`] apart, so a flood of random `kid`s
+//!   costs the issuer at most one request per interval.
+//! - **Outages.** A failed fetch keeps the cached keys; they stay usable for
+//!   [`KeyPolicy::max_stale`] after the last successful fetch, so a brief
+//!   outage of the issuer is invisible to the API. A malformed JWK Set is a
+//!   failed fetch, never an empty key set.
+//!
+//! [RFC 9111 §5.2.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.1
+//! [OpenID Connect Core §10.1.1]: https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tessera_jwt::KeySet;
+use tokio::time::Instant;
+
+use crate::fetch::{FetchError, Fetcher};
+
+/// How long keys are trusted and how often the issuer may be asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Freshness when the JWKS answer has no `max-age` (default 5 min).
+    pub default_ttl: Duration,
+    /// The floor for `max-age`, also used for `no-cache`/`no-store`
+    /// (default 30 s): an issuer cannot make every request a fetch.
+    pub min_ttl: Duration,
+    /// The ceiling for `max-age` (default 24 h): a rotation is seen
+    /// within a day even if the issuer asks for longer.
+    pub max_ttl: Duration,
+    /// The least time between two fetches that unknown `kid`s or failed
+    /// refreshes trigger (default 10 s).
+    pub refetch_interval: Duration,
+    /// How long after the last successful fetch cached keys still verify
+    /// tokens while the issuer cannot be reached (default 24 h). After
+    /// that, requests get 503 rather than trust keys that may have been
+    /// withdrawn.
+    pub max_stale: Duration,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> KeyPolicy {
+        KeyPolicy {
+            default_ttl: Duration::from_secs(300),
+            min_ttl: Duration::from_secs(30),
+            max_ttl: Duration::from_secs(86_400),
+            refetch_interval: Duration::from_secs(10),
+            max_stale: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// The keys as of one fetch.
+pub(crate) struct Snapshot {
+    pub(crate) keys: KeySet,
+    /// Until then no refetch is needed; `None` for keys that were
+    /// configured, not fetched.
+    pub(crate) fresh_until: Option<Instant>,
+    /// After then the keys are not used (see [`KeyPolicy::max_stale`]);
+    /// `None` for keys that were configured, not fetched.
+    pub(crate) usable_until: Option<Instant>,
+    /// Counts successful fetches, so a waiter can tell that the fetch it
+    /// waited for has happened.
+    pub(crate) generation: u64,
+}
+
+/// Where the keys come from.
+pub(crate) struct KeyCache {
+    jwks_uri: Option<String>,
+    fetcher: Fetcher,
+    policy: KeyPolicy,
+    current: RwLock<Arc<Snapshot>>,
+    /// Held while fetching (single flight); holds the last attempt's time.
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    refreshing: AtomicBool,
+    /// No background refresh before this many ms after `created` (so a
+    /// failing issuer is retried once per interval, not per request).
+    next_background_ms: AtomicU64,
+    created: Instant,
+    fetches: AtomicU64,
+}
+
+impl KeyCache {
+    /// Fixed keys, never refetched.
+    pub(crate) fn fixed(keys: KeySet, fetcher: Fetcher) -> KeyCache {
+        KeyCache {
+            jwks_uri: None,
+            created: Instant::now(),
+            next_background_ms: AtomicU64::new(0),
+            fetcher,
+            policy: KeyPolicy::default(),
+            current: RwLock::new(Arc::new(Snapshot {
+                keys,
+                fresh_until: None,
+                usable_until: None,
+                generation: 0,
+            })),
+            last_attempt: tokio::sync::Mutex::new(None),
+            refreshing: AtomicBool::new(false),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Fetches the keys from `jwks_uri` once; fails if that fails.
+    pub(crate) async fn fetched(
+        jwks_uri: String,
+        fetcher: Fetcher,
+        policy: KeyPolicy,
+    ) -> Result<KeyCache, KeysError> {
+        let now = Instant::now();
+        let (keys, ttl) = fetch(&fetcher, &jwks_uri, &policy).await?;
+        Ok(KeyCache {
+            current: RwLock::new(Arc::new(Snapshot {
+                keys,
+                fresh_until: Some(now + ttl),
+                usable_until: Some(now + ttl.max(policy.max_stale)),
+                generation: 1,
+            })),
+            created: now,
+            next_background_ms: AtomicU64::new(0),
+            jwks_uri: Some(jwks_uri),
+            fetcher,
+            policy,
+            last_attempt: tokio::sync::Mutex::new(Some(now)),
+            refreshing: AtomicBool::new(false),
+            fetches: AtomicU64::new(1),
+        })
+    }
+
+    /// The keys now; starts a background refresh if they are stale.
+    pub(crate) fn snapshot(self: &Arc<Self>) -> Arc<Snapshot> {
+        let snapshot = match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        };
+        let now = Instant::now();
+        if snapshot.fresh_until.is_some_and(|t| t <= now)
+            && self.millis(now) >= self.next_background_ms.load(Ordering::Relaxed)
+            && !self.refreshing.swap(true, Ordering::AcqRel)
+        {
+            let cache = Arc::clone(self);
+            let generation = snapshot.generation;
+            tokio::spawn(async move {
+                cache.refetch(generation, "the cached keys are stale").await;
+                let next = cache.millis(Instant::now() + cache.policy.refetch_interval);
+                cache.next_background_ms.store(next, Ordering::Relaxed);
+                cache.refreshing.store(false, Ordering::Release);
+            });
+        }
+        snapshot
+    }
+
+    /// Refetches because a token names a key that `seen` lacks. Returns
+    /// the newer keys, or `None` when no newer keys can be had now.
+    pub(crate) async fn refetch_for_unknown_key(&self, seen: &Snapshot) -> Option<Arc<Snapshot>> {
+        let fresh = self
+            .refetch(seen.generation, "a token names an unknown key")
+            .await;
+        fresh.filter(|s| s.generation != seen.generation)
+    }
+
+    /// One fetch at a time; none if another fetch since `seen_generation`
+    /// already happened or the last attempt was too recent.
+    async fn refetch(&self, seen_generation: u64, why: &str) -> Option<Arc<Snapshot>> {
+        let uri = self.jwks_uri.as_deref()?;
+        let mut last_attempt = self.last_attempt.lock().await;
+        let current = self.current();
+        if current.generation != seen_generation {
+            return Some(current);
+        }
+        let now = Instant::now();
+        if last_attempt.is_some_and(|t| now.duration_since(t) < self.policy.refetch_interval) {
+            return None;
+        }
+        *last_attempt = Some(now);
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        match fetch(&self.fetcher, uri, &self.policy).await {
+            Ok((keys, ttl)) => {
+                tracing::debug!(
+                    jwks_uri = uri,
+                    keys = keys.keys().len(),
+                    reason = why,
+                    "signing keys fetched"
+                );
+                let snapshot = Arc::new(Snapshot {
+                    keys,
+                    fresh_until: Some(now + ttl),
+                    usable_until: Some(now + ttl.max(self.policy.max_stale)),
+                    generation: current.generation + 1,
+                });
+                match self.current.write() {
+                    Ok(mut guard) => *guard = Arc::clone(&snapshot),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&snapshot),
+                }
+                Some(snapshot)
+            }
+            Err(e) => {
+                tracing::warn!(jwks_uri = uri, error = %e, "signing keys could not be refreshed; the cached ones stay in use");
+                None
+            }
+        }
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.created).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How many times the JWKS was requested.
+    pub(crate) fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+}
+
+/// Why the keys could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The JWKS could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The document is not a usable JWK Set.
+    #[error("{uri}: not a usable JWK Set: {reason}")]
+    Invalid {
+        /// Where it came from.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// GET and parse the JWK Set; the time it stays fresh.
+async fn fetch(fetcher: &Fetcher, uri: &str, policy: &KeyPolicy) -> Result<(KeySet, Duration), KeysError> {
+    let answer = fetcher.get(uri).await?;
+    let keys = KeySet::from_jwks_json(&answer.body).map_err(|e| KeysError::Invalid {
+        uri: uri.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if keys.keys().is_empty() {
+        return Err(KeysError::Invalid {
+            uri: uri.to_owned(),
+            reason: "no signature keys".into(),
+        });
+    }
+    let ttl = match (answer.no_cache, answer.max_age) {
+        (true, _) => policy.min_ttl,
+        (false, Some(age)) => age.clamp(policy.min_ttl, policy.max_ttl.max(policy.min_ttl)),
+        (false, None) => policy.default_ttl,
+    };
+    Ok((keys, ttl))
+}

@@ -1,0 +1,223 @@
+//! tessera-guard against issuers that are not Tessera: a fake issuer whose
+//! keys, `Cache-Control` and availability each test sets, and tokens minted
+//! by PyJWT.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use http::StatusCode;
+use serde_json::Value;
+use support::{api, call, FakeIssuer};
+use tessera_guard::{Guard, KeyPolicy, Rejection, SetupError};
+use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
+
+/// A key, its JWKS, and tokens for `issuer` and audience `api`.
+struct Keys {
+    signer: Signer,
+    jwks: String,
+}
+
+impl Keys {
+    fn new(kid: &str) -> Keys {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap().with_kid(kid);
+        let jwks = serde_json::to_string(
+            &KeySet::new(vec![key.verifying_key().unwrap()])
+                .unwrap()
+                .to_public_jwks(),
+        )
+        .unwrap();
+        Keys {
+            signer: Signer::new(key, Some("at+jwt")),
+            jwks,
+        }
+    }
+
+    fn token(&self, issuer: &str) -> String {
+        let now = UnixTime::now().as_secs();
+        self.signer
+            .sign(&serde_json::json!({
+                "iss": issuer, "sub": "u", "aud": "api", "exp": now + 300, "iat": now,
+                "jti": "j", "client_id": "c", "scope": "read"
+            }))
+            .unwrap()
+    }
+}
+
+/// Tokens minted by PyJWT, keys published by an issuer that is not
+/// Tessera: the RFC 9068 rules hold for them too.
+#[tokio::test]
+async fn pyjwt_tokens_from_another_issuer() {
+    let available = Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have PyJWT (`.ci/run` installs it)"
+        );
+        eprintln!("SKIPPED: python3 with pyjwt[crypto] is not installed");
+        return;
+    }
+    let (fake, issuer) = FakeIssuer::start("{\"keys\": []}").await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyjwt_issuer.py");
+    let out = Command::new("python3")
+        .args([script, &issuer, "api"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let minted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    fake.set(|s| s.jwks = minted["jwks"].to_string());
+
+    let guard = Guard::discover(&issuer, "api").await.unwrap();
+    let app = api(&guard);
+    let token = |name: &str| minted["tokens"][name].as_str().unwrap().to_owned();
+    let r = call(&app, "/read", Some(&token("good"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["sub"], "user-42");
+    assert_eq!(r.body["scopes"], serde_json::json!(["read", "write"]));
+    let claims = guard.verify(&token("good")).await.unwrap();
+    assert_eq!(claims.get::<String>("org").as_deref(), Some("acme"));
+
+    for (name, needle) in [
+        ("expired", "expired"),
+        ("other_audience", "aud"),
+        ("no_typ", "typ"),
+    ] {
+        let r = call(&app, "/read", Some(&token(name))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
+        let description = r.body["error_description"].as_str().unwrap();
+        assert!(description.contains(needle), "{name}: {description}");
+    }
+}
+
+/// The metadata must name the issuer the guard was configured with.
+#[tokio::test]
+async fn metadata_for_another_issuer_is_refused() {
+    let keys = Keys::new("k1");
+    let (fake, issuer) = FakeIssuer::start(&keys.jwks).await;
+    fake.set(|s| s.issuer = "http://impostor.example".into());
+    match Guard::discover(&issuer, "api").await {
+        Err(SetupError::IssuerMismatch { found, .. }) => assert_eq!(found, "http://impostor.example"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a guard for the wrong issuer"),
+    }
+}
+
+/// `Cache-Control: max-age` sets freshness within the policy's bounds; a
+/// stale set is refreshed in the background while requests go on.
+#[tokio::test]
+async fn cache_control_within_bounds() {
+    let first = Keys::new("first");
+    let (fake, issuer) = FakeIssuer::start(&first.jwks).await;
+    // Asks for a day; the policy caps freshness at 1 s.
+    fake.set(|s| s.cache_control = Some("public, max-age=86400".into()));
+    let policy = KeyPolicy {
+        min_ttl: Duration::from_millis(200),
+        max_ttl: Duration::from_secs(1),
+        refetch_interval: Duration::from_millis(100),
+        ..KeyPolicy::default()
+    };
+    let guard = Guard::builder(&issuer, "api")
+        .key_policy(policy.clone())
+        .build()
+        .await
+        .unwrap();
+    let token = first.token(&issuer);
+    assert!(guard.verify(&token).await.is_ok());
+    assert!(guard.verify(&token).await.is_ok());
+    assert_eq!(fake.fetches(), 1, "fresh keys are not fetched again");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        guard.verify(&token).await.is_ok(),
+        "stale keys still serve while refreshing"
+    );
+    wait_for(|| fake.fetches() == 2).await;
+
+    // `no-store` means the floor: fresh for 200 ms only.
+    let (fake, issuer) = FakeIssuer::start(&first.jwks).await;
+    fake.set(|s| s.cache_control = Some("no-store".into()));
+    let guard = Guard::builder(&issuer, "api")
+        .key_policy(policy)
+        .build()
+        .await
+        .unwrap();
+    let token = first.token(&issuer);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(guard.verify(&token).await.is_ok());
+    wait_for(|| fake.fetches() == 2).await;
+}
+
+/// An outage: failed refreshes keep the cached keys (a malformed JWKS is
+/// a failed refresh, not an empty key set) until `max_stale`, then 503.
+#[tokio::test]
+async fn outage_keeps_keys_until_max_stale() {
+    let keys = Keys::new("k1");
+    let (fake, issuer) = FakeIssuer::start(&keys.jwks).await;
+    fake.set(|s| s.cache_control = Some("max-age=0".into()));
+    let policy = KeyPolicy {
+        min_ttl: Duration::from_millis(100),
+        refetch_interval: Duration::from_millis(100),
+        max_stale: Duration::from_millis(1500),
+        ..KeyPolicy::default()
+    };
+    let guard = Guard::builder(&issuer, "api")
+        .key_policy(policy)
+        .build()
+        .await
+        .unwrap();
+    let app = api(&guard);
+    let token = keys.token(&issuer);
+    fake.set(|s| s.jwks = "{\"keys\": \"not a list\"}".into());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(guard.verify(&token).await.is_ok());
+    wait_for(|| fake.fetches() >= 2).await;
+    fake.set(|s| s.failing = true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        guard.verify(&token).await.is_ok(),
+        "cached keys serve through the outage"
+    );
+    // Past max_stale: the guard cannot vouch for any token; 503, no challenge.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let r = call(&app, "/read", Some(&token)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers.get("www-authenticate").is_none());
+    // The issuer is back: the next refresh restores service.
+    fake.set(|s| {
+        s.failing = false;
+        s.jwks = keys.jwks.clone();
+    });
+    let mut ok = false;
+    for _ in 0..50 {
+        if guard.verify(&token).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "service comes back with the issuer");
+    assert!(matches!(
+        guard.verify("a.b.c").await,
+        Err(Rejection::InvalidToken(_))
+    ));
+}
+
+async fn wait_for(mut done: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("condition not reached in 2 s");
+}

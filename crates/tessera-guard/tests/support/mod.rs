@@ -1,0 +1,304 @@
+//! Test support: a live Tessera server in-process, a fake issuer whose keys
+//! and answers a test controls, an HTTP client, and a small API behind the
+//! guard that is called without a socket.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tessera_guard::{Claims, Guard};
+use tessera_server::config::{Config, Overrides};
+use tessera_server::server::Server;
+use tessera_server::store::{Client, ClientStore, Store, UserStore};
+use tower::ServiceExt;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh SQLite database URL in a temp folder.
+pub fn sqlite_url() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("tessera-guard-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}/tessera.db", dir.display())
+}
+
+/// A Tessera server running in this process.
+pub struct Tessera {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    pub config: Config,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Tessera {
+    /// Starts Tessera on `database` (ES256 access tokens) at `addr`, or on
+    /// a free port.
+    pub async fn start(database: &str, addr: Option<SocketAddr>) -> Tessera {
+        let listener =
+            std::net::TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let issuer = format!("http://{addr}");
+        let mut config = Config::load(
+            None,
+            &Overrides {
+                listen: Some(addr.to_string()),
+                issuer: Some(issuer.clone()),
+                database: Some(database.to_owned()),
+            },
+        )
+        .unwrap();
+        config.token_alg = "ES256".into();
+        let server = Server::with_listener(&config, listener).await.unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Tessera {
+            addr,
+            issuer,
+            config,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the server; its port is free again when this returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&self.config.database).await.unwrap()
+    }
+
+    /// A confidential client (secret "pw") with these grants, scopes and
+    /// audiences.
+    pub async fn client(&self, id: &str, grants: &[&str], scopes: &str, audiences: &[&str]) {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        self.store()
+            .await
+            .create_client(&Client {
+                id: id.into(),
+                name: id.into(),
+                secret_hash: Some(tessera_server::oauth::client_auth::hash_secret("pw")),
+                grant_types: list(grants),
+                scopes: scopes.split(' ').map(str::to_owned).collect(),
+                audiences: list(audiences),
+                redirect_uris: vec![],
+                access_token_ttl: 600,
+                created_at: 1,
+                refresh_cookie: false,
+                auth_method: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// A user with this password and these roles.
+    pub async fn user(&self, username: &str, password: &str, roles: &[&str]) {
+        self.store()
+            .await
+            .create_user(&tessera_server::store::User {
+                id: format!("id-{username}"),
+                username: username.into(),
+                email: Some(format!("{username}@example.com")),
+                name: None,
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                password_hash: tessera_server::password::hash_blocking(password).unwrap(),
+                created_at: 1,
+                failed_logins: 0,
+                locked_until: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// An access token from the token endpoint (client secret "pw").
+    pub async fn token(&self, client_id: &str, form: &str) -> String {
+        let (status, _, body) = http(
+            "POST",
+            &format!("{}/token", self.issuer),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", &basic(client_id, "pw")),
+            ],
+            form,
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        json["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// One HTTP exchange.
+pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, HeaderMap, Bytes) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut request = Request::builder().method(method).uri(url);
+    for (n, v) in headers {
+        request = request.header(*n, *v);
+    }
+    let response = client
+        .request(request.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+/// A small API: `/me` needs any valid token, `/read` the scope `read`,
+/// `/write` the scope `write`, `/admin` the role `admin`.
+pub fn api(guard: &Guard) -> Router {
+    async fn me(claims: Claims) -> axum::Json<Value> {
+        axum::Json(serde_json::json!({
+            "sub": claims.subject(),
+            "client_id": claims.client_id(),
+            "scopes": claims.scopes().collect::<Vec<_>>(),
+            "roles": claims.roles(),
+            "username": claims.preferred_username(),
+        }))
+    }
+    Router::new()
+        .route("/me", get(me).route_layer(guard.layer()))
+        .route("/read", get(me).route_layer(guard.layer().scope("read")))
+        .route("/write", get(me).route_layer(guard.layer().scope("write")))
+        .route("/admin", get(me).route_layer(guard.layer().role("admin")))
+}
+
+/// What the API answered.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn challenge(&self) -> &str {
+        self.headers
+            .get("www-authenticate")
+            .map_or("", |v| v.to_str().unwrap())
+    }
+}
+
+/// Calls `path` on `app` with this token (no socket).
+pub async fn call(app: &Router, path: &str, token: Option<&str>) -> Answer {
+    let mut request = Request::get(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    }
+}
+
+/// A fake issuer: discovery and a JWKS the test sets, with a count of JWKS
+/// fetches, a switch to make it fail, and the Cache-Control it sends.
+#[derive(Clone, Default)]
+pub struct FakeIssuer {
+    pub state: Arc<Mutex<FakeState>>,
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub issuer: String,
+    pub jwks: String,
+    pub cache_control: Option<String>,
+    pub failing: bool,
+    pub jwks_fetches: usize,
+}
+
+impl FakeIssuer {
+    /// Serves on a free port; returns the issuer URL.
+    pub async fn start(jwks: &str) -> (FakeIssuer, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeIssuer::default();
+        {
+            let mut s = fake.state.lock().unwrap();
+            s.issuer = issuer.clone();
+            s.jwks = jwks.to_owned();
+        }
+        let discovery = {
+            let fake = fake.clone();
+            move || {
+                let s = fake.state.lock().unwrap();
+                let doc = serde_json::json!({"issuer": s.issuer, "jwks_uri": format!("{}/keys", s.issuer)});
+                async move { axum::Json(doc) }
+            }
+        };
+        let keys = {
+            let fake = fake.clone();
+            move || {
+                let mut s = fake.state.lock().unwrap();
+                s.jwks_fetches += 1;
+                let response = if s.failing {
+                    (StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new(), String::new())
+                } else {
+                    let mut headers = HeaderMap::new();
+                    if let Some(cc) = &s.cache_control {
+                        headers.insert("cache-control", cc.parse().unwrap());
+                    }
+                    (StatusCode::OK, headers, s.jwks.clone())
+                };
+                async move { response }
+            }
+        };
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/keys", get(keys));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (fake, issuer)
+    }
+
+    pub fn set(&self, change: impl FnOnce(&mut FakeState)) {
+        change(&mut self.state.lock().unwrap());
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.state.lock().unwrap().jwks_fetches
+    }
+}
