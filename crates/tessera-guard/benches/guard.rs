@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Each measurement runs for `TESSERA_BENCH_SECS` seconds (default 2);
-//! raw and layer runs alternate three times and the best of each counts,
+//! raw and layer runs alternate five times and the best of each counts,
 //! so a noisy neighbour hurts both alike. Requests are built inside the
 //! timed loop, as a server would receive them.
 
@@ -51,7 +51,7 @@ fn main() {
         let mut raw_best = 0.0f64;
         let mut layer_best = 0.0f64;
         let mut allocations = 0.0;
-        for _ in 0..3 {
+        for _ in 0..5 {
             raw_best = raw_best.max(rate(secs, || assert!(fixture.raw_verify())));
             if std::env::var_os("TESSERA_BENCH_JWT").is_some() {
                 let keys = KeySet::from_jwks_json(&fixture.jwks).unwrap();

@@ -54,10 +54,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
         if values.next().is_some() {
             return Err(Rejection::InvalidRequest("more than one Authorization header"));
         }
-        let value = value
-            .to_str()
-            .map_err(|_| Rejection::InvalidRequest("the Authorization header is not ASCII"))?;
-        if let Some(token) = from_authorization(value)? {
+        if let Some(token) = from_authorization(value.as_bytes())? {
             return Ok(token);
         }
     }
@@ -70,7 +67,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
     if !is_safe(&parts.method) {
         check_csrf(parts, &config.csrf)?;
     }
-    if !is_b64token(token) {
+    if !is_b64token(token.as_bytes()) {
         return Err(Rejection::InvalidRequest(
             "the token cookie is not a bearer token",
         ));
@@ -78,13 +75,16 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
     Ok(token)
 }
 
-/// `Bearer <b64token>`; `None` for another scheme.
-fn from_authorization(value: &str) -> Result<Option<&str>, Rejection> {
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+/// `Bearer <b64token>`; `None` for another scheme. Works on the header's
+/// bytes: one pass over the token checks every character.
+fn from_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
+    let scheme_end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Ok(None);
     }
-    let token = rest.trim_start_matches(' ');
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let token = rest.get(start..).unwrap_or_default();
     if token.is_empty() {
         return Err(Rejection::InvalidRequest("the Bearer scheme needs a token"));
     }
@@ -93,17 +93,37 @@ fn from_authorization(value: &str) -> Result<Option<&str>, Rejection> {
             "the bearer token has characters RFC 6750 §2.1 does not allow",
         ));
     }
-    Ok(Some(token))
+    // b64token characters are ASCII.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| Rejection::InvalidRequest("the bearer token is not ASCII"))
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
+fn is_b64token(token: &[u8]) -> bool {
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = token.get(..token.len() - padding).unwrap_or_default();
     !body.is_empty()
         && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+            .iter()
+            .all(|&b| B64TOKEN.get(usize::from(b)).copied().unwrap_or(false))
 }
+
+/// The `b64token` characters, as a table: tokens are long (a JWT is often
+/// 600-1000 bytes) and every request's token is checked.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)]
+        let c = b as u8;
+        #[allow(clippy::indexing_slicing)] // b < 256, checked by the loop; const has no get_mut
+        let slot = &mut table[b];
+        *slot = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// RFC 9110 §9.2.1: methods that are not meant to change anything.
 fn is_safe(method: &Method) -> bool {

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -19,37 +19,127 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug)]
 pub struct Claims(Arc<Inner>);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Inner {
     iss: String,
     sub: String,
     exp: i64,
-    #[serde(default)]
     iat: Option<i64>,
-    #[serde(default)]
     jti: Option<String>,
-    #[serde(default)]
     client_id: Option<String>,
-    #[serde(default)]
     scope: Option<String>,
-    #[serde(default)]
     roles: Vec<String>,
-    #[serde(default)]
     preferred_username: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    /// Already checked against the configured audience.
-    #[serde(default, rename = "aud")]
-    _aud: serde::de::IgnoredAny,
-    #[serde(flatten)]
     other: Map<String, Value>,
 }
 
+/// A member name: the ones with a field cost no allocation.
+enum Key {
+    Iss,
+    Sub,
+    Exp,
+    Iat,
+    Jti,
+    ClientId,
+    Scope,
+    Roles,
+    PreferredUsername,
+    Email,
+    Name,
+    /// Already checked against the configured audience; not kept.
+    Aud,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        struct Names;
+        impl Visitor<'_> for Names {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a claim name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "iss" => Key::Iss,
+                    "sub" => Key::Sub,
+                    "exp" => Key::Exp,
+                    "iat" => Key::Iat,
+                    "jti" => Key::Jti,
+                    "client_id" => Key::ClientId,
+                    "scope" => Key::Scope,
+                    "roles" => Key::Roles,
+                    "preferred_username" => Key::PreferredUsername,
+                    "email" => Key::Email,
+                    "name" => Key::Name,
+                    "aud" => Key::Aud,
+                    other => Key::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Names)
+    }
+}
+
+/// One pass over the members, straight into the fields (no intermediate
+/// buffering, which `#[serde(flatten)]` would cost on every request).
 impl<'de> Deserialize<'de> for Claims {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Inner::deserialize(deserializer).map(|inner| Claims(Arc::new(inner)))
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Inner;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JWT claims object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Inner, A::Error> {
+                let (mut iss, mut sub, mut exp) = (None, None, None);
+                let mut c = Inner {
+                    iss: String::new(),
+                    sub: String::new(),
+                    exp: 0,
+                    iat: None,
+                    jti: None,
+                    client_id: None,
+                    scope: None,
+                    roles: Vec::new(),
+                    preferred_username: None,
+                    email: None,
+                    name: None,
+                    other: Map::new(),
+                };
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Iss => iss = Some(map.next_value()?),
+                        Key::Sub => sub = Some(map.next_value()?),
+                        Key::Exp => exp = Some(map.next_value()?),
+                        Key::Iat => c.iat = map.next_value()?,
+                        Key::Jti => c.jti = map.next_value()?,
+                        Key::ClientId => c.client_id = map.next_value()?,
+                        Key::Scope => c.scope = map.next_value()?,
+                        Key::Roles => c.roles = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default(),
+                        Key::PreferredUsername => c.preferred_username = map.next_value()?,
+                        Key::Email => c.email = map.next_value()?,
+                        Key::Name => c.name = map.next_value()?,
+                        Key::Aud => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                        Key::Other(name) => {
+                            let value = map.next_value::<Value>()?;
+                            c.other.insert(name, value);
+                        }
+                    }
+                }
+                c.iss = iss.ok_or_else(|| de::Error::missing_field("iss"))?;
+                c.sub = sub.ok_or_else(|| de::Error::missing_field("sub"))?;
+                c.exp = exp.ok_or_else(|| de::Error::missing_field("exp"))?;
+                Ok(c)
+            }
+        }
+        deserializer
+            .deserialize_map(Members)
+            .map(|inner| Claims(Arc::new(inner)))
     }
 }
 

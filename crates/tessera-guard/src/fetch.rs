@@ -109,7 +109,7 @@ impl Fetcher {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| FetchError::Transport(url.to_owned(), e.to_string()))?;
+                .map_err(|e| FetchError::Transport(url.to_owned(), chain(&e)))?;
             let status = response.status();
             let (max_age, no_cache) = cache_control(response.headers().get(header::CACHE_CONTROL));
             let body = Limited::new(response.into_body(), MAX_DOCUMENT)
@@ -130,6 +130,19 @@ impl Fetcher {
             .await
             .map_err(|_| FetchError::Timeout(url.to_owned(), self.timeout))?
     }
+}
+
+/// An error and its causes ("client error (Connect): tcp connect error:
+/// Connection refused"), since the outermost alone says little.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `max-age` and `no-store`/`no-cache` of a `Cache-Control` header

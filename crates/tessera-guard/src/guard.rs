@@ -124,11 +124,8 @@ impl Guard {
         match &self.inner.check {
             Check::Introspect(introspector) => introspector.check(token).await,
             Check::Jwt(cache) => {
-                let snapshot = cache.snapshot();
-                if snapshot
-                    .usable_until
-                    .is_some_and(|t| t <= tokio::time::Instant::now())
-                {
+                let (snapshot, now) = cache.snapshot();
+                if snapshot.usable_until.is_some_and(|t| t <= now) {
                     return Err(Rejection::Unavailable(
                         "the issuer's keys could not be refreshed for too long".into(),
                     ));

@@ -140,8 +140,9 @@ impl KeyCache {
         })
     }
 
-    /// The keys now; starts a background refresh if they are stale.
-    pub(crate) fn snapshot(self: &Arc<Self>) -> Arc<Snapshot> {
+    /// The keys now, and now; starts a background refresh if they are
+    /// stale.
+    pub(crate) fn snapshot(self: &Arc<Self>) -> (Arc<Snapshot>, Instant) {
         let snapshot = match self.current.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -160,7 +161,7 @@ impl KeyCache {
                 cache.refreshing.store(false, Ordering::Release);
             });
         }
-        snapshot
+        (snapshot, now)
     }
 
     /// Refetches because a token names a key that `seen` lacks. Returns

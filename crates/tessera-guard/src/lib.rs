@@ -35,6 +35,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `route_layer` covers every method routed so far on that path: to
+//! require `tasks:write` for `POST` only, route `GET` and `POST` in two
+//! `.route(..)` calls, each with its own layer.
+//!
+//! Issuers are fetched over plain `http://` (the API's egress proxy or a
+//! private network terminates TLS); [`GuardBuilder::jwks_json`] takes keys
+//! distributed out of band.
+//!
 //! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 //! [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
