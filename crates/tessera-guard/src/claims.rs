@@ -7,11 +7,16 @@
 //! cheap (one reference count), so the claims can travel in request
 //! extensions.
 //!
+//! Every request builds one of these, so the string claims share one
+//! buffer (one allocation instead of one per claim), read in one pass over
+//! the members.
+//!
 //! [RFC 9068 §2.2]: https://www.rfc-editor.org/rfc/rfc9068#section-2.2
 
+use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -19,20 +24,39 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug)]
 pub struct Claims(Arc<Inner>);
 
+/// Where a string claim sits in [`Inner::text`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
 #[derive(Debug)]
 struct Inner {
-    iss: String,
-    sub: String,
+    /// The string claims, back to back.
+    text: String,
+    iss: Span,
+    sub: Span,
     exp: i64,
     iat: Option<i64>,
-    jti: Option<String>,
-    client_id: Option<String>,
-    scope: Option<String>,
-    roles: Vec<String>,
-    preferred_username: Option<String>,
-    email: Option<String>,
-    name: Option<String>,
+    jti: Option<Span>,
+    client_id: Option<Span>,
+    scope: Option<Span>,
+    roles: Vec<Span>,
+    preferred_username: Option<Span>,
+    email: Option<Span>,
+    name: Option<Span>,
     other: Map<String, Value>,
+}
+
+impl Inner {
+    fn str(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    fn opt(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|s| self.str(s))
+    }
 }
 
 /// A member name: the ones with a field cost no allocation.
@@ -58,7 +82,7 @@ impl<'de> Deserialize<'de> for Key {
         struct Names;
         impl Visitor<'_> for Names {
             type Value = Key;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a claim name")
             }
             fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
@@ -83,6 +107,67 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// Appends a JSON string to the buffer; `null` is `None`.
+struct Append<'t>(&'t mut String);
+
+impl<'de> DeserializeSeed<'de> for Append<'_> {
+    type Value = Option<Span>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Span>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Append<'_> {
+    type Value = Option<Span>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Span>, E> {
+        let start = self.0.len();
+        self.0.push_str(v);
+        Ok(Some(Span {
+            start,
+            end: self.0.len(),
+        }))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Span>, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<Span>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Span>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Appends an array of strings (`roles`); `null` is empty.
+struct AppendAll<'t>(&'t mut String);
+
+impl<'de> DeserializeSeed<'de> for AppendAll<'_> {
+    type Value = Vec<Span>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Span>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AppendAll<'_> {
+    type Value = Vec<Span>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Span>, A::Error> {
+        let mut spans = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(16));
+        while let Some(span) = seq.next_element_seed(Append(&mut *self.0))? {
+            spans.push(span.ok_or_else(|| de::Error::custom("roles must be strings"))?);
+        }
+        Ok(spans)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<Span>, E> {
+        Ok(Vec::new())
+    }
+}
+
 /// One pass over the members, straight into the fields (no intermediate
 /// buffering, which `#[serde(flatten)]` would cost on every request).
 impl<'de> Deserialize<'de> for Claims {
@@ -90,14 +175,15 @@ impl<'de> Deserialize<'de> for Claims {
         struct Members;
         impl<'de> Visitor<'de> for Members {
             type Value = Inner;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JWT claims object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Inner, A::Error> {
                 let (mut iss, mut sub, mut exp) = (None, None, None);
                 let mut c = Inner {
-                    iss: String::new(),
-                    sub: String::new(),
+                    text: String::with_capacity(256),
+                    iss: Span::default(),
+                    sub: Span::default(),
                     exp: 0,
                     iat: None,
                     jti: None,
@@ -110,18 +196,19 @@ impl<'de> Deserialize<'de> for Claims {
                     other: Map::new(),
                 };
                 while let Some(key) = map.next_key::<Key>()? {
+                    let text = &mut c.text;
                     match key {
-                        Key::Iss => iss = Some(map.next_value()?),
-                        Key::Sub => sub = Some(map.next_value()?),
+                        Key::Iss => iss = map.next_value_seed(Append(text))?,
+                        Key::Sub => sub = map.next_value_seed(Append(text))?,
                         Key::Exp => exp = Some(map.next_value()?),
                         Key::Iat => c.iat = map.next_value()?,
-                        Key::Jti => c.jti = map.next_value()?,
-                        Key::ClientId => c.client_id = map.next_value()?,
-                        Key::Scope => c.scope = map.next_value()?,
-                        Key::Roles => c.roles = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default(),
-                        Key::PreferredUsername => c.preferred_username = map.next_value()?,
-                        Key::Email => c.email = map.next_value()?,
-                        Key::Name => c.name = map.next_value()?,
+                        Key::Jti => c.jti = map.next_value_seed(Append(text))?,
+                        Key::ClientId => c.client_id = map.next_value_seed(Append(text))?,
+                        Key::Scope => c.scope = map.next_value_seed(Append(text))?,
+                        Key::Roles => c.roles = map.next_value_seed(AppendAll(text))?,
+                        Key::PreferredUsername => c.preferred_username = map.next_value_seed(Append(text))?,
+                        Key::Email => c.email = map.next_value_seed(Append(text))?,
+                        Key::Name => c.name = map.next_value_seed(Append(text))?,
                         Key::Aud => {
                             map.next_value::<de::IgnoredAny>()?;
                         }
@@ -152,12 +239,12 @@ impl Claims {
 
     /// `iss`: who issued the token (already checked).
     pub fn issuer(&self) -> &str {
-        &self.0.iss
+        self.0.str(self.0.iss)
     }
 
     /// `sub`: the user, or the client for a client-credentials token.
     pub fn subject(&self) -> &str {
-        &self.0.sub
+        self.0.str(self.0.sub)
     }
 
     /// `exp`, seconds since the epoch (already checked).
@@ -172,19 +259,18 @@ impl Claims {
 
     /// `jti`: the token's identifier.
     pub fn token_id(&self) -> Option<&str> {
-        self.0.jti.as_deref()
+        self.0.opt(self.0.jti)
     }
 
     /// `client_id`: the OAuth client the token was issued to (RFC 9068 §2.2).
     pub fn client_id(&self) -> Option<&str> {
-        self.0.client_id.as_deref()
+        self.0.opt(self.0.client_id)
     }
 
     /// The granted scopes (`scope`, space-separated, RFC 9068 §2.2.3).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.0
-            .scope
-            .as_deref()
+            .opt(self.0.scope)
             .unwrap_or("")
             .split(' ')
             .filter(|s| !s.is_empty())
@@ -196,28 +282,28 @@ impl Claims {
     }
 
     /// `roles` (RFC 9068 §7.2.1.1, from RFC 7643).
-    pub fn roles(&self) -> &[String] {
-        &self.0.roles
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.0.roles.iter().map(|&span| self.0.str(span))
     }
 
     /// Whether the token carries `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.0.roles.iter().any(|r| r == role)
+        self.roles().any(|r| r == role)
     }
 
     /// `preferred_username` (OpenID Connect Core §5.1).
     pub fn preferred_username(&self) -> Option<&str> {
-        self.0.preferred_username.as_deref()
+        self.0.opt(self.0.preferred_username)
     }
 
     /// `email` (OpenID Connect Core §5.1).
     pub fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+        self.0.opt(self.0.email)
     }
 
     /// `name` (OpenID Connect Core §5.1).
     pub fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
+        self.0.opt(self.0.name)
     }
 
     /// Any other claim, typed; `None` when absent or of another shape.
@@ -246,6 +332,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(claims.subject(), "u1");
+        assert_eq!(claims.issuer(), "https://id.example");
+        assert_eq!((claims.token_id(), claims.client_id()), (Some("j"), Some("app")));
+        assert_eq!(claims.roles().collect::<Vec<_>>(), ["admin"]);
+        assert_eq!((claims.email(), claims.name()), (None, None));
         assert_eq!(claims.scopes().collect::<Vec<_>>(), ["tasks:read", "tasks:write"]);
         assert!(claims.has_scope("tasks:write") && !claims.has_scope("tasks"));
         assert!(claims.has_role("admin") && !claims.has_role("user"));
@@ -260,5 +350,24 @@ mod tests {
         }
         let t: Tenant = claims.custom().unwrap();
         assert_eq!((t.org.as_str(), t.tier), ("acme", 3));
+    }
+
+    #[test]
+    fn null_optional_claims_and_bad_shapes() {
+        let ok: Claims = serde_json::from_value(serde_json::json!({
+            "iss": "i", "sub": "s", "exp": 1, "email": null, "roles": null
+        }))
+        .unwrap();
+        assert_eq!(ok.email(), None);
+        assert_eq!(ok.roles().count(), 0);
+        for bad in [
+            serde_json::json!({"iss": "i", "exp": 1}),
+            serde_json::json!({"iss": "i", "sub": null, "exp": 1}),
+            serde_json::json!({"iss": "i", "sub": 7, "exp": 1}),
+            serde_json::json!({"iss": "i", "sub": "s", "exp": 1, "roles": ["a", 1]}),
+            serde_json::json!({"iss": "i", "sub": "s", "exp": 1, "roles": "admin"}),
+        ] {
+            assert!(serde_json::from_value::<Claims>(bad.clone()).is_err(), "{bad}");
+        }
     }
 }

@@ -169,6 +169,7 @@ fn media_type(typ: Cow<'_, str>) -> Cow<'static, str> {
 /// costs the parsing it would have cost anyway.
 mod cache {
     use std::cell::RefCell;
+    use std::sync::Arc;
 
     use super::Header;
 
@@ -178,7 +179,7 @@ mod cache {
 
     #[derive(Default)]
     struct Cache {
-        entries: Vec<(Box<[u8]>, Header)>,
+        entries: Vec<(Box<[u8]>, Arc<Header>)>,
         next: usize,
     }
 
@@ -186,7 +187,8 @@ mod cache {
         static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
     }
 
-    pub(super) fn get(segment: &[u8]) -> Option<Header> {
+    /// A hit costs a reference count, not a copy of the header's strings.
+    pub(super) fn get(segment: &[u8]) -> Option<Arc<Header>> {
         CACHE.with(|c| {
             let c = c.borrow();
             c.entries
@@ -196,10 +198,10 @@ mod cache {
         })
     }
 
-    pub(super) fn put(segment: &[u8], header: &Header) {
+    pub(super) fn put(segment: &[u8], header: &Arc<Header>) {
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
-            let entry = (Box::from(segment), header.clone());
+            let entry = (Box::from(segment), Arc::clone(header));
             if c.entries.len() < ENTRIES {
                 c.entries.push(entry);
             } else {
@@ -215,14 +217,14 @@ mod cache {
 
 /// Decodes and parses a header segment, from the per-thread cache when it
 /// was seen recently.
-pub(crate) fn decode_and_parse(segment: &[u8]) -> Result<Header, Error> {
+pub(crate) fn decode_and_parse(segment: &[u8]) -> Result<std::sync::Arc<Header>, Error> {
     if segment.len() > cache::MAX_SEGMENT {
-        return decode_and_parse_uncached(segment);
+        return decode_and_parse_uncached(segment).map(std::sync::Arc::new);
     }
     if let Some(header) = cache::get(segment) {
         return Ok(header);
     }
-    let header = decode_and_parse_uncached(segment)?;
+    let header = std::sync::Arc::new(decode_and_parse_uncached(segment)?);
     cache::put(segment, &header);
     Ok(header)
 }
@@ -291,10 +293,13 @@ mod tests {
         let none = encode(br#"{"alg":"none"}"#);
         for _ in 0..3 {
             assert_eq!(
-                decode_and_parse(good.as_bytes()),
+                decode_and_parse(good.as_bytes()).map(|h| (*h).clone()),
                 decode_and_parse_uncached(good.as_bytes())
             );
-            assert_eq!(decode_and_parse(none.as_bytes()), Err(Error::AlgorithmNone));
+            assert_eq!(
+                decode_and_parse(none.as_bytes()).err(),
+                Some(Error::AlgorithmNone)
+            );
         }
         // More distinct headers than entries: each still parses correctly.
         for i in 0..40 {

@@ -32,7 +32,7 @@ pub struct KeySet {
 /// A token whose signature has been verified. Only [`KeySet`] makes one.
 #[derive(Clone, Debug)]
 pub struct VerifiedJws {
-    header: Header,
+    header: std::sync::Arc<Header>,
     payload: Vec<u8>,
 }
 
@@ -52,7 +52,7 @@ impl VerifiedJws {
 /// [`KeySet::verify`] makes one.
 #[derive(Clone, Debug)]
 pub struct Verified<C> {
-    header: Header,
+    header: std::sync::Arc<Header>,
     claims: C,
 }
 
@@ -151,7 +151,11 @@ impl KeySet {
     }
 
     /// Steps 1-6: checks the signature. The payload may be anything.
-    fn verify_parts<'t>(&self, token: &'t str, max_len: usize) -> Result<(Header, Compact<'t>), Error> {
+    fn verify_parts<'t>(
+        &self,
+        token: &'t str,
+        max_len: usize,
+    ) -> Result<(std::sync::Arc<Header>, Compact<'t>), Error> {
         let parts = compact::split(token, max_len)?;
         let header = header::decode_and_parse(parts.header)?;
         let key = self.select(&header)?;

@@ -188,7 +188,7 @@ pub fn api(guard: &Guard) -> Router {
             "sub": claims.subject(),
             "client_id": claims.client_id(),
             "scopes": claims.scopes().collect::<Vec<_>>(),
-            "roles": claims.roles(),
+            "roles": claims.roles().collect::<Vec<_>>(),
             "username": claims.preferred_username(),
         }))
     }
