@@ -1,9 +1,11 @@
 //! Talking to the issuer: GET a JSON document, POST a form. Bounded in time
 //! and size, so a slow or hostile issuer cannot stall or exhaust the API.
 //!
-//! Plain `http://` only: put the issuer behind the API's own TLS-terminating
-//! egress, or on a private network, or supply keys with
-//! [`GuardBuilder::jwks_json`](crate::GuardBuilder::jwks_json).
+//! `https://` with the `https` feature (on by default): rustls on aws-lc-rs,
+//! TLS 1.2 and 1.3, Mozilla's root certificates (`webpki-roots`) plus any
+//! the application adds ([`GuardBuilder::tls_root_certificates`](crate::GuardBuilder::tls_root_certificates)),
+//! certificates checked against the issuer's host name. Plain `http://`
+//! always works, for issuers on a private network or in tests.
 
 use std::time::Duration;
 
@@ -16,12 +18,20 @@ use hyper_util::rt::TokioExecutor;
 /// The largest document read from the issuer.
 pub const MAX_DOCUMENT: usize = 1 << 20;
 
+#[cfg(feature = "https")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "https"))]
+type Connector = HttpConnector;
+
 /// Why a document could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// The URL is not a plain `http://` URL.
-    #[error("{0}: only http:// URLs are fetched")]
+    /// The URL's scheme is not one this build fetches.
+    #[error("{0}: only http:// and https:// URLs are fetched (https needs the `https` feature)")]
     Url(String),
+    /// The extra root certificates are not PEM certificates.
+    #[error("root certificates: {0}")]
+    Certificates(String),
     /// No answer in time.
     #[error("{0}: no answer within {1:?}")]
     Timeout(String, Duration),
@@ -49,20 +59,26 @@ pub struct Fetched {
 /// A small HTTP/1.1 client with a connection pool.
 #[derive(Clone)]
 pub struct Fetcher {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl Fetcher {
-    /// A client whose every exchange ends within `timeout`.
-    pub fn new(timeout: Duration) -> Fetcher {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
+    /// A client whose every exchange ends within `timeout`, trusting
+    /// Mozilla's roots and the PEM certificates in `extra_roots`.
+    pub fn new(timeout: Duration, extra_roots: &[u8]) -> Result<Fetcher, FetchError> {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(timeout));
+        http.set_nodelay(true);
+        let connector = tls(http, extra_roots)?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Fetcher { client, timeout }
+        Ok(Fetcher { client, timeout })
+    }
+
+    fn fetches(url: &str) -> bool {
+        url.starts_with("http://") || (cfg!(feature = "https") && url.starts_with("https://"))
     }
 
     /// GET `url`, expecting 200 and JSON.
@@ -88,7 +104,7 @@ impl Fetcher {
         authorization: Option<&str>,
         body: Bytes,
     ) -> Result<Fetched, FetchError> {
-        if !url.starts_with("http://") {
+        if !Fetcher::fetches(url) {
             return Err(FetchError::Url(url.to_owned()));
         }
         let mut request = Request::builder()
@@ -129,6 +145,45 @@ impl Fetcher {
         tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| FetchError::Timeout(url.to_owned(), self.timeout))?
+    }
+}
+
+/// Wraps the TCP connector in TLS for `https://` URLs.
+#[cfg(feature = "https")]
+fn tls(mut http: HttpConnector, extra_roots: &[u8]) -> Result<Connector, FetchError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+
+    http.enforce_http(false);
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for cert in CertificateDer::pem_slice_iter(extra_roots) {
+        let cert = cert.map_err(|e| FetchError::Certificates(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| FetchError::Certificates(e.to_string()))?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| FetchError::Certificates(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http))
+}
+
+#[cfg(not(feature = "https"))]
+fn tls(http: HttpConnector, extra_roots: &[u8]) -> Result<Connector, FetchError> {
+    match extra_roots.is_empty() {
+        true => Ok(http),
+        false => Err(FetchError::Certificates(
+            "this build has no `https` feature".into(),
+        )),
     }
 }
 

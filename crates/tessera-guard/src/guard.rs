@@ -85,6 +85,7 @@ pub struct GuardBuilder {
     timeout: Duration,
     introspection: Option<(String, zeroize::Zeroizing<String>)>,
     introspection_cache: (Duration, usize),
+    tls_roots: Vec<u8>,
 }
 
 impl Guard {
@@ -110,6 +111,7 @@ impl Guard {
             timeout: Duration::from_secs(5),
             introspection: None,
             introspection_cache: (Duration::from_secs(5), 10_000),
+            tls_roots: Vec::new(),
         }
     }
 
@@ -247,9 +249,17 @@ impl GuardBuilder {
         self
     }
 
+    /// Also trust these root certificates (PEM) for `https://` issuers,
+    /// e.g. a company's private CA; Mozilla's roots stay trusted.
+    pub fn tls_root_certificates(mut self, pem: &[u8]) -> GuardBuilder {
+        self.tls_roots.extend_from_slice(pem);
+        self.tls_roots.push(b'\n');
+        self
+    }
+
     /// Fetches what is needed (metadata, keys) and builds the guard.
     pub async fn build(self) -> Result<Guard, SetupError> {
-        let fetcher = Fetcher::new(self.timeout);
+        let fetcher = Fetcher::new(self.timeout, &self.tls_roots)?;
         let validation = Validation::access_token(&self.issuer, &self.audience).leeway(self.leeway.as_secs());
         let needs_metadata =
             self.introspection.is_some() || (self.jwks_uri.is_none() && self.jwks_json.is_none());

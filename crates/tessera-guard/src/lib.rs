@@ -39,9 +39,10 @@
 //! require `tasks:write` for `POST` only, route `GET` and `POST` in two
 //! `.route(..)` calls, each with its own layer.
 //!
-//! Issuers are fetched over plain `http://` (the API's egress proxy or a
-//! private network terminates TLS); [`GuardBuilder::jwks_json`] takes keys
-//! distributed out of band.
+//! Issuers are reached over `https://` (the default `https` feature:
+//! rustls, Mozilla's roots, plus a private CA through
+//! [`GuardBuilder::tls_root_certificates`]) or plain `http://`;
+//! [`GuardBuilder::jwks_json`] takes keys distributed out of band.
 //!
 //! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 //! [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
