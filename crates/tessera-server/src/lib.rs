@@ -16,3 +16,4 @@ pub mod password;
 pub mod random;
 pub mod server;
 pub mod store;
+pub mod ui;

@@ -68,6 +68,7 @@ fn client(id: &str, secret: Option<&str>, grant: &str, scopes: &str, audience: &
         access_token_ttl: 600,
         created_at: 1,
         refresh_cookie: false,
+        first_party: false,
         auth_method: String::new(),
     }
 }

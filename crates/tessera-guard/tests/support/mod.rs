@@ -111,6 +111,7 @@ impl Tessera {
                 access_token_ttl: 600,
                 created_at: 1,
                 refresh_cookie: false,
+                first_party: false,
                 auth_method: String::new(),
             })
             .await

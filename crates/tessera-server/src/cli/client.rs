@@ -68,6 +68,10 @@ pub(crate) struct CreateArgs {
     /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
     #[arg(long)]
     refresh_cookie: bool,
+    /// The operator's own app: its users are not asked for consent at
+    /// sign-in (authorization code flow).
+    #[arg(long)]
+    first_party: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -75,7 +79,12 @@ pub(crate) struct CreateArgs {
     config: ConfigArgs,
 }
 
-const GRANT_TYPES: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+];
 
 fn random(bytes: usize) -> anyhow::Result<String> {
     crate::random::base64url(bytes).ok_or_else(|| anyhow::anyhow!("no randomness available"))
@@ -93,6 +102,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "access_token_ttl": c.access_token_ttl,
         "created_at": c.created_at,
         "refresh_cookie": c.refresh_cookie,
+        "first_party": c.first_party,
         "auth_method": if c.secret_hash.is_none() { "none" } else if c.auth_method.is_empty() { "client_secret_basic client_secret_post" } else { c.auth_method.as_str() },
     })
 }
@@ -151,6 +161,25 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if args.public && grant_types.iter().any(|g| g == "client_credentials") {
         anyhow::bail!("a public client cannot use client_credentials (RFC 6749 §4.4)");
     }
+    // RFC 6749 §3.1.2: absolute URIs without a fragment; RFC 9700 §2.1:
+    // the code flow needs registered redirect URIs, compared exactly.
+    for uri in &args.redirect_uris {
+        let absolute = uri.split_once("://").is_some_and(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !rest.is_empty()
+        });
+        if !absolute || uri.contains('#') {
+            anyhow::bail!(
+                "--redirect-uri {uri:?}: must be an absolute URI without a fragment (RFC 6749 §3.1.2)"
+            );
+        }
+    }
+    if grant_types.iter().any(|g| g == "authorization_code") && args.redirect_uris.is_empty() {
+        anyhow::bail!("the authorization_code grant needs at least one --redirect-uri");
+    }
     let auth_method = match args.auth_method.as_deref() {
         None => String::new(),
         Some(m @ ("client_secret_basic" | "client_secret_post")) if !args.public => m.to_owned(),
@@ -188,6 +217,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         access_token_ttl: ttl,
         created_at: UnixTime::now().as_secs(),
         refresh_cookie: args.refresh_cookie,
+        first_party: args.first_party,
         auth_method,
     };
     for origin in &args.cors_origins {

@@ -91,6 +91,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             access_token_ttl: config.access_token_ttl,
             created_at: now,
             refresh_cookie: false,
+            first_party: false,
             auth_method: String::new(),
         })
         .await?;
@@ -106,6 +107,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             access_token_ttl: config.access_token_ttl,
             created_at: now,
             refresh_cookie: false,
+            first_party: false,
             auth_method: String::new(),
         })
         .await?;

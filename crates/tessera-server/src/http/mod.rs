@@ -2,6 +2,7 @@
 //! [`router`] builds the whole app, so tests can drive it.
 
 mod api;
+mod authorize;
 mod cors;
 mod error;
 pub mod metrics;
@@ -46,15 +47,24 @@ impl AppState {
     pub fn new(issuer: String, store: Store, keys: KeyRing) -> AppState {
         let discovery = serde_json::json!({
             "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
             "introspection_endpoint": format!("{issuer}/introspect"),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint": format!("{issuer}/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": [],
+            "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
         })
@@ -115,6 +125,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/oauth-authorization-server", get(discovery))
         .route("/jwks", get(jwks))
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/authorize/login", post(authorize::login))
+        .route("/authorize/consent", post(authorize::consent))
         .route("/token", post(token_endpoint))
         .route("/introspect", post(introspect_endpoint))
         .route("/revoke", post(revoke_endpoint))
@@ -227,6 +240,7 @@ async fn token_endpoint(
         let ctx = TokenContext {
             store: &state.store,
             issue: state.issue(&keys, peer),
+            id_signer: &keys.id_tokens,
         };
         token::handle(&ctx, body, authorization).await
     }

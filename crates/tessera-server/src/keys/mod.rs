@@ -58,6 +58,8 @@ pub enum KeyRingError {
 pub struct KeyRing {
     /// Signs access tokens (`typ: at+jwt`).
     pub access_tokens: Signer,
+    /// Signs ID tokens (RS256, `typ: JWT`).
+    pub id_tokens: Signer,
     /// The public keys, for introspection and the JWKS.
     pub verify: KeySet,
     /// The JWKS document, serialized once.
@@ -106,6 +108,24 @@ fn new_key(
         activates_at,
     };
     Ok(stored)
+}
+
+/// The key of `alg` that signs at `now`: the latest activated.
+fn current_signing_key(
+    stored: &[StoredKey],
+    master: &MasterKey,
+    alg: Algorithm,
+    now: i64,
+) -> Result<SigningKey, KeyRingError> {
+    let current = stored
+        .iter()
+        .filter(|k| k.alg == alg.name() && signs_at(k, now))
+        .max_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()))
+        .ok_or(KeyRingError::UnsupportedAlgorithm(alg))?;
+    let der = master.open(&current.kid, &current.sealed_private_key)?;
+    Ok(SigningKey::from_pkcs8_der(&der, Some(alg))
+        .map_err(key_error(&current.kid))?
+        .with_kid(current.kid.clone()))
 }
 
 /// Whether a key signs at `now`.
@@ -165,15 +185,10 @@ pub async fn load<S: KeyStore>(
     }
     // The store's order, so the JWKS reads the same after a restart.
     stored.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
-    let current = stored
-        .iter()
-        .filter(|k| k.alg == token_alg.name() && signs_at(k, now))
-        .max_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()))
-        .ok_or(KeyRingError::UnsupportedAlgorithm(token_alg))?;
-    let der = master.open(&current.kid, &current.sealed_private_key)?;
-    let signing = SigningKey::from_pkcs8_der(&der, Some(token_alg))
-        .map_err(key_error(&current.kid))?
-        .with_kid(current.kid.clone());
+    let signing = current_signing_key(&stored, master, token_alg, now)?;
+    // ID tokens are RS256, the one algorithm every relying party supports
+    // (OpenID Connect Core §15.1).
+    let id_signing = current_signing_key(&stored, master, Algorithm::RS256, now)?;
 
     let mut public = Vec::with_capacity(stored.len());
     for key in stored
@@ -190,6 +205,7 @@ pub async fn load<S: KeyStore>(
     let jwks: Jwks = verify.to_public_jwks();
     Ok(KeyRing {
         access_tokens: Signer::new(signing, Some("at+jwt")),
+        id_tokens: Signer::new(id_signing, Some("JWT")),
         jwks_json: Arc::from(serde_json::to_string(&jwks).unwrap_or_default()),
         verify,
     })

@@ -81,4 +81,8 @@ pub struct TokenResponse {
     /// A refresh token, for grants that issue one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token, when `openid` was granted through the
+    /// authorization code flow (OpenID Connect Core §3.1.3.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }

@@ -71,6 +71,16 @@ pub enum OAuthError {
     /// A used refresh token came back: its whole family is now revoked.
     #[error("the refresh token was already used; all tokens from this login are revoked")]
     RefreshTokenReplayed,
+    /// The authorization code is unknown, expired, or was issued to another
+    /// client or for another redirect URI (RFC 6749 §4.1.3).
+    #[error("the authorization code is invalid or expired, or was issued to another client or redirect_uri")]
+    InvalidCode,
+    /// A used authorization code came back: what it issued is revoked.
+    #[error("the authorization code was already used; the tokens issued with it are revoked")]
+    CodeReplayed,
+    /// PKCE failed (RFC 7636 §4.6, RFC 9700 §4.8.2).
+    #[error("PKCE: {0}")]
+    PkceFailed(&'static str),
     /// An internal failure other than storage or signing.
     #[error("internal failure: {0}")]
     Internal(String),
@@ -116,7 +126,10 @@ impl OAuthError {
             OAuthError::BadCredentials
             | OAuthError::AccountLocked
             | OAuthError::InvalidRefreshToken
-            | OAuthError::RefreshTokenReplayed => "invalid_grant",
+            | OAuthError::RefreshTokenReplayed
+            | OAuthError::InvalidCode
+            | OAuthError::CodeReplayed
+            | OAuthError::PkceFailed(_) => "invalid_grant",
             OAuthError::AudienceNotAllowed(_) => "invalid_target",
             OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => "server_error",
         }
@@ -149,7 +162,10 @@ impl OAuthError {
             | OAuthError::BadCredentials
             | OAuthError::AccountLocked
             | OAuthError::InvalidRefreshToken
-            | OAuthError::RefreshTokenReplayed => 400,
+            | OAuthError::RefreshTokenReplayed
+            | OAuthError::InvalidCode
+            | OAuthError::CodeReplayed
+            | OAuthError::PkceFailed(_) => 400,
         }
     }
 

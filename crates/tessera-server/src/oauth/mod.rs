@@ -2,14 +2,17 @@
 //! HTTP types. The `http` module is a thin shell around these.
 
 pub mod access_token;
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod first_party;
 pub mod grant;
+pub mod id_token;
 pub mod introspect;
 pub mod params;
 pub mod revoke;
 pub mod scope;
+pub mod sign_in;
 pub mod throttle;
 pub mod token;
 pub mod user_tokens;

@@ -5,10 +5,10 @@
 
 use super::access_token::TokenResponse;
 use super::client_auth::{identify, PublicClients};
-use super::grant::{client_credentials, password, refresh_token};
+use super::grant::{authorization_code, client_credentials, password, refresh_token};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
-use crate::store::{ClientStore, RefreshTokenStore, UserStore};
+use crate::store::{ClientStore, CodeStore, RefreshTokenStore, UserStore};
 
 /// The server state a token request needs.
 pub struct TokenContext<'a, S> {
@@ -16,11 +16,13 @@ pub struct TokenContext<'a, S> {
     pub store: &'a S,
     /// Issuer, signer, clock, login throttle and the caller's address.
     pub issue: Issue<'a>,
+    /// Signs ID tokens.
+    pub id_signer: &'a tessera_jwt::Signer,
 }
 
 /// Handles a token request from its form body and `Authorization` header;
 /// the response and the grant type that issued it.
-pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore>(
+pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore + CodeStore>(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
@@ -31,6 +33,7 @@ pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore>(
     // client_credentials (§4.4).
     let (grant_type, public) = match params.require("grant_type")? {
         client_credentials::GRANT_TYPE => (client_credentials::GRANT_TYPE, PublicClients::Refused),
+        authorization_code::GRANT_TYPE => (authorization_code::GRANT_TYPE, PublicClients::Allowed),
         password::GRANT_TYPE => (password::GRANT_TYPE, PublicClients::Allowed),
         refresh_token::GRANT_TYPE => (refresh_token::GRANT_TYPE, PublicClients::Allowed),
         other => return Err(OAuthError::UnsupportedGrantType(other.to_owned())),
@@ -39,6 +42,9 @@ pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore>(
     let issue = &ctx.issue;
     let result = match grant_type {
         password::GRANT_TYPE => password::handle(ctx.store, issue, &client, &params).await,
+        authorization_code::GRANT_TYPE => {
+            authorization_code::handle(ctx.store, issue, ctx.id_signer, &client, &params).await
+        }
         refresh_token::GRANT_TYPE => refresh_token::handle(ctx.store, issue, &client, &params).await,
         _ => {
             let grant = client_credentials::Context {

@@ -40,14 +40,43 @@ pub async fn issue<S: RefreshTokenStore>(
     granted: &str,
     family: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
+    issue_recorded(store, ctx, client, user, granted, family)
+        .await
+        .map(|issued| issued.response)
+}
+
+/// What was issued, with what revoking it later needs.
+pub struct Issued {
+    /// The token response.
+    pub response: TokenResponse,
+    /// The access token's `jti`.
+    pub jti: String,
+    /// The access token's `exp`.
+    pub expires_at: i64,
+    /// The refresh token's family, if one was issued.
+    pub family_id: Option<String>,
+}
+
+/// [`issue`], also returning the access token's `jti` and the refresh
+/// family, so an authorization code can record what it produced.
+pub async fn issue_recorded<S: RefreshTokenStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &Client,
+    user: &User,
+    granted: &str,
+    family: Option<String>,
+) -> Result<Issued, OAuthError> {
     let aud = access_token::audience(&client.audiences, ctx.issuer);
+    let jti = access_token::new_jti()?;
+    let expires_at = ctx.now.saturating_add(client.access_token_ttl);
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &user.id,
         aud,
-        exp: ctx.now.saturating_add(client.access_token_ttl),
+        exp: expires_at,
         iat: ctx.now,
-        jti: access_token::new_jti()?,
+        jti: jti.clone(),
         client_id: &client.id,
         scope: granted,
         preferred_username: Some(&user.username),
@@ -56,12 +85,14 @@ pub async fn issue<S: RefreshTokenStore>(
         name: user.name.as_deref().filter(|_| scope::has(granted, "profile")),
     };
     let access_token = access_token::issue(ctx.signer, &claims)?;
+    let mut issued_family = None;
     let refresh_token = if client.grant_types.iter().any(|g| g == "refresh_token") {
         let token = random_token()?;
         let family_id = match family {
             Some(f) => f,
             None => random_token()?,
         };
+        issued_family = Some(family_id.clone());
         store
             .insert_refresh_token(&RefreshToken {
                 token_hash: hash_secret(&token),
@@ -76,11 +107,17 @@ pub async fn issue<S: RefreshTokenStore>(
     } else {
         None
     };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: client.access_token_ttl,
-        scope: (!granted.is_empty()).then(|| granted.to_owned()),
-        refresh_token,
+    Ok(Issued {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: client.access_token_ttl,
+            scope: (!granted.is_empty()).then(|| granted.to_owned()),
+            refresh_token,
+            id_token: None,
+        },
+        jti,
+        expires_at,
+        family_id: issued_family,
     })
 }

@@ -71,6 +71,9 @@ pub struct Client {
     /// The one token endpoint authentication method it may use
     /// (`client_secret_basic` or `client_secret_post`); empty for either.
     pub auth_method: String,
+    /// A first-party client (the operator's own app): its users are not
+    /// asked for consent.
+    pub first_party: bool,
 }
 
 /// What `ClientStore::create_client` needs.
@@ -129,13 +132,14 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         created_at: row.try_get("created_at").map_err(get)?,
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         auth_method: row.try_get("auth_method").map_err(get)?,
+        first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party"
     };
 }
 
@@ -149,7 +153,7 @@ impl ClientStore for Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -162,6 +166,7 @@ impl ClientStore for Store {
         .bind(c.created_at)
         .bind(i64::from(c.refresh_cookie))
         .bind(&c.auth_method)
+        .bind(i64::from(c.first_party))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -10,9 +10,11 @@
 //! start.
 
 mod clients;
+mod codes;
 mod keys;
 mod refresh_tokens;
 mod revocations;
+mod sessions;
 mod users;
 
 use std::borrow::Cow;
@@ -24,9 +26,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
 pub use clients::{Client, ClientStore, NewClient};
+pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use keys::{KeyStore, StoredKey};
 pub use refresh_tokens::{Consumed, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;
+pub use sessions::{Session, SessionStore};
 pub use users::{User, UserStore};
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
@@ -105,6 +109,15 @@ macro_rules! migrations {
                 7,
                 "client_origins",
                 include_str!(concat!("../../migrations/", $dir, "/0007_client_origins.sql")),
+            ),
+            (
+                8,
+                "authorization_codes",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0008_authorization_codes.sql"
+                )),
             ),
         ]
     };

@@ -259,6 +259,7 @@ pub fn client(
         access_token_ttl: 600,
         created_at: 1,
         refresh_cookie: false,
+        first_party: false,
         auth_method: String::new(),
     }
 }

@@ -76,5 +76,6 @@ pub fn handle(
         expires_in: client.access_token_ttl,
         scope: (!scope.is_empty()).then_some(scope),
         refresh_token: None,
+        id_token: None,
     })
 }

@@ -1,0 +1,34 @@
+-- Browser sign-in (RFC 6749 §4.1, OpenID Connect Core §3.1).
+
+-- Authorization codes: only the SHA-256 of the code is stored. A code is
+-- redeemed once; redeeming it again revokes what the first redemption issued
+-- (RFC 6749 §4.1.2), which is why the access token's jti and the refresh
+-- family are recorded.
+CREATE TABLE authorization_codes (
+    code_hash BLOB PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    nonce TEXT,
+    code_challenge TEXT,
+    auth_time BIGINT NOT NULL,
+    sid TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    access_jti TEXT,
+    access_expires_at BIGINT,
+    family_id TEXT
+);
+
+-- Single sign-on sessions, by the SHA-256 of the cookie's value.
+CREATE TABLE sessions (
+    id_hash BLOB PRIMARY KEY,
+    sid TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    auth_time BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- First-party clients skip the consent page.
+ALTER TABLE clients ADD COLUMN first_party INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,421 @@
+//! The browser side of the authorization code flow: `/authorize` (GET and
+//! POST, OpenID Connect Core §3.1.2.1), the login form and the consent
+//! form. The protocol checks live in [`crate::oauth::authorize`]; this
+//! module decides which page comes next, and keeps the browser state:
+//!
+//! - the SSO session cookie (`HttpOnly`, `SameSite=Lax` so a second app's
+//!   redirect carries it, `Secure` when the issuer is https); the store
+//!   keeps only its SHA-256;
+//! - a CSRF cookie (`SameSite=Strict`) whose value every form repeats,
+//!   compared in constant time (double submit);
+//! - 303 after every form POST, never 307, so a password is never re-posted
+//!   to the client (RFC 9700 §4.12).
+//!
+//! Pages carry the original authorization request in a hidden field and
+//! check it again on every POST: nothing about the request is trusted from
+//! the form that was not checked again.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tessera_jwt::UnixTime;
+use zeroize::Zeroizing;
+
+use super::{content_type_is, AppState};
+use crate::oauth::authorize::{self, AuthorizationRequest, Refusal, CODE_TTL};
+use crate::oauth::client_auth::hash_secret;
+use crate::oauth::{sign_in, OAuthError, Params};
+use crate::store::{AuthorizationCode, CodeStore, Session, SessionStore, UserStore};
+use crate::ui;
+
+/// The SSO session cookie.
+const SESSION_COOKIE: &str = "tessera_session";
+/// The CSRF cookie the forms repeat.
+const CSRF_COOKIE: &str = "tessera_csrf";
+/// How long a sign-in lasts (Keycloak's default SSO maximum is 10 hours).
+pub const SESSION_TTL: i64 = 10 * 3600;
+
+/// `GET /authorize`: the request is the query string.
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    start(&state, &headers, query.as_deref().unwrap_or("")).await
+}
+
+/// `POST /authorize`: the request is a form body (OpenID Connect Core
+/// §3.1.2.1: "MUST support the use of the HTTP GET and POST methods").
+pub(super) async fn post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match form_body(&headers, &body) {
+        Ok(body) => start(&state, &headers, body).await,
+        Err(message) => page(StatusCode::BAD_REQUEST, ui::error(message), None),
+    }
+}
+
+/// `POST /authorize/login`: the login form.
+pub(super) async fn login(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let form = match checked_form(&headers, &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let raw = form.get("authorization").unwrap_or("");
+    let request = match authorize::check(&state.store, raw.as_bytes()).await {
+        Ok(request) => request,
+        Err(refusal) => return refused(&state, refusal),
+    };
+    let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
+        return login_page(
+            &state,
+            &headers,
+            &request,
+            raw,
+            None,
+            Some("Enter your username and password."),
+        );
+    };
+    let keys = state.keys();
+    let ctx = state.issue(&keys, peer);
+    let password = Zeroizing::new(password.to_owned());
+    let user = match sign_in::check_password(&state.store, &ctx, username, password, &request.client.id).await
+    {
+        Ok(user) => user,
+        Err(e @ (OAuthError::BadCredentials | OAuthError::AccountLocked)) => {
+            let message = match e {
+                OAuthError::AccountLocked => "Too many failed attempts. Wait a few minutes and try again.",
+                _ => "Wrong username or password.",
+            };
+            let mut response = login_page(&state, &headers, &request, raw, Some(username), Some(message));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            return response;
+        }
+        Err(e) => return internal(&e),
+    };
+    // A new session on every login (no fixation of an earlier cookie).
+    let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
+        return internal(&OAuthError::Internal("no randomness".into()));
+    };
+    let session = Session {
+        id_hash: hash_secret(&cookie),
+        sid,
+        user_id: user.id.clone(),
+        auth_time: ctx.now,
+        expires_at: ctx.now + SESSION_TTL,
+    };
+    if let Err(e) = state.store.create_session(&session).await {
+        return internal(&OAuthError::from(e));
+    }
+    let set = session_cookie(&state, &cookie, SESSION_TTL);
+    let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
+    append_cookie(&mut response, &set);
+    response
+}
+
+/// `POST /authorize/consent`: the consent form.
+pub(super) async fn consent(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let form = match checked_form(&headers, &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let raw = form.get("authorization").unwrap_or("");
+    let request = match authorize::check(&state.store, raw.as_bytes()).await {
+        Ok(request) => request,
+        Err(refusal) => return refused(&state, refusal),
+    };
+    match form.get("decision") {
+        Some("allow") => proceed(&state, &headers, request, raw, Step::Consented).await,
+        _ => {
+            tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
+            see_other(&error_url(
+                &state,
+                &request,
+                "access_denied",
+                "the user denied access",
+            ))
+        }
+    }
+}
+
+/// Where the flow is.
+enum Step {
+    /// A fresh request.
+    Start,
+    /// The login form just succeeded.
+    SignedIn(Session),
+    /// The consent form said yes.
+    Consented,
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
+    match authorize::check(&state.store, raw.as_bytes()).await {
+        Ok(request) => proceed(state, headers, request, raw, Step::Start).await,
+        Err(refusal) => refused(state, refusal),
+    }
+}
+
+/// Decides what comes next: the login page, the consent page, or the code.
+/// OpenID Connect Core §3.1.2.3: `prompt=login` and an exceeded `max_age`
+/// require a new login; `prompt=none` turns any page into
+/// `login_required` or `consent_required` (§3.1.2.6).
+async fn proceed(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: AuthorizationRequest,
+    raw: &str,
+    step: Step,
+) -> Response {
+    let now = UnixTime::now().as_secs();
+    let (session, signed_in_now, consented) = match step {
+        Step::SignedIn(session) => (Some(session), true, false),
+        Step::Start | Step::Consented => {
+            let found = match cookie(headers, SESSION_COOKIE) {
+                Some(value) => match state.store.session(&hash_secret(value), now).await {
+                    Ok(found) => found,
+                    Err(e) => return internal(&OAuthError::from(e)),
+                },
+                None => None,
+            };
+            (found, false, matches!(step, Step::Consented))
+        }
+    };
+    // A login or consent POST of this flow has passed these checks already.
+    let checked = signed_in_now || consented;
+    // `max_age=0` is `prompt=login` (OpenID Connect Core §3.1.2.1).
+    let fresh = session.filter(|s| checked || request.max_age.is_none_or(|max| now - s.auth_time < max));
+    let must_log_in = fresh.is_none() || (request.prompt_login && !checked);
+    let session = match fresh {
+        Some(session) if !must_log_in => session,
+        _ if request.prompt_none => {
+            return see_other(&error_url(
+                state,
+                &request,
+                "login_required",
+                "the user is not signed in",
+            ))
+        }
+        _ => return login_page(state, headers, &request, raw, request.login_hint.as_deref(), None),
+    };
+    let user = match state.store.user(&session.user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return login_page(state, headers, &request, raw, None, None),
+        Err(e) => return internal(&OAuthError::from(e)),
+    };
+    let must_consent = (!request.client.first_party || request.prompt_consent) && !consented;
+    if must_consent {
+        if request.prompt_none {
+            return see_other(&error_url(
+                state,
+                &request,
+                "consent_required",
+                "the user has not consented",
+            ));
+        }
+        let (csrf, set) = csrf_token(state, headers);
+        let html = ui::consent(&ui::Consent {
+            client_name: &request.client.name,
+            username: &user.username,
+            scope: &request.scope,
+            authorization: raw,
+            csrf: &csrf,
+        });
+        return page(StatusCode::OK, html, set);
+    }
+    // RFC 6749 §4.1.2: the code, bound to everything the token request
+    // must match.
+    let Some(code) = crate::random::base64url(32) else {
+        return internal(&OAuthError::Internal("no randomness".into()));
+    };
+    let stored = AuthorizationCode {
+        code_hash: hash_secret(&code),
+        client_id: request.client.id.clone(),
+        user_id: user.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        sid: session.sid.clone(),
+        expires_at: now + CODE_TTL,
+    };
+    if let Err(e) = state.store.insert_code(&stored).await {
+        return internal(&OAuthError::from(e));
+    }
+    tracing::info!(target: "audit", user_id = %user.id, client_id = %request.client.id, "authorization code issued");
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    see_other(&authorize::redirect_url(&request.redirect_uri, &params))
+}
+
+fn error_url(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    error: &'static str,
+    description: &str,
+) -> String {
+    authorize::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        error,
+        description: description.to_owned(),
+        state: request.state.clone(),
+    }
+    .url(&state.issuer)
+}
+
+fn refused(state: &AppState, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Page(message) => page(StatusCode::BAD_REQUEST, ui::error(&message), None),
+        Refusal::Redirect(redirect) => see_other(&redirect.url(&state.issuer)),
+    }
+}
+
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthorizationRequest,
+    raw: &str,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, set) = csrf_token(state, headers);
+    let html = ui::login(&ui::Login {
+        client_name: &request.client.name,
+        authorization: raw,
+        csrf: &csrf,
+        username,
+        error,
+    });
+    page(StatusCode::OK, html, set)
+}
+
+/// The form of a POST, after its content type and CSRF token are checked.
+fn checked_form(headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<Params, Box<Response>> {
+    let body =
+        form_body(headers, body).map_err(|m| Box::new(page(StatusCode::BAD_REQUEST, ui::error(m), None)))?;
+    let form = Params::parse(body.as_bytes())
+        .map_err(|e| Box::new(page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), None)))?;
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or("");
+    let sent = form.get("csrf").unwrap_or("");
+    let same = !expected.is_empty()
+        && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), sent.as_bytes()).is_ok();
+    if !same {
+        return Err(Box::new(page(
+            StatusCode::FORBIDDEN,
+            ui::error("This form has expired or did not come from this site. Go back to the application and start again."),
+            None,
+        )));
+    }
+    Ok(form)
+}
+
+fn form_body<'a>(
+    headers: &HeaderMap,
+    body: &'a Result<Bytes, BytesRejection>,
+) -> Result<&'a str, &'static str> {
+    if !content_type_is(headers, "application/x-www-form-urlencoded") {
+        return Err("the form must be sent as application/x-www-form-urlencoded");
+    }
+    let body = body.as_ref().map_err(|_| "the form is too large")?;
+    std::str::from_utf8(body).map_err(|_| "the form is not valid UTF-8")
+}
+
+/// The CSRF token: the cookie's if it has one, else a new one to set.
+fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    if let Some(existing) = cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
+        return (existing.to_owned(), None);
+    }
+    let token = crate::random::base64url(32).unwrap_or_default();
+    let secure = if state.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let set = format!("{CSRF_COOKIE}={token}; Path=/authorize; HttpOnly; SameSite=Strict{secure}");
+    (token, Some(set))
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    let secure = if state.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
+pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+fn append_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> Response {
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    for (name, value) in ui::SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Some(cookie) = set_cookie {
+        append_cookie(&mut response, &cookie);
+    }
+    response
+}
+
+/// RFC 9700 §4.12: 303, so the browser follows with a GET.
+fn see_other(url: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn internal(error: &OAuthError) -> Response {
+    tracing::error!("authorization failed: {error}");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ui::error("The server could not complete the sign-in. Try again."),
+        None,
+    )
+}

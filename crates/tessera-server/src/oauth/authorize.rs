@@ -1,0 +1,330 @@
+//! The authorization request ([RFC 6749 §4.1.1], [OpenID Connect Core
+//! §3.1.2.1]), checked in the order that decides where an error may go:
+//!
+//! 1. Every parameter at most once (RFC 6749 §3.1). A repeated `client_id`
+//!    or `redirect_uri` cannot be trusted to redirect to, so it is an
+//!    error page; other repeats are redirected errors.
+//! 2. `client_id` names a registered client, and `redirect_uri` is one of
+//!    its registered URIs, compared exactly (RFC 9700 §4.1.3); it may be
+//!    omitted only when the client has exactly one (RFC 6749 §3.1.2.3).
+//!    Failing either, the user sees an error page and is never redirected
+//!    (RFC 6749 §4.1.2.1: "MUST NOT automatically redirect").
+//! 3. From here on errors go back to the client: `error`,
+//!    `error_description`, `state`, and `iss` (RFC 9207).
+//! 4. `response_type` is `code`; anything else (implicit, hybrid) is
+//!    `unsupported_response_type` (RFC 9700 §2.1.2).
+//! 5. The client is registered for the `authorization_code` grant
+//!    (`unauthorized_client`).
+//! 6. `request` and `request_uri` are not supported (OpenID Connect Core
+//!    §6: `request_not_supported`, `request_uri_not_supported`).
+//! 7. PKCE (RFC 7636): `code_challenge_method` is `S256` (`plain` is
+//!    refused, RFC 9700 §2.1.1); a public client must send a
+//!    `code_challenge`; a challenge is 43 unreserved characters (a
+//!    base64url SHA-256).
+//! 8. `scope` within the client's scopes (`invalid_scope`).
+//! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`,
+//!    and `none` stands alone; `max_age` is a non-negative integer.
+//!
+//! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+//! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+
+use std::collections::HashMap;
+
+use super::grant::authorization_code;
+use super::{scope, OAuthError};
+use crate::store::{Client, ClientStore};
+
+/// How long an authorization code may be redeemed (RFC 6749 §4.1.2
+/// recommends at most 10 minutes; a browser redirect takes seconds).
+pub const CODE_TTL: i64 = 60;
+
+/// A checked authorization request.
+#[derive(Clone, Debug)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client: Client,
+    /// Where the answer goes.
+    pub redirect_uri: String,
+    /// The granted scope.
+    pub scope: String,
+    /// Returned unchanged to the client.
+    pub state: Option<String>,
+    /// Put in the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt=none`: no page may be shown.
+    pub prompt_none: bool,
+    /// `prompt=login`: the user must enter the password again.
+    pub prompt_login: bool,
+    /// `prompt=consent`: consent must be asked even for a first-party
+    /// client.
+    pub prompt_consent: bool,
+    /// The most seconds since the user last entered a password.
+    pub max_age: Option<i64>,
+    /// Pre-fills the username on the login page.
+    pub login_hint: Option<String>,
+    /// Preferred languages of the pages.
+    pub ui_locales: Option<String>,
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client or the redirect URI cannot be trusted: an error page,
+    /// never a redirect.
+    Page(String),
+    /// An error for the client, sent to its redirect URI.
+    Redirect(Redirect),
+}
+
+/// An error redirect (RFC 6749 §4.1.2.1).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Redirect {
+    /// The verified redirect URI.
+    pub redirect_uri: String,
+    /// The error code.
+    pub error: &'static str,
+    /// What was wrong.
+    pub description: String,
+    /// The request's `state`.
+    pub state: Option<String>,
+}
+
+/// Checks an authorization request's parameters (query or form).
+pub async fn check<S: ClientStore>(store: &S, query: &[u8]) -> Result<AuthorizationRequest, Refusal> {
+    // 1.
+    let mut params: HashMap<String, String> = HashMap::new();
+    let mut repeated = None;
+    for (name, value) in form_urlencoded::parse(query) {
+        if value.is_empty() {
+            continue;
+        }
+        if params.insert(name.to_string(), value.into_owned()).is_some() {
+            repeated.get_or_insert_with(|| name.into_owned());
+        }
+    }
+    if let Some(name) = repeated
+        .as_deref()
+        .filter(|n| *n == "client_id" || *n == "redirect_uri")
+    {
+        return Err(Refusal::Page(format!("the parameter {name} is repeated")));
+    }
+    let get = |name: &str| params.get(name).map(String::as_str);
+    // 2.
+    let client_id = get("client_id").ok_or_else(|| Refusal::Page("client_id is required".into()))?;
+    let client = store
+        .client(client_id)
+        .await
+        .map_err(|e| {
+            Refusal::Page(format!(
+                "the server could not read the client: {}",
+                OAuthError::from(e)
+            ))
+        })?
+        .ok_or_else(|| Refusal::Page(format!("there is no client {client_id:?}")))?;
+    let redirect_uri = match (get("redirect_uri"), client.redirect_uris.as_slice()) {
+        (Some(uri), registered) if registered.iter().any(|r| r == uri) => uri.to_owned(),
+        (Some(_), _) => {
+            return Err(Refusal::Page(
+                "the redirect_uri is not one registered for this client".into(),
+            ))
+        }
+        (None, [only]) => only.clone(),
+        (None, _) => return Err(Refusal::Page("redirect_uri is required".into())),
+    };
+    // 3.
+    let state = get("state").map(str::to_owned);
+    let refuse = |error: &'static str, description: String| {
+        Refusal::Redirect(Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description,
+            state: state.clone(),
+        })
+    };
+    if let Some(name) = repeated {
+        return Err(refuse(
+            "invalid_request",
+            format!("the parameter {name} is repeated"),
+        ));
+    }
+    // 4.
+    match get("response_type") {
+        Some("code") => {}
+        None => return Err(refuse("invalid_request", "response_type is required".into())),
+        Some(other) => {
+            return Err(refuse(
+                "unsupported_response_type",
+                format!("response_type {other:?} is not supported; use code"),
+            ))
+        }
+    }
+    // 5.
+    if !client
+        .grant_types
+        .iter()
+        .any(|g| g == authorization_code::GRANT_TYPE)
+    {
+        return Err(refuse(
+            "unauthorized_client",
+            "this client may not use the authorization code flow".into(),
+        ));
+    }
+    // 6.
+    if get("request").is_some() {
+        return Err(refuse(
+            "request_not_supported",
+            "request objects are not supported".into(),
+        ));
+    }
+    if get("request_uri").is_some() {
+        return Err(refuse(
+            "request_uri_not_supported",
+            "request_uri is not supported".into(),
+        ));
+    }
+    // 7.
+    let code_challenge = get("code_challenge").map(str::to_owned);
+    match (get("code_challenge_method"), &code_challenge) {
+        (Some("S256"), Some(_)) => {}
+        (Some("plain"), _) => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method plain is not allowed; use S256".into(),
+            ))
+        }
+        (Some(other), Some(_)) => {
+            return Err(refuse(
+                "invalid_request",
+                format!("code_challenge_method {other:?} is not supported"),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method without code_challenge".into(),
+            ))
+        }
+        // RFC 7636 §4.3 makes `plain` the default; it is not allowed here.
+        (None, Some(_)) => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method=S256 is required".into(),
+            ))
+        }
+        (None, None) if client.secret_hash.is_none() => {
+            return Err(refuse(
+                "invalid_request",
+                "a public client must use PKCE (code_challenge with S256)".into(),
+            ))
+        }
+        (None, None) => {}
+    }
+    if let Some(challenge) = &code_challenge {
+        let well_formed = challenge.len() == 43
+            && challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)".into(),
+            ));
+        }
+    }
+    // 8.
+    let scope =
+        scope::grant(get("scope"), &client.scopes).map_err(|e| refuse("invalid_scope", e.to_string()))?;
+    // 9.
+    let prompts: Vec<&str> = get("prompt")
+        .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    if let Some(unknown) = prompts
+        .iter()
+        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(refuse(
+            "invalid_request",
+            format!("prompt {unknown:?} is not supported"),
+        ));
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(refuse(
+            "invalid_request",
+            "prompt=none cannot be combined with other values".into(),
+        ));
+    }
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| refuse("invalid_request", "max_age must be a non-negative integer".into()))?,
+        ),
+    };
+    Ok(AuthorizationRequest {
+        redirect_uri: redirect_uri.clone(),
+        scope,
+        state,
+        nonce: get("nonce").map(str::to_owned),
+        code_challenge,
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        max_age,
+        login_hint: get("login_hint").map(str::to_owned),
+        ui_locales: get("ui_locales").map(str::to_owned),
+        client,
+    })
+}
+
+/// The redirect that answers the client: the code (or an error), `state`,
+/// and `iss` (RFC 9207 §2), added to the redirect URI's own query.
+pub fn redirect_url(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    let mut url = redirect_uri.to_owned();
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        query.append_pair(name, value);
+    }
+    url.push(if redirect_uri.contains('?') { '&' } else { '?' });
+    url.push_str(&query.finish());
+    url
+}
+
+impl Redirect {
+    /// The URL that carries this error to the client.
+    pub fn url(&self, issuer: &str) -> String {
+        let mut params = vec![
+            ("error", self.error),
+            ("error_description", self.description.as_str()),
+        ];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", issuer));
+        redirect_url(&self.redirect_uri, &params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_keep_the_registered_query() {
+        assert_eq!(
+            redirect_url(
+                "https://app.example/cb?tenant=a",
+                &[("code", "x y"), ("state", "s")]
+            ),
+            "https://app.example/cb?tenant=a&code=x+y&state=s"
+        );
+        assert_eq!(
+            redirect_url("https://app.example/cb", &[("code", "c")]),
+            "https://app.example/cb?code=c"
+        );
+    }
+}

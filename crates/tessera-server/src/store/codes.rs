@@ -1,0 +1,173 @@
+//! Authorization codes (RFC 6749 §4.1.2): stored as SHA-256 hashes, bound
+//! to everything the token request must match, redeemed once.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A code as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// SHA-256 of the code.
+    pub code_hash: Vec<u8>,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user who signed in.
+    pub user_id: String,
+    /// The `redirect_uri` of the authorization request (RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// The granted scope.
+    pub scope: String,
+    /// The `nonce` for the ID token (OpenID Connect Core §3.1.2.1).
+    pub nonce: Option<String>,
+    /// The PKCE `code_challenge` (S256), if one was sent (RFC 7636 §4.3).
+    pub code_challenge: Option<String>,
+    /// When the user authenticated (the ID token's `auth_time`).
+    pub auth_time: i64,
+    /// The SSO session (the ID token's `sid`).
+    pub sid: String,
+    /// When it stops being redeemable.
+    pub expires_at: i64,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redeemed {
+    /// First use: the code, now marked used.
+    Fresh(Box<AuthorizationCode>),
+    /// A second use. What the first use issued has just been revoked
+    /// (RFC 6749 §4.1.2: "SHOULD revoke ... all tokens previously issued
+    /// based on that authorization code").
+    Replayed,
+    /// No such code.
+    Unknown,
+}
+
+/// Authorization codes.
+pub trait CodeStore {
+    /// Stores a new code.
+    fn insert_code(
+        &self,
+        code: &AuthorizationCode,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Marks the code used in one conditional update, so two concurrent
+    /// redemptions cannot both succeed; a replay revokes what the first
+    /// redemption issued.
+    fn redeem_code(
+        &self,
+        hash: &[u8],
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Redeemed, StoreError>> + Send;
+    /// Records what a redemption issued, so a replay can revoke it.
+    fn record_issued(
+        &self,
+        hash: &[u8],
+        access_jti: &str,
+        access_expires_at: i64,
+        family_id: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl CodeStore for Store {
+    async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
+             code_challenge, auth_time, sid, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(c.code_hash.clone())
+        .bind(&c.client_id)
+        .bind(&c.user_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.scope)
+        .bind(c.nonce.clone())
+        .bind(c.code_challenge.clone())
+        .bind(c.auth_time)
+        .bind(&c.sid)
+        .bind(c.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, hash: &[u8], now: i64) -> Result<Redeemed, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at",
+        )
+        .bind(now)
+        .bind(hash.to_vec())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = row {
+            let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
+            let code = AuthorizationCode {
+                code_hash: hash.to_vec(),
+                client_id: row.try_get("client_id").map_err(get)?,
+                user_id: row.try_get("user_id").map_err(get)?,
+                redirect_uri: row.try_get("redirect_uri").map_err(get)?,
+                scope: row.try_get("scope").map_err(get)?,
+                nonce: row.try_get("nonce").map_err(get)?,
+                code_challenge: row.try_get("code_challenge").map_err(get)?,
+                auth_time: row.try_get("auth_time").map_err(get)?,
+                sid: row.try_get("sid").map_err(get)?,
+                expires_at: row.try_get("expires_at").map_err(get)?,
+            };
+            tx.commit().await?;
+            return Ok(Redeemed::Fresh(Box::new(code)));
+        }
+        let used = sqlx::query(
+            "SELECT access_jti, access_expires_at, family_id FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(hash.to_vec())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(used) = used else {
+            return Ok(Redeemed::Unknown);
+        };
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
+        let jti: Option<String> = used.try_get("access_jti").map_err(get)?;
+        let jti_expires: Option<i64> = used.try_get("access_expires_at").map_err(get)?;
+        let family: Option<String> = used.try_get("family_id").map_err(get)?;
+        if let (Some(jti), Some(expires_at)) = (jti, jti_expires) {
+            sqlx::query(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(family) = family {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(family)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Redeemed::Replayed)
+    }
+
+    async fn record_issued(
+        &self,
+        hash: &[u8],
+        access_jti: &str,
+        access_expires_at: i64,
+        family_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE authorization_codes SET access_jti = $1, access_expires_at = $2, family_id = $3 \
+             WHERE code_hash = $4",
+        )
+        .bind(access_jti)
+        .bind(access_expires_at)
+        .bind(family_id.map(str::to_owned))
+        .bind(hash.to_vec())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}

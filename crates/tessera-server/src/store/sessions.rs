@@ -1,0 +1,85 @@
+//! Single sign-on sessions: the browser holds a random cookie value; the
+//! store holds its SHA-256, the user and when they authenticated.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A session as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie's value.
+    pub id_hash: Vec<u8>,
+    /// The session id put in ID tokens (`sid`, OpenID Connect Front- and
+    /// Back-Channel Logout); not the cookie's value.
+    pub sid: String,
+    /// The signed-in user.
+    pub user_id: String,
+    /// When the user last entered a password (`auth_time`, `max_age`).
+    pub auth_time: i64,
+    /// When the session ends.
+    pub expires_at: i64,
+}
+
+/// SSO sessions.
+pub trait SessionStore {
+    /// Stores a new session.
+    fn create_session(
+        &self,
+        session: &Session,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The unexpired session with this cookie hash.
+    fn session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Option<Session>, StoreError>> + Send;
+    /// Ends a session (logout); whether there was one.
+    fn delete_session(
+        &self,
+        id_hash: &[u8],
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl SessionStore for Store {
+    async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(s.id_hash.clone())
+        .bind(&s.sid)
+        .bind(&s.user_id)
+        .bind(s.auth_time)
+        .bind(s.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT sid, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash.to_vec())
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("sessions: {e}"));
+        Ok(Some(Session {
+            id_hash: id_hash.to_vec(),
+            sid: row.try_get("sid").map_err(get)?,
+            user_id: row.try_get("user_id").map_err(get)?,
+            auth_time: row.try_get("auth_time").map_err(get)?,
+            expires_at: row.try_get("expires_at").map_err(get)?,
+        }))
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,182 @@
+//! The pages a person sees: sign in, consent, and errors. Server-rendered,
+//! no JavaScript, one small stylesheet inline, every dynamic value HTML-
+//! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`]).
+
+/// Headers on every page: no framing (clickjacking), no scripts, no
+/// referrer leaking the authorization request, never cached.
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
+];
+
+const STYLE: &str = "\
+*{box-sizing:border-box}\
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;\
+font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f3f4f8;color:#1d2130}\
+main{width:100%;max-width:24rem;margin:1rem;padding:2rem;background:#fff;border-radius:12px;\
+box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06)}\
+.brand{font-weight:700;letter-spacing:.02em;color:#4338ca;margin:0 0 1.25rem}\
+h1{font-size:1.35rem;margin:0 0 .25rem}p{margin:.25rem 0 1rem;color:#4a5063}\
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
+input[type=text],input[type=password]{width:100%;padding:.6rem .7rem;border:1px solid #c9ccd6;border-radius:8px;font:inherit}\
+input:focus,button:focus{outline:3px solid #a5b4fc;outline-offset:1px}\
+button{width:100%;margin-top:1.25rem;padding:.65rem;border:0;border-radius:8px;background:#4338ca;color:#fff;font:inherit;font-weight:600;cursor:pointer}\
+button.secondary{background:#eef0f6;color:#1d2130;margin-top:.5rem}\
+.error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .75rem;margin:0 0 1rem}\
+ul{padding-left:1.2rem;margin:.5rem 0 0}li{margin:.2rem 0}code{font-size:.9em}";
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} · Tessera</title><style>{STYLE}</style></head>\
+         <body><main><p class=\"brand\">Tessera</p>{body}</main></body></html>",
+        escape(title)
+    )
+}
+
+/// What the login page shows.
+pub struct Login<'a> {
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// The original authorization request, carried through the form.
+    pub authorization: &'a str,
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// Pre-filled username (`login_hint`, or the last attempt).
+    pub username: Option<&'a str>,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
+}
+
+/// The sign-in page.
+pub fn login(l: &Login<'_>) -> String {
+    let error = l
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Sign in",
+        &format!(
+            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}\
+             <form method=\"post\" action=\"/authorize/login\">\
+             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label for=\"username\">Username</label>\
+             <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\">Sign in</button></form>",
+            client = escape(l.client_name),
+            authorization = escape(l.authorization),
+            csrf = escape(l.csrf),
+            username = escape(l.username.unwrap_or("")),
+        ),
+    )
+}
+
+/// What the consent page shows.
+pub struct Consent<'a> {
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// The signed-in user's name.
+    pub username: &'a str,
+    /// The requested scopes.
+    pub scope: &'a str,
+    /// The original authorization request.
+    pub authorization: &'a str,
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+}
+
+/// What a scope lets the client do, in words.
+fn scope_text(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are".into(),
+        "profile" => "See your name and username".into(),
+        "email" => "See your email address".into(),
+        "offline_access" => "Stay signed in when you are away".into(),
+        other => format!("Use <code>{}</code>", escape(other)),
+    }
+}
+
+/// The consent page.
+pub fn consent(c: &Consent<'_>) -> String {
+    let items: String = c
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("<li>{}</li>", scope_text(s)))
+        .collect();
+    page(
+        "Allow access",
+        &format!(
+            "<h1>Allow {client}?</h1><p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
+             <ul>{items}</ul>\
+             <form method=\"post\" action=\"/authorize/consent\">\
+             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+             <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
+            client = escape(c.client_name),
+            user = escape(c.username),
+            authorization = escape(c.authorization),
+            csrf = escape(c.csrf),
+        ),
+    )
+}
+
+/// An error the user sees instead of being redirected.
+pub fn error(message: &str) -> String {
+    page(
+        "Cannot sign in",
+        &format!(
+            "<h1>This sign-in link is not valid</h1><p class=\"error\" role=\"alert\">{}</p>\
+             <p>Go back to the application and try again. If it keeps happening, tell its developers.</p>",
+            escape(message)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_dynamic_is_escaped() {
+        let html = login(&Login {
+            client_name: "<script>x</script>",
+            authorization: "a=\"b\"&c='d'",
+            csrf: "t",
+            username: Some("\"><img>"),
+            error: Some("<b>"),
+        });
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(html.contains("value=\"a=&quot;b&quot;&amp;c=&#39;d&#39;\""));
+        assert!(!html.contains("\"><img>"));
+        assert!(!html.contains("<b>"));
+    }
+}

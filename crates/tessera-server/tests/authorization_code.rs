@@ -1,0 +1,528 @@
+//! Browser sign-in over real HTTP: `/authorize`, the login and consent
+//! forms, the SSO session, the authorization code grant with PKCE, and the
+//! ID token (RFC 6749 §4.1, RFC 7636, RFC 9700, OpenID Connect Core §3.1).
+//! A small "browser" here keeps cookies and reads the forms' hidden fields.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use support::{client, request, start, token, user, Running};
+use tessera_jwt::{KeySet, UnixTime, Validation};
+use tessera_server::store::{AuthorizationCode, ClientStore, CodeStore, Store, UserStore};
+
+/// RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CALLBACK: &str = "http://app.example/cb";
+
+/// A browser: cookies by name.
+#[derive(Default)]
+struct Browser {
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &support::Response) {
+        for (name, value) in &r.headers {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                let pair = value.split(';').next().unwrap();
+                let (k, v) = pair.split_once('=').unwrap();
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, server: &Running, path: &str) -> support::Response {
+        let cookies = self.cookie_header();
+        let r = request(server.addr, "GET", path, &[("Cookie", &cookies)], b"").await;
+        self.keep(&r);
+        r
+    }
+
+    async fn post(&mut self, server: &Running, path: &str, form: &[(&str, &str)]) -> support::Response {
+        let cookies = self.cookie_header();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = request(
+            server.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &cookies),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+        .await;
+        self.keep(&r);
+        r
+    }
+}
+
+/// A hidden field's value in a page, unescaped.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn text(r: &support::Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// The query parameters of a 303's Location.
+fn redirected(r: &support::Response) -> HashMap<String, String> {
+    assert_eq!(r.status, 303, "{}", text(r));
+    let location = r.header("location").unwrap();
+    let (base, query) = location.split_once('?').unwrap();
+    assert_eq!(base, CALLBACK);
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+fn authorize_path(client_id: &str, extra: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb\
+         &scope=openid+profile+email&state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+async fn setup(database: &str) -> (Running, Store) {
+    let server = start(database, "ES256").await;
+    let store = Store::open(database).await.unwrap();
+    let mut web = client(
+        "web",
+        None,
+        &["authorization_code", "refresh_token"],
+        &["openid", "profile", "email", "offline_access"],
+        &["api"],
+    );
+    web.name = "Photo Book".into();
+    web.redirect_uris = vec![CALLBACK.into()];
+    store.create_client(&web).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+    (server, store)
+}
+
+/// Signs in through the login page (and the consent page for a
+/// third-party client); the code's redirect.
+async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> HashMap<String, String> {
+    let page = browser.get(server, path).await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = text(&page);
+    let page = browser
+        .post(
+            server,
+            "/authorize/login",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("username", "ann"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    if page.status == 303 {
+        return redirected(&page);
+    }
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = text(&page);
+    assert!(html.contains("Allow Photo Book?"), "{html}");
+    let done = browser
+        .post(
+            server,
+            "/authorize/consent",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    redirected(&done)
+}
+
+async fn redeem(server: &Running, client_id: &str, code: &str, verifier: Option<&str>) -> support::Response {
+    let mut form = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&client_id={client_id}"
+    );
+    if let Some(v) = verifier {
+        form.push_str(&format!("&code_verifier={v}"));
+    }
+    token(server.addr, &form, &[]).await
+}
+
+/// The whole flow for a third-party public client: login page, consent,
+/// code, PKCE, tokens, ID token; then a code replay revokes them.
+#[tokio::test]
+async fn sign_in_consent_code_and_id_token() {
+    let (server, store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+
+    // The login page: a product page with the security headers.
+    let page = browser.get(&server, &authorize_path("web", "")).await;
+    assert_eq!(page.status, 200);
+    assert!(text(&page).contains("to continue to <strong>Photo Book</strong>"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(page.header("access-control-allow-origin").is_none());
+
+    // A wrong password: the page again, with the error.
+    let html = text(&page);
+    let wrong = browser
+        .post(
+            &server,
+            "/authorize/login",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("username", "ann"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(text(&wrong).contains("Wrong username or password"));
+    assert!(!browser.cookies.contains_key("tessera_session"));
+
+    let answer = sign_in(&mut browser, &server, &authorize_path("web", "")).await;
+    assert_eq!(answer["state"], "st-1");
+    assert_eq!(answer["iss"], server.issuer, "RFC 9207");
+    let session_cookie = browser.cookies.get("tessera_session").cloned().unwrap();
+    assert!(session_cookie.len() >= 43);
+
+    // Code + verifier: tokens.
+    let r = redeem(&server, "web", &answer["code"], Some(VERIFIER)).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let tokens = r.json();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert!(tokens["refresh_token"].is_string());
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    // The ID token: RS256, every claim OpenID Connect Core §2 asks for.
+    let jwks = request(server.addr, "GET", "/jwks", &[], b"").await;
+    let keys = KeySet::from_jwks_json(&jwks.body).unwrap();
+    let rules = Validation::new().issuer(&server.issuer).audience("web");
+    let verified = keys.verify::<Value>(id_token, &rules, UnixTime::now()).unwrap();
+    assert_eq!(verified.header().alg.name(), "RS256");
+    let c = verified.claims();
+    assert_eq!(c["sub"], "u-ann");
+    assert_eq!(c["nonce"], "n-1");
+    assert_eq!(c["azp"], "web");
+    assert_eq!(c["at_hash"], tessera_server::oauth::id_token::at_hash(&access));
+    assert_eq!(c["preferred_username"], "ann");
+    assert_eq!(c["email"], "ann@example.com");
+    assert!(c["auth_time"].as_i64().unwrap() <= c["iat"].as_i64().unwrap());
+    assert!(c["sid"].is_string());
+    // The access token is the user's.
+    let claims = support::verify(&server, &access, "api").await;
+    assert_eq!(claims["sub"], "u-ann");
+    assert_eq!(claims["client_id"], "web");
+
+    // RFC 6749 §4.1.2: a second use fails and revokes what the first gave.
+    let again = redeem(&server, "web", &answer["code"], Some(VERIFIER)).await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.json()["error"], "invalid_grant");
+    let refresh = token(
+        server.addr,
+        &format!(
+            "grant_type=refresh_token&client_id=web&refresh_token={}",
+            tokens["refresh_token"].as_str().unwrap()
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        refresh.json()["error"],
+        "invalid_grant",
+        "the refresh family is revoked"
+    );
+    let mut api = client("rs", Some("pw"), &["client_credentials"], &["read"], &["api"]);
+    api.redirect_uris = vec![];
+    store.create_client(&api).await.unwrap();
+    let introspected = request(
+        server.addr,
+        "POST",
+        "/introspect",
+        &[
+            ("Authorization", &support::basic("rs", "pw")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!("token={access}").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        introspected.json()["active"],
+        false,
+        "the access token is revoked"
+    );
+    server.stop().await;
+}
+
+/// SSO: a signed-in browser gets a code for a first-party client without
+/// any page; `prompt=login` and `max_age=0` ask for the password again;
+/// `prompt=none` without a session is `login_required`.
+#[tokio::test]
+async fn single_sign_on_and_prompts() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+
+    let answer = browser
+        .get(&server, &authorize_path("first", "&prompt=none"))
+        .await;
+    let error = redirected(&answer);
+    assert_eq!(error["error"], "login_required");
+    assert_eq!(error["state"], "st-1");
+
+    // First-party: no consent page.
+    let first = sign_in(&mut browser, &server, &authorize_path("first", "")).await;
+    assert!(first.contains_key("code"));
+    // Signed in: straight back with a code, for any client that needs no consent.
+    let sso = browser
+        .get(&server, &authorize_path("first", "&prompt=none"))
+        .await;
+    assert!(redirected(&sso).contains_key("code"));
+    // A third-party client needs consent: prompt=none says so.
+    let third = browser.get(&server, &authorize_path("web", "&prompt=none")).await;
+    assert_eq!(redirected(&third)["error"], "consent_required");
+    // prompt=login and max_age=0: the login page, despite the session.
+    for extra in ["&prompt=login", "&max_age=0"] {
+        let page = browser.get(&server, &authorize_path("first", extra)).await;
+        assert_eq!(page.status, 200, "{extra}");
+        assert!(text(&page).contains("<h1>Sign in</h1>"), "{extra}");
+    }
+    // prompt=login goes through: the login form, then the code.
+    let again = sign_in(&mut browser, &server, &authorize_path("first", "&prompt=login")).await;
+    assert!(again.contains_key("code"));
+    // Denying consent: access_denied.
+    let page = browser.get(&server, &authorize_path("web", "")).await;
+    let html = text(&page);
+    let denied = browser
+        .post(
+            &server,
+            "/authorize/consent",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(redirected(&denied)["error"], "access_denied");
+    server.stop().await;
+}
+
+/// Errors: an untrusted client or redirect URI is a page, never a
+/// redirect; everything else is redirected with `error`, `state`, `iss`.
+#[tokio::test]
+async fn authorization_request_errors() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    for path in [
+        "/authorize?response_type=code&client_id=nobody&redirect_uri=http%3A%2F%2Fapp.example%2Fcb"
+            .to_owned(),
+        "/authorize?response_type=code&client_id=web&redirect_uri=http%3A%2F%2Fevil.example%2Fcb".to_owned(),
+        "/authorize?response_type=code&redirect_uri=http%3A%2F%2Fapp.example%2Fcb".to_owned(),
+        format!("{}&client_id=first", authorize_path("web", "")),
+    ] {
+        let r = browser.get(&server, &path).await;
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.header("location").is_none(), "{path}");
+        assert!(text(&r).contains("not valid"), "{path}");
+    }
+    let cases = [
+        ("&response_type=token", "invalid_request"), // repeated parameter
+        ("&request=eyJ", "request_not_supported"),
+        ("&request_uri=https%3A%2F%2Fx", "request_uri_not_supported"),
+        ("&scope=admin", "invalid_request"),
+        ("&prompt=none+login", "invalid_request"),
+        ("&max_age=-1", "invalid_request"),
+    ];
+    for (extra, error) in cases {
+        let r = browser.get(&server, &authorize_path("web", extra)).await;
+        assert_eq!(redirected(&r)["error"], error, "{extra}");
+    }
+    let swap = |from: &str, to: &str| authorize_path("web", "").replace(from, to);
+    let more = [
+        (
+            swap("response_type=code", "response_type=token"),
+            "unsupported_response_type",
+        ),
+        (
+            swap("response_type=code", "response_type=code+id_token"),
+            "unsupported_response_type",
+        ),
+        (
+            swap("code_challenge_method=S256", "code_challenge_method=plain"),
+            "invalid_request",
+        ),
+        (
+            swap(
+                &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+                "",
+            ),
+            "invalid_request",
+        ),
+        (
+            swap("scope=openid+profile+email", "scope=openid+admin"),
+            "invalid_scope",
+        ),
+    ];
+    for (path, error) in more {
+        let r = browser.get(&server, &path).await;
+        let answer = redirected(&r);
+        assert_eq!(answer["error"], error, "{path}");
+        assert_eq!(answer["state"], "st-1");
+        assert_eq!(answer["iss"], server.issuer);
+        assert!(!answer["error_description"].is_empty());
+    }
+    // A form POSTed without the CSRF cookie is refused.
+    let page = browser.get(&server, &authorize_path("web", "")).await;
+    let html = text(&page);
+    let mut stranger = Browser::default();
+    let r = stranger
+        .post(
+            &server,
+            "/authorize/login",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("username", "ann"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(!stranger.cookies.contains_key("tessera_session"));
+    server.stop().await;
+}
+
+/// The token request's checks: PKCE both ways, the client and the redirect
+/// URI the code is bound to, expiry.
+#[tokio::test]
+async fn code_redemption_checks() {
+    let (server, store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    sign_in(&mut browser, &server, &authorize_path("first", "")).await;
+    let fresh = |r: support::Response| redirected(&r)["code"].clone();
+    let basic = support::basic("first", "pw");
+    let redeem_as = |code: String, verifier: Option<&'static str>, redirect: &'static str| {
+        let basic = basic.clone();
+        let server = &server;
+        async move {
+            let mut form = format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}");
+            if let Some(v) = verifier {
+                form.push_str(&format!("&code_verifier={v}"));
+            }
+            token(server.addr, &form, &[("Authorization", &basic)]).await
+        }
+    };
+    let cb = "http%3A%2F%2Fapp.example%2Fcb";
+    // Wrong verifier, missing verifier, wrong redirect_uri.
+    for (verifier, redirect) in [
+        (Some("x".repeat(43).leak() as &str), cb),
+        (None, cb),
+        (Some(VERIFIER), "http%3A%2F%2Fapp.example%2Fother"),
+    ] {
+        let c = fresh(browser.get(&server, &authorize_path("first", "")).await);
+        let r = redeem_as(c, verifier, redirect).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["error"], "invalid_grant", "{verifier:?} {redirect}");
+    }
+    // PKCE downgrade: no challenge at /authorize, a verifier at /token.
+    let no_pkce = authorize_path("first", "").replace(
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+        "",
+    );
+    let c = fresh(browser.get(&server, &no_pkce).await);
+    let r = redeem_as(c, Some(VERIFIER), cb).await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("code_challenge"));
+    // Without PKCE on either side a confidential client is fine.
+    let c = fresh(browser.get(&server, &no_pkce).await);
+    assert_eq!(redeem_as(c, None, cb).await.status, 200);
+    // Another client's code.
+    let c = fresh(browser.get(&server, &authorize_path("first", "")).await);
+    let r = redeem(&server, "web", &c, Some(VERIFIER)).await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    // An expired code.
+    let now = UnixTime::now().as_secs();
+    store
+        .insert_code(&AuthorizationCode {
+            code_hash: tessera_server::oauth::client_auth::hash_secret("old-code"),
+            client_id: "first".into(),
+            user_id: "u-ann".into(),
+            redirect_uri: CALLBACK.into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: now - 100,
+            sid: "s".into(),
+            expires_at: now - 1,
+        })
+        .await
+        .unwrap();
+    let r = redeem_as("old-code".into(), None, cb).await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    // The right verifier works.
+    let c = fresh(browser.get(&server, &authorize_path("first", "")).await);
+    assert_eq!(redeem_as(c, Some(VERIFIER), cb).await.status, 200);
+    // Discovery says what is supported.
+    let d = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
+        .await
+        .json();
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{}/authorize", server.issuer)
+    );
+    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    let _ = store.user("u-ann").await.unwrap().unwrap();
+    server.stop().await;
+}
