@@ -526,3 +526,143 @@ async fn code_redemption_checks() {
     let _ = store.user("u-ann").await.unwrap().unwrap();
     server.stop().await;
 }
+
+/// UserInfo (OpenID Connect Core §5.3): GET and POST, the token in the
+/// header or the form body, the claims the scopes release, RFC 6750 errors.
+/// And no CORS on the authorization endpoint, even for an allowed origin.
+#[tokio::test]
+async fn userinfo_and_no_cors_on_authorize() {
+    let database = support::sqlite_url();
+    let server = support::start_configured(&database, "ES256", None, |c| {
+        c.cors_origins = vec!["http://app.example".into()];
+    })
+    .await;
+    let store = Store::open(&database).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email", "read"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+    let mut browser = Browser::default();
+    let redeem_with = |scope: &'static str| {
+        let server = &server;
+        let path = authorize_path("first", "").replace("scope=openid+profile+email", scope);
+        async move {
+            let mut b = Browser::default();
+            let answer = sign_in(&mut b, server, &path).await;
+            let r = token(
+                server.addr,
+                &format!(
+                    "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}",
+                    answer["code"]
+                ),
+                &[("Authorization", &support::basic("first", "pw"))],
+            )
+            .await;
+            r.json()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let full = redeem_with("scope=openid+profile+email").await;
+    let bearer = format!("Bearer {full}");
+    let r = request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("Authorization", &bearer)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let claims = r.json();
+    assert_eq!(claims["sub"], "u-ann");
+    assert_eq!(claims["preferred_username"], "ann");
+    assert_eq!(claims["email"], "ann@example.com");
+    // POST with the header, POST with the token in the body.
+    let r = request(
+        server.addr,
+        "POST",
+        "/userinfo",
+        &[("Authorization", &bearer)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.json()["sub"], "u-ann");
+    let form = format!("access_token={full}");
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let r = request(server.addr, "POST", "/userinfo", &[form_type], form.as_bytes()).await;
+    assert_eq!(r.json()["sub"], "u-ann");
+    // Both at once: invalid_request.
+    let r = request(
+        server.addr,
+        "POST",
+        "/userinfo",
+        &[form_type, ("Authorization", &bearer)],
+        form.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // Only openid: sub only.
+    let bare = redeem_with("scope=openid").await;
+    let r = request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("Authorization", &format!("Bearer {bare}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.json(), serde_json::json!({"sub": "u-ann"}));
+    // No openid: insufficient_scope; no token; a bad token.
+    let no_openid = redeem_with("scope=read").await;
+    let r = request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("Authorization", &format!("Bearer {no_openid}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("insufficient_scope"));
+    let r = request(server.addr, "GET", "/userinfo", &[], b"").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"tessera\""));
+    let r = request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("Authorization", "Bearer nope")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+
+    // CORS: the token endpoint answers the allowed origin; /authorize never.
+    let origin = ("Origin", "http://app.example");
+    let preflight = [origin, ("Access-Control-Request-Method", "POST")];
+    let r = request(server.addr, "OPTIONS", "/token", &preflight, b"").await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://app.example")
+    );
+    let r = request(server.addr, "OPTIONS", "/authorize", &preflight, b"").await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    let r = browser.get(&server, &authorize_path("first", "")).await;
+    assert_eq!(r.status, 200);
+    let r = request(server.addr, "GET", &authorize_path("first", ""), &[origin], b"").await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    server.stop().await;
+}

@@ -3,7 +3,8 @@
 //! allowed when configured globally (`cors_origins`) or registered for a
 //! client (`tessera client create --cors-origin`). Nothing is open by
 //! default; origins are compared exactly (scheme, host, port).
-//! The login response's `Authorization` header is exposed to them.
+//! The login response's `Authorization` header is exposed to them. The
+//! authorization endpoint and its forms never answer CORS.
 
 use std::sync::Arc;
 
@@ -21,6 +22,11 @@ use super::AppState;
 
 /// Answers preflights and labels responses for allowed origins.
 pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    // The authorization endpoint and its forms are for top-level browser
+    // navigation only: no script on any origin may call them.
+    if request.uri().path().starts_with("/authorize") {
+        return next.run(request).await;
+    }
     let origin = request.headers().get(ORIGIN).cloned();
     let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
         Some(o) if state.cors_origins.iter().any(|a| a == o) => true,

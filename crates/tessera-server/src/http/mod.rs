@@ -6,6 +6,7 @@ mod authorize;
 mod cors;
 mod error;
 pub mod metrics;
+mod userinfo;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ impl AppState {
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
+            "userinfo_endpoint": format!("{issuer}/userinfo"),
             "introspection_endpoint": format!("{issuer}/introspect"),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint": format!("{issuer}/revoke"),
@@ -129,6 +131,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
         .route("/token", post(token_endpoint))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/introspect", post(introspect_endpoint))
         .route("/revoke", post(revoke_endpoint))
         .route("/api/v1/login", post(api::login))

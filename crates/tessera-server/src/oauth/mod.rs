@@ -16,6 +16,7 @@ pub mod sign_in;
 pub mod throttle;
 pub mod token;
 pub mod user_tokens;
+pub mod userinfo;
 
 pub use client_auth::{authenticate, AuthenticatedClient};
 pub use error::OAuthError;

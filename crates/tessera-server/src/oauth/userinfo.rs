@@ -1,0 +1,56 @@
+//! The UserInfo endpoint ([OpenID Connect Core §5.3]): the signed-in
+//! user's claims, for an access token of this server that was granted
+//! `openid`; the claims each scope releases are those of §5.4.
+//!
+//! [OpenID Connect Core §5.3]: https://openid.net/specs/openid-connect-core-1_0.html#UserInfo
+
+use serde_json::{json, Map, Value};
+
+use super::introspect::{active_claims, Context};
+use super::{scope, OAuthError};
+use crate::store::{RevocationStore, UserStore};
+
+/// What the endpoint answers.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// The claims (200).
+    Claims(Value),
+    /// Not an active access token of this server for a user (401
+    /// `invalid_token`, RFC 6750 §3.1).
+    InvalidToken,
+    /// The token lacks the `openid` scope (403 `insufficient_scope`).
+    InsufficientScope,
+}
+
+/// Answers a UserInfo request made with `token`.
+pub async fn handle<S: UserStore + RevocationStore>(
+    ctx: &Context<'_, S>,
+    token: &str,
+) -> Result<Answer, OAuthError> {
+    let Some(claims) = active_claims(ctx, token).await? else {
+        return Ok(Answer::InvalidToken);
+    };
+    let granted = claims.get("scope").and_then(Value::as_str).unwrap_or("");
+    if !scope::has(granted, "openid") {
+        return Ok(Answer::InsufficientScope);
+    }
+    let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+        return Ok(Answer::InvalidToken);
+    };
+    let Some(user) = ctx.store.user(sub).await? else {
+        return Ok(Answer::InvalidToken);
+    };
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(user.id));
+    if scope::has(granted, "profile") {
+        out.insert("preferred_username".into(), json!(user.username));
+        if let Some(name) = &user.name {
+            out.insert("name".into(), json!(name));
+        }
+    }
+    if let Some(email) = user.email.as_ref().filter(|_| scope::has(granted, "email")) {
+        out.insert("email".into(), json!(email));
+        out.insert("email_verified".into(), json!(false));
+    }
+    Ok(Answer::Claims(Value::Object(out)))
+}
