@@ -666,3 +666,88 @@ async fn userinfo_and_no_cors_on_authorize() {
     assert!(r.header("access-control-allow-origin").is_none());
     server.stop().await;
 }
+
+/// RP-initiated logout: a hint naming the signed-in user signs out at once
+/// and goes back to the registered URI with `state`; without a hint the
+/// user confirms; an unregistered URI is never redirected to.
+#[tokio::test]
+async fn rp_initiated_logout() {
+    let database = support::sqlite_url();
+    let server = start(&database, "ES256").await;
+    let store = Store::open(&database).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.post_logout_redirect_uris = vec!["http://app.example/bye".into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+    let d = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
+        .await
+        .json();
+    assert_eq!(d["end_session_endpoint"], format!("{}/logout", server.issuer));
+
+    let mut browser = Browser::default();
+    let answer = sign_in(&mut browser, &server, &authorize_path("first", "")).await;
+    let r = token(
+        server.addr,
+        &format!(
+            "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}",
+            answer["code"]
+        ),
+        &[("Authorization", &support::basic("first", "pw"))],
+    )
+    .await;
+    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
+
+    // Not registered: a page, no redirect, still signed in.
+    let r = browser
+        .get(
+            &server,
+            &format!(
+                "/logout?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2Fevil.example%2F"
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    let still = browser
+        .get(&server, &authorize_path("first", "&prompt=none"))
+        .await;
+    assert!(redirected(&still).contains_key("code"));
+
+    // Without a hint: a confirmation page first.
+    let r = browser.get(&server, "/logout?client_id=first").await;
+    assert_eq!(r.status, 200);
+    assert!(text(&r).contains("Sign out?"));
+    assert!(redirected(
+        &browser
+            .get(&server, &authorize_path("first", "&prompt=none"))
+            .await
+    )
+    .contains_key("code"));
+
+    // With the hint: signed out at once, back to the registered URI with state.
+    let r = browser
+        .get(
+            &server,
+            &format!("/logout?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2Fapp.example%2Fbye&state=s-9"),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("http://app.example/bye?state=s-9"));
+    // The session is gone: prompt=none now says login_required.
+    let r = browser
+        .get(&server, &authorize_path("first", "&prompt=none"))
+        .await;
+    assert_eq!(redirected(&r)["error"], "login_required");
+    server.stop().await;
+}

@@ -69,6 +69,7 @@ fn client(id: &str, secret: Option<&str>, grant: &str, scopes: &str, audience: &
         created_at: 1,
         refresh_cookie: false,
         first_party: false,
+        post_logout_redirect_uris: vec![],
         auth_method: String::new(),
     }
 }

@@ -112,6 +112,7 @@ impl Tessera {
                 created_at: 1,
                 refresh_cookie: false,
                 first_party: false,
+                post_logout_redirect_uris: vec![],
                 auth_method: String::new(),
             })
             .await

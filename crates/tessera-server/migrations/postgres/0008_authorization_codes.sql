@@ -32,3 +32,6 @@ CREATE TABLE sessions (
 
 -- First-party clients skip the consent page.
 ALTER TABLE clients ADD COLUMN first_party BIGINT NOT NULL DEFAULT 0;
+
+-- RP-Initiated Logout 1.0 §3: where a client may send the user after logout.
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';

@@ -68,6 +68,9 @@ pub(crate) struct CreateArgs {
     /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
     #[arg(long)]
     refresh_cookie: bool,
+    /// Where RP-initiated logout may send the user back (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
     /// The operator's own app: its users are not asked for consent at
     /// sign-in (authorization code flow).
     #[arg(long)]
@@ -103,6 +106,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "created_at": c.created_at,
         "refresh_cookie": c.refresh_cookie,
         "first_party": c.first_party,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "auth_method": if c.secret_hash.is_none() { "none" } else if c.auth_method.is_empty() { "client_secret_basic client_secret_post" } else { c.auth_method.as_str() },
     })
 }
@@ -163,7 +167,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     }
     // RFC 6749 §3.1.2: absolute URIs without a fragment; RFC 9700 §2.1:
     // the code flow needs registered redirect URIs, compared exactly.
-    for uri in &args.redirect_uris {
+    for uri in args.redirect_uris.iter().chain(&args.post_logout_redirect_uris) {
         let absolute = uri.split_once("://").is_some_and(|(scheme, rest)| {
             !scheme.is_empty()
                 && scheme
@@ -218,6 +222,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         created_at: UnixTime::now().as_secs(),
         refresh_cookie: args.refresh_cookie,
         first_party: args.first_party,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
         auth_method,
     };
     for origin in &args.cors_origins {

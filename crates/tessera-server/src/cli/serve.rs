@@ -92,6 +92,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             created_at: now,
             refresh_cookie: false,
             first_party: false,
+            post_logout_redirect_uris: vec![],
             auth_method: String::new(),
         })
         .await?;
@@ -108,6 +109,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             created_at: now,
             refresh_cookie: false,
             first_party: false,
+            post_logout_redirect_uris: vec![],
             auth_method: String::new(),
         })
         .await?;

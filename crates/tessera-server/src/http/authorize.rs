@@ -33,7 +33,7 @@ use crate::store::{AuthorizationCode, CodeStore, Session, SessionStore, UserStor
 use crate::ui;
 
 /// The SSO session cookie.
-const SESSION_COOKIE: &str = "tessera_session";
+pub(super) const SESSION_COOKIE: &str = "tessera_session";
 /// The CSRF cookie the forms repeat.
 const CSRF_COOKIE: &str = "tessera_csrf";
 /// How long a sign-in lasts (Keycloak's default SSO maximum is 10 hours).
@@ -308,7 +308,10 @@ fn login_page(
 }
 
 /// The form of a POST, after its content type and CSRF token are checked.
-fn checked_form(headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<Params, Box<Response>> {
+pub(super) fn checked_form(
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<Params, Box<Response>> {
     let body =
         form_body(headers, body).map_err(|m| Box::new(page(StatusCode::BAD_REQUEST, ui::error(m), None)))?;
     let form = Params::parse(body.as_bytes())
@@ -327,7 +330,7 @@ fn checked_form(headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Re
     Ok(form)
 }
 
-fn form_body<'a>(
+pub(super) fn form_body<'a>(
     headers: &HeaderMap,
     body: &'a Result<Bytes, BytesRejection>,
 ) -> Result<&'a str, &'static str> {
@@ -339,7 +342,7 @@ fn form_body<'a>(
 }
 
 /// The CSRF token: the cookie's if it has one, else a new one to set.
-fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+pub(super) fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
     if let Some(existing) = cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
         return (existing.to_owned(), None);
     }
@@ -349,11 +352,11 @@ fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>)
     } else {
         ""
     };
-    let set = format!("{CSRF_COOKIE}={token}; Path=/authorize; HttpOnly; SameSite=Strict{secure}");
+    let set = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
     (token, Some(set))
 }
 
-fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
     let secure = if state.issuer.starts_with("https://") {
         "; Secure"
     } else {
@@ -374,13 +377,13 @@ pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .map(|(_, v)| v)
 }
 
-fn append_cookie(response: &mut Response, cookie: &str) {
+pub(super) fn append_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
 
-fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> Response {
+pub(super) fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -397,7 +400,7 @@ fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> Respons
 }
 
 /// RFC 9700 §4.12: 303, so the browser follows with a GET.
-fn see_other(url: &str) -> Response {
+pub(super) fn see_other(url: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(url) {
         response.headers_mut().insert(header::LOCATION, location);

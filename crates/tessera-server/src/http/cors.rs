@@ -24,7 +24,7 @@ use super::AppState;
 pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     // The authorization endpoint and its forms are for top-level browser
     // navigation only: no script on any origin may call them.
-    if request.uri().path().starts_with("/authorize") {
+    if request.uri().path().starts_with("/authorize") || request.uri().path().starts_with("/logout") {
         return next.run(request).await;
     }
     let origin = request.headers().get(ORIGIN).cloned();

@@ -5,6 +5,7 @@ mod api;
 mod authorize;
 mod cors;
 mod error;
+mod logout;
 pub mod metrics;
 mod userinfo;
 
@@ -52,6 +53,7 @@ impl AppState {
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
+            "end_session_endpoint": format!("{issuer}/logout"),
             "introspection_endpoint": format!("{issuer}/introspect"),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint": format!("{issuer}/revoke"),
@@ -130,6 +132,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
+        .route("/logout", get(logout::get).post(logout::post))
+        .route("/logout/confirm", post(logout::confirm))
         .route("/token", post(token_endpoint))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/introspect", post(introspect_endpoint))

@@ -9,6 +9,7 @@ pub mod first_party;
 pub mod grant;
 pub mod id_token;
 pub mod introspect;
+pub mod logout;
 pub mod params;
 pub mod revoke;
 pub mod scope;

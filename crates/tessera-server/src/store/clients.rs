@@ -74,6 +74,8 @@ pub struct Client {
     /// A first-party client (the operator's own app): its users are not
     /// asked for consent.
     pub first_party: bool,
+    /// Where RP-initiated logout may send the user back to.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// What `ClientStore::create_client` needs.
@@ -133,13 +135,17 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         auth_method: row.try_get("auth_method").map_err(get)?,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
+        post_logout_redirect_uris: split(
+            &row.try_get::<String, _>("post_logout_redirect_uris")
+                .map_err(get)?,
+        ),
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris"
     };
 }
 
@@ -153,7 +159,7 @@ impl ClientStore for Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -167,6 +173,7 @@ impl ClientStore for Store {
         .bind(i64::from(c.refresh_cookie))
         .bind(&c.auth_method)
         .bind(i64::from(c.first_party))
+        .bind(join(&c.post_logout_redirect_uris))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -148,6 +148,34 @@ pub fn consent(c: &Consent<'_>) -> String {
     )
 }
 
+/// Asks before signing out (RP-Initiated Logout §2: the OP "SHOULD ask
+/// the End-User whether to log out"), unless the request proved who asked.
+pub fn logout_confirm(request: &str, csrf: &str, client_name: Option<&str>) -> String {
+    let from = client_name
+        .map(|n| format!(" <strong>{}</strong> asks you to sign out.", escape(n)))
+        .unwrap_or_default();
+    page(
+        "Sign out",
+        &format!(
+            "<h1>Sign out?</h1><p>You are signed in to Tessera.{from}</p>\
+             <form method=\"post\" action=\"/logout/confirm\">\
+             <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\">Sign out</button></form>",
+            request = escape(request),
+            csrf = escape(csrf),
+        ),
+    )
+}
+
+/// After signing out, when there is nowhere to go back to.
+pub fn signed_out() -> String {
+    page(
+        "Signed out",
+        "<h1>You are signed out</h1><p>You can close this window.</p>",
+    )
+}
+
 /// An error the user sees instead of being redirected.
 pub fn error(message: &str) -> String {
     page(

@@ -260,6 +260,7 @@ pub fn client(
         created_at: 1,
         refresh_cookie: false,
         first_party: false,
+        post_logout_redirect_uris: vec![],
         auth_method: String::new(),
     }
 }

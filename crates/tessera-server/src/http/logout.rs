@@ -1,0 +1,118 @@
+//! The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0),
+//! GET and POST. The checks live in [`crate::oauth::logout`]. A request
+//! whose `id_token_hint` names the signed-in user signs out at once;
+//! otherwise the user confirms on a page (a CSRF-protected form), so a
+//! link on another site cannot sign anyone out. Signing out deletes the
+//! session and its cookie, then goes back to a registered
+//! `post_logout_redirect_uri` (with `state`) or shows a page.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tessera_jwt::UnixTime;
+
+use super::authorize::{
+    append_cookie, checked_form, cookie, csrf_token, form_body, page, see_other, SESSION_COOKIE,
+};
+use super::AppState;
+use crate::oauth::authorize::redirect_url;
+use crate::oauth::client_auth::hash_secret;
+use crate::oauth::logout::{self, LogoutRequest};
+use crate::store::SessionStore;
+use crate::ui;
+
+/// `GET /logout`.
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    start(&state, &headers, query.as_deref().unwrap_or("")).await
+}
+
+/// `POST /logout` (a form, §2: "MUST support the use of the HTTP GET and
+/// POST methods").
+pub(super) async fn post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match form_body(&headers, &body) {
+        Ok(body) => start(&state, &headers, body).await,
+        Err(message) => page(StatusCode::BAD_REQUEST, ui::error(message), None),
+    }
+}
+
+/// `POST /logout/confirm`: the confirmation form.
+pub(super) async fn confirm(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let form = match checked_form(&headers, &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let raw = form.get("request").unwrap_or("");
+    match check(&state, raw).await {
+        Ok(request) => sign_out(&state, &headers, &request).await,
+        Err(response) => response,
+    }
+}
+
+async fn check(state: &AppState, raw: &str) -> Result<LogoutRequest, Response> {
+    let keys = state.keys();
+    logout::check(&state.store, &keys.verify, &state.issuer, raw.as_bytes())
+        .await
+        .map_err(|message| page(StatusCode::BAD_REQUEST, ui::error(&message), None))
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
+    let request = match check(state, raw).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let session = match cookie(headers, SESSION_COOKIE) {
+        Some(value) => state.store.session(&hash_secret(value), now).await.ok().flatten(),
+        None => None,
+    };
+    let proven = match (&session, &request.hint_subject) {
+        (None, _) => true,
+        (Some(s), Some(sub)) => s.user_id == *sub,
+        (Some(_), None) => false,
+    };
+    if proven {
+        return sign_out(state, headers, &request).await;
+    }
+    let (csrf, set) = csrf_token(state, headers);
+    let client_name = request.client.as_ref().map(|c| c.name.as_str());
+    page(StatusCode::OK, ui::logout_confirm(raw, &csrf, client_name), set)
+}
+
+async fn sign_out(state: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Response {
+    if let Some(value) = cookie(headers, SESSION_COOKIE) {
+        if let Err(e) = state.store.delete_session(&hash_secret(value)).await {
+            tracing::error!("logout: {e}");
+        }
+    }
+    tracing::info!(target: "audit", client_id = ?request.client.as_ref().map(|c| &c.id), "signed out");
+    let mut response = match &request.post_logout_redirect_uri {
+        Some(uri) => {
+            let params: Vec<(&str, &str)> = request.state.iter().map(|s| ("state", s.as_str())).collect();
+            let url = if params.is_empty() {
+                uri.clone()
+            } else {
+                redirect_url(uri, &params)
+            };
+            see_other(&url)
+        }
+        None => page(StatusCode::OK, ui::signed_out(), None),
+    };
+    append_cookie(&mut response, &super::authorize::session_cookie(state, "", 0));
+    response
+}

@@ -1,0 +1,106 @@
+//! RP-initiated logout ([OpenID Connect RP-Initiated Logout 1.0 §2, §3]):
+//! a client sends the user to the end-session endpoint to sign out of
+//! Tessera too, and may ask to be sent back.
+//!
+//! 1. Each parameter at most once.
+//! 2. `id_token_hint`, when sent, must be an ID token this server signed
+//!    (signature and `iss`; an expired one is still a good hint, §2). It
+//!    names the client (`aud`) and the user (`sub`).
+//! 3. `client_id`, when sent with a hint, must be the hint's audience.
+//! 4. `post_logout_redirect_uri` needs a client (from the hint or
+//!    `client_id`) and must be one it registered, compared exactly (§3);
+//!    otherwise the user stays on Tessera's page: never an open redirect.
+//! 5. `state` goes back with the redirect.
+//!
+//! [OpenID Connect RP-Initiated Logout 1.0 §2, §3]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use tessera_jwt::KeySet;
+
+use crate::store::{Client, ClientStore};
+
+/// A checked logout request.
+#[derive(Debug)]
+pub struct LogoutRequest {
+    /// The user the hint names, if a hint was sent.
+    pub hint_subject: Option<String>,
+    /// Where to send the user afterwards, if allowed.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Returned with the redirect.
+    pub state: Option<String>,
+    /// The client, when known.
+    pub client: Option<Client>,
+}
+
+/// Checks the request's parameters; the error is shown to the user.
+pub async fn check<S: ClientStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    query: &[u8],
+) -> Result<LogoutRequest, String> {
+    // 1.
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query) {
+        if !value.is_empty() && params.insert(name.to_string(), value.into_owned()).is_some() {
+            return Err(format!("the parameter {name} is repeated"));
+        }
+    }
+    // 2.
+    let mut hint_subject = None;
+    let mut hint_audiences = Vec::new();
+    if let Some(hint) = params.get("id_token_hint") {
+        let jws = keys
+            .verify_signature(hint, 16 * 1024)
+            .map_err(|_| "the id_token_hint is not an ID token from this server".to_owned())?;
+        let claims: Value = serde_json::from_slice(jws.payload())
+            .map_err(|_| "the id_token_hint is not an ID token from this server".to_owned())?;
+        if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+            return Err("the id_token_hint is from another issuer".into());
+        }
+        hint_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        hint_audiences = match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+    }
+    // 3.
+    let client_id = match (params.get("client_id"), hint_audiences.first()) {
+        (Some(id), _) if !hint_audiences.is_empty() && !hint_audiences.contains(id) => {
+            return Err("client_id is not the id_token_hint's audience".into())
+        }
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(aud)) => Some(aud.clone()),
+        (None, None) => None,
+    };
+    let client = match &client_id {
+        Some(id) => store
+            .client(id)
+            .await
+            .map_err(|_| "the server could not read the client".to_owned())?,
+        None => None,
+    };
+    // 4.
+    let post_logout_redirect_uri = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => match &client {
+            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.clone()),
+            Some(_) => return Err("the post_logout_redirect_uri is not registered for this client".into()),
+            None => {
+                return Err(
+                    "post_logout_redirect_uri needs id_token_hint or client_id to name the client".into(),
+                )
+            }
+        },
+    };
+    // 5.
+    Ok(LogoutRequest {
+        hint_subject,
+        post_logout_redirect_uri,
+        state: params.get("state").cloned(),
+        client,
+    })
+}
