@@ -751,3 +751,66 @@ async fn rp_initiated_logout() {
     assert_eq!(redirected(&r)["error"], "login_required");
     server.stop().await;
 }
+
+/// A real relying party nobody here wrote: Python's authlib makes the
+/// authorization URL (PKCE, state, nonce), exchanges the code, validates
+/// the ID token (signature, iss, aud, nonce, at_hash), calls UserInfo and
+/// refreshes. Needs `pip install authlib requests` (`.ci/run` does);
+/// skipped with a message elsewhere, required under `CI`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_relying_party() {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import authlib, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the authlib test");
+        eprintln!("SKIPPED authlib relying party: pip install authlib requests");
+        return;
+    }
+    let database = support::sqlite_url();
+    let server = start(&database, "ES256").await;
+    let store = Store::open(&database).await.unwrap();
+    let mut rp = client(
+        "py-rp",
+        Some("py-secret"),
+        &["authorization_code", "refresh_token"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    rp.redirect_uris = vec![CALLBACK.into()];
+    rp.first_party = true;
+    store.create_client(&rp).await.unwrap();
+    store
+        .create_user(&user("u-gus", "gus", "gus's long password", &["user"]))
+        .await
+        .unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/authlib_rp.py");
+    let issuer = server.issuer.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .args([
+                issuer.as_str(),
+                "py-rp",
+                "py-secret",
+                CALLBACK,
+                "gus",
+                "gus's long password",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["state_matches"], true);
+    assert_eq!(got["iss"], server.issuer);
+    assert_eq!(got["id_token_sub"], "u-gus");
+    assert_eq!(got["id_token_alg"], "RS256");
+    assert_eq!(got["userinfo"]["sub"], "u-gus");
+    assert_eq!(got["userinfo"]["preferred_username"], "gus");
+    assert_eq!(got["refreshed"], true);
+    server.stop().await;
+}
