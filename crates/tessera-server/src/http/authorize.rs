@@ -73,10 +73,11 @@ pub(super) async fn login(
         Err(response) => return *response,
     };
     let raw = form.get("authorization").unwrap_or("");
-    let request = match authorize::check(&state.store, raw.as_bytes()).await {
-        Ok(request) => request,
-        Err(refusal) => return refused(&state, refusal),
-    };
+    let request =
+        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
+            Ok(request) => request,
+            Err(refusal) => return refused(&state, refusal),
+        };
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return login_page(
             &state,
@@ -135,10 +136,11 @@ pub(super) async fn consent(
         Err(response) => return *response,
     };
     let raw = form.get("authorization").unwrap_or("");
-    let request = match authorize::check(&state.store, raw.as_bytes()).await {
-        Ok(request) => request,
-        Err(refusal) => return refused(&state, refusal),
-    };
+    let request =
+        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
+            Ok(request) => request,
+            Err(refusal) => return refused(&state, refusal),
+        };
     match form.get("decision") {
         Some("allow") => proceed(&state, &headers, request, raw, Step::Consented).await,
         _ => {
@@ -164,7 +166,7 @@ enum Step {
 }
 
 async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
-    match authorize::check(&state.store, raw.as_bytes()).await {
+    match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
         Ok(request) => proceed(state, headers, request, raw, Step::Start).await,
         Err(refusal) => refused(state, refusal),
     }
@@ -198,7 +200,9 @@ async fn proceed(
     // A login or consent POST of this flow has passed these checks already.
     let checked = signed_in_now || consented;
     // `max_age=0` is `prompt=login` (OpenID Connect Core §3.1.2.1).
-    let fresh = session.filter(|s| checked || request.max_age.is_none_or(|max| now - s.auth_time < max));
+    let fresh = session
+        .filter(|s| checked || request.max_age.is_none_or(|max| now - s.auth_time < max))
+        .filter(|s| checked || request.hint_subject.as_ref().is_none_or(|sub| *sub == s.user_id));
     let must_log_in = fresh.is_none() || (request.prompt_login && !checked);
     let session = match fresh {
         Some(session) if !must_log_in => session,

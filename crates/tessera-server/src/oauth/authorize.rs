@@ -21,9 +21,12 @@
 //!    refused, RFC 9700 §2.1.1); a public client must send a
 //!    `code_challenge`; a challenge is 43 unreserved characters (a
 //!    base64url SHA-256).
-//! 8. `scope` within the client's scopes (`invalid_scope`).
+//! 8. `scope` within the client's scopes (`invalid_scope`); `address` and
+//!    `phone` are left out of the grant (no such data is held).
 //! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`,
 //!    and `none` stands alone; `max_age` is a non-negative integer.
+//! 10. `id_token_hint`, when sent, is an ID token this server signed; only
+//!     a session of the user it names will do.
 //!
 //! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
 //! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
@@ -66,6 +69,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// Preferred languages of the pages.
     pub ui_locales: Option<String>,
+    /// The user an `id_token_hint` names: only that user's session will do.
+    pub hint_subject: Option<String>,
 }
 
 /// Why an authorization request was refused.
@@ -92,7 +97,12 @@ pub struct Redirect {
 }
 
 /// Checks an authorization request's parameters (query or form).
-pub async fn check<S: ClientStore>(store: &S, query: &[u8]) -> Result<AuthorizationRequest, Refusal> {
+pub async fn check<S: ClientStore>(
+    store: &S,
+    keys: &tessera_jwt::KeySet,
+    issuer: &str,
+    query: &[u8],
+) -> Result<AuthorizationRequest, Refusal> {
     // 1.
     let mut params: HashMap<String, String> = HashMap::new();
     let mut repeated = None;
@@ -233,9 +243,17 @@ pub async fn check<S: ClientStore>(store: &S, query: &[u8]) -> Result<Authorizat
             ));
         }
     }
-    // 8.
-    let scope =
-        scope::grant(get("scope"), &client.scopes).map_err(|e| refuse("invalid_scope", e.to_string()))?;
+    // 8. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
+    // scopes for data Tessera does not hold (`address`, `phone`) are left
+    // out rather than refused, as OpenID Connect Core §5.4 allows.
+    let requested = get("scope").map(|s| {
+        s.split(' ')
+            .filter(|s| !matches!(*s, "address" | "phone"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let scope = scope::grant(requested.as_deref().filter(|s| !s.is_empty()), &client.scopes)
+        .map_err(|e| refuse("invalid_scope", e.to_string()))?;
     // 9.
     let prompts: Vec<&str> = get("prompt")
         .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
@@ -265,6 +283,20 @@ pub async fn check<S: ClientStore>(store: &S, query: &[u8]) -> Result<Authorizat
                 .ok_or_else(|| refuse("invalid_request", "max_age must be a non-negative integer".into()))?,
         ),
     };
+    // 10. `id_token_hint` (OpenID Connect Core §3.1.2.1).
+    let hint_subject = match get("id_token_hint") {
+        None => None,
+        Some(hint) => Some(
+            super::id_token::hint(keys, issuer, hint)
+                .map(|(sub, _)| sub)
+                .ok_or_else(|| {
+                    refuse(
+                        "invalid_request",
+                        "the id_token_hint is not an ID token from this server".into(),
+                    )
+                })?,
+        ),
+    };
     Ok(AuthorizationRequest {
         redirect_uri: redirect_uri.clone(),
         scope,
@@ -277,6 +309,7 @@ pub async fn check<S: ClientStore>(store: &S, query: &[u8]) -> Result<Authorizat
         max_age,
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
+        hint_subject,
         client,
     })
 }

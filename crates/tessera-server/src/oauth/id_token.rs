@@ -91,6 +91,25 @@ pub fn issue(signer: &Signer, t: &IdToken<'_>) -> Result<String, OAuthError> {
         .map_err(|e| OAuthError::Internal(format!("ID token: {e}")))
 }
 
+/// The subject of an `id_token_hint` (OpenID Connect Core §3.1.2.1): an
+/// ID token this server signed (signature and `iss`; expired ones are still
+/// good hints). `None` when it is not one. Also its audiences.
+pub fn hint(keys: &tessera_jwt::KeySet, issuer: &str, hint: &str) -> Option<(String, Vec<String>)> {
+    use serde_json::Value;
+    let jws = keys.verify_signature(hint, 16 * 1024).ok()?;
+    let claims: Value = serde_json::from_slice(jws.payload()).ok()?;
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return None;
+    }
+    let sub = claims.get("sub").and_then(Value::as_str)?.to_owned();
+    let audiences = match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    Some((sub, audiences))
+}
+
 /// §3.1.3.6: base64url of the left half of SHA-256 (RS256's hash) of the
 /// access token's ASCII octets.
 pub fn at_hash(access_token: &str) -> String {

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 use tessera_jwt::KeySet;
 
 use crate::store::{Client, ClientStore};
@@ -52,20 +51,10 @@ pub async fn check<S: ClientStore>(
     let mut hint_subject = None;
     let mut hint_audiences = Vec::new();
     if let Some(hint) = params.get("id_token_hint") {
-        let jws = keys
-            .verify_signature(hint, 16 * 1024)
-            .map_err(|_| "the id_token_hint is not an ID token from this server".to_owned())?;
-        let claims: Value = serde_json::from_slice(jws.payload())
-            .map_err(|_| "the id_token_hint is not an ID token from this server".to_owned())?;
-        if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-            return Err("the id_token_hint is from another issuer".into());
-        }
-        hint_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        hint_audiences = match claims.get("aud") {
-            Some(Value::String(one)) => vec![one.clone()],
-            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-            _ => Vec::new(),
-        };
+        let (sub, audiences) = super::id_token::hint(keys, issuer, hint)
+            .ok_or_else(|| "the id_token_hint is not an ID token from this server".to_owned())?;
+        hint_subject = Some(sub);
+        hint_audiences = audiences;
     }
     // 3.
     let client_id = match (params.get("client_id"), hint_audiences.first()) {

@@ -22,6 +22,8 @@ use tessera_server::store::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod browser;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh SQLite database URL in a temp folder (with its own master key).

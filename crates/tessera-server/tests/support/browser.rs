@@ -1,0 +1,180 @@
+//! A small browser for tests: keeps cookies, reads the forms' hidden
+//! fields, follows the sign-in pages; and the clients and requests the
+//! sign-in tests share.
+
+use std::collections::HashMap;
+
+use super::{client, request, start, token, user, Response, Running};
+use tessera_server::store::{ClientStore, Store, UserStore};
+
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const CALLBACK: &str = "http://app.example/cb";
+
+/// A browser: cookies by name.
+#[derive(Default)]
+pub struct Browser {
+    pub cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn keep(&mut self, r: &Response) {
+        for (name, value) in &r.headers {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                let pair = value.split(';').next().unwrap();
+                let (k, v) = pair.split_once('=').unwrap();
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, server: &Running, path: &str) -> Response {
+        let cookies = self.cookie_header();
+        let r = request(server.addr, "GET", path, &[("Cookie", &cookies)], b"").await;
+        self.keep(&r);
+        r
+    }
+
+    pub async fn post(&mut self, server: &Running, path: &str, form: &[(&str, &str)]) -> Response {
+        let cookies = self.cookie_header();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = request(
+            server.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &cookies),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+        .await;
+        self.keep(&r);
+        r
+    }
+}
+
+/// A hidden field's value in a page, unescaped.
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+pub fn text(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// The query parameters of a 303's Location.
+pub fn redirected(r: &Response) -> HashMap<String, String> {
+    assert_eq!(r.status, 303, "{}", text(r));
+    let location = r.header("location").unwrap();
+    let (base, query) = location.split_once('?').unwrap();
+    assert_eq!(base, CALLBACK);
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+pub fn authorize_path(client_id: &str, extra: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb\
+         &scope=openid+profile+email&state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+pub async fn setup(database: &str) -> (Running, Store) {
+    let server = start(database, "ES256").await;
+    let store = Store::open(database).await.unwrap();
+    let mut web = client(
+        "web",
+        None,
+        &["authorization_code", "refresh_token"],
+        &["openid", "profile", "email", "offline_access"],
+        &["api"],
+    );
+    web.name = "Photo Book".into();
+    web.redirect_uris = vec![CALLBACK.into()];
+    store.create_client(&web).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+    (server, store)
+}
+
+/// Signs in through the login page (and the consent page for a
+/// third-party client); the code's redirect.
+pub async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> HashMap<String, String> {
+    let page = browser.get(server, path).await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = text(&page);
+    let page = browser
+        .post(
+            server,
+            "/authorize/login",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("username", "ann"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    if page.status == 303 {
+        return redirected(&page);
+    }
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = text(&page);
+    assert!(html.contains("Allow Photo Book?"), "{html}");
+    let done = browser
+        .post(
+            server,
+            "/authorize/consent",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    redirected(&done)
+}
+
+pub async fn redeem(server: &Running, client_id: &str, code: &str, verifier: Option<&str>) -> Response {
+    let mut form = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&client_id={client_id}"
+    );
+    if let Some(v) = verifier {
+        form.push_str(&format!("&code_verifier={v}"));
+    }
+    token(server.addr, &form, &[]).await
+}
