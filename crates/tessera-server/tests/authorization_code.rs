@@ -643,3 +643,124 @@ async fn authlib_relying_party() {
     assert_eq!(got["refreshed"], true);
     server.stop().await;
 }
+
+/// `tessera client create` registers a web app for the code flow: redirect
+/// URIs are absolute without a fragment (RFC 6749 §3.1.2), and the code
+/// grant needs at least one.
+#[test]
+fn cli_registers_web_apps() {
+    let db = support::sqlite_url();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "client",
+                "create",
+                "--database",
+                &db,
+                "--name",
+                "Photo Book",
+                "--grant-type",
+                "authorization_code",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&[
+        "--redirect-uri",
+        "https://photos.example/callback",
+        "--post-logout-redirect-uri",
+        "https://photos.example/",
+        "--first-party",
+        "--public",
+    ]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let created: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let shown = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "show",
+            created["client_id"].as_str().unwrap(),
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        shown["redirect_uris"],
+        serde_json::json!(["https://photos.example/callback"])
+    );
+    assert_eq!(
+        shown["post_logout_redirect_uris"],
+        serde_json::json!(["https://photos.example/"])
+    );
+    assert_eq!(shown["first_party"], true);
+    for bad in [
+        vec![],
+        vec!["--redirect-uri", "https://photos.example/cb#fragment"],
+        vec!["--redirect-uri", "/relative/cb"],
+        vec![
+            "--redirect-uri",
+            "https://photos.example/cb",
+            "--post-logout-redirect-uri",
+            "not a uri",
+        ],
+    ] {
+        let out = run(&bad);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The login page is slowed and locked like the password grant: after
+/// repeated failures even the right password is refused for a while.
+#[tokio::test]
+async fn login_page_locks_out_after_failures() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    let page = browser.get(&server, &authorize_path("first", "")).await;
+    let html = text(&page);
+    let (authorization, csrf) = (field(&html, "authorization"), field(&html, "csrf"));
+    let attempt = |password: &'static str| {
+        let (authorization, csrf) = (authorization.clone(), csrf.clone());
+        let server = &server;
+        let cookies = browser.cookie_header();
+        async move {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("authorization", authorization.as_str()),
+                    ("csrf", csrf.as_str()),
+                    ("username", "ann"),
+                    ("password", password),
+                ])
+                .finish();
+            request(
+                server.addr,
+                "POST",
+                "/authorize/login",
+                &[
+                    ("Cookie", &cookies),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                body.as_bytes(),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong").await.status, 401);
+    }
+    let locked = attempt("correct horse battery").await;
+    assert_eq!(locked.status, 401);
+    assert!(
+        text(&locked).contains("Too many failed attempts"),
+        "{}",
+        text(&locked)
+    );
+    server.stop().await;
+}
