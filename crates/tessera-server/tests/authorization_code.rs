@@ -764,3 +764,177 @@ async fn login_page_locks_out_after_failures() {
     );
     server.stop().await;
 }
+
+/// Self-registration from the login page, when enabled: the link, the
+/// sign-up form with the API's rules (weak password, duplicate name), and
+/// the new user signed in and sent on with a code. Off: no link, 404.
+#[tokio::test]
+async fn sign_up_from_the_login_page() {
+    let database = support::sqlite_url();
+    let server = support::start_configured(&database, "ES256", None, |c| c.self_registration = true).await;
+    let store = Store::open(&database).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+
+    let mut browser = Browser::default();
+    let login = text(&browser.get(&server, &authorize_path("first", "")).await);
+    let start = login.find("href=\"").unwrap() + 6;
+    let link = login[start..start + login[start..].find('"').unwrap()].replace("&amp;", "&");
+    assert!(link.starts_with("/authorize/register?authorization="), "{link}");
+    let page = browser.get(&server, &link).await;
+    assert_eq!(page.status, 200);
+    let html = text(&page);
+    assert!(html.contains("Create an account"));
+    async fn submit(
+        b: &mut Browser,
+        server: &support::Running,
+        html: &str,
+        username: &str,
+        password: &str,
+    ) -> support::Response {
+        let (authorization, csrf) = (field(html, "authorization"), field(html, "csrf"));
+        b.post(
+            server,
+            "/authorize/register",
+            &[
+                ("authorization", &authorization),
+                ("csrf", &csrf),
+                ("username", username),
+                ("email", "new@example.com"),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+    let weak = submit(&mut browser, &server, &html, "newbie", "password").await;
+    assert_eq!(weak.status, 400);
+    assert!(text(&weak).contains("too weak"), "{}", text(&weak));
+    let taken = submit(&mut browser, &server, &html, "ann", "a long new passphrase").await;
+    assert_eq!(taken.status, 400);
+    assert!(text(&taken).contains("already registered"));
+    let done = submit(&mut browser, &server, &html, "newbie", "a long new passphrase").await;
+    let code = redirected(&done)["code"].clone();
+    let r = token(
+        server.addr,
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}"
+        ),
+        &[("Authorization", &support::basic("first", "pw"))],
+    )
+    .await;
+    let access = r.json()["access_token"].as_str().unwrap().to_owned();
+    let info = request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("Authorization", &format!("Bearer {access}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(info.json()["preferred_username"], "newbie");
+    assert!(store.user_by_username("newbie").await.unwrap().is_some());
+    server.stop().await;
+
+    // Off by default: no link, and the page is not there.
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    let login = text(&browser.get(&server, &authorize_path("first", "")).await);
+    assert!(!login.contains("Create an account"));
+    assert_eq!(
+        browser
+            .get(&server, "/authorize/register?authorization=x")
+            .await
+            .status,
+        404
+    );
+    server.stop().await;
+}
+
+/// Cookies: `Secure` when the issuer is https (not on a plain-http
+/// development issuer, where browsers would drop them); always `HttpOnly`;
+/// the session `SameSite=Lax` (a second app's redirect carries it), the
+/// CSRF cookie `SameSite=Strict`.
+#[tokio::test]
+async fn cookie_attributes_follow_the_issuer() {
+    let database = support::sqlite_url();
+    let server = support::start_node(&database, "ES256", Some("https://id.example")).await;
+    let store = Store::open(&database).await.unwrap();
+    let mut first = client(
+        "first",
+        Some("pw"),
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    first.redirect_uris = vec![CALLBACK.into()];
+    first.first_party = true;
+    store.create_client(&first).await.unwrap();
+    store
+        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
+        .await
+        .unwrap();
+    let set_cookies = |r: &support::Response| {
+        r.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut browser = Browser::default();
+    let page = browser.get(&server, &authorize_path("first", "")).await;
+    let csrf = set_cookies(&page)
+        .into_iter()
+        .find(|c| c.starts_with("tessera_csrf="))
+        .unwrap();
+    assert!(
+        csrf.contains("; HttpOnly") && csrf.contains("SameSite=Strict") && csrf.contains("; Secure"),
+        "{csrf}"
+    );
+    let html = text(&page);
+    let done = browser
+        .post(
+            &server,
+            "/authorize/login",
+            &[
+                ("authorization", &field(&html, "authorization")),
+                ("csrf", &field(&html, "csrf")),
+                ("username", "ann"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(redirected(&done)["iss"], "https://id.example");
+    let session = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("tessera_session="))
+        .unwrap();
+    assert!(
+        session.contains("; HttpOnly") && session.contains("SameSite=Lax") && session.contains("; Secure"),
+        "{session}"
+    );
+    server.stop().await;
+
+    // A plain-http issuer: no Secure.
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let page = Browser::default()
+        .get(&server, &authorize_path("first", ""))
+        .await;
+    let csrf = set_cookies(&page)
+        .into_iter()
+        .find(|c| c.starts_with("tessera_csrf="))
+        .unwrap();
+    assert!(!csrf.contains("Secure"), "{csrf}");
+    server.stop().await;
+}

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 use super::{content_type_is, AppState};
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal, CODE_TTL};
 use crate::oauth::client_auth::hash_secret;
-use crate::oauth::{sign_in, OAuthError, Params};
+use crate::oauth::{first_party, sign_in, OAuthError, Params};
 use crate::store::{AuthorizationCode, CodeStore, Session, SessionStore, UserStore};
 use crate::ui;
 
@@ -106,23 +106,150 @@ pub(super) async fn login(
         Err(e) => return internal(&e),
     };
     // A new session on every login (no fixation of an earlier cookie).
+    let (session, set) = match new_session(&state, &user.id, ctx.now).await {
+        Ok(made) => made,
+        Err(e) => return internal(&e),
+    };
+    let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
+    append_cookie(&mut response, &set);
+    response
+}
+
+/// `GET /authorize/register`: the sign-up page, when self-registration is
+/// on (404 otherwise, like the JSON API's refusal).
+pub(super) async fn register_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if !state.self_registration {
+        return page(
+            StatusCode::NOT_FOUND,
+            ui::error("Sign-up is not enabled on this server."),
+            None,
+        );
+    }
+    let raw = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let request =
+        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
+            Ok(request) => request,
+            Err(refusal) => return refused(&state, refusal),
+        };
+    register_form(&state, &headers, &request, &raw, None, None, None)
+}
+
+/// `POST /authorize/register`: creates the user (the same rules as
+/// `POST /api/v1/users`), signs them in, and goes on with the flow.
+pub(super) async fn register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !state.self_registration {
+        return page(
+            StatusCode::NOT_FOUND,
+            ui::error("Sign-up is not enabled on this server."),
+            None,
+        );
+    }
+    let form = match checked_form(&headers, &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let raw = form.get("authorization").unwrap_or("");
+    let request =
+        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
+            Ok(request) => request,
+            Err(refusal) => return refused(&state, refusal),
+        };
+    let username = form.get("username").unwrap_or("");
+    let email = form.get("email");
+    let now = UnixTime::now().as_secs();
+    let created = first_party::register(
+        &state.store,
+        true,
+        now,
+        first_party::RegisterRequest {
+            username: username.to_owned(),
+            password: form.get("password").unwrap_or("").to_owned(),
+            email: email.map(str::to_owned),
+            name: None,
+        },
+    )
+    .await;
+    let user_id = match created {
+        Ok(v) => v
+            .get("user_id")
+            .and_then(|id| id.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        Err(e @ (OAuthError::Store(_) | OAuthError::Internal(_) | OAuthError::Signing(_))) => {
+            return internal(&e)
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let mut response = register_form(
+                &state,
+                &headers,
+                &request,
+                raw,
+                Some(username),
+                email,
+                Some(&message),
+            );
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    match new_session(&state, &user_id, now).await {
+        Ok((session, set)) => {
+            let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
+            append_cookie(&mut response, &set);
+            response
+        }
+        Err(e) => internal(&e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn register_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthorizationRequest,
+    raw: &str,
+    username: Option<&str>,
+    email: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, set) = csrf_token(state, headers);
+    let html = ui::register(&ui::Register {
+        client_name: &request.client.name,
+        authorization: raw,
+        csrf: &csrf,
+        username,
+        email,
+        error,
+    });
+    page(StatusCode::OK, html, set)
+}
+
+/// A new SSO session for `user_id`, and its cookie.
+async fn new_session(state: &AppState, user_id: &str, now: i64) -> Result<(Session, String), OAuthError> {
     let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
-        return internal(&OAuthError::Internal("no randomness".into()));
+        return Err(OAuthError::Internal("no randomness".into()));
     };
     let session = Session {
         id_hash: hash_secret(&cookie),
         sid,
-        user_id: user.id.clone(),
-        auth_time: ctx.now,
-        expires_at: ctx.now + SESSION_TTL,
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        expires_at: now + SESSION_TTL,
     };
-    if let Err(e) = state.store.create_session(&session).await {
-        return internal(&OAuthError::from(e));
-    }
-    let set = session_cookie(&state, &cookie, SESSION_TTL);
-    let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
-    append_cookie(&mut response, &set);
-    response
+    state.store.create_session(&session).await?;
+    Ok((session, session_cookie(state, &cookie, SESSION_TTL)))
 }
 
 /// `POST /authorize/consent`: the consent form.
@@ -301,12 +428,19 @@ fn login_page(
     error: Option<&str>,
 ) -> Response {
     let (csrf, set) = csrf_token(state, headers);
+    let register_url = state.self_registration.then(|| {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("authorization", raw)
+            .finish();
+        format!("/authorize/register?{query}")
+    });
     let html = ui::login(&ui::Login {
         client_name: &request.client.name,
         authorization: raw,
         csrf: &csrf,
         username,
         error,
+        register_url: register_url.as_deref(),
     });
     page(StatusCode::OK, html, set)
 }

@@ -132,6 +132,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
+        .route(
+            "/authorize/register",
+            get(authorize::register_page).post(authorize::register),
+        )
         .route("/logout", get(logout::get).post(logout::post))
         .route("/logout/confirm", post(logout::confirm))
         .route("/token", post(token_endpoint))

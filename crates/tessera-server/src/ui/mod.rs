@@ -69,6 +69,8 @@ pub struct Login<'a> {
     pub username: Option<&'a str>,
     /// Why the last attempt failed.
     pub error: Option<&'a str>,
+    /// The sign-up page, when self-registration is on.
+    pub register_url: Option<&'a str>,
 }
 
 /// The sign-in page.
@@ -88,11 +90,60 @@ pub fn login(l: &Login<'_>) -> String {
              <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
              <label for=\"password\">Password</label>\
              <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Sign in</button></form>",
+             <button type=\"submit\">Sign in</button></form>{register}",
+            register = l
+                .register_url
+                .map(|u| format!("<p style=\"margin-top:1.25rem\">New here? <a href=\"{}\">Create an account</a></p>", escape(u)))
+                .unwrap_or_default(),
             client = escape(l.client_name),
             authorization = escape(l.authorization),
             csrf = escape(l.csrf),
             username = escape(l.username.unwrap_or("")),
+        ),
+    )
+}
+
+/// What the sign-up page shows.
+pub struct Register<'a> {
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// The original authorization request.
+    pub authorization: &'a str,
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// What was entered before (not the password).
+    pub username: Option<&'a str>,
+    /// The email entered before.
+    pub email: Option<&'a str>,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
+}
+
+/// The sign-up page (self-registration, when enabled).
+pub fn register(r: &Register<'_>) -> String {
+    let error = r
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Create an account",
+        &format!(
+            "<h1>Create an account</h1><p>to continue to <strong>{client}</strong></p>{error}\
+             <form method=\"post\" action=\"/authorize/register\">\
+             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label for=\"username\">Username</label>\
+             <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+             <label for=\"email\">Email (optional)</label>\
+             <input type=\"text\" id=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"email\">\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required>\
+             <button type=\"submit\">Create account</button></form>",
+            client = escape(r.client_name),
+            authorization = escape(r.authorization),
+            csrf = escape(r.csrf),
+            username = escape(r.username.unwrap_or("")),
+            email = escape(r.email.unwrap_or("")),
         ),
     )
 }
@@ -200,6 +251,7 @@ mod tests {
             csrf: "t",
             username: Some("\"><img>"),
             error: Some("<b>"),
+            register_url: None,
         });
         assert!(!html.contains("<script>x"));
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
