@@ -33,14 +33,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
 const COOKIE: &str = "tessera_refresh";
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
+    super::cookie(headers, COOKIE).map(str::to_owned)
 }
 
 fn set_cookie(response: &mut Response, value: &str, max_age: i64) {

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 use zeroize::Zeroizing;
 
-use super::{content_type_is, AppState};
+use super::{content_type_is, cookie, AppState};
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal, CODE_TTL};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::{first_party, sign_in, OAuthError, Params};
@@ -68,16 +68,11 @@ pub(super) async fn login(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let form = match checked_form(&headers, &body) {
-        Ok(form) => form,
+    let (form, request) = match flow_form(&state, &headers, &body).await {
+        Ok(checked) => checked,
         Err(response) => return *response,
     };
     let raw = form.get("authorization").unwrap_or("");
-    let request =
-        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
-            Ok(request) => request,
-            Err(refusal) => return refused(&state, refusal),
-        };
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return login_page(
             &state,
@@ -133,11 +128,10 @@ pub(super) async fn register_page(
         .find(|(k, _)| k == "authorization")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let request =
-        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
-            Ok(request) => request,
-            Err(refusal) => return refused(&state, refusal),
-        };
+    let request = match check_request(&state, &raw).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     register_form(&state, &headers, &request, &raw, None, None, None)
 }
 
@@ -155,16 +149,11 @@ pub(super) async fn register(
             None,
         );
     }
-    let form = match checked_form(&headers, &body) {
-        Ok(form) => form,
+    let (form, request) = match flow_form(&state, &headers, &body).await {
+        Ok(checked) => checked,
         Err(response) => return *response,
     };
     let raw = form.get("authorization").unwrap_or("");
-    let request =
-        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
-            Ok(request) => request,
-            Err(refusal) => return refused(&state, refusal),
-        };
     let username = form.get("username").unwrap_or("");
     let email = form.get("email");
     let now = UnixTime::now().as_secs();
@@ -258,16 +247,11 @@ pub(super) async fn consent(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let form = match checked_form(&headers, &body) {
-        Ok(form) => form,
+    let (form, request) = match flow_form(&state, &headers, &body).await {
+        Ok(checked) => checked,
         Err(response) => return *response,
     };
     let raw = form.get("authorization").unwrap_or("");
-    let request =
-        match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
-            Ok(request) => request,
-            Err(refusal) => return refused(&state, refusal),
-        };
     match form.get("decision") {
         Some("allow") => proceed(&state, &headers, request, raw, Step::Consented).await,
         _ => {
@@ -293,10 +277,31 @@ enum Step {
 }
 
 async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
-    match authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes()).await {
+    match check_request(state, raw).await {
         Ok(request) => proceed(state, headers, request, raw, Step::Start).await,
-        Err(refusal) => refused(state, refusal),
+        Err(response) => response,
     }
+}
+
+/// The authorization request, checked (again); the refusal's response.
+async fn check_request(state: &AppState, raw: &str) -> Result<AuthorizationRequest, Response> {
+    authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes())
+        .await
+        .map_err(|refusal| refused(state, refusal))
+}
+
+/// A flow form's fields (content type and CSRF checked) and its
+/// authorization request, checked again.
+async fn flow_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<(Params, AuthorizationRequest), Box<Response>> {
+    let form = checked_form(headers, body)?;
+    let request = check_request(state, form.get("authorization").unwrap_or(""))
+        .await
+        .map_err(Box::new)?;
+    Ok((form, request))
 }
 
 /// Decides what comes next: the login page, the consent page, or the code.
@@ -501,18 +506,6 @@ pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> Str
         ""
     };
     format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
-pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
 }
 
 pub(super) fn append_cookie(response: &mut Response, cookie: &str) {

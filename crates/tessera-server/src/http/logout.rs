@@ -15,10 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tessera_jwt::UnixTime;
 
-use super::authorize::{
-    append_cookie, checked_form, cookie, csrf_token, form_body, page, see_other, SESSION_COOKIE,
-};
-use super::AppState;
+use super::authorize::{append_cookie, checked_form, csrf_token, form_body, page, see_other, SESSION_COOKIE};
+use super::{cookie, AppState};
 use crate::oauth::authorize::redirect_url;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::logout::{self, LogoutRequest};

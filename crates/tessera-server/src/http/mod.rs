@@ -232,6 +232,18 @@ fn form<'a>(
     Ok((body, authorization(headers)?))
 }
 
+/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
 fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(PRAGMA, HeaderValue::from_static("no-cache"));
