@@ -56,16 +56,21 @@ fn path(extra: &str) -> String {
     authorize_path("cert", extra)
 }
 
-/// The code exchange, `client_secret_basic`.
-async fn exchange(server: &Running, code: &str) -> Value {
-    let r = token(
+/// The code exchange, `client_secret_basic`: the answer as it is.
+async fn redeem_code(server: &Running, code: &str) -> support::Response {
+    token(
         server.addr,
         &format!(
             "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}"
         ),
         &[("Authorization", &basic("cert", "pw"))],
     )
-    .await;
+    .await
+}
+
+/// The code exchange, which must succeed: the token response.
+async fn exchange(server: &Running, code: &str) -> Value {
+    let r = redeem_code(server, code).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     r.json()
 }
@@ -442,15 +447,7 @@ async fn oidcc_codereuse() {
     let server = op().await;
     let answer = sign_in(&mut Browser::default(), &server, &path("")).await;
     let tokens = exchange(&server, &answer["code"]).await;
-    let again = token(
-        server.addr,
-        &format!(
-            "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}",
-            answer["code"]
-        ),
-        &[("Authorization", &basic("cert", "pw"))],
-    )
-    .await;
+    let again = redeem_code(&server, &answer["code"]).await;
     assert_eq!(again.status, 400);
     assert_eq!(again.json()["error"], "invalid_grant");
     let r = request(
@@ -480,15 +477,7 @@ async fn oidcc_codereuse_30seconds() {
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(userinfo(&server, access).await["sub"], "u-ann");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let again = token(
-        server.addr,
-        &format!(
-            "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}",
-            answer["code"]
-        ),
-        &[("Authorization", &basic("cert", "pw"))],
-    )
-    .await;
+    let again = redeem_code(&server, &answer["code"]).await;
     assert_eq!(again.json()["error"], "invalid_grant");
     let r = request(
         server.addr,
