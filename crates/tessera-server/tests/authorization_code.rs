@@ -163,6 +163,12 @@ async fn single_sign_on_and_prompts() {
         assert_eq!(page.status, 200, "{extra}");
         assert!(text(&page).contains("<h1>Sign in</h1>"), "{extra}");
     }
+    // prompt=consent: the consent page even for a first-party client.
+    let page = browser
+        .get(&server, &authorize_path("first", "&prompt=consent"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(text(&page).contains("Allow first app?"), "{}", text(&page));
     // prompt=login goes through: the login form, then the code.
     let again = sign_in(&mut browser, &server, &authorize_path("first", "&prompt=login")).await;
     assert!(again.contains_key("code"));
