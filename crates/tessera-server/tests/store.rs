@@ -84,14 +84,33 @@ async fn store_conformance(url: &str) {
     assert_eq!(store.prune_revocations(200).await.unwrap(), 1);
     assert!(!store.is_revoked("j1").await.unwrap());
     assert!(store.is_revoked("j2").await.unwrap());
+
+    // Checks that arrive together share queries (more than one query's
+    // worth here): each still gets its own, right answer.
+    for i in (0..400).step_by(3) {
+        store.revoke(&format!("many-{i}"), i64::MAX).await.unwrap();
+    }
+    let checks: Vec<_> = (0..400)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { (i, store.is_revoked(&format!("many-{i}")).await.unwrap()) })
+        })
+        .collect();
+    for check in checks {
+        let (i, revoked) = check.await.unwrap();
+        assert_eq!(revoked, i % 3 == 0, "many-{i}");
+    }
+    // A revocation made now is seen by the next check, on every node.
+    store.revoke("late", i64::MAX).await.unwrap();
+    assert!(store2.is_revoked("late").await.unwrap());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_conformance_sqlite() {
     store_conformance(&support::sqlite_url()).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_conformance_postgres() {
     if let Some(url) = support::postgres_url().await {
         store_conformance(&url).await;

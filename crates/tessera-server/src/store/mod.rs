@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The database said no, or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A query shared by several requests failed (its error, as text).
+    #[error("database error: {0}")]
+    Shared(String),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -69,6 +72,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     clients: clients::Cache,
+    revocation_checks: std::sync::Arc<revocations::Batch>,
 }
 
 /// Versioned migrations, embedded; each backend has its own SQL dialect.
@@ -176,6 +180,7 @@ impl Store {
             pool,
             backend,
             clients: clients::Cache::default(),
+            revocation_checks: std::sync::Arc::default(),
         };
         store.migrate().await?;
         Ok(store)

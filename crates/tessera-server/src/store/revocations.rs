@@ -1,6 +1,30 @@
 //! Revoked access tokens, so a revocation holds on every node at once.
+//!
+//! Every introspection asks the database (a cache would let a revoked
+//! token live on at another node). Asks that arrive together share one
+//! query: the first starts a task that takes every waiting `jti`, asks
+//! `WHERE jti IN (...)` once, answers each, and repeats while more arrived
+//! meanwhile. Each answer is still read after its request arrived, so a
+//! revocation committed before that moment is always seen.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
 
 use super::{Store, StoreError};
+
+/// The most `jti`s one query asks about.
+const MOST_PER_QUERY: usize = 128;
+
+type Waiter = (String, oneshot::Sender<Result<bool, String>>);
+
+/// Revocation checks waiting for the shared query.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    waiting: Mutex<Vec<Waiter>>,
+    running: AtomicBool,
+}
 
 /// Revoked tokens by `jti`.
 pub trait RevocationStore {
@@ -32,11 +56,16 @@ impl RevocationStore for Store {
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM revoked_tokens WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.is_some())
+        let (tx, rx) = oneshot::channel();
+        match self.revocation_checks.waiting.lock() {
+            Ok(mut waiting) => waiting.push((jti.to_owned(), tx)),
+            Err(poisoned) => poisoned.into_inner().push((jti.to_owned(), tx)),
+        }
+        start_draining(self);
+        match rx.await {
+            Ok(answer) => answer.map_err(StoreError::Shared),
+            Err(_) => Err(StoreError::Shared("the revocation check was dropped".into())),
+        }
     }
 
     async fn prune_revocations(&self, now: i64) -> Result<u64, StoreError> {
@@ -45,5 +74,74 @@ impl RevocationStore for Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// Starts the task that answers the waiting checks, unless one runs. The
+/// task, not a request, runs the queries: a request that goes away cannot
+/// leave the others waiting.
+fn start_draining(store: &Store) {
+    let batch = &store.revocation_checks;
+    if batch.running.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let store = store.clone();
+    tokio::spawn(async move {
+        let batch = Arc::clone(&store.revocation_checks);
+        loop {
+            let taken = take(&batch);
+            if taken.is_empty() {
+                batch.running.store(false, Ordering::Release);
+                // A check queued after `take` but before the flag fell saw
+                // a running task: pick it up, unless another task did.
+                if is_empty(&batch) || batch.running.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                continue;
+            }
+            answer(&store, taken).await;
+        }
+    });
+}
+
+fn take(batch: &Batch) -> Vec<Waiter> {
+    let mut waiting = match batch.waiting.lock() {
+        Ok(w) => w,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    // Oldest first.
+    let n = waiting.len().min(MOST_PER_QUERY);
+    waiting.drain(..n).collect()
+}
+
+fn is_empty(batch: &Batch) -> bool {
+    match batch.waiting.lock() {
+        Ok(w) => w.is_empty(),
+        Err(poisoned) => poisoned.into_inner().is_empty(),
+    }
+}
+
+/// One query for a batch of checks; each waiter gets its answer.
+async fn answer(store: &Store, taken: Vec<Waiter>) {
+    let mut sql = String::from("SELECT jti FROM revoked_tokens WHERE jti IN (");
+    for i in 1..=taken.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&i.to_string());
+    }
+    sql.push(')');
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for (jti, _) in &taken {
+        query = query.bind(jti.clone());
+    }
+    let result = query.fetch_all(store.pool()).await;
+    for (jti, tx) in taken {
+        let reply = match &result {
+            Ok(revoked) => Ok(revoked.contains(&jti)),
+            Err(e) => Err(e.to_string()),
+        };
+        let _ = tx.send(reply);
     }
 }
