@@ -944,3 +944,41 @@ async fn cookie_attributes_follow_the_issuer() {
     assert!(!csrf.contains("Secure"), "{csrf}");
     server.stop().await;
 }
+
+/// Consent is remembered per user, client and scope: the same or fewer
+/// scopes skip the page (even with `prompt=none`), more scopes or
+/// `prompt=consent` ask again.
+#[tokio::test]
+async fn consent_is_remembered_per_scope() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    let first = sign_in(&mut browser, &server, &authorize_path("web", "")).await;
+    assert!(first.contains_key("code"));
+    // Same scopes, and fewer: straight back with a code, no page.
+    for extra in ["&prompt=none", ""] {
+        let r = browser.get(&server, &authorize_path("web", extra)).await;
+        assert!(redirected(&r).contains_key("code"), "{extra}");
+    }
+    let fewer = authorize_path("web", "&prompt=none").replace("scope=openid+profile+email", "scope=openid");
+    assert!(redirected(&browser.get(&server, &fewer).await).contains_key("code"));
+    // More scopes: consent again (prompt=none cannot show it).
+    let more = authorize_path("web", "").replace(
+        "scope=openid+profile+email",
+        "scope=openid+profile+email+offline_access",
+    );
+    let page = browser.get(&server, &more).await;
+    assert_eq!(page.status, 200);
+    assert!(text(&page).contains("Allow Photo Book?"));
+    let more_none = format!("{more}&prompt=none");
+    assert_eq!(
+        redirected(&browser.get(&server, &more_none).await)["error"],
+        "consent_required"
+    );
+    // prompt=consent: the page, whatever was given before.
+    let page = browser
+        .get(&server, &authorize_path("web", "&prompt=consent"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(text(&page).contains("Allow Photo Book?"));
+    server.stop().await;
+}

@@ -100,6 +100,17 @@ async fn store_conformance(url: &str) {
         let (i, revoked) = check.await.unwrap();
         assert_eq!(revoked, i % 3 == 0, "many-{i}");
     }
+    // Consent accumulates scopes per user and client.
+    use tessera_server::store::ConsentStore;
+    assert_eq!(store.consented_scope("u", "c").await.unwrap(), None);
+    store.record_consent("u", "c", "openid profile", 1).await.unwrap();
+    store.record_consent("u", "c", "openid email", 2).await.unwrap();
+    assert_eq!(
+        store2.consented_scope("u", "c").await.unwrap().as_deref(),
+        Some("openid profile email")
+    );
+    assert_eq!(store.consented_scope("u", "other").await.unwrap(), None);
+
     // A revocation made now is seen by the next check, on every node.
     store.revoke("late", i64::MAX).await.unwrap();
     assert!(store2.is_revoked("late").await.unwrap());

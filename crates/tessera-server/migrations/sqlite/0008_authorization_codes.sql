@@ -35,3 +35,13 @@ ALTER TABLE clients ADD COLUMN first_party INTEGER NOT NULL DEFAULT 0;
 
 -- RP-Initiated Logout 1.0 §3: where a client may send the user after logout.
 ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';
+
+-- Consent a user gave a client: the scopes, so the page is not shown again
+-- for the same or fewer scopes (prompt=consent still shows it).
+CREATE TABLE consents (
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    granted_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);

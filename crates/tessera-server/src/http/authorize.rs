@@ -28,8 +28,8 @@ use zeroize::Zeroizing;
 use super::{content_type_is, cookie, AppState};
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal, CODE_TTL};
 use crate::oauth::client_auth::hash_secret;
-use crate::oauth::{first_party, sign_in, OAuthError, Params};
-use crate::store::{AuthorizationCode, CodeStore, Session, SessionStore, UserStore};
+use crate::oauth::{first_party, scope, sign_in, OAuthError, Params};
+use crate::store::{AuthorizationCode, CodeStore, ConsentStore, Session, SessionStore, UserStore};
 use crate::ui;
 
 /// The SSO session cookie.
@@ -353,7 +353,31 @@ async fn proceed(
         Ok(None) => return login_page(state, headers, &request, raw, None, None),
         Err(e) => return internal(&OAuthError::from(e)),
     };
-    let must_consent = (!request.client.first_party || request.prompt_consent) && !consented;
+    // A consent given before covers the same or fewer scopes (OpenID
+    // Connect Core §3.1.2.4); `prompt=consent` asks again.
+    if consented {
+        if let Err(e) = state
+            .store
+            .record_consent(&user.id, &request.client.id, &request.scope, now)
+            .await
+        {
+            return internal(&OAuthError::from(e));
+        }
+    }
+    let remembered = if consented || request.client.first_party || request.prompt_consent {
+        false
+    } else {
+        match state.store.consented_scope(&user.id, &request.client.id).await {
+            Ok(Some(given)) => request
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .all(|s| scope::has(&given, s)),
+            Ok(None) => false,
+            Err(e) => return internal(&OAuthError::from(e)),
+        }
+    };
+    let must_consent = (!request.client.first_party || request.prompt_consent) && !consented && !remembered;
     if must_consent {
         if request.prompt_none {
             return see_other(&error_url(

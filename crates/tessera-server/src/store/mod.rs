@@ -11,6 +11,7 @@
 
 mod clients;
 mod codes;
+mod consents;
 mod keys;
 mod refresh_tokens;
 mod revocations;
@@ -27,6 +28,7 @@ use sqlx::AnyPool;
 
 pub use clients::{Client, ClientStore, NewClient};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
+pub use consents::ConsentStore;
 pub use keys::{KeyStore, StoredKey};
 pub use refresh_tokens::{Consumed, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;

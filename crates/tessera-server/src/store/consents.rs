@@ -1,0 +1,81 @@
+//! Consent a user gave a client (OpenID Connect Core §3.1.2.4: the OP
+//! obtains consent "or establishes it by other means", such as a prior
+//! approval), by scope.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// Consents.
+pub trait ConsentStore {
+    /// Records that `user_id` allowed `client_id` these scopes, added to
+    /// any it allowed before.
+    fn record_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The scopes `user_id` has allowed `client_id`, space-separated.
+    fn consented_scope(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+impl ConsentStore for Store {
+    async fn record_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let before: Option<String> =
+            sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get("scope"))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))?;
+        let mut all: Vec<&str> = before
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        for s in scope.split(' ').filter(|s| !s.is_empty()) {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(all.join(" "))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| r.try_get("scope"))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))
+    }
+}
