@@ -18,9 +18,16 @@ const APP = `http://127.0.0.1:${appPort}`;
 const CALLBACK = `${APP}/cb`;
 let landed = null;
 const app = createServer((req, res) => {
-  landed = APP + req.url;
-  res.writeHead(200, { 'content-type': 'text/html' });
-  res.end('<p>the app</p>');
+  // Only the redirect targets count: the browser also asks for
+  // /favicon.ico, at a moment of its choosing.
+  if (req.url.startsWith('/cb') || req.url.startsWith('/bye')) {
+    landed = APP + req.url;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<p>the app</p>');
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
 });
 await new Promise((resolve) => app.listen(Number(appPort), '127.0.0.1', resolve));
 const out = {};
