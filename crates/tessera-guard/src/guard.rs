@@ -289,7 +289,7 @@ impl GuardBuilder {
                     reason: e.to_string(),
                 })
             })?;
-            Check::Jwt(Arc::new(KeyCache::fixed(keys, fetcher)))
+            Check::Jwt(Arc::new(KeyCache::fixed(keys)))
         } else {
             let uri = match self.jwks_uri {
                 Some(uri) => uri,

@@ -79,8 +79,8 @@ pub(crate) struct Snapshot {
 
 /// Where the keys come from.
 pub(crate) struct KeyCache {
-    jwks_uri: Option<String>,
-    fetcher: Fetcher,
+    /// Where to fetch from; `None` for configured keys.
+    source: Option<(String, Fetcher)>,
     policy: KeyPolicy,
     current: RwLock<Arc<Snapshot>>,
     /// Held while fetching (single flight); holds the last attempt's time.
@@ -95,12 +95,11 @@ pub(crate) struct KeyCache {
 
 impl KeyCache {
     /// Fixed keys, never refetched.
-    pub(crate) fn fixed(keys: KeySet, fetcher: Fetcher) -> KeyCache {
+    pub(crate) fn fixed(keys: KeySet) -> KeyCache {
         KeyCache {
-            jwks_uri: None,
+            source: None,
             created: Instant::now(),
             next_background_ms: AtomicU64::new(0),
-            fetcher,
             policy: KeyPolicy::default(),
             current: RwLock::new(Arc::new(Snapshot {
                 keys,
@@ -131,8 +130,7 @@ impl KeyCache {
             })),
             created: now,
             next_background_ms: AtomicU64::new(0),
-            jwks_uri: Some(jwks_uri),
-            fetcher,
+            source: Some((jwks_uri, fetcher)),
             policy,
             last_attempt: tokio::sync::Mutex::new(Some(now)),
             refreshing: AtomicBool::new(false),
@@ -143,10 +141,7 @@ impl KeyCache {
     /// The keys now, and now; starts a background refresh if they are
     /// stale.
     pub(crate) fn snapshot(self: &Arc<Self>) -> (Arc<Snapshot>, Instant) {
-        let snapshot = match self.current.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        };
+        let snapshot = self.current();
         let now = Instant::now();
         if snapshot.fresh_until.is_some_and(|t| t <= now)
             && self.millis(now) >= self.next_background_ms.load(Ordering::Relaxed)
@@ -176,7 +171,8 @@ impl KeyCache {
     /// One fetch at a time; none if another fetch since `seen_generation`
     /// already happened or the last attempt was too recent.
     async fn refetch(&self, seen_generation: u64, why: &str) -> Option<Arc<Snapshot>> {
-        let uri = self.jwks_uri.as_deref()?;
+        let (uri, fetcher) = self.source.as_ref()?;
+        let uri = uri.as_str();
         let mut last_attempt = self.last_attempt.lock().await;
         let current = self.current();
         if current.generation != seen_generation {
@@ -188,7 +184,7 @@ impl KeyCache {
         }
         *last_attempt = Some(now);
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        match fetch(&self.fetcher, uri, &self.policy).await {
+        match fetch(fetcher, uri, &self.policy).await {
             Ok((keys, ttl)) => {
                 tracing::debug!(
                     jwks_uri = uri,

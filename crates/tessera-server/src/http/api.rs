@@ -183,20 +183,15 @@ fn challenge(error: Option<(&str, &str)>) -> Response {
 
 /// `GET /api/v1/me`: the caller's profile, from `Authorization: Bearer`.
 pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+    let token = match super::userinfo::bearer_header(&headers) {
+        Ok(Some(token)) => token,
         // RFC 6750 §3.1: no credentials, so no error code.
-        return challenge(None);
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        let mut r = challenge(Some(("invalid_request", "use Authorization: Bearer <token>")));
-        *r.status_mut() = StatusCode::BAD_REQUEST;
-        return r;
+        Ok(None) => return challenge(None),
+        Err(description) => {
+            let mut r = challenge(Some(("invalid_request", description)));
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            return r;
+        }
     };
     let keys = state.keys();
     match first_party::me(&introspection_context(&state, &keys), token).await {
@@ -227,7 +222,11 @@ pub(super) async fn register(
     }
     .await;
     match result {
-        Ok(created) => json(StatusCode::CREATED, created.to_string(), "no-store"),
+        Ok(user) => json(
+            StatusCode::CREATED,
+            serde_json::json!({"user_id": user.id, "username": user.username}).to_string(),
+            "no-store",
+        ),
         Err(e) => error::render(&e),
     }
 }

@@ -169,17 +169,17 @@ pub(super) async fn register(
         },
     )
     .await;
-    let user_id = match created {
-        Ok(v) => v
-            .get("user_id")
-            .and_then(|id| id.as_str())
-            .unwrap_or_default()
-            .to_owned(),
+    let user = match created {
+        Ok(user) => user,
         Err(e @ (OAuthError::Store(_) | OAuthError::Internal(_) | OAuthError::Signing(_))) => {
             return internal(&e)
         }
         Err(e) => {
-            let message = e.to_string();
+            // The rule that was broken, without the JSON API's framing.
+            let message = match e {
+                OAuthError::MalformedJson(rule) => rule,
+                other => other.to_string(),
+            };
             let mut response = register_form(
                 &state,
                 &headers,
@@ -193,7 +193,7 @@ pub(super) async fn register(
             return response;
         }
     };
-    match new_session(&state, &user_id, now).await {
+    match new_session(&state, &user.id, now).await {
         Ok((session, set)) => {
             let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
             append_cookie(&mut response, &set);
@@ -514,21 +514,23 @@ pub(super) fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Opti
         return (existing.to_owned(), None);
     }
     let token = crate::random::base64url(32).unwrap_or_default();
-    let secure = if state.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure(state);
     let set = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
     (token, Some(set))
 }
 
-pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
-    let secure = if state.issuer.starts_with("https://") {
+/// `; Secure` on an https issuer; nothing on a plain-http development
+/// issuer, where browsers would drop the cookie.
+fn secure(state: &AppState) -> &'static str {
+    if state.issuer.starts_with("https://") {
         "; Secure"
     } else {
         ""
-    };
+    }
+}
+
+pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    let secure = secure(state);
     format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 

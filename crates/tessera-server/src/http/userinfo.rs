@@ -53,21 +53,7 @@ fn bearer_token(
     headers: &HeaderMap,
     body: &Result<Bytes, BytesRejection>,
 ) -> Result<Option<String>, &'static str> {
-    let mut found = None;
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    if let Some(value) = values.next() {
-        if values.next().is_some() {
-            return Err("send one Authorization header");
-        }
-        let value = value
-            .to_str()
-            .map_err(|_| "the Authorization header is not ASCII")?;
-        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err("use Authorization: Bearer <access token>");
-        }
-        found = Some(token.trim().to_owned());
-    }
+    let mut found = bearer_header(headers)?.map(str::to_owned);
     if method == Method::POST && content_type_is(headers, "application/x-www-form-urlencoded") {
         let body = body.as_ref().map_err(|_| "the body is too large")?;
         let params = Params::parse(body).map_err(|_| "the body is not valid form data")?;
@@ -79,6 +65,26 @@ fn bearer_token(
         }
     }
     Ok(found)
+}
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1);
+/// `None` without one; an error for a malformed or repeated header.
+pub(super) fn bearer_header(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("send one Authorization header");
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not ASCII")?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err("use Authorization: Bearer <access token>");
+    }
+    Ok(Some(token.trim()))
 }
 
 /// An RFC 6750 §3 challenge, with the same error as JSON.

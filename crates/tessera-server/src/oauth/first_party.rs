@@ -87,7 +87,7 @@ pub async fn register<S: UserStore>(
     enabled: bool,
     now: i64,
     request: RegisterRequest,
-) -> Result<Value, OAuthError> {
+) -> Result<crate::store::User, OAuthError> {
     if !enabled {
         return Err(OAuthError::RegistrationDisabled);
     }
@@ -126,7 +126,7 @@ pub async fn register<S: UserStore>(
         other => other?,
     }
     tracing::info!(target: "audit", user_id = %user.id, "user registered");
-    Ok(json!({"user_id": user.id, "username": user.username}))
+    Ok(user)
 }
 
 /// Logs a user in for an app: the password grant.
