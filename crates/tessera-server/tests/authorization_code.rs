@@ -14,7 +14,8 @@ mod support;
 
 use serde_json::Value;
 use support::browser::{
-    authorize_path, field, redeem, redirected, setup, sign_in, text, Browser, CALLBACK, CHALLENGE, VERIFIER,
+    authorize_path, field, redeem, redirected, seed, setup, sign_in, text, Browser, CALLBACK, CHALLENGE,
+    VERIFIER,
 };
 use support::{client, request, start, token, user};
 use tessera_jwt::{KeySet, UnixTime, Validation};
@@ -373,20 +374,7 @@ async fn userinfo_and_no_cors_on_authorize() {
     })
     .await;
     let store = Store::open(&database).await.unwrap();
-    let mut first = client(
-        "first",
-        Some("pw"),
-        &["authorization_code"],
-        &["openid", "profile", "email", "read"],
-        &["api"],
-    );
-    first.redirect_uris = vec![CALLBACK.into()];
-    first.first_party = true;
-    store.create_client(&first).await.unwrap();
-    store
-        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
-        .await
-        .unwrap();
+    seed(&store).await;
     let mut browser = Browser::default();
     let redeem_with = |scope: &'static str| {
         let server = &server;
@@ -510,21 +498,7 @@ async fn rp_initiated_logout() {
     let database = support::sqlite_url();
     let server = start(&database, "ES256").await;
     let store = Store::open(&database).await.unwrap();
-    let mut first = client(
-        "first",
-        Some("pw"),
-        &["authorization_code"],
-        &["openid", "profile", "email"],
-        &["api"],
-    );
-    first.redirect_uris = vec![CALLBACK.into()];
-    first.post_logout_redirect_uris = vec!["http://app.example/bye".into()];
-    first.first_party = true;
-    store.create_client(&first).await.unwrap();
-    store
-        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
-        .await
-        .unwrap();
+    seed(&store).await;
     let d = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
         .await
         .json();
@@ -779,20 +753,7 @@ async fn sign_up_from_the_login_page() {
     let database = support::sqlite_url();
     let server = support::start_configured(&database, "ES256", None, |c| c.self_registration = true).await;
     let store = Store::open(&database).await.unwrap();
-    let mut first = client(
-        "first",
-        Some("pw"),
-        &["authorization_code"],
-        &["openid", "profile", "email"],
-        &["api"],
-    );
-    first.redirect_uris = vec![CALLBACK.into()];
-    first.first_party = true;
-    store.create_client(&first).await.unwrap();
-    store
-        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
-        .await
-        .unwrap();
+    seed(&store).await;
 
     let mut browser = Browser::default();
     let login = text(&browser.get(&server, &authorize_path("first", "")).await);
@@ -877,20 +838,7 @@ async fn cookie_attributes_follow_the_issuer() {
     let database = support::sqlite_url();
     let server = support::start_node(&database, "ES256", Some("https://id.example")).await;
     let store = Store::open(&database).await.unwrap();
-    let mut first = client(
-        "first",
-        Some("pw"),
-        &["authorization_code"],
-        &["openid", "profile", "email"],
-        &["api"],
-    );
-    first.redirect_uris = vec![CALLBACK.into()];
-    first.first_party = true;
-    store.create_client(&first).await.unwrap();
-    store
-        .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
-        .await
-        .unwrap();
+    seed(&store).await;
     let set_cookies = |r: &support::Response| {
         r.headers
             .iter()

@@ -104,6 +104,14 @@ pub fn authorize_path(client_id: &str, extra: &str) -> String {
 pub async fn setup(database: &str) -> (Running, Store) {
     let server = start(database, "ES256").await;
     let store = Store::open(database).await.unwrap();
+    seed(&store).await;
+    (server, store)
+}
+
+/// The sign-in tests' clients and user: "web" (third party, public, may
+/// refresh), "first" (first party, confidential, secret "pw", may log out
+/// to `http://app.example/bye`), and ann.
+pub async fn seed(store: &Store) {
     let mut web = client(
         "web",
         None,
@@ -118,17 +126,17 @@ pub async fn setup(database: &str) -> (Running, Store) {
         "first",
         Some("pw"),
         &["authorization_code"],
-        &["openid", "profile", "email"],
+        &["openid", "profile", "email", "read"],
         &["api"],
     );
     first.redirect_uris = vec![CALLBACK.into()];
+    first.post_logout_redirect_uris = vec!["http://app.example/bye".into()];
     first.first_party = true;
     store.create_client(&first).await.unwrap();
     store
         .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))
         .await
         .unwrap();
-    (server, store)
 }
 
 /// Signs in through the login page (and the consent page for a
