@@ -42,18 +42,7 @@ async fn sign_in_consent_code_and_id_token() {
 
     // A wrong password: the page again, with the error.
     let html = text(&page);
-    let wrong = browser
-        .post(
-            &server,
-            "/authorize/login",
-            &[
-                ("authorization", &field(&html, "authorization")),
-                ("csrf", &field(&html, "csrf")),
-                ("username", "ann"),
-                ("password", "wrong"),
-            ],
-        )
-        .await;
+    let wrong = browser.log_in(&server, &html, "ann", "wrong").await;
     assert_eq!(wrong.status, 401);
     assert!(text(&wrong).contains("Wrong username or password"));
     assert!(!browser.cookies.contains_key("tessera_session"));
@@ -260,16 +249,7 @@ async fn authorization_request_errors() {
     let html = text(&page);
     let mut stranger = Browser::default();
     let r = stranger
-        .post(
-            &server,
-            "/authorize/login",
-            &[
-                ("authorization", &field(&html, "authorization")),
-                ("csrf", &field(&html, "csrf")),
-                ("username", "ann"),
-                ("password", "correct horse battery"),
-            ],
-        )
+        .log_in(&server, &html, "ann", "correct horse battery")
         .await;
     assert_eq!(r.status, 403);
     assert!(!stranger.cookies.contains_key("tessera_session"));
@@ -705,37 +685,12 @@ async fn login_page_locks_out_after_failures() {
     let mut browser = Browser::default();
     let page = browser.get(&server, &authorize_path("first", "")).await;
     let html = text(&page);
-    let (authorization, csrf) = (field(&html, "authorization"), field(&html, "csrf"));
-    let attempt = |password: &'static str| {
-        let (authorization, csrf) = (authorization.clone(), csrf.clone());
-        let server = &server;
-        let cookies = browser.cookie_header();
-        async move {
-            let body = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("authorization", authorization.as_str()),
-                    ("csrf", csrf.as_str()),
-                    ("username", "ann"),
-                    ("password", password),
-                ])
-                .finish();
-            request(
-                server.addr,
-                "POST",
-                "/authorize/login",
-                &[
-                    ("Cookie", &cookies),
-                    ("Content-Type", "application/x-www-form-urlencoded"),
-                ],
-                body.as_bytes(),
-            )
-            .await
-        }
-    };
     for _ in 0..5 {
-        assert_eq!(attempt("wrong").await.status, 401);
+        assert_eq!(browser.log_in(&server, &html, "ann", "wrong").await.status, 401);
     }
-    let locked = attempt("correct horse battery").await;
+    let locked = browser
+        .log_in(&server, &html, "ann", "correct horse battery")
+        .await;
     assert_eq!(locked.status, 401);
     assert!(
         text(&locked).contains("Too many failed attempts"),
@@ -858,16 +813,7 @@ async fn cookie_attributes_follow_the_issuer() {
     );
     let html = text(&page);
     let done = browser
-        .post(
-            &server,
-            "/authorize/login",
-            &[
-                ("authorization", &field(&html, "authorization")),
-                ("csrf", &field(&html, "csrf")),
-                ("username", "ann"),
-                ("password", "correct horse battery"),
-            ],
-        )
+        .log_in(&server, &html, "ann", "correct horse battery")
         .await;
     assert_eq!(redirected(&done)["iss"], "https://id.example");
     let session = set_cookies(&done)

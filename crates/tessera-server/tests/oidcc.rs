@@ -18,7 +18,7 @@ mod support;
 use std::collections::HashMap;
 
 use serde_json::Value;
-use support::browser::{authorize_path, field, redirected, sign_in, text, Browser, CALLBACK, VERIFIER};
+use support::browser::{authorize_path, redirected, sign_in, text, Browser, CALLBACK, VERIFIER};
 use support::{basic, client, request, start, token, user, Running};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 use tessera_server::store::{ClientStore, Store, UserStore};
@@ -524,16 +524,7 @@ async fn oidcc_ensure_post_request_succeeds() {
     assert_eq!(page.status, 200);
     let html = text(&page);
     let done = browser
-        .post(
-            &server,
-            "/authorize/login",
-            &[
-                ("authorization", &field(&html, "authorization")),
-                ("csrf", &field(&html, "csrf")),
-                ("username", "ann"),
-                ("password", "correct horse battery"),
-            ],
-        )
+        .log_in(&server, &html, "ann", "correct horse battery")
         .await;
     let tokens = exchange(&server, &redirected(&done)["code"]).await;
     assert!(tokens["id_token"].is_string());

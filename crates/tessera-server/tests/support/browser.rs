@@ -44,6 +44,22 @@ impl Browser {
         r
     }
 
+    /// Submits the login form of the page `html` as `username`.
+    pub async fn log_in(&mut self, server: &Running, html: &str, username: &str, password: &str) -> Response {
+        let (authorization, csrf) = (field(html, "authorization"), field(html, "csrf"));
+        self.post(
+            server,
+            "/authorize/login",
+            &[
+                ("authorization", &authorization),
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     pub async fn post(&mut self, server: &Running, path: &str, form: &[(&str, &str)]) -> Response {
         let cookies = self.cookie_header();
         let body = form_urlencoded::Serializer::new(String::new())
@@ -146,16 +162,7 @@ pub async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> Has
     assert_eq!(page.status, 200, "{}", text(&page));
     let html = text(&page);
     let page = browser
-        .post(
-            server,
-            "/authorize/login",
-            &[
-                ("authorization", &field(&html, "authorization")),
-                ("csrf", &field(&html, "csrf")),
-                ("username", "ann"),
-                ("password", "correct horse battery"),
-            ],
-        )
+        .log_in(server, &html, "ann", "correct horse battery")
         .await;
     if page.status == 303 {
         return redirected(&page);
