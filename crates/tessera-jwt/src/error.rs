@@ -158,7 +158,15 @@ pub enum Error {
     /// [RFC 7519 §7.2]: https://www.rfc-editor.org/rfc/rfc7519#section-7.2
     #[error("claims set is not a JSON object")]
     ClaimsNotObject,
-    /// A registered claim has the wrong type (e.g. `exp` not a number).
+    /// A registered claim has the wrong JSON type ([RFC 7519 §4.1]): `iss`,
+    /// `sub` or `jti` not a string, `aud` not a string or an array of
+    /// strings, `exp`, `nbf` or `iat` not a number ([RFC 7519 §2]
+    /// NumericDate; `"1700000000"` is a string). Refused on verify whatever
+    /// the [`Validation`](crate::Validation) checks, and refused by
+    /// [`Signer::sign`](crate::Signer::sign).
+    ///
+    /// [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
+    /// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
     #[error("claim \"{claim}\" is invalid: {reason}")]
     InvalidClaim {
         /// The claim's name.

@@ -16,6 +16,9 @@
 //!   names, unknown `crit` extensions refused, a size bound before decoding.
 //! - **Signature first, claims second.** The payload is not even decoded
 //!   until the signature over it has verified.
+//! - **Registered claims are typed** ([RFC 7519 §4.1]): a numeric `sub`
+//!   or a string `exp` is refused on verify, whatever the rules check, and
+//!   is never signed.
 //! - **Proof types.** [`Verified`] and [`VerifiedJws`] can only be made by
 //!   [`KeySet`]; reading a token without verifying lives in [`danger`].
 //! - **Errors name the broken rule**: [`Error`] for tokens, [`KeyError`] for
@@ -67,6 +70,7 @@
 //! also enforces the rules: 1.00, 0.92 and 0.33 of raw in the same run (HS256
 //! verification at 2.1× jsonwebtoken's rate).
 //!
+//! [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
 //! [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1
 //! [aws-lc-rs]: https://crates.io/crates/aws-lc-rs
 

@@ -46,6 +46,19 @@
 //! member names are refused in the header and the claims. Tests:
 //! `non_canonical_base64_is_refused`, `duplicate_claims_are_refused`.
 //!
+//! ## Claim type confusion
+//! A verifier that checks only the claims its rules name accepts `"sub": 42`
+//! or `"exp": "1700000000"`; a relying party that then compares loosely
+//! (`42 == "42"` in JavaScript or PHP, or a database that casts) takes the
+//! number for another user's id, and a string `exp` may be skipped or read
+//! as zero. Here the registered claims are typed ([RFC 7519 §4.1]) whatever
+//! the [`Validation`] checks and whatever the caller's claims type: `iss`,
+//! `sub` and `jti` are strings, `aud` a string or an array of strings, and
+//! `exp`, `nbf` and `iat` JSON numbers (NumericDate, [RFC 7519 §2]:
+//! fractions are allowed and floored to the second). Anything else is
+//! [`Error::InvalidClaim`], on verify and from [`Signer::sign`]. Tests:
+//! `tests/rfc7519_4_1_types.rs`.
+//!
 //! ## Unknown critical extensions
 //! A header may mark extensions `crit`; a verifier that ignores one it does
 //! not understand may accept what the signer meant to restrict. None are
@@ -97,12 +110,17 @@
 //! [`Error::AlgorithmNone`]: crate::Error::AlgorithmNone
 //! [`Error::AlgorithmMismatch`]: crate::Error::AlgorithmMismatch
 //! [`Error::UnknownKid`]: crate::Error::UnknownKid
+//! [`Error::InvalidClaim`]: crate::Error::InvalidClaim
+//! [`Signer::sign`]: crate::Signer::sign
+//! [`Validation`]: crate::Validation
 //! [`KeySet`]: crate::KeySet
 //! [`Validation::typ`]: crate::Validation::typ
 //! [`Validation::max_token_len`]: crate::Validation::max_token_len
 //! [RFC 7515 §4.1.11]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11
 //! [RFC 7518 §3.3]: https://www.rfc-editor.org/rfc/rfc7518#section-3.3
 //! [RFC 7518 §3.4]: https://www.rfc-editor.org/rfc/rfc7518#section-3.4
+//! [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
+//! [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
 //! [RFC 8725 §2.1]: https://www.rfc-editor.org/rfc/rfc8725#section-2.1
 //! [RFC 8725 §2.10]: https://www.rfc-editor.org/rfc/rfc8725#section-2.10
 //! [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1

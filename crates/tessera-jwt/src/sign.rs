@@ -52,10 +52,21 @@ impl Signer {
     }
 
     /// Signs `claims`, which must serialize to a JSON object with unique
-    /// member names (what Tessera would not accept, it does not sign).
+    /// member names and well-typed registered claims (what Tessera would
+    /// not accept, it does not sign).
+    ///
+    /// The serialized JSON is scanned once, top level only, before signing.
+    /// A registered claim of the wrong type ([RFC 7519 §4.1], e.g. a numeric
+    /// `sub` or a string `exp`) is [`Error::InvalidClaim`], as on verify;
+    /// any other fault is [`Error::ClaimsSerialize`].
+    ///
+    /// [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
     pub fn sign<C: Serialize + ?Sized>(&self, claims: &C) -> Result<String, Error> {
         let payload = serde_json::to_vec(claims).map_err(|e| Error::ClaimsSerialize(e.to_string()))?;
-        claims::scan(&payload).map_err(|e| Error::ClaimsSerialize(e.to_string()))?;
+        claims::scan(&payload).map_err(|e| match e {
+            Error::InvalidClaim { .. } => e,
+            e => Error::ClaimsSerialize(e.to_string()),
+        })?;
         self.sign_payload(&payload)
     }
 

@@ -289,13 +289,15 @@ fn signing_refuses_what_verification_would_refuse() {
         Err(Error::ClaimsSerialize(_))
     ));
     assert!(matches!(f.signer.sign(&"string"), Err(Error::ClaimsSerialize(_))));
+    // Ill-typed registered claims get the error verification would give
+    // (more in `tests/rfc7519_4_1_types.rs`).
     assert!(matches!(
         f.signer.sign(&json!({"exp": "soon"})),
-        Err(Error::ClaimsSerialize(_))
+        Err(Error::InvalidClaim { claim: "exp", .. })
     ));
     assert!(matches!(
         f.signer.sign(&json!({"aud": 7})),
-        Err(Error::ClaimsSerialize(_))
+        Err(Error::InvalidClaim { claim: "aud", .. })
     ));
 }
 

@@ -5,11 +5,14 @@
 //! A thin [`Deserializer`] wraps serde_json's. When the caller's type asks
 //! for the top-level object, the wrapper hands it a [`MapAccess`] that sees
 //! every key before the caller does. The value of a registered claim is
-//! parsed once into our own form (a number, or borrowed strings), kept for
-//! validation, and replayed to the caller's type from memory; all other
-//! values stream straight to the caller. Only the top level is inspected, as RFC 7519 §4
-//! requires. Member names are strings (RFC 7519 §4), so a caller's type
-//! with integer map keys at the top level is not supported.
+//! parsed once into our own form (a number, or borrowed strings), so a
+//! value of the wrong type is refused before the caller's type sees it
+//! (a `sub` of `42` never reaches a `sub: u64` field); what validation
+//! needs is kept, and the value is replayed to the caller's type from
+//! memory. All other values stream straight to the caller. Only the top
+//! level is inspected, as RFC 7519 §4 requires. Member names are strings
+//! (RFC 7519 §4), so a caller's type with integer map keys at the top level
+//! is not supported.
 //!
 //! If the caller's type never asks for a map (a raw value, say), nothing was
 //! recorded and [`super::scan`] runs as a second pass instead.
@@ -22,7 +25,7 @@ use serde::de::value::{
 };
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use super::{Aud, Scanned, DATE};
+use super::{Aud, Scanned, AUDIENCE, DATE, STRING};
 use crate::error::{Part, Untrusted};
 use crate::json::Str;
 use crate::Error;
@@ -34,6 +37,8 @@ enum Registered {
     Nbf,
     Iat,
     Iss,
+    Sub,
+    Jti,
     Aud,
 }
 
@@ -211,7 +216,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
             Registered::Exp | Registered::Nbf | Registered::Iat => {
                 self.map.next_value::<Number>().map(Parsed::Number)
             }
-            Registered::Iss => self.map.next_value::<Str<'de>>().map(|s| Parsed::Str(s.0)),
+            Registered::Iss | Registered::Sub | Registered::Jti => {
+                self.map.next_value::<Str<'de>>().map(|s| Parsed::Str(s.0))
+            }
             Registered::Aud => self.map.next_value::<Aud<'de>>().map(Parsed::Aud),
         };
         let parsed = match parsed {
@@ -221,8 +228,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
                     Registered::Exp => ("exp", DATE),
                     Registered::Nbf => ("nbf", DATE),
                     Registered::Iat => ("iat", DATE),
-                    Registered::Iss => ("iss", "must be a string"),
-                    Registered::Aud => ("aud", "must be a string or an array of strings"),
+                    Registered::Iss => ("iss", STRING),
+                    Registered::Sub => ("sub", STRING),
+                    Registered::Jti => ("jti", STRING),
+                    Registered::Aud => ("aud", AUDIENCE),
                 };
                 self.state.fault = Some(Error::InvalidClaim { claim, reason });
                 return Err(e);
@@ -241,7 +250,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Checked<'_, 'de, A> {
             }
             Parsed::Str(s) => {
                 let out = replay_str(&s, seed);
-                scanned.iss = Some(s);
+                // `sub` and `jti` are only type-checked.
+                if let Registered::Iss = which {
+                    scanned.iss = Some(s);
+                }
                 out
             }
             Parsed::Aud(aud) => {
@@ -381,6 +393,8 @@ impl<'de, K> KeyVisitor<'_, 'de, K> {
             "nbf" => Some(Registered::Nbf),
             "iat" => Some(Registered::Iat),
             "iss" => Some(Registered::Iss),
+            "sub" => Some(Registered::Sub),
+            "jti" => Some(Registered::Jti),
             "aud" => Some(Registered::Aud),
             _ => None,
         };

@@ -5,7 +5,17 @@
 //! bytes, so it may be any serde type; this pass only guarantees that what
 //! it reads and what the caller reads cannot differ.
 //!
+//! Registered claims are typed ([RFC 7519 §4.1]) whether or not the
+//! validation checks them, on verify and on sign: `iss`, `sub` and `jti`
+//! are strings; `aud` is a string or an array of strings; `exp`, `nbf` and
+//! `iat` are NumericDates ([RFC 7519 §2]), i.e. JSON numbers, fractions
+//! allowed (a string such as `"1700000000"` is not a number). Anything else
+//! is [`Error::InvalidClaim`]. Only top-level members are registered
+//! claims; nested objects are the application's.
+//!
 //! [RFC 7519 §4]: https://www.rfc-editor.org/rfc/rfc7519#section-4
+//! [RFC 7519 §4.1]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
+//! [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
 
 mod checked;
 
@@ -129,7 +139,19 @@ fn claim<'de, T: de::Deserialize<'de>, A: MapAccess<'de>>(
         .inspect_err(|_| *fault = Some(Error::InvalidClaim { claim, reason }))
 }
 
+/// Why an `exp`, `nbf` or `iat` was refused ([RFC 7519 §2]).
+///
+/// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
 pub(crate) const DATE: &str = "must be a NumericDate (a number of seconds since the epoch)";
+/// Why an `iss`, `sub` or `jti` was refused ([RFC 7519 §4.1.1, §4.1.2,
+/// §4.1.7]).
+///
+/// [RFC 7519 §4.1.1, §4.1.2, §4.1.7]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1
+pub(crate) const STRING: &str = "must be a string";
+/// Why an `aud` was refused ([RFC 7519 §4.1.3]).
+///
+/// [RFC 7519 §4.1.3]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3
+pub(crate) const AUDIENCE: &str = "must be a string or an array of strings";
 
 impl<'de> Visitor<'de> for Seed<'_, 'de> {
     type Value = ();
@@ -152,15 +174,15 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
                 "exp" => self.out.exp = Some(claim::<NumericDate, _>(&mut map, f, "exp", DATE)?.0),
                 "nbf" => self.out.nbf = Some(claim::<NumericDate, _>(&mut map, f, "nbf", DATE)?.0),
                 "iat" => self.out.iat = Some(claim::<NumericDate, _>(&mut map, f, "iat", DATE)?.0),
-                "iss" => self.out.iss = Some(claim::<Str<'de>, _>(&mut map, f, "iss", "must be a string")?.0),
-                "aud" => {
-                    self.out.aud = Some(claim::<Aud<'de>, _>(
-                        &mut map,
-                        f,
-                        "aud",
-                        "must be a string or an array of strings",
-                    )?)
+                "iss" => self.out.iss = Some(claim::<Str<'de>, _>(&mut map, f, "iss", STRING)?.0),
+                // Typed, though no validation rule reads them.
+                "sub" => {
+                    claim::<Str<'de>, _>(&mut map, f, "sub", STRING)?;
                 }
+                "jti" => {
+                    claim::<Str<'de>, _>(&mut map, f, "jti", STRING)?;
+                }
+                "aud" => self.out.aud = Some(claim::<Aud<'de>, _>(&mut map, f, "aud", AUDIENCE)?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -171,7 +193,9 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
 }
 
 /// Scans a decoded claims set: a JSON object ([RFC 7519 §7.2] step 10)
-/// with unique member names and well-typed registered claims.
+/// with unique member names and well-typed registered claims. The signer
+/// runs it on the serialized claims too, so what verification would refuse
+/// is never signed.
 ///
 /// [RFC 7519 §7.2]: https://www.rfc-editor.org/rfc/rfc7519#section-7.2
 pub(crate) fn scan(json: &[u8]) -> Result<Scanned<'_>, Error> {
@@ -300,6 +324,15 @@ mod tests {
             scan(br#"{"iss":null}"#),
             Err(Error::InvalidClaim { claim: "iss", .. })
         ));
+        assert!(matches!(
+            scan(br#"{"sub":42}"#),
+            Err(Error::InvalidClaim { claim: "sub", .. })
+        ));
+        assert!(matches!(
+            scan(br#"{"jti":{"id":1}}"#),
+            Err(Error::InvalidClaim { claim: "jti", .. })
+        ));
+        assert!(scan(br#"{"sub":"42","jti":"\u0061","act":{"sub":42}}"#).is_ok());
         assert_eq!(scan(b"foo").err(), Some(Error::ClaimsNotObject));
         assert_eq!(scan(b"[1]").err(), Some(Error::ClaimsNotObject));
         assert!(matches!(scan(br#"{"a":1"#), Err(Error::Json { .. })));
