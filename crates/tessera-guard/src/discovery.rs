@@ -5,6 +5,12 @@
 //! (Discovery §4.3, RFC 8414 §3.3): otherwise an attacker who controls one
 //! metadata document could pose as another issuer.
 //!
+//! An `https://` issuer's endpoints must be `https://` too ([`no_downgrade`]):
+//! [RFC 8414 §2] says the `jwks_uri` "MUST use the `https` scheme", and an
+//! `http://` one would let anyone on the path replace the keys that the
+//! metadata's TLS vouched for. Other hosts are allowed (keys on a CDN).
+//!
+//! [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 //! [OpenID Connect Discovery 1.0 §4]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
 //! [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
 
@@ -47,6 +53,24 @@ pub(crate) async fn discover(fetcher: &Fetcher, issuer: &str) -> Result<Metadata
     ))
 }
 
+/// Refuses `uri`, the issuer's endpoint `name`, if `issuer` is `https://`
+/// and `uri` is not: the scheme may not be downgraded (the host may
+/// differ). Schemes compare case-insensitively (RFC 3986 §3.1).
+pub(crate) fn no_downgrade(issuer: &str, name: &'static str, uri: &str) -> Result<(), SetupError> {
+    if is_https(issuer) && !is_https(uri) {
+        return Err(SetupError::InsecureEndpoint {
+            name,
+            uri: uri.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn is_https(uri: &str) -> bool {
+    uri.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
 /// OIDC Discovery appends `/.well-known/openid-configuration` to the
 /// issuer; RFC 8414 inserts `/.well-known/oauth-authorization-server`
 /// between the host and the issuer's path.
@@ -84,5 +108,27 @@ mod tests {
                 "http://example.com/.well-known/oauth-authorization-server/issuer1"
             ]
         );
+    }
+
+    #[test]
+    fn an_https_issuer_keeps_https() {
+        let refused = |issuer: &str, uri: &str| {
+            matches!(
+                no_downgrade(issuer, "jwks_uri", uri),
+                Err(SetupError::InsecureEndpoint { name: "jwks_uri", uri: u }) if u == uri
+            )
+        };
+        let https = "https://id.example";
+        assert!(refused(https, "http://id.example/keys"));
+        assert!(refused("HTTPS://id.example", "http://id.example/keys"));
+        assert!(refused(https, "ftp://id.example/keys"));
+        assert!(refused(https, "//id.example/keys"));
+        assert!(refused(https, "keys"));
+        // Another host is fine, as long as it is https (a CDN).
+        assert!(no_downgrade(https, "jwks_uri", "https://cdn.example/id/keys").is_ok());
+        assert!(no_downgrade(https, "jwks_uri", "HTTPS://ID.EXAMPLE/keys").is_ok());
+        // An http issuer may name either.
+        assert!(no_downgrade("http://127.0.0.1:8080", "jwks_uri", "http://127.0.0.1:8080/keys").is_ok());
+        assert!(no_downgrade("http://127.0.0.1:8080", "jwks_uri", "https://cdn.example/keys").is_ok());
     }
 }

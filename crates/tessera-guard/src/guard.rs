@@ -69,6 +69,16 @@ pub enum SetupError {
     /// Introspection was asked for but the issuer has no endpoint.
     #[error("the issuer advertises no introspection_endpoint")]
     NoIntrospectionEndpoint,
+    /// The issuer is `https://` but an endpoint the guard would use is not
+    /// (see [`GuardBuilder::build`]): keys fetched, or tokens and the
+    /// client secret sent, in the clear would undo the issuer's TLS.
+    #[error("the issuer is https://, so its {name} must be too, not {uri:?}")]
+    InsecureEndpoint {
+        /// `jwks_uri` or `introspection_endpoint`.
+        name: &'static str,
+        /// The refused URL.
+        uri: String,
+    },
 }
 
 /// Settings for a [`Guard`]; see [`Guard::builder`].
@@ -188,7 +198,12 @@ fn invalid_token(error: JwtError) -> Rejection {
 }
 
 impl GuardBuilder {
-    /// Fetch keys from this URL instead of the one in the metadata.
+    /// Fetch keys from this URL instead of the one in the metadata. The
+    /// same rule holds as for a discovered `jwks_uri`: an `https://`
+    /// issuer's keys are only fetched over `https://` (any host), and
+    /// [`build`](GuardBuilder::build) refuses an `http://` one. Keys that
+    /// must come another way can be given with
+    /// [`jwks_json`](GuardBuilder::jwks_json).
     pub fn jwks_uri(mut self, uri: &str) -> GuardBuilder {
         self.jwks_uri = Some(uri.to_owned());
         self
@@ -196,6 +211,11 @@ impl GuardBuilder {
 
     /// Use this JWK Set and never fetch one (for issuers whose keys are
     /// distributed out of band, and for tests).
+    ///
+    /// Unlike a fetched JWK Set, this one may hold symmetric (`kty: oct`)
+    /// keys: a secret shared with the issuer can only be distributed out
+    /// of band, and it is the application, not the network, that hands
+    /// it over here. Tokens signed with it (`HS256` ..) then verify.
     pub fn jwks_json(mut self, jwks: &[u8]) -> GuardBuilder {
         self.jwks_json = Some(jwks.to_vec());
         self
@@ -242,8 +262,12 @@ impl GuardBuilder {
     }
 
     /// Introspection answers are reused for up to `ttl` (default 5 s; zero
-    /// turns the cache off, so a revocation is seen at once), at most
-    /// `capacity` of them (default 10,000).
+    /// turns the cache off, so a revocation is seen at once): at most
+    /// `capacity` answers for active tokens (default 10,000), and a quarter
+    /// as many refusals, kept apart so that a flood of invalid tokens
+    /// cannot push out the answers for valid ones. When the active answers
+    /// fill the cache, only expired ones make room; a new token's answer
+    /// is then not kept rather than evict a live one.
     pub fn introspection_cache(mut self, ttl: Duration, capacity: usize) -> GuardBuilder {
         self.introspection_cache = (ttl, capacity);
         self
@@ -258,6 +282,18 @@ impl GuardBuilder {
     }
 
     /// Fetches what is needed (metadata, keys) and builds the guard.
+    ///
+    /// With an `https://` issuer, the `jwks_uri` (from the metadata or
+    /// [`jwks_uri`](GuardBuilder::jwks_uri)) and the metadata's
+    /// `introspection_endpoint` must be `https://` too, or the build fails
+    /// with [`SetupError::InsecureEndpoint`]: [RFC 8414 §2] requires
+    /// `https` for `jwks_uri`, and [RFC 7662 §4] TLS for introspection,
+    /// whose requests carry the token and the client's secret. Only a
+    /// downgrade of the scheme is refused; another host (a CDN serving
+    /// the keys) is fine, since TLS still authenticates it.
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+    /// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
     pub async fn build(self) -> Result<Guard, SetupError> {
         let fetcher = Fetcher::new(self.timeout, &self.tls_roots)?;
         let validation = Validation::access_token(&self.issuer, &self.audience).leeway(self.leeway.as_secs());
@@ -271,6 +307,7 @@ impl GuardBuilder {
             let endpoint = metadata
                 .and_then(|m| m.introspection_endpoint)
                 .ok_or(SetupError::NoIntrospectionEndpoint)?;
+            discovery::no_downgrade(&self.issuer, "introspection_endpoint", &endpoint)?;
             let (ttl, capacity) = self.introspection_cache;
             Check::Introspect(Box::new(Introspector::new(
                 endpoint,
@@ -297,6 +334,7 @@ impl GuardBuilder {
                     .and_then(|m| m.jwks_uri)
                     .ok_or_else(|| SetupError::Metadata("no jwks_uri".into()))?,
             };
+            discovery::no_downgrade(&self.issuer, "jwks_uri", &uri)?;
             Check::Jwt(Arc::new(KeyCache::fetched(uri, fetcher, self.policy).await?))
         };
         Ok(Guard {

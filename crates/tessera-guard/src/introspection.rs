@@ -9,9 +9,23 @@
 //! the configured audience; `token_type`, if present, `Bearer`.
 //!
 //! Answers are cached by the token's SHA-256 (never the token itself) for
-//! at most the configured time and never past the token's `exp`; the cache
-//! holds at most the configured number of entries. A time of zero turns
-//! the cache off.
+//! at most the configured time and never past the token's `exp`. A time of
+//! zero turns the cache off. Anyone can send tokens, so the cache is built
+//! so that junk cannot push out the answers that matter:
+//!
+//! - Active answers and refusals are kept apart. At most `capacity` active
+//!   answers, and only tokens the issuer vouched for get one, so no number
+//!   of invalid tokens can take their room.
+//! - A full cache of active answers makes room only by dropping expired
+//!   ones; if none has expired, the new answer is not cached (that token
+//!   is introspected again next time) rather than evict a live one.
+//! - Refusals (`active: false`, wrong audience ..) go to a smaller cache of
+//!   their own (a quarter of `capacity`), which saves the issuer repeated
+//!   questions about the same bad token. When it is full of live entries
+//!   it is emptied: only refusals are lost.
+//!
+//! Both are bounded, so memory is too. Answers the issuer could not give
+//! (unreachable, not JSON) are never cached.
 //!
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 
@@ -27,8 +41,76 @@ use tokio::time::Instant;
 use crate::fetch::Fetcher;
 use crate::{Claims, Rejection};
 
-/// An answer, until when it may be reused.
-type Cached = (Instant, Result<Claims, Rejection>);
+/// How many active answers the cache may hold per refusal it holds.
+const REFUSALS_SHARE: usize = 4;
+
+/// Answers by token fingerprint, each with the instant it stops being
+/// reusable; at most `capacity` of them.
+struct Answers<T> {
+    entries: HashMap<[u8; 32], (Instant, T)>,
+    capacity: usize,
+    /// No entry expires before this, so a full map is swept only when the
+    /// sweep can free something (not once per request of a flood).
+    earliest: Option<Instant>,
+}
+
+impl<T: Clone> Answers<T> {
+    fn new(capacity: usize) -> Answers<T> {
+        Answers {
+            entries: HashMap::new(),
+            capacity,
+            earliest: None,
+        }
+    }
+
+    fn get(&self, key: &[u8; 32], now: Instant) -> Option<T> {
+        self.entries
+            .get(key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, answer)| answer.clone())
+    }
+
+    /// Keeps the answer unless the map is full of unexpired ones; whether
+    /// it was kept.
+    fn insert(&mut self, key: [u8; 32], until: Instant, answer: T, now: Instant) -> bool {
+        if self.capacity == 0 {
+            return false;
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            self.sweep(now);
+            if self.entries.len() >= self.capacity {
+                return false;
+            }
+        }
+        self.earliest = Some(self.earliest.map_or(until, |earliest| earliest.min(until)));
+        self.entries.insert(key, (until, answer));
+        true
+    }
+
+    /// Drops the expired entries.
+    fn sweep(&mut self, now: Instant) {
+        if self.earliest.is_some_and(|earliest| earliest > now) {
+            return;
+        }
+        self.entries.retain(|_, (until, _)| *until > now);
+        self.earliest = self.entries.values().map(|(until, _)| *until).min();
+    }
+
+    fn remove(&mut self, key: &[u8; 32]) {
+        self.entries.remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.earliest = None;
+    }
+}
+
+/// Active answers, and refusals, apart.
+struct Cache {
+    active: Answers<Claims>,
+    refused: Answers<Rejection>,
+}
 
 /// Introspection settings.
 pub(crate) struct Introspector {
@@ -39,8 +121,7 @@ pub(crate) struct Introspector {
     audience: String,
     fetcher: Fetcher,
     cache_ttl: Duration,
-    capacity: usize,
-    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    cache: Mutex<Cache>,
 }
 
 impl Introspector {
@@ -69,8 +150,10 @@ impl Introspector {
             audience,
             fetcher,
             cache_ttl,
-            capacity,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache {
+                active: Answers::new(capacity),
+                refused: Answers::new(capacity.div_ceil(REFUSALS_SHARE)),
+            }),
         }
     }
 
@@ -152,24 +235,33 @@ impl Introspector {
 
     fn cached(&self, key: &[u8; 32], now: Instant) -> Option<Result<Claims, Rejection>> {
         let cache = self.cache.lock().ok()?;
-        cache
-            .get(key)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, r)| r.clone())
+        match cache.active.get(key, now) {
+            Some(claims) => Some(Ok(claims)),
+            None => cache.refused.get(key, now).map(Err),
+        }
     }
 
-    /// Bounded: when full, expired entries go; if that is not enough, all.
+    /// Active answers are kept while there is room (see the module's
+    /// documentation); refusals in their own, smaller cache.
     fn remember(&self, key: [u8; 32], until: Instant, result: Result<Claims, Rejection>) {
         let Ok(mut cache) = self.cache.lock() else { return };
-        if cache.len() >= self.capacity {
-            let now = Instant::now();
-            cache.retain(|_, (t, _)| *t > now);
-            if cache.len() >= self.capacity {
-                cache.clear();
+        let now = Instant::now();
+        match result {
+            Ok(claims) => {
+                cache.refused.remove(&key);
+                if !cache.active.insert(key, until, claims, now) {
+                    tracing::debug!(
+                        "the introspection cache is full of unexpired answers; this one is not kept"
+                    );
+                }
             }
-        }
-        if self.capacity > 0 {
-            cache.insert(key, (until, result));
+            Err(rejection) => {
+                cache.active.remove(&key);
+                if !cache.refused.insert(key, until, rejection.clone(), now) {
+                    cache.refused.clear();
+                    cache.refused.insert(key, until, rejection, now);
+                }
+            }
         }
     }
 }
@@ -179,4 +271,36 @@ fn fingerprint(token: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_map_keeps_its_live_entries() {
+        let now = Instant::now();
+        let later = now + Duration::from_secs(60);
+        let mut answers = Answers::new(2);
+        assert!(answers.insert([1; 32], later, 1, now));
+        assert!(answers.insert([2; 32], now + Duration::from_secs(1), 2, now));
+        // Full of live entries: a newcomer is not kept, nothing is lost.
+        assert!(!answers.insert([3; 32], later, 3, now));
+        assert_eq!(answers.get(&[1; 32], now), Some(1));
+        assert_eq!(answers.get(&[2; 32], now), Some(2));
+        // A known key is replaced even when full.
+        assert!(answers.insert([2; 32], now + Duration::from_secs(1), 22, now));
+        assert_eq!(answers.get(&[2; 32], now), Some(22));
+        // Once one has expired, it makes room.
+        let after = now + Duration::from_secs(2);
+        assert_eq!(answers.get(&[2; 32], after), None);
+        assert!(answers.insert([3; 32], later, 3, after));
+        assert_eq!(answers.get(&[1; 32], after), Some(1));
+        assert_eq!(answers.get(&[3; 32], after), Some(3));
+        assert_eq!(answers.entries.len(), 2);
+        // Capacity zero: nothing is kept.
+        let mut none = Answers::new(0);
+        assert!(!none.insert([1; 32], later, 1, now));
+        assert_eq!(none.get(&[1; 32], now), None);
+    }
 }

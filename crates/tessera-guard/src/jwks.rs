@@ -17,7 +17,17 @@
 //!   [`KeyPolicy::max_stale`] after the last successful fetch, so a brief
 //!   outage of the issuer is invisible to the API. A malformed JWK Set is a
 //!   failed fetch, never an empty key set.
+//! - **No symmetric keys.** A fetched JWK Set holds public keys; a
+//!   `kty: oct` entry in it is a secret published to everyone, and an
+//!   attacker who could add one (or who knows it) could sign `HS256`
+//!   tokens the guard would take ([RFC 8725 §3.1]: the algorithm comes
+//!   from the key, so the key must be one the verifier chose). Such
+//!   entries are dropped before the set is read, with a warning; the other
+//!   keys stay in use. Keys the application configures itself
+//!   ([`GuardBuilder::jwks_json`](crate::GuardBuilder::jwks_json)) may be
+//!   symmetric.
 //!
+//! [RFC 8725 §3.1]: https://www.rfc-editor.org/rfc/rfc8725#section-3.1
 //! [RFC 9111 §5.2.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.1
 //! [OpenID Connect Core §10.1.1]: https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
 
@@ -25,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tessera_jwt::KeySet;
+use tessera_jwt::{Jwks, KeySet};
 use tokio::time::Instant;
 
 use crate::fetch::{FetchError, Fetcher};
@@ -247,20 +257,103 @@ pub enum KeysError {
 /// GET and parse the JWK Set; the time it stays fresh.
 async fn fetch(fetcher: &Fetcher, uri: &str, policy: &KeyPolicy) -> Result<(KeySet, Duration), KeysError> {
     let answer = fetcher.get(uri).await?;
-    let keys = KeySet::from_jwks_json(&answer.body).map_err(|e| KeysError::Invalid {
-        uri: uri.to_owned(),
-        reason: e.to_string(),
-    })?;
-    if keys.keys().is_empty() {
-        return Err(KeysError::Invalid {
-            uri: uri.to_owned(),
-            reason: "no signature keys".into(),
-        });
-    }
+    let keys = fetched_keys(uri, &answer.body)?;
     let ttl = match (answer.no_cache, answer.max_age) {
         (true, _) => policy.min_ttl,
         (false, Some(age)) => age.clamp(policy.min_ttl, policy.max_ttl.max(policy.min_ttl)),
         (false, None) => policy.default_ttl,
     };
     Ok((keys, ttl))
+}
+
+/// The signature keys of a fetched JWK Set, without its symmetric ones.
+///
+/// `oct` entries go before the keys are read, so that one malformed
+/// symmetric entry cannot spoil the set either; then, whatever the `kty`,
+/// any key of a symmetric algorithm that got through is dropped.
+fn fetched_keys(uri: &str, body: &[u8]) -> Result<KeySet, KeysError> {
+    let invalid = |reason: String| KeysError::Invalid {
+        uri: uri.to_owned(),
+        reason,
+    };
+    let mut jwks: Jwks =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("JWKS is invalid: {e}")))?;
+    let listed = jwks.keys.len();
+    jwks.keys.retain(|jwk| jwk.kty != "oct");
+    let keys = KeySet::from_jwks(&jwks).map_err(|e| invalid(e.to_string()))?;
+    let keys = match keys.keys().iter().any(|k| k.algorithm().is_symmetric()) {
+        false => keys,
+        true => KeySet::new(
+            keys.keys()
+                .iter()
+                .filter(|k| !k.algorithm().is_symmetric())
+                .cloned()
+                .collect(),
+        )
+        .map_err(|e| invalid(e.to_string()))?,
+    };
+    let symmetric = listed.saturating_sub(jwks.keys.len());
+    if symmetric > 0 {
+        tracing::warn!(
+            jwks_uri = uri,
+            skipped = symmetric,
+            "symmetric (kty \"oct\") keys in the issuer's JWK Set are ignored: a fetched key set must be public keys"
+        );
+    }
+    if keys.keys().is_empty() {
+        return Err(invalid(match symmetric {
+            0 => "no signature keys".into(),
+            _ => "no signature keys (symmetric keys are never taken from a fetched JWK Set)".into(),
+        }));
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_jwt::{Algorithm, SigningKey};
+
+    fn oct(kid: &str, alg: Option<&str>, k: &str) -> serde_json::Value {
+        let mut jwk = serde_json::json!({"kty": "oct", "kid": kid, "k": k});
+        if let Some(alg) = alg {
+            jwk["alg"] = alg.into();
+        }
+        jwk
+    }
+
+    #[test]
+    fn symmetric_keys_are_not_taken_from_a_fetched_set() {
+        let ec = SigningKey::generate(Algorithm::ES256).unwrap().with_kid("ec");
+        let public = serde_json::to_value(ec.public_jwk().unwrap()).unwrap();
+        let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA";
+        let set =
+            |keys: Vec<serde_json::Value>| serde_json::to_vec(&serde_json::json!({ "keys": keys })).unwrap();
+
+        // A usable HS256 key, one with no `alg`, one too short, one that
+        // shares the EC key's kid: all dropped, the EC key stays.
+        let body = set(vec![
+            oct("hs", Some("HS256"), secret),
+            public.clone(),
+            oct("no-alg", None, secret),
+            oct("short", Some("HS256"), "c2hvcnQ"),
+            oct("ec", Some("HS256"), secret),
+        ]);
+        let keys = fetched_keys("https://id.example/keys", &body).unwrap();
+        let kids: Vec<&str> = keys.keys().iter().map(|k| k.kid()).collect();
+        assert_eq!(kids, ["ec"]);
+
+        // Only symmetric keys: no usable key set, said so.
+        let body = set(vec![oct("hs", Some("HS256"), secret)]);
+        match fetched_keys("https://id.example/keys", &body) {
+            Err(KeysError::Invalid { reason, .. }) => assert!(reason.contains("symmetric"), "{reason}"),
+            other => panic!("{:?}", other.map(|k| k.keys().len())),
+        }
+
+        // Not a JWK Set at all: still an error.
+        assert!(matches!(
+            fetched_keys("https://id.example/keys", b"{\"keys\": \"no\"}"),
+            Err(KeysError::Invalid { .. })
+        ));
+    }
 }

@@ -212,6 +212,116 @@ async fn outage_keeps_keys_until_max_stale() {
     ));
 }
 
+/// A JWK Set fetched from the issuer may list a symmetric (`oct`) key,
+/// whose secret is then public: tokens signed with it are refused, while
+/// the set's public keys still verify tokens.
+#[tokio::test]
+async fn symmetric_keys_in_a_fetched_jwks_are_ignored() {
+    let rsa = SigningKey::generate_rsa(Algorithm::RS256, 2048)
+        .unwrap()
+        .with_kid("rsa");
+    let shared = || {
+        SigningKey::from_hmac_secret(Algorithm::HS256, b"a secret anyone can read in the JWKS")
+            .unwrap()
+            .with_kid("shared")
+    };
+    let mut jwks = KeySet::new(vec![rsa.verifying_key().unwrap()])
+        .unwrap()
+        .to_public_jwks();
+    jwks.keys.push(shared().to_private_jwk().unwrap());
+    let (_fake, issuer) = FakeIssuer::start(&serde_json::to_string(&jwks).unwrap()).await;
+    let guard = Guard::discover(&issuer, "api").await.unwrap();
+    let app = api(&guard);
+
+    let claims = |iss: &str| {
+        let now = UnixTime::now().as_secs();
+        serde_json::json!({
+            "iss": iss, "sub": "u", "aud": "api", "exp": now + 300, "iat": now,
+            "jti": "j", "client_id": "c", "scope": "read"
+        })
+    };
+    let forged = Signer::new(shared(), Some("at+jwt"))
+        .sign(&claims(&issuer))
+        .unwrap();
+    let r = call(&app, "/read", Some(&forged)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(
+        r.challenge().starts_with("Bearer error=\"invalid_token\""),
+        "{}",
+        r.challenge()
+    );
+
+    let good = Signer::new(rsa, Some("at+jwt")).sign(&claims(&issuer)).unwrap();
+    let r = call(&app, "/read", Some(&good)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["sub"], "u");
+}
+
+/// Keys the application configures itself may be symmetric: a secret it
+/// shares with the issuer, distributed out of band.
+#[tokio::test]
+async fn configured_symmetric_keys_verify() {
+    let secret = SigningKey::from_hmac_secret(Algorithm::HS256, b"a secret shared with the issuer only")
+        .unwrap()
+        .with_kid("shared");
+    let jwks = serde_json::json!({ "keys": [secret.to_private_jwk().unwrap()] }).to_string();
+    let guard = Guard::builder("http://id.example", "api")
+        .jwks_json(jwks.as_bytes())
+        .build()
+        .await
+        .unwrap();
+    let now = UnixTime::now().as_secs();
+    let token = Signer::new(secret, Some("at+jwt"))
+        .sign(&serde_json::json!({
+            "iss": "http://id.example", "sub": "u", "aud": "api", "exp": now + 300, "iat": now,
+            "jti": "j", "client_id": "c"
+        }))
+        .unwrap();
+    assert_eq!(guard.verify(&token).await.unwrap().subject(), "u");
+    assert_eq!(guard.key_fetches(), 0);
+}
+
+/// Many distinct invalid tokens cannot flush a valid token's answer out
+/// of the introspection cache: the valid token is still answered from the
+/// cache, without asking the issuer again.
+#[tokio::test]
+async fn introspection_cache_cannot_be_flushed() {
+    let (fake, issuer) = FakeIssuer::start("{\"keys\": []}").await;
+    fake.set(|s| s.active = vec!["valid-token".into()]);
+    let capacity = 10;
+    let guard = Guard::builder(&issuer, "api")
+        .introspection("api", "pw")
+        .introspection_cache(Duration::from_secs(60), capacity)
+        .build()
+        .await
+        .unwrap();
+    let app = api(&guard);
+    let r = call(&app, "/read", Some("valid-token")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(fake.introspections(), 1);
+
+    let junk: Vec<String> = (0..capacity * 2).map(|n| format!("junk-{n}")).collect();
+    for token in &junk {
+        let r = call(&app, "/read", Some(token)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    assert_eq!(fake.introspections(), 1 + capacity * 2);
+
+    let r = call(&app, "/read", Some("valid-token")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        fake.introspections(),
+        1 + capacity * 2,
+        "the valid token's answer was pushed out of the cache"
+    );
+    // The latest refusal is remembered too: no new question for it.
+    assert!(matches!(
+        guard.verify(junk.last().unwrap()).await,
+        Err(Rejection::InvalidToken(_))
+    ));
+    assert_eq!(fake.introspections(), 1 + capacity * 2);
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool) {
     for _ in 0..100 {
         if done() {

@@ -10,10 +10,13 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
+mod support;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use support::FakeIssuer;
 use tessera_guard::{Guard, SetupError};
 use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,8 +87,9 @@ fn certificates(dir: &Path) -> bool {
     ])
 }
 
-/// Serves discovery and `jwks` over TLS, one request per connection.
-async fn issuer(dir: &Path, jwks: String) -> String {
+/// Serves discovery and `jwks` over TLS, one request per connection; the
+/// discovery document names `{url}/jwks`, unless `members` say otherwise.
+async fn issuer(dir: &Path, jwks: String, members: &[(&str, &str)]) -> String {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
         .unwrap()
         .map(|c| c.unwrap())
@@ -102,7 +106,11 @@ async fn issuer(dir: &Path, jwks: String) -> String {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
-    let discovery = serde_json::json!({"issuer": url, "jwks_uri": format!("{url}/jwks")}).to_string();
+    let mut discovery = serde_json::json!({"issuer": url, "jwks_uri": format!("{url}/jwks")});
+    for (name, value) in members {
+        discovery[*name] = (*value).into();
+    }
+    let discovery = discovery.to_string();
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
@@ -141,9 +149,10 @@ async fn issuer(dir: &Path, jwks: String) -> String {
     url
 }
 
-#[tokio::test]
-async fn https_issuer_with_a_private_ca() {
-    let dir = std::env::temp_dir().join(format!("tessera-guard-tls-{}", std::process::id()));
+/// A folder with fresh certificates for the test `name`, or `None` (the
+/// test is skipped) without the openssl command.
+fn certificates_for(name: &str) -> Option<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tessera-guard-tls-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     if !certificates(&dir) {
         assert!(
@@ -151,8 +160,13 @@ async fn https_issuer_with_a_private_ca() {
             "CI must have the openssl command"
         );
         eprintln!("SKIPPED: the openssl command is not available");
-        return;
+        return None;
     }
+    Some(dir)
+}
+
+/// An ES256 key and its JWK Set.
+fn key_and_jwks() -> (SigningKey, String) {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let jwks = serde_json::to_string(
         &KeySet::new(vec![key.verifying_key().unwrap()])
@@ -160,7 +174,16 @@ async fn https_issuer_with_a_private_ca() {
             .to_public_jwks(),
     )
     .unwrap();
-    let url = issuer(&dir, jwks).await;
+    (key, jwks)
+}
+
+#[tokio::test]
+async fn https_issuer_with_a_private_ca() {
+    let Some(dir) = certificates_for("ca") else {
+        return;
+    };
+    let (key, jwks) = key_and_jwks();
+    let url = issuer(&dir, jwks, &[]).await;
 
     // Without the private CA, the issuer's certificate is not trusted.
     match Guard::discover(&url, "api").await {
@@ -193,5 +216,67 @@ async fn https_issuer_with_a_private_ca() {
             .await,
         Err(SetupError::Fetch(_))
     ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An `https://` issuer's keys are fetched over `https://` only (RFC 8414
+/// §2), and tokens are introspected over `https://` only: an `http://`
+/// `jwks_uri` or `introspection_endpoint` is refused when building, even
+/// one that serves the issuer's very keys, as a network attacker's would.
+#[tokio::test]
+async fn https_issuer_refuses_http_endpoints() {
+    let Some(dir) = certificates_for("downgrade") else {
+        return;
+    };
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    let (_, jwks) = key_and_jwks();
+    // A plain-http server that serves the keys (and answers introspection).
+    let (_plain, plain) = FakeIssuer::start(&jwks).await;
+    let http_keys = format!("{plain}/keys");
+    let http_introspect = format!("{plain}/introspect");
+    // (Told by the error's text and `Debug`, so that this test also runs,
+    // and fails, against a guard without `SetupError::InsecureEndpoint`.)
+    let refused = |result: Result<Guard, SetupError>, which: &str, url: &str| match result {
+        Err(e) => {
+            let debug = format!("{e:?}");
+            assert!(debug.starts_with("InsecureEndpoint"), "wrong error: {debug}");
+            assert!(debug.contains(which) && debug.contains(url), "{debug}");
+            let text = e.to_string();
+            assert!(text.contains(which) && text.contains(url), "{text}");
+        }
+        Ok(_) => panic!("an https issuer's {which} over http was accepted"),
+    };
+
+    // The metadata names an http jwks_uri.
+    let url = issuer(
+        &dir,
+        jwks.clone(),
+        &[
+            ("jwks_uri", &http_keys),
+            ("introspection_endpoint", &http_introspect),
+        ],
+    )
+    .await;
+    let builder = || Guard::builder(&url, "api").tls_root_certificates(&ca);
+    refused(builder().build().await, "jwks_uri", &http_keys);
+    // So does introspection.
+    refused(
+        builder().introspection("api", "pw").build().await,
+        "introspection_endpoint",
+        &http_introspect,
+    );
+    // One set by the application must keep the issuer's scheme too ...
+    refused(
+        builder().jwks_uri(&http_keys).build().await,
+        "jwks_uri",
+        &http_keys,
+    );
+    // ... while an https one is taken, wherever the metadata points.
+    let guard = builder().jwks_uri(&format!("{url}/jwks")).build().await.unwrap();
+    assert_eq!(guard.key_fetches(), 1);
+
+    // An http issuer may still name http endpoints (a private network).
+    let guard = Guard::builder(&plain, "api").build().await.unwrap();
+    assert_eq!(guard.key_fetches(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

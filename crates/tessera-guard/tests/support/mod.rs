@@ -61,6 +61,7 @@ impl Tessera {
                 listen: Some(addr.to_string()),
                 issuer: Some(issuer.clone()),
                 database: Some(database.to_owned()),
+                ..Overrides::default()
             },
         )
         .unwrap();
@@ -238,7 +239,9 @@ pub async fn call(app: &Router, path: &str, token: Option<&str>) -> Answer {
 }
 
 /// A fake issuer: discovery and a JWKS the test sets, with a count of JWKS
-/// fetches, a switch to make it fail, and the Cache-Control it sends.
+/// fetches, a switch to make it fail, and the Cache-Control it sends; and
+/// an introspection endpoint (RFC 7662) that calls the tokens in `active`
+/// active, counting its calls.
 #[derive(Clone, Default)]
 pub struct FakeIssuer {
     pub state: Arc<Mutex<FakeState>>,
@@ -251,6 +254,8 @@ pub struct FakeState {
     pub cache_control: Option<String>,
     pub failing: bool,
     pub jwks_fetches: usize,
+    pub active: Vec<String>,
+    pub introspections: usize,
 }
 
 impl FakeIssuer {
@@ -268,7 +273,11 @@ impl FakeIssuer {
             let fake = fake.clone();
             move || {
                 let s = fake.state.lock().unwrap();
-                let doc = serde_json::json!({"issuer": s.issuer, "jwks_uri": format!("{}/keys", s.issuer)});
+                let doc = serde_json::json!({
+                    "issuer": s.issuer,
+                    "jwks_uri": format!("{}/keys", s.issuer),
+                    "introspection_endpoint": format!("{}/introspect", s.issuer),
+                });
                 async move { axum::Json(doc) }
             }
         };
@@ -289,9 +298,31 @@ impl FakeIssuer {
                 async move { response }
             }
         };
+        let introspect = {
+            let fake = fake.clone();
+            move |form: String| {
+                let mut s = fake.state.lock().unwrap();
+                s.introspections += 1;
+                let token = form_urlencoded::parse(form.as_bytes())
+                    .find(|(name, _)| name == "token")
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default();
+                let now = tessera_jwt::UnixTime::now().as_secs();
+                let answer = if s.active.contains(&token) {
+                    serde_json::json!({
+                        "active": true, "iss": s.issuer, "sub": "u", "aud": "api", "exp": now + 300,
+                        "iat": now, "jti": "j", "client_id": "c", "scope": "read"
+                    })
+                } else {
+                    serde_json::json!({"active": false})
+                };
+                async move { axum::Json(answer) }
+            }
+        };
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
-            .route("/keys", get(keys));
+            .route("/keys", get(keys))
+            .route("/introspect", axum::routing::post(introspect));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (fake, issuer)
     }
@@ -302,5 +333,9 @@ impl FakeIssuer {
 
     pub fn fetches(&self) -> usize {
         self.state.lock().unwrap().jwks_fetches
+    }
+
+    pub fn introspections(&self) -> usize {
+        self.state.lock().unwrap().introspections
     }
 }
