@@ -239,8 +239,9 @@ async fn introspection_sees_revocation_at_once() {
     tessera
         .client("svc", &["client_credentials"], "read", &["api"])
         .await;
+    // The API introspects as the resource server of its audience (RFC 7662 §4).
     tessera
-        .client("api", &["client_credentials"], "read", &["api"])
+        .client_for("api", &["client_credentials"], "read", &["api"], &["api"])
         .await;
     let guard = Guard::builder(&tessera.issuer, "api")
         .introspection("api", "pw")

@@ -83,6 +83,39 @@ pub struct Config {
     /// token, revocation and `/api/v1` endpoints; none by default.
     /// Env `TESSERA_CORS_ORIGINS` (comma-separated).
     pub cors_origins: Vec<String>,
+    /// Reverse proxies (CIDRs like `10.0.0.0/8` or single addresses) whose
+    /// `Forwarded` ([RFC 7239]) or `X-Forwarded-For` header names the
+    /// client. Only when the TCP peer is one of them is the header read,
+    /// from the right, skipping trusted hops; otherwise it is ignored.
+    /// Throttling, the audit log and sessions use that address. None by
+    /// default. Env `TESSERA_TRUSTED_PROXIES` (comma-separated).
+    ///
+    /// [RFC 7239]: https://www.rfc-editor.org/rfc/rfc7239
+    pub trusted_proxies: Vec<String>,
+    /// PEM certificate chain to serve https directly (with `tls_key`).
+    /// Env `TESSERA_TLS_CERT`.
+    pub tls_cert: Option<String>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
+    /// Env `TESSERA_TLS_KEY`.
+    pub tls_key: Option<String>,
+    /// Logins that may wait for a password-hashing slot before the server
+    /// answers 503 with `Retry-After` (registrations: a quarter of it).
+    /// Default 64. Env `TESSERA_PASSWORD_QUEUE`.
+    pub password_queue: usize,
+    /// Seconds a client has to send a request's headers once it started.
+    /// Default 10. Env `TESSERA_HEADER_READ_TIMEOUT`.
+    pub header_read_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open. Default 60.
+    /// Env `TESSERA_IDLE_TIMEOUT`.
+    pub idle_timeout: u64,
+    /// A second address serving only `/metrics` (then the main address
+    /// does not). Default: `/metrics` on the main address.
+    /// Env `TESSERA_METRICS_LISTEN`.
+    pub metrics_listen: Option<String>,
+    /// Seconds a refresh-token family lives from the sign-in that started
+    /// it, however often it is rotated. Default 30 days.
+    /// Env `TESSERA_REFRESH_FAMILY_LIFETIME`.
+    pub refresh_family_lifetime: i64,
 }
 
 impl Default for Config {
@@ -96,6 +129,14 @@ impl Default for Config {
             master_key_file: None,
             self_registration: false,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            password_queue: crate::password::DEFAULT_QUEUE_LIMIT,
+            header_read_timeout: 10,
+            idle_timeout: 60,
+            metrics_listen: None,
+            refresh_family_lifetime: 30 * 24 * 3600,
         }
     }
 }
@@ -109,6 +150,12 @@ pub struct Overrides {
     pub issuer: Option<String>,
     /// `--database`.
     pub database: Option<String>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<String>,
+    /// `--tls-key`.
+    pub tls_key: Option<String>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Config {
@@ -143,12 +190,44 @@ impl Config {
         if let Some(v) = env("TESSERA_SELF_REGISTRATION") {
             config.self_registration = matches!(v.as_str(), "1" | "true" | "yes" | "on");
         }
-        if let Some(v) = env("TESSERA_CORS_ORIGINS") {
-            config.cors_origins = v
-                .split(',')
+        let list = |v: String| {
+            v.split(',')
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
-                .collect();
+                .collect::<Vec<_>>()
+        };
+        if let Some(v) = env("TESSERA_CORS_ORIGINS") {
+            config.cors_origins = list(v);
+        }
+        if let Some(v) = env("TESSERA_TRUSTED_PROXIES") {
+            config.trusted_proxies = list(v);
+        }
+        if let Some(v) = env("TESSERA_TLS_CERT") {
+            config.tls_cert = Some(v);
+        }
+        if let Some(v) = env("TESSERA_TLS_KEY") {
+            config.tls_key = Some(v);
+        }
+        if let Some(v) = env("TESSERA_METRICS_LISTEN") {
+            config.metrics_listen = Some(v);
+        }
+        let number = |name: &'static str, v: String| {
+            v.parse::<i64>().map_err(|_| ConfigError::Invalid {
+                setting: name,
+                message: format!("{v:?} is not a whole number"),
+            })
+        };
+        if let Some(v) = env("TESSERA_PASSWORD_QUEUE") {
+            config.password_queue = usize::try_from(number("password_queue", v)?).unwrap_or(0);
+        }
+        if let Some(v) = env("TESSERA_HEADER_READ_TIMEOUT") {
+            config.header_read_timeout = u64::try_from(number("header_read_timeout", v)?).unwrap_or(0);
+        }
+        if let Some(v) = env("TESSERA_IDLE_TIMEOUT") {
+            config.idle_timeout = u64::try_from(number("idle_timeout", v)?).unwrap_or(0);
+        }
+        if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
+            config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
         }
         if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
             config.master_key_file = Some(v);
@@ -161,6 +240,15 @@ impl Config {
         }
         if let Some(v) = &overrides.database {
             config.database.clone_from(v);
+        }
+        if let Some(v) = &overrides.tls_cert {
+            config.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &overrides.tls_key {
+            config.tls_key = Some(v.clone());
+        }
+        if let Some(v) = &overrides.metrics_listen {
+            config.metrics_listen = Some(v.clone());
         }
         config.validate()?;
         Ok(config)
@@ -184,6 +272,37 @@ impl Config {
                 });
             }
         }
+        self.proxies()?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid {
+                setting: "tls_cert",
+                message: "tls_cert and tls_key go together".into(),
+            });
+        }
+        if let Some(addr) = &self.metrics_listen {
+            addr.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                setting: "metrics_listen",
+                message: format!("{addr:?} is not an address like 127.0.0.1:9100"),
+            })?;
+        }
+        for (setting, value) in [
+            ("password_queue", self.password_queue as u64),
+            ("header_read_timeout", self.header_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        if self.refresh_family_lifetime <= 0 {
+            return Err(ConfigError::Invalid {
+                setting: "refresh_family_lifetime",
+                message: "must be a positive number of seconds".into(),
+            });
+        }
         if self.access_token_ttl <= 0 || self.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError::Invalid {
                 setting: "access_token_ttl",
@@ -199,6 +318,19 @@ impl Config {
             setting: "listen",
             message: format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
         })
+    }
+
+    /// The trusted proxies, parsed.
+    pub fn proxies(&self) -> Result<Vec<crate::client_addr::Cidr>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| ConfigError::Invalid {
+                    setting: "trusted_proxies",
+                    message: format!("{p:?} is not an address or CIDR like 10.0.0.0/8"),
+                })
+            })
+            .collect()
     }
 
     /// The issuer identifier.

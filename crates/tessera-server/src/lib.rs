@@ -8,12 +8,15 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod listener;
 pub mod oauth;
 pub mod password;
 pub mod random;
 pub mod server;
 pub mod store;
 pub mod ui;
+pub mod username;

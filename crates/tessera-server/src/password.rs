@@ -2,15 +2,72 @@
 //! p = 1, the `argon2` crate's defaults), computed on the blocking pool and
 //! at most two at a time, so logins never stall the async executor and a
 //! login flood cannot exhaust memory (19 MiB per hash in flight).
+//!
+//! The queue in front of the two slots is bounded and has two classes:
+//!
+//! - **logins** (checking a password) may wait up to [`queue_limit`]
+//!   deep;
+//! - **new passwords** (registration, password changes) take at most one
+//!   of the two slots and may wait a quarter as deep, so a registration
+//!   flood cannot push logins back: a login waits behind at most one of
+//!   them.
+//!
+//! Past the bound a request is refused at once with
+//! [`PasswordError::Busy`] (503 with `Retry-After`), rather than queueing
+//! for seconds; a real user retries, a flood is shed.
 
 use argon2::password_hash::PasswordVerifier;
 use argon2::Argon2;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 /// Hashes in flight at once.
 static IN_FLIGHT: Semaphore = Semaphore::const_new(2);
+/// Of those, new passwords (registrations) hold at most one.
+static NEW_PASSWORDS: Semaphore = Semaphore::const_new(1);
+/// Logins waiting for a slot, and new passwords waiting.
+static WAITING_LOGINS: AtomicUsize = AtomicUsize::new(0);
+static WAITING_NEW: AtomicUsize = AtomicUsize::new(0);
+/// How many logins may wait; see [`set_queue_limit`].
+static QUEUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_QUEUE_LIMIT);
+
+/// The default bound of the login queue (`password_queue`): 64 logins
+/// waiting is about 2 s of hashing on two cores.
+pub const DEFAULT_QUEUE_LIMIT: usize = 64;
+
+/// Sets how many logins may wait for a hashing slot (at least 1); new
+/// passwords may wait a quarter as many (at least 1).
+pub fn set_queue_limit(limit: usize) {
+    QUEUE_LIMIT.store(limit.max(1), Ordering::Relaxed);
+}
+
+/// How many logins may wait for a hashing slot.
+pub fn queue_limit() -> usize {
+    QUEUE_LIMIT.load(Ordering::Relaxed)
+}
+
+/// A place in a bounded queue, given back when dropped (also when the
+/// request is cancelled while waiting).
+struct Place(&'static AtomicUsize);
+
+impl Place {
+    fn take(counter: &'static AtomicUsize, limit: usize) -> Result<Place, PasswordError> {
+        if counter.fetch_add(1, Ordering::AcqRel) >= limit {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            return Err(PasswordError::Busy);
+        }
+        Ok(Place(counter))
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +78,9 @@ pub enum PasswordError {
     /// The blocking task failed.
     #[error("password task failed")]
     Task,
+    /// The hashing queue is full: try again shortly (503).
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
 /// Shortest and longest accepted passwords (NIST SP 800-63B §3.1.1.2
@@ -144,9 +204,13 @@ pub fn strength(password: &str, username: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Hashes a password on the blocking pool.
+/// Hashes a new password on the blocking pool, in the new-password class
+/// of the queue (see the module docs).
 pub async fn hash(password: Zeroizing<String>) -> Result<String, PasswordError> {
+    let place = Place::take(&WAITING_NEW, (queue_limit() / 4).max(1))?;
+    let _class = NEW_PASSWORDS.acquire().await.map_err(|_| PasswordError::Task)?;
     let _permit = IN_FLIGHT.acquire().await.map_err(|_| PasswordError::Task)?;
+    drop(place);
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|_| PasswordError::Task)?
@@ -168,7 +232,35 @@ fn dummy() -> &'static str {
 /// Checks a password against a stored PHC hash (or the dummy when
 /// `stored` is `None`) on the blocking pool.
 pub async fn verify(password: Zeroizing<String>, stored: Option<String>) -> Result<bool, PasswordError> {
-    let _permit = IN_FLIGHT.acquire().await.map_err(|_| PasswordError::Task)?;
+    login_ticket()?.verify(password, stored).await
+}
+
+/// A place in the login queue, taken before anything is counted against
+/// the user: a login shed as [`PasswordError::Busy`] was never evaluated,
+/// so it must not count as a failed attempt.
+pub struct LoginTicket {
+    _place: Place,
+}
+
+/// Takes a place in the login queue, or [`PasswordError::Busy`] at once.
+pub fn login_ticket() -> Result<LoginTicket, PasswordError> {
+    Place::take(&WAITING_LOGINS, queue_limit()).map(|place| LoginTicket { _place: place })
+}
+
+impl LoginTicket {
+    /// [`verify`], in this place of the queue.
+    pub async fn verify(
+        self,
+        password: Zeroizing<String>,
+        stored: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        let _permit = IN_FLIGHT.acquire().await.map_err(|_| PasswordError::Task)?;
+        drop(self);
+        verify_now(password, stored).await
+    }
+}
+
+async fn verify_now(password: Zeroizing<String>, stored: Option<String>) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy().to_owned());

@@ -1,6 +1,9 @@
 //! Starting the server: configuration → master key → store (migrations) →
-//! keys (created on first start) → HTTP on the listen address.
+//! keys (created on first start) → HTTP (or https) on the listen address,
+//! and `/metrics` on its own address when configured. Connections are
+//! served by [`crate::listener`].
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::keys::{self, KeyRingError, MasterKey, SealError};
+use crate::listener::{self, Timeouts};
 use crate::store::{self, Backend, Store, StoreError};
 
 /// Why the server could not start.
@@ -35,6 +39,9 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error("tls: {0}")]
+    Tls(String),
 }
 
 /// Where the default master key file lives: next to the SQLite file.
@@ -70,7 +77,12 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| StartError::MasterKey(e.to_string()))?;
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| StartError::MasterKey(e.to_string()))?;
             }
             let (key, text) = MasterKey::generate().map_err(err)?;
             let mut file = std::fs::OpenOptions::new()
@@ -101,17 +113,24 @@ struct Prepared {
 /// Opens the store and loads (or creates) the keys.
 async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let store = Store::open(&config.database).await?;
+    for warning in store::loose_permissions(&config.database) {
+        tracing::warn!("{warning}");
+    }
     if store.backend() == Backend::Sqlite {
         tracing::debug!("using SQLite at {}", config.database);
     }
     let master = master_key(config)?;
     let token_alg = config.algorithm()?;
+    crate::password::set_queue_limit(config.password_queue);
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
     Ok(Prepared {
         state: Arc::new(
             AppState::new(config.issuer(), store, keys)
                 .with_self_registration(config.self_registration)
-                .with_cors_origins(config.cors_origins.clone()),
+                .with_cors_origins(config.cors_origins.clone())
+                .with_trusted_proxies(config.proxies()?)
+                .with_metrics_elsewhere(config.metrics_listen.is_some())
+                .with_family_lifetime(config.refresh_family_lifetime),
         ),
         master: Arc::new(master),
         token_alg,
@@ -121,27 +140,67 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
 /// A bound, ready server.
 pub struct Server {
     listener: TcpListener,
+    /// The `/metrics` address, when it has its own.
+    metrics: Option<TcpListener>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    timeouts: Timeouts,
     prepared: Prepared,
 }
 
+/// The TLS acceptor, when `tls_cert` and `tls_key` are set.
+fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => listener::tls_acceptor(cert, key)
+            .map(Some)
+            .map_err(StartError::Tls),
+        _ => Ok(None),
+    }
+}
+
+/// Binds `addr`, for the listen or the metrics address.
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+/// Binds the metrics address, when configured.
+async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError> {
+    let Some(addr) = &config.metrics_listen else {
+        return Ok(None);
+    };
+    let addr = addr.parse().map_err(|_| ConfigError::Invalid {
+        setting: "metrics_listen",
+        message: format!("{addr:?} is not an address like 127.0.0.1:9100"),
+    })?;
+    bind(addr).await.map(Some)
+}
+
 impl Server {
-    /// Prepares everything and binds the listen address.
+    /// Prepares everything and binds the listen (and metrics) address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
+        let tls = tls(config)?;
         let prepared = prepare(config).await?;
-        let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
-        Ok(Server { listener, prepared })
+        let listener = bind(config.listen_addr()?).await?;
+        let metrics = bind_metrics(config).await?;
+        Ok(Server {
+            listener,
+            metrics,
+            tls,
+            timeouts: Timeouts::from_config(config),
+            prepared,
+        })
     }
 
     /// Prepares everything and serves on an already-bound listener (tests
-    /// bind port 0 first, so the issuer can name the real port).
+    /// bind port 0 first, so the issuer can name the real port). The
+    /// metrics address, when configured, is bound here.
     pub async fn with_listener(
         config: &Config,
         listener: std::net::TcpListener,
     ) -> Result<Server, StartError> {
+        let tls = tls(config)?;
         let prepared = prepare(config).await?;
         let addr = config.listen.clone();
         let bind_err = |source| StartError::Bind {
@@ -150,15 +209,28 @@ impl Server {
         };
         listener.set_nonblocking(true).map_err(bind_err)?;
         let listener = TcpListener::from_std(listener).map_err(bind_err)?;
-        Ok(Server { listener, prepared })
+        let metrics = bind_metrics(config).await?;
+        Ok(Server {
+            listener,
+            metrics,
+            tls,
+            timeouts: Timeouts::from_config(config),
+            prepared,
+        })
     }
 
     /// The bound address (useful with port 0).
-    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// The bound metrics address, when `/metrics` has its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets
+    /// in-flight requests finish (at most [`listener::GRACE`]).
     /// Meanwhile the keys are reloaded every [`keys::RELOAD_EVERY`], so a
     /// rotation made on any node reaches every node.
     pub async fn run(
@@ -170,6 +242,13 @@ impl Server {
             master,
             token_alg,
         } = self.prepared;
+        // Expired rows are deleted in bounded batches by every node (see
+        // `store::prune`: deleting is idempotent, so nodes need no
+        // coordination).
+        let pruner = tokio::spawn(store::prune_forever(
+            state.store().clone(),
+            crate::oauth::throttle::WINDOW_SECS,
+        ));
         let reloader = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
@@ -185,14 +264,28 @@ impl Server {
                 }
             }
         });
-        let served = axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let metrics = async {
+            if let Some(metrics) = self.metrics {
+                let app = http::metrics_router(Arc::clone(&state));
+                listener::serve(metrics, app, None, self.timeouts, stopped.clone()).await;
+            }
+        };
+        let main = listener::serve(
             self.listener,
-            http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+            http::router(Arc::clone(&state)),
+            self.tls,
+            self.timeouts,
+            stopped.clone(),
+        );
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(());
+        };
+        tokio::join!(main, metrics, signal);
         reloader.abort();
-        served
+        pruner.abort();
+        Ok(())
     }
 }
 

@@ -119,6 +119,10 @@ async fn introspection_and_revocation_suite(database: &str) {
     for (id, ttl) in [("svc", 600), ("api", 600), ("other", 600), ("brief", 1)] {
         let mut c = client(id, Some("pw"), &["client_credentials"], &["read"], &["api"]);
         c.access_token_ttl = ttl;
+        if id == "api" {
+            // The API may introspect tokens issued for it (RFC 7662 §4).
+            c.resource_server_for = vec!["api".into()];
+        }
         store.create_client(&c).await.unwrap();
     }
     let get_token = |id: &'static str, addr| async move {

@@ -71,6 +71,7 @@ fn client(id: &str, secret: Option<&str>, grant: &str, scopes: &str, audience: &
         first_party: false,
         post_logout_redirect_uris: vec![],
         auth_method: String::new(),
+        resource_server_for: vec![],
     }
 }
 
@@ -79,12 +80,14 @@ fn user(id: &str, username: &str, roles: &[&str]) -> User {
         id: id.into(),
         username: username.into(),
         email: None,
+        email_verified: false,
         name: None,
         roles: roles.iter().map(|r| r.to_string()).collect(),
         password_hash: password_hash(),
         created_at: 1,
         failed_logins: 0,
         locked_until: None,
+        disabled_at: None,
     }
 }
 
@@ -103,6 +106,7 @@ impl World {
                 listen: Some(tessera.to_string()),
                 issuer: Some(issuer.clone()),
                 database: Some(database.clone()),
+                ..Overrides::default()
             },
         )
         .unwrap();

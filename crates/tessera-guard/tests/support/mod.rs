@@ -98,6 +98,20 @@ impl Tessera {
     /// A confidential client (secret "pw") with these grants, scopes and
     /// audiences.
     pub async fn client(&self, id: &str, grants: &[&str], scopes: &str, audiences: &[&str]) {
+        self.client_for(id, grants, scopes, audiences, &[]).await;
+    }
+
+    /// [`Tessera::client`], registered as the resource server of
+    /// `resource_server_for`: it may introspect tokens issued for them
+    /// (RFC 7662 §4).
+    pub async fn client_for(
+        &self,
+        id: &str,
+        grants: &[&str],
+        scopes: &str,
+        audiences: &[&str],
+        resource_server_for: &[&str],
+    ) {
         let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         self.store()
             .await
@@ -115,6 +129,7 @@ impl Tessera {
                 first_party: false,
                 post_logout_redirect_uris: vec![],
                 auth_method: String::new(),
+                resource_server_for: list(resource_server_for),
             })
             .await
             .unwrap();
@@ -128,12 +143,14 @@ impl Tessera {
                 id: format!("id-{username}"),
                 username: username.into(),
                 email: Some(format!("{username}@example.com")),
+                email_verified: false,
                 name: None,
                 roles: roles.iter().map(|r| r.to_string()).collect(),
                 password_hash: tessera_server::password::hash_blocking(password).unwrap(),
                 created_at: 1,
                 failed_logins: 0,
                 locked_until: None,
+                disabled_at: None,
             })
             .await
             .unwrap();

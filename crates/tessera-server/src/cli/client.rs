@@ -13,7 +13,7 @@ use crate::store::{Client, ClientStore, Store, StoreError};
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
     /// Register a client; prints {"client_id", "client_secret"} (no secret for --public).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List clients as JSON.
     List(CommonArgs),
     /// Show one client as JSON.
@@ -53,6 +53,11 @@ pub(crate) struct CreateArgs {
     /// Allowed audience (resource server); repeat for several.
     #[arg(long = "audience")]
     audiences: Vec<String>,
+    /// This client is the API AUDIENCE and may introspect tokens issued for
+    /// it (RFC 7662 §4); repeat for several. Without it a client may
+    /// introspect only its own tokens: for others' it gets {"active": false}.
+    #[arg(long = "resource-server", value_name = "AUDIENCE")]
+    resource_server_for: Vec<String>,
     /// Browser origin allowed to call the API for this client (CORS), like
     /// https://app.example; repeat for several.
     #[arg(long = "cors-origin")]
@@ -107,6 +112,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "refresh_cookie": c.refresh_cookie,
         "first_party": c.first_party,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "resource_server_for": c.resource_server_for,
         "auth_method": if c.secret_hash.is_none() { "none" } else if c.auth_method.is_empty() { "client_secret_basic client_secret_post" } else { c.auth_method.as_str() },
     })
 }
@@ -119,7 +125,7 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
     runtime
         .block_on(async move {
             match cmd {
-                ClientCommand::Create(args) => create(args).await,
+                ClientCommand::Create(args) => create(*args).await,
                 ClientCommand::List(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let clients: Vec<_> = store.clients().await?.iter().map(describe).collect();
@@ -181,6 +187,16 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
             );
         }
     }
+    // Introspection needs an authenticated caller (RFC 7662 §2.1), and an
+    // audience is one word, as in `aud` (space-separated in the store).
+    if !args.resource_server_for.is_empty() && args.public {
+        anyhow::bail!("--resource-server needs a confidential client: introspection authenticates its caller (RFC 7662 §2.1)");
+    }
+    for aud in &args.resource_server_for {
+        if aud.is_empty() || aud.chars().any(char::is_whitespace) {
+            anyhow::bail!("--resource-server {aud:?}: an audience is one non-empty word");
+        }
+    }
     if grant_types.iter().any(|g| g == "authorization_code") && args.redirect_uris.is_empty() {
         anyhow::bail!("the authorization_code grant needs at least one --redirect-uri");
     }
@@ -223,6 +239,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         refresh_cookie: args.refresh_cookie,
         first_party: args.first_party,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
+        resource_server_for: args.resource_server_for,
         auth_method,
     };
     for origin in &args.cors_origins {

@@ -1,4 +1,5 @@
-//! `tessera keys generate | public`.
+//! `tessera keys generate | public` (offline) and `tessera keys list |
+//! rotate | revoke` (on the server's store).
 
 use std::io::Write;
 
@@ -19,6 +20,21 @@ pub(crate) enum KeysCommand {
     /// Rotate the server's signing key: the new key is published now and
     /// signs in 6 minutes; the old one stays published for a day.
     Rotate(RotateArgs),
+    /// Emergency: revoke a leaked signing key. It leaves the JWKS and stops
+    /// signing, and introspection refuses what it signed, at once; if it was
+    /// signing, a new key signs at once (no publish-ahead wait). Running
+    /// nodes drop it from their JWKS at their next key reload (within 30 s).
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RevokeArgs {
+    /// The kid of the key to revoke (see `tessera keys list`). A kid is
+    /// base64url and may start with `-`: it is taken as the kid all the same.
+    #[arg(allow_hyphen_values = true)]
+    kid: String,
+    #[command(flatten)]
+    config: super::serve::ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,6 +103,7 @@ pub(crate) fn run(cmd: KeysCommand) -> Result<(), Failure> {
         KeysCommand::Public(args) => public(args),
         KeysCommand::List(args) => server_keys(args.config, None, false),
         KeysCommand::Rotate(args) => server_keys(args.config, args.alg, true),
+        KeysCommand::Revoke(args) => revoke(args),
     }
     .map_err(Failure::Usage)
 }
@@ -116,7 +133,8 @@ fn server_keys(config: super::serve::ConfigArgs, alg: Option<Algorithm>, rotate:
                 key.activates_at - now
             );
         }
-        let keys: Vec<_> = store
+        // Oldest first, revoked keys among the others.
+        let mut keys: Vec<_> = store
             .keys()
             .await?
             .into_iter()
@@ -135,10 +153,58 @@ fn server_keys(config: super::serve::ConfigArgs, alg: Option<Algorithm>, rotate:
                 serde_json::json!({"kid": k.kid, "alg": k.alg, "state": state, "created_at": k.created_at,
                                    "activates_at": k.activates_at, "retired_at": k.retired_at})
             })
+            .chain(store.revoked_keys().await?.into_iter().map(|(k, revoked_at)| {
+                serde_json::json!({"kid": k.kid, "alg": k.alg, "state": "revoked", "created_at": k.created_at,
+                                   "activates_at": k.activates_at, "retired_at": k.retired_at,
+                                   "revoked_at": revoked_at})
+            }))
             .collect();
+        keys.sort_by_key(|k| (k["created_at"].as_i64(), k["kid"].as_str().map(str::to_owned)));
         println!("{}", serde_json::to_string_pretty(&keys)?);
         Ok(())
     })
+}
+
+/// `keys revoke KID`: see [`crate::keys::revoke`]. Prints what it did on
+/// stdout as JSON, a summary on stderr.
+fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
+    let config = args.config.load(None, None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let done = runtime.block_on(async {
+        let store = crate::store::Store::open(&config.database).await?;
+        let master = crate::server::master_key(&config)?;
+        let now = tessera_jwt::UnixTime::now().as_secs();
+        anyhow::Ok(crate::keys::revoke(&store, &master, &args.kid, now).await?)
+    })?;
+    let reload = crate::keys::RELOAD_EVERY.as_secs();
+    eprintln!(
+        "revoked {} key {}: introspection refuses the tokens it signed from now on; \
+         running servers drop it from their JWKS within {reload} s",
+        done.key.alg, done.key.kid
+    );
+    if let Some(new) = &done.replacement {
+        eprintln!(
+            "new {} key {} signs in its place now (servers sign with it within {reload} s); \
+             relying parties that cached the JWKS must fetch it again",
+            new.alg, new.kid
+        );
+    }
+    if done.rotation_cancelled {
+        eprintln!(
+            "it was not signing yet: the rotation it belonged to is cancelled and the current key signs on; \
+             run `tessera keys rotate` again"
+        );
+    }
+    let out = serde_json::json!({
+        "revoked": done.key.kid,
+        "alg": done.key.alg,
+        "replacement": done.replacement.as_ref().map(|k| k.kid.as_str()),
+        "rotation_cancelled": done.rotation_cancelled,
+    });
+    println!("{out}");
+    Ok(())
 }
 
 /// Whether PKCS#8 alone determines the algorithm: the curve does for EC and

@@ -20,29 +20,74 @@ pub(crate) struct ConfigArgs {
 
 impl ConfigArgs {
     pub(crate) fn load(&self, listen: Option<String>, issuer: Option<String>) -> anyhow::Result<Config> {
-        let overrides = Overrides {
+        self.load_with(Overrides {
             listen,
             issuer,
+            ..Overrides::default()
+        })
+    }
+
+    /// Loads the configuration with `overrides` (and `--database`).
+    pub(crate) fn load_with(&self, overrides: Overrides) -> anyhow::Result<Config> {
+        let overrides = Overrides {
             database: self.database.clone(),
+            ..overrides
         };
         Ok(Config::load(self.config.as_deref(), &overrides)?)
     }
 }
 
+/// Every setting, for `tessera serve --help` (a subcommand's own about
+/// text is replaced by the one in `cli::Command`, so the table is an
+/// after-help text).
+const SETTINGS: &str = "\
+Settings: the key in the --config file, the environment variable and the
+flag (flags win over the environment, which wins over the file), with the
+default below each.
+
+  FILE KEY                 ENVIRONMENT                      FLAG
+  listen                   TESSERA_LISTEN                   --listen
+      127.0.0.1:8080
+  issuer                   TESSERA_ISSUER                   --issuer
+      http://LISTEN (the `iss` of every token, base of every endpoint URL)
+  database                 TESSERA_DATABASE                 --database
+      sqlite://./tessera-data/tessera.db (or postgres://USER@HOST/DB)
+  token_alg                TESSERA_TOKEN_ALG
+      RS256 (or PS256, ES256, ES384, EdDSA)
+  access_token_ttl         (file only)
+      900 seconds (for new clients)
+  master_key_file          TESSERA_MASTER_KEY_FILE
+      master.key beside the SQLite file, created with mode 0600;
+      TESSERA_MASTER_KEY=<base64url 32 bytes> gives the key itself and
+      wins; PostgreSQL needs one of the two
+  self_registration        TESSERA_SELF_REGISTRATION
+      false (true: anyone may POST /api/v1/users)
+  cors_origins             TESSERA_CORS_ORIGINS
+      none (exact origins; comma-separated in the environment)
+  trusted_proxies          TESSERA_TRUSTED_PROXIES
+      none (CIDRs or addresses; comma-separated in the environment)
+  tls_cert                 TESSERA_TLS_CERT                 --tls-cert
+      none: plain http (PEM certificate chain; https with tls_key)
+  tls_key                  TESSERA_TLS_KEY                  --tls-key
+      none (PEM private key: PKCS#8, PKCS#1 or SEC1)
+  password_queue           TESSERA_PASSWORD_QUEUE
+      64 (logins waiting for a hashing slot before 503)
+  header_read_timeout      TESSERA_HEADER_READ_TIMEOUT
+      10 seconds (to send a request's headers, TLS handshake included)
+  idle_timeout             TESSERA_IDLE_TIMEOUT
+      60 seconds (before an idle keep-alive connection is closed)
+  metrics_listen           TESSERA_METRICS_LISTEN           --metrics-listen
+      none: /metrics is served on the listen address
+  refresh_family_lifetime  TESSERA_REFRESH_FAMILY_LIFETIME
+      2592000 seconds = 30 days (from sign-in, however often rotated)";
+
 /// Run the server.
-///
-/// Settings (file key / environment / flag; flags win):
-///   listen           TESSERA_LISTEN      --listen     default 127.0.0.1:8080
-///   issuer           TESSERA_ISSUER      --issuer     default http://LISTEN
-///   database         TESSERA_DATABASE    --database   default sqlite://./tessera-data/tessera.db
-///   token_alg        TESSERA_TOKEN_ALG                default RS256 (PS256, ES256, ES384, EdDSA)
-///   access_token_ttl                                  default 900 seconds (for new clients)
-///   master_key_file  TESSERA_MASTER_KEY_FILE          default master.key beside the SQLite file
-///   self_registration TESSERA_SELF_REGISTRATION       default false (POST /api/v1/users)
-///   cors_origins     TESSERA_CORS_ORIGINS             default none (exact origins, comma-separated)
-///   (or TESSERA_MASTER_KEY=<base64url 32 bytes>; required for PostgreSQL)
+// Every setting is listed in `SETTINGS`, shown by `--help`.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    after_help = "Every setting (file key, environment variable, flag, default): tessera serve --help",
+    after_long_help = SETTINGS
+)]
 pub(crate) struct ServeArgs {
     /// Address to listen on. Env TESSERA_LISTEN.
     #[arg(long)]
@@ -50,6 +95,18 @@ pub(crate) struct ServeArgs {
     /// Issuer URL (the `iss` of every token). Env TESSERA_ISSUER.
     #[arg(long)]
     issuer: Option<String>,
+    /// Serve https with this PEM certificate chain (needs --tls-key).
+    /// Env TESSERA_TLS_CERT.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<String>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for --tls-cert.
+    /// Env TESSERA_TLS_KEY.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<String>,
+    /// Serve /metrics on this address only (plain http), e.g.
+    /// 127.0.0.1:9100. Env TESSERA_METRICS_LISTEN.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// Seed a demo service client, a demo app and a demo user (replacing
     /// earlier demo ones), and print curl commands to try them.
     #[arg(long)]
@@ -77,7 +134,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
         store.delete_client(id).await?;
     }
     if let Some(old) = store.user_by_username("demo").await? {
-        store.delete_user(&old.id).await?;
+        store.delete_user(&old.id, now).await?;
     }
     store
         .create_client(&Client {
@@ -94,6 +151,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             first_party: false,
             post_logout_redirect_uris: vec![],
             auth_method: String::new(),
+            resource_server_for: vec![],
         })
         .await?;
     store
@@ -111,6 +169,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             first_party: false,
             post_logout_redirect_uris: vec![],
             auth_method: String::new(),
+            resource_server_for: vec![],
         })
         .await?;
     store
@@ -118,12 +177,14 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             id: "demo-user".into(),
             username: "demo".into(),
             email: Some("demo@example.com".into()),
+            email_verified: true,
             name: Some("Demo User".into()),
             roles: vec!["user".into()],
             password_hash,
             created_at: now,
             failed_logins: 0,
             locked_until: None,
+            disabled_at: None,
         })
         .await?;
     let issuer = config.issuer();
@@ -141,7 +202,14 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
-    let config = args.config.load(args.listen, args.issuer)?;
+    let config = args.config.load_with(Overrides {
+        listen: args.listen,
+        issuer: args.issuer,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        metrics_listen: args.metrics_listen,
+        database: None,
+    })?;
     // A log line that cannot be written (stderr closed) is dropped; with
     // internal error logging on, tracing-subscriber would `eprintln!` about
     // it, which panics on a closed stderr and kills the request.
@@ -166,15 +234,23 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         let started = std::time::Instant::now();
         let server = Server::bind(&config).await.map_err(anyhow::Error::from)?;
         let addr = server.local_addr().map_err(anyhow::Error::from)?;
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         if args.demo {
             // A closed stdout must not stop the server (println! would panic).
             use std::io::Write;
             let _ = writeln!(std::io::stdout(), "{}", seed_demo(&config).await?);
         }
+        if let Some(metrics) = server.metrics_addr() {
+            tracing::info!("metrics on http://{metrics}/metrics");
+        }
         tracing::info!(
             issuer = %config.issuer(),
             database = %config.database,
-            "listening on http://{addr} (ready in {} ms)",
+            "listening on {scheme}://{addr} (ready in {} ms)",
             started.elapsed().as_millis()
         );
         server

@@ -1,4 +1,5 @@
-//! `tessera user create | list | delete | set-password`: manage users in the
+//! `tessera user create | list | delete | set-password | disable | enable |
+//! verify-email`: manage users in the
 //! same database the server uses (works while it runs). Passwords come from
 //! standard input only (`--password-stdin`), never from a flag that would
 //! end up in shell history and `ps`.
@@ -23,8 +24,29 @@ pub(crate) enum UserCommand {
     List(ListArgs),
     /// Delete a user and their refresh tokens.
     Delete(NameArgs),
-    /// Replace a user's password (read from standard input) and unlock them.
+    /// Replace a user's password (read from standard input) and unlock
+    /// them; their refresh tokens and sign-in sessions end.
     SetPassword(PasswordArgs),
+    /// Disable a user: they cannot sign in, and their refresh tokens and
+    /// sign-in sessions end.
+    Disable(NameArgs),
+    /// Enable a disabled user.
+    Enable(NameArgs),
+    /// Record that the user's email address is verified (`email_verified`
+    /// in their ID tokens, UserInfo and access tokens); `--unverified`
+    /// takes it back.
+    VerifyEmail(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The username.
+    username: String,
+    /// Mark the address unverified instead.
+    #[arg(long)]
+    unverified: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +63,9 @@ pub(crate) struct CreateArgs {
     /// Role carried in the user's tokens; repeat for several.
     #[arg(long = "role")]
     roles: Vec<String>,
+    /// The email address is known to be the user's (`email_verified`).
+    #[arg(long)]
+    email_verified: bool,
     /// Read the password from standard input (required).
     #[arg(long, required = true)]
     password_stdin: bool,
@@ -94,7 +119,17 @@ fn new_id() -> anyhow::Result<String> {
     crate::random::hex(16).ok_or_else(|| anyhow::anyhow!("no randomness available"))
 }
 
+/// Which of the two commands sharing [`NameArgs`] runs.
+enum Kind {
+    Disable,
+    Other,
+}
+
 pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
+    let cmd_kind = match cmd {
+        UserCommand::Disable(_) => Kind::Disable,
+        _ => Kind::Other,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -103,24 +138,25 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
         .block_on(async move {
             match cmd {
                 UserCommand::Create(args) => {
-                    if args.username.trim().is_empty() || args.username.chars().any(char::is_whitespace) {
-                        anyhow::bail!("--username must be non-empty and without spaces");
-                    }
+                    let username = crate::username::new_username(&args.username)
+                        .map_err(|e| anyhow::anyhow!("--username: {e}"))?;
                     let password = read_password()?;
-                    password::strength(&password, &args.username)
+                    password::strength(&password, &username)
                         .map_err(|why| anyhow::anyhow!("the password is too weak: {why}"))?;
                     let config = args.config.load(None, None)?;
                     let hash = password::hash(password).await?;
                     let user = User {
                         id: new_id()?,
-                        username: args.username,
+                        username,
                         email: args.email,
+                        email_verified: args.email_verified,
                         name: args.name,
                         roles: args.roles,
                         password_hash: hash,
                         created_at: UnixTime::now().as_secs(),
                         failed_logins: 0,
                         locked_until: None,
+                        disabled_at: None,
                     };
                     let store = Store::open(&config.database).await?;
                     match store.create_user(&user).await {
@@ -148,10 +184,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 UserCommand::Delete(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = store
-                        .user_by_username(&args.username)
+                        .user_by_username(&crate::username::normalize(&args.username))
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    store.delete_user(&user.id).await?;
+                    store.delete_user(&user.id, UnixTime::now().as_secs()).await?;
                     tracing::info!(target: "audit", user_id = %user.id, "user deleted");
                     eprintln!("deleted user {}", args.username);
                     Ok(())
@@ -160,13 +196,36 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let password = read_password()?;
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = store
-                        .user_by_username(&args.username)
+                        .user_by_username(&crate::username::normalize(&args.username))
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
                     let hash = password::hash(password).await?;
-                    store.set_password(&user.id, &hash).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, "password changed");
+                    store.set_password(&user.id, &hash, UnixTime::now().as_secs()).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, "password changed; grants and sessions ended");
                     eprintln!("password changed for {}", args.username);
+                    Ok(())
+                }
+                UserCommand::Disable(args) | UserCommand::Enable(args) => {
+                    let disable = matches!(cmd_kind, Kind::Disable);
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&crate::username::normalize(&args.username))
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    store.set_disabled(&user.id, disable, UnixTime::now().as_secs()).await?;
+                    let what = if disable { "disabled" } else { "enabled" };
+                    tracing::info!(target: "audit", user_id = %user.id, "user {what}");
+                    eprintln!("{what} user {}", args.username);
+                    Ok(())
+                }
+                UserCommand::VerifyEmail(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&crate::username::normalize(&args.username))
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    store.set_email_verified(&user.id, !args.unverified).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, verified = !args.unverified, "email verification set");
                     Ok(())
                 }
             }

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
+use super::client_ip::ClientIp;
 use super::{authorization, content_type_is, error, introspection_context, json, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
 use crate::oauth::OAuthError;
@@ -20,12 +21,13 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body: &Result<Bytes, BytesRejection>,
 ) -> Result<T, OAuthError> {
     if !content_type_is(headers, "application/json") {
-        return Err(OAuthError::MalformedJson(
-            "Content-Type must be application/json".into(),
-        ));
+        return Err(OAuthError::MalformedJson("Content-Type must be application/json"));
     }
     let body = body.as_ref().map_err(|_| OAuthError::BodyTooLarge)?;
-    serde_json::from_slice(body).map_err(|e| OAuthError::MalformedJson(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::debug!("JSON body refused: {e}");
+        OAuthError::MalformedJson("a JSON object with the documented members only")
+    })
 }
 
 /// The refresh cookie: HttpOnly (no script reads it), Secure, SameSite=
@@ -72,7 +74,7 @@ fn issued(mut issued: first_party::Issued) -> Response {
 /// in an `Authorization: Bearer` header too.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -84,7 +86,10 @@ pub(super) async fn login(
     }
     .await;
     match result {
-        Ok(tokens) => issued(tokens),
+        Ok(tokens) => {
+            state.metrics.token_issued("password");
+            issued(tokens)
+        }
         Err(e) => error::render(&e),
     }
 }
@@ -95,7 +100,7 @@ pub(super) async fn login(
 fn csrf_check(state: &AppState, headers: &HeaderMap) -> Result<(), OAuthError> {
     if !headers.contains_key("x-requested-with") {
         return Err(OAuthError::MalformedJson(
-            "the X-Requested-With header is required".into(),
+            "the X-Requested-With header is required",
         ));
     }
     if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
@@ -103,9 +108,7 @@ fn csrf_check(state: &AppState, headers: &HeaderMap) -> Result<(), OAuthError> {
         let ours = state.issuer.strip_suffix('/').unwrap_or(&state.issuer);
         let own_origin = ours.split('/').take(3).collect::<Vec<_>>().join("/");
         if origin != own_origin && !state.cors_origins.iter().any(|o| o == origin) {
-            return Err(OAuthError::MalformedJson(
-                "the request's Origin is not allowed".into(),
-            ));
+            return Err(OAuthError::MalformedJson("the request's Origin is not allowed"));
         }
     }
     Ok(())
@@ -115,7 +118,7 @@ fn csrf_check(state: &AppState, headers: &HeaderMap) -> Result<(), OAuthError> {
 /// which is rotated.
 pub(super) async fn refresh(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -129,7 +132,10 @@ pub(super) async fn refresh(
     }
     .await;
     match result {
-        Ok(tokens) => issued(tokens),
+        Ok(tokens) => {
+            state.metrics.token_issued("refresh_token");
+            issued(tokens)
+        }
         Err(e) => error::render(&e),
     }
 }
@@ -207,6 +213,7 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
 /// `POST /api/v1/users`: self-registration (off unless configured); 201.
 pub(super) async fn register(
     State(state): State<Arc<AppState>>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -216,6 +223,7 @@ pub(super) async fn register(
             &state.store,
             state.self_registration,
             UnixTime::now().as_secs(),
+            peer,
             request,
         )
         .await

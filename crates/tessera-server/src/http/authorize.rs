@@ -19,12 +19,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 use zeroize::Zeroizing;
 
+use super::client_ip::ClientIp;
 use super::{content_type_is, cookie, AppState};
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal, CODE_TTL};
 use crate::oauth::client_auth::hash_secret;
@@ -64,7 +65,7 @@ pub(super) async fn post(
 /// `POST /authorize/login`: the login form.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -89,15 +90,20 @@ pub(super) async fn login(
     let user = match sign_in::check_password(&state.store, &ctx, username, password, &request.client.id).await
     {
         Ok(user) => user,
-        Err(e @ (OAuthError::BadCredentials | OAuthError::AccountLocked)) => {
+        Err(e @ (OAuthError::BadCredentials | OAuthError::TooManyAttempts)) => {
+            // One text for an unknown user, a wrong password and a locked
+            // account, so the page reveals neither (see `sign_in`).
             let message = match e {
-                OAuthError::AccountLocked => "Too many failed attempts. Wait a few minutes and try again.",
-                _ => "Wrong username or password.",
+                OAuthError::TooManyAttempts => {
+                    "Too many failed sign-ins from your network. Wait a few minutes and try again."
+                }
+                _ => "Wrong username or password. After repeated failures, sign-in pauses for a few minutes.",
             };
             let mut response = login_page(&state, &headers, &request, raw, Some(username), Some(message));
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             return response;
         }
+        Err(OAuthError::Busy) => return busy(),
         Err(e) => return internal(&e),
     };
     // A new session on every login (no fixation of an earlier cookie).
@@ -139,6 +145,7 @@ pub(super) async fn register_page(
 /// `POST /api/v1/users`), signs them in, and goes on with the flow.
 pub(super) async fn register(
     State(state): State<Arc<AppState>>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -161,6 +168,7 @@ pub(super) async fn register(
         &state.store,
         true,
         now,
+        peer,
         first_party::RegisterRequest {
             username: username.to_owned(),
             password: form.get("password").unwrap_or("").to_owned(),
@@ -171,13 +179,17 @@ pub(super) async fn register(
     .await;
     let user = match created {
         Ok(user) => user,
-        Err(e @ (OAuthError::Store(_) | OAuthError::Internal(_) | OAuthError::Signing(_))) => {
-            return internal(&e)
-        }
+        Err(
+            e @ (OAuthError::Store(_)
+            | OAuthError::Internal(_)
+            | OAuthError::Signing(_)
+            | OAuthError::Password(_)),
+        ) => return internal(&e),
+        Err(OAuthError::Busy) => return busy(),
         Err(e) => {
             // The rule that was broken, without the JSON API's framing.
             let message = match e {
-                OAuthError::MalformedJson(rule) => rule,
+                OAuthError::MalformedJson(rule) => rule.to_owned(),
                 other => other.to_string(),
             };
             let mut response = register_form(
@@ -285,9 +297,16 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
 
 /// The authorization request, checked (again); the refusal's response.
 async fn check_request(state: &AppState, raw: &str) -> Result<AuthorizationRequest, Response> {
-    authorize::check(&state.store, &state.keys().verify, &state.issuer, raw.as_bytes())
-        .await
-        .map_err(|refusal| refused(state, refusal))
+    let now = UnixTime::now().as_secs();
+    authorize::check(
+        &state.store,
+        &state.keys().verify,
+        &state.issuer,
+        raw.as_bytes(),
+        now,
+    )
+    .await
+    .map_err(|refusal| refused(state, refusal))
 }
 
 /// A flow form's fields (content type and CSRF checked) and its
@@ -568,6 +587,19 @@ pub(super) fn see_other(url: &str) -> Response {
     response
         .headers_mut()
         .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Too many password checks are waiting: try again (503, `Retry-After`).
+fn busy() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ui::error("The server is busy. Wait a moment and try again."),
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 

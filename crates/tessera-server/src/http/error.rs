@@ -5,7 +5,7 @@
 //!
 //! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -14,7 +14,7 @@ use crate::oauth::OAuthError;
 /// Renders a protocol error.
 pub fn render(e: &OAuthError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = ?e, "internal error");
     }
     let body = serde_json::json!({"error": e.code(), "error_description": e.description()}).to_string();
@@ -23,6 +23,16 @@ pub fn render(e: &OAuthError) -> Response {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        // The registration window (`oauth::throttle::WINDOW_SECS`).
+        StatusCode::TOO_MANY_REQUESTS => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("600"));
+        }
+        _ => {}
+    }
     if status == StatusCode::UNAUTHORIZED {
         headers.insert(
             WWW_AUTHENTICATE,

@@ -2,8 +2,9 @@
 //! GET and POST. The checks live in [`crate::oauth::logout`]. A request
 //! whose `id_token_hint` names the signed-in user signs out at once;
 //! otherwise the user confirms on a page (a CSRF-protected form), so a
-//! link on another site cannot sign anyone out. Signing out deletes the
-//! session and its cookie, then goes back to a registered
+//! link on another site cannot sign anyone out. Signing out revokes the
+//! refresh tokens the session issued (not `offline_access` ones), deletes
+//! the session and its cookie, then goes back to a registered
 //! `post_logout_redirect_uri` (with `state`) or shows a page.
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use super::{cookie, AppState};
 use crate::oauth::authorize::redirect_url;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::logout::{self, LogoutRequest};
-use crate::store::SessionStore;
+use crate::store::{RefreshTokenStore, SessionStore};
 use crate::ui;
 
 /// `GET /logout`.
@@ -64,7 +65,8 @@ pub(super) async fn confirm(
 
 async fn check(state: &AppState, raw: &str) -> Result<LogoutRequest, Response> {
     let keys = state.keys();
-    logout::check(&state.store, &keys.verify, &state.issuer, raw.as_bytes())
+    let now = UnixTime::now().as_secs();
+    logout::check(&state.store, &keys.verify, &state.issuer, raw.as_bytes(), now)
         .await
         .map_err(|message| page(StatusCode::BAD_REQUEST, ui::error(&message), None))
 }
@@ -92,9 +94,22 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
     page(StatusCode::OK, ui::logout_confirm(raw, &csrf, client_name), set)
 }
 
+/// Ends the session: the refresh tokens it issued (except those granted
+/// `offline_access`, which are meant to outlive it: OpenID Connect Core
+/// §11), then the session itself and its cookie.
 async fn sign_out(state: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Response {
     if let Some(value) = cookie(headers, SESSION_COOKIE) {
-        if let Err(e) = state.store.delete_session(&hash_secret(value)).await {
+        let hash = hash_secret(value);
+        let now = UnixTime::now().as_secs();
+        if let Ok(Some(session)) = state.store.session(&hash, now).await {
+            match state.store.revoke_session_grants(&session.sid, now).await {
+                Ok(n) => {
+                    tracing::info!(target: "audit", user_id = %session.user_id, families = n, "session grants revoked")
+                }
+                Err(e) => tracing::error!("logout: revoking the session's grants: {e}"),
+            }
+        }
+        if let Err(e) = state.store.delete_session(&hash).await {
             tracing::error!("logout: {e}");
         }
     }

@@ -15,8 +15,12 @@ use axum::response::Response;
 use super::AppState;
 
 /// The routes measured; anything else counts as `other`.
-pub const ROUTES: [&str; 14] = [
+pub const ROUTES: [&str; 18] = [
     "/token",
+    "/authorize",
+    "/authorize/login",
+    "/userinfo",
+    "/logout",
     "/introspect",
     "/revoke",
     "/jwks",
@@ -32,13 +36,18 @@ pub const ROUTES: [&str; 14] = [
     "/metrics",
 ];
 const OTHER: usize = ROUTES.len();
-const STATUSES: [u16; 11] = [200, 204, 400, 401, 403, 404, 405, 413, 500, 503, 0];
+const STATUSES: [u16; 14] = [200, 201, 204, 303, 400, 401, 403, 404, 405, 413, 429, 500, 503, 0];
 /// Histogram bucket upper bounds, in microseconds.
 const BUCKETS_US: [u64; 11] = [
     250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
 /// Grant types counted when a token is issued.
-pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+pub const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+];
 
 struct Route {
     by_status: [AtomicU64; STATUSES.len()],

@@ -3,6 +3,7 @@
 
 mod api;
 mod authorize;
+mod client_ip;
 mod cors;
 mod error;
 mod logout;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +28,7 @@ use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 use crate::oauth::{introspect, revoke};
 use crate::store::Store;
+use client_ip::ClientIp;
 
 /// Largest accepted request body: token requests are a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -34,10 +36,12 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
-    throttle: crate::oauth::throttle::LoginThrottle,
     issuer: String,
     self_registration: bool,
     cors_origins: Vec<String>,
+    proxies: Vec<crate::client_addr::Cidr>,
+    metrics_elsewhere: bool,
+    family_lifetime: i64,
     store: Store,
     keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
@@ -63,8 +67,8 @@ impl AppState {
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified", "roles"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
@@ -74,10 +78,12 @@ impl AppState {
         })
         .to_string();
         AppState {
-            throttle: crate::oauth::throttle::LoginThrottle::default(),
             issuer,
             self_registration: false,
             cors_origins: Vec::new(),
+            proxies: Vec::new(),
+            metrics_elsewhere: false,
+            family_lifetime: crate::config::Config::default().refresh_family_lifetime,
             store,
             keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
@@ -117,15 +123,51 @@ impl AppState {
         self
     }
 
+    /// Reverse proxies whose forwarding headers name the client.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: Vec<crate::client_addr::Cidr>) -> AppState {
+        self.proxies = proxies;
+        self
+    }
+
+    /// Serves `/metrics` only from [`metrics_router`] (its own address).
+    #[must_use]
+    pub fn with_metrics_elsewhere(mut self, elsewhere: bool) -> AppState {
+        self.metrics_elsewhere = elsewhere;
+        self
+    }
+
+    /// How long a refresh-token family lives from its sign-in.
+    #[must_use]
+    pub fn with_family_lifetime(mut self, seconds: i64) -> AppState {
+        self.family_lifetime = seconds;
+        self
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
     }
 }
 
-/// The application.
-pub fn router(state: Arc<AppState>) -> Router {
+/// `/metrics` alone, for its own listen address (`metrics_listen`).
+pub fn metrics_router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/metrics", get(metrics_endpoint))
+        .with_state(state)
+}
+
+/// The application (with `/metrics`, unless it is served on its own
+/// address).
+pub fn router(state: Arc<AppState>) -> Router {
+    let metrics_here = !state.metrics_elsewhere;
+    let router = Router::new();
+    let router = if metrics_here {
+        router.route("/metrics", get(metrics_endpoint))
+    } else {
+        router
+    };
+    router
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/oauth-authorization-server", get(discovery))
         .route("/jwks", get(jwks))
@@ -149,7 +191,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/users", post(api::register))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_endpoint))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -253,7 +294,7 @@ fn no_store(mut r: Response) -> Response {
 /// RFC 6749 §3.2: the token endpoint.
 async fn token_endpoint(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -283,13 +324,13 @@ async fn token_endpoint(
 
 impl AppState {
     /// What issuing tokens needs, for a request from `peer`, now.
-    fn issue<'a>(&'a self, keys: &'a KeyRing, peer: std::net::SocketAddr) -> Issue<'a> {
+    fn issue<'a>(&'a self, keys: &'a KeyRing, peer: Option<std::net::IpAddr>) -> Issue<'a> {
         Issue {
             issuer: &self.issuer,
             signer: &keys.access_tokens,
             now: UnixTime::now().as_secs(),
-            throttle: &self.throttle,
-            peer: Some(peer.ip()),
+            peer,
+            family_lifetime: self.family_lifetime,
         }
     }
 }

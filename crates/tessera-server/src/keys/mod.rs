@@ -11,6 +11,13 @@
 //! has not seen. The key it replaces signs until then and stays published
 //! for [`RETIRED_PUBLISHED_FOR`] after, longer than any token it signed
 //! lives.
+//!
+//! Revocation (`tessera keys revoke KID`, see [`revoke`]) is for a key that
+//! leaked: it is an emergency, so nothing waits. The key stops being
+//! published and signing, introspection refuses what it signed from the
+//! next request on (on every node), and if it was signing, a new key of its
+//! algorithm signs at once, without [`PUBLISH_AHEAD`]: relying parties
+//! that cached the JWKS meet an unknown `kid` until they fetch it again.
 
 pub mod seal;
 
@@ -28,6 +35,11 @@ pub const PUBLISH_AHEAD: i64 = 360;
 pub const RETIRED_PUBLISHED_FOR: i64 = 24 * 3600;
 /// How often a running node reloads its keys from the store.
 pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long introspection keeps refusing tokens signed by a revoked key, in
+/// seconds (ten years). Far longer than any token lives, so even a node that
+/// could not reload its keys, and signs with the revoked key still, is
+/// covered.
+pub const REVOKED_KEY_REFUSED_FOR: i64 = 10 * 365 * 24 * 3600;
 
 /// Why the key ring could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +63,12 @@ pub enum KeyRingError {
         "token algorithm {0} is not supported for server keys (use RS256, PS256, ES256, ES384 or EdDSA)"
     )]
     UnsupportedAlgorithm(Algorithm),
+    /// No stored key has this `kid`.
+    #[error("no signing key {0:?} (see `tessera keys list`)")]
+    UnknownKey(String),
+    /// The key was revoked already.
+    #[error("signing key {0:?} was revoked already")]
+    AlreadyRevoked(String),
 }
 
 /// The loaded keys: who signs, and what is published.
@@ -160,8 +178,85 @@ pub async fn rotate<S: KeyStore>(
     Ok(key)
 }
 
+/// What [`revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The revoked key, as it was.
+    pub key: StoredKey,
+    /// The key that signs in its place from now, when it was signing.
+    pub replacement: Option<StoredKey>,
+    /// It was a rotated key not yet signing: the keys it was to replace
+    /// sign on (run `tessera keys rotate` again for a new successor).
+    pub rotation_cancelled: bool,
+}
+
+/// Revokes the key `kid` at `now`, for a key that leaked. In one store
+/// transaction ([`KeyStore::revoke_key`]):
+///
+/// 1. The key is marked revoked: [`load`] leaves it out, so it is no longer
+///    published in the JWKS nor in the set introspection verifies with, and
+///    never signs again. Running nodes load keys every [`RELOAD_EVERY`]:
+///    the JWKS of every node drops it within that bound (the CLI is another
+///    process and cannot tell the nodes sooner).
+/// 2. Its `kid` is recorded among revoked tokens
+///    ([`crate::store::key_revocation_jti`]) for [`REVOKED_KEY_REFUSED_FOR`]:
+///    introspection (and so userinfo and `/api/v1/me`) on every node
+///    refuses what it signed from the next request on, before any reload.
+/// 3. If it was the key of its algorithm that signs now, a new key of that
+///    algorithm is created and signs at once: no [`PUBLISH_AHEAD`] wait, it
+///    is an emergency. Nodes pick it up at their next reload; until then
+///    they still sign with the revoked key (tokens that introspection
+///    refuses), and a relying party that cached the JWKS meets an unknown
+///    `kid` until it fetches the JWKS again.
+pub async fn revoke<S: KeyStore>(
+    store: &S,
+    master: &MasterKey,
+    kid: &str,
+    now: i64,
+) -> Result<Revocation, KeyRingError> {
+    let stored = store.keys().await?;
+    let Some(key) = stored.iter().find(|k| k.kid == kid).cloned() else {
+        if store.revoked_keys().await?.iter().any(|(k, _)| k.kid == kid) {
+            return Err(KeyRingError::AlreadyRevoked(kid.to_owned()));
+        }
+        return Err(KeyRingError::UnknownKey(kid.to_owned()));
+    };
+    let current = stored
+        .iter()
+        .filter(|k| k.alg == key.alg && signs_at(k, now))
+        .max_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()));
+    let replacement = if current.is_some_and(|c| c.kid == key.kid) {
+        let alg = Algorithm::from_name(&key.alg).ok_or_else(|| KeyRingError::Key {
+            kid: key.kid.clone(),
+            source: tessera_jwt::KeyError::UnsupportedAlgorithm(key.alg.clone()),
+        })?;
+        Some(new_key(master, alg, now, now)?)
+    } else {
+        None
+    };
+    let marker_expires_at = now.saturating_add(REVOKED_KEY_REFUSED_FOR);
+    if !store
+        .revoke_key(&key, now, marker_expires_at, replacement.as_ref())
+        .await?
+    {
+        // Revoked by someone else meanwhile.
+        return Err(KeyRingError::AlreadyRevoked(kid.to_owned()));
+    }
+    let rotation_cancelled = key.activates_at > now;
+    tracing::warn!(target: "audit", kid = %key.kid, alg = %key.alg, "signing key revoked");
+    if let Some(new) = &replacement {
+        tracing::info!(target: "audit", kid = %new.kid, alg = %new.alg, revoked = %key.kid, "replacement signing key created, signing now");
+    }
+    Ok(Revocation {
+        key,
+        replacement,
+        rotation_cancelled,
+    })
+}
+
 /// Loads the keys at `now`; with `create_missing`, creates a key for an
-/// algorithm that has none current or upcoming.
+/// algorithm that has none current or upcoming. Revoked keys are left out
+/// (the store does not return them).
 pub async fn load<S: KeyStore>(
     store: &S,
     master: &MasterKey,

@@ -28,15 +28,18 @@ pub struct AccessClaims<'a> {
     /// Granted scopes, space-separated (omitted when none).
     #[serde(skip_serializing_if = "str::is_empty")]
     pub scope: &'a str,
-    /// The user's login name (user tokens).
+    /// The user's login name (see `oauth::claims` for when it is sent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<&'a str>,
-    /// The user's roles (user tokens).
+    /// The user's roles (see `oauth::claims`; never an empty array).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<&'a [String]>,
     /// The user's email, when the `email` scope was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<&'a str>,
+    /// Whether that email was verified (sent with `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     /// The user's name, when the `profile` scope was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<&'a str>,

@@ -25,8 +25,9 @@
 //!    `phone` are left out of the grant (no such data is held).
 //! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`,
 //!    and `none` stands alone; `max_age` is a non-negative integer.
-//! 10. `id_token_hint`, when sent, is an ID token this server signed; only
-//!     a session of the user it names will do.
+//! 10. `id_token_hint`, when sent, is a current ID token this server issued
+//!     to this client (fully verified: not an access token); only a session
+//!     of the user it names will do.
 //!
 //! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
 //! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
@@ -34,7 +35,7 @@
 use std::collections::HashMap;
 
 use super::grant::authorization_code;
-use super::{scope, OAuthError};
+use super::scope;
 use crate::store::{Client, ClientStore};
 
 /// How long an authorization code may be redeemed (RFC 6749 §4.1.2
@@ -102,6 +103,7 @@ pub async fn check<S: ClientStore>(
     keys: &tessera_jwt::KeySet,
     issuer: &str,
     query: &[u8],
+    now: i64,
 ) -> Result<AuthorizationRequest, Refusal> {
     // 1.
     let mut params: HashMap<String, String> = HashMap::new();
@@ -118,7 +120,10 @@ pub async fn check<S: ClientStore>(
         .as_deref()
         .filter(|n| *n == "client_id" || *n == "redirect_uri")
     {
-        return Err(Refusal::Page(format!("the parameter {name} is repeated")));
+        return Err(Refusal::Page(format!(
+            "the parameter {} is repeated",
+            super::params::parameter_name(name)
+        )));
     }
     let get = |name: &str| params.get(name).map(String::as_str);
     // 2.
@@ -127,12 +132,10 @@ pub async fn check<S: ClientStore>(
         .client(client_id)
         .await
         .map_err(|e| {
-            Refusal::Page(format!(
-                "the server could not read the client: {}",
-                OAuthError::from(e)
-            ))
+            tracing::error!("authorize: reading the client failed: {e}");
+            Refusal::Page("the server could not read the client; try again".into())
         })?
-        .ok_or_else(|| Refusal::Page(format!("there is no client {client_id:?}")))?;
+        .ok_or_else(|| Refusal::Page("the client_id is not a registered client".into()))?;
     let redirect_uri = match (get("redirect_uri"), client.redirect_uris.as_slice()) {
         (Some(uri), registered) if registered.iter().any(|r| r == uri) => uri.to_owned(),
         (Some(_), _) => {
@@ -156,17 +159,20 @@ pub async fn check<S: ClientStore>(
     if let Some(name) = repeated {
         return Err(refuse(
             "invalid_request",
-            format!("the parameter {name} is repeated"),
+            format!(
+                "the parameter {} is repeated",
+                super::params::parameter_name(&name)
+            ),
         ));
     }
     // 4.
     match get("response_type") {
         Some("code") => {}
         None => return Err(refuse("invalid_request", "response_type is required".into())),
-        Some(other) => {
+        Some(_) => {
             return Err(refuse(
                 "unsupported_response_type",
-                format!("response_type {other:?} is not supported; use code"),
+                "this response_type is not supported; use code".into(),
             ))
         }
     }
@@ -204,10 +210,10 @@ pub async fn check<S: ClientStore>(
                 "code_challenge_method plain is not allowed; use S256".into(),
             ))
         }
-        (Some(other), Some(_)) => {
+        (Some(_), Some(_)) => {
             return Err(refuse(
                 "invalid_request",
-                format!("code_challenge_method {other:?} is not supported"),
+                "this code_challenge_method is not supported; use S256".into(),
             ))
         }
         (Some(_), None) => {
@@ -258,13 +264,13 @@ pub async fn check<S: ClientStore>(
     let prompts: Vec<&str> = get("prompt")
         .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
-    if let Some(unknown) = prompts
+    if prompts
         .iter()
-        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
+        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
     {
         return Err(refuse(
             "invalid_request",
-            format!("prompt {unknown:?} is not supported"),
+            "prompt may only be none, login, consent or select_account".into(),
         ));
     }
     let prompt_none = prompts.contains(&"none");
@@ -287,14 +293,22 @@ pub async fn check<S: ClientStore>(
     let hint_subject = match get("id_token_hint") {
         None => None,
         Some(hint) => Some(
-            super::id_token::hint(keys, issuer, hint)
-                .map(|(sub, _)| sub)
-                .ok_or_else(|| {
-                    refuse(
-                        "invalid_request",
-                        "the id_token_hint is not an ID token from this server".into(),
-                    )
-                })?,
+            super::id_token::hint(
+                keys,
+                issuer,
+                hint,
+                super::id_token::HintUse::Authorize {
+                    client_id: &client.id,
+                },
+                now,
+            )
+            .map(|(sub, _)| sub)
+            .ok_or_else(|| {
+                refuse(
+                    "invalid_request",
+                    "the id_token_hint is not an ID token from this server".into(),
+                )
+            })?,
         ),
     };
     Ok(AuthorizationRequest {

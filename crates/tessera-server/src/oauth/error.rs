@@ -1,5 +1,9 @@
 //! Protocol errors, named for the rule that was broken, mapped to the wire
-//! once: [`OAuthError::code`] and [`OAuthError::status`] are the only place
+//! once. Descriptions are fixed words: they name the parameter at fault
+//! (from a fixed list, [`super::params::parameter_name`]) but never repeat
+//! what the client sent, so an answer cannot be made to carry an
+//! attacker's text (reflected content, log injection), and internal
+//! faults never show their detail: [`OAuthError::code`] and [`OAuthError::status`] are the only place
 //! that knows RFC 6749 §5.2's codes ([RFC 6749 §5.2]).
 //!
 //! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
@@ -17,13 +21,13 @@ pub enum OAuthError {
     BodyTooLarge,
     /// The JSON body does not fit the endpoint (first-party API).
     #[error("the request body is not the expected JSON: {0}")]
-    MalformedJson(String),
+    MalformedJson(&'static str),
     /// The body is not valid form encoding or UTF-8.
     #[error("the request body is not valid form data")]
     MalformedBody,
     /// A parameter appears more than once (RFC 6749 §3.1).
-    #[error("parameter {0:?} is repeated; each parameter may appear once")]
-    RepeatedParameter(String),
+    #[error("{0} is repeated; each parameter may appear once")]
+    RepeatedParameter(&'static str),
     /// A required parameter is missing.
     #[error("parameter {0:?} is required")]
     MissingParameter(&'static str),
@@ -44,17 +48,19 @@ pub enum OAuthError {
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
     /// `grant_type` is not one this server implements.
-    #[error("grant_type {0:?} is not supported")]
-    UnsupportedGrantType(String),
+    #[error(
+        "grant_type is not supported; use authorization_code, client_credentials, password or refresh_token"
+    )]
+    UnsupportedGrantType,
     /// The client is not registered for this grant type.
-    #[error("this client may not use grant_type {0:?}")]
-    GrantNotAllowed(String),
+    #[error("this client may not use grant_type {0}")]
+    GrantNotAllowed(&'static str),
     /// A requested scope is not registered for the client.
-    #[error("scope {0:?} is not allowed for this client")]
-    ScopeNotAllowed(String),
+    #[error("a requested scope is not allowed for this client")]
+    ScopeNotAllowed,
     /// A requested audience is not registered for the client (RFC 8707).
-    #[error("audience {0:?} is not allowed for this client")]
-    AudienceNotAllowed(String),
+    #[error("the requested audience is not allowed for this client")]
+    AudienceNotAllowed,
     /// A client tried to revoke a token issued to another (RFC 7009 §2.1).
     #[error("the token was not issued to this client")]
     NotYourToken,
@@ -62,9 +68,13 @@ pub enum OAuthError {
     /// `invalid_grant`), so usernames cannot be probed.
     #[error("invalid username or password")]
     BadCredentials,
-    /// Too many failed logins: the account is locked for a while.
-    #[error("too many failed logins; the account is locked for a few minutes")]
-    AccountLocked,
+    /// Too many failed logins from the client's address (a locked
+    /// account is [`OAuthError::BadCredentials`], so locks reveal nothing).
+    #[error("too many failed sign-ins from this address; try again later")]
+    TooManyAttempts,
+    /// Too many registrations from the client's address.
+    #[error("too many registrations from this address; try again later")]
+    RegistrationThrottled,
     /// The refresh token is unknown, expired, revoked or another client's.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
@@ -91,14 +101,29 @@ pub enum OAuthError {
     #[error("the password is too weak: {0}")]
     WeakPassword(&'static str),
     /// The username or email is taken (409).
-    #[error("that username or email is already registered")]
+    #[error("that username (or one that looks like it) or email is already registered")]
     UserExists,
+    /// Password hashing failed.
+    #[error("password hashing failure: {0}")]
+    Password(crate::password::PasswordError),
+    /// Too many password checks are waiting (503 with `Retry-After`).
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     /// Storage failed.
     #[error("storage failure")]
     Store(#[from] StoreError),
     /// Signing failed.
     #[error("token signing failure")]
     Signing(#[from] tessera_jwt::Error),
+}
+
+impl From<crate::password::PasswordError> for OAuthError {
+    fn from(e: crate::password::PasswordError) -> OAuthError {
+        match e {
+            crate::password::PasswordError::Busy => OAuthError::Busy,
+            other => OAuthError::Password(other),
+        }
+    }
 }
 
 impl OAuthError {
@@ -115,23 +140,29 @@ impl OAuthError {
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)
-            | OAuthError::UserExists => "invalid_request",
+            | OAuthError::UserExists
+            | OAuthError::RegistrationThrottled => "invalid_request",
             OAuthError::RegistrationDisabled => "access_denied",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => "invalid_client",
-            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
-            OAuthError::ScopeNotAllowed(_) => "invalid_scope",
+            OAuthError::ScopeNotAllowed => "invalid_scope",
             OAuthError::BadCredentials
-            | OAuthError::AccountLocked
+            | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken
             | OAuthError::RefreshTokenReplayed
             | OAuthError::InvalidCode
             | OAuthError::CodeReplayed
             | OAuthError::PkceFailed(_) => "invalid_grant",
-            OAuthError::AudienceNotAllowed(_) => "invalid_target",
-            OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => "server_error",
+            OAuthError::AudienceNotAllowed => "invalid_target",
+            // RFC 6749 §4.1.2.1's code for an overloaded server.
+            OAuthError::Busy => "temporarily_unavailable",
+            OAuthError::Store(_)
+            | OAuthError::Signing(_)
+            | OAuthError::Internal(_)
+            | OAuthError::Password(_) => "server_error",
         }
     }
 
@@ -142,7 +173,12 @@ impl OAuthError {
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => 401,
-            OAuthError::Store(_) | OAuthError::Signing(_) | OAuthError::Internal(_) => 500,
+            OAuthError::Store(_)
+            | OAuthError::Signing(_)
+            | OAuthError::Internal(_)
+            | OAuthError::Password(_) => 500,
+            OAuthError::RegistrationThrottled => 429,
+            OAuthError::Busy => 503,
             OAuthError::BodyTooLarge => 413,
             OAuthError::RegistrationDisabled => 403,
             OAuthError::UserExists => 409,
@@ -155,12 +191,12 @@ impl OAuthError {
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)
-            | OAuthError::UnsupportedGrantType(_)
+            | OAuthError::UnsupportedGrantType
             | OAuthError::GrantNotAllowed(_)
-            | OAuthError::ScopeNotAllowed(_)
-            | OAuthError::AudienceNotAllowed(_)
+            | OAuthError::ScopeNotAllowed
+            | OAuthError::AudienceNotAllowed
             | OAuthError::BadCredentials
-            | OAuthError::AccountLocked
+            | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken
             | OAuthError::RefreshTokenReplayed
             | OAuthError::InvalidCode
@@ -173,9 +209,10 @@ impl OAuthError {
     /// and their detail goes to the log only.
     pub fn description(&self) -> String {
         match self {
-            OAuthError::Store(_) | OAuthError::Signing(_) => {
-                "the server could not complete the request".to_owned()
-            }
+            OAuthError::Store(_)
+            | OAuthError::Signing(_)
+            | OAuthError::Internal(_)
+            | OAuthError::Password(_) => "the server could not complete the request".to_owned(),
             other => other.to_string(),
         }
     }

@@ -16,9 +16,10 @@ use super::access_token::TokenResponse;
 use super::client_auth::{hash_secret, identify, PublicClients};
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
+use super::throttle;
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
-use crate::store::{ClientStore, RefreshTokenStore, RevocationStore, UserStore};
+use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
 /// `POST /api/v1/login` body.
 #[derive(Debug, Deserialize)]
@@ -81,45 +82,48 @@ pub struct RegisterRequest {
     pub name: Option<String>,
 }
 
-/// Self-registration: creates a user with no roles. Refused unless enabled.
-pub async fn register<S: UserStore>(
+/// Self-registration: creates a user with no roles. Refused unless
+/// enabled, and throttled per client address like logins
+/// ([`throttle::reserve_registration`]), so one client cannot fill the user
+/// table or the password-hashing queue.
+pub async fn register<S: UserStore + AttemptStore>(
     store: &S,
     enabled: bool,
     now: i64,
+    peer: Option<std::net::IpAddr>,
     request: RegisterRequest,
 ) -> Result<crate::store::User, OAuthError> {
     if !enabled {
         return Err(OAuthError::RegistrationDisabled);
     }
-    let username = request.username.trim();
-    if username.is_empty()
-        || username.len() > 128
-        || username.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(OAuthError::MalformedJson(
-            "username must be 1-128 characters without spaces".into(),
-        ));
+    if !throttle::reserve_registration(store, peer, now).await? {
+        tracing::warn!(target: "audit", peer = ?peer, "registration refused: too many from this address");
+        return Err(OAuthError::RegistrationThrottled);
     }
+    let username = crate::username::new_username(&request.username)
+        .map_err(|e| OAuthError::MalformedJson(e.message()))?;
+    let username = username.as_str();
     if let Some(email) = &request.email {
         if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(OAuthError::MalformedJson("email is not an address".into()));
+            return Err(OAuthError::MalformedJson("email is not an address"));
         }
     }
     crate::password::strength(&request.password, username).map_err(OAuthError::WeakPassword)?;
-    let hash = crate::password::hash(zeroize::Zeroizing::new(request.password))
-        .await
-        .map_err(|e| OAuthError::Internal(e.to_string()))?;
+    let hash = crate::password::hash(zeroize::Zeroizing::new(request.password)).await?;
     let id = crate::random::hex(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let user = crate::store::User {
         id,
         username: username.to_owned(),
         email: request.email,
+        // Nobody has checked the address yet (OpenID Connect Core §5.1).
+        email_verified: false,
         name: request.name,
         roles: vec![],
         password_hash: hash,
         created_at: now,
         failed_logins: 0,
         locked_until: None,
+        disabled_at: None,
     };
     match store.create_user(&user).await {
         Err(crate::store::StoreError::Conflict(_)) => return Err(OAuthError::UserExists),
@@ -130,7 +134,7 @@ pub async fn register<S: UserStore>(
 }
 
 /// Logs a user in for an app: the password grant.
-pub async fn login<S: ClientStore + UserStore + RefreshTokenStore>(
+pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     issue: &Issue<'_>,
     authorization: Option<&str>,
@@ -164,7 +168,7 @@ pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
     let client = identify(store, None, &mut params, PublicClients::Allowed).await?;
     if !client.client().refresh_cookie {
         return Err(OAuthError::MalformedJson(
-            "this client does not use the refresh cookie".into(),
+            "this client does not use the refresh cookie",
         ));
     }
     let tokens = refresh_token::handle(store, issue, &client, &params).await?;
@@ -198,26 +202,30 @@ pub async fn logout<S: ClientStore + RefreshTokenStore>(
     Ok(())
 }
 
-/// The profile of the user a bearer token belongs to; `None` when the
-/// token is not active or not a user's.
-pub async fn me<S: UserStore + RevocationStore>(
+/// The profile of the user a bearer token belongs to, as far as the
+/// token's grant releases it (see [`super::claims`]); `None` when the token
+/// is not active or not a user's.
+pub async fn me<S: UserStore + ClientStore + RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
 ) -> Result<Option<Value>, OAuthError> {
     let Some(claims) = active_claims(ctx, token).await? else {
         return Ok(None);
     };
-    let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+    let (Some(sub), Some(client_id)) = (
+        claims.get("sub").and_then(Value::as_str),
+        claims.get("client_id").and_then(Value::as_str),
+    ) else {
         return Ok(None);
     };
-    let Some(user) = ctx.store.user(sub).await? else {
+    let (Some(user), Some(client)) = (ctx.store.user(sub).await?, ctx.store.client(client_id).await?) else {
         return Ok(None);
     };
-    Ok(Some(json!({
-        "sub": user.id,
-        "username": user.username,
-        "email": user.email,
-        "name": user.name,
-        "roles": user.roles,
-    })))
+    let granted = claims.get("scope").and_then(Value::as_str).unwrap_or("");
+    let mut profile = super::claims::Released::for_grant(&user, &client, granted).to_json();
+    if let Some(username) = profile.remove("preferred_username") {
+        profile.insert("username".into(), username);
+    }
+    profile.insert("sub".into(), json!(user.id));
+    Ok(Some(Value::Object(profile)))
 }

@@ -47,7 +47,7 @@ pub struct IdToken<'a> {
     /// The issuer identifier.
     pub issuer: &'a str,
     /// The client.
-    pub client_id: &'a str,
+    pub client: &'a crate::store::Client,
     /// The user.
     pub user: &'a User,
     /// The granted scope.
@@ -66,47 +66,94 @@ pub struct IdToken<'a> {
 
 /// Signs the ID token.
 pub fn issue(signer: &Signer, t: &IdToken<'_>) -> Result<String, OAuthError> {
-    let profile = scope::has(t.scope, "profile");
-    let email = scope::has(t.scope, "email") && t.user.email.is_some();
+    let released = super::claims::Released::for_grant(t.user, t.client, t.scope);
     let claims = IdClaims {
         iss: t.issuer,
         sub: &t.user.id,
-        aud: t.client_id,
+        aud: &t.client.id,
         exp: t.now.saturating_add(ID_TOKEN_TTL),
         iat: t.now,
         auth_time: t.auth_time,
         nonce: t.nonce,
-        azp: t.client_id,
+        azp: &t.client.id,
         at_hash: at_hash(t.access_token),
         sid: t.sid,
-        name: t.user.name.as_deref().filter(|_| profile),
-        preferred_username: profile.then_some(t.user.username.as_str()),
-        email: t.user.email.as_deref().filter(|_| email),
-        // Addresses are not verified by Tessera yet; saying so is required
-        // when `email` is released (§5.1).
-        email_verified: email.then_some(false),
+        // Profile claims by scope only: the ID token is the relying
+        // party's, first-party or not (OpenID Connect Core §5.4).
+        name: released.name,
+        preferred_username: released
+            .preferred_username
+            .filter(|_| scope::has(t.scope, "profile")),
+        email: released.email,
+        email_verified: released.email_verified,
     };
     signer
         .sign(&claims)
         .map_err(|e| OAuthError::Internal(format!("ID token: {e}")))
 }
 
-/// The subject of an `id_token_hint` (OpenID Connect Core §3.1.2.1): an
-/// ID token this server signed (signature and `iss`; expired ones are still
-/// good hints). `None` when it is not one. Also its audiences.
-pub fn hint(keys: &tessera_jwt::KeySet, issuer: &str, hint: &str) -> Option<(String, Vec<String>)> {
+/// Where an `id_token_hint` is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HintUse<'a> {
+    /// At the authorization endpoint, for this client: the hint must be a
+    /// current ID token issued to it (OpenID Connect Core §3.1.2.1).
+    Authorize {
+        /// The requesting client, which must be among the hint's `aud`.
+        client_id: &'a str,
+    },
+    /// At the end-session endpoint: an expired ID token is still a good
+    /// hint (RP-Initiated Logout 1.0 §2: "The OP need not be the one that
+    /// issued the ID Token ... even if it has expired").
+    Logout,
+}
+
+/// The subject and audiences of an `id_token_hint`, fully verified as an
+/// ID token of this issuer: the signature with a published key, `typ` not
+/// that of an access token (`at+jwt`, RFC 9068 §2.1 / RFC 8725 §3.11: an
+/// access token is not an ID token, whatever its claims say), `iss`, a
+/// string `sub`, `aud` naming the client, and `exp` (unless at logout).
+/// `None` when it is not one.
+pub fn hint(
+    keys: &tessera_jwt::KeySet,
+    issuer: &str,
+    hint: &str,
+    use_: HintUse<'_>,
+    now: i64,
+) -> Option<(String, Vec<String>)> {
     use serde_json::Value;
     let jws = keys.verify_signature(hint, 16 * 1024).ok()?;
+    // ID tokens are issued with `typ: JWT` (or without `typ`).
+    if let Some(typ) = jws.header().typ.as_deref() {
+        let typ = typ.to_ascii_lowercase();
+        if typ.trim_start_matches("application/") != "jwt" {
+            return None;
+        }
+    }
     let claims: Value = serde_json::from_slice(jws.payload()).ok()?;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return None;
     }
     let sub = claims.get("sub").and_then(Value::as_str)?.to_owned();
-    let audiences = match claims.get("aud") {
+    let audiences: Vec<String> = match claims.get("aud") {
         Some(Value::String(one)) => vec![one.clone()],
-        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
+        Some(Value::Array(many)) => many
+            .iter()
+            .map(|a| a.as_str().map(str::to_owned))
+            .collect::<Option<_>>()?,
+        _ => return None,
     };
+    // An ID token has a `nonce` or `auth_time`/`azp` only sometimes, but
+    // always `exp` and `iat` (OpenID Connect Core §2).
+    let exp = claims.get("exp").and_then(Value::as_i64)?;
+    claims.get("iat").and_then(Value::as_i64)?;
+    match use_ {
+        HintUse::Authorize { client_id } => {
+            if exp <= now || !audiences.iter().any(|a| a == client_id) {
+                return None;
+            }
+        }
+        HintUse::Logout => {}
+    }
     Some((sub, audiences))
 }
 

@@ -1,22 +1,41 @@
-//! Token introspection ([RFC 7662]): a resource server asks whether a token
-//! is active and what it says.
+//! Token introspection ([RFC 7662]): a protected resource, or the client
+//! that holds a token, asks whether it is active and what it says.
 //!
-//! 1. The caller is an authenticated confidential client (§2.1: "the
+//! 1. The caller is an authenticated confidential client ([§2.1]: "the
 //!    endpoint MUST also require some form of authorization").
-//! 2. `token` is required; `token_type_hint` may be ignored (§2.1).
-//! 3. A token that fails any check (signature, issuer, `typ`, expiry) or
-//!    was revoked is `{"active": false}`, with nothing else (§2.2).
-//! 4. An active access token's claims are returned with `active: true` and
-//!    `token_type: Bearer`. Refresh tokens are for the client that holds
-//!    them, not for resource servers: they introspect as inactive.
+//! 2. `token` is required. `token_type_hint` (`access_token` or
+//!    `refresh_token`) only picks which kind is looked up first: when that
+//!    finds nothing, the other is tried ([§2.1]).
+//! 3. A token that fails any check is `{"active": false}`, with nothing
+//!    else ([§2.2]): an access token whose signature, issuer, `typ` or
+//!    expiry is wrong, whose `jti` was revoked, or whose signing key was
+//!    revoked (`tessera keys revoke`); a refresh token that is unknown,
+//!    used (rotated), revoked or expired.
+//! 4. Introspection is need-to-know ([§4]: the server "SHOULD ... determine
+//!    whether or not the protected resource is allowed to introspect the
+//!    token"). An access token is active only for its own client
+//!    (`client_id`) or for a client registered as the resource server of
+//!    one of its audiences (`aud`; `tessera client create
+//!    --resource-server`). A refresh token is active only for its own
+//!    client. To anyone else the answer is `{"active": false}` ([§2.2]: "the
+//!    authorization server ... SHOULD return `active: false`" rather than
+//!    reveal the token), never an error.
+//! 5. An active access token's claims are returned with `active: true` and
+//!    `token_type: Bearer` (and `username` from `preferred_username`); an
+//!    active refresh token as `token_type: refresh_token` with `client_id`,
+//!    `sub` (the user), `scope`, `exp` and `iss` ([§2.2]).
 //!
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+//! [§2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+//! [§2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+//! [§4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
+use super::client_auth::hash_secret;
 use super::{authenticate, OAuthError, Params};
-use crate::store::{ClientStore, RevocationStore};
+use crate::store::{key_revocation_jti, Client, ClientStore, IntrospectionStore, RevocationStore};
 
 /// What introspection needs from the server.
 pub struct Context<'a, S> {
@@ -31,7 +50,10 @@ pub struct Context<'a, S> {
 }
 
 /// Verifies one of this server's access tokens, without the audience check
-/// (the audience is reported, not checked). `None` when not active.
+/// (the audience is reported, not checked). `None` when not active: it
+/// fails verification, its `jti` was revoked, or the key that signed it was
+/// ([`crate::keys::revoke`]). Both revocations are asked in one batched
+/// query, so a revocation made on any node holds here from this request on.
 pub(crate) async fn active_claims<S: RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
@@ -47,30 +69,128 @@ pub(crate) async fn active_claims<S: RevocationStore>(
     else {
         return Ok(None);
     };
-    let claims = verified.into_claims();
-    let revoked = match claims.get("jti").and_then(Value::as_str) {
-        Some(jti) => ctx.store.is_revoked(jti).await?,
-        None => false,
+    // Every token this server signs names its key. One that does not could
+    // only have been made with a key's private part by someone else, and
+    // its key could not be checked for revocation.
+    let Some(kid) = verified.header().kid.as_deref().map(key_revocation_jti) else {
+        return Ok(None);
     };
-    Ok((!revoked).then_some(claims))
+    let claims = verified.into_claims();
+    let jti = claims.get("jti").and_then(Value::as_str);
+    let (by_token, by_key) = tokio::join!(
+        async {
+            match jti {
+                Some(jti) => ctx.store.is_revoked(jti).await,
+                None => Ok(false),
+            }
+        },
+        ctx.store.is_revoked(&kid),
+    );
+    Ok((!by_token? && !by_key?).then_some(claims))
 }
 
-/// Handles an introspection request.
-pub async fn handle<S: ClientStore + RevocationStore>(
-    ctx: &Context<'_, S>,
-    body: &[u8],
-    authorization: Option<&str>,
-) -> Result<Value, OAuthError> {
-    let mut params = Params::parse(body)?;
-    authenticate(ctx.store, authorization, &mut params).await?;
-    let token = params.require("token")?;
-    let Some(mut claims) = active_claims(ctx, token).await? else {
-        return Ok(serde_json::json!({"active": false}));
+/// Whether `caller` may learn about an access token with these claims
+/// (step 4): it is the token's client, or the resource server of one of
+/// its audiences.
+fn may_introspect(caller: &Client, claims: &Map<String, Value>) -> bool {
+    if claims.get("client_id").and_then(Value::as_str) == Some(caller.id.as_str()) {
+        return true;
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(aud)) => vec![aud.as_str()],
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
     };
+    audiences
+        .iter()
+        .any(|aud| caller.resource_server_for.iter().any(|rs| rs == aud))
+}
+
+/// The answer for an access token, if it is one of ours and active.
+async fn access_token<S: RevocationStore>(
+    ctx: &Context<'_, S>,
+    caller: &Client,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
+    let Some(mut claims) = active_claims(ctx, token).await? else {
+        return Ok(None);
+    };
+    // 4.
+    if !may_introspect(caller, &claims) {
+        tracing::debug!(client_id = %caller.id, "introspection of another client's token refused");
+        return Ok(Some(inactive()));
+    }
+    // 5.
     claims.insert("active".into(), Value::Bool(true));
     claims.insert("token_type".into(), Value::from("Bearer"));
     if let Some(name) = claims.get("preferred_username").cloned() {
         claims.entry("username").or_insert(name);
     }
-    Ok(Value::Object(claims))
+    Ok(Some(Value::Object(claims)))
+}
+
+/// The answer for a refresh token, if it is one of ours and active.
+async fn refresh_token<S: IntrospectionStore>(
+    ctx: &Context<'_, S>,
+    caller: &Client,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
+    // Refresh tokens are base64url: a '.' means a JWT (or junk).
+    if token.contains('.') {
+        return Ok(None);
+    }
+    let Some(found) = ctx
+        .store
+        .refresh_token_status(&hash_secret(token), ctx.now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    // 4.
+    if found.client_id != caller.id {
+        tracing::debug!(client_id = %caller.id, "introspection of another client's refresh token refused");
+        return Ok(Some(inactive()));
+    }
+    // 5.
+    Ok(Some(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "client_id": found.client_id,
+        "sub": found.user_id,
+        "scope": found.scope,
+        "exp": found.expires_at,
+        "iss": ctx.issuer,
+    })))
+}
+
+fn inactive() -> Value {
+    json!({"active": false})
+}
+
+/// Handles an introspection request.
+pub async fn handle<S: ClientStore + RevocationStore + IntrospectionStore>(
+    ctx: &Context<'_, S>,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<Value, OAuthError> {
+    let mut params = Params::parse(body)?;
+    // 1.
+    let caller = authenticate(ctx.store, authorization, &mut params).await?;
+    let caller = caller.client();
+    // 2.
+    let token = params.require("token")?;
+    let refresh_first = params.get("token_type_hint") == Some("refresh_token");
+    let found = if refresh_first {
+        match refresh_token(ctx, caller, token).await? {
+            Some(answer) => Some(answer),
+            None => access_token(ctx, caller, token).await?,
+        }
+    } else {
+        match access_token(ctx, caller, token).await? {
+            Some(answer) => Some(answer),
+            None => refresh_token(ctx, caller, token).await?,
+        }
+    };
+    // 3.
+    Ok(found.unwrap_or_else(inactive))
 }

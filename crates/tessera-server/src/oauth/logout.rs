@@ -4,8 +4,9 @@
 //!
 //! 1. Each parameter at most once.
 //! 2. `id_token_hint`, when sent, must be an ID token this server signed
-//!    (signature and `iss`; an expired one is still a good hint, §2). It
-//!    names the client (`aud`) and the user (`sub`).
+//!    (signature, `typ` not an access token's, `iss`, `aud`; an expired one
+//!    is still a good hint, §2). It names the client (`aud`) and the user
+//!    (`sub`).
 //! 3. `client_id`, when sent with a hint, must be the hint's audience.
 //! 4. `post_logout_redirect_uri` needs a client (from the hint or
 //!    `client_id`) and must be one it registered, compared exactly (§3);
@@ -18,6 +19,7 @@ use std::collections::HashMap;
 
 use tessera_jwt::KeySet;
 
+use super::id_token::HintUse;
 use crate::store::{Client, ClientStore};
 
 /// A checked logout request.
@@ -39,19 +41,23 @@ pub async fn check<S: ClientStore>(
     keys: &KeySet,
     issuer: &str,
     query: &[u8],
+    now: i64,
 ) -> Result<LogoutRequest, String> {
     // 1.
     let mut params: HashMap<String, String> = HashMap::new();
     for (name, value) in form_urlencoded::parse(query) {
         if !value.is_empty() && params.insert(name.to_string(), value.into_owned()).is_some() {
-            return Err(format!("the parameter {name} is repeated"));
+            return Err(format!(
+                "the parameter {} is repeated",
+                super::params::parameter_name(&name)
+            ));
         }
     }
     // 2.
     let mut hint_subject = None;
     let mut hint_audiences = Vec::new();
     if let Some(hint) = params.get("id_token_hint") {
-        let (sub, audiences) = super::id_token::hint(keys, issuer, hint)
+        let (sub, audiences) = super::id_token::hint(keys, issuer, hint, HintUse::Logout, now)
             .ok_or_else(|| "the id_token_hint is not an ID token from this server".to_owned())?;
         hint_subject = Some(sub);
         hint_audiences = audiences;

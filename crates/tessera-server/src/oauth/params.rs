@@ -29,7 +29,7 @@ impl Params {
                 .insert(name.clone().into_owned(), value.into_owned())
                 .is_some()
             {
-                return Err(OAuthError::RepeatedParameter(name.into_owned()));
+                return Err(OAuthError::RepeatedParameter(parameter_name(&name)));
             }
         }
         Ok(Params(map))
@@ -62,6 +62,58 @@ impl Params {
     }
 }
 
+/// The parameters of this server's endpoints, by name: an error names one
+/// of these, or says "a parameter", never a name the client made up.
+const KNOWN: [&str; 38] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "client_id",
+    "client_secret",
+    "scope",
+    "refresh_token",
+    "username",
+    "password",
+    "code_verifier",
+    "token",
+    "token_type_hint",
+    "audience",
+    "resource",
+    "state",
+    "nonce",
+    "response_type",
+    "response_mode",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "code_challenge",
+    "code_challenge_method",
+    "ui_locales",
+    "claims_locales",
+    "acr_values",
+    "display",
+    "request",
+    "request_uri",
+    "post_logout_redirect_uri",
+    "client_assertion",
+    "client_assertion_type",
+    "csrf",
+    "authorization",
+    "decision",
+    "email",
+    "registration",
+];
+
+/// `name` if it is one of this server's parameters, else "a parameter".
+pub fn parameter_name(name: &str) -> &'static str {
+    KNOWN
+        .iter()
+        .find(|k| **k == name)
+        .copied()
+        .unwrap_or("a parameter")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,9 +124,14 @@ mod tests {
         assert_eq!(p.get("grant_type"), Some("client_credentials"));
         assert_eq!(p.get("scope"), None);
         assert_eq!(p.get("x"), Some("a b"));
-        assert!(
-            matches!(Params::parse(b"scope=a&scope=b"), Err(OAuthError::RepeatedParameter(n)) if n == "scope")
-        );
+        assert!(matches!(
+            Params::parse(b"scope=a&scope=b"),
+            Err(OAuthError::RepeatedParameter("scope"))
+        ));
         assert!(matches!(Params::parse(b"a=\xff"), Err(OAuthError::MalformedBody)));
+        assert!(matches!(
+            Params::parse(b"%3Cscript%3E=a&%3Cscript%3E=b"),
+            Err(OAuthError::RepeatedParameter("a parameter"))
+        ));
     }
 }

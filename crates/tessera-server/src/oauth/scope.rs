@@ -11,7 +11,7 @@ pub fn grant(requested: Option<&str>, allowed: &[String]) -> Result<String, OAut
         Some(requested) => {
             for s in requested.split(' ') {
                 if s.is_empty() || !allowed.iter().any(|a| a == s) {
-                    return Err(OAuthError::ScopeNotAllowed(s.to_owned()));
+                    return Err(OAuthError::ScopeNotAllowed);
                 }
             }
             Ok(requested.to_owned())

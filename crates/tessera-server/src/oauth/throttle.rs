@@ -1,35 +1,38 @@
-//! Slowing password guessing per client address ([RFC 6749 §4.3.2]: "the
-//! authorization server MUST protect the endpoint against brute force
-//! attacks (e.g., using rate-limitation or generating alerts)").
+//! Slowing password guessing and mass registration per client address
+//! ([RFC 6749 §4.3.2]: "the authorization server MUST protect the endpoint
+//! against brute force attacks (e.g., using rate-limitation or generating
+//! alerts)"; [RFC 9700 §4.15]).
 //!
-//! Per user, repeated failures lock the account (see the password grant).
-//! Per address, kept in memory on each node: after [`FREE_FAILURES`]
-//! failures within [`WINDOW_SECS`], every further attempt from that
-//! address waits longer (doubling up to [`MAX_DELAY`]), and after
-//! [`BLOCK_AFTER`] it is refused until the window ends.
+//! Per user, repeated failures lock the account (see [`super::sign_in`]).
+//! Per address, counted in the database ([`AttemptStore`]) so every node
+//! shares the count, and *reserved before the hash runs* so a burst sent at
+//! once is counted as it arrives: after [`FREE_FAILURES`] failures within
+//! [`WINDOW_SECS`], every further attempt from that address waits longer
+//! (doubling up to [`MAX_DELAY`]), and after [`BLOCK_AFTER`] it is refused
+//! until the window ends. A successful login hands its attempt back.
+//! Registrations count every attempt, at most [`REGISTRATIONS_PER_WINDOW`].
+//!
+//! IPv6 clients are counted per /64, the block one subscriber usually
+//! holds, so rotating addresses within it does not reset the count.
 //!
 //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+//! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::store::{AttemptStore, StoreError};
+
 /// Failures per address allowed before slowing down.
-pub const FREE_FAILURES: u32 = 5;
+pub const FREE_FAILURES: i64 = 5;
 /// Failures per address after which attempts are refused.
-pub const BLOCK_AFTER: u32 = 50;
+pub const BLOCK_AFTER: i64 = 50;
 /// The counting window, in seconds.
 pub const WINDOW_SECS: i64 = 600;
 /// The longest added delay.
 pub const MAX_DELAY: Duration = Duration::from_secs(4);
-const MAX_TRACKED: usize = 100_000;
-
-/// Failed logins by client address.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<IpAddr, (u32, i64)>>,
-}
+/// Registrations per address per window.
+pub const REGISTRATIONS_PER_WINDOW: i64 = 10;
 
 /// What to do before checking a password from an address.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,44 +43,78 @@ pub enum Verdict {
     Refuse,
 }
 
-impl LoginThrottle {
-    fn failures(&self, addr: IpAddr, now: i64) -> u32 {
-        let Ok(map) = self.failures.lock() else { return 0 };
-        match map.get(&addr) {
-            Some((n, since)) if now - since < WINDOW_SECS => *n,
-            _ => 0,
-        }
+/// The bucket an address counts in: IPv4 (and IPv4-mapped IPv6) by
+/// address, IPv6 by /64.
+pub fn bucket(kind: &str, addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => format!("{kind}:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("{kind}:{v4}"),
+            None => {
+                let s = v6.segments();
+                let [a, b, c, d, ..] = s;
+                format!("{kind}:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
     }
+}
 
-    /// The verdict for an attempt from `addr`.
-    pub fn check(&self, addr: Option<IpAddr>, now: i64) -> Verdict {
-        let Some(addr) = addr else {
-            return Verdict::Wait(Duration::ZERO);
-        };
-        let n = self.failures(addr, now);
-        if n >= BLOCK_AFTER {
-            return Verdict::Refuse;
-        }
-        if n < FREE_FAILURES {
-            return Verdict::Wait(Duration::ZERO);
-        }
-        let doublings = (n - FREE_FAILURES).min(5);
-        Verdict::Wait((Duration::from_millis(250) * 2u32.pow(doublings)).min(MAX_DELAY))
+/// The verdict for an attempt that was counted as the `attempts`-th in
+/// its window.
+pub fn verdict(attempts: i64) -> Verdict {
+    let before = attempts.saturating_sub(1);
+    if before >= BLOCK_AFTER {
+        return Verdict::Refuse;
     }
+    if before < FREE_FAILURES {
+        return Verdict::Wait(Duration::ZERO);
+    }
+    let doublings = u32::try_from((before - FREE_FAILURES).min(5)).unwrap_or(5);
+    Verdict::Wait((Duration::from_millis(250) * 2u32.pow(doublings)).min(MAX_DELAY))
+}
 
-    /// Records a failed attempt from `addr`.
-    pub fn failed(&self, addr: Option<IpAddr>, now: i64) {
-        let Some(addr) = addr else { return };
-        let Ok(mut map) = self.failures.lock() else { return };
-        if map.len() >= MAX_TRACKED {
-            map.retain(|_, (_, since)| now - *since < WINDOW_SECS);
+/// Reserves a login attempt from `peer` (no address, no limit).
+pub async fn reserve_login<S: AttemptStore>(
+    store: &S,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<Verdict, StoreError> {
+    let Some(addr) = peer else {
+        return Ok(Verdict::Wait(Duration::ZERO));
+    };
+    let attempts = store
+        .reserve_attempt(&bucket("login", addr), now, WINDOW_SECS)
+        .await?;
+    Ok(verdict(attempts))
+}
+
+/// Hands back the attempt of a login that succeeded.
+pub async fn refund_login<S: AttemptStore>(
+    store: &S,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<(), StoreError> {
+    match peer {
+        Some(addr) => {
+            store
+                .refund_attempt(&bucket("login", addr), now, WINDOW_SECS)
+                .await
         }
-        let entry = map.entry(addr).or_insert((0, now));
-        if now - entry.1 >= WINDOW_SECS {
-            *entry = (0, now);
-        }
-        entry.0 = entry.0.saturating_add(1);
+        None => Ok(()),
     }
+}
+
+/// Whether `peer` may register another account now (counted).
+pub async fn reserve_registration<S: AttemptStore>(
+    store: &S,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(addr) = peer else { return Ok(true) };
+    let attempts = store
+        .reserve_attempt(&bucket("register", addr), now, WINDOW_SECS)
+        .await?;
+    Ok(attempts <= REGISTRATIONS_PER_WINDOW)
 }
 
 #[cfg(test)]
@@ -85,26 +122,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slows_then_refuses_then_forgives() {
-        let t = LoginThrottle::default();
-        let a = Some(IpAddr::from([10, 0, 0, 1]));
-        let b = Some(IpAddr::from([10, 0, 0, 2]));
-        for _ in 0..FREE_FAILURES {
-            assert_eq!(t.check(a, 0), Verdict::Wait(Duration::ZERO));
-            t.failed(a, 0);
+    fn slows_then_refuses() {
+        for n in 1..=FREE_FAILURES {
+            assert_eq!(verdict(n), Verdict::Wait(Duration::ZERO), "{n}");
         }
-        assert!(matches!(t.check(a, 0), Verdict::Wait(d) if d > Duration::ZERO));
-        for _ in FREE_FAILURES..BLOCK_AFTER {
-            t.failed(a, 1);
-        }
-        assert_eq!(t.check(a, 2), Verdict::Refuse);
-        assert_eq!(t.check(b, 2), Verdict::Wait(Duration::ZERO), "per address");
-        assert_eq!(
-            t.check(a, WINDOW_SECS + 1),
-            Verdict::Wait(Duration::ZERO),
-            "the window ends"
-        );
-        assert!(matches!(t.check(a, 2), Verdict::Refuse));
-        assert_eq!(t.check(None, 2), Verdict::Wait(Duration::ZERO));
+        assert!(matches!(verdict(FREE_FAILURES + 1), Verdict::Wait(d) if d > Duration::ZERO));
+        assert!(matches!(verdict(BLOCK_AFTER), Verdict::Wait(d) if d == MAX_DELAY));
+        assert_eq!(verdict(BLOCK_AFTER + 1), Verdict::Refuse);
+    }
+
+    #[test]
+    fn buckets_group_ipv6_by_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(bucket("login", a), bucket("login", b));
+        assert_ne!(bucket("login", a), bucket("login", c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(bucket("login", mapped), "login:10.0.0.1");
+        assert_ne!(bucket("login", mapped), bucket("register", mapped));
     }
 }

@@ -8,7 +8,7 @@ use super::client_auth::{identify, PublicClients};
 use super::grant::{authorization_code, client_credentials, password, refresh_token};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
-use crate::store::{ClientStore, CodeStore, RefreshTokenStore, UserStore};
+use crate::store::{AttemptStore, ClientStore, CodeStore, RefreshTokenStore, UserStore};
 
 /// The server state a token request needs.
 pub struct TokenContext<'a, S> {
@@ -22,7 +22,7 @@ pub struct TokenContext<'a, S> {
 
 /// Handles a token request from its form body and `Authorization` header;
 /// the response and the grant type that issued it.
-pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore + CodeStore>(
+pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore>(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
@@ -36,7 +36,7 @@ pub async fn handle<S: ClientStore + UserStore + RefreshTokenStore + CodeStore>(
         authorization_code::GRANT_TYPE => (authorization_code::GRANT_TYPE, PublicClients::Allowed),
         password::GRANT_TYPE => (password::GRANT_TYPE, PublicClients::Allowed),
         refresh_token::GRANT_TYPE => (refresh_token::GRANT_TYPE, PublicClients::Allowed),
-        other => return Err(OAuthError::UnsupportedGrantType(other.to_owned())),
+        _ => return Err(OAuthError::UnsupportedGrantType),
     };
     let client = identify(ctx.store, authorization, &mut params, public).await?;
     let issue = &ctx.issue;

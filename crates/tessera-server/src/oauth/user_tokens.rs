@@ -1,15 +1,25 @@
-//! Tokens for a user: a JWT access token with the user's claims, and a
-//! refresh token (when the client may use the refresh grant) that belongs
-//! to a rotation family.
+//! Tokens for a user: a JWT access token with the claims the grant
+//! releases, and a refresh token (when the client may use the refresh
+//! grant) that belongs to a rotation family.
+//!
+//! Issuing is two steps, so the grant can store what it issues in the same
+//! transaction that consumes its code or refresh token ([RFC 9700
+//! §4.14.2]): [`prepare`] draws the ids and secrets and says what will be
+//! stored ([`IssuedGrant`]); the grant stores it; [`Prepared::sign`] then
+//! signs the access token, whose `jti` is already recorded, so a
+//! revocation racing with the grant always reaches it.
+//!
+//! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 
 use tessera_jwt::Signer;
 
 use super::access_token::{self, AccessClaims, TokenResponse};
 use super::client_auth::hash_secret;
-use super::{scope, OAuthError};
-use crate::store::{Client, RefreshToken, RefreshTokenStore, User};
+use super::{claims, scope, OAuthError};
+use crate::store::{Client, Family, IssuedGrant, RefreshToken, RefreshTokenStore, User};
 
-/// How long a refresh token lives (30 days).
+/// How long one refresh token lives (30 days), within its family's
+/// absolute lifetime.
 pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
 
 /// What issuing needs.
@@ -20,56 +30,55 @@ pub struct Issue<'a> {
     pub signer: &'a Signer,
     /// Now.
     pub now: i64,
-    /// Failed logins by client address (password grant).
-    pub throttle: &'a super::throttle::LoginThrottle,
     /// The client's network address, when known.
     pub peer: Option<std::net::IpAddr>,
+    /// How long a refresh family lives from its sign-in.
+    pub family_lifetime: i64,
 }
 
 fn random_token() -> Result<String, OAuthError> {
     crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))
 }
 
-/// Issues an access token, and a refresh token in `family` (a new family
-/// when `None`) if the client may refresh.
-pub async fn issue<S: RefreshTokenStore>(
-    store: &S,
-    ctx: &Issue<'_>,
-    client: &Client,
-    user: &User,
-    granted: &str,
-    family: Option<String>,
-) -> Result<TokenResponse, OAuthError> {
-    issue_recorded(store, ctx, client, user, granted, family)
-        .await
-        .map(|issued| issued.response)
+/// Where the refresh token goes.
+pub enum FamilyOf {
+    /// A new family, started by a sign-in now (password grant) or at
+    /// `auth_time` in SSO session `sid` (authorization code).
+    New {
+        /// The SSO session, for browser sign-ins.
+        sid: Option<String>,
+    },
+    /// The family of a rotated token, which ends at `expires_at`.
+    Existing {
+        /// The family.
+        family_id: String,
+        /// Its absolute end.
+        expires_at: i64,
+    },
 }
 
-/// What was issued, with what revoking it later needs.
-pub struct Issued {
-    /// The token response.
-    pub response: TokenResponse,
-    /// The access token's `jti`.
-    pub jti: String,
-    /// The access token's `exp`.
-    pub expires_at: i64,
-    /// The refresh token's family, if one was issued.
-    pub family_id: Option<String>,
+/// Tokens drawn but not yet signed; [`Prepared::grant`] is what to store.
+pub struct Prepared<'a> {
+    claims: AccessClaims<'a>,
+    refresh_token: Option<String>,
+    ttl: i64,
+    /// What the grant stores before signing.
+    pub grant: IssuedGrant,
 }
 
-/// [`issue`], also returning the access token's `jti` and the refresh
-/// family, so an authorization code can record what it produced.
-pub async fn issue_recorded<S: RefreshTokenStore>(
-    store: &S,
-    ctx: &Issue<'_>,
-    client: &Client,
-    user: &User,
-    granted: &str,
-    family: Option<String>,
-) -> Result<Issued, OAuthError> {
+/// Draws the access token's `jti`, and a refresh token in `family` when the
+/// client may refresh.
+pub fn prepare<'a>(
+    ctx: &Issue<'a>,
+    client: &'a Client,
+    user: &'a User,
+    granted: &'a str,
+    family: FamilyOf,
+) -> Result<Prepared<'a>, OAuthError> {
     let aud = access_token::audience(&client.audiences, ctx.issuer);
     let jti = access_token::new_jti()?;
     let expires_at = ctx.now.saturating_add(client.access_token_ttl);
+    let released = claims::Released::for_grant(user, client, granted);
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &user.id,
@@ -79,45 +88,86 @@ pub async fn issue_recorded<S: RefreshTokenStore>(
         jti: jti.clone(),
         client_id: &client.id,
         scope: granted,
-        preferred_username: Some(&user.username),
-        roles: Some(&user.roles),
-        email: user.email.as_deref().filter(|_| scope::has(granted, "email")),
-        name: user.name.as_deref().filter(|_| scope::has(granted, "profile")),
+        preferred_username: released.preferred_username,
+        roles: released.roles,
+        email: released.email,
+        email_verified: released.email_verified,
+        name: released.name,
     };
-    let access_token = access_token::issue(ctx.signer, &claims)?;
-    let mut issued_family = None;
+    let mut grant = IssuedGrant {
+        access_jti: jti,
+        access_expires_at: expires_at,
+        refresh: None,
+        new_family: None,
+    };
     let refresh_token = if client.grant_types.iter().any(|g| g == "refresh_token") {
         let token = random_token()?;
-        let family_id = match family {
-            Some(f) => f,
-            None => random_token()?,
-        };
-        issued_family = Some(family_id.clone());
-        store
-            .insert_refresh_token(&RefreshToken {
-                token_hash: hash_secret(&token),
+        let (family_id, family_ends) = match family {
+            FamilyOf::Existing {
                 family_id,
-                client_id: client.id.clone(),
-                user_id: user.id.clone(),
-                scope: granted.to_owned(),
-                expires_at: ctx.now.saturating_add(REFRESH_TTL),
-            })
-            .await?;
+                expires_at,
+            } => (family_id, expires_at),
+            FamilyOf::New { sid } => {
+                let family = Family {
+                    family_id: random_token()?,
+                    client_id: client.id.clone(),
+                    user_id: user.id.clone(),
+                    sid,
+                    offline: scope::has(granted, "offline_access"),
+                    created_at: ctx.now,
+                    expires_at: ctx.now.saturating_add(ctx.family_lifetime),
+                };
+                let ids = (family.family_id.clone(), family.expires_at);
+                grant.new_family = Some(family);
+                ids
+            }
+        };
+        grant.refresh = Some(RefreshToken {
+            token_hash: hash_secret(&token),
+            family_id,
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            scope: granted.to_owned(),
+            expires_at: ctx.now.saturating_add(REFRESH_TTL).min(family_ends),
+        });
         Some(token)
     } else {
         None
     };
-    Ok(Issued {
-        response: TokenResponse {
+    Ok(Prepared {
+        claims,
+        refresh_token,
+        ttl: client.access_token_ttl,
+        grant,
+    })
+}
+
+impl Prepared<'_> {
+    /// Signs the access token: the token response.
+    pub fn sign(self, signer: &Signer) -> Result<TokenResponse, OAuthError> {
+        let access_token = access_token::issue(signer, &self.claims)?;
+        let scope = (!self.claims.scope.is_empty()).then(|| self.claims.scope.to_owned());
+        Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
-            expires_in: client.access_token_ttl,
-            scope: (!granted.is_empty()).then(|| granted.to_owned()),
-            refresh_token,
+            expires_in: self.ttl,
+            scope,
+            refresh_token: self.refresh_token,
             id_token: None,
-        },
-        jti,
-        expires_at,
-        family_id: issued_family,
-    })
+        })
+    }
+}
+
+/// Issues tokens that start a new family (password grant): stores the
+/// family and refresh token, then signs.
+pub async fn issue<S: RefreshTokenStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &Client,
+    user: &User,
+    granted: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let prepared = prepare(ctx, client, user, granted, FamilyOf::New { sid: None })?;
+    store.record_grant(&prepared.grant).await?;
+    prepared.sign(ctx.signer)
 }

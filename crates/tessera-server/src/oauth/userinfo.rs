@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::introspect::{active_claims, Context};
 use super::{scope, OAuthError};
-use crate::store::{RevocationStore, UserStore};
+use crate::store::{ClientStore, RevocationStore, UserStore};
 
 /// What the endpoint answers.
 #[derive(Debug, PartialEq)]
@@ -23,7 +23,7 @@ pub enum Answer {
 }
 
 /// Answers a UserInfo request made with `token`.
-pub async fn handle<S: UserStore + RevocationStore>(
+pub async fn handle<S: UserStore + ClientStore + RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
 ) -> Result<Answer, OAuthError> {
@@ -40,17 +40,24 @@ pub async fn handle<S: UserStore + RevocationStore>(
     let Some(user) = ctx.store.user(sub).await? else {
         return Ok(Answer::InvalidToken);
     };
+    let Some(client) = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(|id| ctx.store.client(id))
+    else {
+        return Ok(Answer::InvalidToken);
+    };
+    let Some(client) = client.await? else {
+        return Ok(Answer::InvalidToken);
+    };
+    // OpenID Connect Core §5.4: the claims the scopes release.
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.id));
-    if scope::has(granted, "profile") {
-        out.insert("preferred_username".into(), json!(user.username));
-        if let Some(name) = &user.name {
-            out.insert("name".into(), json!(name));
+    let released = super::claims::Released::for_grant(&user, &client, granted);
+    for (name, value) in released.to_json() {
+        if name != "roles" && (name != "preferred_username" || scope::has(granted, "profile")) {
+            out.insert(name, value);
         }
-    }
-    if let Some(email) = user.email.as_ref().filter(|_| scope::has(granted, "email")) {
-        out.insert("email".into(), json!(email));
-        out.insert("email_verified".into(), json!(false));
     }
     Ok(Answer::Claims(Value::Object(out)))
 }

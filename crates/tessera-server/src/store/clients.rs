@@ -76,6 +76,12 @@ pub struct Client {
     pub first_party: bool,
     /// Where RP-initiated logout may send the user back to.
     pub post_logout_redirect_uris: Vec<String>,
+    /// The audiences (APIs) this client is the resource server for: it may
+    /// introspect tokens issued for them ([RFC 7662 §4]: introspection is
+    /// need-to-know). Any client may introspect its own tokens.
+    ///
+    /// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
+    pub resource_server_for: Vec<String>,
 }
 
 /// What `ClientStore::create_client` needs.
@@ -139,13 +145,14 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
             &row.try_get::<String, _>("post_logout_redirect_uris")
                 .map_err(get)?,
         ),
+        resource_server_for: split(&row.try_get::<String, _>("resource_server_for").map_err(get)?),
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for"
     };
 }
 
@@ -159,7 +166,7 @@ impl ClientStore for Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -174,6 +181,7 @@ impl ClientStore for Store {
         .bind(&c.auth_method)
         .bind(i64::from(c.first_party))
         .bind(join(&c.post_logout_redirect_uris))
+        .bind(join(&c.resource_server_for))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::refresh_tokens::{self, IssuedGrant};
 use super::{Store, StoreError};
 
 /// A code as stored.
@@ -50,22 +51,41 @@ pub trait CodeStore {
         &self,
         code: &AuthorizationCode,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// Marks the code used in one conditional update, so two concurrent
-    /// redemptions cannot both succeed; a replay revokes what the first
-    /// redemption issued.
+    /// The code with this hash, used or not, so the token request can be
+    /// checked against it before anything is consumed (RFC 6749 §4.1.3).
+    fn code(
+        &self,
+        hash: &[u8],
+    ) -> impl std::future::Future<Output = Result<Option<AuthorizationCode>, StoreError>> + Send;
+    /// Marks the code used and stores what it issues (`grant`: the access
+    /// token's `jti`, the refresh family and token), in one transaction, so
+    /// two concurrent redemptions cannot both succeed and a replay always
+    /// sees what the first redemption issued, and revokes it.
     fn redeem_code(
         &self,
         hash: &[u8],
         now: i64,
+        grant: &IssuedGrant,
     ) -> impl std::future::Future<Output = Result<Redeemed, StoreError>> + Send;
-    /// Records what a redemption issued, so a replay can revoke it.
-    fn record_issued(
-        &self,
-        hash: &[u8],
-        access_jti: &str,
-        access_expires_at: i64,
-        family_id: Option<&str>,
-    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+const COLUMNS: &str =
+    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at";
+
+fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
+    Ok(AuthorizationCode {
+        code_hash: hash.to_vec(),
+        client_id: row.try_get("client_id").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        redirect_uri: row.try_get("redirect_uri").map_err(get)?,
+        scope: row.try_get("scope").map_err(get)?,
+        nonce: row.try_get("nonce").map_err(get)?,
+        code_challenge: row.try_get("code_challenge").map_err(get)?,
+        auth_time: row.try_get("auth_time").map_err(get)?,
+        sid: row.try_get("sid").map_err(get)?,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+    })
 }
 
 impl CodeStore for Store {
@@ -89,30 +109,33 @@ impl CodeStore for Store {
         Ok(())
     }
 
-    async fn redeem_code(&self, hash: &[u8], now: i64) -> Result<Redeemed, StoreError> {
+    async fn code(&self, hash: &[u8]) -> Result<Option<AuthorizationCode>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM authorization_codes WHERE code_hash = $1"
+        )))
+        .bind(hash.to_vec())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| from_row(hash, &row)).transpose()
+    }
+
+    async fn redeem_code(&self, hash: &[u8], now: i64, grant: &IssuedGrant) -> Result<Redeemed, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
-             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at",
-        )
+        let family = grant.new_family.as_ref().map(|f| f.family_id.clone());
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE authorization_codes SET used_at = $1, access_jti = $2, access_expires_at = $3, \
+             family_id = $4 WHERE code_hash = $5 AND used_at IS NULL RETURNING {COLUMNS}"
+        )))
         .bind(now)
+        .bind(&grant.access_jti)
+        .bind(grant.access_expires_at)
+        .bind(family)
         .bind(hash.to_vec())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
-            let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
-            let code = AuthorizationCode {
-                code_hash: hash.to_vec(),
-                client_id: row.try_get("client_id").map_err(get)?,
-                user_id: row.try_get("user_id").map_err(get)?,
-                redirect_uri: row.try_get("redirect_uri").map_err(get)?,
-                scope: row.try_get("scope").map_err(get)?,
-                nonce: row.try_get("nonce").map_err(get)?,
-                code_challenge: row.try_get("code_challenge").map_err(get)?,
-                auth_time: row.try_get("auth_time").map_err(get)?,
-                sid: row.try_get("sid").map_err(get)?,
-                expires_at: row.try_get("expires_at").map_err(get)?,
-            };
+            let code = from_row(hash, &row)?;
+            refresh_tokens::insert_grant(&mut tx, grant).await?;
             tx.commit().await?;
             return Ok(Redeemed::Fresh(Box::new(code)));
         }
@@ -139,35 +162,9 @@ impl CodeStore for Store {
             .await?;
         }
         if let Some(family) = family {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(family)
-            .execute(&mut *tx)
-            .await?;
+            refresh_tokens::revoke_family(&mut tx, &family, now).await?;
         }
         tx.commit().await?;
         Ok(Redeemed::Replayed)
-    }
-
-    async fn record_issued(
-        &self,
-        hash: &[u8],
-        access_jti: &str,
-        access_expires_at: i64,
-        family_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE authorization_codes SET access_jti = $1, access_expires_at = $2, family_id = $3 \
-             WHERE code_hash = $4",
-        )
-        .bind(access_jti)
-        .bind(access_expires_at)
-        .bind(family_id.map(str::to_owned))
-        .bind(hash.to_vec())
-        .execute(self.pool())
-        .await?;
-        Ok(())
     }
 }

@@ -1,4 +1,6 @@
-//! Signing keys, private parts sealed (see `crate::keys`).
+//! Signing keys, private parts sealed (see `crate::keys`). A revoked key
+//! (`tessera keys revoke`) stays in the table for the record but is left
+//! out of [`KeyStore::keys`], so it is never published and never signs.
 
 use sqlx::Row;
 
@@ -28,7 +30,7 @@ pub trait KeyStore {
     /// Stores a new key; [`StoreError::Conflict`] if the kid exists.
     fn insert_key(&self, key: &StoredKey)
         -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// All keys, oldest first.
+    /// All keys but the revoked ones, oldest first.
     fn keys(&self) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
     /// Stores `key` and, in the same transaction, marks every other
     /// unretired key of its algorithm retired when `key` activates: a
@@ -37,6 +39,43 @@ pub trait KeyStore {
         &self,
         key: &StoredKey,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The revoked keys with when each was revoked, oldest first (for the
+    /// record: `tessera keys list`).
+    fn revoked_keys(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Vec<(StoredKey, i64)>, StoreError>> + Send;
+    /// Revokes `key` at `now`, in one transaction: marks it revoked (and
+    /// retired, if it was not), records [`super::key_revocation_jti`] in
+    /// `revoked_tokens` until `marker_expires_at` so introspection refuses
+    /// what it signed at once, and
+    /// - with a `replacement` (which must activate at `now`): stores it and
+    ///   retires every other key of its algorithm at `now`, as
+    ///   [`KeyStore::insert_successor`] does;
+    /// - when `key` had not yet activated: cancels the rotation it belonged
+    ///   to, so the keys it was to replace sign on.
+    ///
+    /// `false`, with nothing changed, when `key` is unknown or was revoked
+    /// already.
+    fn revoke_key(
+        &self,
+        key: &StoredKey,
+        now: i64,
+        marker_expires_at: i64,
+        replacement: Option<&StoredKey>,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredKey, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt(format!("signing_keys: {e}"));
+    Ok(StoredKey {
+        kid: row.try_get("kid").map_err(get)?,
+        alg: row.try_get("alg").map_err(get)?,
+        sealed_private_key: row.try_get("sealed_private_key").map_err(get)?,
+        public_jwk: row.try_get("public_jwk").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+        retired_at: row.try_get("retired_at").map_err(get)?,
+        activates_at: row.try_get("activates_at").map_err(get)?,
+    })
 }
 
 impl KeyStore for Store {
@@ -47,24 +86,85 @@ impl KeyStore for Store {
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
             "SELECT kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at \
-             FROM signing_keys ORDER BY created_at, kid",
+             FROM signing_keys WHERE revoked_at IS NULL ORDER BY created_at, kid",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn revoked_keys(&self) -> Result<Vec<(StoredKey, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, sealed_private_key, public_jwk, created_at, retired_at, activates_at, revoked_at \
+             FROM signing_keys WHERE revoked_at IS NOT NULL ORDER BY created_at, kid",
         )
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|row| {
-                let get = |e: sqlx::Error| StoreError::Corrupt(format!("signing_keys: {e}"));
-                Ok(StoredKey {
-                    kid: row.try_get("kid").map_err(get)?,
-                    alg: row.try_get("alg").map_err(get)?,
-                    sealed_private_key: row.try_get("sealed_private_key").map_err(get)?,
-                    public_jwk: row.try_get("public_jwk").map_err(get)?,
-                    created_at: row.try_get("created_at").map_err(get)?,
-                    retired_at: row.try_get("retired_at").map_err(get)?,
-                    activates_at: row.try_get("activates_at").map_err(get)?,
-                })
+                let revoked_at = row
+                    .try_get("revoked_at")
+                    .map_err(|e| StoreError::Corrupt(format!("signing_keys: {e}")))?;
+                Ok((from_row(row)?, revoked_at))
             })
             .collect()
+    }
+
+    async fn revoke_key(
+        &self,
+        key: &StoredKey,
+        now: i64,
+        marker_expires_at: i64,
+        replacement: Option<&StoredKey>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        // Compare and set: of two concurrent revocations, one does the work.
+        let done = sqlx::query(
+            "UPDATE signing_keys SET revoked_at = $1, \
+             retired_at = CASE WHEN retired_at IS NULL OR retired_at > $1 THEN $1 ELSE retired_at END \
+             WHERE kid = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&key.kid)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(super::key_revocation_jti(&key.kid))
+        .bind(marker_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        if key.activates_at > now {
+            // It was to replace the keys that retire when it activates.
+            sqlx::query(
+                "UPDATE signing_keys SET retired_at = NULL \
+                 WHERE alg = $1 AND kid <> $2 AND retired_at = $3 AND revoked_at IS NULL",
+            )
+            .bind(&key.alg)
+            .bind(&key.kid)
+            .bind(key.activates_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(new) = replacement {
+            sqlx::query(
+                "UPDATE signing_keys SET retired_at = $1 \
+                 WHERE alg = $2 AND kid <> $3 AND (retired_at IS NULL OR retired_at > $1)",
+            )
+            .bind(now)
+            .bind(&new.alg)
+            .bind(&new.kid)
+            .execute(&mut *tx)
+            .await?;
+            insert(&mut *tx, new).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn insert_successor(&self, k: &StoredKey) -> Result<(), StoreError> {

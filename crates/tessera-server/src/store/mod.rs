@@ -9,10 +9,13 @@
 //! `migrations/{sqlite,postgres}/`, embedded in the binary and applied at
 //! start.
 
+mod attempts;
 mod clients;
 mod codes;
 mod consents;
+mod introspection;
 mod keys;
+mod prune;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
@@ -26,11 +29,14 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
+pub use attempts::AttemptStore;
 pub use clients::{Client, ClientStore, NewClient};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
+pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyStore, StoredKey};
-pub use refresh_tokens::{Consumed, RefreshToken, RefreshTokenStore};
+pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY};
+pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
 pub use users::{User, UserStore};
@@ -125,6 +131,36 @@ macro_rules! migrations {
                     "/0008_authorization_codes.sql"
                 )),
             ),
+            (
+                9,
+                "login_attempts",
+                include_str!(concat!("../../migrations/", $dir, "/0009_login_attempts.sql")),
+            ),
+            (
+                10,
+                "introspection",
+                include_str!(concat!("../../migrations/", $dir, "/0010_introspection.sql")),
+            ),
+            (
+                11,
+                "key_revocation",
+                include_str!(concat!("../../migrations/", $dir, "/0011_key_revocation.sql")),
+            ),
+            (
+                12,
+                "grant_families",
+                include_str!(concat!("../../migrations/", $dir, "/0012_grant_families.sql")),
+            ),
+            (
+                13,
+                "user_state",
+                include_str!(concat!("../../migrations/", $dir, "/0013_user_state.sql")),
+            ),
+            (
+                14,
+                "username_key",
+                include_str!(concat!("../../migrations/", $dir, "/0014_username_key.sql")),
+            ),
         ]
     };
 }
@@ -145,10 +181,8 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         let url = if backend == Backend::Sqlite {
-            if let Some(parent) = sqlite_path(url).and_then(|p| Path::new(p).parent()) {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-                }
+            if let Some(path) = sqlite_path(url) {
+                create_private(Path::new(path)).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
             // WAL lets the CLI write while the server reads; a busy timeout
             // makes concurrent writers wait instead of failing.
@@ -185,6 +219,7 @@ impl Store {
             revocation_checks: std::sync::Arc::default(),
         };
         store.migrate().await?;
+        users::fill_username_keys(&store).await?;
         Ok(store)
     }
 
@@ -236,6 +271,64 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Creates the SQLite file's folder (0700) and the file itself (0600)
+/// before SQLite opens it: the file holds password hashes, sealed keys and
+/// personal data, and SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions. Existing files are left as they are
+/// ([`loose_permissions`] reports them).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The SQLite folder and files (database, `-wal`, `-shm`, `master.key`)
+/// that other users may read or enter, each with a sentence saying so;
+/// `tessera serve` logs them as warnings at start.
+pub fn loose_permissions(url: &str) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = sqlite_path(url).map(Path::new) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut check = |p: &Path, strict: u32| {
+        if let Ok(meta) = std::fs::metadata(p) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & !strict != 0 {
+                found.push(format!(
+                    "{} has mode {mode:o}; other users may read it (use chmod {strict:o})",
+                    p.display()
+                ));
+            }
+        }
+    };
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        check(dir, 0o700);
+        check(&dir.join("master.key"), 0o600);
+    }
+    check(path, 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        check(Path::new(&name), 0o600);
+    }
+    found
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].

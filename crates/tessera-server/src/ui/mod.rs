@@ -168,6 +168,7 @@ fn scope_text(scope: &str) -> String {
         "openid" => "Know who you are".into(),
         "profile" => "See your name and username".into(),
         "email" => "See your email address".into(),
+        "roles" => "See your roles (what you may do in its APIs)".into(),
         "offline_access" => "Stay signed in when you are away".into(),
         other => format!("Use <code>{}</code>", escape(other)),
     }

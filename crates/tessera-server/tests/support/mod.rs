@@ -122,6 +122,7 @@ pub async fn start_configured(
             listen: Some(addr.to_string()),
             issuer: Some(issuer.clone()),
             database: Some(database.to_owned()),
+            ..Overrides::default()
         },
     )
     .unwrap();
@@ -182,7 +183,34 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    exchange(stream, addr, method, path, headers, body).await
+}
+
+/// [`request`] from another loopback address (`127.0.0.2`, ...), so tests
+/// can be several clients as the server sees them.
+pub async fn request_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    exchange(stream, addr, method, path, headers, body).await
+}
+
+async fn exchange(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -264,6 +292,7 @@ pub fn client(
         first_party: false,
         post_logout_redirect_uris: vec![],
         auth_method: String::new(),
+        resource_server_for: vec![],
     }
 }
 
@@ -283,11 +312,13 @@ pub fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera
         id: id.into(),
         username: username.into(),
         email: Some(format!("{username}@example.com")),
+        email_verified: false,
         name: Some(format!("{username} example")),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         password_hash: tessera_server::password::hash_blocking(password).unwrap(),
         created_at: 1,
         failed_logins: 0,
         locked_until: None,
+        disabled_at: None,
     }
 }

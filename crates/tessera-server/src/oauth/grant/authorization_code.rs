@@ -6,10 +6,10 @@
 //! 2. "require client authentication for confidential clients": done by
 //!    the caller; public clients are identified by `client_id`.
 //! 3. The client is registered for this grant type.
-//! 4. `code` is required; it is redeemed in one conditional update, so it
-//!    works once. A second use fails and revokes the tokens issued with the
-//!    first ("SHOULD revoke ... all tokens previously issued based on that
-//!    authorization code").
+//! 4. `code` and `redirect_uri` are required; the code is looked up, and
+//!    nothing is consumed until every check below has passed, so a client
+//!    that is not the code's cannot burn a leaked code or revoke its
+//!    tokens.
 //! 5. "ensure that the authorization code was issued to the authenticated
 //!    confidential client, or ... to the public client", that it has not
 //!    expired (60 s), and that `redirect_uri` is "identical" to the one in
@@ -17,9 +17,13 @@
 //! 6. PKCE: with a challenge, the verifier is required and
 //!    `BASE64URL(SHA256(code_verifier))` must equal it; without one, a
 //!    verifier is refused (RFC 9700 §4.8.2, PKCE downgrade).
-//! 7. Issue the access token (and a refresh token when the client may
-//!    refresh) and, when `openid` was granted, an ID token; record what was
-//!    issued against the code, for step 4's revocation.
+//! 7. Redeem, in one transaction: the code is marked used, the refresh
+//!    family and token and the access token's `jti` are stored. A second
+//!    use that passed steps 5-6 (the code's own client, its verifier) finds
+//!    the code used and revokes what the first use issued ("SHOULD revoke
+//!    ... all tokens previously issued based on that authorization code");
+//!    two redemptions at once cannot both win.
+//! 8. Sign the access token and, when `openid` was granted, the ID token.
 //!
 //! [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
 //! [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
@@ -30,7 +34,7 @@ use tessera_jwt::Signer;
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
-use crate::oauth::user_tokens::{self, Issue};
+use crate::oauth::user_tokens::{self, FamilyOf, Issue};
 use crate::oauth::{id_token, scope, AuthenticatedClient, OAuthError, Params};
 use crate::store::{CodeStore, Redeemed, RefreshTokenStore, UserStore};
 
@@ -48,19 +52,14 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
     let client = client.client();
     // 3.
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
     }
     // 4.
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let hash = hash_secret(code);
-    let code = match store.redeem_code(&hash, ctx.now).await? {
-        Redeemed::Fresh(code) => code,
-        Redeemed::Replayed => {
-            tracing::warn!(target: "audit", client_id = %client.id, "authorization code replayed; its tokens are revoked");
-            return Err(OAuthError::CodeReplayed);
-        }
-        Redeemed::Unknown => return Err(OAuthError::InvalidCode),
+    let Some(code) = store.code(&hash).await? else {
+        return Err(OAuthError::InvalidCode);
     };
     // 5.
     if code.client_id != client.id || code.expires_at <= ctx.now || code.redirect_uri != redirect_uri {
@@ -93,20 +92,33 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
         (None, None) => {}
     }
     // 7.
-    let Some(user) = store.user(&code.user_id).await? else {
+    let Some(user) = store
+        .user(&code.user_id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+    else {
         return Err(OAuthError::InvalidCode);
     };
-    let issued = user_tokens::issue_recorded(store, ctx, client, &user, &code.scope, None).await?;
-    store
-        .record_issued(&hash, &issued.jti, issued.expires_at, issued.family_id.as_deref())
-        .await?;
-    let mut response = issued.response;
+    let family = FamilyOf::New {
+        sid: Some(code.sid.clone()),
+    };
+    let prepared = user_tokens::prepare(ctx, client, &user, &code.scope, family)?;
+    match store.redeem_code(&hash, ctx.now, &prepared.grant).await? {
+        Redeemed::Fresh(_) => {}
+        Redeemed::Replayed => {
+            tracing::warn!(target: "audit", client_id = %client.id, "authorization code replayed; its tokens are revoked");
+            return Err(OAuthError::CodeReplayed);
+        }
+        Redeemed::Unknown => return Err(OAuthError::InvalidCode),
+    }
+    // 8.
+    let mut response = prepared.sign(ctx.signer)?;
     if scope::has(&code.scope, "openid") {
         response.id_token = Some(id_token::issue(
             id_signer,
             &id_token::IdToken {
                 issuer: ctx.issuer,
-                client_id: &client.id,
+                client,
                 user: &user,
                 scope: &code.scope,
                 nonce: code.nonce.as_deref(),

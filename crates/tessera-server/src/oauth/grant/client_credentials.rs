@@ -43,7 +43,7 @@ pub fn handle(
     let client = client.client();
     // 3.
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
     }
     // 4.
     let scope = scope::grant(params.get("scope"), &client.scopes)?;
@@ -52,7 +52,7 @@ pub fn handle(
         Some(requested) if client.audiences.iter().any(|a| a == requested) => {
             Audience::One(requested.to_owned())
         }
-        Some(requested) => return Err(OAuthError::AudienceNotAllowed(requested.to_owned())),
+        Some(_) => return Err(OAuthError::AudienceNotAllowed),
         None => access_token::audience(&client.audiences, ctx.issuer),
     };
     // 6.
@@ -68,6 +68,7 @@ pub fn handle(
         preferred_username: None,
         roles: None,
         email: None,
+        email_verified: None,
         name: None,
     };
     Ok(TokenResponse {

@@ -24,12 +24,12 @@ use zeroize::Zeroizing;
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::user_tokens::{self, Issue};
 use crate::oauth::{scope, sign_in, AuthenticatedClient, OAuthError, Params};
-use crate::store::{RefreshTokenStore, UserStore};
+use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: &str = "password";
 /// Handles a password grant request.
-pub async fn handle<S: UserStore + RefreshTokenStore>(
+pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &AuthenticatedClient,
@@ -41,12 +41,12 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     let client = client.client();
     // 4.
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
     }
     // 5.
     let granted = scope::grant(params.get("scope"), &client.scopes)?;
     // 6.
     let user = sign_in::check_password(store, ctx, username, password, &client.id).await?;
     // 7.
-    user_tokens::issue(store, ctx, client, &user, &granted, None).await
+    user_tokens::issue(store, ctx, client, &user, &granted).await
 }

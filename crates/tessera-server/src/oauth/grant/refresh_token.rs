@@ -6,23 +6,27 @@
 //! 3. "require client authentication for confidential clients": done by
 //!    the caller; public clients are identified by `client_id`.
 //! 4. The client may use the refresh grant.
-//! 5. The token is used up in one statement: a token presented a second
-//!    time revokes its whole family ("the authorization server ... revokes
-//!    all refresh tokens of that family", RFC 9700 §4.14.2), and is
-//!    `invalid_grant`.
-//! 6. "ensure that the refresh token was issued to the authenticated
-//!    client": part of the same statement, so another client cannot even
-//!    use the token up.
-//! 7. `scope`, if given, within the original grant ("MUST NOT include any
-//!    scope not originally granted").
-//! 8. Issue a new access token and a new refresh token in the same family.
+//! 5. "ensure that the refresh token was issued to the authenticated
+//!    client" and is still usable: unused, unrevoked, unexpired, in a live
+//!    family (a family ends a fixed time after its sign-in, however often it
+//!    is rotated). Another client's token is invalid and stays untouched.
+//! 6. `scope`, if given, within the original grant ("MUST NOT include any
+//!    scope not originally granted"); the user still exists and is enabled.
+//! 7. Rotate, in one transaction serialised on the family: the old token is
+//!    used up, the new refresh token and the new access token's `jti` are
+//!    stored. A token presented a second time is a replay: the whole family
+//!    and every access token it issued are revoked ("the authorization
+//!    server ... revokes all refresh tokens of that family", RFC 9700
+//!    §4.14.2), and the answer is `invalid_grant`.
+//! 8. Sign the new access token (its `jti` is already recorded, so a replay
+//!    racing with this request revokes it too).
 //!
 //! [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 //! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
-use crate::oauth::user_tokens::{self, Issue};
+use crate::oauth::user_tokens::{self, FamilyOf, Issue};
 use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
 use crate::store::{Consumed, RefreshTokenStore, UserStore};
 
@@ -41,28 +45,45 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     let client = client.client();
     // 4.
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.into()));
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
     }
-    // 5-6. One statement uses the token only if it was issued to this
-    // client; another client's token is invalid and stays untouched.
-    let token = match store
-        .consume_refresh_token(&hash_secret(presented), &client.id, ctx.now)
+    // 5.
+    let hash = hash_secret(presented);
+    // (A used token is still found here: step 7 tells a replay.)
+    let current = store
+        .presented_refresh_token(&hash, &client.id, ctx.now)
+        .await?
+        .ok_or(OAuthError::InvalidRefreshToken)?;
+    // 6.
+    let original: Vec<String> = current
+        .token
+        .scope
+        .split_ascii_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let granted = scope::grant(params.get("scope"), &original)?;
+    let user = store
+        .user(&current.token.user_id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .ok_or(OAuthError::InvalidRefreshToken)?;
+    // 7.
+    let family = FamilyOf::Existing {
+        family_id: current.token.family_id.clone(),
+        expires_at: current.family_expires_at,
+    };
+    let prepared = user_tokens::prepare(ctx, client, &user, &granted, family)?;
+    match store
+        .rotate_refresh_token(&hash, &client.id, ctx.now, &prepared.grant)
         .await?
     {
-        Consumed::Fresh(token) => token,
+        Consumed::Fresh(_) => {}
         Consumed::Replayed { family_id } => {
             tracing::warn!(target: "audit", client_id = %client.id, family_id, "refresh token replayed: family revoked");
             return Err(OAuthError::RefreshTokenReplayed);
         }
         Consumed::Invalid => return Err(OAuthError::InvalidRefreshToken),
-    };
-    // 7.
-    let original: Vec<String> = token.scope.split_ascii_whitespace().map(str::to_owned).collect();
-    let granted = scope::grant(params.get("scope"), &original)?;
-    let user = store
-        .user(&token.user_id)
-        .await?
-        .ok_or(OAuthError::InvalidRefreshToken)?;
+    }
     // 8.
-    user_tokens::issue(store, ctx, client, &user, &granted, Some(token.family_id)).await
+    prepared.sign(ctx.signer)
 }

@@ -1,0 +1,154 @@
+//! Forgetting rows nobody needs any more: expired codes, sessions,
+//! refresh tokens and families, revocations of tokens that have expired
+//! anyway, and attempt counters whose window has passed.
+//!
+//! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
+//! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
+//! huge transaction, and deleting is idempotent, so any number of nodes
+//! may prune at once: two nodes picking the same rows simply delete them
+//! once.
+
+use super::{Store, StoreError};
+
+/// How long a used authorization code is kept after it expired: a replay
+/// within this time still revokes what the code issued (access tokens live
+/// at most a day, `config::MAX_ACCESS_TOKEN_TTL`).
+pub const CODE_KEPT_FOR: i64 = 24 * 3600;
+
+/// Rows deleted by one pass, per table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Authorization codes.
+    pub codes: u64,
+    /// SSO sessions.
+    pub sessions: u64,
+    /// Refresh tokens.
+    pub refresh_tokens: u64,
+    /// Refresh families.
+    pub families: u64,
+    /// Revoked access tokens.
+    pub revocations: u64,
+    /// Attempt counters.
+    pub attempts: u64,
+}
+
+impl Pruned {
+    /// Rows deleted in all.
+    pub fn total(&self) -> u64 {
+        self.codes + self.sessions + self.refresh_tokens + self.families + self.revocations + self.attempts
+    }
+}
+
+/// Deleting expired rows.
+pub trait PruneStore {
+    /// One bounded pass over every table; `attempt_window` is the attempt
+    /// counters' window in seconds.
+    fn prune(
+        &self,
+        now: i64,
+        batch: i64,
+        attempt_window: i64,
+    ) -> impl std::future::Future<Output = Result<Pruned, StoreError>> + Send;
+}
+
+impl Store {
+    async fn prune_table(
+        &self,
+        table: &str,
+        key: &str,
+        expired: &str,
+        before: i64,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expired} < $1 LIMIT $2)"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before)
+            .bind(batch)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+impl PruneStore for Store {
+    async fn prune(&self, now: i64, batch: i64, attempt_window: i64) -> Result<Pruned, StoreError> {
+        Ok(Pruned {
+            codes: self
+                .prune_table(
+                    "authorization_codes",
+                    "code_hash",
+                    "expires_at",
+                    now - CODE_KEPT_FOR,
+                    batch,
+                )
+                .await?,
+            sessions: self
+                .prune_table("sessions", "id_hash", "expires_at", now, batch)
+                .await?,
+            refresh_tokens: self
+                .prune_table("refresh_tokens", "token_hash", "expires_at", now, batch)
+                .await?,
+            families: self
+                .prune_table("refresh_families", "family_id", "expires_at", now, batch)
+                .await?,
+            revocations: self
+                .prune_table("revoked_tokens", "jti", "expires_at", now, batch)
+                .await?,
+            attempts: self
+                .prune_table(
+                    "login_attempts",
+                    "bucket",
+                    "window_start",
+                    now - attempt_window,
+                    batch,
+                )
+                .await?,
+        })
+    }
+}
+
+/// How often each node prunes.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// Rows per table per statement.
+pub const PRUNE_BATCH: i64 = 1000;
+
+/// Prunes every [`PRUNE_EVERY`], repeating a pass at once while a table
+/// still had a full batch to delete (with a short pause between passes, so
+/// a large backlog drains without starving requests). Errors are logged
+/// and retried at the next tick. Runs until dropped.
+pub async fn prune_forever(store: Store, attempt_window: i64) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            let now = tessera_jwt::UnixTime::now().as_secs();
+            match store.prune(now, PRUNE_BATCH, attempt_window).await {
+                Ok(pruned) => {
+                    if pruned.total() > 0 {
+                        tracing::debug!(?pruned, "pruned expired rows");
+                    }
+                    let full = [
+                        pruned.codes,
+                        pruned.sessions,
+                        pruned.refresh_tokens,
+                        pruned.families,
+                        pruned.revocations,
+                        pruned.attempts,
+                    ]
+                    .contains(&(PRUNE_BATCH as u64));
+                    if !full {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    tracing::warn!("pruning failed, retrying later: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Brute force and enumeration ([RFC 6749 §4.3.2]: "the authorization
+//! server MUST protect the endpoint against brute force attacks";
+//! [RFC 9700 §4.15]): the per-user lock holds against a burst sent at once
+//! on several nodes, an expired lock starts the count again, a lock reads
+//! like a wrong password, and the per-address limits (logins and
+//! registrations) are shared by every node.
+//!
+//! Requests come from several loopback addresses (`127.0.x.y`), so each
+//! test is its own set of clients as the server sees them.
+//!
+//! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+//! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::net::IpAddr;
+
+use support::{basic, client, request_from, user, Running};
+use tessera_server::oauth::sign_in::LOCK_THRESHOLD;
+use tessera_server::oauth::throttle::{BLOCK_AFTER, REGISTRATIONS_PER_WINDOW};
+use tessera_server::store::{ClientStore, Store, UserStore};
+
+const RIGHT: &str = "correct horse battery";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Two nodes on one database, with the password client `app` and the users.
+/// The hashing queue is deep enough for every burst here (its bound is
+/// tested on its own, in `password_queue.rs`: the queue is per process).
+async fn nodes(database: &str, users: &[&str]) -> (Running, Running, Store) {
+    let deep = |c: &mut tessera_server::config::Config| c.password_queue = 1000;
+    let a = support::start_configured(database, "ES256", None, deep).await;
+    let b = support::start_configured(database, "ES256", Some(&a.issuer), deep).await;
+    let store = Store::open(database).await.unwrap();
+    store
+        .create_client(&client("app", Some("pw"), &["password"], &["openid"], &["api"]))
+        .await
+        .unwrap();
+    for name in users {
+        store
+            .create_user(&user(&format!("id-{name}"), name, RIGHT, &[]))
+            .await
+            .unwrap();
+    }
+    (a, b, store)
+}
+
+async fn password_grant(
+    node: std::net::SocketAddr,
+    from: IpAddr,
+    username: &str,
+    password: &str,
+) -> support::Response {
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "password")
+        .append_pair("username", username)
+        .append_pair("password", password)
+        .finish();
+    let auth = basic("app", "pw");
+    request_from(
+        from,
+        node,
+        "POST",
+        "/token",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", &auth),
+        ],
+        form.as_bytes(),
+    )
+    .await
+}
+
+/// Item 1: 26 wrong passwords per user, sent at once from 26 addresses and
+/// split over two nodes, for three users at a time: each account gets
+/// exactly as many evaluations as the lock allows (its count, kept in the
+/// database, is the number of hashes run for it), and is locked after.
+async fn burst_is_bounded(database: &str) {
+    let users = ["burst1", "burst2", "burst3"];
+    let (a, b, store) = nodes(database, &users).await;
+    let mut tasks = Vec::new();
+    for (u, name) in users.iter().enumerate() {
+        for i in 0..26 {
+            let node = if i % 2 == 0 { a.addr } else { b.addr };
+            let from = ip(&format!("127.0.{}.{}", 10 + u, 1 + i));
+            let name = (*name).to_owned();
+            tasks.push(tokio::spawn(async move {
+                password_grant(node, from, &name, "a wrong guess").await.status
+            }));
+        }
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 400);
+    }
+    for name in users {
+        let row = store.user_by_username(name).await.unwrap().unwrap();
+        assert_eq!(
+            row.failed_logins, LOCK_THRESHOLD,
+            "{name}: a burst of 26 must get {LOCK_THRESHOLD} evaluations, not {}",
+            row.failed_logins
+        );
+        assert!(row.locked_until.is_some(), "{name} is locked");
+        let right = password_grant(a.addr, ip("127.0.20.1"), name, RIGHT).await;
+        assert_eq!(right.status, 400, "locked: even the right password is refused");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+mod rfc6749_4_3_2 {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_gets_no_more_evaluations_than_the_lock_allows() {
+        burst_is_bounded(&support::sqlite_url()).await;
+        if let Some(pg) = support::postgres_url().await {
+            burst_is_bounded(&pg).await;
+        }
+    }
+
+    /// Item 2: one guess per lock period must not keep an account locked
+    /// for ever. The lock's end is simulated by moving it into the past.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_lock_starts_the_count_again() {
+        let database = support::sqlite_url();
+        let (a, b, store) = nodes(&database, &["slow"]).await;
+        let from = ip("127.0.30.1");
+        for _ in 0..LOCK_THRESHOLD {
+            assert_eq!(password_grant(a.addr, from, "slow", "wrong").await.status, 400);
+        }
+        assert!(store
+            .user_by_username("slow")
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until
+            .is_some());
+        let pool = sqlx::AnyPool::connect(&database).await.unwrap();
+        sqlx::query("UPDATE users SET locked_until = 1 WHERE username = 'slow'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        // The lock has run out: one wrong guess, then the right password.
+        assert_eq!(password_grant(b.addr, from, "slow", "wrong").await.status, 400);
+        let r = password_grant(b.addr, from, "slow", RIGHT).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        a.stop().await;
+        b.stop().await;
+    }
+
+    /// Item 3: an unknown user, a wrong password and a locked account (even
+    /// with the right password) get byte-identical answers, on the token
+    /// endpoint and the JSON API.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unknown_wrong_and_locked_read_the_same() {
+        let database = support::sqlite_url();
+        let (a, b, store) = nodes(&database, &["known", "locked"]).await;
+        let from = ip("127.0.40.1");
+        for _ in 0..LOCK_THRESHOLD {
+            password_grant(a.addr, from, "locked", "wrong").await;
+        }
+        let wrong = password_grant(a.addr, from, "known", "wrong").await;
+        let unknown = password_grant(a.addr, from, "nobody", "wrong").await;
+        let locked = password_grant(a.addr, from, "locked", RIGHT).await;
+        assert_eq!(wrong.status, 400);
+        assert_eq!(wrong.body, unknown.body);
+        assert_eq!(wrong.body, locked.body);
+
+        store
+            .create_client(&client("spa", None, &["password"], &["openid"], &["api"]))
+            .await
+            .unwrap();
+        let api = |username: &str, password: &str| {
+            serde_json::json!({"client_id": "spa", "username": username, "password": password}).to_string()
+        };
+        let mut bodies = Vec::new();
+        for (username, password) in [("known", "wrong"), ("nobody", "wrong"), ("locked", RIGHT)] {
+            let r = request_from(
+                from,
+                b.addr,
+                "POST",
+                "/api/v1/login",
+                &[("Content-Type", "application/json")],
+                api(username, password).as_bytes(),
+            )
+            .await;
+            bodies.push((r.status, r.body));
+        }
+        assert_eq!(bodies[0], bodies[1]);
+        assert_eq!(bodies[0], bodies[2]);
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+/// Item 1 and 3: the per-address limits live in the database, so they hold
+/// across nodes.
+mod per_address {
+    use super::*;
+
+    /// 60 attempts from one address at once, split over two nodes: exactly
+    /// the ones past the limit are refused, however they interleave.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_login_limit_is_shared_by_every_node() {
+        let database = support::sqlite_url();
+        let (a, b, _store) = nodes(&database, &[]).await;
+        let extra = 10;
+        let total = usize::try_from(BLOCK_AFTER).unwrap() + extra;
+        let mut tasks = Vec::new();
+        for i in 0..total {
+            let node = if i % 2 == 0 { a.addr } else { b.addr };
+            tasks.push(tokio::spawn(async move {
+                let r = password_grant(node, ip("127.0.50.1"), &format!("nobody{i}"), "x").await;
+                r.json()["error_description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }));
+        }
+        let mut refused = 0;
+        for task in tasks {
+            if task.await.unwrap().contains("too many") {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, extra, "only the attempts past {BLOCK_AFTER} are refused");
+        // Another address is not affected.
+        let other = password_grant(a.addr, ip("127.0.50.2"), "nobody", "x").await;
+        assert!(!other.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many"));
+        a.stop().await;
+        b.stop().await;
+    }
+
+    /// Self-registration is throttled per address like login.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registrations_are_limited_per_address() {
+        let database = support::sqlite_url();
+        let open = |c: &mut tessera_server::config::Config| {
+            c.self_registration = true;
+            c.password_queue = 1000;
+        };
+        let a = support::start_configured(&database, "ES256", None, open).await;
+        let b = support::start_configured(&database, "ES256", Some(&a.issuer), open).await;
+        let register = |node: std::net::SocketAddr, from: &str, n: usize| {
+            let from = ip(from);
+            async move {
+                let body = serde_json::json!({"username": format!("new{from}-{n}"), "password": "a long passphrase"});
+                request_from(
+                    from,
+                    node,
+                    "POST",
+                    "/api/v1/users",
+                    &[("Content-Type", "application/json")],
+                    body.to_string().as_bytes(),
+                )
+                .await
+            }
+        };
+        let limit = usize::try_from(REGISTRATIONS_PER_WINDOW).unwrap();
+        for n in 0..limit {
+            let node = if n % 2 == 0 { a.addr } else { b.addr };
+            assert_eq!(register(node, "127.0.60.1", n).await.status, 201);
+        }
+        let refused = register(b.addr, "127.0.60.1", limit).await;
+        assert_eq!(refused.status, 429, "{}", String::from_utf8_lossy(&refused.body));
+        assert_eq!(register(a.addr, "127.0.60.2", 0).await.status, 201);
+        a.stop().await;
+        b.stop().await;
+    }
+
+    /// Item 4: behind a trusted proxy, each client counts on its own (the
+    /// right-most untrusted `X-Forwarded-For` hop), so one client's
+    /// failures do not lock everyone out; from any other peer the header
+    /// is ignored, so it cannot be used to dodge the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn behind_a_trusted_proxy_each_client_counts_alone() {
+        let database = support::sqlite_url();
+        let proxied = |c: &mut tessera_server::config::Config| {
+            c.password_queue = 1000;
+            c.trusted_proxies = vec!["127.0.71.1".into()];
+        };
+        let a = support::start_configured(&database, "ES256", None, proxied).await;
+        let store = Store::open(&database).await.unwrap();
+        store
+            .create_client(&client("app", Some("pw"), &["password"], &["openid"], &["api"]))
+            .await
+            .unwrap();
+        store
+            .create_user(&user("id-vic", "victim", RIGHT, &[]))
+            .await
+            .unwrap();
+        let via =
+            |from: &'static str, forwarded_for: String, username: &'static str, password: &'static str| {
+                let addr = a.addr;
+                async move {
+                    let form = format!("grant_type=password&username={username}&password={password}");
+                    let auth = basic("app", "pw");
+                    request_from(
+                        ip(from),
+                        addr,
+                        "POST",
+                        "/token",
+                        &[
+                            ("Content-Type", "application/x-www-form-urlencoded"),
+                            ("Authorization", &auth),
+                            ("X-Forwarded-For", &forwarded_for),
+                        ],
+                        form.as_bytes(),
+                    )
+                    .await
+                }
+            };
+        // One client behind the proxy fails past the limit, forging a
+        // left-most hop each time.
+        let mut tasks = Vec::new();
+        for i in 0..usize::try_from(BLOCK_AFTER).unwrap() + 5 {
+            tasks.push(tokio::spawn(via(
+                "127.0.71.1",
+                format!("10.9.9.{i}, 198.51.100.7"),
+                "nobody",
+                "x",
+            )));
+        }
+        let mut refused = 0;
+        for task in tasks {
+            if task.await.unwrap().json()["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("too many")
+            {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 5, "the forged hops do not split the count");
+        // Another client behind the same proxy signs in.
+        let r = via(
+            "127.0.71.1",
+            "198.51.100.8".into(),
+            "victim",
+            "correct+horse+battery",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        // A peer that is not a trusted proxy cannot borrow that address.
+        let mut tasks = Vec::new();
+        for i in 0..usize::try_from(BLOCK_AFTER).unwrap() + 1 {
+            tasks.push(tokio::spawn(via(
+                "127.0.71.2",
+                format!("198.51.100.{i}"),
+                "nobody",
+                "x",
+            )));
+        }
+        let mut last = String::new();
+        for task in tasks {
+            let d = task.await.unwrap().json()["error_description"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            if d.contains("too many") {
+                last = d;
+            }
+        }
+        assert!(
+            last.contains("too many"),
+            "the header is ignored from an untrusted peer"
+        );
+        a.stop().await;
+    }
+}
