@@ -180,17 +180,12 @@ async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError
 impl Server {
     /// Prepares everything and binds the listen (and metrics) address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
-        let tls = tls(config)?;
-        let prepared = prepare(config).await?;
-        let listener = bind(config.listen_addr()?).await?;
-        let metrics = bind_metrics(config).await?;
-        Ok(Server {
-            listener,
-            metrics,
-            tls,
-            timeouts: Timeouts::from_config(config),
-            prepared,
-        })
+        let addr = config.listen_addr()?;
+        let listener = std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        Server::with_listener(config, listener).await
     }
 
     /// Prepares everything and serves on an already-bound listener (tests

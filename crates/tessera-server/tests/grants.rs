@@ -573,3 +573,31 @@ mod rp_initiated_logout {
         server.stop().await;
     }
 }
+
+/// Item 4: a session records the client's address (as resolved for
+/// trusted proxies, like throttling and the audit log).
+mod session_address {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_records_the_client_address() {
+        let database = support::sqlite_url();
+        let server = support::start(&database, "ES256").await;
+        let store = Store::open(&database).await.unwrap();
+        seed(&store).await;
+        let mut browser = Browser::default();
+        sign_in(
+            &mut browser,
+            &server,
+            &support::browser::authorize_path("first", ""),
+        )
+        .await;
+        let pool = sqlx::AnyPool::connect(&database).await.unwrap();
+        let recorded: Vec<Option<String>> = sqlx::query_scalar("SELECT client_ip FROM sessions")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(recorded, vec![Some("127.0.0.1".to_owned())]);
+        server.stop().await;
+    }
+}

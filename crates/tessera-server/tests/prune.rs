@@ -26,6 +26,7 @@ async fn prunes(database: &str) {
                 user_id: "u".into(),
                 auth_time: now - 1000,
                 expires_at: expires,
+                client_ip: None,
             })
             .await
             .unwrap();

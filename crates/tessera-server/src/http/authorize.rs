@@ -107,7 +107,7 @@ pub(super) async fn login(
         Err(e) => return internal(&e),
     };
     // A new session on every login (no fixation of an earlier cookie).
-    let (session, set) = match new_session(&state, &user.id, ctx.now).await {
+    let (session, set) = match new_session(&state, &user.id, ctx.now, peer).await {
         Ok(made) => made,
         Err(e) => return internal(&e),
     };
@@ -205,7 +205,7 @@ pub(super) async fn register(
             return response;
         }
     };
-    match new_session(&state, &user.id, now).await {
+    match new_session(&state, &user.id, now, peer).await {
         Ok((session, set)) => {
             let mut response = proceed(&state, &headers, request, raw, Step::SignedIn(session)).await;
             append_cookie(&mut response, &set);
@@ -238,7 +238,12 @@ fn register_form(
 }
 
 /// A new SSO session for `user_id`, and its cookie.
-async fn new_session(state: &AppState, user_id: &str, now: i64) -> Result<(Session, String), OAuthError> {
+async fn new_session(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+    peer: Option<std::net::IpAddr>,
+) -> Result<(Session, String), OAuthError> {
     let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
         return Err(OAuthError::Internal("no randomness".into()));
     };
@@ -248,8 +253,10 @@ async fn new_session(state: &AppState, user_id: &str, now: i64) -> Result<(Sessi
         user_id: user_id.to_owned(),
         auth_time: now,
         expires_at: now + SESSION_TTL,
+        client_ip: peer.map(|ip| ip.to_string()),
     };
     state.store.create_session(&session).await?;
+    tracing::info!(target: "audit", user_id, client_ip = ?peer, "session started");
     Ok((session, session_cookie(state, &cookie, SESSION_TTL)))
 }
 

@@ -161,6 +161,11 @@ macro_rules! migrations {
                 "username_key",
                 include_str!(concat!("../../migrations/", $dir, "/0014_username_key.sql")),
             ),
+            (
+                15,
+                "session_address",
+                include_str!(concat!("../../migrations/", $dir, "/0015_session_address.sql")),
+            ),
         ]
     };
 }

@@ -19,6 +19,8 @@ pub struct Session {
     pub auth_time: i64,
     /// When the session ends.
     pub expires_at: i64,
+    /// The client address it was signed in from, when known.
+    pub client_ip: Option<String>,
 }
 
 /// SSO sessions.
@@ -44,13 +46,15 @@ pub trait SessionStore {
 impl SessionStore for Store {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(s.id_hash.clone())
         .bind(&s.sid)
         .bind(&s.user_id)
         .bind(s.auth_time)
         .bind(s.expires_at)
+        .bind(s.client_ip.clone())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -58,7 +62,8 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT sid, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT sid, user_id, auth_time, expires_at, client_ip FROM sessions \
+             WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash.to_vec())
         .bind(now)
@@ -72,6 +77,7 @@ impl SessionStore for Store {
             user_id: row.try_get("user_id").map_err(get)?,
             auth_time: row.try_get("auth_time").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
+            client_ip: row.try_get("client_ip").map_err(get)?,
         }))
     }
 
