@@ -82,7 +82,12 @@ wrk.headers["Authorization"] = "Basic $AUTH"
 LUA
   printf 'wrk.path = "/jwks"\n' > "$WORK/jwks.lua"
   # The password grant: argon2id (19 MiB, t=2) per login bounds it by design.
-  echo "bench password 123" | "$BIN" user create --database "$DB" --username bench --password-stdin >/dev/null
+  # 16 users, one per connection: an account counts attempts in flight
+  # against its lock (5), so one account's concurrent logins would be
+  # refused by design, not measured.
+  for u in $(seq 0 15); do
+    echo "bench password 123" | "$BIN" user create --database "$DB" --username "bench$u" --password-stdin >/dev/null
+  done
   PW_CRED="$("$BIN" client create --database "$DB" --name bench-app --grant-type password --audience api)"
   PW_ID="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$PW_CRED")"
   PW_SECRET="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$PW_CRED")"
@@ -90,9 +95,13 @@ LUA
   cat > "$WORK/password.lua" <<LUA
 wrk.method = "POST"
 wrk.path = "/token"
-wrk.body = "grant_type=password&username=bench&password=bench+password+123"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $PW_AUTH"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, "grant_type=password&username=bench" .. (n % 16) .. "&password=bench+password+123")
+end
 LUA
 
   for C in 1 16 64; do load client_credentials "$C" "$WORK/token.lua" >> "$WORK/table"; done

@@ -86,6 +86,7 @@ pub async fn check_password<S: UserStore + AttemptStore>(
                 (Some(_), true) => "wrong password",
             };
             tracing::info!(target: "audit", username, client_id, peer = ?ctx.peer, why, "login failed");
+            throttle::failed_login(store, ctx.peer, ctx.now).await?;
             tokio::time::sleep(FAILURE_DELAY).await;
             return Err(OAuthError::BadCredentials);
         }

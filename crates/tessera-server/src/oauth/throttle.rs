@@ -6,10 +6,13 @@
 //! Per user, repeated failures lock the account (see [`super::sign_in`]).
 //! Per address, counted in the database ([`AttemptStore`]) so every node
 //! shares the count, and *reserved before the hash runs* so a burst sent at
-//! once is counted as it arrives: after [`FREE_FAILURES`] failures within
-//! [`WINDOW_SECS`], every further attempt from that address waits longer
-//! (doubling up to [`MAX_DELAY`]), and after [`BLOCK_AFTER`] it is refused
-//! until the window ends. A successful login hands its attempt back.
+//! once is counted as it arrives: once failures and attempts in flight
+//! together pass [`BLOCK_AFTER`] within [`WINDOW_SECS`], further attempts
+//! are refused until the window ends. Slowing follows failures alone:
+//! after [`FREE_FAILURES`] of them every further attempt waits longer
+//! (doubling up to [`MAX_DELAY`]), so many good logins at once from one
+//! address (a company's NAT) are not slowed. A successful login hands its
+//! attempt back.
 //! Registrations count every attempt, at most [`REGISTRATIONS_PER_WINDOW`].
 //!
 //! IPv6 clients are counted per /64, the block one subscriber usually
@@ -21,7 +24,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::store::{AttemptStore, StoreError};
+use crate::store::{AttemptStore, Counts, StoreError};
 
 /// Failures per address allowed before slowing down.
 pub const FREE_FAILURES: i64 = 5;
@@ -59,17 +62,15 @@ pub fn bucket(kind: &str, addr: IpAddr) -> String {
     }
 }
 
-/// The verdict for an attempt that was counted as the `attempts`-th in
-/// its window.
-pub fn verdict(attempts: i64) -> Verdict {
-    let before = attempts.saturating_sub(1);
-    if before >= BLOCK_AFTER {
+/// The verdict for an attempt, from its bucket's counts.
+pub fn verdict(counts: Counts) -> Verdict {
+    if counts.attempts.saturating_sub(1) >= BLOCK_AFTER {
         return Verdict::Refuse;
     }
-    if before < FREE_FAILURES {
+    if counts.failures < FREE_FAILURES {
         return Verdict::Wait(Duration::ZERO);
     }
-    let doublings = u32::try_from((before - FREE_FAILURES).min(5)).unwrap_or(5);
+    let doublings = u32::try_from((counts.failures - FREE_FAILURES).min(5)).unwrap_or(5);
     Verdict::Wait((Duration::from_millis(250) * 2u32.pow(doublings)).min(MAX_DELAY))
 }
 
@@ -82,10 +83,26 @@ pub async fn reserve_login<S: AttemptStore>(
     let Some(addr) = peer else {
         return Ok(Verdict::Wait(Duration::ZERO));
     };
-    let attempts = store
+    let counts = store
         .reserve_attempt(&bucket("login", addr), now, WINDOW_SECS)
         .await?;
-    Ok(verdict(attempts))
+    Ok(verdict(counts))
+}
+
+/// Counts the failure of a login from `peer`.
+pub async fn failed_login<S: AttemptStore>(
+    store: &S,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<(), StoreError> {
+    match peer {
+        Some(addr) => {
+            store
+                .record_failure(&bucket("login", addr), now, WINDOW_SECS)
+                .await
+        }
+        None => Ok(()),
+    }
 }
 
 /// Hands back the attempt of a login that succeeded.
@@ -111,24 +128,37 @@ pub async fn reserve_registration<S: AttemptStore>(
     now: i64,
 ) -> Result<bool, StoreError> {
     let Some(addr) = peer else { return Ok(true) };
-    let attempts = store
+    let counts = store
         .reserve_attempt(&bucket("register", addr), now, WINDOW_SECS)
         .await?;
-    Ok(attempts <= REGISTRATIONS_PER_WINDOW)
+    Ok(counts.attempts <= REGISTRATIONS_PER_WINDOW)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn counts(attempts: i64, failures: i64) -> Counts {
+        Counts { attempts, failures }
+    }
+
     #[test]
-    fn slows_then_refuses() {
-        for n in 1..=FREE_FAILURES {
-            assert_eq!(verdict(n), Verdict::Wait(Duration::ZERO), "{n}");
+    fn slows_after_failures_and_refuses_past_the_limit() {
+        for n in 0..FREE_FAILURES {
+            assert_eq!(verdict(counts(n + 1, n)), Verdict::Wait(Duration::ZERO), "{n}");
         }
-        assert!(matches!(verdict(FREE_FAILURES + 1), Verdict::Wait(d) if d > Duration::ZERO));
-        assert!(matches!(verdict(BLOCK_AFTER), Verdict::Wait(d) if d == MAX_DELAY));
-        assert_eq!(verdict(BLOCK_AFTER + 1), Verdict::Refuse);
+        assert!(matches!(verdict(counts(6, FREE_FAILURES)), Verdict::Wait(d) if d > Duration::ZERO));
+        assert!(matches!(verdict(counts(BLOCK_AFTER, BLOCK_AFTER - 1)), Verdict::Wait(d) if d == MAX_DELAY));
+        assert_eq!(
+            verdict(counts(BLOCK_AFTER + 1, 0)),
+            Verdict::Refuse,
+            "in flight counts too"
+        );
+        assert_eq!(
+            verdict(counts(40, 0)),
+            Verdict::Wait(Duration::ZERO),
+            "many good logins at once are not slowed"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
-pub use attempts::AttemptStore;
+pub use attempts::{AttemptStore, Counts};
 pub use clients::{Client, ClientStore, NewClient};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
