@@ -173,7 +173,7 @@ async fn single_sign_on_and_prompts() {
             &server,
             "/authorize/consent",
             &[
-                ("authorization", &field(&html, "authorization")),
+                ("interaction", &field(&html, "interaction")),
                 ("csrf", &field(&html, "csrf")),
                 ("decision", "deny"),
             ],
@@ -717,7 +717,7 @@ async fn sign_up_from_the_login_page() {
     let login = text(&browser.get(&server, &authorize_path("first", "")).await);
     let start = login.find("href=\"").unwrap() + 6;
     let link = login[start..start + login[start..].find('"').unwrap()].replace("&amp;", "&");
-    assert!(link.starts_with("/authorize/register?authorization="), "{link}");
+    assert!(link.starts_with("/authorize/register?interaction="), "{link}");
     let page = browser.get(&server, &link).await;
     assert_eq!(page.status, 200);
     let html = text(&page);
@@ -729,12 +729,12 @@ async fn sign_up_from_the_login_page() {
         username: &str,
         password: &str,
     ) -> support::Response {
-        let (authorization, csrf) = (field(html, "authorization"), field(html, "csrf"));
+        let (interaction, csrf) = (field(html, "interaction"), field(html, "csrf"));
         b.post(
             server,
             "/authorize/register",
             &[
-                ("authorization", &authorization),
+                ("interaction", &interaction),
                 ("csrf", &csrf),
                 ("username", username),
                 ("email", "new@example.com"),
@@ -779,7 +779,7 @@ async fn sign_up_from_the_login_page() {
     assert!(!login.contains("Create an account"));
     assert_eq!(
         browser
-            .get(&server, "/authorize/register?authorization=x")
+            .get(&server, "/authorize/register?interaction=x")
             .await
             .status,
         404
@@ -787,10 +787,11 @@ async fn sign_up_from_the_login_page() {
     server.stop().await;
 }
 
-/// Cookies: `Secure` when the issuer is https (not on a plain-http
-/// development issuer, where browsers would drop them); always `HttpOnly`;
-/// the session `SameSite=Lax` (a second app's redirect carries it), the
-/// CSRF cookie `SameSite=Strict`.
+/// Cookies: `Secure` and `__Host-` prefixed when the issuer is https (not
+/// on a plain-http development issuer, where browsers would drop them);
+/// always `HttpOnly` and `SameSite=Lax` (a second app's redirect carries
+/// them): the SSO session, and the browser binding that interactions and
+/// CSRF tokens derive from.
 #[tokio::test]
 async fn cookie_attributes_follow_the_issuer() {
     let database = support::sqlite_url();
@@ -806,13 +807,17 @@ async fn cookie_attributes_follow_the_issuer() {
     };
     let mut browser = Browser::default();
     let page = browser.get(&server, &authorize_path("first", "")).await;
-    let csrf = set_cookies(&page)
+    let binding = set_cookies(&page)
         .into_iter()
-        .find(|c| c.starts_with("tessera_csrf="))
+        .find(|c| c.starts_with("__Host-tessera_browser="))
         .unwrap();
     assert!(
-        csrf.contains("; HttpOnly") && csrf.contains("SameSite=Strict") && csrf.contains("; Secure"),
-        "{csrf}"
+        binding.contains("; HttpOnly")
+            && binding.contains("SameSite=Lax")
+            && binding.contains("; Secure")
+            && binding.contains("Path=/")
+            && !binding.contains("Domain"),
+        "{binding}"
     );
     let html = text(&page);
     let done = browser
@@ -821,7 +826,7 @@ async fn cookie_attributes_follow_the_issuer() {
     assert_eq!(redirected(&done)["iss"], "https://id.example");
     let session = set_cookies(&done)
         .into_iter()
-        .find(|c| c.starts_with("tessera_session="))
+        .find(|c| c.starts_with("__Host-tessera_session="))
         .unwrap();
     assert!(
         session.contains("; HttpOnly") && session.contains("SameSite=Lax") && session.contains("; Secure"),
@@ -834,11 +839,11 @@ async fn cookie_attributes_follow_the_issuer() {
     let page = Browser::default()
         .get(&server, &authorize_path("first", ""))
         .await;
-    let csrf = set_cookies(&page)
+    let binding = set_cookies(&page)
         .into_iter()
-        .find(|c| c.starts_with("tessera_csrf="))
+        .find(|c| c.starts_with("tessera_browser="))
         .unwrap();
-    assert!(!csrf.contains("Secure"), "{csrf}");
+    assert!(!binding.contains("Secure"), "{binding}");
     server.stop().await;
 }
 

@@ -532,7 +532,7 @@ mod rp_initiated_logout {
                 &server,
                 "/authorize/consent",
                 &[
-                    ("authorization", &support::browser::field(&html, "authorization")),
+                    ("interaction", &support::browser::field(&html, "interaction")),
                     ("csrf", &support::browser::field(&html, "csrf")),
                     ("decision", "allow"),
                 ],

@@ -16,10 +16,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tessera_jwt::UnixTime;
 
-use super::authorize::{append_cookie, checked_form, csrf_token, form_body, page, see_other, SESSION_COOKIE};
-use super::{cookie, AppState};
+use super::browser::{self, append_cookie, page, see_other};
+use super::AppState;
 use crate::oauth::authorize::redirect_url;
 use crate::oauth::client_auth::hash_secret;
+use crate::oauth::interaction;
 use crate::oauth::logout::{self, LogoutRequest};
 use crate::store::{RefreshTokenStore, SessionStore};
 use crate::ui;
@@ -40,9 +41,9 @@ pub(super) async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match form_body(&headers, &body) {
+    match browser::form_body(&headers, &body) {
         Ok(body) => start(&state, &headers, body).await,
-        Err(message) => page(StatusCode::BAD_REQUEST, ui::error(message), None),
+        Err(message) => page(StatusCode::BAD_REQUEST, ui::error(message), &[]),
     }
 }
 
@@ -52,11 +53,27 @@ pub(super) async fn confirm(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let form = match checked_form(&headers, &body) {
+    let form = match browser::form(&headers, &body) {
         Ok(form) => form,
         Err(response) => return *response,
     };
     let raw = form.get("request").unwrap_or("");
+    // The token is derived from this browser's binding secret and the
+    // request it confirms (see `oauth::interaction::csrf_token`).
+    let binding = match browser::existing_binding(&state, &headers) {
+        Ok(binding) => binding,
+        Err(response) => return *response,
+    };
+    let purpose = format!("logout\0{raw}");
+    let sent = form.get("csrf").unwrap_or("");
+    if !binding.is_some_and(|b| interaction::csrf_ok(b, &purpose, sent)) {
+        tracing::warn!(target: "audit", "logout confirmation refused: bad CSRF token");
+        return page(
+            StatusCode::FORBIDDEN,
+            ui::error("This form did not come from this site. Go back to the application and start again."),
+            &[],
+        );
+    }
     match check(&state, raw).await {
         Ok(request) => sign_out(&state, &headers, &request).await,
         Err(response) => response,
@@ -68,7 +85,7 @@ async fn check(state: &AppState, raw: &str) -> Result<LogoutRequest, Response> {
     let now = UnixTime::now().as_secs();
     logout::check(&state.store, &keys.verify, &state.issuer, raw.as_bytes(), now)
         .await
-        .map_err(|message| page(StatusCode::BAD_REQUEST, ui::error(&message), None))
+        .map_err(|message| page(StatusCode::BAD_REQUEST, ui::error(&message), &[]))
 }
 
 async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
@@ -77,9 +94,10 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
         Err(response) => return response,
     };
     let now = UnixTime::now().as_secs();
-    let session = match cookie(headers, SESSION_COOKIE) {
-        Some(value) => state.store.session(&hash_secret(value), now).await.ok().flatten(),
-        None => None,
+    let session = match browser::session_value(state, headers) {
+        Ok(Some(value)) => state.store.session(&hash_secret(value), now).await.ok().flatten(),
+        Ok(None) => None,
+        Err(response) => return *response,
     };
     let proven = match (&session, &request.hint_subject) {
         (None, _) => true,
@@ -89,16 +107,25 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
     if proven {
         return sign_out(state, headers, &request).await;
     }
-    let (csrf, set) = csrf_token(state, headers);
+    let (binding, set) = match browser::binding(state, headers) {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
+    let csrf = interaction::csrf_token(&binding, &format!("logout\0{raw}"));
     let client_name = request.client.as_ref().map(|c| c.name.as_str());
-    page(StatusCode::OK, ui::logout_confirm(raw, &csrf, client_name), set)
+    let cookies: Vec<String> = set.into_iter().collect();
+    page(
+        StatusCode::OK,
+        ui::logout_confirm(raw, &csrf, client_name),
+        &cookies,
+    )
 }
 
 /// Ends the session: the refresh tokens it issued (except those granted
 /// `offline_access`, which are meant to outlive it: OpenID Connect Core
 /// §11), then the session itself and its cookie.
 async fn sign_out(state: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Response {
-    if let Some(value) = cookie(headers, SESSION_COOKIE) {
+    if let Ok(Some(value)) = browser::session_value(state, headers) {
         let hash = hash_secret(value);
         let now = UnixTime::now().as_secs();
         if let Ok(Some(session)) = state.store.session(&hash, now).await {
@@ -124,8 +151,8 @@ async fn sign_out(state: &AppState, headers: &HeaderMap, request: &LogoutRequest
             };
             see_other(&url)
         }
-        None => page(StatusCode::OK, ui::signed_out(), None),
+        None => page(StatusCode::OK, ui::signed_out(), &[]),
     };
-    append_cookie(&mut response, &super::authorize::session_cookie(state, "", 0));
+    append_cookie(&mut response, &browser::session_cookie(state, "", 0));
     response
 }

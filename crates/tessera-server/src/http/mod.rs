@@ -3,6 +3,7 @@
 
 mod api;
 mod authorize;
+mod browser;
 mod client_ip;
 mod cors;
 mod error;

@@ -38,10 +38,6 @@ use super::grant::authorization_code;
 use super::scope;
 use crate::store::{Client, ClientStore};
 
-/// How long an authorization code may be redeemed (RFC 6749 §4.1.2
-/// recommends at most 10 minutes; a browser redirect takes seconds).
-pub const CODE_TTL: i64 = 60;
-
 /// A checked authorization request.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {

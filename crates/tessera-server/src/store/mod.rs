@@ -13,6 +13,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod consents;
+mod interactions;
 mod introspection;
 mod keys;
 mod prune;
@@ -33,6 +34,7 @@ pub use attempts::{AttemptStore, Counts};
 pub use clients::{Client, ClientStore, NewClient};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
+pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyStore, StoredKey};
 pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY};
@@ -165,6 +167,11 @@ macro_rules! migrations {
                 15,
                 "session_address",
                 include_str!(concat!("../../migrations/", $dir, "/0015_session_address.sql")),
+            ),
+            (
+                16,
+                "interactions",
+                include_str!(concat!("../../migrations/", $dir, "/0016_interactions.sql")),
             ),
         ]
     };

@@ -61,8 +61,8 @@ fn page(title: &str, body: &str) -> String {
 pub struct Login<'a> {
     /// The client's display name.
     pub client_name: &'a str,
-    /// The original authorization request, carried through the form.
-    pub authorization: &'a str,
+    /// The interaction the form continues.
+    pub interaction: &'a str,
     /// The form's CSRF token.
     pub csrf: &'a str,
     /// Pre-filled username (`login_hint`, or the last attempt).
@@ -84,7 +84,7 @@ pub fn login(l: &Login<'_>) -> String {
         &format!(
             "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}\
              <form method=\"post\" action=\"/authorize/login\">\
-             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <label for=\"username\">Username</label>\
              <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
@@ -96,7 +96,7 @@ pub fn login(l: &Login<'_>) -> String {
                 .map(|u| format!("<p style=\"margin-top:1.25rem\">New here? <a href=\"{}\">Create an account</a></p>", escape(u)))
                 .unwrap_or_default(),
             client = escape(l.client_name),
-            authorization = escape(l.authorization),
+            interaction = escape(l.interaction),
             csrf = escape(l.csrf),
             username = escape(l.username.unwrap_or("")),
         ),
@@ -107,8 +107,8 @@ pub fn login(l: &Login<'_>) -> String {
 pub struct Register<'a> {
     /// The client's display name.
     pub client_name: &'a str,
-    /// The original authorization request.
-    pub authorization: &'a str,
+    /// The interaction the form continues.
+    pub interaction: &'a str,
     /// The form's CSRF token.
     pub csrf: &'a str,
     /// What was entered before (not the password).
@@ -130,7 +130,7 @@ pub fn register(r: &Register<'_>) -> String {
         &format!(
             "<h1>Create an account</h1><p>to continue to <strong>{client}</strong></p>{error}\
              <form method=\"post\" action=\"/authorize/register\">\
-             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <label for=\"username\">Username</label>\
              <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
@@ -140,7 +140,7 @@ pub fn register(r: &Register<'_>) -> String {
              <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required>\
              <button type=\"submit\">Create account</button></form>",
             client = escape(r.client_name),
-            authorization = escape(r.authorization),
+            interaction = escape(r.interaction),
             csrf = escape(r.csrf),
             username = escape(r.username.unwrap_or("")),
             email = escape(r.email.unwrap_or("")),
@@ -156,8 +156,8 @@ pub struct Consent<'a> {
     pub username: &'a str,
     /// The requested scopes.
     pub scope: &'a str,
-    /// The original authorization request.
-    pub authorization: &'a str,
+    /// The interaction the form continues.
+    pub interaction: &'a str,
     /// The form's CSRF token.
     pub csrf: &'a str,
 }
@@ -188,13 +188,13 @@ pub fn consent(c: &Consent<'_>) -> String {
             "<h1>Allow {client}?</h1><p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
              <ul>{items}</ul>\
              <form method=\"post\" action=\"/authorize/consent\">\
-             <input type=\"hidden\" name=\"authorization\" value=\"{authorization}\">\
+             <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
             client = escape(c.client_name),
             user = escape(c.username),
-            authorization = escape(c.authorization),
+            interaction = escape(c.interaction),
             csrf = escape(c.csrf),
         ),
     )
@@ -248,7 +248,7 @@ mod tests {
     fn everything_dynamic_is_escaped() {
         let html = login(&Login {
             client_name: "<script>x</script>",
-            authorization: "a=\"b\"&c='d'",
+            interaction: "a=\"b\"&c='d'",
             csrf: "t",
             username: Some("\"><img>"),
             error: Some("<b>"),

@@ -42,7 +42,7 @@ assert page.status_code == 200, page.text
 fields = {m.group(1): html.unescape(m.group(2)) for m in re.finditer(r'name="([a-z_]+)" value="([^"]*)"', page.text)}
 done = browser.post(
     issuer + "/authorize/login",
-    data={"authorization": fields["authorization"], "csrf": fields["csrf"], "username": username, "password": password},
+    data={"interaction": fields["interaction"], "csrf": fields["csrf"], "username": username, "password": password},
     allow_redirects=False,
     timeout=10,
 )

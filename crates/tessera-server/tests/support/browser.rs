@@ -46,12 +46,12 @@ impl Browser {
 
     /// Submits the login form of the page `html` as `username`.
     pub async fn log_in(&mut self, server: &Running, html: &str, username: &str, password: &str) -> Response {
-        let (authorization, csrf) = (field(html, "authorization"), field(html, "csrf"));
+        let (interaction, csrf) = (field(html, "interaction"), field(html, "csrf"));
         self.post(
             server,
             "/authorize/login",
             &[
-                ("authorization", &authorization),
+                ("interaction", &interaction),
                 ("csrf", &csrf),
                 ("username", username),
                 ("password", password),
@@ -175,7 +175,7 @@ pub async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> Has
             server,
             "/authorize/consent",
             &[
-                ("authorization", &field(&html, "authorization")),
+                ("interaction", &field(&html, "interaction")),
                 ("csrf", &field(&html, "csrf")),
                 ("decision", "allow"),
             ],

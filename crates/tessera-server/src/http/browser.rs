@@ -1,0 +1,204 @@
+//! What the browser-facing handlers (`/authorize*`, `/logout*`) share: the
+//! browser's cookies, reading a form, and rendering a page or a redirect.
+//!
+//! - The **binding cookie** ties an interaction, and every form's CSRF
+//!   token, to one browser (see [`crate::oauth::interaction`]).
+//! - The **SSO session cookie** holds a random value whose SHA-256 the
+//!   store keeps (`HttpOnly`, `SameSite=Lax` so a second app's redirect
+//!   carries it).
+//! - On https issuers both are `Secure` and `__Host-` prefixed, so no other
+//!   host (a sibling subdomain included) can set them; on a plain-http
+//!   development issuer browsers would drop such cookies, so they are not.
+//! - Two cookies of one of these names in one request are refused: the
+//!   second was planted (a sibling domain's cookie with `Domain=` rides
+//!   along with ours), and which one the server would read is not for the
+//!   attacker to choose.
+//! - Every POST is answered with 303, never 307, so a password is never
+//!   re-posted (RFC 9700 §4.12).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{content_type_is, AppState};
+use crate::oauth::interaction::{binding_cookie_name, new_binding};
+use crate::oauth::{OAuthError, Params};
+use crate::ui;
+
+/// How long a sign-in lasts (Keycloak's default SSO maximum is 10 hours).
+pub const SESSION_TTL: i64 = 10 * 3600;
+
+/// Whether the issuer is https (cookies `Secure` and `__Host-`).
+fn https(state: &AppState) -> bool {
+    state.issuer.starts_with("https://")
+}
+
+/// A cookie's value, refusing a name sent twice (RFC 6265 §5.4).
+pub(super) fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Box<Response>> {
+    let mut found = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v);
+    let first = found.next();
+    if found.next().is_some() {
+        tracing::warn!(target: "audit", cookie = name, "request refused: the cookie was sent twice");
+        return Err(Box::new(page(
+            StatusCode::BAD_REQUEST,
+            ui::error("Your browser sent a sign-in cookie twice. Clear this site's cookies and try again."),
+            &[],
+        )));
+    }
+    Ok(first)
+}
+
+fn cookie_attributes(state: &AppState) -> &'static str {
+    if https(state) {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// The SSO session cookie's name.
+pub(super) fn session_cookie_name(state: &AppState) -> &'static str {
+    if https(state) {
+        "__Host-tessera_session"
+    } else {
+        "tessera_session"
+    }
+}
+
+/// The SSO session cookie's value, if the browser sent one.
+pub(super) fn session_value<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<Option<&'h str>, Box<Response>> {
+    cookie_once(headers, session_cookie_name(state))
+}
+
+/// `Set-Cookie` for the SSO session (`max_age` 0 deletes it).
+pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    format!(
+        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        session_cookie_name(state),
+        cookie_attributes(state)
+    )
+}
+
+/// The browser's binding secret: the cookie's, or a new one with the
+/// `Set-Cookie` that gives it to the browser (for the browser's session:
+/// no `Max-Age`).
+pub(super) fn binding(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Option<String>), Box<Response>> {
+    let name = binding_cookie_name(https(state));
+    if let Some(existing) = cookie_once(headers, name)?.filter(|v| v.len() == 43) {
+        return Ok((existing.to_owned(), None));
+    }
+    let secret = new_binding().map_err(|e| Box::new(internal(&e)))?;
+    let set = format!(
+        "{name}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
+        cookie_attributes(state)
+    );
+    Ok((secret, Some(set)))
+}
+
+/// The browser's binding secret, if it has one.
+pub(super) fn existing_binding<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<Option<&'h str>, Box<Response>> {
+    cookie_once(headers, binding_cookie_name(https(state)))
+}
+
+/// A form POST's fields: `application/x-www-form-urlencoded`, UTF-8, each
+/// field at most once.
+pub(super) fn form(
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<Params, Box<Response>> {
+    let body =
+        form_body(headers, body).map_err(|m| Box::new(page(StatusCode::BAD_REQUEST, ui::error(m), &[])))?;
+    Params::parse(body.as_bytes())
+        .map_err(|e| Box::new(page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), &[])))
+}
+
+/// A form body as text.
+pub(super) fn form_body<'a>(
+    headers: &HeaderMap,
+    body: &'a Result<Bytes, BytesRejection>,
+) -> Result<&'a str, &'static str> {
+    if !content_type_is(headers, "application/x-www-form-urlencoded") {
+        return Err("the form must be sent as application/x-www-form-urlencoded");
+    }
+    let body = body.as_ref().map_err(|_| "the form is too large")?;
+    std::str::from_utf8(body).map_err(|_| "the form is not valid UTF-8")
+}
+
+/// Adds a `Set-Cookie`.
+pub(super) fn append_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// An HTML page with the security headers and any cookies to set.
+pub(super) fn page(status: StatusCode, html: String, set_cookies: &[String]) -> Response {
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    for (name, value) in ui::SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    for cookie in set_cookies {
+        append_cookie(&mut response, cookie);
+    }
+    response
+}
+
+/// RFC 9700 §4.12: 303, so the browser follows with a GET.
+pub(super) fn see_other(url: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Too many password checks are waiting: try again (503, `Retry-After`).
+pub(super) fn busy() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ui::error("The server is busy. Wait a moment and try again."),
+        &[],
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// An internal failure: logged with its detail, shown as fixed text.
+pub(super) fn internal(error: &OAuthError) -> Response {
+    tracing::error!("sign-in failed: {error:?}");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ui::error("The server could not complete the sign-in. Try again."),
+        &[],
+    )
+}
