@@ -180,3 +180,42 @@ async fn a_finished_interaction_cannot_be_replayed() {
     assert_eq!(relogin.status, 400);
     server.stop().await;
 }
+
+/// The interaction records how the user signed in; the session keeps it,
+/// and the ID token says it (`amr`, RFC 8176 §2: `pwd`), also for a code
+/// issued later through single sign-on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_id_token_says_how_the_user_signed_in() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    let id_token_amr = |code: String| {
+        let addr = server.addr;
+        async move {
+            let form = format!(
+                "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb\
+                 &code_verifier={}",
+                support::browser::VERIFIER
+            );
+            let r = support::token(addr, &form, &[("Authorization", &support::basic("first", "pw"))]).await;
+            let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
+            let payload = id_token.split('.').nth(1).unwrap().to_owned();
+            let claims: serde_json::Value = serde_json::from_slice(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+            )
+            .unwrap();
+            claims["amr"].clone()
+        }
+    };
+    let first = sign_in(&mut browser, &server, &authorize_path("first", "")).await["code"].clone();
+    assert_eq!(id_token_amr(first).await, serde_json::json!(["pwd"]));
+    let sso = browser
+        .get(&server, &authorize_path("first", "&prompt=none"))
+        .await;
+    let code = redirected(&sso)["code"].clone();
+    assert_eq!(
+        id_token_amr(code).await,
+        serde_json::json!(["pwd"]),
+        "kept by the session"
+    );
+    server.stop().await;
+}

@@ -27,6 +27,7 @@ async fn prunes(database: &str) {
                 auth_time: now - 1000,
                 expires_at: expires,
                 client_ip: None,
+                amr: vec![],
             })
             .await
             .unwrap();
@@ -45,6 +46,7 @@ async fn prunes(database: &str) {
                 code_challenge: None,
                 auth_time: now,
                 sid: "sid".into(),
+                amr: vec![],
                 expires_at: if expires < now {
                     expires - CODE_KEPT_FOR
                 } else {

@@ -16,3 +16,8 @@ CREATE TABLE interactions (
     consented INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX interactions_expires_at ON interactions (expires_at);
+
+-- How the user signed in (RFC 8176 `amr` values, space-separated): kept on
+-- the SSO session and on each code, for the ID token's `amr`.
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorization_codes ADD COLUMN amr TEXT NOT NULL DEFAULT '';

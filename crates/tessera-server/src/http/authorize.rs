@@ -253,6 +253,7 @@ async fn step(
                 user_id: &session.user_id,
                 auth_time: session.auth_time,
                 sid: &session.sid,
+                amr: &session.amr,
             };
             match code::issue(&state.store, &state.issuer, request, subject, now).await {
                 Ok(url) => with_cookies(see_other(&url), &flow.set_cookies),
@@ -345,11 +346,11 @@ async fn signed_in(
             return internal(&OAuthError::from(e));
         }
     }
-    let (session, set) = match new_session(state, user_id, now, peer).await {
+    let amr = [method.amr().to_owned()];
+    let (session, set) = match new_session(state, user_id, now, peer, &amr).await {
         Ok(made) => made,
         Err(e) => return internal(&e),
     };
-    let amr = [method.amr().to_owned()];
     if let Err(e) = state
         .store
         .interaction_authenticated(&hash_secret(&flow.id), user_id, now, &amr)
@@ -371,6 +372,7 @@ async fn new_session(
     user_id: &str,
     now: i64,
     peer: Option<std::net::IpAddr>,
+    amr: &[String],
 ) -> Result<(Session, String), OAuthError> {
     let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
         return Err(OAuthError::Internal("no randomness".into()));
@@ -382,6 +384,7 @@ async fn new_session(
         auth_time: now,
         expires_at: now + browser::SESSION_TTL,
         client_ip: peer.map(|ip| ip.to_string()),
+        amr: amr.to_vec(),
     };
     state.store.create_session(&session).await?;
     tracing::info!(target: "audit", user_id, client_ip = ?peer, "session started");

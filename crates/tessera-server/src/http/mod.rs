@@ -69,7 +69,7 @@ impl AppState {
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified", "roles"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "name", "preferred_username", "email", "email_verified", "roles"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

@@ -31,6 +31,8 @@ pub struct Subject<'a> {
     pub auth_time: i64,
     /// The SSO session (the ID token's `sid`).
     pub sid: &'a str,
+    /// How they signed in (the ID token's `amr`, RFC 8176).
+    pub amr: &'a [String],
 }
 
 /// Issues a code for `request` and `subject`; the redirect that carries it.
@@ -56,6 +58,7 @@ pub async fn issue<S: CodeStore>(
             auth_time: subject.auth_time,
             sid: subject.sid.to_owned(),
             expires_at: now + CODE_TTL,
+            amr: subject.amr.to_vec(),
         })
         .await?;
     tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client.id, "authorization code issued");

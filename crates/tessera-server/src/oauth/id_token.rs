@@ -40,6 +40,9 @@ struct IdClaims<'a> {
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email_verified: Option<bool>,
+    /// How the user signed in (RFC 8176), when known.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    amr: &'a [String],
 }
 
 /// What the ID token says.
@@ -58,6 +61,8 @@ pub struct IdToken<'a> {
     pub auth_time: i64,
     /// The SSO session.
     pub sid: &'a str,
+    /// How the user signed in (RFC 8176 `amr`).
+    pub amr: &'a [String],
     /// The access token issued with it.
     pub access_token: &'a str,
     /// Now.
@@ -86,6 +91,7 @@ pub fn issue(signer: &Signer, t: &IdToken<'_>) -> Result<String, OAuthError> {
             .filter(|_| scope::has(t.scope, "profile")),
         email: released.email,
         email_verified: released.email_verified,
+        amr: t.amr,
     };
     signer
         .sign(&claims)

@@ -29,6 +29,8 @@ pub struct AuthorizationCode {
     pub sid: String,
     /// When it stops being redeemable.
     pub expires_at: i64,
+    /// How the user signed in (RFC 8176 `amr` values, the ID token's `amr`).
+    pub amr: Vec<String>,
 }
 
 /// What redeeming a code found.
@@ -70,7 +72,7 @@ pub trait CodeStore {
 }
 
 const COLUMNS: &str =
-    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at";
+    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at, amr";
 
 fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
@@ -85,6 +87,12 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         auth_time: row.try_get("auth_time").map_err(get)?,
         sid: row.try_get("sid").map_err(get)?,
         expires_at: row.try_get("expires_at").map_err(get)?,
+        amr: row
+            .try_get::<String, _>("amr")
+            .map_err(get)?
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -92,7 +100,7 @@ impl CodeStore for Store {
     async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-             code_challenge, auth_time, sid, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             code_challenge, auth_time, sid, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(c.code_hash.clone())
         .bind(&c.client_id)
@@ -104,6 +112,7 @@ impl CodeStore for Store {
         .bind(c.auth_time)
         .bind(&c.sid)
         .bind(c.expires_at)
+        .bind(c.amr.join(" "))
         .execute(self.pool())
         .await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! Forgetting rows nobody needs any more: expired codes, sessions,
-//! refresh tokens and families, revocations of tokens that have expired
-//! anyway, and attempt counters whose window has passed.
+//! refresh tokens and families, sign-in interactions, revocations of
+//! tokens that have expired anyway, and attempt counters whose window has
+//! passed.
 //!
 //! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
 //! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
@@ -30,12 +31,20 @@ pub struct Pruned {
     pub revocations: u64,
     /// Attempt counters.
     pub attempts: u64,
+    /// Sign-in interactions.
+    pub interactions: u64,
 }
 
 impl Pruned {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.codes + self.sessions + self.refresh_tokens + self.families + self.revocations + self.attempts
+        self.codes
+            + self.sessions
+            + self.refresh_tokens
+            + self.families
+            + self.revocations
+            + self.attempts
+            + self.interactions
     }
 }
 
@@ -105,6 +114,9 @@ impl PruneStore for Store {
                     batch,
                 )
                 .await?,
+            interactions: self
+                .prune_table("interactions", "id_hash", "expires_at", now, batch)
+                .await?,
         })
     }
 }
@@ -137,6 +149,7 @@ pub async fn prune_forever(store: Store, attempt_window: i64) {
                         pruned.families,
                         pruned.revocations,
                         pruned.attempts,
+                        pruned.interactions,
                     ]
                     .contains(&(PRUNE_BATCH as u64));
                     if !full {

@@ -21,6 +21,8 @@ pub struct Session {
     pub expires_at: i64,
     /// The client address it was signed in from, when known.
     pub client_ip: Option<String>,
+    /// How the user signed in (RFC 8176 `amr` values).
+    pub amr: Vec<String>,
 }
 
 /// SSO sessions.
@@ -46,8 +48,8 @@ pub trait SessionStore {
 impl SessionStore for Store {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(s.id_hash.clone())
         .bind(&s.sid)
@@ -55,6 +57,7 @@ impl SessionStore for Store {
         .bind(s.auth_time)
         .bind(s.expires_at)
         .bind(s.client_ip.clone())
+        .bind(s.amr.join(" "))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -62,7 +65,7 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT sid, user_id, auth_time, expires_at, client_ip FROM sessions \
+            "SELECT sid, user_id, auth_time, expires_at, client_ip, amr FROM sessions \
              WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash.to_vec())
@@ -78,6 +81,12 @@ impl SessionStore for Store {
             auth_time: row.try_get("auth_time").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
             client_ip: row.try_get("client_ip").map_err(get)?,
+            amr: row
+                .try_get::<String, _>("amr")
+                .map_err(get)?
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
         }))
     }
 

@@ -124,6 +124,7 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
                 nonce: code.nonce.as_deref(),
                 auth_time: code.auth_time,
                 sid: &code.sid,
+                amr: &code.amr,
                 access_token: &response.access_token,
                 now: ctx.now,
             },
