@@ -26,9 +26,6 @@ use crate::oauth::interaction::{binding_cookie_name, new_binding};
 use crate::oauth::{OAuthError, Params};
 use crate::ui;
 
-/// How long a sign-in lasts (Keycloak's default SSO maximum is 10 hours).
-pub const SESSION_TTL: i64 = 10 * 3600;
-
 /// Whether the issuer is https (cookies `Secure` and `__Host-`).
 fn https(state: &AppState) -> bool {
     state.issuer.starts_with("https://")
@@ -90,22 +87,27 @@ pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> Str
     )
 }
 
+/// `Set-Cookie` for a binding secret (for the browser's session: no
+/// `Max-Age`).
+pub(super) fn binding_cookie(state: &AppState, secret: &str) -> String {
+    format!(
+        "{}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
+        binding_cookie_name(https(state)),
+        cookie_attributes(state)
+    )
+}
+
 /// The browser's binding secret: the cookie's, or a new one with the
-/// `Set-Cookie` that gives it to the browser (for the browser's session:
-/// no `Max-Age`).
+/// `Set-Cookie` that gives it to the browser.
 pub(super) fn binding(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(String, Option<String>), Box<Response>> {
-    let name = binding_cookie_name(https(state));
-    if let Some(existing) = cookie_once(headers, name)?.filter(|v| v.len() == 43) {
+    if let Some(existing) = existing_binding(state, headers)?.filter(|v| v.len() == 43) {
         return Ok((existing.to_owned(), None));
     }
     let secret = new_binding().map_err(|e| Box::new(internal(&e)))?;
-    let set = format!(
-        "{name}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
-        cookie_attributes(state)
-    );
+    let set = binding_cookie(state, &secret);
     Ok((secret, Some(set)))
 }
 

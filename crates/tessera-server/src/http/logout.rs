@@ -19,10 +19,8 @@ use tessera_jwt::UnixTime;
 use super::browser::{self, append_cookie, page, see_other};
 use super::AppState;
 use crate::oauth::authorize::redirect_url;
-use crate::oauth::client_auth::hash_secret;
 use crate::oauth::interaction;
 use crate::oauth::logout::{self, LogoutRequest};
-use crate::store::{RefreshTokenStore, SessionStore};
 use crate::ui;
 
 /// `GET /logout`.
@@ -94,15 +92,13 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
         Err(response) => return response,
     };
     let now = UnixTime::now().as_secs();
-    let session = match browser::session_value(state, headers) {
-        Ok(Some(value)) => state.store.session(&hash_secret(value), now).await.ok().flatten(),
-        Ok(None) => None,
+    let cookie = match browser::session_value(state, headers) {
+        Ok(cookie) => cookie,
         Err(response) => return *response,
     };
-    let proven = match (&session, &request.hint_subject) {
-        (None, _) => true,
-        (Some(s), Some(sub)) => s.user_id == *sub,
-        (Some(_), None) => false,
+    let proven = match logout::proven(&state.store, &request, cookie, now).await {
+        Ok(proven) => proven,
+        Err(e) => return browser::internal(&e.into()),
     };
     if proven {
         return sign_out(state, headers, &request).await;
@@ -121,26 +117,13 @@ async fn start(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
     )
 }
 
-/// Ends the session: the refresh tokens it issued (except those granted
-/// `offline_access`, which are meant to outlive it: OpenID Connect Core
-/// §11), then the session itself and its cookie.
+/// Signs out ([`logout::sign_out`]), clears the cookie, and goes back to
+/// the client or shows a page.
 async fn sign_out(state: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Response {
-    if let Ok(Some(value)) = browser::session_value(state, headers) {
-        let hash = hash_secret(value);
-        let now = UnixTime::now().as_secs();
-        if let Ok(Some(session)) = state.store.session(&hash, now).await {
-            match state.store.revoke_session_grants(&session.sid, now).await {
-                Ok(n) => {
-                    tracing::info!(target: "audit", user_id = %session.user_id, families = n, "session grants revoked")
-                }
-                Err(e) => tracing::error!("logout: revoking the session's grants: {e}"),
-            }
-        }
-        if let Err(e) = state.store.delete_session(&hash).await {
-            tracing::error!("logout: {e}");
-        }
+    let cookie = browser::session_value(state, headers).ok().flatten();
+    if let Err(e) = logout::sign_out(&state.store, request, cookie, UnixTime::now().as_secs()).await {
+        return browser::internal(&e.into());
     }
-    tracing::info!(target: "audit", client_id = ?request.client.as_ref().map(|c| &c.id), "signed out");
     let mut response = match &request.post_logout_redirect_uri {
         Some(uri) => {
             let params: Vec<(&str, &str)> = request.state.iter().map(|s| ("state", s.as_str())).collect();

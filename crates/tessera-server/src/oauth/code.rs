@@ -70,3 +70,97 @@ pub async fn issue<S: CodeStore>(
     params.push(("iss", issuer));
     Ok(redirect_url(&request.redirect_uri, &params))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Client, Store};
+
+    fn request(state: Option<&str>, redirect_uri: &str) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client: Client {
+                id: "app".into(),
+                name: "App".into(),
+                secret_hash: None,
+                grant_types: vec!["authorization_code".into()],
+                scopes: vec!["openid".into()],
+                audiences: vec![],
+                redirect_uris: vec![redirect_uri.into()],
+                access_token_ttl: 60,
+                created_at: 0,
+                refresh_cookie: false,
+                first_party: false,
+                post_logout_redirect_uris: vec![],
+                auth_method: String::new(),
+                resource_server_for: vec![],
+            },
+            redirect_uri: redirect_uri.into(),
+            scope: "openid".into(),
+            state: state.map(str::to_owned),
+            nonce: Some("n".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            prompt_none: false,
+            prompt_login: false,
+            prompt_consent: false,
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            hint_subject: None,
+        }
+    }
+
+    /// RFC 6749 §4.1.2 and RFC 9207 §2: the code and `state` go back on the
+    /// registered URI (its own query kept), with `iss`; the stored code is
+    /// bound to what the token request must match, hashed, for 60 s.
+    #[tokio::test]
+    async fn issues_a_bound_code_on_the_redirect_uri() {
+        let dir = std::env::temp_dir().join(format!("tessera-code-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        let amr = vec!["pwd".to_owned()];
+        let subject = Subject {
+            user_id: "u1",
+            auth_time: 900,
+            sid: "sid-1",
+            amr: &amr,
+        };
+        for (state, uri) in [
+            (Some("xyz"), "https://app.example/cb?tenant=a"),
+            (None, "https://app.example/cb"),
+        ] {
+            let url = issue(&store, "https://id.example", &request(state, uri), subject, 1_000)
+                .await
+                .unwrap();
+            let (base, query) = url.split_once('?').unwrap();
+            assert_eq!(base, "https://app.example/cb");
+            let params: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            assert_eq!(params.get("iss").map(String::as_str), Some("https://id.example"));
+            assert_eq!(params.get("state").map(String::as_str), state);
+            assert_eq!(params.contains_key("tenant"), uri.contains("tenant"));
+            let code = &params["code"];
+            assert_eq!(code.len(), 43, "256 bits");
+            let stored = store.code(&hash_secret(code)).await.unwrap().unwrap();
+            assert_eq!(
+                (
+                    stored.client_id.as_str(),
+                    stored.user_id.as_str(),
+                    stored.redirect_uri.as_str()
+                ),
+                ("app", "u1", uri)
+            );
+            assert_eq!(
+                (stored.auth_time, stored.sid.as_str(), stored.amr.clone()),
+                (900, "sid-1", amr.clone())
+            );
+            assert_eq!(stored.expires_at, 1_000 + CODE_TTL);
+            assert!(
+                store.code(code.as_bytes()).await.unwrap().is_none(),
+                "only the hash is stored"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 
 use tessera_jwt::KeySet;
 
+use super::client_auth::hash_secret;
 use super::id_token::HintUse;
-use crate::store::{Client, ClientStore};
+use crate::store::{Client, ClientStore, RefreshTokenStore, SessionStore, StoreError};
 
 /// A checked logout request.
 #[derive(Debug)]
@@ -98,4 +99,45 @@ pub async fn check<S: ClientStore>(
         state: params.get("state").cloned(),
         client,
     })
+}
+
+/// Whether the request proves who asks to sign out, so no confirmation is
+/// needed (§2: the OP "SHOULD ask the End-User whether to log out"): no
+/// session to end, or an `id_token_hint` naming the signed-in user.
+pub async fn proven<S: SessionStore>(
+    store: &S,
+    request: &LogoutRequest,
+    session_cookie: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let session = match session_cookie {
+        Some(value) => store.session(&hash_secret(value), now).await?,
+        None => None,
+    };
+    Ok(match (&session, &request.hint_subject) {
+        (None, _) => true,
+        (Some(s), Some(sub)) => s.user_id == *sub,
+        (Some(_), None) => false,
+    })
+}
+
+/// Ends the SSO session the cookie names: the refresh tokens it issued
+/// (except those granted `offline_access`, which are meant to outlive it:
+/// OpenID Connect Core §11), then the session itself.
+pub async fn sign_out<S: SessionStore + RefreshTokenStore>(
+    store: &S,
+    request: &LogoutRequest,
+    session_cookie: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    if let Some(value) = session_cookie {
+        let hash = hash_secret(value);
+        if let Some(session) = store.session(&hash, now).await? {
+            let n = store.revoke_session_grants(&session.sid, now).await?;
+            tracing::info!(target: "audit", user_id = %session.user_id, families = n, "session grants revoked");
+        }
+        store.delete_session(&hash).await?;
+    }
+    tracing::info!(target: "audit", client_id = ?request.client.as_ref().map(|c| &c.id), "signed out");
+    Ok(())
 }

@@ -26,6 +26,7 @@
 //! `max_age` be satisfied by a sign-in *in this interaction* and by nothing
 //! else.
 
+pub mod flow;
 pub mod policy;
 
 use base64::Engine;
