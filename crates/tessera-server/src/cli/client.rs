@@ -8,6 +8,7 @@ use tessera_jwt::UnixTime;
 use super::serve::ConfigArgs;
 use super::Failure;
 use crate::oauth::client_auth::hash_secret;
+use crate::oauth::grant::GrantType;
 use crate::store::{Client, ClientStore, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
@@ -87,13 +88,6 @@ pub(crate) struct CreateArgs {
     config: ConfigArgs,
 }
 
-const GRANT_TYPES: [&str; 4] = [
-    "authorization_code",
-    "client_credentials",
-    "password",
-    "refresh_token",
-];
-
 fn random(bytes: usize) -> anyhow::Result<String> {
     crate::random::base64url(bytes).ok_or_else(|| anyhow::anyhow!("no randomness available"))
 }
@@ -164,8 +158,9 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         args.grant_types
     };
     for g in &grant_types {
-        if !GRANT_TYPES.contains(&g.as_str()) {
-            anyhow::bail!("unknown grant type {g:?} (known: {})", GRANT_TYPES.join(", "));
+        if GrantType::parse(g).is_none() {
+            let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+            anyhow::bail!("unknown grant type {g:?} (known: {})", known.join(", "));
         }
     }
     if args.public && grant_types.iter().any(|g| g == "client_credentials") {

@@ -13,6 +13,7 @@ use tessera_jwt::UnixTime;
 use super::client_ip::ClientIp;
 use super::{authorization, content_type_is, error, introspection_context, json, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
+use crate::oauth::grant::GrantType;
 use crate::oauth::OAuthError;
 
 /// A JSON body of the expected shape.
@@ -87,7 +88,7 @@ pub(super) async fn login(
     .await;
     match result {
         Ok(tokens) => {
-            state.metrics.token_issued("password");
+            state.metrics.token_issued(GrantType::Password);
             issued(tokens)
         }
         Err(e) => error::render(&e),
@@ -133,7 +134,7 @@ pub(super) async fn refresh(
     .await;
     match result {
         Ok(tokens) => {
-            state.metrics.token_issued("refresh_token");
+            state.metrics.token_issued(GrantType::RefreshToken);
             issued(tokens)
         }
         Err(e) => error::render(&e),

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
+use crate::oauth::grant::GrantType;
 
 /// The routes measured; anything else counts as `other`.
 pub const ROUTES: [&str; 18] = [
@@ -42,12 +43,7 @@ const BUCKETS_US: [u64; 11] = [
     250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
 /// Grant types counted when a token is issued.
-pub const GRANTS: [&str; 4] = [
-    "authorization_code",
-    "client_credentials",
-    "password",
-    "refresh_token",
-];
+pub const GRANTS: [GrantType; 4] = GrantType::ALL;
 
 struct Route {
     by_status: [AtomicU64; STATUSES.len()],
@@ -108,7 +104,7 @@ impl Metrics {
     }
 
     /// Counts an issued token of this grant type.
-    pub fn token_issued(&self, grant_type: &str) {
+    pub fn token_issued(&self, grant_type: GrantType) {
         if let Some(i) = GRANTS.iter().position(|g| *g == grant_type) {
             if let Some(c) = self.tokens.get(i) {
                 c.fetch_add(1, Ordering::Relaxed);
@@ -177,7 +173,8 @@ impl Metrics {
         for (g, c) in GRANTS.iter().zip(&self.tokens) {
             let _ = writeln!(
                 out,
-                "tessera_tokens_issued_total{{grant_type=\"{g}\"}} {}",
+                "tessera_tokens_issued_total{{grant_type=\"{}\"}} {}",
+                g.as_str(),
                 c.load(Ordering::Relaxed)
             );
         }

@@ -63,7 +63,7 @@ impl AppState {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint": format!("{issuer}/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
+            "grant_types_supported": crate::oauth::grant::GrantType::ALL.map(|g| g.as_str()),
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

@@ -173,11 +173,7 @@ pub async fn check<S: ClientStore>(
         }
     }
     // 5.
-    if !client
-        .grant_types
-        .iter()
-        .any(|g| g == authorization_code::GRANT_TYPE)
-    {
+    if !client.may_use(authorization_code::GRANT_TYPE) {
         return Err(refuse(
             "unauthorized_client",
             "this client may not use the authorization code flow".into(),

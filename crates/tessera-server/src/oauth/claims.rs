@@ -40,7 +40,7 @@ pub struct Released<'a> {
 
 /// Whether a client is the application itself rather than a third party.
 pub fn is_first_party(client: &Client) -> bool {
-    client.first_party || client.grant_types.iter().any(|g| g == "password")
+    client.first_party || client.may_use(super::grant::GrantType::Password)
 }
 
 impl<'a> Released<'a> {

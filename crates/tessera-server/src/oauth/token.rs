@@ -5,7 +5,7 @@
 
 use super::access_token::TokenResponse;
 use super::client_auth::{identify, PublicClients};
-use super::grant::{authorization_code, client_credentials, password, refresh_token};
+use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
 use crate::store::{AttemptStore, ClientStore, CodeStore, RefreshTokenStore, UserStore};
@@ -26,27 +26,28 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
-) -> Result<(TokenResponse, &'static str), OAuthError> {
+) -> Result<(TokenResponse, GrantType), OAuthError> {
     let mut params = Params::parse(body)?;
     // Refuse unknown grant types before touching client credentials; public
     // clients may use the user grants (RFC 6749 §4.3.2, §6), never
     // client_credentials (§4.4).
-    let (grant_type, public) = match params.require("grant_type")? {
-        client_credentials::GRANT_TYPE => (client_credentials::GRANT_TYPE, PublicClients::Refused),
-        authorization_code::GRANT_TYPE => (authorization_code::GRANT_TYPE, PublicClients::Allowed),
-        password::GRANT_TYPE => (password::GRANT_TYPE, PublicClients::Allowed),
-        refresh_token::GRANT_TYPE => (refresh_token::GRANT_TYPE, PublicClients::Allowed),
-        _ => return Err(OAuthError::UnsupportedGrantType),
+    let grant_type =
+        GrantType::parse(params.require("grant_type")?).ok_or(OAuthError::UnsupportedGrantType)?;
+    let public = match grant_type {
+        GrantType::ClientCredentials => PublicClients::Refused,
+        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken => {
+            PublicClients::Allowed
+        }
     };
     let client = identify(ctx.store, authorization, &mut params, public).await?;
     let issue = &ctx.issue;
     let result = match grant_type {
-        password::GRANT_TYPE => password::handle(ctx.store, issue, &client, &params).await,
-        authorization_code::GRANT_TYPE => {
+        GrantType::Password => password::handle(ctx.store, issue, &client, &params).await,
+        GrantType::AuthorizationCode => {
             authorization_code::handle(ctx.store, issue, ctx.id_signer, &client, &params).await
         }
-        refresh_token::GRANT_TYPE => refresh_token::handle(ctx.store, issue, &client, &params).await,
-        _ => {
+        GrantType::RefreshToken => refresh_token::handle(ctx.store, issue, &client, &params).await,
+        GrantType::ClientCredentials => {
             let grant = client_credentials::Context {
                 issuer: issue.issuer,
                 signer: issue.signer,
@@ -56,9 +57,11 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
         }
     };
     match &result {
-        Ok(_) => tracing::debug!(client_id = %client.client().id, grant_type, "token issued"),
+        Ok(_) => {
+            tracing::debug!(client_id = %client.client().id, grant_type = grant_type.as_str(), "token issued")
+        }
         Err(e) => {
-            tracing::info!(target: "audit", client_id = %client.client().id, grant_type, error = e.code(), "token refused")
+            tracing::info!(target: "audit", client_id = %client.client().id, grant_type = grant_type.as_str(), error = e.code(), "token refused")
         }
     }
     result.map(|response| (response, grant_type))

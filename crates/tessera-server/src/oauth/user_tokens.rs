@@ -100,7 +100,7 @@ pub fn prepare<'a>(
         refresh: None,
         new_family: None,
     };
-    let refresh_token = if client.grant_types.iter().any(|g| g == "refresh_token") {
+    let refresh_token = if client.may_use(super::grant::GrantType::RefreshToken) {
         let token = random_token()?;
         let (family_id, family_ends) = match family {
             FamilyOf::Existing {

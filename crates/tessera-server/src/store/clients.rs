@@ -88,7 +88,7 @@ pub struct Client {
 pub type NewClient = Client;
 
 /// Clients, by id. Reads may be served from a per-node cache for up to
-/// [`CACHE_TTL`] after another node (or the CLI) changed a client.
+/// `CACHE_TTL` after another node (or the CLI) changed a client.
 pub trait ClientStore {
     /// Stores a new client; [`StoreError::Conflict`] if the id exists.
     fn create_client(

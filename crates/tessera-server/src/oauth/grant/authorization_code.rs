@@ -39,7 +39,7 @@ use crate::oauth::{id_token, scope, AuthenticatedClient, OAuthError, Params};
 use crate::store::{CodeStore, Redeemed, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
-pub const GRANT_TYPE: &str = "authorization_code";
+pub const GRANT_TYPE: super::GrantType = super::GrantType::AuthorizationCode;
 
 /// Handles an authorization code token request.
 pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
@@ -51,8 +51,8 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
 ) -> Result<TokenResponse, OAuthError> {
     let client = client.client();
     // 3.
-    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
+    if !client.may_use(GRANT_TYPE) {
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 4.
     let code = params.require("code")?;

@@ -22,7 +22,7 @@ use crate::oauth::access_token::{self, AccessClaims, TokenResponse};
 use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
 
 /// The grant type this module serves.
-pub const GRANT_TYPE: &str = "client_credentials";
+pub const GRANT_TYPE: super::GrantType = super::GrantType::ClientCredentials;
 
 /// What the grant needs from the server.
 pub struct Context<'a> {
@@ -42,8 +42,8 @@ pub fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let client = client.client();
     // 3.
-    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
+    if !client.may_use(GRANT_TYPE) {
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 4.
     let scope = scope::grant(params.get("scope"), &client.scopes)?;

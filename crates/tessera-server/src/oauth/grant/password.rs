@@ -27,7 +27,7 @@ use crate::oauth::{scope, sign_in, AuthenticatedClient, OAuthError, Params};
 use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
-pub const GRANT_TYPE: &str = "password";
+pub const GRANT_TYPE: super::GrantType = super::GrantType::Password;
 /// Handles a password grant request.
 pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
@@ -40,8 +40,8 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
     let password = Zeroizing::new(params.require("password")?.to_owned());
     let client = client.client();
     // 4.
-    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
+    if !client.may_use(GRANT_TYPE) {
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 5.
     let granted = scope::grant(params.get("scope"), &client.scopes)?;

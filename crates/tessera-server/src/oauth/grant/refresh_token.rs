@@ -31,7 +31,7 @@ use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
 use crate::store::{Consumed, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
-pub const GRANT_TYPE: &str = "refresh_token";
+pub const GRANT_TYPE: super::GrantType = super::GrantType::RefreshToken;
 
 /// Handles a refresh token request.
 pub async fn handle<S: UserStore + RefreshTokenStore>(
@@ -44,8 +44,8 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     let presented = params.require("refresh_token")?;
     let client = client.client();
     // 4.
-    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE));
+    if !client.may_use(GRANT_TYPE) {
+        return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 5.
     let hash = hash_secret(presented);

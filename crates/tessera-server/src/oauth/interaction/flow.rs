@@ -12,7 +12,7 @@
 //! 3. [`consent`]: the user approved (remembered per user, client and
 //!    scope) or denied.
 //!
-//! After each step [`next`] runs the whole [`super::policy`] again on a
+//! After each step `next` runs the whole [`super::policy`] again on a
 //! fresh snapshot and turns its decision into a page, the code
 //! ([`crate::oauth::code`]) or an error for the client.
 
