@@ -299,7 +299,9 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
 /// A step that could not go on.
 fn refused(state: &AppState, e: FlowError) -> Response {
     match e {
-        FlowError::Refused(Refusal::Page(message)) => page(StatusCode::BAD_REQUEST, ui::error(&message), &[]),
+        FlowError::Refused(Refusal::Page(error)) => {
+            page(StatusCode::BAD_REQUEST, ui::error(&error.description()), &[])
+        }
         FlowError::Refused(Refusal::Redirect(redirect)) => see_other(&redirect.url(&state.issuer)),
         FlowError::Resume(ResumeError::Gone) => page(
             StatusCode::BAD_REQUEST,

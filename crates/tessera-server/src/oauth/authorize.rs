@@ -34,6 +34,7 @@
 
 use std::collections::HashMap;
 
+pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
 use super::scope;
 use crate::store::{Client, ClientStore};
@@ -75,7 +76,7 @@ pub struct AuthorizationRequest {
 pub enum Refusal {
     /// The client or the redirect URI cannot be trusted: an error page,
     /// never a redirect.
-    Page(String),
+    Page(AuthorizeError),
     /// An error for the client, sent to its redirect URI.
     Redirect(Redirect),
 }
@@ -85,10 +86,8 @@ pub enum Refusal {
 pub struct Redirect {
     /// The verified redirect URI.
     pub redirect_uri: String,
-    /// The error code.
-    pub error: &'static str,
-    /// What was wrong.
-    pub description: String,
+    /// What was wrong (code and description on the wire).
+    pub error: AuthorizeError,
     /// The request's `state`.
     pub state: Option<String>,
 }
@@ -116,116 +115,69 @@ pub async fn check<S: ClientStore>(
         .as_deref()
         .filter(|n| *n == "client_id" || *n == "redirect_uri")
     {
-        return Err(Refusal::Page(format!(
-            "the parameter {} is repeated",
-            super::params::parameter_name(name)
+        return Err(Refusal::Page(AuthorizeError::RepeatedClientParameter(
+            super::params::parameter_name(name),
         )));
     }
     let get = |name: &str| params.get(name).map(String::as_str);
     // 2.
-    let client_id = get("client_id").ok_or_else(|| Refusal::Page("client_id is required".into()))?;
+    let client_id = get("client_id").ok_or(Refusal::Page(AuthorizeError::MissingClientId))?;
     let client = store
         .client(client_id)
         .await
         .map_err(|e| {
             tracing::error!("authorize: reading the client failed: {e}");
-            Refusal::Page("the server could not read the client; try again".into())
+            Refusal::Page(AuthorizeError::ClientUnavailable)
         })?
-        .ok_or_else(|| Refusal::Page("the client_id is not a registered client".into()))?;
+        .ok_or(Refusal::Page(AuthorizeError::UnknownClient))?;
     let redirect_uri = match (get("redirect_uri"), client.redirect_uris.as_slice()) {
         (Some(uri), registered) if registered.iter().any(|r| r == uri) => uri.to_owned(),
-        (Some(_), _) => {
-            return Err(Refusal::Page(
-                "the redirect_uri is not one registered for this client".into(),
-            ))
-        }
+        (Some(_), _) => return Err(Refusal::Page(AuthorizeError::RedirectUriNotRegistered)),
         (None, [only]) => only.clone(),
-        (None, _) => return Err(Refusal::Page("redirect_uri is required".into())),
+        (None, _) => return Err(Refusal::Page(AuthorizeError::MissingRedirectUri)),
     };
     // 3.
     let state = get("state").map(str::to_owned);
-    let refuse = |error: &'static str, description: String| {
+    let refuse = |error: AuthorizeError| {
         Refusal::Redirect(Redirect {
             redirect_uri: redirect_uri.clone(),
             error,
-            description,
             state: state.clone(),
         })
     };
     if let Some(name) = repeated {
-        return Err(refuse(
-            "invalid_request",
-            format!(
-                "the parameter {} is repeated",
-                super::params::parameter_name(&name)
-            ),
-        ));
+        return Err(refuse(AuthorizeError::RepeatedParameter(
+            super::params::parameter_name(&name),
+        )));
     }
     // 4.
     match get("response_type") {
         Some("code") => {}
-        None => return Err(refuse("invalid_request", "response_type is required".into())),
-        Some(_) => {
-            return Err(refuse(
-                "unsupported_response_type",
-                "this response_type is not supported; use code".into(),
-            ))
-        }
+        None => return Err(refuse(AuthorizeError::MissingResponseType)),
+        Some(_) => return Err(refuse(AuthorizeError::UnsupportedResponseType)),
     }
     // 5.
     if !client.may_use(authorization_code::GRANT_TYPE) {
-        return Err(refuse(
-            "unauthorized_client",
-            "this client may not use the authorization code flow".into(),
-        ));
+        return Err(refuse(AuthorizeError::UnauthorizedClient));
     }
     // 6.
     if get("request").is_some() {
-        return Err(refuse(
-            "request_not_supported",
-            "request objects are not supported".into(),
-        ));
+        return Err(refuse(AuthorizeError::RequestNotSupported));
     }
     if get("request_uri").is_some() {
-        return Err(refuse(
-            "request_uri_not_supported",
-            "request_uri is not supported".into(),
-        ));
+        return Err(refuse(AuthorizeError::RequestUriNotSupported));
     }
     // 7.
     let code_challenge = get("code_challenge").map(str::to_owned);
     match (get("code_challenge_method"), &code_challenge) {
         (Some("S256"), Some(_)) => {}
-        (Some("plain"), _) => {
-            return Err(refuse(
-                "invalid_request",
-                "code_challenge_method plain is not allowed; use S256".into(),
-            ))
-        }
-        (Some(_), Some(_)) => {
-            return Err(refuse(
-                "invalid_request",
-                "this code_challenge_method is not supported; use S256".into(),
-            ))
-        }
-        (Some(_), None) => {
-            return Err(refuse(
-                "invalid_request",
-                "code_challenge_method without code_challenge".into(),
-            ))
-        }
+        (Some("plain"), _) => return Err(refuse(AuthorizeError::PlainPkce)),
+        (Some(_), Some(_)) => return Err(refuse(AuthorizeError::UnsupportedPkceMethod)),
+        (Some(_), None) => return Err(refuse(AuthorizeError::PkceMethodWithoutChallenge)),
         // RFC 7636 §4.3 makes `plain` the default; it is not allowed here.
-        (None, Some(_)) => {
-            return Err(refuse(
-                "invalid_request",
-                "code_challenge_method=S256 is required".into(),
-            ))
-        }
+        (None, Some(_)) => return Err(refuse(AuthorizeError::PkceMethodRequired)),
         (None, None) if client.secret_hash.is_none() => {
-            return Err(refuse(
-                "invalid_request",
-                "a public client must use PKCE (code_challenge with S256)".into(),
-            ))
+            return Err(refuse(AuthorizeError::PublicClientWithoutPkce))
         }
         (None, None) => {}
     }
@@ -235,10 +187,7 @@ pub async fn check<S: ClientStore>(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
-            return Err(refuse(
-                "invalid_request",
-                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)".into(),
-            ));
+            return Err(refuse(AuthorizeError::MalformedChallenge));
         }
     }
     // 8. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
@@ -251,7 +200,7 @@ pub async fn check<S: ClientStore>(
             .join(" ")
     });
     let scope = scope::grant(requested.as_deref().filter(|s| !s.is_empty()), &client.scopes)
-        .map_err(|e| refuse("invalid_scope", e.to_string()))?;
+        .map_err(|_| refuse(AuthorizeError::ScopeNotAllowed))?;
     // 9.
     let prompts: Vec<&str> = get("prompt")
         .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
@@ -260,17 +209,11 @@ pub async fn check<S: ClientStore>(
         .iter()
         .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
     {
-        return Err(refuse(
-            "invalid_request",
-            "prompt may only be none, login, consent or select_account".into(),
-        ));
+        return Err(refuse(AuthorizeError::UnknownPrompt));
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return Err(refuse(
-            "invalid_request",
-            "prompt=none cannot be combined with other values".into(),
-        ));
+        return Err(refuse(AuthorizeError::PromptNoneCombined));
     }
     let max_age = match get("max_age") {
         None => None,
@@ -278,7 +221,7 @@ pub async fn check<S: ClientStore>(
             v.parse::<i64>()
                 .ok()
                 .filter(|v| *v >= 0)
-                .ok_or_else(|| refuse("invalid_request", "max_age must be a non-negative integer".into()))?,
+                .ok_or_else(|| refuse(AuthorizeError::BadMaxAge))?,
         ),
     };
     // 10. `id_token_hint` (OpenID Connect Core §3.1.2.1).
@@ -295,12 +238,7 @@ pub async fn check<S: ClientStore>(
                 now,
             )
             .map(|(sub, _)| sub)
-            .ok_or_else(|| {
-                refuse(
-                    "invalid_request",
-                    "the id_token_hint is not an ID token from this server".into(),
-                )
-            })?,
+            .ok_or_else(|| refuse(AuthorizeError::BadIdTokenHint))?,
         ),
     };
     Ok(AuthorizationRequest {
@@ -336,9 +274,10 @@ pub fn redirect_url(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 impl Redirect {
     /// The URL that carries this error to the client.
     pub fn url(&self, issuer: &str) -> String {
+        let description = self.error.description();
         let mut params = vec![
-            ("error", self.error),
-            ("error_description", self.description.as_str()),
+            ("error", self.error.code()),
+            ("error_description", description.as_str()),
         ];
         if let Some(state) = &self.state {
             params.push(("state", state));

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use super::policy::{self, Decision, Method, RequestView, SessionView, Snapshot};
 use super::{csrf_token, ResumeError};
-use crate::oauth::authorize::{self, AuthorizationRequest, Redirect, Refusal};
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError};
@@ -341,7 +341,7 @@ async fn next<S: FlowStore>(
     match (decision, session) {
         (Decision::Fail(e), _) => {
             ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
-            let url = to_client(ctx, request, e.code(), e.description());
+            let url = to_client(ctx, request, AuthorizeError::Prompt(e));
             Ok(flow.answer(Outcome::ToClient(url)))
         }
         // (The policy asks for a sign-in whenever there is no session.)
@@ -376,16 +376,10 @@ async fn next<S: FlowStore>(
 }
 
 /// An error for the client, on its redirect URI with `state` and `iss`.
-fn to_client<S>(
-    ctx: &Ctx<'_, S>,
-    request: &AuthorizationRequest,
-    error: &'static str,
-    description: &str,
-) -> String {
+fn to_client<S>(ctx: &Ctx<'_, S>, request: &AuthorizationRequest, error: AuthorizeError) -> String {
     Redirect {
         redirect_uri: request.redirect_uri.clone(),
         error,
-        description: description.to_owned(),
         state: request.state.clone(),
     }
     .url(ctx.issuer)
@@ -481,7 +475,7 @@ pub async fn consent<S: FlowStore>(
     if !allow {
         tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
-        let url = to_client(ctx, &request, "access_denied", "the user denied access");
+        let url = to_client(ctx, &request, AuthorizeError::AccessDenied);
         return Ok(flow.answer(Outcome::ToClient(url)));
     }
     let Some(session) = current_session(ctx, browser).await? else {

@@ -1,0 +1,197 @@
+//! The authorization endpoint's errors, named for the rule that was
+//! broken, mapped to the wire in one place: [`AuthorizeError::code`] (the
+//! registered codes of [RFC 6749 §4.1.2.1] and [OpenID Connect Core
+//! §3.1.2.6]), [`AuthorizeError::description`] (fixed words that never
+//! repeat the request), and [`AuthorizeError::may_redirect`] (whether the
+//! client's redirect URI can be trusted with it). Each is one exhaustive
+//! `match`: a new variant does not compile until all three say what it is.
+//!
+//! [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+//! [OpenID Connect Core §3.1.2.6]: https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+
+use super::interaction::policy::PromptError;
+
+/// Why an authorization request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// `client_id` or `redirect_uri` appears twice: neither can be trusted.
+    RepeatedClientParameter(&'static str),
+    /// No `client_id`.
+    MissingClientId,
+    /// `client_id` names no registered client.
+    UnknownClient,
+    /// The client could not be read (storage failed).
+    ClientUnavailable,
+    /// `redirect_uri` is not one the client registered (RFC 9700 §4.1.3).
+    RedirectUriNotRegistered,
+    /// No `redirect_uri`, and the client registered several.
+    MissingRedirectUri,
+    /// Another parameter appears twice (RFC 6749 §3.1).
+    RepeatedParameter(&'static str),
+    /// No `response_type`.
+    MissingResponseType,
+    /// A `response_type` other than `code` (RFC 9700 §2.1.2).
+    UnsupportedResponseType,
+    /// The client is not registered for the authorization code grant.
+    UnauthorizedClient,
+    /// A request object (OpenID Connect Core §6).
+    RequestNotSupported,
+    /// A request object by reference.
+    RequestUriNotSupported,
+    /// `code_challenge_method=plain` (RFC 9700 §2.1.1).
+    PlainPkce,
+    /// A `code_challenge_method` other than `S256`.
+    UnsupportedPkceMethod,
+    /// `code_challenge_method` without `code_challenge`.
+    PkceMethodWithoutChallenge,
+    /// `code_challenge` without `code_challenge_method=S256` (RFC 7636 §4.3
+    /// would default to `plain`).
+    PkceMethodRequired,
+    /// A public client without PKCE.
+    PublicClientWithoutPkce,
+    /// A `code_challenge` that is not a base64url SHA-256.
+    MalformedChallenge,
+    /// A scope not registered for the client.
+    ScopeNotAllowed,
+    /// A `prompt` value that is not defined.
+    UnknownPrompt,
+    /// `prompt=none` with other values.
+    PromptNoneCombined,
+    /// `max_age` is not a non-negative integer.
+    BadMaxAge,
+    /// `id_token_hint` is not an ID token this server issued to the client.
+    BadIdTokenHint,
+    /// `prompt=none`, and a sign-in or consent is needed.
+    Prompt(PromptError),
+    /// The user denied the request.
+    AccessDenied,
+}
+
+impl AuthorizeError {
+    /// Whether the error may go to the client's redirect URI. The ones
+    /// about the client or the redirect URI itself are shown on a page and
+    /// never redirected (RFC 6749 §4.1.2.1: "MUST NOT automatically
+    /// redirect").
+    pub fn may_redirect(self) -> bool {
+        match self {
+            AuthorizeError::RepeatedClientParameter(_)
+            | AuthorizeError::MissingClientId
+            | AuthorizeError::UnknownClient
+            | AuthorizeError::ClientUnavailable
+            | AuthorizeError::RedirectUriNotRegistered
+            | AuthorizeError::MissingRedirectUri => false,
+            AuthorizeError::RepeatedParameter(_)
+            | AuthorizeError::MissingResponseType
+            | AuthorizeError::UnsupportedResponseType
+            | AuthorizeError::UnauthorizedClient
+            | AuthorizeError::RequestNotSupported
+            | AuthorizeError::RequestUriNotSupported
+            | AuthorizeError::PlainPkce
+            | AuthorizeError::UnsupportedPkceMethod
+            | AuthorizeError::PkceMethodWithoutChallenge
+            | AuthorizeError::PkceMethodRequired
+            | AuthorizeError::PublicClientWithoutPkce
+            | AuthorizeError::MalformedChallenge
+            | AuthorizeError::ScopeNotAllowed
+            | AuthorizeError::UnknownPrompt
+            | AuthorizeError::PromptNoneCombined
+            | AuthorizeError::BadMaxAge
+            | AuthorizeError::BadIdTokenHint
+            | AuthorizeError::Prompt(_)
+            | AuthorizeError::AccessDenied => true,
+        }
+    }
+
+    /// The registered error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthorizeError::RepeatedClientParameter(_)
+            | AuthorizeError::MissingClientId
+            | AuthorizeError::UnknownClient
+            | AuthorizeError::RedirectUriNotRegistered
+            | AuthorizeError::MissingRedirectUri
+            | AuthorizeError::RepeatedParameter(_)
+            | AuthorizeError::MissingResponseType
+            | AuthorizeError::PlainPkce
+            | AuthorizeError::UnsupportedPkceMethod
+            | AuthorizeError::PkceMethodWithoutChallenge
+            | AuthorizeError::PkceMethodRequired
+            | AuthorizeError::PublicClientWithoutPkce
+            | AuthorizeError::MalformedChallenge
+            | AuthorizeError::UnknownPrompt
+            | AuthorizeError::PromptNoneCombined
+            | AuthorizeError::BadMaxAge
+            | AuthorizeError::BadIdTokenHint => "invalid_request",
+            AuthorizeError::ClientUnavailable => "server_error",
+            AuthorizeError::UnsupportedResponseType => "unsupported_response_type",
+            AuthorizeError::UnauthorizedClient => "unauthorized_client",
+            AuthorizeError::RequestNotSupported => "request_not_supported",
+            AuthorizeError::RequestUriNotSupported => "request_uri_not_supported",
+            AuthorizeError::ScopeNotAllowed => "invalid_scope",
+            AuthorizeError::Prompt(e) => e.code(),
+            AuthorizeError::AccessDenied => "access_denied",
+        }
+    }
+
+    /// What was wrong, in fixed words.
+    pub fn description(self) -> String {
+        let text = match self {
+            AuthorizeError::RepeatedClientParameter(name) | AuthorizeError::RepeatedParameter(name) => {
+                return format!("the parameter {name} is repeated")
+            }
+            AuthorizeError::MissingClientId => "client_id is required",
+            AuthorizeError::UnknownClient => "the client_id is not a registered client",
+            AuthorizeError::ClientUnavailable => "the server could not read the client; try again",
+            AuthorizeError::RedirectUriNotRegistered => {
+                "the redirect_uri is not one registered for this client"
+            }
+            AuthorizeError::MissingRedirectUri => "redirect_uri is required",
+            AuthorizeError::MissingResponseType => "response_type is required",
+            AuthorizeError::UnsupportedResponseType => "this response_type is not supported; use code",
+            AuthorizeError::UnauthorizedClient => "this client may not use the authorization code flow",
+            AuthorizeError::RequestNotSupported => "request objects are not supported",
+            AuthorizeError::RequestUriNotSupported => "request_uri is not supported",
+            AuthorizeError::PlainPkce => "code_challenge_method plain is not allowed; use S256",
+            AuthorizeError::UnsupportedPkceMethod => "this code_challenge_method is not supported; use S256",
+            AuthorizeError::PkceMethodWithoutChallenge => "code_challenge_method without code_challenge",
+            AuthorizeError::PkceMethodRequired => "code_challenge_method=S256 is required",
+            AuthorizeError::PublicClientWithoutPkce => {
+                "a public client must use PKCE (code_challenge with S256)"
+            }
+            AuthorizeError::MalformedChallenge => {
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
+            }
+            AuthorizeError::ScopeNotAllowed => "a requested scope is not allowed for this client",
+            AuthorizeError::UnknownPrompt => "prompt may only be none, login, consent or select_account",
+            AuthorizeError::PromptNoneCombined => "prompt=none cannot be combined with other values",
+            AuthorizeError::BadMaxAge => "max_age must be a non-negative integer",
+            AuthorizeError::BadIdTokenHint => "the id_token_hint is not an ID token from this server",
+            AuthorizeError::Prompt(e) => e.description(),
+            AuthorizeError::AccessDenied => "the user denied access",
+        };
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::interaction::policy::LoginCheck;
+
+    #[test]
+    fn client_and_redirect_uri_errors_never_redirect() {
+        for e in [
+            AuthorizeError::UnknownClient,
+            AuthorizeError::RedirectUriNotRegistered,
+            AuthorizeError::RepeatedClientParameter("redirect_uri"),
+        ] {
+            assert!(!e.may_redirect(), "{e:?}");
+        }
+        assert!(AuthorizeError::UnsupportedResponseType.may_redirect());
+        assert_eq!(
+            AuthorizeError::Prompt(PromptError::LoginRequired(LoginCheck::NoSession)).code(),
+            "login_required"
+        );
+        assert_eq!(AuthorizeError::AccessDenied.code(), "access_denied");
+    }
+}
