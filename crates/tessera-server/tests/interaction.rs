@@ -219,3 +219,23 @@ async fn the_id_token_says_how_the_user_signed_in() {
     );
     server.stop().await;
 }
+
+/// A response mode other than `query` is refused on the redirect URI,
+/// not silently answered in the query (Multiple Response Type Encoding
+/// Practices §2.1); `query` itself is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_query_response_mode() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let mut browser = Browser::default();
+    for mode in ["fragment", "form_post"] {
+        let r = browser
+            .get(&server, &authorize_path("web", &format!("&response_mode={mode}")))
+            .await;
+        assert_eq!(redirected(&r)["error"], "invalid_request", "{mode}");
+    }
+    let r = browser
+        .get(&server, &authorize_path("web", "&response_mode=query"))
+        .await;
+    assert_eq!(r.status, 200, "the login page");
+    server.stop().await;
+}

@@ -23,7 +23,8 @@
 //!    base64url SHA-256).
 //! 8. `scope` within the client's scopes (`invalid_scope`); `address` and
 //!    `phone` are left out of the grant (no such data is held).
-//! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`,
+//! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`
+//!    ([`Prompt`]); `response_mode`, if sent, is `query` ([`ResponseMode`]);
 //!    and `none` stands alone; `max_age` is a non-negative integer.
 //! 10. `id_token_hint`, when sent, is a current ID token this server issued
 //!     to this client (fully verified: not an access token); only a session
@@ -69,6 +70,55 @@ pub struct AuthorizationRequest {
     pub ui_locales: Option<String>,
     /// The user an `id_token_hint` names: only that user's session will do.
     pub hint_subject: Option<String>,
+}
+
+/// A `prompt` value (OpenID Connect Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// No page may be shown.
+    None,
+    /// The user must sign in again.
+    Login,
+    /// Consent must be asked again.
+    Consent,
+    /// Offer to pick an account (one account per browser here: accepted,
+    /// nothing to pick).
+    SelectAccount,
+}
+
+impl Prompt {
+    /// The value named `value`, if defined.
+    pub fn parse(value: &str) -> Option<Prompt> {
+        match value {
+            "none" => Some(Prompt::None),
+            "login" => Some(Prompt::Login),
+            "consent" => Some(Prompt::Consent),
+            "select_account" => Some(Prompt::SelectAccount),
+            _ => None,
+        }
+    }
+}
+
+/// How the authorization response is returned ([OAuth 2.0 Multiple
+/// Response Type Encoding Practices §2.1]): only `query`, the default for
+/// `response_type=code`. `fragment` and `form_post` are refused rather
+/// than silently answered in the query.
+///
+/// [OAuth 2.0 Multiple Response Type Encoding Practices §2.1]: https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html#ResponseModes
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URI's query.
+    Query,
+}
+
+impl ResponseMode {
+    /// The mode named `value`, if supported.
+    pub fn parse(value: &str) -> Option<ResponseMode> {
+        match value {
+            "query" => Some(ResponseMode::Query),
+            _ => None,
+        }
+    }
 }
 
 /// Why an authorization request was refused.
@@ -193,27 +243,23 @@ pub async fn check<S: ClientStore>(
     // 8. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
     // scopes for data Tessera does not hold (`address`, `phone`) are left
     // out rather than refused, as OpenID Connect Core §5.4 allows.
-    let requested = get("scope").map(|s| {
-        s.split(' ')
-            .filter(|s| !matches!(*s, "address" | "phone"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let requested = get("scope").map(|s| scope::without(s, |t| matches!(t, "address" | "phone")));
     let scope = scope::grant(requested.as_deref().filter(|s| !s.is_empty()), &client.scopes)
         .map_err(|_| refuse(AuthorizeError::ScopeNotAllowed))?;
     // 9.
-    let prompts: Vec<&str> = get("prompt")
-        .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    if prompts
-        .iter()
-        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
-    {
-        return Err(refuse(AuthorizeError::UnknownPrompt));
-    }
-    let prompt_none = prompts.contains(&"none");
+    let prompts: Vec<Prompt> = get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|p| Prompt::parse(p).ok_or_else(|| refuse(AuthorizeError::UnknownPrompt)))
+        .collect::<Result<_, _>>()?;
+    let prompt_none = prompts.contains(&Prompt::None);
     if prompt_none && prompts.len() > 1 {
         return Err(refuse(AuthorizeError::PromptNoneCombined));
+    }
+    match get("response_mode").map(ResponseMode::parse) {
+        None | Some(Some(ResponseMode::Query)) => {}
+        Some(None) => return Err(refuse(AuthorizeError::UnsupportedResponseMode)),
     }
     let max_age = match get("max_age") {
         None => None,
@@ -248,8 +294,8 @@ pub async fn check<S: ClientStore>(
         nonce: get("nonce").map(str::to_owned),
         code_challenge,
         prompt_none,
-        prompt_login: prompts.contains(&"login"),
-        prompt_consent: prompts.contains(&"consent"),
+        prompt_login: prompts.contains(&Prompt::Login),
+        prompt_consent: prompts.contains(&Prompt::Consent),
         max_age,
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),

@@ -57,6 +57,8 @@ pub enum AuthorizeError {
     UnknownPrompt,
     /// `prompt=none` with other values.
     PromptNoneCombined,
+    /// A `response_mode` other than `query`.
+    UnsupportedResponseMode,
     /// `max_age` is not a non-negative integer.
     BadMaxAge,
     /// `id_token_hint` is not an ID token this server issued to the client.
@@ -95,6 +97,7 @@ impl AuthorizeError {
             | AuthorizeError::ScopeNotAllowed
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
+            | AuthorizeError::UnsupportedResponseMode
             | AuthorizeError::BadMaxAge
             | AuthorizeError::BadIdTokenHint
             | AuthorizeError::Prompt(_)
@@ -120,6 +123,7 @@ impl AuthorizeError {
             | AuthorizeError::MalformedChallenge
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
+            | AuthorizeError::UnsupportedResponseMode
             | AuthorizeError::BadMaxAge
             | AuthorizeError::BadIdTokenHint => "invalid_request",
             AuthorizeError::ClientUnavailable => "server_error",
@@ -164,6 +168,7 @@ impl AuthorizeError {
             AuthorizeError::ScopeNotAllowed => "a requested scope is not allowed for this client",
             AuthorizeError::UnknownPrompt => "prompt may only be none, login, consent or select_account",
             AuthorizeError::PromptNoneCombined => "prompt=none cannot be combined with other values",
+            AuthorizeError::UnsupportedResponseMode => "response_mode must be query",
             AuthorizeError::BadMaxAge => "max_age must be a non-negative integer",
             AuthorizeError::BadIdTokenHint => "the id_token_hint is not an ID token from this server",
             AuthorizeError::Prompt(e) => e.description(),

@@ -43,24 +43,14 @@ impl ConsentStore for Store {
                 .map(|row| row.try_get("scope"))
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))?;
-        let mut all: Vec<&str> = before
-            .as_deref()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .collect();
-        for s in scope.split(' ').filter(|s| !s.is_empty()) {
-            if !all.contains(&s) {
-                all.push(s);
-            }
-        }
+        let all = crate::oauth::scope::union(before.as_deref().unwrap_or(""), scope);
         sqlx::query(
             "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
         .bind(user_id)
         .bind(client_id)
-        .bind(all.join(" "))
+        .bind(all)
         .bind(now)
         .execute(&mut *tx)
         .await?;

@@ -55,12 +55,7 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
         .await?
         .ok_or(OAuthError::InvalidRefreshToken)?;
     // 6.
-    let original: Vec<String> = current
-        .token
-        .scope
-        .split_ascii_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let original: Vec<String> = scope::tokens(&current.token.scope).map(str::to_owned).collect();
     let granted = scope::grant(params.get("scope"), &original)?;
     let user = store
         .user(&current.token.user_id)

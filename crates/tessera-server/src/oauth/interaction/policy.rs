@@ -217,13 +217,9 @@ fn consent_check(s: &Snapshot<'_>) -> Option<ConsentCheck> {
         return Some(ConsentCheck::PromptConsent);
     }
     // 7.
-    let covered = s.remembered_consent.is_some_and(|given| {
-        s.request
-            .scope
-            .split(' ')
-            .filter(|v| !v.is_empty())
-            .all(|v| scope::has(given, v))
-    });
+    let covered = s
+        .remembered_consent
+        .is_some_and(|given| scope::covers(given, s.request.scope));
     (!covered).then_some(ConsentCheck::ScopesNotConsented)
 }
 
