@@ -7,7 +7,7 @@ use tessera_jwt::UnixTime;
 
 use super::serve::ConfigArgs;
 use super::Failure;
-use crate::oauth::client_auth::hash_secret;
+use crate::oauth::client_auth::{hash_secret, AuthMethod};
 use crate::oauth::grant::GrantType;
 use crate::store::{Client, ClientStore, Store, StoreError};
 
@@ -195,11 +195,15 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if grant_types.iter().any(|g| g == "authorization_code") && args.redirect_uris.is_empty() {
         anyhow::bail!("the authorization_code grant needs at least one --redirect-uri");
     }
-    let auth_method = match args.auth_method.as_deref() {
+    let auth_method = match args.auth_method.as_deref().map(|m| (m, AuthMethod::parse(m))) {
         None => String::new(),
-        Some(m @ ("client_secret_basic" | "client_secret_post")) if !args.public => m.to_owned(),
-        Some("none") if args.public => String::new(),
-        Some(other) => anyhow::bail!(
+        Some((_, Some(m @ (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost))))
+            if !args.public =>
+        {
+            m.as_str().to_owned()
+        }
+        Some((_, Some(AuthMethod::None))) if args.public => String::new(),
+        Some((other, _)) => anyhow::bail!(
             "--auth-method {other:?}: use client_secret_basic or client_secret_post (or none with --public)"
         ),
     };

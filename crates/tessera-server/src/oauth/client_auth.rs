@@ -60,6 +60,51 @@ fn basic(header: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
     Ok((unescape(id)?, Zeroizing::new(unescape(secret)?)))
 }
 
+/// How a client authenticates at the token endpoint ([RFC 7591 §2]
+/// `token_endpoint_auth_method`).
+///
+/// [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A public client: `client_id` alone (RFC 6749 §2.1).
+    None,
+}
+
+impl AuthMethod {
+    /// Every method, in discovery's order.
+    pub const ALL: [AuthMethod; 3] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::None,
+    ];
+
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+
+    /// The method named `value`, if implemented.
+    pub fn parse(value: &str) -> Option<AuthMethod> {
+        AuthMethod::ALL.into_iter().find(|m| m.as_str() == value)
+    }
+}
+
+impl crate::store::Client {
+    /// The one secret method the client registered, if it registered one
+    /// (either is accepted otherwise).
+    pub fn registered_auth_method(&self) -> Option<AuthMethod> {
+        AuthMethod::parse(&self.auth_method).filter(|_| self.secret_hash.is_some())
+    }
+}
+
 /// Whether a request may come from a public client, identified by its
 /// `client_id` alone (RFC 6749 §2.1, §3.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,9 +136,9 @@ pub async fn identify<S: ClientStore>(
     let body_id = params.take("client_id");
     let body_secret = params.take("client_secret").map(Zeroizing::new);
     let method = match (authorization, &body_secret) {
-        (Some(_), _) => "client_secret_basic",
-        (None, Some(_)) => "client_secret_post",
-        (None, None) => "none",
+        (Some(_), _) => AuthMethod::ClientSecretBasic,
+        (None, Some(_)) => AuthMethod::ClientSecretPost,
+        (None, None) => AuthMethod::None,
     };
     let (id, secret) = match (authorization, body_secret) {
         (Some(_), Some(_)) => return Err(OAuthError::SeveralAuthMethods),
@@ -129,8 +174,11 @@ pub async fn identify<S: ClientStore>(
     }
     // A client registered for one method may not use the other (RFC 7591
     // §2 `token_endpoint_auth_method`).
-    if !client.auth_method.is_empty() && client.secret_hash.is_some() && client.auth_method != method {
-        tracing::info!(target: "audit", client_id = %client.id, method, "client used an unregistered auth method");
+    if client
+        .registered_auth_method()
+        .is_some_and(|registered| registered != method)
+    {
+        tracing::info!(target: "audit", client_id = %client.id, method = method.as_str(), "client used an unregistered auth method");
         return Err(OAuthError::ClientAuthFailed);
     }
     Ok(AuthenticatedClient(client))
@@ -139,6 +187,14 @@ pub async fn identify<S: ClientStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_methods_round_trip() {
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(AuthMethod::parse("private_key_jwt"), None, "not implemented");
+    }
 
     #[test]
     fn basic_credentials_are_form_decoded() {
