@@ -59,7 +59,10 @@ impl UsernameError {
 /// Never refuses; logins go through this too.
 pub fn normalize(name: &str) -> String {
     let mapped: String = name.trim().nfkc().flat_map(char::to_lowercase).collect();
-    mapped.nfkc().collect()
+    let prepared: String = mapped.nfkc().collect();
+    // Some compatibility characters decompose to a space first (`¨` is
+    // " ̈"): trimmed again, so preparing twice changes nothing.
+    prepared.trim().to_owned()
 }
 
 /// A new username, normalised and checked.
@@ -94,6 +97,10 @@ mod tests {
         assert_eq!(normalize("Alice"), "alice");
         assert_eq!(normalize("ＡＬＩＣＥ"), "alice", "full-width forms");
         assert_eq!(normalize("Ǆemal"), "džemal", "compatibility digraph");
+        for tricky in ["\u{a8}x", "x\u{a8}", " ＡＢ ", "\u{130}"] {
+            let once = normalize(tricky);
+            assert_eq!(normalize(&once), once, "idempotent: {tricky:?}");
+        }
         assert_eq!(new_username(" Bob ").unwrap(), "bob");
         assert_eq!(
             new_username("ann.lee+work@example.com").unwrap(),

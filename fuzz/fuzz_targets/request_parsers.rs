@@ -1,0 +1,42 @@
+//! Feeds arbitrary bytes to the server's request parsers: the form and
+//! query parser every endpoint uses (repeated parameters, empty values,
+//! invalid UTF-8), the scope tokenizer and grant check, the forwarding
+//! headers behind trusted proxies (RFC 7239), and username preparation.
+//! Any panic is a bug; the invariants checked below are the parsers'
+//! promises.
+#![no_main]
+
+use std::net::IpAddr;
+
+use libfuzzer_sys::fuzz_target;
+use tessera_server::client_addr::{client_ip, Cidr};
+use tessera_server::oauth::{scope, Params};
+
+fuzz_target!(|data: &[u8]| {
+    // Forms and queries.
+    if let Ok(params) = Params::parse(data) {
+        for name in ["grant_type", "scope", "client_id", "code", "redirect_uri"] {
+            if let Some(value) = params.get(name) {
+                assert!(!value.is_empty(), "empty values count as absent");
+            }
+        }
+    }
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    // Scope.
+    let allowed: Vec<String> = scope::tokens(text).take(8).map(str::to_owned).collect();
+    if let Ok(granted) = scope::grant(Some(text), &allowed) {
+        assert!(scope::tokens(&granted).all(scope::is_token));
+        assert!(scope::covers(&allowed.join(" "), &granted));
+    }
+    // Forwarding headers: the answer is the peer or an address from the
+    // header, never a panic.
+    let peer: IpAddr = [10, 0, 0, 1].into();
+    let proxies: Vec<Cidr> = vec!["10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!())];
+    let (forwarded, xff) = text.split_once('\n').unwrap_or((text, ""));
+    let _ = client_ip(peer, &[forwarded], &[xff], &proxies);
+    let _ = text.parse::<Cidr>();
+    // Usernames: preparation is idempotent.
+    let once = tessera_server::username::normalize(text);
+    assert_eq!(tessera_server::username::normalize(&once), once);
+    let _ = tessera_server::username::new_username(text);
+});
