@@ -11,6 +11,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::oauth::OAuthError;
 
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        render(&self)
+    }
+}
+
 /// Renders a protocol error.
 pub fn render(e: &OAuthError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -4,6 +4,7 @@
 mod api;
 mod authorize;
 mod browser;
+mod client_form;
 mod client_ip;
 mod cors;
 mod error;
@@ -13,8 +14,6 @@ mod userinfo;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -29,6 +28,7 @@ use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
 use crate::oauth::{introspect, revoke};
 use crate::store::Store;
+use client_form::ClientForm;
 use client_ip::ClientIp;
 
 /// Largest accepted request body: token requests are a few hundred bytes.
@@ -261,19 +261,6 @@ fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
         .transpose()
 }
 
-/// The form body and `Authorization` header of a client-authenticated POST
-/// (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1).
-fn form<'a>(
-    headers: &'a HeaderMap,
-    body: &'a Result<Bytes, BytesRejection>,
-) -> Result<(&'a [u8], Option<&'a str>), OAuthError> {
-    if !content_type_is(headers, "application/x-www-form-urlencoded") {
-        return Err(OAuthError::WrongContentType);
-    }
-    let body = body.as_ref().map_err(|_| OAuthError::BodyTooLarge)?;
-    Ok((body, authorization(headers)?))
-}
-
 /// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
@@ -296,18 +283,17 @@ fn no_store(mut r: Response) -> Response {
 async fn token_endpoint(
     State(state): State<Arc<AppState>>,
     ClientIp(peer): ClientIp,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    form: Result<ClientForm, OAuthError>,
 ) -> Response {
     let result = async {
-        let (body, authorization) = form(&headers, &body)?;
+        let form = form?;
         let keys = state.keys();
         let ctx = TokenContext {
             store: &state.store,
             issue: state.issue(&keys, peer),
             id_signer: &keys.id_tokens,
         };
-        token::handle(&ctx, body, authorization).await
+        token::handle(&ctx, &form.body, form.authorization.as_deref()).await
     }
     .await;
     match result {
@@ -346,16 +332,13 @@ fn introspection_context<'a>(state: &'a AppState, keys: &'a KeyRing) -> introspe
 }
 
 /// RFC 7662 §2: token introspection.
-async fn introspect_endpoint(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let (body, authorization) = form(&headers, &body)?;
-        let keys = state.keys();
-        introspect::handle(&introspection_context(&state, &keys), body, authorization).await
-    }
+async fn introspect_endpoint(State(state): State<Arc<AppState>>, form: ClientForm) -> Response {
+    let keys = state.keys();
+    let result = introspect::handle(
+        &introspection_context(&state, &keys),
+        &form.body,
+        form.authorization.as_deref(),
+    )
     .await;
     match result {
         Ok(answer) => no_store(json(StatusCode::OK, answer.to_string(), "no-store")),
@@ -364,16 +347,13 @@ async fn introspect_endpoint(
 }
 
 /// RFC 7009 §2: token revocation; 200 with an empty body.
-async fn revoke_endpoint(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let (body, authorization) = form(&headers, &body)?;
-        let keys = state.keys();
-        revoke::handle(&introspection_context(&state, &keys), body, authorization).await
-    }
+async fn revoke_endpoint(State(state): State<Arc<AppState>>, form: ClientForm) -> Response {
+    let keys = state.keys();
+    let result = revoke::handle(
+        &introspection_context(&state, &keys),
+        &form.body,
+        form.authorization.as_deref(),
+    )
     .await;
     match result {
         Ok(()) => no_store(json(StatusCode::OK, String::new(), "no-store")),
