@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use serde_json::Value;
 use support::browser::{

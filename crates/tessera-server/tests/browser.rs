@@ -16,7 +16,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use std::path::Path;
 

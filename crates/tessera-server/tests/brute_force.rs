@@ -18,7 +18,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use std::net::IpAddr;
 

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

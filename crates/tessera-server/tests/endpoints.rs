@@ -8,7 +8,7 @@
     clippy::panic
 )] // tests fail by panicking
 
-mod support;
+use tessera_testkit as support;
 
 use serde_json::Value;
 use support::{basic, client, request, start, token};

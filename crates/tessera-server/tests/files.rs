@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -7,7 +7,7 @@
     clippy::panic
 )] // tests fail by panicking
 
-mod support;
+use tessera_testkit as support;
 
 use serde_json::Value;
 use support::{client, request, start, token, user};

@@ -11,7 +11,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use serde_json::Value;
 use support::browser::{redeem, seed, sign_in, Browser, VERIFIER};

@@ -12,7 +12,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use support::browser::{authorize_path, field, redirected, setup, sign_in, text, Browser};
 use support::request;

@@ -14,7 +14,7 @@
     clippy::panic
 )] // tests fail by panicking
 
-mod support;
+use tessera_testkit as support;
 
 use std::net::SocketAddr;
 use std::process::Output;

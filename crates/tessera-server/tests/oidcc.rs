@@ -13,7 +13,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use std::collections::HashMap;
 

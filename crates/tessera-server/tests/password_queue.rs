@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use support::{basic, client, request_from, user};
 use tessera_server::store::{ClientStore, Store, UserStore};

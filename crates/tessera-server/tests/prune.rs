@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use tessera_server::store::{
     AttemptStore, CodeStore, PruneStore, RevocationStore, Session, SessionStore, Store, CODE_KEPT_FOR,

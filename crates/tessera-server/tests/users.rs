@@ -11,7 +11,7 @@
     clippy::indexing_slicing
 )]
 
-mod support;
+use tessera_testkit as support;
 
 use support::{basic, client, request, token};
 use tessera_server::store::{ClientStore, Store, UserStore};

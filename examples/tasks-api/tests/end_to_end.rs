@@ -17,9 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use tessera_server::config::{Config, Overrides};
-use tessera_server::oauth::client_auth::hash_secret;
-use tessera_server::server::Server;
 use tessera_server::store::{Client, ClientStore, Store, User, UserStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -36,6 +33,8 @@ const ADA: &str = "user-ada";
 struct World {
     tessera: SocketAddr,
     api: SocketAddr,
+    /// Keeps Tessera running for the test (dropping it stops the server).
+    _running: tessera_testkit::Running,
 }
 
 /// A fresh, empty folder for one test's databases.
@@ -57,22 +56,8 @@ fn password_hash() -> String {
 }
 
 fn client(id: &str, secret: Option<&str>, grant: &str, scopes: &str, audience: &str) -> Client {
-    Client {
-        id: id.into(),
-        name: format!("{id} app"),
-        secret_hash: secret.map(hash_secret),
-        grant_types: vec![grant.into()],
-        scopes: scopes.split(' ').map(str::to_owned).collect(),
-        audiences: vec![audience.into()],
-        redirect_uris: vec![],
-        access_token_ttl: 600,
-        created_at: 1,
-        refresh_cookie: false,
-        first_party: false,
-        post_logout_redirect_uris: vec![],
-        auth_method: String::new(),
-        resource_server_for: vec![],
-    }
+    let scopes: Vec<&str> = scopes.split(' ').collect();
+    tessera_testkit::client(id, secret, &[grant], &scopes, &[audience])
 }
 
 fn user(id: &str, username: &str, roles: &[&str]) -> User {
@@ -97,22 +82,8 @@ impl World {
     async fn start() -> World {
         let dir = temp_dir();
         let database = format!("sqlite://{}/tessera.db", dir.display());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let tessera = listener.local_addr().unwrap();
-        let issuer = format!("http://{tessera}");
-        let mut config = Config::load(
-            None,
-            &Overrides {
-                listen: Some(tessera.to_string()),
-                issuer: Some(issuer.clone()),
-                database: Some(database.clone()),
-                ..Overrides::default()
-            },
-        )
-        .unwrap();
-        config.token_alg = "ES256".into();
-        let server = Server::with_listener(&config, listener).await.unwrap();
-        tokio::spawn(server.run(std::future::pending()));
+        let running = tessera_testkit::start(&database, "ES256").await;
+        let (tessera, issuer) = (running.addr, running.issuer.clone());
 
         let store = Store::open(&database).await.unwrap();
         // The first-party app: a public client allowed the password grant
@@ -161,7 +132,11 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, tasks_api::app(guard, db)).await });
-        World { tessera, api }
+        World {
+            tessera,
+            api,
+            _running: running,
+        }
     }
 
     /// A user's access token from the password grant, with `scope`.

@@ -11,7 +11,6 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -22,73 +21,43 @@ use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tessera_guard::{Claims, Guard};
-use tessera_server::config::{Config, Overrides};
-use tessera_server::server::Server;
-use tessera_server::store::{Client, ClientStore, Store, UserStore};
+use tessera_server::config::Config;
+use tessera_server::store::{ClientStore, Store, UserStore};
 use tower::ServiceExt;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::{basic, sqlite_url};
 
-/// A fresh SQLite database URL in a temp folder.
-pub fn sqlite_url() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("tessera-guard-test-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}/tessera.db", dir.display())
-}
-
-/// A Tessera server running in this process.
+/// A Tessera server running in this process (the shared test kit's), with
+/// helpers for what the guard's tests register.
 pub struct Tessera {
     pub addr: SocketAddr,
     pub issuer: String,
+    /// Its configuration (the database, so a test can reach the store and
+    /// the master key beside it).
     pub config: Config,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    running: tessera_testkit::Running,
 }
 
 impl Tessera {
     /// Starts Tessera on `database` (ES256 access tokens) at `addr`, or on
     /// a free port.
     pub async fn start(database: &str, addr: Option<SocketAddr>) -> Tessera {
-        let listener =
-            std::net::TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let issuer = format!("http://{addr}");
-        let mut config = Config::load(
-            None,
-            &Overrides {
-                listen: Some(addr.to_string()),
-                issuer: Some(issuer.clone()),
-                database: Some(database.to_owned()),
-                ..Overrides::default()
-            },
-        )
-        .unwrap();
-        config.token_alg = "ES256".into();
-        let server = Server::with_listener(&config, listener).await.unwrap();
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        let running = tessera_testkit::start_at(addr, database, "ES256", None, |_| {}).await;
         Tessera {
-            addr,
-            issuer,
-            config,
-            stop,
-            task,
+            addr: running.addr,
+            issuer: running.issuer.clone(),
+            config: Config {
+                database: database.to_owned(),
+                ..Config::default()
+            },
+            running,
         }
     }
 
     /// Stops the server; its port is free again when this returns.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap();
+        self.running.stop().await;
     }
 
     pub async fn store(&self) -> Store {
@@ -112,48 +81,18 @@ impl Tessera {
         audiences: &[&str],
         resource_server_for: &[&str],
     ) {
-        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        self.store()
-            .await
-            .create_client(&Client {
-                id: id.into(),
-                name: id.into(),
-                secret_hash: Some(tessera_server::oauth::client_auth::hash_secret("pw")),
-                grant_types: list(grants),
-                scopes: scopes.split(' ').map(str::to_owned).collect(),
-                audiences: list(audiences),
-                redirect_uris: vec![],
-                access_token_ttl: 600,
-                created_at: 1,
-                refresh_cookie: false,
-                first_party: false,
-                post_logout_redirect_uris: vec![],
-                auth_method: String::new(),
-                resource_server_for: list(resource_server_for),
-            })
-            .await
-            .unwrap();
+        let scopes: Vec<&str> = scopes.split(' ').collect();
+        let mut client = tessera_testkit::client(id, Some("pw"), grants, &scopes, audiences);
+        client.name = id.into();
+        client.resource_server_for = resource_server_for.iter().map(|s| s.to_string()).collect();
+        self.store().await.create_client(&client).await.unwrap();
     }
 
     /// A user with this password and these roles.
     pub async fn user(&self, username: &str, password: &str, roles: &[&str]) {
-        self.store()
-            .await
-            .create_user(&tessera_server::store::User {
-                id: format!("id-{username}"),
-                username: username.into(),
-                email: Some(format!("{username}@example.com")),
-                email_verified: false,
-                name: None,
-                roles: roles.iter().map(|r| r.to_string()).collect(),
-                password_hash: tessera_server::password::hash_blocking(password).unwrap(),
-                created_at: 1,
-                failed_logins: 0,
-                locked_until: None,
-                disabled_at: None,
-            })
-            .await
-            .unwrap();
+        let mut user = tessera_testkit::user(&format!("id-{username}"), username, password, roles);
+        user.name = None;
+        self.store().await.create_user(&user).await.unwrap();
     }
 
     /// An access token from the token endpoint (client secret "pw").
@@ -172,14 +111,6 @@ impl Tessera {
         let json: Value = serde_json::from_slice(&body).unwrap();
         json["access_token"].as_str().unwrap().to_owned()
     }
-}
-
-pub fn basic(id: &str, secret: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
 }
 
 /// One HTTP exchange.

@@ -1,9 +1,17 @@
-//! Test support: databases for both backends, an in-process server on an
-//! ephemeral port, and a minimal HTTP/1.1 client (one request per
-//! connection) so tests speak real HTTP without a client library.
+//! # tessera-testkit
+//!
+//! Test support shared by Tessera's crates (`publish = false`): databases
+//! for both backends ([`sqlite_url`], [`postgres_url`]), an in-process
+//! server on an ephemeral port ([`start`], [`start_configured`]), seeding
+//! ([`client`], [`user`]), a minimal HTTP/1.1 client (one request per
+//! connection, so tests speak real HTTP without a client library:
+//! [`request`], [`request_from`], [`token`]) and, in [`browser`], a
+//! cookie-keeping browser that walks the sign-in pages.
+//!
+//! It panics on any setup failure: it is for tests only.
 
 #![allow(
-    dead_code,
+    missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -113,7 +121,20 @@ pub async fn start_configured(
     adjust: impl FnOnce(&mut Config),
 ) -> Running {
     // Port 0 picks a free port; by default the issuer names it.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    start_at(None, database, token_alg, issuer, adjust).await
+}
+
+/// [`start_configured`] on `addr` (a port a stopped server freed, to
+/// restart "the same" server), or on a free port.
+pub async fn start_at(
+    addr: Option<SocketAddr>,
+    database: &str,
+    token_alg: &str,
+    issuer: Option<&str>,
+    adjust: impl FnOnce(&mut Config),
+) -> Running {
+    let listener =
+        std::net::TcpListener::bind(addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))).unwrap();
     let addr = listener.local_addr().unwrap();
     let issuer = issuer.map_or_else(|| format!("http://{addr}"), str::to_owned);
     let mut config = Config::load(
