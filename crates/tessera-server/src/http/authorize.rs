@@ -14,12 +14,12 @@ use axum::response::Response;
 use tessera_jwt::UnixTime;
 use zeroize::Zeroizing;
 
-use super::browser::{self, busy, internal, page, see_other};
+use super::browser::{self, busy, internal, page, see_other, BrowserForm};
 use super::client_ip::ClientIp;
 use super::AppState;
 use crate::oauth::authorize::Refusal;
 use crate::oauth::first_party::RegisterRequest;
-use crate::oauth::interaction::flow::{self, Answer, Ctx, FlowError, Outcome, Screen, SignInError, StepForm};
+use crate::oauth::interaction::flow::{self, Answer, Ctx, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
 use crate::oauth::Params;
 use crate::store::Store;
@@ -60,49 +60,25 @@ async fn start(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpA
 }
 
 /// `POST /authorize/login`: the password form.
-pub(super) async fn login(
-    State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (form, browser) = match step_input(&state, &headers, &body, peer) {
-        Ok(input) => input,
-        Err(response) => return *response,
-    };
+pub(super) async fn login(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
     let ctx = ctx(&state, &keys);
-    let issue = state.issue(&keys, peer);
-    let password = form.get("password").map(|p| Zeroizing::new(p.to_owned()));
-    let answer = flow::password(
-        &ctx,
-        &issue,
-        browser,
-        step_form(&form),
-        form.get("username"),
-        password,
-    )
-    .await;
+    let browser = sent.browser();
+    let issue = state.issue(&keys, browser.peer);
+    let password = sent.form.get("password").map(|p| Zeroizing::new(p.to_owned()));
+    let username = sent.form.get("username");
+    let answer = flow::password(&ctx, &issue, browser, sent.step(), username, password).await;
     render(&state, answer)
 }
 
 /// `POST /authorize/consent`: the consent form.
-pub(super) async fn consent(
-    State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (form, browser) = match step_input(&state, &headers, &body, peer) {
-        Ok(input) => input,
-        Err(response) => return *response,
-    };
+pub(super) async fn consent(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
     let ctx = ctx(&state, &keys);
-    let allow = form.get("decision") == Some("allow");
+    let allow = sent.form.get("decision") == Some("allow");
     render(
         &state,
-        flow::consent(&ctx, browser, step_form(&form), allow).await,
+        flow::consent(&ctx, sent.browser(), sent.step(), allow).await,
     )
 }
 
@@ -132,25 +108,23 @@ pub(super) async fn register_page(
 }
 
 /// `POST /authorize/register`: the sign-up form.
-pub(super) async fn register(
-    State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (form, browser) = match step_input(&state, &headers, &body, peer) {
-        Ok(input) => input,
-        Err(response) => return *response,
-    };
+pub(super) async fn register(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
     let ctx = ctx(&state, &keys);
     let new_user = RegisterRequest {
-        username: form.get("username").unwrap_or("").to_owned(),
-        password: form.get("password").unwrap_or("").to_owned(),
-        email: form.get("email").map(str::to_owned),
+        username: sent.form.get("username").unwrap_or("").to_owned(),
+        password: sent.form.get("password").unwrap_or("").to_owned(),
+        email: sent.form.get("email").map(str::to_owned),
         name: None,
     };
-    let answer = flow::register(&ctx, browser, step_form(&form), state.self_registration, new_user).await;
+    let answer = flow::register(
+        &ctx,
+        sent.browser(),
+        sent.step(),
+        state.self_registration,
+        new_user,
+    )
+    .await;
     render(&state, answer)
 }
 
@@ -174,24 +148,6 @@ fn presented<'h>(
         session: browser::session_value(state, headers)?,
         peer,
     })
-}
-
-/// A form step's fields and the browser that sent them.
-fn step_input<'h>(
-    state: &AppState,
-    headers: &'h HeaderMap,
-    body: &Result<Bytes, BytesRejection>,
-    peer: Option<std::net::IpAddr>,
-) -> Result<(Params, flow::Browser<'h>), Box<Response>> {
-    let form = browser::form(headers, body)?;
-    Ok((form, presented(state, headers, peer)?))
-}
-
-fn step_form(form: &Params) -> StepForm<'_> {
-    StepForm {
-        interaction: form.get("interaction").unwrap_or(""),
-        csrf: form.get("csrf").unwrap_or(""),
-    }
 }
 
 /// A step's answer as HTTP.

@@ -204,3 +204,63 @@ pub(super) fn internal(error: &OAuthError) -> Response {
         &[],
     )
 }
+
+/// What a browser sent with a sign-in form, checked before the handler
+/// runs: its address, its cookies (each name at most once) and the form's
+/// fields (`application/x-www-form-urlencoded`, UTF-8, each field once).
+/// A refusal is the page that says why.
+pub(super) struct BrowserForm {
+    /// The form's fields.
+    pub form: Params,
+    binding: Option<String>,
+    session: Option<String>,
+    peer: Option<std::net::IpAddr>,
+}
+
+impl BrowserForm {
+    /// The browser, as the sign-in steps see it.
+    pub fn browser(&self) -> crate::oauth::interaction::flow::Browser<'_> {
+        crate::oauth::interaction::flow::Browser {
+            binding: self.binding.as_deref(),
+            session: self.session.as_deref(),
+            peer: self.peer,
+        }
+    }
+
+    /// The interaction the form continues, and its CSRF token.
+    pub fn step(&self) -> crate::oauth::interaction::flow::StepForm<'_> {
+        crate::oauth::interaction::flow::StepForm {
+            interaction: self.form.get("interaction").unwrap_or(""),
+            csrf: self.form.get("csrf").unwrap_or(""),
+        }
+    }
+}
+
+impl axum::extract::FromRequest<std::sync::Arc<AppState>> for BrowserForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<BrowserForm, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let Ok(super::client_ip::ClientIp(peer)) =
+            super::client_ip::ClientIp::from_request_parts(&mut parts, state).await;
+        let binding = existing_binding(state, &parts.headers)
+            .map_err(|r| *r)?
+            .map(str::to_owned);
+        let session = session_value(state, &parts.headers)
+            .map_err(|r| *r)?
+            .map(str::to_owned);
+        let headers = parts.headers.clone();
+        let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state).await;
+        let form = form(&headers, &bytes).map_err(|r| *r)?;
+        Ok(BrowserForm {
+            form,
+            binding,
+            session,
+            peer,
+        })
+    }
+}
