@@ -18,8 +18,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use tessera_server::store::{Client, ClientStore, Store, User, UserStore};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tessera_testkit::{request, Response};
 
 const PASSWORD: &str = "correct-horse-battery-staple";
 const SERVICE_SECRET: &str = "a service secret of some length";
@@ -191,28 +190,16 @@ impl World {
     }
 }
 
-/// A parsed HTTP response.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// What the tasks API's answers are checked for, on the test kit's
+/// [`Response`].
+trait Answer {
+    fn text(&self) -> String;
+    fn assert_error(&self, status: u16, code: &str);
 }
 
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
+impl Answer for Response {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     /// Asserts an error response: status, `error` code, and JSON.
@@ -231,45 +218,6 @@ impl Response {
             body["error_description"].as_str().is_some_and(|d| !d.is_empty()),
             "{body}"
         );
-    }
-}
-
-/// Sends one HTTP/1.1 request (one per connection) and reads the response.
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (n, v) in headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("no header end");
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Response {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
     }
 }
 
