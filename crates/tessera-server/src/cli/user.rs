@@ -119,17 +119,24 @@ fn new_id() -> anyhow::Result<String> {
     crate::random::hex(16).ok_or_else(|| anyhow::anyhow!("no randomness available"))
 }
 
-/// Which of the two commands sharing [`NameArgs`] runs.
-enum Kind {
-    Disable,
-    Other,
+/// `user disable` / `user enable`: a disabled user cannot sign in, and
+/// disabling ends their grants and sessions.
+async fn set_disabled(args: NameArgs, disable: bool) -> anyhow::Result<()> {
+    let store = Store::open(&args.config.load(None, None)?.database).await?;
+    let user = store
+        .user_by_username(&crate::username::normalize(&args.username))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+    store
+        .set_disabled(&user.id, disable, UnixTime::now().as_secs())
+        .await?;
+    let what = if disable { "disabled" } else { "enabled" };
+    tracing::info!(target: "audit", user_id = %user.id, "user {what}");
+    eprintln!("{what} user {}", args.username);
+    Ok(())
 }
 
 pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
-    let cmd_kind = match cmd {
-        UserCommand::Disable(_) => Kind::Disable,
-        _ => Kind::Other,
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,19 +212,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     eprintln!("password changed for {}", args.username);
                     Ok(())
                 }
-                UserCommand::Disable(args) | UserCommand::Enable(args) => {
-                    let disable = matches!(cmd_kind, Kind::Disable);
-                    let store = Store::open(&args.config.load(None, None)?.database).await?;
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    store.set_disabled(&user.id, disable, UnixTime::now().as_secs()).await?;
-                    let what = if disable { "disabled" } else { "enabled" };
-                    tracing::info!(target: "audit", user_id = %user.id, "user {what}");
-                    eprintln!("{what} user {}", args.username);
-                    Ok(())
-                }
+                UserCommand::Disable(args) => set_disabled(args, true).await,
+                UserCommand::Enable(args) => set_disabled(args, false).await,
                 UserCommand::VerifyEmail(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = store

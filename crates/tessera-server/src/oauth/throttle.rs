@@ -95,14 +95,10 @@ pub async fn failed_login<S: AttemptStore>(
     peer: Option<IpAddr>,
     now: i64,
 ) -> Result<(), StoreError> {
-    match peer {
-        Some(addr) => {
-            store
-                .record_failure(&bucket("login", addr), now, WINDOW_SECS)
-                .await
-        }
-        None => Ok(()),
-    }
+    let Some(addr) = peer else { return Ok(()) };
+    store
+        .record_failure(&bucket("login", addr), now, WINDOW_SECS)
+        .await
 }
 
 /// Hands back the attempt of a login that succeeded.
@@ -111,14 +107,10 @@ pub async fn refund_login<S: AttemptStore>(
     peer: Option<IpAddr>,
     now: i64,
 ) -> Result<(), StoreError> {
-    match peer {
-        Some(addr) => {
-            store
-                .refund_attempt(&bucket("login", addr), now, WINDOW_SECS)
-                .await
-        }
-        None => Ok(()),
-    }
+    let Some(addr) = peer else { return Ok(()) };
+    store
+        .refund_attempt(&bucket("login", addr), now, WINDOW_SECS)
+        .await
 }
 
 /// Whether `peer` may register another account now (counted).

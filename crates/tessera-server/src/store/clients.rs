@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
-use super::{conflict, Store, StoreError};
+use super::{conflict, join, split, Store, StoreError};
 
 /// How long a node may serve a cached client after another node changed or
 /// deleted it. Changes made through this node apply at once.
@@ -116,14 +116,6 @@ pub trait ClientStore {
         &self,
         origin: &str,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
-}
-
-fn join(list: &[String]) -> String {
-    list.join(" ")
-}
-
-fn split(s: &str) -> Vec<String> {
-    s.split_ascii_whitespace().map(str::to_owned).collect()
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {

@@ -87,12 +87,7 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         auth_time: row.try_get("auth_time").map_err(get)?,
         sid: row.try_get("sid").map_err(get)?,
         expires_at: row.try_get("expires_at").map_err(get)?,
-        amr: row
-            .try_get::<String, _>("amr")
-            .map_err(get)?
-            .split_ascii_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
     })
 }
 
@@ -112,7 +107,7 @@ impl CodeStore for Store {
         .bind(c.auth_time)
         .bind(&c.sid)
         .bind(c.expires_at)
-        .bind(c.amr.join(" "))
+        .bind(super::join(&c.amr))
         .execute(self.pool())
         .await?;
         Ok(())

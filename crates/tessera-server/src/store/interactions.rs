@@ -81,7 +81,7 @@ impl InteractionStore for Store {
         .bind(i.expires_at)
         .bind(i.user_id.clone())
         .bind(i.auth_time)
-        .bind(i.amr.join(" "))
+        .bind(super::join(&i.amr))
         .bind(i64::from(i.consented))
         .execute(self.pool())
         .await?;
@@ -108,12 +108,7 @@ impl InteractionStore for Store {
             expires_at: row.try_get("expires_at").map_err(get)?,
             user_id: row.try_get("user_id").map_err(get)?,
             auth_time: row.try_get("auth_time").map_err(get)?,
-            amr: row
-                .try_get::<String, _>("amr")
-                .map_err(get)?
-                .split_ascii_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
             consented: row.try_get::<i64, _>("consented").map_err(get)? != 0,
         }))
     }
@@ -132,7 +127,7 @@ impl InteractionStore for Store {
         )
         .bind(user_id)
         .bind(auth_time)
-        .bind(amr.join(" "))
+        .bind(super::join(amr))
         .bind(id_hash.to_vec())
         .execute(self.pool())
         .await?;

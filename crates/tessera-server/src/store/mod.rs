@@ -343,6 +343,17 @@ pub fn loose_permissions(url: &str) -> Vec<String> {
     found
 }
 
+/// A list column's value: words separated by spaces (grant types, scopes,
+/// roles, `amr` values; none contains a space).
+pub(crate) fn join(list: &[String]) -> String {
+    list.join(" ")
+}
+
+/// A list column read back (see [`join`]).
+pub(crate) fn split(s: &str) -> Vec<String> {
+    s.split_ascii_whitespace().map(str::to_owned).collect()
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].
 pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     match &e {

@@ -112,13 +112,15 @@ pub trait RefreshTokenStore {
         &self,
         grant: &IssuedGrant,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// Uses the token `hash` issued to `client_id` and stores its successor
-    /// `next`, in one transaction serialised on the family (see the module
-    /// docs). A replay revokes the family and its access tokens.
+    /// Uses the token `hash` issued to `client_id` in `family_id` (as
+    /// [`RefreshTokenStore::presented_refresh_token`] read it) and stores its
+    /// successor `next`, in one transaction serialised on the family (see
+    /// the module docs). A replay revokes the family and its access tokens.
     fn rotate_refresh_token(
         &self,
         hash: &[u8],
         client_id: &str,
+        family_id: &str,
         now: i64,
         next: &IssuedGrant,
     ) -> impl std::future::Future<Output = Result<Consumed, StoreError>> + Send;
@@ -282,19 +284,10 @@ impl RefreshTokenStore for Store {
         &self,
         hash: &[u8],
         client_id: &str,
+        family: &str,
         now: i64,
         next: &IssuedGrant,
     ) -> Result<Consumed, StoreError> {
-        let family: Option<String> = sqlx::query_scalar(
-            "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2",
-        )
-        .bind(hash.to_vec())
-        .bind(client_id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(family) = family else {
-            return Ok(Consumed::Invalid);
-        };
         let mut tx = self.pool().begin().await?;
         // 1. Take the family's row (a write, so concurrent rotations and
         //    replays of one family queue here); a revoked or ended family
@@ -303,7 +296,7 @@ impl RefreshTokenStore for Store {
             "UPDATE refresh_families SET revoked_at = revoked_at \
              WHERE family_id = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
-        .bind(&family)
+        .bind(family)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -331,18 +324,21 @@ impl RefreshTokenStore for Store {
             return Ok(Consumed::Fresh(old));
         }
         // 4. Not usable: a used token is a replay, which ends the family.
-        let used_at: Option<i64> =
-            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE token_hash = $1")
+        let used_at: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE token_hash = $1 AND family_id = $2")
                 .bind(hash.to_vec())
-                .fetch_one(&mut *tx)
+                .bind(family)
+                .fetch_optional(&mut *tx)
                 .await?;
-        if used_at.is_none() {
+        if used_at.flatten().is_none() {
             tx.rollback().await?;
             return Ok(Consumed::Invalid);
         }
-        revoke_family(&mut tx, &family, now).await?;
+        revoke_family(&mut tx, family, now).await?;
         tx.commit().await?;
-        Ok(Consumed::Replayed { family_id: family })
+        Ok(Consumed::Replayed {
+            family_id: family.to_owned(),
+        })
     }
 
     async fn revoke_refresh_family(

@@ -57,7 +57,7 @@ impl SessionStore for Store {
         .bind(s.auth_time)
         .bind(s.expires_at)
         .bind(s.client_ip.clone())
-        .bind(s.amr.join(" "))
+        .bind(super::join(&s.amr))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -81,12 +81,7 @@ impl SessionStore for Store {
             auth_time: row.try_get("auth_time").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
             client_ip: row.try_get("client_ip").map_err(get)?,
-            amr: row
-                .try_get::<String, _>("amr")
-                .map_err(get)?
-                .split_ascii_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
         }))
     }
 

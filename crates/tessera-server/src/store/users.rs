@@ -148,12 +148,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
         username: row.try_get("username").map_err(get)?,
         email: row.try_get("email").map_err(get)?,
         name: row.try_get("name").map_err(get)?,
-        roles: row
-            .try_get::<String, _>("roles")
-            .map_err(get)?
-            .split_ascii_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        roles: super::split(&row.try_get::<String, _>("roles").map_err(get)?),
         password_hash: row.try_get("password_hash").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
         failed_logins: row.try_get("failed_logins").map_err(get)?,
@@ -174,7 +169,7 @@ impl UserStore for Store {
         .bind(&u.username)
         .bind(u.email.clone())
         .bind(u.name.clone())
-        .bind(u.roles.join(" "))
+        .bind(super::join(&u.roles))
         .bind(&u.password_hash)
         .bind(u.created_at)
         .bind(u.failed_logins)

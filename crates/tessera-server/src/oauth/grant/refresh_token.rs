@@ -69,7 +69,13 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     };
     let prepared = user_tokens::prepare(ctx, client, &user, &granted, family)?;
     match store
-        .rotate_refresh_token(&hash, &client.id, ctx.now, &prepared.grant)
+        .rotate_refresh_token(
+            &hash,
+            &client.id,
+            &current.token.family_id,
+            ctx.now,
+            &prepared.grant,
+        )
         .await?
     {
         Consumed::Fresh(_) => {}

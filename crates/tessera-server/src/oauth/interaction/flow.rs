@@ -28,8 +28,7 @@ use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, Interaction, InteractionStore, Session, SessionStore,
-    UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, Session, SessionStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -267,7 +266,7 @@ async fn resume<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     browser: Browser<'_>,
     form: StepForm<'_>,
-) -> Result<(Flow, Interaction, AuthorizationRequest), FlowError> {
+) -> Result<(Flow, AuthorizationRequest), FlowError> {
     let record = super::resume(ctx.store, form.interaction, browser.binding, form.csrf, ctx.now).await?;
     let request = check(ctx, &record.request).await?;
     let flow = Flow {
@@ -278,7 +277,7 @@ async fn resume<S: FlowStore>(
         new_binding: None,
         new_session: None,
     };
-    Ok((flow, record, request))
+    Ok((flow, request))
 }
 
 async fn current_session<S: FlowStore>(
@@ -394,7 +393,7 @@ pub async fn password<S: FlowStore>(
     username: Option<&str>,
     password: Option<Zeroizing<String>>,
 ) -> Result<Answer, FlowError> {
-    let (flow, _, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form).await?;
     let failed = |flow: Flow, username: Option<&str>, error: SignInError| {
         let screen = Screen::SignIn {
             keys: flow.keys(),
@@ -471,7 +470,7 @@ pub async fn consent<S: FlowStore>(
     form: StepForm<'_>,
     allow: bool,
 ) -> Result<Answer, FlowError> {
-    let (mut flow, _, request) = resume(ctx, browser, form).await?;
+    let (mut flow, request) = resume(ctx, browser, form).await?;
     if !allow {
         tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
@@ -509,7 +508,7 @@ pub async fn register_page<S: FlowStore>(
         interaction,
         csrf: &csrf,
     };
-    let (flow, _, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form).await?;
     let screen = Screen::SignUp {
         keys: flow.keys(),
         client_name: request.client.name.clone(),
@@ -532,7 +531,7 @@ pub async fn register<S: FlowStore>(
     if !enabled {
         return Err(FlowError::RegistrationOff);
     }
-    let (flow, _, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form).await?;
     let (username, email) = (new_user.username.clone(), new_user.email.clone());
     let user = match first_party::register(ctx.store, true, ctx.now, browser.peer, new_user).await {
         Ok(user) => user,
