@@ -238,6 +238,10 @@ async fn authorization_request_errors() {
             swap("scope=openid+profile+email", "scope=openid+admin"),
             "invalid_scope",
         ),
+        (
+            swap("scope=openid+profile+email", "scope=openid++profile"),
+            "invalid_scope",
+        ),
     ];
     for (path, error) in more {
         let r = browser.get(&server, &path).await;
@@ -318,7 +322,7 @@ async fn code_redemption_checks() {
             client_id: "first".into(),
             user_id: "u-ann".into(),
             redirect_uri: CALLBACK.into(),
-            scope: "openid".into(),
+            scope: tessera_server::oauth::Scope::from_tokens(["openid"]),
             nonce: None,
             code_challenge: None,
             auth_time: now - 100,

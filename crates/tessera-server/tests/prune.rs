@@ -41,7 +41,7 @@ async fn prunes(database: &str) {
                 client_id: "c".into(),
                 user_id: "u".into(),
                 redirect_uri: "https://app.example/cb".into(),
-                scope: "openid".into(),
+                scope: tessera_server::oauth::Scope::from_stored("openid"),
                 nonce: None,
                 code_challenge: None,
                 auth_time: now,

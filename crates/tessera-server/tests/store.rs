@@ -103,11 +103,18 @@ async fn store_conformance(url: &str) {
     // Consent accumulates scopes per user and client.
     use tessera_server::store::ConsentStore;
     assert_eq!(store.consented_scope("u", "c").await.unwrap(), None);
-    store.record_consent("u", "c", "openid profile", 1).await.unwrap();
-    store.record_consent("u", "c", "openid email", 2).await.unwrap();
+    let scope = |s| tessera_server::oauth::Scope::parse(s).unwrap();
+    store
+        .record_consent("u", "c", &scope("openid profile"), 1)
+        .await
+        .unwrap();
+    store
+        .record_consent("u", "c", &scope("openid email"), 2)
+        .await
+        .unwrap();
     assert_eq!(
-        store2.consented_scope("u", "c").await.unwrap().as_deref(),
-        Some("openid profile email")
+        store2.consented_scope("u", "c").await.unwrap(),
+        Some(scope("openid profile email"))
     );
     assert_eq!(store.consented_scope("u", "other").await.unwrap(), None);
 

@@ -72,6 +72,14 @@ async fn client_credentials_suite(database: &str, alg: &str) {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["scope"], "read");
+    // A scope is a set (RFC 6749 §3.3): a repeated token is granted once.
+    let r = token(
+        addr,
+        "grant_type=client_credentials&client_id=svc&client_secret=s3cret&scope=write+read+write",
+        &[],
+    )
+    .await;
+    assert_eq!(r.json()["scope"], "write read");
     let r = token(
         addr,
         "grant_type=client_credentials&audience=api",
@@ -86,6 +94,19 @@ async fn client_credentials_suite(database: &str, alg: &str) {
     let cases: Vec<Case> = vec![
         (
             "grant_type=client_credentials&scope=admin",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_scope",
+        ),
+        // RFC 6749 §3.3: single spaces between NQCHAR tokens.
+        (
+            "grant_type=client_credentials&scope=read++write",
+            vec![("Authorization", auth.clone())],
+            400,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=client_credentials&scope=read%5C",
             vec![("Authorization", auth.clone())],
             400,
             "invalid_scope",

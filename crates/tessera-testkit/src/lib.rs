@@ -304,7 +304,7 @@ pub fn client(
         name: format!("{id} app"),
         secret_hash: secret.map(hash_secret),
         grant_types: grants.iter().map(|s| s.to_string()).collect(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        scopes: tessera_server::oauth::Scope::from_tokens(scopes.iter().copied()),
         audiences: audiences.iter().map(|s| s.to_string()).collect(),
         redirect_uris: vec![],
         access_token_ttl: 600,

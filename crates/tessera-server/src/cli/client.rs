@@ -9,6 +9,7 @@ use super::serve::ConfigArgs;
 use super::Failure;
 use crate::oauth::client_auth::{hash_secret, AuthMethod};
 use crate::oauth::grant::GrantType;
+use crate::oauth::Scope;
 use crate::store::{Client, ClientStore, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
@@ -48,9 +49,9 @@ pub(crate) struct CreateArgs {
     /// Registered redirect URI; repeat for several.
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
-    /// Allowed scopes, space-separated.
-    #[arg(long, default_value = "")]
-    scope: String,
+    /// Allowed scopes, separated by single spaces (RFC 6749 §3.3).
+    #[arg(long, default_value = "", value_parser = |s: &str| Scope::parse(s))]
+    scope: Scope,
     /// Allowed audience (resource server); repeat for several.
     #[arg(long = "audience")]
     audiences: Vec<String>,
@@ -98,7 +99,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "name": c.name,
         "public": c.secret_hash.is_none(),
         "grant_types": c.grant_types,
-        "scope": c.scopes.join(" "),
+        "scope": c.scopes,
         "audiences": c.audiences,
         "redirect_uris": c.redirect_uris,
         "access_token_ttl": c.access_token_ttl,
@@ -230,7 +231,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         name: args.name,
         secret_hash: secret.as_deref().map(|s| hash_secret(s)),
         grant_types,
-        scopes: args.scope.split_ascii_whitespace().map(str::to_owned).collect(),
+        scopes: args.scope,
         audiences: args.audiences,
         redirect_uris: args.redirect_uris,
         access_token_ttl: ttl,

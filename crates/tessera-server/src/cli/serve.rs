@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::config::{Config, Overrides};
+use crate::oauth::Scope;
 use crate::server::{self, Server};
 
 /// Configuration flags shared by `serve`, `client` and `user`.
@@ -125,7 +126,6 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     let now = tessera_jwt::UnixTime::now().as_secs();
     let secret = random()?;
     let password = random()?;
-    let scopes = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
     // Everything that can fail without the database is done before the
     // first write; a failed write leaves whole rows, and a second
     // `--demo` replaces them.
@@ -142,7 +142,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             name: "Demo service".into(),
             secret_hash: Some(hash_secret(&secret)),
             grant_types: vec!["client_credentials".into()],
-            scopes: scopes("tasks:read tasks:write"),
+            scopes: Scope::from_tokens(["tasks:read", "tasks:write"]),
             audiences: vec!["tasks-api".into()],
             redirect_uris: vec![],
             access_token_ttl: config.access_token_ttl,
@@ -160,7 +160,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             name: "Demo app".into(),
             secret_hash: None,
             grant_types: vec!["password".into(), "refresh_token".into()],
-            scopes: scopes("openid profile email tasks:read tasks:write"),
+            scopes: Scope::from_tokens(["openid", "profile", "email", "tasks:read", "tasks:write"]),
             audiences: vec!["tasks-api".into()],
             redirect_uris: vec![],
             access_token_ttl: config.access_token_ttl,

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
-use super::scope;
+use super::scope::Scope;
 use crate::store::{Client, ClientStore};
 
 /// A checked authorization request.
@@ -48,7 +48,7 @@ pub struct AuthorizationRequest {
     /// Where the answer goes.
     pub redirect_uri: String,
     /// The granted scope.
-    pub scope: String,
+    pub scope: Scope,
     /// Returned unchanged to the client.
     pub state: Option<String>,
     /// Put in the ID token.
@@ -243,9 +243,16 @@ pub async fn check<S: ClientStore>(
     // 8. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
     // scopes for data Tessera does not hold (`address`, `phone`) are left
     // out rather than refused, as OpenID Connect Core §5.4 allows.
-    let requested = get("scope").map(|s| scope::without(s, |t| matches!(t, "address" | "phone")));
-    let scope = scope::grant(requested.as_deref().filter(|s| !s.is_empty()), &client.scopes)
-        .map_err(|_| refuse(AuthorizeError::ScopeNotAllowed))?;
+    let requested = get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|e| refuse(AuthorizeError::MalformedScope(e)))?
+        .map(|s| s.without(|t| matches!(t, "address" | "phone")))
+        .filter(|s| !s.is_empty());
+    let scope = client
+        .scopes
+        .narrow(requested.as_ref())
+        .ok_or_else(|| refuse(AuthorizeError::ScopeNotAllowed))?;
     // 9.
     let prompts: Vec<Prompt> = get("prompt")
         .unwrap_or("")

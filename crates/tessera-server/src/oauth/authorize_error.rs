@@ -53,6 +53,8 @@ pub enum AuthorizeError {
     MalformedChallenge,
     /// A scope not registered for the client.
     ScopeNotAllowed,
+    /// A `scope` that is not one (RFC 6749 §3.3).
+    MalformedScope(super::scope::ScopeError),
     /// A `prompt` value that is not defined.
     UnknownPrompt,
     /// `prompt=none` with other values.
@@ -95,6 +97,7 @@ impl AuthorizeError {
             | AuthorizeError::PublicClientWithoutPkce
             | AuthorizeError::MalformedChallenge
             | AuthorizeError::ScopeNotAllowed
+            | AuthorizeError::MalformedScope(_)
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
             | AuthorizeError::UnsupportedResponseMode
@@ -131,7 +134,7 @@ impl AuthorizeError {
             AuthorizeError::UnauthorizedClient => "unauthorized_client",
             AuthorizeError::RequestNotSupported => "request_not_supported",
             AuthorizeError::RequestUriNotSupported => "request_uri_not_supported",
-            AuthorizeError::ScopeNotAllowed => "invalid_scope",
+            AuthorizeError::ScopeNotAllowed | AuthorizeError::MalformedScope(_) => "invalid_scope",
             AuthorizeError::Prompt(e) => e.code(),
             AuthorizeError::AccessDenied => "access_denied",
         }
@@ -166,6 +169,7 @@ impl AuthorizeError {
                 "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
             }
             AuthorizeError::ScopeNotAllowed => "a requested scope is not allowed for this client",
+            AuthorizeError::MalformedScope(e) => return format!("scope is malformed: {e}"),
             AuthorizeError::UnknownPrompt => "prompt may only be none, login, consent or select_account",
             AuthorizeError::PromptNoneCombined => "prompt=none cannot be combined with other values",
             AuthorizeError::UnsupportedResponseMode => "response_mode must be query",

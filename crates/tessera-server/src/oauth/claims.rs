@@ -20,7 +20,7 @@
 //!
 //! [OpenID Connect Core §5.4]: https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims
 
-use super::scope;
+use super::Scope;
 use crate::store::{Client, User};
 
 /// The claims a grant releases, borrowed from the user.
@@ -45,13 +45,13 @@ pub fn is_first_party(client: &Client) -> bool {
 
 impl<'a> Released<'a> {
     /// What `granted` releases of `user` to `client`.
-    pub fn for_grant(user: &'a User, client: &Client, granted: &str) -> Released<'a> {
+    pub fn for_grant(user: &'a User, client: &Client, granted: &Scope) -> Released<'a> {
         let first_party = is_first_party(client);
-        let profile = scope::has(granted, "profile");
+        let profile = granted.has("profile");
         let email = user
             .email
             .as_deref()
-            .filter(|e| !e.is_empty() && scope::has(granted, "email"));
+            .filter(|e| !e.is_empty() && granted.has("email"));
         Released {
             preferred_username: Some(user.username.as_str())
                 .filter(|u| !u.is_empty() && (profile || first_party)),
@@ -59,7 +59,7 @@ impl<'a> Released<'a> {
             email,
             email_verified: email.map(|_| user.email_verified),
             roles: Some(user.roles.as_slice())
-                .filter(|r| !r.is_empty() && (first_party || scope::has(granted, "roles"))),
+                .filter(|r| !r.is_empty() && (first_party || granted.has("roles"))),
         }
     }
 
@@ -111,7 +111,7 @@ mod tests {
             name: "c".into(),
             secret_hash: None,
             grant_types: grants.iter().map(|g| g.to_string()).collect(),
-            scopes: vec![],
+            scopes: Scope::default(),
             audiences: vec![],
             redirect_uris: vec![],
             access_token_ttl: 60,
@@ -129,8 +129,11 @@ mod tests {
     fn scopes_release_their_claims_only() {
         let u = user(&["admin"], Some("ann@example.com"));
         let third = client(false, &["authorization_code"]);
-        assert_eq!(Released::for_grant(&u, &third, "openid"), Released::default());
-        let profile = Released::for_grant(&u, &third, "openid profile");
+        assert_eq!(
+            Released::for_grant(&u, &third, &Scope::from_stored("openid")),
+            Released::default()
+        );
+        let profile = Released::for_grant(&u, &third, &Scope::from_stored("openid profile"));
         assert_eq!(
             (
                 profile.preferred_username,
@@ -140,13 +143,13 @@ mod tests {
             ),
             (Some("ann"), Some("Ann"), None, None)
         );
-        let email = Released::for_grant(&u, &third, "openid email");
+        let email = Released::for_grant(&u, &third, &Scope::from_stored("openid email"));
         assert_eq!(
             (email.email, email.email_verified),
             (Some("ann@example.com"), Some(true))
         );
         assert_eq!(email.preferred_username, None);
-        let roles = Released::for_grant(&u, &third, "openid roles");
+        let roles = Released::for_grant(&u, &third, &Scope::from_stored("openid roles"));
         assert_eq!(roles.roles, Some(&["admin".to_owned()][..]));
     }
 
@@ -157,7 +160,7 @@ mod tests {
             client(true, &["authorization_code"]),
             client(false, &["password"]),
         ] {
-            let r = Released::for_grant(&u, &c, "tasks:read");
+            let r = Released::for_grant(&u, &c, &Scope::from_stored("tasks:read"));
             assert_eq!(
                 (r.preferred_username, r.roles.map(<[String]>::len)),
                 (Some("ann"), Some(1))
@@ -170,7 +173,11 @@ mod tests {
     fn empty_claims_are_left_out() {
         let mut u = user(&[], Some(""));
         u.name = Some(String::new());
-        let r = Released::for_grant(&u, &client(true, &[]), "openid profile email roles");
+        let r = Released::for_grant(
+            &u,
+            &client(true, &[]),
+            &Scope::from_stored("openid profile email roles"),
+        );
         assert_eq!(
             (r.roles, r.name, r.email, r.email_verified),
             (None, None, None, None)

@@ -58,6 +58,9 @@ pub enum OAuthError {
     /// A requested scope is not registered for the client.
     #[error("a requested scope is not allowed for this client")]
     ScopeNotAllowed,
+    /// The `scope` parameter is not a scope (RFC 6749 §3.3).
+    #[error("scope is malformed: {0}")]
+    MalformedScope(#[from] super::scope::ScopeError),
     /// A requested audience is not registered for the client (RFC 8707).
     #[error("the requested audience is not allowed for this client")]
     AudienceNotAllowed,
@@ -148,7 +151,7 @@ impl OAuthError {
             | OAuthError::PublicClientNotAllowed => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
-            OAuthError::ScopeNotAllowed => "invalid_scope",
+            OAuthError::ScopeNotAllowed | OAuthError::MalformedScope(_) => "invalid_scope",
             OAuthError::BadCredentials
             | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken
@@ -194,6 +197,7 @@ impl OAuthError {
             | OAuthError::UnsupportedGrantType
             | OAuthError::GrantNotAllowed(_)
             | OAuthError::ScopeNotAllowed
+            | OAuthError::MalformedScope(_)
             | OAuthError::AudienceNotAllowed
             | OAuthError::BadCredentials
             | OAuthError::TooManyAttempts

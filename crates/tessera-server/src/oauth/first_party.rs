@@ -18,7 +18,7 @@ use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
 use super::throttle;
 use super::user_tokens::Issue;
-use super::{OAuthError, Params};
+use super::{OAuthError, Params, Scope};
 use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
 /// `POST /api/v1/login` body.
@@ -221,8 +221,8 @@ pub async fn me<S: UserStore + ClientStore + RevocationStore>(
     let (Some(user), Some(client)) = (ctx.store.user(sub).await?, ctx.store.client(client_id).await?) else {
         return Ok(None);
     };
-    let granted = claims.get("scope").and_then(Value::as_str).unwrap_or("");
-    let mut profile = super::claims::Released::for_grant(&user, &client, granted).to_json();
+    let granted = Scope::from_stored(claims.get("scope").and_then(Value::as_str).unwrap_or(""));
+    let mut profile = super::claims::Released::for_grant(&user, &client, &granted).to_json();
     if let Some(username) = profile.remove("preferred_username") {
         profile.insert("username".into(), username);
     }

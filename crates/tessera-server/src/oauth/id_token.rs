@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::Serialize;
 use tessera_jwt::Signer;
 
-use super::{scope, OAuthError};
+use super::{OAuthError, Scope};
 use crate::store::User;
 
 /// How long an ID token is valid: it is read once, at sign-in.
@@ -54,7 +54,7 @@ pub struct IdToken<'a> {
     /// The user.
     pub user: &'a User,
     /// The granted scope.
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     /// The request's `nonce`.
     pub nonce: Option<&'a str>,
     /// When the user authenticated.
@@ -86,9 +86,7 @@ pub fn issue(signer: &Signer, t: &IdToken<'_>) -> Result<String, OAuthError> {
         // Profile claims by scope only: the ID token is the relying
         // party's, first-party or not (OpenID Connect Core §5.4).
         name: released.name,
-        preferred_username: released
-            .preferred_username
-            .filter(|_| scope::has(t.scope, "profile")),
+        preferred_username: released.preferred_username.filter(|_| t.scope.has("profile")),
         email: released.email,
         email_verified: released.email_verified,
         amr: t.amr,

@@ -26,3 +26,4 @@ pub mod userinfo;
 pub use client_auth::{authenticate, AuthenticatedClient};
 pub use error::OAuthError;
 pub use params::Params;
+pub use scope::Scope;

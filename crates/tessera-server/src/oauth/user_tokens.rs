@@ -15,7 +15,7 @@ use tessera_jwt::Signer;
 
 use super::access_token::{self, AccessClaims, TokenResponse};
 use super::client_auth::hash_secret;
-use super::{claims, scope, OAuthError};
+use super::{claims, OAuthError, Scope};
 use crate::store::{Client, Family, IssuedGrant, RefreshToken, RefreshTokenStore, User};
 
 /// How long one refresh token lives (30 days), within its family's
@@ -72,7 +72,7 @@ pub fn prepare<'a>(
     ctx: &Issue<'a>,
     client: &'a Client,
     user: &'a User,
-    granted: &'a str,
+    granted: &'a Scope,
     family: FamilyOf,
 ) -> Result<Prepared<'a>, OAuthError> {
     let aud = access_token::audience(&client.audiences, ctx.issuer);
@@ -87,7 +87,7 @@ pub fn prepare<'a>(
         iat: ctx.now,
         jti: jti.clone(),
         client_id: &client.id,
-        scope: granted,
+        scope: granted.as_str(),
         preferred_username: released.preferred_username,
         roles: released.roles,
         email: released.email,
@@ -113,7 +113,7 @@ pub fn prepare<'a>(
                     client_id: client.id.clone(),
                     user_id: user.id.clone(),
                     sid,
-                    offline: scope::has(granted, "offline_access"),
+                    offline: granted.has("offline_access"),
                     created_at: ctx.now,
                     expires_at: ctx.now.saturating_add(ctx.family_lifetime),
                 };
@@ -127,7 +127,7 @@ pub fn prepare<'a>(
             family_id,
             client_id: client.id.clone(),
             user_id: user.id.clone(),
-            scope: granted.to_owned(),
+            scope: granted.clone(),
             expires_at: ctx.now.saturating_add(REFRESH_TTL).min(family_ends),
         });
         Some(token)
@@ -165,7 +165,7 @@ pub async fn issue<S: RefreshTokenStore>(
     ctx: &Issue<'_>,
     client: &Client,
     user: &User,
-    granted: &str,
+    granted: &Scope,
 ) -> Result<TokenResponse, OAuthError> {
     let prepared = prepare(ctx, client, user, granted, FamilyOf::New { sid: None })?;
     store.record_grant(&prepared.grant).await?;

@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::introspect::{active_claims, Context};
-use super::{scope, OAuthError};
+use super::{OAuthError, Scope};
 use crate::store::{ClientStore, RevocationStore, UserStore};
 
 /// What the endpoint answers.
@@ -30,8 +30,9 @@ pub async fn handle<S: UserStore + ClientStore + RevocationStore>(
     let Some(claims) = active_claims(ctx, token).await? else {
         return Ok(Answer::InvalidToken);
     };
-    let granted = claims.get("scope").and_then(Value::as_str).unwrap_or("");
-    if !scope::has(granted, "openid") {
+    // (An access token this server signed: its scope was parsed when granted.)
+    let granted = Scope::from_stored(claims.get("scope").and_then(Value::as_str).unwrap_or(""));
+    if !granted.has("openid") {
         return Ok(Answer::InsufficientScope);
     }
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
@@ -53,9 +54,9 @@ pub async fn handle<S: UserStore + ClientStore + RevocationStore>(
     // OpenID Connect Core §5.4: the claims the scopes release.
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.id));
-    let released = super::claims::Released::for_grant(&user, &client, granted);
+    let released = super::claims::Released::for_grant(&user, &client, &granted);
     for (name, value) in released.to_json() {
-        if name != "roles" && (name != "preferred_username" || scope::has(granted, "profile")) {
+        if name != "roles" && (name != "preferred_username" || granted.has("profile")) {
             out.insert(name, value);
         }
     }

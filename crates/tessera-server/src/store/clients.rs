@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use sqlx::Row;
 
 use super::{conflict, join, split, Store, StoreError};
+use crate::oauth::Scope;
 
 /// How long a node may serve a cached client after another node changed or
 /// deleted it. Changes made through this node apply at once.
@@ -57,7 +58,7 @@ pub struct Client {
     /// Grant types it may use (`client_credentials`, `password`, ...).
     pub grant_types: Vec<String>,
     /// Scopes it may request.
-    pub scopes: Vec<String>,
+    pub scopes: Scope,
     /// Audiences its access tokens may name.
     pub audiences: Vec<String>,
     /// Registered redirect URIs.
@@ -125,7 +126,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         name: row.try_get("name").map_err(get)?,
         secret_hash: row.try_get("secret_hash").map_err(get)?,
         grant_types: split(&row.try_get::<String, _>("grant_types").map_err(get)?),
-        scopes: split(&row.try_get::<String, _>("scopes").map_err(get)?),
+        scopes: Scope::from_stored(&row.try_get::<String, _>("scopes").map_err(get)?),
         audiences: split(&row.try_get::<String, _>("audiences").map_err(get)?),
         redirect_uris: split(&row.try_get::<String, _>("redirect_uris").map_err(get)?),
         access_token_ttl: row.try_get("access_token_ttl").map_err(get)?,
@@ -164,7 +165,7 @@ impl ClientStore for Store {
         .bind(&c.name)
         .bind(c.secret_hash.clone())
         .bind(join(&c.grant_types))
-        .bind(join(&c.scopes))
+        .bind(c.scopes.as_str())
         .bind(join(&c.audiences))
         .bind(join(&c.redirect_uris))
         .bind(c.access_token_ttl)

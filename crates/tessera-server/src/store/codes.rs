@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::refresh_tokens::{self, IssuedGrant};
 use super::{Store, StoreError};
+use crate::oauth::Scope;
 
 /// A code as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub struct AuthorizationCode {
     /// The `redirect_uri` of the authorization request (RFC 6749 §4.1.3).
     pub redirect_uri: String,
     /// The granted scope.
-    pub scope: String,
+    pub scope: Scope,
     /// The `nonce` for the ID token (OpenID Connect Core §3.1.2.1).
     pub nonce: Option<String>,
     /// The PKCE `code_challenge` (S256), if one was sent (RFC 7636 §4.3).
@@ -81,7 +82,7 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         client_id: row.try_get("client_id").map_err(get)?,
         user_id: row.try_get("user_id").map_err(get)?,
         redirect_uri: row.try_get("redirect_uri").map_err(get)?,
-        scope: row.try_get("scope").map_err(get)?,
+        scope: Scope::from_stored(&row.try_get::<String, _>("scope").map_err(get)?),
         nonce: row.try_get("nonce").map_err(get)?,
         code_challenge: row.try_get("code_challenge").map_err(get)?,
         auth_time: row.try_get("auth_time").map_err(get)?,
@@ -101,7 +102,7 @@ impl CodeStore for Store {
         .bind(&c.client_id)
         .bind(&c.user_id)
         .bind(&c.redirect_uri)
-        .bind(&c.scope)
+        .bind(c.scope.as_str())
         .bind(c.nonce.clone())
         .bind(c.code_challenge.clone())
         .bind(c.auth_time)

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError};
+use crate::oauth::Scope;
 
 /// Consents.
 pub trait ConsentStore {
@@ -14,15 +15,15 @@ pub trait ConsentStore {
         &self,
         user_id: &str,
         client_id: &str,
-        scope: &str,
+        scope: &Scope,
         now: i64,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// The scopes `user_id` has allowed `client_id`, space-separated.
+    /// The scopes `user_id` has allowed `client_id`.
     fn consented_scope(
         &self,
         user_id: &str,
         client_id: &str,
-    ) -> impl std::future::Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl std::future::Future<Output = Result<Option<Scope>, StoreError>> + Send;
 }
 
 impl ConsentStore for Store {
@@ -30,7 +31,7 @@ impl ConsentStore for Store {
         &self,
         user_id: &str,
         client_id: &str,
-        scope: &str,
+        scope: &Scope,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -43,14 +44,14 @@ impl ConsentStore for Store {
                 .map(|row| row.try_get("scope"))
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))?;
-        let all = crate::oauth::scope::union(before.as_deref().unwrap_or(""), scope);
+        let all = Scope::from_stored(before.as_deref().unwrap_or("")).union(scope);
         sqlx::query(
             "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
         .bind(user_id)
         .bind(client_id)
-        .bind(all)
+        .bind(all.as_str())
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -58,13 +59,13 @@ impl ConsentStore for Store {
         Ok(())
     }
 
-    async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+    async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<Option<Scope>, StoreError> {
         let row = sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| r.try_get("scope"))
+        row.map(|r| r.try_get::<String, _>("scope").map(|s| Scope::from_stored(&s)))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))
     }

@@ -6,6 +6,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError};
+use crate::oauth::Scope;
 
 /// The `revoked_tokens` entry that marks every token signed by the key
 /// `kid` as revoked ([`crate::keys::revoke`] writes it). It shares the table
@@ -27,7 +28,7 @@ pub struct RefreshTokenStatus {
     /// The user it was issued for.
     pub user_id: String,
     /// Granted scope.
-    pub scope: String,
+    pub scope: Scope,
     /// Expiry (seconds since the epoch): the token's own, or its family's
     /// absolute lifetime when that ends first.
     pub expires_at: i64,
@@ -73,7 +74,7 @@ impl IntrospectionStore for Store {
         Ok(Some(RefreshTokenStatus {
             client_id: row.try_get("client_id").map_err(get)?,
             user_id: row.try_get("user_id").map_err(get)?,
-            scope: row.try_get("scope").map_err(get)?,
+            scope: Scope::from_stored(&row.try_get::<String, _>("scope").map_err(get)?),
             expires_at: family.map_or(own, |f| f.min(own)),
         }))
     }

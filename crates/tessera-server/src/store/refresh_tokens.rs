@@ -20,6 +20,7 @@ use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 
 use super::{Store, StoreError};
+use crate::oauth::Scope;
 
 /// A refresh token as stored (the token itself is never stored).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub struct RefreshToken {
     /// The user it was issued for.
     pub user_id: String,
     /// Granted scope.
-    pub scope: String,
+    pub scope: Scope,
     /// Expiry (never after the family's).
     pub expires_at: i64,
 }
@@ -149,7 +150,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<RefreshToken, StoreError> {
         family_id: row.try_get("family_id").map_err(get)?,
         client_id: row.try_get("client_id").map_err(get)?,
         user_id: row.try_get("user_id").map_err(get)?,
-        scope: row.try_get("scope").map_err(get)?,
+        scope: Scope::from_stored(&row.try_get::<String, _>("scope").map_err(get)?),
         expires_at: row.try_get("expires_at").map_err(get)?,
     })
 }
@@ -183,7 +184,7 @@ pub(crate) async fn insert_grant(
         .bind(&t.family_id)
         .bind(&t.client_id)
         .bind(&t.user_id)
-        .bind(&t.scope)
+        .bind(t.scope.as_str())
         .bind(t.expires_at)
         .bind(&grant.access_jti)
         .bind(grant.access_expires_at)

@@ -2,6 +2,8 @@
 //! no JavaScript, one small stylesheet inline, every dynamic value HTML-
 //! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`]).
 
+use crate::oauth::Scope;
+
 /// Headers on every page: no framing (clickjacking), no scripts, no
 /// referrer leaking the authorization request, never cached.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
@@ -155,7 +157,7 @@ pub struct Consent<'a> {
     /// The signed-in user's name.
     pub username: &'a str,
     /// The requested scopes.
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     /// The interaction the form continues.
     pub interaction: &'a str,
     /// The form's CSRF token.
@@ -178,8 +180,7 @@ fn scope_text(scope: &str) -> String {
 pub fn consent(c: &Consent<'_>) -> String {
     let items: String = c
         .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
+        .tokens()
         .map(|s| format!("<li>{}</li>", scope_text(s)))
         .collect();
     page(

@@ -35,7 +35,7 @@ use tessera_jwt::Signer;
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::{self, FamilyOf, Issue};
-use crate::oauth::{id_token, scope, AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{id_token, AuthenticatedClient, OAuthError, Params};
 use crate::store::{CodeStore, Redeemed, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
@@ -113,7 +113,7 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
     }
     // 8.
     let mut response = prepared.sign(ctx.signer)?;
-    if scope::has(&code.scope, "openid") {
+    if code.scope.has("openid") {
         response.id_token = Some(id_token::issue(
             id_signer,
             &id_token::IdToken {

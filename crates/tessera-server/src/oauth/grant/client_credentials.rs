@@ -19,7 +19,7 @@
 use tessera_jwt::{Audience, Signer};
 
 use crate::oauth::access_token::{self, AccessClaims, TokenResponse};
-use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{AuthenticatedClient, OAuthError, Params, Scope};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::ClientCredentials;
@@ -46,7 +46,11 @@ pub fn handle(
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 4.
-    let scope = scope::grant(params.get("scope"), &client.scopes)?;
+    let requested = params.get("scope").map(Scope::parse).transpose()?;
+    let scope = client
+        .scopes
+        .narrow(requested.as_ref())
+        .ok_or(OAuthError::ScopeNotAllowed)?;
     // 5.
     let aud = match params.get("audience") {
         Some(requested) if client.audiences.iter().any(|a| a == requested) => {
@@ -64,7 +68,7 @@ pub fn handle(
         iat: ctx.now,
         jti: access_token::new_jti()?,
         client_id: &client.id,
-        scope: &scope,
+        scope: scope.as_str(),
         preferred_username: None,
         roles: None,
         email: None,
@@ -75,7 +79,7 @@ pub fn handle(
         access_token: access_token::issue(ctx.signer, &claims)?,
         token_type: "Bearer",
         expires_in: client.access_token_ttl,
-        scope: (!scope.is_empty()).then_some(scope),
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
         refresh_token: None,
         id_token: None,
     })

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::user_tokens::{self, Issue};
-use crate::oauth::{scope, sign_in, AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{sign_in, AuthenticatedClient, OAuthError, Params, Scope};
 use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
@@ -44,7 +44,11 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 5.
-    let granted = scope::grant(params.get("scope"), &client.scopes)?;
+    let requested = params.get("scope").map(Scope::parse).transpose()?;
+    let granted = client
+        .scopes
+        .narrow(requested.as_ref())
+        .ok_or(OAuthError::ScopeNotAllowed)?;
     // 6.
     let user = sign_in::check_password(store, ctx, username, password, &client.id).await?;
     // 7.

@@ -27,7 +27,7 @@
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::{self, FamilyOf, Issue};
-use crate::oauth::{scope, AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{AuthenticatedClient, OAuthError, Params, Scope};
 use crate::store::{Consumed, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
@@ -55,8 +55,12 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
         .await?
         .ok_or(OAuthError::InvalidRefreshToken)?;
     // 6.
-    let original: Vec<String> = scope::tokens(&current.token.scope).map(str::to_owned).collect();
-    let granted = scope::grant(params.get("scope"), &original)?;
+    let requested = params.get("scope").map(Scope::parse).transpose()?;
+    let granted = current
+        .token
+        .scope
+        .narrow(requested.as_ref())
+        .ok_or(OAuthError::ScopeNotAllowed)?;
     let user = store
         .user(&current.token.user_id)
         .await?

@@ -26,7 +26,7 @@ use super::{csrf_token, ResumeError};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::Issue;
-use crate::oauth::{code, first_party, sign_in, OAuthError};
+use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
     AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, Session, SessionStore, UserStore,
 };
@@ -130,7 +130,7 @@ pub enum Screen {
         /// The signed-in user.
         username: String,
         /// The requested scopes.
-        scope: String,
+        scope: Scope,
     },
 }
 
@@ -323,7 +323,7 @@ async fn next<S: FlowStore>(
         }),
         signed_in_here: flow.signed_in_here.as_deref(),
         consented_here: flow.consented_here,
-        remembered_consent: remembered.as_deref(),
+        remembered_consent: remembered.as_ref(),
         now: ctx.now,
     };
     let decision = policy::decide(&snapshot);

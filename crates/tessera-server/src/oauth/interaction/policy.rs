@@ -36,7 +36,7 @@
 //!
 //! [OpenID Connect Core §3.1.2]: https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint
 
-use crate::oauth::scope;
+use crate::oauth::Scope;
 
 /// A way to sign in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub struct RequestView<'a> {
     /// The user the `id_token_hint` names.
     pub hint_subject: Option<&'a str>,
     /// The requested (granted) scope.
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     /// The client is first-party (skips consent).
     pub first_party: bool,
 }
@@ -169,7 +169,7 @@ pub struct Snapshot<'a> {
     /// Whether consent was given during this interaction.
     pub consented_here: bool,
     /// The scope the session's user approved for this client before.
-    pub remembered_consent: Option<&'a str>,
+    pub remembered_consent: Option<&'a Scope>,
     /// Now.
     pub now: i64,
 }
@@ -219,7 +219,7 @@ fn consent_check(s: &Snapshot<'_>) -> Option<ConsentCheck> {
     // 7.
     let covered = s
         .remembered_consent
-        .is_some_and(|given| scope::covers(given, s.request.scope));
+        .is_some_and(|given| given.covers(s.request.scope));
     (!covered).then_some(ConsentCheck::ScopesNotConsented)
 }
 
@@ -251,6 +251,11 @@ mod tests {
 
     const NOW: i64 = 10_000;
 
+    /// A scope that lives as long as the test's snapshots.
+    fn scope(text: &str) -> &'static Scope {
+        Box::leak(Box::new(Scope::from_stored(text)))
+    }
+
     fn request() -> RequestView<'static> {
         RequestView {
             prompt_none: false,
@@ -258,7 +263,7 @@ mod tests {
             prompt_consent: false,
             max_age: None,
             hint_subject: None,
-            scope: "openid profile",
+            scope: scope("openid profile"),
             first_party: false,
         }
     }
@@ -276,7 +281,7 @@ mod tests {
             session: signed_in(NOW - 60),
             signed_in_here: None,
             consented_here: false,
-            remembered_consent: Some("openid profile email"),
+            remembered_consent: Some(scope("openid profile email")),
             now: NOW,
         }
     }
@@ -429,7 +434,7 @@ mod tests {
             (
                 "more scopes than remembered",
                 Snapshot {
-                    remembered_consent: Some("openid"),
+                    remembered_consent: Some(scope("openid")),
                     ..snapshot()
                 },
                 Decision::AskConsent {
