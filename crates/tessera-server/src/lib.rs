@@ -1,15 +1,17 @@
 //! # tessera-server
 //!
 //! The Tessera authorization server: library and the `tessera` binary.
-//! So far the binary holds the offline key and token tools ([`cli`]); the
-//! OAuth endpoints, store and UI arrive in their own modules (`oauth/`,
-//! `store/`, `http/`, `ui/`) as described in the design document.
+//! Protocol rules live in [`oauth`] (no HTTP types), storage in [`store`]
+//! (SQLite or PostgreSQL), the thin HTTP layer in [`http`], pages in
+//! [`ui`], and the commands in [`cli`]. ARCHITECTURE.md walks a token
+//! request and a browser sign-in through them file by file.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod keys;
 pub mod listener;

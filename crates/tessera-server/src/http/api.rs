@@ -5,13 +5,15 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
+use super::bearer::{self, Challenge};
 use super::client_ip::ClientIp;
-use super::{authorization, content_type_is, error, introspection_context, json, AppState};
+use super::response::Json;
+use super::{authorization, content_type_is, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
 use crate::oauth::grant::GrantType;
 use crate::oauth::OAuthError;
@@ -57,11 +59,7 @@ fn issued(mut issued: first_party::Issued) -> Response {
         None
     };
     let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.tokens.access_token)).ok();
-    let mut r = json(
-        StatusCode::OK,
-        serde_json::to_string(&issued.tokens).unwrap_or_default(),
-        "no-store",
-    );
+    let mut r = Json::no_store(StatusCode::OK, &issued.tokens).into_response();
     if let Some(bearer) = bearer {
         r.headers_mut().insert(AUTHORIZATION, bearer);
     }
@@ -91,7 +89,7 @@ pub(super) async fn login(
             state.metrics.token_issued(GrantType::Password);
             issued(tokens)
         }
-        Err(e) => error::render(&e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -137,7 +135,7 @@ pub(super) async fn refresh(
             state.metrics.token_issued(GrantType::RefreshToken);
             issued(tokens)
         }
-        Err(e) => error::render(&e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -169,45 +167,24 @@ pub(super) async fn logout(
             set_cookie(&mut r, "", 0);
             r
         }
-        Err(e) => error::render(&e),
+        Err(e) => e.into_response(),
     }
-}
-
-/// An RFC 6750 §3 challenge.
-fn challenge(error: Option<(&str, &str)>) -> Response {
-    let value = match error {
-        Some((code, description)) => {
-            format!("Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{description}\"")
-        }
-        None => "Bearer realm=\"tessera\"".to_owned(),
-    };
-    let mut r = StatusCode::UNAUTHORIZED.into_response();
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        r.headers_mut().insert(WWW_AUTHENTICATE, v);
-    }
-    r
 }
 
 /// `GET /api/v1/me`: the caller's profile, from `Authorization: Bearer`.
 pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let token = match super::userinfo::bearer_header(&headers) {
+    let token = match bearer::from_header(&headers) {
         Ok(Some(token)) => token,
-        // RFC 6750 §3.1: no credentials, so no error code.
-        Ok(None) => return challenge(None),
-        Err(description) => {
-            let mut r = challenge(Some(("invalid_request", description)));
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            return r;
-        }
+        Ok(None) => return Challenge::Missing.into_response(),
+        Err(challenge) => return challenge.into_response(),
     };
     let keys = state.keys();
-    match first_party::me(&introspection_context(&state, &keys), token).await {
-        Ok(Some(profile)) => json(StatusCode::OK, profile.to_string(), "no-store"),
-        Ok(None) => challenge(Some((
-            "invalid_token",
-            "the access token is invalid, expired or revoked",
-        ))),
-        Err(e) => error::render(&e),
+    match first_party::me(&state.introspection(&keys), token).await {
+        Ok(Some(profile)) => Json::no_store(StatusCode::OK, &profile).into_response(),
+        Ok(None) => {
+            Challenge::InvalidToken("the access token is invalid, expired or revoked").into_response()
+        }
+        Err(e) => e.into_response(),
     }
 }
 
@@ -231,11 +208,11 @@ pub(super) async fn register(
     }
     .await;
     match result {
-        Ok(user) => json(
+        Ok(user) => Json::no_store(
             StatusCode::CREATED,
-            serde_json::json!({"user_id": user.id, "username": user.username}).to_string(),
-            "no-store",
-        ),
-        Err(e) => error::render(&e),
+            &serde_json::json!({"user_id": user.id, "username": user.username}),
+        )
+        .into_response(),
+        Err(e) => e.into_response(),
     }
 }

@@ -1,10 +1,7 @@
-//! CORS (the Fetch standard's CORS protocol): browsers on allowed origins
-//! may call the token, revocation and `/api/v1` endpoints. An origin is
-//! allowed when configured globally (`cors_origins`) or registered for a
-//! client (`tessera client create --cors-origin`). Nothing is open by
-//! default; origins are compared exactly (scheme, host, port).
-//! The login response's `Authorization` header is exposed to them. The
-//! authorization endpoint and its forms never answer CORS.
+//! CORS (the Fetch standard's CORS protocol): browsers on the origins
+//! [`origins::allowed`] accepts may call the token, revocation and
+//! `/api/v1` endpoints, and read the login response's `Authorization`
+//! header. The authorization endpoint and its forms never answer CORS.
 
 use std::sync::Arc;
 
@@ -19,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::oauth::origins;
 
 /// Answers preflights and labels responses for allowed origins.
 pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -29,11 +27,7 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
     }
     let origin = request.headers().get(ORIGIN).cloned();
     let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
-        Some(o) if state.cors_origins.iter().any(|a| a == o) => true,
-        Some(o) => {
-            use crate::store::ClientStore;
-            state.store.origin_registered(o).await.unwrap_or(false)
-        }
+        Some(o) => origins::allowed(&state.store, &state.cors_origins, o).await,
         None => false,
     };
     let preflight =

@@ -18,7 +18,7 @@ impl IntoResponse for OAuthError {
 }
 
 /// Renders a protocol error.
-pub fn render(e: &OAuthError) -> Response {
+fn render(e: &OAuthError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = ?e, "internal error");

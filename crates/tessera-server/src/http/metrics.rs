@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::oauth::grant::GrantType;
@@ -194,4 +195,12 @@ pub async fn measure(State(state): State<Arc<AppState>>, request: Request, next:
     let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     state.metrics.record(route, response.status().as_u16(), micros);
     response
+}
+
+/// `GET /metrics`: the Prometheus text format, version 0.0.4.
+pub async fn endpoint(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
 }

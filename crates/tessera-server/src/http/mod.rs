@@ -3,33 +3,34 @@
 
 mod api;
 mod authorize;
+mod bearer;
 mod browser;
 mod client_form;
 mod client_ip;
 mod cors;
+mod discovery;
 mod error;
+mod health;
 mod logout;
 pub mod metrics;
+mod response;
+mod token;
 mod userinfo;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use tessera_jwt::UnixTime;
 
 use crate::keys::KeyRing;
-use crate::oauth::token::{self, TokenContext};
+use crate::oauth::introspect;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
-use crate::oauth::{introspect, revoke};
 use crate::store::Store;
-use client_form::ClientForm;
-use client_ip::ClientIp;
 
 /// Largest accepted request body: token requests are a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -154,7 +155,7 @@ impl AppState {
 /// `/metrics` alone, for its own listen address (`metrics_listen`).
 pub fn metrics_router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/metrics", get(metrics_endpoint))
+        .route("/metrics", get(metrics::endpoint))
         .with_state(state)
 }
 
@@ -164,14 +165,17 @@ pub fn router(state: Arc<AppState>) -> Router {
     let metrics_here = !state.metrics_elsewhere;
     let router = Router::new();
     let router = if metrics_here {
-        router.route("/metrics", get(metrics_endpoint))
+        router.route("/metrics", get(metrics::endpoint))
     } else {
         router
     };
     router
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/oauth-authorization-server", get(discovery))
-        .route("/jwks", get(jwks))
+        .route("/.well-known/openid-configuration", get(discovery::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::metadata),
+        )
+        .route("/jwks", get(discovery::jwks))
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
@@ -181,17 +185,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/logout", get(logout::get).post(logout::post))
         .route("/logout/confirm", post(logout::confirm))
-        .route("/token", post(token_endpoint))
+        .route("/token", post(token::token))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/introspect", post(introspect_endpoint))
-        .route("/revoke", post(revoke_endpoint))
+        .route("/introspect", post(token::introspect))
+        .route("/revoke", post(token::revoke))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -199,48 +203,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)
-}
-
-fn json(status: StatusCode, body: String, cache: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
-}
-
-/// RFC 8414 §3 / OpenID Connect Discovery §4.
-async fn discovery(State(state): State<Arc<AppState>>) -> Response {
-    json(StatusCode::OK, state.discovery.clone(), "public, max-age=3600")
-}
-
-/// The JWKS (RFC 7517 §5); cacheable, since rotation publishes new keys
-/// before they sign.
-async fn jwks(State(state): State<Arc<AppState>>) -> Response {
-    json(
-        StatusCode::OK,
-        state.keys().jwks_json.to_string(),
-        "public, max-age=300",
-    )
-}
-
-async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
-    let mut r = (StatusCode::OK, state.metrics.render()).into_response();
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r
-}
-
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!("readiness check failed: {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
-    }
 }
 
 /// Whether the request's media type (parameters such as `charset` aside)
@@ -273,42 +235,6 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v)
 }
 
-fn no_store(mut r: Response) -> Response {
-    r.headers_mut()
-        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    r
-}
-
-/// RFC 6749 §3.2: the token endpoint.
-async fn token_endpoint(
-    State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
-    form: Result<ClientForm, OAuthError>,
-) -> Response {
-    let result = async {
-        let form = form?;
-        let keys = state.keys();
-        let ctx = TokenContext {
-            store: &state.store,
-            issue: state.issue(&keys, peer),
-            id_signer: &keys.id_tokens,
-        };
-        token::handle(&ctx, &form.body, form.authorization.as_deref()).await
-    }
-    .await;
-    match result {
-        Ok((response, grant_type)) => {
-            state.metrics.token_issued(grant_type);
-            no_store(json(
-                StatusCode::OK,
-                serde_json::to_string(&response).unwrap_or_default(),
-                "no-store",
-            ))
-        }
-        Err(e) => error::render(&e),
-    }
-}
-
 impl AppState {
     /// What issuing tokens needs, for a request from `peer`, now.
     fn issue<'a>(&'a self, keys: &'a KeyRing, peer: Option<std::net::IpAddr>) -> Issue<'a> {
@@ -320,43 +246,14 @@ impl AppState {
             family_lifetime: self.family_lifetime,
         }
     }
-}
 
-fn introspection_context<'a>(state: &'a AppState, keys: &'a KeyRing) -> introspect::Context<'a, Store> {
-    introspect::Context {
-        store: &state.store,
-        issuer: &state.issuer,
-        keys: &keys.verify,
-        now: UnixTime::now().as_secs(),
-    }
-}
-
-/// RFC 7662 §2: token introspection.
-async fn introspect_endpoint(State(state): State<Arc<AppState>>, form: ClientForm) -> Response {
-    let keys = state.keys();
-    let result = introspect::handle(
-        &introspection_context(&state, &keys),
-        &form.body,
-        form.authorization.as_deref(),
-    )
-    .await;
-    match result {
-        Ok(answer) => no_store(json(StatusCode::OK, answer.to_string(), "no-store")),
-        Err(e) => error::render(&e),
-    }
-}
-
-/// RFC 7009 §2: token revocation; 200 with an empty body.
-async fn revoke_endpoint(State(state): State<Arc<AppState>>, form: ClientForm) -> Response {
-    let keys = state.keys();
-    let result = revoke::handle(
-        &introspection_context(&state, &keys),
-        &form.body,
-        form.authorization.as_deref(),
-    )
-    .await;
-    match result {
-        Ok(()) => no_store(json(StatusCode::OK, String::new(), "no-store")),
-        Err(e) => error::render(&e),
+    /// What checking a token of this server needs, now.
+    fn introspection<'a>(&'a self, keys: &'a KeyRing) -> introspect::Context<'a, Store> {
+        introspect::Context {
+            store: &self.store,
+            issuer: &self.issuer,
+            keys: &keys.verify,
+            now: UnixTime::now().as_secs(),
+        }
     }
 }

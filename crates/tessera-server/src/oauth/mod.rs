@@ -14,6 +14,7 @@ pub mod id_token;
 pub mod interaction;
 pub mod introspect;
 pub mod logout;
+pub mod origins;
 pub mod params;
 pub mod revoke;
 pub mod scope;
