@@ -11,7 +11,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use tessera_jwt::UnixTime;
 use zeroize::Zeroizing;
 
 use super::browser::{self, busy, internal, page, see_other, BrowserForm};
@@ -19,10 +18,9 @@ use super::client_ip::ClientIp;
 use super::AppState;
 use crate::oauth::authorize::Refusal;
 use crate::oauth::first_party::RegisterRequest;
-use crate::oauth::interaction::flow::{self, Answer, Ctx, FlowError, Outcome, Screen, SignInError};
+use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
 use crate::oauth::Params;
-use crate::store::Store;
 use crate::ui;
 
 /// `GET /authorize`: the request is the query string.
@@ -51,8 +49,8 @@ pub(super) async fn post(
 
 async fn start(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpAddr>, raw: &str) -> Response {
     let keys = state.keys();
-    let ctx = ctx(state, &keys);
-    let browser = match presented(state, headers, peer) {
+    let ctx = state.flow(&keys);
+    let browser = match browser::presented(state, headers, peer) {
         Ok(b) => b,
         Err(response) => return *response,
     };
@@ -62,7 +60,7 @@ async fn start(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpA
 /// `POST /authorize/login`: the password form.
 pub(super) async fn login(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
-    let ctx = ctx(&state, &keys);
+    let ctx = state.flow(&keys);
     let browser = sent.browser();
     let issue = state.issue(&keys, browser.peer);
     let password = sent.form.get("password").map(|p| Zeroizing::new(p.to_owned()));
@@ -74,7 +72,7 @@ pub(super) async fn login(State(state): State<Arc<AppState>>, sent: BrowserForm)
 /// `POST /authorize/consent`: the consent form.
 pub(super) async fn consent(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
-    let ctx = ctx(&state, &keys);
+    let ctx = state.flow(&keys);
     let allow = sent.form.get("decision") == Some("allow");
     render(
         &state,
@@ -94,12 +92,12 @@ pub(super) async fn register_page(
         Ok(query) => query,
         Err(e) => return page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), &[]),
     };
-    let browser = match presented(&state, &headers, peer) {
+    let browser = match browser::presented(&state, &headers, peer) {
         Ok(b) => b,
         Err(response) => return *response,
     };
     let keys = state.keys();
-    let ctx = ctx(&state, &keys);
+    let ctx = state.flow(&keys);
     let id = query.get("interaction").unwrap_or("");
     render(
         &state,
@@ -110,7 +108,7 @@ pub(super) async fn register_page(
 /// `POST /authorize/register`: the sign-up form.
 pub(super) async fn register(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
-    let ctx = ctx(&state, &keys);
+    let ctx = state.flow(&keys);
     let new_user = RegisterRequest {
         username: sent.form.get("username").unwrap_or("").to_owned(),
         password: sent.form.get("password").unwrap_or("").to_owned(),
@@ -126,28 +124,6 @@ pub(super) async fn register(State(state): State<Arc<AppState>>, sent: BrowserFo
     )
     .await;
     render(&state, answer)
-}
-
-fn ctx<'a>(state: &'a AppState, keys: &'a crate::keys::KeyRing) -> Ctx<'a, Store> {
-    Ctx {
-        store: &state.store,
-        issuer: &state.issuer,
-        keys: &keys.verify,
-        now: UnixTime::now().as_secs(),
-    }
-}
-
-/// The browser's cookies (each name at most once) and address.
-fn presented<'h>(
-    state: &AppState,
-    headers: &'h HeaderMap,
-    peer: Option<std::net::IpAddr>,
-) -> Result<flow::Browser<'h>, Box<Response>> {
-    Ok(flow::Browser {
-        binding: browser::existing_binding(state, headers)?,
-        session: browser::session_value(state, headers)?,
-        peer,
-    })
 }
 
 /// A step's answer as HTTP.

@@ -20,10 +20,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tessera_jwt::UnixTime;
 
 use super::{content_type_is, AppState};
-use crate::oauth::interaction::{binding_cookie_name, new_binding};
+
+use crate::keys::KeyRing;
+use crate::oauth::interaction::binding_cookie_name;
+use crate::oauth::interaction::flow::{Browser, Ctx, StepForm};
 use crate::oauth::{OAuthError, Params};
+use crate::store::Store;
 use crate::ui;
 
 /// Whether the issuer is https (cookies `Secure` and `__Host-`).
@@ -97,18 +102,30 @@ pub(super) fn binding_cookie(state: &AppState, secret: &str) -> String {
     )
 }
 
-/// The browser's binding secret: the cookie's, or a new one with the
-/// `Set-Cookie` that gives it to the browser.
-pub(super) fn binding(
+/// The browser's cookies (each name at most once) and address, as the
+/// browser steps see them.
+pub(super) fn presented<'h>(
     state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(String, Option<String>), Box<Response>> {
-    if let Some(existing) = existing_binding(state, headers)?.filter(|v| v.len() == 43) {
-        return Ok((existing.to_owned(), None));
+    headers: &'h HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Browser<'h>, Box<Response>> {
+    Ok(Browser {
+        binding: existing_binding(state, headers)?,
+        session: session_value(state, headers)?,
+        peer,
+    })
+}
+
+impl AppState {
+    /// What a browser step needs, now.
+    pub(super) fn flow<'a>(&'a self, keys: &'a KeyRing) -> Ctx<'a, Store> {
+        Ctx {
+            store: &self.store,
+            issuer: &self.issuer,
+            keys: &keys.verify,
+            now: UnixTime::now().as_secs(),
+        }
     }
-    let secret = new_binding().map_err(|e| Box::new(internal(&e)))?;
-    let set = binding_cookie(state, &secret);
-    Ok((secret, Some(set)))
 }
 
 /// The browser's binding secret, if it has one.
@@ -219,8 +236,8 @@ pub(super) struct BrowserForm {
 
 impl BrowserForm {
     /// The browser, as the sign-in steps see it.
-    pub fn browser(&self) -> crate::oauth::interaction::flow::Browser<'_> {
-        crate::oauth::interaction::flow::Browser {
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
             binding: self.binding.as_deref(),
             session: self.session.as_deref(),
             peer: self.peer,
@@ -228,8 +245,8 @@ impl BrowserForm {
     }
 
     /// The interaction the form continues, and its CSRF token.
-    pub fn step(&self) -> crate::oauth::interaction::flow::StepForm<'_> {
-        crate::oauth::interaction::flow::StepForm {
+    pub fn step(&self) -> StepForm<'_> {
+        StepForm {
             interaction: self.form.get("interaction").unwrap_or(""),
             csrf: self.form.get("csrf").unwrap_or(""),
         }

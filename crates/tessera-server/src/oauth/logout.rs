@@ -13,15 +13,115 @@
 //!    otherwise the user stays on Tessera's page: never an open redirect.
 //! 5. `state` goes back with the redirect.
 //!
+//! The endpoint's steps, like the sign-in's ([`super::interaction::flow`]),
+//! take what the browser presented and return an [`Answer`]:
+//!
+//! - [`start`]: a request that proves who asks ([`proven`]) signs out at
+//!   once; otherwise the user is asked to confirm, with a form whose CSRF
+//!   token is bound to this browser and this request, so a link on another
+//!   site cannot sign anyone out.
+//! - [`confirm`]: the confirmation form; its token is checked, then the
+//!   request again, then the user is signed out ([`sign_out`]).
+//!
 //! [OpenID Connect RP-Initiated Logout 1.0 §2, §3]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
 
 use std::collections::HashMap;
 
 use tessera_jwt::KeySet;
 
+use super::authorize::redirect_url;
 use super::client_auth::hash_secret;
 use super::id_token::HintUse;
+use super::interaction::flow::{Browser, Ctx};
+use super::interaction::{binding_for, csrf_ok, csrf_token};
+use super::OAuthError;
 use crate::store::{Client, ClientStore, RefreshTokenStore, SessionStore, StoreError};
+
+/// What the end-session endpoint does with the browser.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Signed out: clear the session cookie, then go back to the client
+    /// (`post_logout_redirect_uri` with `state`) or show Tessera's page.
+    SignedOut {
+        /// Where to send the browser, if the client asked and may.
+        redirect: Option<String>,
+    },
+    /// Ask the user to confirm.
+    Confirm {
+        /// The request, carried by the form to [`confirm`].
+        request: String,
+        /// The form's CSRF token.
+        csrf: String,
+        /// The client's display name, when known.
+        client_name: Option<String>,
+        /// A new binding secret to give the browser.
+        new_binding: Option<String>,
+    },
+    /// The request is wrong; the text says why.
+    Refused(String),
+    /// The confirmation form did not come from this browser.
+    Forged,
+}
+
+/// The purpose a confirmation form's CSRF token is bound to.
+fn purpose(raw: &str) -> String {
+    format!("logout\0{raw}")
+}
+
+/// `/logout` with the request's parameters `raw`.
+pub async fn start<S: ClientStore + SessionStore + RefreshTokenStore>(
+    ctx: &Ctx<'_, S>,
+    raw: &str,
+    browser: Browser<'_>,
+) -> Result<Answer, OAuthError> {
+    let request = match check(ctx.store, ctx.keys, ctx.issuer, raw.as_bytes(), ctx.now).await {
+        Ok(request) => request,
+        Err(message) => return Ok(Answer::Refused(message)),
+    };
+    if proven(ctx.store, &request, browser.session, ctx.now).await? {
+        return signed_out(ctx, &request, browser).await;
+    }
+    let (binding, new_binding) = binding_for(browser.binding)?;
+    Ok(Answer::Confirm {
+        request: raw.to_owned(),
+        csrf: csrf_token(&binding, &purpose(raw)),
+        client_name: request.client.map(|c| c.name),
+        new_binding,
+    })
+}
+
+/// The confirmation form: the request `raw` it carries and its CSRF token.
+pub async fn confirm<S: ClientStore + SessionStore + RefreshTokenStore>(
+    ctx: &Ctx<'_, S>,
+    raw: &str,
+    csrf: &str,
+    browser: Browser<'_>,
+) -> Result<Answer, OAuthError> {
+    if !browser.binding.is_some_and(|b| csrf_ok(b, &purpose(raw), csrf)) {
+        tracing::warn!(target: "audit", "logout confirmation refused: bad CSRF token");
+        return Ok(Answer::Forged);
+    }
+    match check(ctx.store, ctx.keys, ctx.issuer, raw.as_bytes(), ctx.now).await {
+        Ok(request) => signed_out(ctx, &request, browser).await,
+        Err(message) => Ok(Answer::Refused(message)),
+    }
+}
+
+async fn signed_out<S: SessionStore + RefreshTokenStore>(
+    ctx: &Ctx<'_, S>,
+    request: &LogoutRequest,
+    browser: Browser<'_>,
+) -> Result<Answer, OAuthError> {
+    sign_out(ctx.store, request, browser.session, ctx.now).await?;
+    let redirect = request
+        .post_logout_redirect_uri
+        .as_ref()
+        .map(|uri| match &request.state {
+            Some(state) => redirect_url(uri, &[("state", state.as_str())]),
+            None => uri.clone(),
+        });
+    Ok(Answer::SignedOut { redirect })
+}
 
 /// A checked logout request.
 #[derive(Debug)]

@@ -241,13 +241,7 @@ pub async fn start<S: FlowStore>(
     browser: Browser<'_>,
 ) -> Result<Answer, FlowError> {
     let request = check(ctx, raw).await?;
-    let (binding, new_binding) = match browser.binding.filter(|b| b.len() == 43) {
-        Some(existing) => (existing.to_owned(), None),
-        None => {
-            let fresh = super::new_binding()?;
-            (fresh.clone(), Some(fresh))
-        }
-    };
+    let (binding, new_binding) = super::binding_for(browser.binding)?;
     let id = super::begin(ctx.store, raw, &request.client.id, &binding, ctx.now).await?;
     let flow = Flow {
         id,

@@ -55,6 +55,19 @@ pub fn new_binding() -> Result<String, OAuthError> {
     crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))
 }
 
+/// This browser's binding secret: the one it presented (if well-formed:
+/// 32 random bytes, base64url), or a new one, returned a second time as
+/// the value to give the browser.
+pub fn binding_for(presented: Option<&str>) -> Result<(String, Option<String>), OAuthError> {
+    match presented.filter(|b| b.len() == 43) {
+        Some(existing) => Ok((existing.to_owned(), None)),
+        None => {
+            let fresh = new_binding()?;
+            Ok((fresh.clone(), Some(fresh)))
+        }
+    }
+}
+
 /// The CSRF token of a form for `purpose` (an interaction id, or a fixed
 /// name for forms outside an interaction), in the browser holding
 /// `binding`: base64url(SHA-256 of both). Unforgeable without the binding
