@@ -1,6 +1,6 @@
 //! Feeds arbitrary bytes to the server's request parsers: the form and
 //! query parser every endpoint uses (repeated parameters, empty values,
-//! invalid UTF-8), the scope tokenizer and grant check, the forwarding
+//! invalid UTF-8), the scope parser and narrowing, the forwarding
 //! headers behind trusted proxies (RFC 7239), and username preparation.
 //! Any panic is a bug; the invariants checked below are the parsers'
 //! promises.
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use libfuzzer_sys::fuzz_target;
 use tessera_server::client_addr::{client_ip, Cidr};
-use tessera_server::oauth::{scope, Params};
+use tessera_server::oauth::{Params, Scope};
 
 fuzz_target!(|data: &[u8]| {
     // Forms and queries.
@@ -23,10 +23,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(text) = std::str::from_utf8(data) else { return };
     // Scope.
-    let allowed: Vec<String> = scope::tokens(text).take(8).map(str::to_owned).collect();
-    if let Ok(granted) = scope::grant(Some(text), &allowed) {
-        assert!(scope::tokens(&granted).all(scope::is_token));
-        assert!(scope::covers(&allowed.join(" "), &granted));
+    let allowed = Scope::from_tokens(Scope::from_stored(text).tokens().take(8));
+    if let Ok(requested) = Scope::parse(text) {
+        // A parsed scope prints as it parses, with each token once.
+        assert_eq!(Scope::parse(requested.as_str()).as_ref(), Ok(&requested));
+        if let Some(granted) = allowed.narrow(Some(&requested)) {
+            assert!(allowed.covers(&granted) && granted == requested);
+        }
     }
     // Forwarding headers: the answer is the peer or an address from the
     // header, never a panic.
