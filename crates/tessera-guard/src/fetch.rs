@@ -1,5 +1,7 @@
 //! Talking to the issuer: GET a JSON document, POST a form. Bounded in time
 //! and size, so a slow or hostile issuer cannot stall or exhaust the API.
+//! Public so the server can use the same client for its upstream identity
+//! providers.
 //!
 //! `https://` with the `https` feature (on by default): rustls on aws-lc-rs,
 //! TLS 1.2 and 1.3, Mozilla's root certificates (`webpki-roots`) plus any
@@ -86,14 +88,21 @@ impl Fetcher {
         self.exchange(Method::GET, url, None, Bytes::new()).await
     }
 
-    /// POST a form to `url` with an `Authorization` header.
+    /// GET `url` with an `Authorization` header (a protected resource such
+    /// as an OpenID provider's user info), expecting 200 and JSON.
+    pub async fn get_authorized(&self, url: &str, authorization: &str) -> Result<Fetched, FetchError> {
+        self.exchange(Method::GET, url, Some(authorization), Bytes::new())
+            .await
+    }
+
+    /// POST a form to `url`, with an `Authorization` header when given.
     pub async fn post_form(
         &self,
         url: &str,
-        authorization: &str,
+        authorization: Option<&str>,
         form: String,
     ) -> Result<Fetched, FetchError> {
-        self.exchange(Method::POST, url, Some(authorization), Bytes::from(form))
+        self.exchange(Method::POST, url, authorization, Bytes::from(form))
             .await
     }
 
@@ -110,7 +119,9 @@ impl Fetcher {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(url)
-            .header(header::ACCEPT, "application/json");
+            .header(header::ACCEPT, "application/json")
+            // Some APIs (GitHub's) refuse a request without one.
+            .header(header::USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
         if method == Method::POST {
             request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }

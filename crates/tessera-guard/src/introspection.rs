@@ -170,7 +170,7 @@ impl Introspector {
             .finish();
         let answer = self
             .fetcher
-            .post_form(&self.endpoint, &self.authorization, form)
+            .post_form(&self.endpoint, Some(&self.authorization), form)
             .await
             .map_err(|e| Rejection::Unavailable(format!("introspection failed: {e}")))?;
         let response: Map<String, Value> = serde_json::from_slice(&answer.body).map_err(|e| {

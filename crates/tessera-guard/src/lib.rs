@@ -56,7 +56,7 @@ mod claims;
 mod discovery;
 #[cfg(feature = "axum")]
 mod extract;
-mod fetch;
+pub mod fetch;
 mod guard;
 mod introspection;
 mod jwks;

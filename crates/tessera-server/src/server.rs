@@ -42,6 +42,9 @@ pub enum StartError {
     /// The TLS certificate or key could not be loaded.
     #[error("tls: {0}")]
     Tls(String),
+    /// An upstream provider cannot be set up.
+    #[error("upstream: {0}")]
+    Upstream(String),
 }
 
 /// Where the default master key file lives: next to the SQLite file.
@@ -123,6 +126,12 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let token_alg = config.algorithm()?;
     crate::password::set_queue_limit(config.password_queue);
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
+    let upstreams = crate::oauth::upstream::Upstreams::new(
+        &config.upstream,
+        &config.issuer(),
+        std::time::Duration::from_secs(config.upstream_timeout),
+    )
+    .map_err(StartError::Upstream)?;
     Ok(Prepared {
         state: Arc::new(
             AppState::new(config.issuer(), store, keys)
@@ -130,7 +139,8 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 .with_cors_origins(config.cors_origins.clone())
                 .with_trusted_proxies(config.proxies()?)
                 .with_metrics_elsewhere(config.metrics_listen.is_some())
-                .with_family_lifetime(config.refresh_family_lifetime),
+                .with_family_lifetime(config.refresh_family_lifetime)
+                .with_upstreams(upstreams),
         ),
         master: Arc::new(master),
         token_alg,

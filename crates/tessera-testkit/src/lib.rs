@@ -31,6 +31,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 pub mod browser;
+pub mod fake_github;
+pub mod fake_oidc;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

@@ -80,7 +80,16 @@ default below each.
   metrics_listen           TESSERA_METRICS_LISTEN           --metrics-listen
       none: /metrics is served on the listen address
   refresh_family_lifetime  TESSERA_REFRESH_FAMILY_LIFETIME
-      2592000 seconds = 30 days (from sign-in, however often rotated)";
+      2592000 seconds = 30 days (from sign-in, however often rotated)
+  upstream_timeout         TESSERA_UPSTREAM_TIMEOUT
+      10 seconds (each call to an upstream identity provider)
+  [[upstream]]             (file only)
+      none; one table per \"Continue with\" provider (README.md):
+      id, name, kind = \"oidc\" | \"github\" | \"oauth2\", client_id,
+      client_secret | client_secret_file | client_secret_env, scopes,
+      issuer (oidc), authorization_endpoint, token_endpoint, api_base
+      (github), userinfo_endpoint and fields (oauth2), create_users
+      (true), trust_email (false), roles_claim, role_map";
 
 /// Run the server.
 // Every setting is listed in `SETTINGS`, shown by `--help`.

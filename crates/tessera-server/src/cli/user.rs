@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::serve::ConfigArgs;
 use super::Failure;
 use crate::password;
-use crate::store::{Store, StoreError, User, UserStore};
+use crate::store::{Store, StoreError, UpstreamStore, User, UserStore};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
@@ -36,6 +36,22 @@ pub(crate) enum UserCommand {
     /// in their ID tokens, UserInfo and access tokens); `--unverified`
     /// takes it back.
     VerifyEmail(VerifyArgs),
+    /// List the user's linked upstream identities (provider, subject, when
+    /// linked, last sign-in) as JSON.
+    Links(NameArgs),
+    /// Remove the user's link to an upstream provider: signing in there no
+    /// longer signs in as this user.
+    Unlink(UnlinkArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnlinkArgs {
+    /// The username.
+    username: String,
+    /// The provider's id (its `[[upstream]]` table's `id`).
+    provider: String,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,6 +230,38 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 }
                 UserCommand::Disable(args) => set_disabled(args, true).await,
                 UserCommand::Enable(args) => set_disabled(args, false).await,
+                UserCommand::Links(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&crate::username::normalize(&args.username))
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    let links: Vec<_> = store
+                        .identities_of(&user.id)
+                        .await?
+                        .into_iter()
+                        .map(|i| {
+                            json!({"provider": i.provider, "subject": i.subject, "linked_at": i.linked_at,
+                                   "last_sign_in": i.last_sign_in})
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&links)?);
+                    Ok(())
+                }
+                UserCommand::Unlink(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = store
+                        .user_by_username(&crate::username::normalize(&args.username))
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
+                    let removed = store.unlink(&user.id, &args.provider).await?;
+                    if removed == 0 {
+                        anyhow::bail!("{} has no link to {:?}", args.username, args.provider);
+                    }
+                    tracing::info!(target: "audit", user_id = %user.id, provider = %args.provider, "upstream identity unlinked");
+                    eprintln!("unlinked {} from {}", args.username, args.provider);
+                    Ok(())
+                }
                 UserCommand::VerifyEmail(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = store

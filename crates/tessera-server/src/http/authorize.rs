@@ -20,6 +20,7 @@ use crate::oauth::authorize::Refusal;
 use crate::oauth::first_party::RegisterRequest;
 use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
+use crate::oauth::upstream::UpstreamError;
 use crate::oauth::Params;
 use crate::ui;
 
@@ -127,7 +128,7 @@ pub(super) async fn register(State(state): State<Arc<AppState>>, sent: BrowserFo
 }
 
 /// A step's answer as HTTP.
-fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Response {
+pub(super) fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Response {
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => return refused(state, e),
@@ -140,7 +141,7 @@ fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Response {
         cookies.push(browser::session_cookie(state, session, flow::SESSION_TTL));
     }
     let mut response = match answer.outcome {
-        Outcome::ToClient(url) => see_other(&url),
+        Outcome::ToClient(url) | Outcome::ToUpstream(url) => see_other(&url),
         Outcome::Show(screen) => screen_page(state, screen),
     };
     for cookie in &cookies {
@@ -163,28 +164,41 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                     .finish();
                 format!("/authorize/register?{query}")
             });
-            let message = error.map(|e| match e {
-                SignInError::Missing => "Enter your username and password.",
-                // One text for an unknown user, a wrong password and a
-                // locked account, so the page reveals neither.
-                SignInError::BadCredentials => {
-                    "Wrong username or password. After repeated failures, sign-in pauses for a few minutes."
-                }
-                SignInError::TooManyAttempts => {
-                    "Too many failed sign-ins from your network. Wait a few minutes and try again."
-                }
-            });
+            let providers = state.upstreams.buttons();
             let html = ui::login(&ui::Login {
                 client_name: &client_name,
                 interaction: &keys.interaction,
                 csrf: &keys.csrf,
                 username: username.as_deref(),
-                error: message,
+                error: error.map(sign_in_message),
                 register_url: register_url.as_deref(),
+                providers: &providers,
             });
             let status = match error {
                 Some(SignInError::BadCredentials | SignInError::TooManyAttempts) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::OK,
+            };
+            page(status, html, &[])
+        }
+        Screen::Link {
+            keys,
+            client_name,
+            provider,
+            may_create,
+            error,
+        } => {
+            let html = ui::link(&ui::Link {
+                client_name: &client_name,
+                provider: &provider,
+                interaction: &keys.interaction,
+                csrf: &keys.csrf,
+                may_create,
+                error: error.map(sign_in_message),
+            });
+            let status = if error.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
             };
             page(status, html, &[])
         }
@@ -228,6 +242,21 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
     }
 }
 
+/// What the page says about a failed sign-in.
+fn sign_in_message(e: SignInError) -> &'static str {
+    match e {
+        SignInError::Missing => "Enter your username and password.",
+        // One text for an unknown user, a wrong password and a locked
+        // account, so the page reveals neither.
+        SignInError::BadCredentials => {
+            "Wrong username or password. After repeated failures, sign-in pauses for a few minutes."
+        }
+        SignInError::TooManyAttempts => {
+            "Too many failed sign-ins from your network. Wait a few minutes and try again."
+        }
+    }
+}
+
 /// A step that could not go on.
 fn refused(state: &AppState, e: FlowError) -> Response {
     match e {
@@ -255,6 +284,15 @@ fn refused(state: &AppState, e: FlowError) -> Response {
             &[],
         ),
         FlowError::Busy => busy(),
+        FlowError::Upstream(e) => {
+            let status = match e {
+                UpstreamError::Unavailable(_) | UpstreamError::Nonsense(_) => StatusCode::BAD_GATEWAY,
+                UpstreamError::UnknownProvider => StatusCode::NOT_FOUND,
+                UpstreamError::BadState | UpstreamError::Untrusted(_) => StatusCode::FORBIDDEN,
+                UpstreamError::Declined(_) | UpstreamError::NoAccount(_) => StatusCode::BAD_REQUEST,
+            };
+            page(status, ui::error(&format!("{e}.")), &[])
+        }
         FlowError::Internal(e) => internal(&e),
     }
 }

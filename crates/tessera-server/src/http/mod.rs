@@ -15,6 +15,7 @@ mod logout;
 pub mod metrics;
 mod response;
 mod token;
+mod upstream;
 mod userinfo;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub struct AppState {
     keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
     metrics: metrics::Metrics,
+    upstreams: crate::oauth::upstream::Upstreams,
 }
 
 impl AppState {
@@ -80,7 +82,6 @@ impl AppState {
         })
         .to_string();
         AppState {
-            issuer,
             self_registration: false,
             cors_origins: Vec::new(),
             proxies: Vec::new(),
@@ -90,6 +91,8 @@ impl AppState {
             keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
             metrics: metrics::Metrics::default(),
+            upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
+            issuer,
         }
     }
 }
@@ -139,6 +142,13 @@ impl AppState {
         self
     }
 
+    /// The upstream identity providers ("Continue with GitHub").
+    #[must_use]
+    pub fn with_upstreams(mut self, upstreams: crate::oauth::upstream::Upstreams) -> AppState {
+        self.upstreams = upstreams;
+        self
+    }
+
     /// How long a refresh-token family lives from its sign-in.
     #[must_use]
     pub fn with_family_lifetime(mut self, seconds: i64) -> AppState {
@@ -179,6 +189,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
+        .route("/authorize/upstream", post(upstream::leave))
+        .route("/authorize/link", post(upstream::link))
+        .route("/upstream/{id}/callback", get(upstream::callback))
         .route(
             "/authorize/register",
             get(authorize::register_page).post(authorize::register),

@@ -21,6 +21,7 @@ pub mod scope;
 pub mod sign_in;
 pub mod throttle;
 pub mod token;
+pub mod upstream;
 pub mod user_tokens;
 pub mod userinfo;
 

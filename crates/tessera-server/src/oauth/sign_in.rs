@@ -71,10 +71,13 @@ pub async fn check_password<S: UserStore + AttemptStore>(
         _ => false,
     };
     // 3.
+    // (An account made through an upstream provider has no password: it
+    // is refused as an unknown one is, against the dummy hash.)
     let stored = user
         .as_ref()
         .filter(|_| reserved)
-        .map(|u| u.password_hash.clone());
+        .map(|u| u.password_hash.clone())
+        .filter(|hash| !hash.is_empty());
     let ok = ticket.verify(password, stored).await?;
     let user = match user {
         Some(user) if ok => user,

@@ -20,6 +20,7 @@ mod prune;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
+mod upstream;
 mod users;
 
 use std::borrow::Cow;
@@ -41,6 +42,7 @@ pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, P
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
+pub use upstream::{Identity, Trip, UpstreamStore};
 pub use users::{User, UserStore};
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
@@ -172,6 +174,11 @@ macro_rules! migrations {
                 16,
                 "interactions",
                 include_str!(concat!("../../migrations/", $dir, "/0016_interactions.sql")),
+            ),
+            (
+                17,
+                "upstream",
+                include_str!(concat!("../../migrations/", $dir, "/0017_upstream.sql")),
             ),
         ]
     };

@@ -31,7 +31,7 @@ pub struct Pruned {
     pub revocations: u64,
     /// Attempt counters.
     pub attempts: u64,
-    /// Sign-in interactions.
+    /// Sign-in interactions and trips to upstream providers.
     pub interactions: u64,
 }
 
@@ -116,7 +116,10 @@ impl PruneStore for Store {
                 .await?,
             interactions: self
                 .prune_table("interactions", "id_hash", "expires_at", now, batch)
-                .await?,
+                .await?
+                + self
+                    .prune_table("upstream_requests", "state_hash", "expires_at", now, batch)
+                    .await?,
         })
     }
 }

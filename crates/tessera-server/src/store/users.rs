@@ -73,6 +73,17 @@ pub struct User {
 pub trait UserStore {
     /// Stores a new user; [`StoreError::Conflict`] on a taken username or email.
     fn create_user(&self, user: &User) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces a user's roles.
+    fn set_roles(
+        &self,
+        id: &str,
+        roles: &[String],
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The user with this email, compared without regard to ASCII case.
+    fn user_by_email(
+        &self,
+        email: &str,
+    ) -> impl std::future::Future<Output = Result<Option<User>, StoreError>> + Send;
     /// The user with this username.
     fn user_by_username(
         &self,
@@ -191,6 +202,27 @@ impl UserStore for Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
+            .bind(id)
+            .bind(super::join(roles))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE lower(email) = lower($1)"
+        ))
+        .bind(email)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"))
             .bind(id)
@@ -210,6 +242,10 @@ impl UserStore for Store {
         let mut tx = self.pool().begin().await?;
         end_grants(&mut tx, id, now).await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -73,6 +73,87 @@ pub struct Login<'a> {
     pub error: Option<&'a str>,
     /// The sign-up page, when self-registration is on.
     pub register_url: Option<&'a str>,
+    /// Upstream providers: (id, label), one "Continue with" button each.
+    pub providers: &'a [(String, String)],
+}
+
+/// One form per upstream provider, posting the interaction to
+/// `/authorize/upstream`.
+fn provider_buttons(providers: &[(String, String)], interaction: &str, csrf: &str) -> String {
+    if providers.is_empty() {
+        return String::new();
+    }
+    let forms: String = providers
+        .iter()
+        .map(|(id, label)| {
+            format!(
+                "<form method=\"post\" action=\"/authorize/upstream\">\
+                 <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <button type=\"submit\" name=\"provider\" value=\"{id}\" class=\"secondary\">Continue with {label}</button></form>",
+                interaction = escape(interaction),
+                csrf = escape(csrf),
+                id = escape(id),
+                label = escape(label),
+            )
+        })
+        .collect();
+    format!("<div class=\"upstream\" style=\"margin-top:1.25rem\"><p>or</p>{forms}</div>")
+}
+
+/// What the link page shows: an account here has the email the provider
+/// gave, so the person proves it (or takes a new account).
+pub struct Link<'a> {
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// The provider's label.
+    pub provider: &'a str,
+    /// The interaction the form continues.
+    pub interaction: &'a str,
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// Whether a new account may be made instead.
+    pub may_create: bool,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
+}
+
+/// The link page.
+pub fn link(l: &Link<'_>) -> String {
+    let error = l
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let hidden = format!(
+        "<input type=\"hidden\" name=\"interaction\" value=\"{}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(l.interaction),
+        escape(l.csrf)
+    );
+    let create = if l.may_create {
+        format!(
+            "<form method=\"post\" action=\"/authorize/link\">{hidden}\
+             <button type=\"submit\" name=\"decision\" value=\"new\" class=\"secondary\">Create a new account instead</button></form>"
+        )
+    } else {
+        String::new()
+    };
+    page(
+        "Link your account",
+        &format!(
+            "<h1>Link your {provider} account</h1>\
+             <p>An account here already uses the email address your {provider} account gives. \
+             To use {provider} with it, sign in to it once with its password.</p>{error}\
+             <form method=\"post\" action=\"/authorize/link\">{hidden}\
+             <label for=\"username\">Username</label>\
+             <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\" name=\"decision\" value=\"link\">Link and continue to {client}</button></form>{create}",
+            provider = escape(l.provider),
+            client = escape(l.client_name),
+        ),
+    )
 }
 
 /// The sign-in page.
@@ -92,7 +173,8 @@ pub fn login(l: &Login<'_>) -> String {
              <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
              <label for=\"password\">Password</label>\
              <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Sign in</button></form>{register}",
+             <button type=\"submit\">Sign in</button></form>{providers}{register}",
+            providers = provider_buttons(l.providers, l.interaction, l.csrf),
             register = l
                 .register_url
                 .map(|u| format!("<p style=\"margin-top:1.25rem\">New here? <a href=\"{}\">Create an account</a></p>", escape(u)))
@@ -254,8 +336,11 @@ mod tests {
             username: Some("\"><img>"),
             error: Some("<b>"),
             register_url: None,
+            providers: &[("g\"h".to_owned(), "<i>Hub</i>".to_owned())],
         });
         assert!(!html.contains("<script>x"));
+        assert!(!html.contains("<i>Hub") && html.contains("Continue with &lt;i&gt;Hub"));
+        assert!(html.contains("value=\"g&quot;h\""));
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(html.contains("value=\"a=&quot;b&quot;&amp;c=&#39;d&#39;\""));
         assert!(!html.contains("\"><img>"));

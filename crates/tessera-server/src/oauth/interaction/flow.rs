@@ -28,7 +28,8 @@ use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, Session, SessionStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, Session, SessionStore,
+    UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -37,7 +38,15 @@ pub const SESSION_TTL: i64 = 10 * 3600;
 
 /// The stores a sign-in touches.
 pub trait FlowStore:
-    ClientStore + InteractionStore + SessionStore + ConsentStore + UserStore + CodeStore + AttemptStore + Sync
+    ClientStore
+    + InteractionStore
+    + SessionStore
+    + ConsentStore
+    + UserStore
+    + CodeStore
+    + AttemptStore
+    + UpstreamStore
+    + Sync
 {
 }
 
@@ -49,6 +58,7 @@ impl<S> FlowStore for S where
         + UserStore
         + CodeStore
         + AttemptStore
+        + UpstreamStore
         + Sync
 {
 }
@@ -121,6 +131,20 @@ pub enum Screen {
         /// Which rule the last attempt broke.
         error: Option<String>,
     },
+    /// An account here has the email an upstream provider gave: prove it
+    /// with its password, or take a new account.
+    Link {
+        /// The next form's keys.
+        keys: FormKeys,
+        /// The client's display name.
+        client_name: String,
+        /// The provider's label.
+        provider: String,
+        /// Whether a new account may be made instead.
+        may_create: bool,
+        /// Why the last attempt failed.
+        error: Option<SignInError>,
+    },
     /// The consent page.
     Consent {
         /// The next form's keys.
@@ -152,6 +176,8 @@ pub enum Outcome {
     Show(Screen),
     /// Send it back to the client (a code, or an error for the client).
     ToClient(String),
+    /// Send it to an upstream provider to sign in there.
+    ToUpstream(String),
 }
 
 /// A step's answer, and the cookies it changes.
@@ -181,6 +207,9 @@ pub enum FlowError {
     /// Too many password checks are waiting.
     #[error("the server is busy")]
     Busy,
+    /// A sign-in through an upstream provider failed.
+    #[error(transparent)]
+    Upstream(#[from] crate::oauth::upstream::UpstreamError),
     /// An internal failure.
     #[error(transparent)]
     Internal(OAuthError),
@@ -202,9 +231,9 @@ impl From<crate::store::StoreError> for FlowError {
 }
 
 /// One interaction in one browser, as a step sees it.
-struct Flow {
-    id: String,
-    binding: String,
+pub(super) struct Flow {
+    pub(super) id: String,
+    pub(super) binding: String,
     signed_in_here: Option<String>,
     consented_here: bool,
     new_binding: Option<String>,
@@ -212,14 +241,14 @@ struct Flow {
 }
 
 impl Flow {
-    fn keys(&self) -> FormKeys {
+    pub(super) fn keys(&self) -> FormKeys {
         FormKeys {
             interaction: self.id.clone(),
             csrf: csrf_token(&self.binding, &self.id),
         }
     }
 
-    fn answer(self, outcome: Outcome) -> Answer {
+    pub(super) fn answer(self, outcome: Outcome) -> Answer {
         Answer {
             outcome,
             new_binding: self.new_binding,
@@ -256,7 +285,7 @@ pub async fn start<S: FlowStore>(
 
 /// A form step's interaction, resumed (see [`super::resume`]), with its
 /// request checked again against the client's registration as it is now.
-async fn resume<S: FlowStore>(
+pub(super) async fn resume<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     browser: Browser<'_>,
     form: StepForm<'_>,
@@ -408,23 +437,24 @@ pub async fn password<S: FlowStore>(
         }
         Err(e) => return Err(e.into()),
     };
-    signed_in(ctx, flow, &request, browser, &user.id, Method::Password).await
+    signed_in(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
 }
 
 /// After any sign-in method: a new session, recorded on the interaction;
-/// then the policy again.
-async fn signed_in<S: FlowStore>(
+/// then the policy again. `methods` are what the user just proved (an
+/// upstream sign-in that also proved a local password is both).
+pub(super) async fn signed_in<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     mut flow: Flow,
     request: &AuthorizationRequest,
     browser: Browser<'_>,
     user_id: &str,
-    method: Method,
+    methods: &[Method],
 ) -> Result<Answer, FlowError> {
     if let Some(old) = browser.session {
         ctx.store.delete_session(&hash_secret(old)).await?;
     }
-    let amr = vec![method.amr().to_owned()];
+    let amr: Vec<String> = methods.iter().map(|m| m.amr().to_owned()).collect();
     let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
         return Err(FlowError::Internal(OAuthError::Internal("no randomness".into())));
     };
@@ -552,5 +582,5 @@ pub async fn register<S: FlowStore>(
             return Ok(flow.answer(Outcome::Show(screen)));
         }
     };
-    signed_in(ctx, flow, &request, browser, &user.id, Method::Password).await
+    signed_in(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
 }

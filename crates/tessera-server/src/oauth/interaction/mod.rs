@@ -28,6 +28,7 @@
 
 pub mod flow;
 pub mod policy;
+pub mod upstream;
 
 use base64::Engine;
 

@@ -43,6 +43,9 @@ use crate::oauth::Scope;
 pub enum Method {
     /// Username and password (`amr` value `pwd`, RFC 8176 §2).
     Password,
+    /// An upstream identity provider (`amr` value `fed`: RFC 8176 has no
+    /// registered value for federation; `fed` is the one in common use).
+    Upstream,
 }
 
 impl Method {
@@ -50,6 +53,7 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Method::Password => "pwd",
+            Method::Upstream => "fed",
         }
     }
 }
@@ -176,7 +180,7 @@ pub struct Snapshot<'a> {
 
 /// The methods a sign-in offers.
 fn methods() -> Vec<Method> {
-    vec![Method::Password]
+    vec![Method::Password, Method::Upstream]
 }
 
 /// The first login check that asks for a sign-in, if any.
@@ -289,7 +293,7 @@ mod tests {
     fn sign_in(because: LoginCheck) -> Decision {
         Decision::SignIn {
             because,
-            methods: vec![Method::Password],
+            methods: vec![Method::Password, Method::Upstream],
         }
     }
 

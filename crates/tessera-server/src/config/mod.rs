@@ -2,10 +2,14 @@
 //! then environment variables, then flags. Unknown keys in the file are
 //! refused, so a typo cannot silently leave a default in place.
 
+mod upstream;
+
 use std::net::SocketAddr;
 
 use serde::Deserialize;
 use tessera_jwt::Algorithm;
+
+pub use upstream::{UpstreamConfig, UpstreamFields, UpstreamKind};
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +120,13 @@ pub struct Config {
     /// it, however often it is rotated. Default 30 days.
     /// Env `TESSERA_REFRESH_FAMILY_LIFETIME`.
     pub refresh_family_lifetime: i64,
+    /// Seconds any call to an upstream identity provider may take
+    /// (discovery, keys, token, user info) before the sign-in fails with a
+    /// page saying so. Default 10. Env `TESSERA_UPSTREAM_TIMEOUT`.
+    pub upstream_timeout: u64,
+    /// Upstream identity providers ("Continue with GitHub"), one
+    /// `[[upstream]]` table each, file only (see README.md).
+    pub upstream: Vec<UpstreamConfig>,
 }
 
 impl Default for Config {
@@ -137,6 +148,8 @@ impl Default for Config {
             idle_timeout: 60,
             metrics_listen: None,
             refresh_family_lifetime: 30 * 24 * 3600,
+            upstream_timeout: 10,
+            upstream: Vec::new(),
         }
     }
 }
@@ -229,6 +242,9 @@ impl Config {
         if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
             config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
         }
+        if let Some(v) = env("TESSERA_UPSTREAM_TIMEOUT") {
+            config.upstream_timeout = u64::try_from(number("upstream_timeout", v)?).unwrap_or(0);
+        }
         if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
             config.master_key_file = Some(v);
         }
@@ -289,6 +305,7 @@ impl Config {
             ("password_queue", self.password_queue as u64),
             ("header_read_timeout", self.header_read_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("upstream_timeout", self.upstream_timeout),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid {
@@ -297,6 +314,7 @@ impl Config {
                 });
             }
         }
+        upstream::validate(&self.upstream)?;
         if self.refresh_family_lifetime <= 0 {
             return Err(ConfigError::Invalid {
                 setting: "refresh_family_lifetime",

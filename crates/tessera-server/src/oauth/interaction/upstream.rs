@@ -1,0 +1,378 @@
+//! Signing in through an upstream provider: three more steps of the
+//! interaction, beside [`super::flow`]'s password and consent.
+//!
+//! 1. [`leave`]: the sign-in page's "Continue with …" form. The interaction
+//!    is resumed (binding and CSRF checked), a random `state` is stored
+//!    with it, and the browser goes to the provider
+//!    ([`crate::oauth::upstream`]).
+//! 2. [`arrive`]: `/upstream/{id}/callback`. The `state` is taken (single
+//!    use) and must belong to this provider and to this browser's binding;
+//!    the code is exchanged and the identity checked; then the linking
+//!    rules ([`crate::oauth::upstream::link`]) say who signs in. The new
+//!    session's `amr` is `fed`.
+//! 3. [`link`]: when a local account has the identity's email but may not
+//!    be linked on the provider's word, the person signs in to it with its
+//!    password (`amr` `fed pwd`), or takes a new account.
+//!
+//! Every link, creation and refusal is in the audit log.
+
+use zeroize::Zeroizing;
+
+use super::flow::{
+    resume, signed_in, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError,
+    StepForm,
+};
+use super::policy::Method;
+use super::ResumeError;
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::client_auth::hash_secret;
+use crate::oauth::upstream::link::{self, Linking, Rules};
+use crate::oauth::upstream::{Profile, Provider, UpstreamError, Upstreams, TRIP_TTL};
+use crate::oauth::user_tokens::Issue;
+use crate::oauth::{sign_in, OAuthError, Params};
+use crate::store::{StoreError, Trip, User};
+
+/// An identity waiting on the link page, kept on the interaction.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Pending {
+    provider: String,
+    profile: Profile,
+    user_id: String,
+    may_create: bool,
+}
+
+/// Step 1: go to `provider_id` to sign in there.
+pub async fn leave<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    upstreams: &Upstreams,
+    browser: Browser<'_>,
+    form: StepForm<'_>,
+    provider_id: &str,
+) -> Result<Answer, FlowError> {
+    let (flow, _request) = resume(ctx, browser, form).await?;
+    let provider = upstreams.provider(provider_id)?;
+    let state = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
+    let departure = upstreams
+        .authorization_url(provider, &flow.binding, &state)
+        .await?;
+    let trip = Trip {
+        provider: provider.config.id.clone(),
+        interaction_id: flow.id.clone(),
+        binding_hash: hash_secret(&flow.binding),
+    };
+    ctx.store
+        .begin_trip(&hash_secret(&state), &trip, ctx.now + TRIP_TTL)
+        .await?;
+    tracing::info!(target: "audit", provider = %provider.config.id, "sign-in sent upstream");
+    Ok(flow.answer(Outcome::ToUpstream(departure.url)))
+}
+
+/// Step 2: back from `provider_id` with the authorization response `query`
+/// (RFC 6749 §4.1.2, RFC 9207 §2).
+pub async fn arrive<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    upstreams: &Upstreams,
+    browser: Browser<'_>,
+    provider_id: &str,
+    query: &Params,
+) -> Result<Answer, FlowError> {
+    let provider = upstreams.provider(provider_id)?;
+    let state = query.get("state").ok_or(UpstreamError::BadState)?;
+    let Some(trip) = ctx.store.take_trip(&hash_secret(state), ctx.now).await? else {
+        tracing::warn!(target: "audit", provider = %provider_id, "upstream callback with an unknown, used or expired state");
+        return Err(UpstreamError::BadState.into());
+    };
+    let binding = browser.binding.unwrap_or_default();
+    let same_browser =
+        aws_lc_rs::constant_time::verify_slices_are_equal(&hash_secret(binding), &trip.binding_hash).is_ok();
+    if trip.provider != provider.config.id || !same_browser {
+        tracing::warn!(target: "audit", provider = %provider_id, "upstream callback from another browser or provider");
+        return Err(UpstreamError::BadState.into());
+    }
+    let csrf = super::csrf_token(binding, &trip.interaction_id);
+    let form = StepForm {
+        interaction: &trip.interaction_id,
+        csrf: &csrf,
+    };
+    let (flow, request) = resume(ctx, browser, form).await?;
+    // RFC 6749 §4.1.2.1: the person declined, or the provider refused.
+    if let Some(error) = query.get("error") {
+        tracing::info!(target: "audit", provider = %provider_id, error, "upstream sign-in declined");
+        return Err(UpstreamError::Declined(provider.config.name.clone()).into());
+    }
+    let code = query
+        .get("code")
+        .ok_or_else(|| UpstreamError::Nonsense(provider.config.name.clone()))?;
+    let profile = upstreams
+        .arrive(provider, binding, state, code, query.get("iss"), ctx.now)
+        .await?;
+    let linked = ctx
+        .store
+        .linked_user(&provider.config.id, &profile.subject, ctx.now)
+        .await?;
+    let same_email = match &profile.email {
+        Some(email) => ctx.store.user_by_email(email).await?,
+        None => None,
+    };
+    let rules = Rules {
+        create_users: provider.config.create_users,
+        trust_email: provider.config.trust_email,
+    };
+    let c = &provider.config;
+    match link::decide(linked.as_deref(), same_email.as_ref(), &profile, rules) {
+        Linking::Linked(user_id) => {
+            finish(
+                ctx,
+                provider,
+                flow,
+                &request,
+                browser,
+                &user_id,
+                &profile,
+                &[Method::Upstream],
+            )
+            .await
+        }
+        Linking::LinkByEmail(user_id) => {
+            ctx.store.link(&c.id, &profile.subject, &user_id, ctx.now).await?;
+            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked by trusted verified email");
+            finish(
+                ctx,
+                provider,
+                flow,
+                &request,
+                browser,
+                &user_id,
+                &profile,
+                &[Method::Upstream],
+            )
+            .await
+        }
+        Linking::Create => {
+            let user = create_user(ctx, &profile, profile.email.clone()).await?;
+            ctx.store.link(&c.id, &profile.subject, &user.id, ctx.now).await?;
+            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, username = %user.username, "user created from an upstream identity");
+            finish(
+                ctx,
+                provider,
+                flow,
+                &request,
+                browser,
+                &user.id,
+                &profile,
+                &[Method::Upstream],
+            )
+            .await
+        }
+        Linking::Prove { user_id, may_create } => {
+            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity not linked: the email's account must be proven");
+            let pending = Pending {
+                provider: c.id.clone(),
+                profile,
+                user_id,
+                may_create,
+            };
+            let text = serde_json::to_string(&pending).map_err(|e| OAuthError::Internal(e.to_string()))?;
+            ctx.store
+                .set_pending_link(&hash_secret(&flow.id), Some(&text))
+                .await?;
+            Ok(link_page(flow, &request, provider, may_create, None))
+        }
+        Linking::NoAccount => {
+            tracing::info!(target: "audit", provider = %c.id, "upstream sign-in refused: no account, and none may be made");
+            Err(UpstreamError::NoAccount(c.name.clone()).into())
+        }
+    }
+}
+
+/// What the link page's form chose.
+pub enum LinkChoice<'a> {
+    /// Prove the local account.
+    Prove {
+        /// Its username.
+        username: Option<&'a str>,
+        /// Its password.
+        password: Option<Zeroizing<String>>,
+    },
+    /// Take a new account.
+    New,
+}
+
+/// Step 3: the link page's form.
+pub async fn link<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    upstreams: &Upstreams,
+    issue: &Issue<'_>,
+    browser: Browser<'_>,
+    form: StepForm<'_>,
+    choice: LinkChoice<'_>,
+) -> Result<Answer, FlowError> {
+    let (flow, request) = resume(ctx, browser, form).await?;
+    let id_hash = hash_secret(&flow.id);
+    let pending: Pending = match ctx.store.pending_link(&id_hash).await? {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("pending_link: {e}")))?
+        }
+        None => return Err(ResumeError::Gone.into()),
+    };
+    let provider = upstreams.provider(&pending.provider)?;
+    let c = &provider.config;
+    match choice {
+        LinkChoice::New if pending.may_create => {
+            // The email belongs to the other account: the new one has none.
+            let user = create_user(ctx, &pending.profile, None).await?;
+            ctx.store
+                .link(&c.id, &pending.profile.subject, &user.id, ctx.now)
+                .await?;
+            ctx.store.set_pending_link(&id_hash, None).await?;
+            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, "user created from an upstream identity (email in use)");
+            finish(
+                ctx,
+                provider,
+                flow,
+                &request,
+                browser,
+                &user.id,
+                &pending.profile,
+                &[Method::Upstream],
+            )
+            .await
+        }
+        LinkChoice::New => Ok(link_page(flow, &request, provider, false, None)),
+        LinkChoice::Prove { username, password } => {
+            let (Some(username), Some(password)) = (username, password) else {
+                return Ok(link_page(
+                    flow,
+                    &request,
+                    provider,
+                    pending.may_create,
+                    Some(SignInError::Missing),
+                ));
+            };
+            let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id)
+                .await
+            {
+                Ok(user) if user.id == pending.user_id => user,
+                Ok(_) | Err(OAuthError::BadCredentials) => {
+                    tracing::warn!(target: "audit", provider = %c.id, "upstream link refused: the account was not proven");
+                    return Ok(link_page(
+                        flow,
+                        &request,
+                        provider,
+                        pending.may_create,
+                        Some(SignInError::BadCredentials),
+                    ));
+                }
+                Err(OAuthError::TooManyAttempts) => {
+                    return Ok(link_page(
+                        flow,
+                        &request,
+                        provider,
+                        pending.may_create,
+                        Some(SignInError::TooManyAttempts),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            ctx.store
+                .link(&c.id, &pending.profile.subject, &user.id, ctx.now)
+                .await?;
+            ctx.store.set_pending_link(&id_hash, None).await?;
+            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, "upstream identity linked after the account was proven");
+            let methods = [Method::Upstream, Method::Password];
+            finish(
+                ctx,
+                provider,
+                flow,
+                &request,
+                browser,
+                &user.id,
+                &pending.profile,
+                &methods,
+            )
+            .await
+        }
+    }
+}
+
+fn link_page(
+    flow: Flow,
+    request: &AuthorizationRequest,
+    provider: &Provider,
+    may_create: bool,
+    error: Option<SignInError>,
+) -> Answer {
+    let screen = Screen::Link {
+        keys: flow.keys(),
+        client_name: request.client.name.clone(),
+        provider: provider.config.name.clone(),
+        may_create,
+        error,
+    };
+    flow.answer(Outcome::Show(screen))
+}
+
+/// Signs in the linked user: refused if disabled; the provider's mapped
+/// roles applied; then the interaction goes on.
+#[allow(clippy::too_many_arguments)]
+async fn finish<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    provider: &Provider,
+    flow: Flow,
+    request: &AuthorizationRequest,
+    browser: Browser<'_>,
+    user_id: &str,
+    profile: &Profile,
+    methods: &[Method],
+) -> Result<Answer, FlowError> {
+    let Some(user) = ctx.store.user(user_id).await?.filter(|u| u.disabled_at.is_none()) else {
+        tracing::warn!(target: "audit", provider = %provider.config.id, user_id, "upstream sign-in refused: account disabled or gone");
+        return Err(UpstreamError::NoAccount(provider.config.name.clone()).into());
+    };
+    let map = &provider.config.role_map;
+    if !map.is_empty() {
+        let roles = link::roles_after(&user.roles, map, &profile.groups);
+        if roles != user.roles {
+            ctx.store.set_roles(&user.id, &roles).await?;
+            tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
+        }
+    }
+    signed_in(ctx, flow, request, browser, &user.id, methods).await
+}
+
+/// A new user from `profile`: the first free username of
+/// [`link::usernames`], or one with a random suffix; no password.
+async fn create_user<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    profile: &Profile,
+    email: Option<String>,
+) -> Result<User, FlowError> {
+    let id = crate::random::base64url(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
+    let mut candidates = link::usernames(profile);
+    let random = crate::random::base64url(6)
+        .map(|r| r.to_ascii_lowercase().replace('_', "-"))
+        .ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
+    candidates.push(format!("user-{random}"));
+    for username in candidates {
+        let user = User {
+            id: id.clone(),
+            username,
+            email_verified: email.is_some() && profile.email_verified,
+            email: email.clone(),
+            name: profile.name.clone(),
+            roles: vec![],
+            // No password: this account signs in through the provider.
+            password_hash: String::new(),
+            created_at: ctx.now,
+            failed_logins: 0,
+            locked_until: None,
+            disabled_at: None,
+        };
+        match ctx.store.create_user(&user).await {
+            Ok(()) => return Ok(user),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(OAuthError::Internal("no free username".into()).into())
+}

@@ -1,0 +1,401 @@
+//! Upstream identity providers: Tessera as an OAuth 2.0 / OpenID Connect
+//! *client* of GitHub, Google or any OpenID provider, so a person can sign
+//! in with an account they already have. Apps behind Tessera still get
+//! Tessera's tokens only; nothing from upstream is passed on or kept but
+//! the link between the upstream identity and the local user.
+//!
+//! A trip upstream ([`Upstreams::authorization_url`]) carries, as RFC 9700
+//! §2.1 and §4.7 ask of a client:
+//!
+//! - `state`: random, stored as its SHA-256 with the interaction it
+//!   continues and the browser binding that left; single use, ten minutes;
+//! - PKCE S256 ([RFC 7636]) and, for OpenID providers, a `nonce`: both
+//!   *derived* from the browser's binding secret and the state, so they
+//!   are never stored and only the browser that left can finish the trip;
+//! - on return, the `iss` parameter ([RFC 9207]) is checked when the
+//!   provider sends it or says it does, which stops mix-up attacks.
+//!
+//! The identity ([`Profile`]) comes from a verified ID token ([`oidc`]),
+//! GitHub's `/user` and `/user/emails` ([`github`]), or a plain OAuth 2.0
+//! user-info URL ([`oauth2`]). [`link`] decides what it means locally.
+//! Every call upstream is bounded in time (`upstream_timeout`) and size
+//! (1 MiB); a failure is an [`UpstreamError`], shown as a page.
+//!
+//! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
+//! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
+
+pub mod github;
+pub mod link;
+pub mod oauth2;
+pub mod oidc;
+
+use std::time::Duration;
+
+use base64::Engine;
+use tessera_guard::fetch::{FetchError, Fetcher};
+use zeroize::Zeroizing;
+
+use crate::config::{UpstreamConfig, UpstreamKind};
+
+/// How long a trip upstream may take, from leaving to coming back.
+pub const TRIP_TTL: i64 = 600;
+
+/// Why a sign-in through a provider failed. The text is for the page; the
+/// provider's own answer goes to the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// No provider has this id.
+    #[error("there is no such sign-in provider")]
+    UnknownProvider,
+    /// The provider could not be reached, was too slow, or refused.
+    #[error("{0} could not be reached or refused the request; try again later")]
+    Unavailable(String),
+    /// The provider answered something that is not what the protocol says.
+    #[error("{0} answered something unexpected")]
+    Nonsense(String),
+    /// The person declined at the provider (or it refused them).
+    #[error("{0} did not sign you in")]
+    Declined(String),
+    /// The answer failed a security check (ID token, `iss`, `nonce`).
+    #[error("the answer from {0} failed a security check")]
+    Untrusted(String),
+    /// No local account for this identity, and none may be made (or it is
+    /// disabled).
+    #[error("there is no account here for this {0} sign-in")]
+    NoAccount(String),
+    /// The `state` is unknown, used, expired, or another browser's.
+    #[error("this sign-in has expired or did not start in this browser; start again from the application")]
+    BadState,
+}
+
+/// What a provider says about the person, in Tessera's terms.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    /// The provider's stable id for the person (OpenID `sub`, GitHub's
+    /// numeric id).
+    pub subject: String,
+    /// A username to start from, if the provider has one.
+    pub username: Option<String>,
+    /// The display name.
+    pub name: Option<String>,
+    /// The email.
+    pub email: Option<String>,
+    /// Whether the provider asserts it verified the email.
+    pub email_verified: bool,
+    /// The groups the provider asserts (for `role_map`).
+    pub groups: Vec<String>,
+}
+
+/// One configured provider.
+pub struct Provider {
+    /// Its configuration.
+    pub config: UpstreamConfig,
+    secret: Zeroizing<String>,
+    /// Discovered metadata and keys (OpenID providers), fetched on first
+    /// use and again when a key is missing.
+    oidc: oidc::Cache,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("id", &self.config.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The configured providers and the HTTP client that talks to them.
+pub struct Upstreams {
+    providers: Vec<Provider>,
+    fetcher: Option<Fetcher>,
+    /// Tessera's issuer (callbacks are `{issuer}/upstream/{id}/callback`).
+    issuer: String,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstreams")
+            .field("providers", &self.providers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a browser goes to sign in upstream, and what to remember.
+#[derive(Debug)]
+pub struct Departure {
+    /// The provider's authorization URL with every parameter.
+    pub url: String,
+}
+
+impl Upstreams {
+    /// The providers of `configs`, for the server at `issuer`.
+    pub fn new(configs: &[UpstreamConfig], issuer: &str, timeout: Duration) -> Result<Upstreams, String> {
+        let mut providers = Vec::with_capacity(configs.len());
+        for config in configs {
+            let secret = config.secret().map_err(|e| e.to_string())?;
+            providers.push(Provider {
+                config: config.clone(),
+                secret: Zeroizing::new(secret),
+                oidc: oidc::Cache::default(),
+            });
+        }
+        let fetcher = match providers.is_empty() {
+            true => None,
+            false => Some(Fetcher::new(timeout, &[]).map_err(|e| e.to_string())?),
+        };
+        Ok(Upstreams {
+            providers,
+            fetcher,
+            issuer: issuer.to_owned(),
+        })
+    }
+
+    /// No providers.
+    pub fn none(issuer: &str) -> Upstreams {
+        Upstreams {
+            providers: Vec::new(),
+            fetcher: None,
+            issuer: issuer.to_owned(),
+        }
+    }
+
+    /// (id, label) of each provider, for the sign-in page's buttons.
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        self.providers
+            .iter()
+            .map(|p| (p.config.id.clone(), p.config.name.clone()))
+            .collect()
+    }
+
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Result<&Provider, UpstreamError> {
+        self.providers
+            .iter()
+            .find(|p| p.config.id == id)
+            .ok_or(UpstreamError::UnknownProvider)
+    }
+
+    fn fetcher(&self) -> Result<&Fetcher, UpstreamError> {
+        self.fetcher.as_ref().ok_or(UpstreamError::UnknownProvider)
+    }
+
+    /// The redirect URI registered at the provider.
+    pub fn callback(&self, provider: &Provider) -> String {
+        format!("{}/upstream/{}/callback", self.issuer, provider.config.id)
+    }
+
+    /// The authorization request for a trip with this `state`, from the
+    /// browser holding `binding` ([RFC 6749 §4.1.1], [RFC 7636 §4.3],
+    /// OpenID Connect Core §3.1.2.1).
+    ///
+    /// [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+    /// [RFC 7636 §4.3]: https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+    pub async fn authorization_url(
+        &self,
+        provider: &Provider,
+        binding: &str,
+        state: &str,
+    ) -> Result<Departure, UpstreamError> {
+        let c = &provider.config;
+        let endpoint = match c.kind {
+            UpstreamKind::Oidc => self.metadata(provider).await?.authorization_endpoint,
+            UpstreamKind::Github => c
+                .authorization_endpoint
+                .clone()
+                .unwrap_or_else(|| "https://github.com/login/oauth/authorize".into()),
+            UpstreamKind::Oauth2 => c.authorization_endpoint.clone().unwrap_or_default(),
+        };
+        let verifier = derived(binding, state, "pkce");
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            verifier.as_bytes(),
+        ));
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &c.client_id)
+            .append_pair("redirect_uri", &self.callback(provider))
+            .append_pair("state", state)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let scopes = c.scopes();
+        if !scopes.is_empty() {
+            query.append_pair("scope", &scopes.join(" "));
+        }
+        if c.kind == UpstreamKind::Oidc {
+            query.append_pair("nonce", &derived(binding, state, "nonce"));
+        }
+        let separator = if endpoint.contains('?') { '&' } else { '?' };
+        Ok(Departure {
+            url: format!("{endpoint}{separator}{}", query.finish()),
+        })
+    }
+
+    /// The person behind an authorization response: `code` exchanged
+    /// (with the PKCE verifier of this browser's trip), then the identity
+    /// read and checked. `iss` is the response's `iss` parameter.
+    pub async fn arrive(
+        &self,
+        provider: &Provider,
+        binding: &str,
+        state: &str,
+        code: &str,
+        iss: Option<&str>,
+        now: i64,
+    ) -> Result<Profile, UpstreamError> {
+        let verifier = derived(binding, state, "pkce");
+        match provider.config.kind {
+            UpstreamKind::Oidc => {
+                let nonce = derived(binding, state, "nonce");
+                oidc::arrive(self, provider, code, &verifier, &nonce, iss, now).await
+            }
+            UpstreamKind::Github => github::arrive(self, provider, code, &verifier, iss).await,
+            UpstreamKind::Oauth2 => oauth2::arrive(self, provider, code, &verifier, iss).await,
+        }
+    }
+
+    async fn metadata(&self, provider: &Provider) -> Result<oidc::Metadata, UpstreamError> {
+        oidc::metadata(self, provider).await
+    }
+
+    /// Exchanges the code at `endpoint` ([RFC 6749 §4.1.3]): client
+    /// credentials in HTTP Basic (RFC 6749 §2.3.1), or in the body where
+    /// `in_body` (GitHub's way).
+    ///
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+    async fn exchange(
+        &self,
+        provider: &Provider,
+        endpoint: &str,
+        code: &str,
+        verifier: &str,
+        in_body: bool,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        let c = &provider.config;
+        // (The serializer is not Send: finished before any await.)
+        let form = Zeroizing::new({
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "authorization_code")
+                .append_pair("code", code)
+                .append_pair("redirect_uri", &self.callback(provider))
+                .append_pair("code_verifier", verifier);
+            if in_body {
+                form.append_pair("client_id", &c.client_id)
+                    .append_pair("client_secret", &provider.secret);
+            }
+            form.finish()
+        });
+        let basic;
+        let authorization = if in_body {
+            None
+        } else {
+            // RFC 6749 §2.3.1: each form-urlencoded, then Basic.
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            basic = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    enc(&c.client_id),
+                    enc(&provider.secret)
+                ))
+            );
+            Some(basic.as_str())
+        };
+        let fetched = self
+            .fetcher()?
+            .post_form(endpoint, authorization, form.to_string())
+            .await
+            .map_err(|e| unavailable(provider, &e))?;
+        let answer: serde_json::Value = json(provider, &fetched.body)?;
+        // GitHub answers a refused code with 200 and an `error` member.
+        if let Some(error) = answer.get("error").and_then(serde_json::Value::as_str) {
+            tracing::warn!(provider = %c.id, error, "upstream token request refused");
+            return Err(UpstreamError::Declined(c.name.clone()));
+        }
+        Ok(answer)
+    }
+
+    /// GET a JSON resource with the upstream access token.
+    async fn resource(
+        &self,
+        provider: &Provider,
+        url: &str,
+        access_token: &str,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        let fetched = self
+            .fetcher()?
+            .get_authorized(url, &format!("Bearer {access_token}"))
+            .await
+            .map_err(|e| unavailable(provider, &e))?;
+        json(provider, &fetched.body)
+    }
+}
+
+/// A value only this browser can compute for this trip: base64url of
+/// SHA-256("tessera-upstream", purpose, binding, state). The binding secret
+/// never leaves the browser's `HttpOnly` cookie, so a stolen `state` or
+/// code is useless elsewhere.
+fn derived(binding: &str, state: &str, purpose: &str) -> String {
+    let mut input = Vec::with_capacity(binding.len() + state.len() + 32);
+    for part in ["tessera-upstream", purpose, binding, state] {
+        input.extend_from_slice(part.as_bytes());
+        input.push(0);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input))
+}
+
+fn unavailable(provider: &Provider, e: &FetchError) -> UpstreamError {
+    tracing::warn!(provider = %provider.config.id, "upstream call failed: {e}");
+    UpstreamError::Unavailable(provider.config.name.clone())
+}
+
+fn json(provider: &Provider, body: &[u8]) -> Result<serde_json::Value, UpstreamError> {
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::warn!(provider = %provider.config.id, "upstream answer is not JSON: {e}");
+        UpstreamError::Nonsense(provider.config.name.clone())
+    })
+}
+
+/// The access token of a token response.
+fn access_token(provider: &Provider, answer: &serde_json::Value) -> Result<String, UpstreamError> {
+    answer
+        .get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| UpstreamError::Nonsense(provider.config.name.clone()))
+}
+
+/// RFC 9207 §2.4 for a provider whose issuer identifier is known: an `iss`
+/// parameter must be it, and one that says it sends `iss` must send it.
+fn check_iss(
+    provider: &Provider,
+    expected: &str,
+    sent: Option<&str>,
+    required: bool,
+) -> Result<(), UpstreamError> {
+    match sent {
+        Some(iss) if iss == expected => Ok(()),
+        None if !required => Ok(()),
+        _ => {
+            tracing::warn!(target: "audit", provider = %provider.config.id, sent = ?sent, "upstream iss mismatch (mix-up?)");
+            Err(UpstreamError::Untrusted(provider.config.name.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_values_are_per_browser_state_and_purpose() {
+        let a = derived("binding-a", "state", "pkce");
+        assert_eq!(a, derived("binding-a", "state", "pkce"));
+        assert_ne!(a, derived("binding-b", "state", "pkce"));
+        assert_ne!(a, derived("binding-a", "state2", "pkce"));
+        assert_ne!(a, derived("binding-a", "state", "nonce"));
+        // RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
+        assert_eq!(a.len(), 43);
+    }
+}

@@ -1,0 +1,217 @@
+//! Upstream identity providers: linked identities, trips in progress, and
+//! an identity waiting to be linked on its interaction. Identities are
+//! keyed by (provider, subject), never by email or username.
+
+use sqlx::Row;
+
+use super::{conflict, Store, StoreError};
+
+/// A linked upstream identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's configured id.
+    pub provider: String,
+    /// The provider's stable id for the person.
+    pub subject: String,
+    /// The local user.
+    pub user_id: String,
+    /// When it was linked.
+    pub linked_at: i64,
+    /// The last sign-in through it.
+    pub last_sign_in: i64,
+}
+
+/// A trip to a provider, found again by its `state`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trip {
+    /// The provider's id.
+    pub provider: String,
+    /// The interaction it continues.
+    pub interaction_id: String,
+    /// SHA-256 of the binding cookie of the browser that left.
+    pub binding_hash: Vec<u8>,
+}
+
+/// Upstream identities and trips.
+pub trait UpstreamStore {
+    /// Records a trip under the SHA-256 of its `state`.
+    fn begin_trip(
+        &self,
+        state_hash: &[u8],
+        trip: &Trip,
+        expires_at: i64,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Takes the unexpired trip with this state hash: it is deleted, so a
+    /// `state` works once.
+    fn take_trip(
+        &self,
+        state_hash: &[u8],
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Option<Trip>, StoreError>> + Send;
+    /// The local user linked to (provider, subject).
+    fn linked_user(
+        &self,
+        provider: &str,
+        subject: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Links (provider, subject) to a user; [`StoreError::Conflict`] when it
+    /// is linked already.
+    fn link(
+        &self,
+        provider: &str,
+        subject: &str,
+        user_id: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// A user's linked identities.
+    fn identities_of(
+        &self,
+        user_id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Identity>, StoreError>> + Send;
+    /// Removes a user's identities at `provider`; how many there were.
+    fn unlink(
+        &self,
+        user_id: &str,
+        provider: &str,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
+    /// Keeps an identity waiting on an interaction (`None` clears it).
+    fn set_pending_link(
+        &self,
+        interaction_hash: &[u8],
+        pending: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The identity waiting on an interaction.
+    fn pending_link(
+        &self,
+        interaction_hash: &[u8],
+    ) -> impl std::future::Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+impl UpstreamStore for Store {
+    async fn begin_trip(&self, state_hash: &[u8], trip: &Trip, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO upstream_requests (state_hash, provider, interaction_id, binding_hash, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(state_hash.to_vec())
+        .bind(&trip.provider)
+        .bind(&trip.interaction_id)
+        .bind(trip.binding_hash.clone())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn take_trip(&self, state_hash: &[u8], now: i64) -> Result<Option<Trip>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM upstream_requests WHERE state_hash = $1 \
+             RETURNING provider, interaction_id, binding_hash, expires_at",
+        )
+        .bind(state_hash.to_vec())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
+        if row.try_get::<i64, _>("expires_at").map_err(get)? <= now {
+            return Ok(None);
+        }
+        Ok(Some(Trip {
+            provider: row.try_get("provider").map_err(get)?,
+            interaction_id: row.try_get("interaction_id").map_err(get)?,
+            binding_hash: row.try_get("binding_hash").map_err(get)?,
+        }))
+    }
+
+    async fn linked_user(
+        &self,
+        provider: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE upstream_identities SET last_sign_in = $3 WHERE provider = $1 AND subject = $2 \
+             RETURNING user_id",
+        )
+        .bind(provider)
+        .bind(subject)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| r.try_get("user_id"))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("upstream_identities: {e}")))
+    }
+
+    async fn link(&self, provider: &str, subject: &str, user_id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(provider)
+        .bind(subject)
+        .bind(user_id)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| conflict(e, "this upstream identity is linked already"))?;
+        Ok(())
+    }
+
+    async fn identities_of(&self, user_id: &str) -> Result<Vec<Identity>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, subject, user_id, linked_at, last_sign_in FROM upstream_identities \
+             WHERE user_id = $1 ORDER BY provider, subject",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_identities: {e}"));
+        rows.iter()
+            .map(|row| {
+                Ok(Identity {
+                    provider: row.try_get("provider").map_err(get)?,
+                    subject: row.try_get("subject").map_err(get)?,
+                    user_id: row.try_get("user_id").map_err(get)?,
+                    linked_at: row.try_get("linked_at").map_err(get)?,
+                    last_sign_in: row.try_get("last_sign_in").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn unlink(&self, user_id: &str, provider: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1 AND provider = $2")
+            .bind(user_id)
+            .bind(provider)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_pending_link(
+        &self,
+        interaction_hash: &[u8],
+        pending: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE interactions SET pending_link = $2 WHERE id_hash = $1")
+            .bind(interaction_hash.to_vec())
+            .bind(pending)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_link(&self, interaction_hash: &[u8]) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT pending_link FROM interactions WHERE id_hash = $1")
+            .bind(interaction_hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("pending_link"))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("interactions: {e}")))?
+            .flatten())
+    }
+}
