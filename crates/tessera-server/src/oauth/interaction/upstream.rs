@@ -10,7 +10,7 @@
 //!    the code is exchanged and the identity checked; then the linking
 //!    rules ([`crate::oauth::upstream::link`]) say who signs in. The new
 //!    session's `amr` is `fed`.
-//! 3. [`link`]: when a local account has the identity's email but may not
+//! 3. [`link()`]: when a local account has the identity's email but may not
 //!    be linked on the provider's word, the person signs in to it with its
 //!    password (`amr` `fed pwd`), or takes a new account.
 //!
