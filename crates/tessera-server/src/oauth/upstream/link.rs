@@ -173,7 +173,14 @@ mod tests {
         };
         let mail = Some("ann@example.com");
         // (name, linked user, local user with the email, profile, rules, decision)
-        type Row<'a> = (&'a str, Option<&'a str>, Option<&'a User>, Profile, Rules, Linking);
+        type Row<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a User>,
+            Profile,
+            Rules,
+            Linking,
+        );
         let table: Vec<Row> = vec![
             (
                 "linked wins over everything",
