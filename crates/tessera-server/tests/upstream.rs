@@ -629,3 +629,41 @@ async fn mapped_roles_follow_the_upstream_groups() {
     );
     server.stop().await;
 }
+
+/// A plain OAuth 2.0 provider (`kind = "oauth2"`): the configured fields of
+/// its user-info answer give the identity; without an `email_verified`
+/// field no email counts as verified. (The GitHub fake stands in: its
+/// token endpoint takes HTTP Basic too.)
+#[tokio::test]
+async fn a_plain_oauth2_provider_maps_its_fields() {
+    let forge = FakeGitHub::start("forge-client", "forge-secret").await;
+    forge.set_user(31337, "Forger", Some("Fay Forger"), Some("fay@forge.example"));
+    let mut cfg = upstream("forge", UpstreamKind::Oauth2, "forge-client", "forge-secret");
+    cfg.authorization_endpoint = Some(forge.authorize_url());
+    cfg.token_endpoint = Some(forge.token_url());
+    cfg.userinfo_endpoint = Some(forge.user_url());
+    cfg.fields = Some(tessera_server::config::UpstreamFields {
+        id: "id".into(),
+        username: Some("login".into()),
+        name: None,
+        email: None,
+        email_verified: None,
+    });
+    let (server, store) = tessera_with(vec![cfg], 5).await;
+    let mut b = Browser::default();
+    let to = leave(&mut b, &server, "forge").await;
+    let back = location(&get_url(&to).await);
+    let answer = come_back(&mut b, &server, &back).await;
+    let claims = id_claims(&server, &answer["code"]).await;
+    let fay = store.user_by_username("forger").await.unwrap().unwrap();
+    assert_eq!(claims["sub"], serde_json::json!(fay.id));
+    assert_eq!(fay.name.as_deref(), Some("Fay Forger"));
+    assert_eq!(fay.email.as_deref(), Some("fay@forge.example"));
+    assert!(!fay.email_verified, "no email_verified field: not verified");
+    let links = store.identities_of(&fay.id).await.unwrap();
+    assert_eq!(
+        (links[0].provider.as_str(), links[0].subject.as_str()),
+        ("forge", "31337")
+    );
+    server.stop().await;
+}
