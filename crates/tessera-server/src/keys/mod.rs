@@ -269,13 +269,23 @@ pub async fn load<S: KeyStore>(
     }
     let mut stored = store.keys().await?;
     if create_missing {
+        let mut missing = Vec::new();
         for alg in [Algorithm::RS256, token_alg] {
-            if !stored
+            let have = stored
                 .iter()
-                .any(|k| k.alg == alg.name() && k.retired_at.is_none_or(|r| r > now))
-            {
-                stored.push(create_key(store, master, alg, now, now).await?);
+                .chain(&missing)
+                .any(|k: &StoredKey| k.alg == alg.name() && k.retired_at.is_none_or(|r| r > now));
+            if !have {
+                missing.push(new_key(master, alg, now, now)?);
             }
+        }
+        if !missing.is_empty() {
+            // Under the keys' lock: another node starting now may have made
+            // them first, and then its keys are the ones to use.
+            for key in store.insert_first_keys(&missing, now).await? {
+                tracing::info!(target: "audit", kid = %key.kid, alg = %key.alg, "signing key created");
+            }
+            stored = store.keys().await?;
         }
     }
     // The store's order, so the JWKS reads the same after a restart.

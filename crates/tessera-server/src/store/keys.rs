@@ -30,6 +30,16 @@ pub trait KeyStore {
     /// Stores a new key; [`StoreError::Conflict`] if the kid exists.
     fn insert_key(&self, key: &StoredKey)
         -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Stores each of `keys` whose algorithm has no unretired key yet, all
+    /// in one transaction that holds the keys' lock (a PostgreSQL advisory
+    /// lock; SQLite has one writer at a time): of several nodes started at
+    /// once on an empty database, one creates the first keys and the others
+    /// find them. The keys stored.
+    fn insert_first_keys(
+        &self,
+        keys: &[StoredKey],
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
     /// All keys but the revoked ones, oldest first.
     fn keys(&self) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
     /// Stores `key` and, in the same transaction, marks every other
@@ -81,6 +91,42 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredKey, StoreError> {
 impl KeyStore for Store {
     async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
         insert(self.pool(), k).await
+    }
+
+    async fn insert_first_keys(&self, keys: &[StoredKey], now: i64) -> Result<Vec<StoredKey>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        match self.backend() {
+            // Held until the transaction ends; the number is Tessera's own.
+            super::Backend::Postgres => {
+                sqlx::query("SELECT pg_advisory_xact_lock(741516630001)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Take the write lock now, not at the first insert, so two
+            // starting processes do not both read "no key".
+            super::Backend::Sqlite => {
+                sqlx::query("UPDATE signing_keys SET kid = kid WHERE 0 = 1")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let mut stored = Vec::new();
+        for key in keys {
+            let exists = sqlx::query(
+                "SELECT 1 FROM signing_keys WHERE alg = $1 AND revoked_at IS NULL                  AND (retired_at IS NULL OR retired_at > $2) LIMIT 1",
+            )
+            .bind(&key.alg)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+            if !exists {
+                insert(&mut *tx, key).await?;
+                stored.push(key.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
