@@ -9,9 +9,14 @@
     clippy::indexing_slicing
 )]
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use tessera_server::store::{ClientStore, Store, UserStore};
 use tessera_testkit as support;
+
+use support::browser::{self, Browser};
+use support::{basic, token};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -106,5 +111,238 @@ async fn four_nodes_started_at_once_make_one_set_of_keys() {
             kids(&jwks[0])
         );
         drop(nodes);
+    }
+}
+
+/// Two or more nodes on a fresh database, ready, and the store they share
+/// (seeded with the sign-in tests' clients and ann, and a confidential
+/// service `svc` that may also use the password and refresh grants).
+struct Cluster {
+    nodes: Vec<SocketAddr>,
+    store: Store,
+    _processes: Vec<support::KillOnDrop>,
+}
+
+impl Cluster {
+    async fn start(n: usize) -> Option<Cluster> {
+        let database = support::postgres_url().await?;
+        let store = Store::open(&database).await.unwrap();
+        browser::seed(&store).await;
+        let svc = support::client(
+            "svc",
+            Some("svc-secret"),
+            &["client_credentials", "password", "refresh_token"],
+            &["read", "openid"],
+            &["api"],
+        );
+        store.create_client(&svc).await.unwrap();
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let processes = ports.iter().map(|&port| node(&database, port)).collect();
+        for &port in &ports {
+            get_when_ready(port, "/healthz").await;
+        }
+        Some(Cluster {
+            nodes: ports
+                .iter()
+                .map(|&p| SocketAddr::from(([127, 0, 0, 1], p)))
+                .collect(),
+            store,
+            _processes: processes,
+        })
+    }
+}
+
+fn svc() -> (&'static str, String) {
+    ("Authorization", basic("svc", "svc-secret"))
+}
+
+/// A token issued by node A verifies and introspects on node B, and a
+/// revocation on A holds on B at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_one_node_holds_on_the_other() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let (a, b) = (cluster.nodes[0], cluster.nodes[1]);
+    let auth = svc();
+    let r = token(
+        a,
+        "grant_type=client_credentials&scope=read",
+        &[(auth.0, &auth.1)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let access = r.json()["access_token"].as_str().unwrap().to_owned();
+    let jwks_a = support::request(a, "GET", "/jwks", &[], b"").await.json();
+    let jwks_b = support::request(b, "GET", "/jwks", &[], b"").await.json();
+    assert_eq!(jwks_a, jwks_b);
+    let keys = tessera_jwt::KeySet::from_jwks_json(jwks_b.to_string().as_bytes()).unwrap();
+    let rules = tessera_jwt::Validation::access_token("http://tessera.test", "api");
+    keys.verify::<serde_json::Value>(&access, &rules, tessera_jwt::UnixTime::now())
+        .unwrap();
+    let introspect = |node: SocketAddr, t: String| {
+        let auth = svc();
+        async move {
+            let body = format!("token={t}");
+            let r = support::request(
+                node,
+                "POST",
+                "/introspect",
+                &[
+                    (auth.0, &auth.1),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                body.as_bytes(),
+            )
+            .await;
+            r.json()["active"].as_bool().unwrap()
+        }
+    };
+    assert!(introspect(b, access.clone()).await, "active on B");
+    let body = format!("token={access}");
+    let r = support::request(
+        a,
+        "POST",
+        "/revoke",
+        &[
+            (auth.0, &auth.1),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !introspect(b, access).await,
+        "revoked on A: inactive on B at once"
+    );
+}
+
+/// The same refresh token sent to two nodes at the same instant, 10 times
+/// over: exactly one succeeds each time, and the replay revokes the family,
+/// so the winner's new refresh token is dead too (RFC 9700 §4.14.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_raced_across_nodes_is_spent_once() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let (a, b) = (cluster.nodes[0], cluster.nodes[1]);
+    let auth = svc();
+    for trial in 0..10 {
+        let r = token(
+            a,
+            "grant_type=password&username=ann&password=correct+horse+battery&scope=read",
+            &[(auth.0, &auth.1)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{:?}", r.json());
+        let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+        let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+        let send = |node: SocketAddr| {
+            let (form, auth) = (form.clone(), svc());
+            tokio::spawn(async move { token(node, &form, &[(auth.0, &auth.1)]).await })
+        };
+        let (ra, rb) = (send(a), send(b));
+        let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+        let wins: Vec<_> = [&ra, &rb].into_iter().filter(|r| r.status == 200).collect();
+        assert_eq!(wins.len(), 1, "trial {trial}: {} and {}", ra.status, rb.status);
+        let next = wins[0].json()["refresh_token"].as_str().unwrap().to_owned();
+        let r = token(
+            b,
+            &format!("grant_type=refresh_token&refresh_token={next}"),
+            &[(auth.0, &auth.1)],
+        )
+        .await;
+        assert_eq!(
+            r.status, 400,
+            "trial {trial}: the family was revoked by the replay"
+        );
+    }
+}
+
+/// One authorization code redeemed on two nodes at the same instant, 10
+/// times over: exactly one wins. And the SSO session made on A is
+/// honoured by B (no login page there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_raced_across_nodes_is_redeemed_once_and_sso_is_shared() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let (a, b) = (cluster.nodes[0], cluster.nodes[1]);
+    let mut browser = Browser::default();
+    let path = browser::authorize_path("first", "");
+    let first = browser::sign_in(&mut browser, &a, &path).await;
+    assert!(first.contains_key("code"));
+    for trial in 0..10 {
+        // The session from A, at B: straight to the client with a code.
+        let at = if trial % 2 == 0 { b } else { a };
+        let r = browser.get(&at, &path).await;
+        let code = browser::redirected(&r)["code"].clone();
+        let redeem = |node: SocketAddr| {
+            let code = code.clone();
+            tokio::spawn(async move {
+                let form = format!(
+                    "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb\
+                     &code_verifier={}",
+                    browser::VERIFIER
+                );
+                token(node, &form, &[("Authorization", &basic("first", "pw"))]).await
+            })
+        };
+        let (ra, rb) = (redeem(a), redeem(b));
+        let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+        let wins = [&ra, &rb].iter().filter(|r| r.status == 200).count();
+        assert_eq!(wins, 1, "trial {trial}: {} and {}", ra.status, rb.status);
+    }
+}
+
+/// A client deleted, a user deleted or a password changed (here through
+/// the store, as `tessera client delete` and `tessera user` do) is refused
+/// by every node: clients within the client cache's 5 s
+/// (`store::clients::CACHE_TTL`), users at once (never cached).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_elsewhere_reach_every_node_in_bounded_time() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let b = cluster.nodes[1];
+    let auth = svc();
+    // Warm B's client cache.
+    let r = token(b, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
+    assert_eq!(r.status, 200);
+    // ann's refresh token, then ann is deleted: refused at once.
+    let r = token(
+        b,
+        "grant_type=password&username=ann&password=correct+horse+battery",
+        &[(auth.0, &auth.1)],
+    )
+    .await;
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    cluster
+        .store
+        .delete_user("u-ann", tessera_jwt::UnixTime::now().as_secs())
+        .await
+        .unwrap();
+    let r = token(
+        b,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        &[(auth.0, &auth.1)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "a deleted user's refresh token, at once");
+    // The client is deleted: B refuses it within the cache TTL.
+    cluster.store.delete_client("svc").await.unwrap();
+    let deleted = Instant::now();
+    loop {
+        let r = token(b, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
+        if r.status == 401 {
+            break;
+        }
+        assert!(
+            deleted.elapsed() < tessera_server::store::CLIENT_CACHE_TTL + Duration::from_secs(2),
+            "still served {:?} after deletion",
+            deleted.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -12,6 +12,25 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const CALLBACK: &str = "http://app.example/cb";
 
+/// Where a browser sends its requests: a server started in-process, or
+/// the address of one started another way (a `tessera serve` process).
+pub trait At {
+    /// The server's address.
+    fn at(&self) -> std::net::SocketAddr;
+}
+
+impl At for Running {
+    fn at(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl At for std::net::SocketAddr {
+    fn at(&self) -> std::net::SocketAddr {
+        *self
+    }
+}
+
 /// A browser: cookies by name.
 #[derive(Default)]
 pub struct Browser {
@@ -37,15 +56,15 @@ impl Browser {
         }
     }
 
-    pub async fn get(&mut self, server: &Running, path: &str) -> Response {
+    pub async fn get(&mut self, server: &impl At, path: &str) -> Response {
         let cookies = self.cookie_header();
-        let r = request(server.addr, "GET", path, &[("Cookie", &cookies)], b"").await;
+        let r = request(server.at(), "GET", path, &[("Cookie", &cookies)], b"").await;
         self.keep(&r);
         r
     }
 
     /// Submits the login form of the page `html` as `username`.
-    pub async fn log_in(&mut self, server: &Running, html: &str, username: &str, password: &str) -> Response {
+    pub async fn log_in(&mut self, server: &impl At, html: &str, username: &str, password: &str) -> Response {
         let (interaction, csrf) = (field(html, "interaction"), field(html, "csrf"));
         self.post(
             server,
@@ -60,13 +79,13 @@ impl Browser {
         .await
     }
 
-    pub async fn post(&mut self, server: &Running, path: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn post(&mut self, server: &impl At, path: &str, form: &[(&str, &str)]) -> Response {
         let cookies = self.cookie_header();
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
         let r = request(
-            server.addr,
+            server.at(),
             "POST",
             path,
             &[
@@ -157,7 +176,7 @@ pub async fn seed(store: &Store) {
 
 /// Signs in through the login page (and the consent page for a
 /// third-party client); the code's redirect.
-pub async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> HashMap<String, String> {
+pub async fn sign_in(browser: &mut Browser, server: &impl At, path: &str) -> HashMap<String, String> {
     let page = browser.get(server, path).await;
     assert_eq!(page.status, 200, "{}", text(&page));
     let html = text(&page);
@@ -184,12 +203,12 @@ pub async fn sign_in(browser: &mut Browser, server: &Running, path: &str) -> Has
     redirected(&done)
 }
 
-pub async fn redeem(server: &Running, client_id: &str, code: &str, verifier: Option<&str>) -> Response {
+pub async fn redeem(server: &impl At, client_id: &str, code: &str, verifier: Option<&str>) -> Response {
     let mut form = format!(
         "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&client_id={client_id}"
     );
     if let Some(v) = verifier {
         form.push_str(&format!("&code_verifier={v}"));
     }
-    token(server.addr, &form, &[]).await
+    token(server.at(), &form, &[]).await
 }

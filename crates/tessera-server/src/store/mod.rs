@@ -32,7 +32,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
 pub use attempts::{AttemptStore, Counts};
-pub use clients::{Client, ClientStore, NewClient};
+pub use clients::{Client, ClientStore, NewClient, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
 pub use interactions::{Interaction, InteractionStore};
