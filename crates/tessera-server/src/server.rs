@@ -115,7 +115,11 @@ struct Prepared {
 
 /// Opens the store and loads (or creates) the keys.
 async fn prepare(config: &Config) -> Result<Prepared, StartError> {
-    let store = Store::open(&config.database).await?;
+    let store = Store::open_with_timeout(
+        &config.database,
+        std::time::Duration::from_secs(config.database_timeout),
+    )
+    .await?;
     for warning in store::loose_permissions(&config.database) {
         tracing::warn!("{warning}");
     }

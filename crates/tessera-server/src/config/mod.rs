@@ -120,6 +120,10 @@ pub struct Config {
     /// it, however often it is rotated. Default 30 days.
     /// Env `TESSERA_REFRESH_FAMILY_LIFETIME`.
     pub refresh_family_lifetime: i64,
+    /// Seconds a request waits for a database connection before it fails
+    /// with 503 `temporarily_unavailable` (the database is down or every
+    /// connection is busy). Default 5. Env `TESSERA_DATABASE_TIMEOUT`.
+    pub database_timeout: u64,
     /// Seconds any call to an upstream identity provider may take
     /// (discovery, keys, token, user info) before the sign-in fails with a
     /// page saying so. Default 10. Env `TESSERA_UPSTREAM_TIMEOUT`.
@@ -149,6 +153,7 @@ impl Default for Config {
             metrics_listen: None,
             refresh_family_lifetime: 30 * 24 * 3600,
             upstream_timeout: 10,
+            database_timeout: 5,
             upstream: Vec::new(),
         }
     }
@@ -242,6 +247,9 @@ impl Config {
         if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
             config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
         }
+        if let Some(v) = env("TESSERA_DATABASE_TIMEOUT") {
+            config.database_timeout = u64::try_from(number("database_timeout", v)?).unwrap_or(0);
+        }
         if let Some(v) = env("TESSERA_UPSTREAM_TIMEOUT") {
             config.upstream_timeout = u64::try_from(number("upstream_timeout", v)?).unwrap_or(0);
         }
@@ -306,6 +314,7 @@ impl Config {
             ("header_read_timeout", self.header_read_timeout),
             ("idle_timeout", self.idle_timeout),
             ("upstream_timeout", self.upstream_timeout),
+            ("database_timeout", self.database_timeout),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid {

@@ -214,6 +214,12 @@ pub(super) fn busy() -> Response {
 
 /// An internal failure: logged with its detail, shown as fixed text.
 pub(super) fn internal(error: &OAuthError) -> Response {
+    if let OAuthError::Store(e) = error {
+        if e.is_unavailable() {
+            tracing::warn!("sign-in failed: {e}");
+            return busy();
+        }
+    }
     tracing::error!("sign-in failed: {error:?}");
     page(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -23,6 +23,11 @@ fn render(e: &OAuthError) -> Response {
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = ?e, "internal error");
     }
+    if let OAuthError::Store(store) = e {
+        if store.is_unavailable() {
+            tracing::warn!("database unreachable: {store}");
+        }
+    }
     let body = serde_json::json!({"error": e.code(), "error_description": e.description()}).to_string();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();

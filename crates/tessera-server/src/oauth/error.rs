@@ -160,8 +160,10 @@ impl OAuthError {
             | OAuthError::CodeReplayed
             | OAuthError::PkceFailed(_) => "invalid_grant",
             OAuthError::AudienceNotAllowed => "invalid_target",
-            // RFC 6749 §4.1.2.1's code for an overloaded server.
+            // RFC 6749 §4.1.2.1's code for an overloaded server, or one
+            // whose database is unreachable.
             OAuthError::Busy => "temporarily_unavailable",
+            OAuthError::Store(e) if e.is_unavailable() => "temporarily_unavailable",
             OAuthError::Store(_)
             | OAuthError::Signing(_)
             | OAuthError::Internal(_)
@@ -176,6 +178,7 @@ impl OAuthError {
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
             | OAuthError::PublicClientNotAllowed => 401,
+            OAuthError::Store(e) if e.is_unavailable() => 503,
             OAuthError::Store(_)
             | OAuthError::Signing(_)
             | OAuthError::Internal(_)
@@ -213,6 +216,9 @@ impl OAuthError {
     /// and their detail goes to the log only.
     pub fn description(&self) -> String {
         match self {
+            OAuthError::Store(e) if e.is_unavailable() => {
+                "the database is unreachable; try again shortly".to_owned()
+            }
             OAuthError::Store(_)
             | OAuthError::Signing(_)
             | OAuthError::Internal(_)

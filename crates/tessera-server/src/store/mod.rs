@@ -68,6 +68,26 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+/// How long a query waits for a database connection by default.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl StoreError {
+    /// Whether the database could not be reached (connection refused or
+    /// lost, no connection within the timeout): a 503 and a retry later,
+    /// not a fault in the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    }
+}
+
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -189,8 +209,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
 
 impl Store {
     /// Connects (creating a SQLite file and its folder on first start) and
-    /// applies pending migrations.
+    /// applies pending migrations; a query waits at most
+    /// [`DEFAULT_TIMEOUT`] for a connection.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with_timeout(url, DEFAULT_TIMEOUT).await
+    }
+
+    /// [`Store::open`], with `timeout` as the longest a query waits for a
+    /// connection: when the database is down, requests fail after it
+    /// (503) instead of hanging.
+    pub async fn open_with_timeout(url: &str, timeout: std::time::Duration) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -213,6 +241,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .acquire_timeout(timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
