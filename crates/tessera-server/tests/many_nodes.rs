@@ -120,6 +120,7 @@ async fn four_nodes_started_at_once_make_one_set_of_keys() {
 struct Cluster {
     nodes: Vec<SocketAddr>,
     store: Store,
+    database: String,
     _processes: Vec<support::KillOnDrop>,
 }
 
@@ -147,6 +148,7 @@ impl Cluster {
                 .map(|&p| SocketAddr::from(([127, 0, 0, 1], p)))
                 .collect(),
             store,
+            database,
             _processes: processes,
         })
     }
@@ -344,5 +346,65 @@ async fn changes_made_elsewhere_reach_every_node_in_bounded_time() {
             deleted.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A key rotation run with the CLI against the shared database: every node
+/// publishes the new key within the key reload period
+/// (`keys::RELOAD_EVERY`, 30 s), and none signs with it before it has been
+/// published for `keys::PUBLISH_AHEAD` (6 min), so no verifier meets a
+/// token signed by a key it has not seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_on_one_node_is_published_by_all_before_anyone_signs_with_it() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let auth = svc();
+    let kid_of = |t: &str| {
+        tessera_jwt::danger::decode_unverified(t, 16384).unwrap().header["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let signing = |node: SocketAddr| {
+        let auth = svc();
+        async move {
+            let r = token(node, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
+            r.json()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let before = kid_of(&signing(cluster.nodes[0]).await);
+    let database = cluster.database.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["keys", "rotate", "--database", &database])
+            .env(
+                "TESSERA_MASTER_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            )
+            .env("TESSERA_TOKEN_ALG", "ES256")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rotated = Instant::now();
+    let bound = tessera_server::keys::RELOAD_EVERY + Duration::from_secs(5);
+    for &node in &cluster.nodes {
+        loop {
+            let jwks = support::request(node, "GET", "/jwks", &[], b"").await.json();
+            let published = jwks["keys"].as_array().unwrap().len();
+            // Still the old key signing, on every node.
+            assert_eq!(kid_of(&signing(node).await), before);
+            if published == 3 {
+                break;
+            }
+            assert!(
+                rotated.elapsed() < bound,
+                "{node} did not publish the new key in {bound:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 }
