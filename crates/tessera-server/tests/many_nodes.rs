@@ -359,7 +359,6 @@ async fn a_rotation_on_one_node_is_published_by_all_before_anyone_signs_with_it(
     let Some(cluster) = Cluster::start(2).await else {
         return;
     };
-    let auth = svc();
     let kid_of = |t: &str| {
         tessera_jwt::danger::decode_unverified(t, 16384).unwrap().header["kid"]
             .as_str()
