@@ -135,6 +135,13 @@ pub async fn start_at(
     issuer: Option<&str>,
     adjust: impl FnOnce(&mut Config),
 ) -> Running {
+    // The server's warnings and errors go to the test's output, which the
+    // harness shows when the test fails (RUST_LOG overrides the level).
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
     let listener =
         std::net::TcpListener::bind(addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))).unwrap();
     let addr = listener.local_addr().unwrap();

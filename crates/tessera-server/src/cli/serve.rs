@@ -82,7 +82,7 @@ default below each.
   refresh_family_lifetime  TESSERA_REFRESH_FAMILY_LIFETIME
       2592000 seconds = 30 days (from sign-in, however often rotated)
   database_timeout         TESSERA_DATABASE_TIMEOUT
-      5 seconds (waiting for a database connection, then 503)
+      10 seconds (waiting for a database connection, then 503)
   upstream_timeout         TESSERA_UPSTREAM_TIMEOUT
       10 seconds (each call to an upstream identity provider)
   [[upstream]]             (file only)

@@ -122,7 +122,7 @@ pub struct Config {
     pub refresh_family_lifetime: i64,
     /// Seconds a request waits for a database connection before it fails
     /// with 503 `temporarily_unavailable` (the database is down or every
-    /// connection is busy). Default 5. Env `TESSERA_DATABASE_TIMEOUT`.
+    /// connection is busy). Default 10. Env `TESSERA_DATABASE_TIMEOUT`.
     pub database_timeout: u64,
     /// Seconds any call to an upstream identity provider may take
     /// (discovery, keys, token, user info) before the sign-in fails with a
@@ -153,7 +153,7 @@ impl Default for Config {
             metrics_listen: None,
             refresh_family_lifetime: 30 * 24 * 3600,
             upstream_timeout: 10,
-            database_timeout: 5,
+            database_timeout: 10,
             upstream: Vec::new(),
         }
     }

@@ -69,7 +69,7 @@ pub enum StoreError {
 }
 
 /// How long a query waits for a database connection by default.
-pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl StoreError {
     /// Whether the database could not be reached (connection refused or
