@@ -121,7 +121,7 @@ struct Cluster {
     nodes: Vec<SocketAddr>,
     store: Store,
     database: String,
-    _processes: Vec<support::KillOnDrop>,
+    processes: Vec<support::KillOnDrop>,
 }
 
 impl Cluster {
@@ -149,7 +149,7 @@ impl Cluster {
                 .collect(),
             store,
             database,
-            _processes: processes,
+            processes,
         })
     }
 }
@@ -406,4 +406,103 @@ async fn a_rotation_on_one_node_is_published_by_all_before_anyone_signs_with_it(
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
+
+/// A node killed with SIGKILL in the middle of refresh and code traffic:
+/// no family is left with two live refresh tokens or none, no code is
+/// spent without recording what it issued, and the other node serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_traffic_leaves_no_half_done_grant() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let (a, b) = (cluster.nodes[0], cluster.nodes[1]);
+    let auth = svc();
+    // Four refresh families, rotated on A as fast as A answers.
+    let mut loops = Vec::new();
+    for _ in 0..4 {
+        let r = token(
+            b,
+            "grant_type=password&username=ann&password=correct+horse+battery&scope=read",
+            &[(auth.0, &auth.1)],
+        )
+        .await;
+        let mut refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+        loops.push(tokio::spawn(async move {
+            let auth = svc();
+            loop {
+                let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+                let r = token(a, &form, &[(auth.0, &auth.1)]).await;
+                if r.status != 200 {
+                    return;
+                }
+                refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+            }
+        }));
+    }
+    // Codes for the public client `web`, issued and redeemed on A.
+    let mut browser = Browser::default();
+    let path = browser::authorize_path("web", "");
+    browser::sign_in(&mut browser, &a, &path).await;
+    loops.push(tokio::spawn(async move {
+        loop {
+            let r = browser.get(&a, &path).await;
+            if r.status != 303 {
+                return;
+            }
+            let code = browser::redirected(&r)["code"].clone();
+            let r = browser::redeem(&a, "web", &code, Some(browser::VERIFIER)).await;
+            if r.status != 200 {
+                return;
+            }
+        }
+    }));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.processes[0].0.kill().unwrap();
+    cluster.processes[0].0.wait().unwrap();
+    for task in loops {
+        // (A request cut by the kill ends its loop with a panic: fine.)
+        let _ = task.await;
+    }
+
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&cluster.database)
+        .await
+        .unwrap();
+    use sqlx::Row;
+    let now = tessera_jwt::UnixTime::now().as_secs();
+    let families = sqlx::query(
+        "SELECT f.family_id, \
+         (SELECT COUNT(*) FROM refresh_tokens t WHERE t.family_id = f.family_id \
+            AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $1) AS live, \
+         (SELECT COUNT(*) FROM refresh_tokens t WHERE t.family_id = f.family_id) AS issued \
+         FROM refresh_families f WHERE f.revoked_at IS NULL",
+    )
+    .bind(now)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert!(families.len() >= 5, "the families and the code grants' families");
+    let mut rotations = 0;
+    for f in &families {
+        let id: String = f.get("family_id");
+        let live: i64 = f.get("live");
+        rotations += f.get::<i64, _>("issued");
+        assert_eq!(live, 1, "family {id}: {live} live refresh tokens");
+    }
+    assert!(rotations > 10, "traffic ran before the kill ({rotations} tokens)");
+    eprintln!("{} live families, {rotations} refresh tokens issued before the kill", families.len());
+    let half_done: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM authorization_codes WHERE used_at IS NOT NULL AND \
+         (access_jti IS NULL OR family_id IS NULL \
+          OR NOT EXISTS (SELECT 1 FROM refresh_families f WHERE f.family_id = authorization_codes.family_id))",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(half_done, 0, "codes spent without what they issued");
+    // B serves on.
+    let r = token(b, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
+    assert_eq!(r.status, 200);
 }
