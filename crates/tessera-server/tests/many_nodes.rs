@@ -491,7 +491,10 @@ async fn a_node_killed_mid_traffic_leaves_no_half_done_grant() {
         assert_eq!(live, 1, "family {id}: {live} live refresh tokens");
     }
     assert!(rotations > 10, "traffic ran before the kill ({rotations} tokens)");
-    eprintln!("{} live families, {rotations} refresh tokens issued before the kill", families.len());
+    eprintln!(
+        "{} live families, {rotations} refresh tokens issued before the kill",
+        families.len()
+    );
     let half_done: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM authorization_codes WHERE used_at IS NOT NULL AND \
          (access_jti IS NULL OR family_id IS NULL \
