@@ -509,3 +509,31 @@ async fn a_node_killed_mid_traffic_leaves_no_half_done_grant() {
     let r = token(b, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
     assert_eq!(r.status, 200);
 }
+
+/// Wrong passwords for one account spread over two nodes lock it on both:
+/// the lock lives in the user's row, not in a node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_earned_on_two_nodes_holds_on_both() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let login = |node: SocketAddr, password: &'static str| {
+        let auth = svc();
+        async move {
+            let form = format!("grant_type=password&username=ann&password={password}");
+            token(node, &form, &[(auth.0, &auth.1)]).await.status
+        }
+    };
+    assert_eq!(
+        login(cluster.nodes[1], "correct+horse+battery").await,
+        200,
+        "not locked yet"
+    );
+    for i in 0..tessera_server::oauth::sign_in::LOCK_THRESHOLD {
+        let node = cluster.nodes[usize::try_from(i).unwrap() % 2];
+        assert_eq!(login(node, "wrong+guess").await, 400);
+    }
+    for &node in &cluster.nodes {
+        assert_eq!(login(node, "correct+horse+battery").await, 400, "{node}: locked");
+    }
+}
