@@ -667,3 +667,41 @@ async fn a_plain_oauth2_provider_maps_its_fields() {
     );
     server.stop().await;
 }
+
+/// The same new GitHub person finishing eight sign-ins at the same
+/// instant (eight browsers): one local user is made and linked, all eight
+/// sign in as it, and no request fails or leaves an unlinked user behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_first_sign_ins_make_one_user() {
+    for trial in 0..3 {
+        let (github, server, store) = with_github(5).await;
+        github.set_user(9000 + trial, "racer", None, None);
+        github.set_emails(vec![("racer@github.example".into(), true, true)]);
+        let mut trips = Vec::new();
+        for _ in 0..8 {
+            let mut b = Browser::default();
+            let to_github = leave(&mut b, &server, "gh").await;
+            let back = location(&get_url(&to_github).await);
+            trips.push((b, on(&server, &back)));
+        }
+        let addr = server.addr;
+        let answers: Vec<_> = trips
+            .into_iter()
+            .map(|(mut b, path)| tokio::spawn(async move { b.get(&addr, &path).await }))
+            .collect();
+        for answer in answers {
+            let r = answer.await.unwrap();
+            assert!(
+                r.status == 200 && text(&r).contains("Allow Photo Book?"),
+                "trial {trial}: {} {}",
+                r.status,
+                text(&r)
+            );
+        }
+        let users = store.users().await.unwrap();
+        let racers: Vec<_> = users.iter().filter(|u| u.username.starts_with("racer")).collect();
+        assert_eq!(racers.len(), 1, "trial {trial}: {racers:?}");
+        assert_eq!(store.identities_of(&racers[0].id).await.unwrap().len(), 1);
+        server.stop().await;
+    }
+}

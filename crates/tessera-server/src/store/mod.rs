@@ -42,7 +42,7 @@ pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, P
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
-pub use upstream::{Identity, Trip, UpstreamStore};
+pub use upstream::{Created, Identity, Trip, UpstreamStore};
 pub use users::{User, UserStore};
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.

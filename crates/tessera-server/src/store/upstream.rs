@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{conflict, Store, StoreError};
+use super::{conflict, Store, StoreError, User};
 
 /// A linked upstream identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +32,31 @@ pub struct Trip {
     pub binding_hash: Vec<u8>,
 }
 
+/// What [`UpstreamStore::create_linked_user`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The user was made and linked.
+    Created,
+    /// The username (or a lookalike, or the email) is taken: nothing was
+    /// written; try another username.
+    Taken,
+    /// The identity was linked meanwhile (a concurrent first sign-in), to
+    /// this user: nothing was written.
+    AlreadyLinked(String),
+}
+
 /// Upstream identities and trips.
 pub trait UpstreamStore {
+    /// Makes `user` and links (provider, subject) to it, in one transaction:
+    /// never a user without its link, and of two first sign-ins at once,
+    /// one makes the user and the other finds it.
+    fn create_linked_user(
+        &self,
+        user: &User,
+        provider: &str,
+        subject: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Created, StoreError>> + Send;
     /// Records a trip under the SHA-256 of its `state`.
     fn begin_trip(
         &self,
@@ -89,6 +112,47 @@ pub trait UpstreamStore {
 }
 
 impl UpstreamStore for Store {
+    async fn create_linked_user(
+        &self,
+        user: &User,
+        provider: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Created, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        // The identity first: a concurrent transaction inserting the same
+        // one waits on its key until this one ends, then finds it.
+        let claimed = sqlx::query(
+            "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (provider, subject) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(subject)
+        .bind(&user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            tx.rollback().await?;
+            return match self.linked_user(provider, subject, now).await? {
+                Some(user_id) => Ok(Created::AlreadyLinked(user_id)),
+                None => Err(StoreError::Corrupt("upstream identity vanished".into())),
+            };
+        }
+        match super::users::insert(&mut *tx, user).await {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(Created::Created)
+            }
+            Err(StoreError::Conflict(_)) => {
+                tx.rollback().await?;
+                Ok(Created::Taken)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn begin_trip(&self, state_hash: &[u8], trip: &Trip, expires_at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO upstream_requests (state_hash, provider, interaction_id, binding_hash, expires_at) \

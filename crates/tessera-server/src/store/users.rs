@@ -169,29 +169,38 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     })
 }
 
+/// Inserts a user; [`StoreError::Conflict`] on a taken username, lookalike
+/// or email.
+pub(super) async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    u: &User,
+) -> Result<(), StoreError> {
+    sqlx::query(concat!(
+        "INSERT INTO users (",
+        columns!(),
+        ", username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(&u.id)
+    .bind(&u.username)
+    .bind(u.email.clone())
+    .bind(u.name.clone())
+    .bind(super::join(&u.roles))
+    .bind(&u.password_hash)
+    .bind(u.created_at)
+    .bind(u.failed_logins)
+    .bind(u.locked_until)
+    .bind(i64::from(u.email_verified))
+    .bind(u.disabled_at)
+    .bind(crate::username::skeleton(&u.username))
+    .execute(executor)
+    .await
+    .map_err(|e| conflict(e, "username or email"))?;
+    Ok(())
+}
+
 impl UserStore for Store {
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {
-        sqlx::query(concat!(
-            "INSERT INTO users (",
-            columns!(),
-            ", username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(&u.id)
-        .bind(&u.username)
-        .bind(u.email.clone())
-        .bind(u.name.clone())
-        .bind(super::join(&u.roles))
-        .bind(&u.password_hash)
-        .bind(u.created_at)
-        .bind(u.failed_logins)
-        .bind(u.locked_until)
-        .bind(i64::from(u.email_verified))
-        .bind(u.disabled_at)
-        .bind(crate::username::skeleton(&u.username))
-        .execute(self.pool())
-        .await
-        .map_err(|e| conflict(e, "username or email"))?;
-        Ok(())
+        insert(self.pool(), u).await
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

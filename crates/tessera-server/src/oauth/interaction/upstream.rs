@@ -30,7 +30,7 @@ use crate::oauth::upstream::link::{self, Linking, Rules};
 use crate::oauth::upstream::{Profile, Provider, UpstreamError, Upstreams, TRIP_TTL};
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{sign_in, OAuthError, Params};
-use crate::store::{StoreError, Trip, User};
+use crate::store::{Created, StoreError, Trip, User};
 
 /// An identity waiting on the link page, kept on the interaction.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -106,64 +106,30 @@ pub async fn arrive<S: FlowStore>(
     let profile = upstreams
         .arrive(provider, binding, state, code, query.get("iss"), ctx.now)
         .await?;
-    let linked = ctx
-        .store
-        .linked_user(&provider.config.id, &profile.subject, ctx.now)
-        .await?;
+    // The email's user before the link: a concurrent first sign-in makes
+    // its user and link in one transaction, so a user seen here has its
+    // link seen next, and this sign-in does not take it for someone else's.
     let same_email = match &profile.email {
         Some(email) => ctx.store.user_by_email(email).await?,
         None => None,
     };
+    let linked = ctx
+        .store
+        .linked_user(&provider.config.id, &profile.subject, ctx.now)
+        .await?;
     let rules = Rules {
         create_users: provider.config.create_users,
         trust_email: provider.config.trust_email,
     };
     let c = &provider.config;
-    match link::decide(linked.as_deref(), same_email.as_ref(), &profile, rules) {
-        Linking::Linked(user_id) => {
-            finish(
-                ctx,
-                provider,
-                flow,
-                &request,
-                browser,
-                &user_id,
-                &profile,
-                &[Method::Upstream],
-            )
-            .await
-        }
+    let user_id = match link::decide(linked.as_deref(), same_email.as_ref(), &profile, rules) {
+        Linking::Linked(user_id) => user_id,
         Linking::LinkByEmail(user_id) => {
-            ctx.store.link(&c.id, &profile.subject, &user_id, ctx.now).await?;
+            let user_id = link_identity(ctx, &c.id, &profile.subject, &user_id).await?;
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked by trusted verified email");
-            finish(
-                ctx,
-                provider,
-                flow,
-                &request,
-                browser,
-                &user_id,
-                &profile,
-                &[Method::Upstream],
-            )
-            .await
+            user_id
         }
-        Linking::Create => {
-            let user = create_user(ctx, &profile, profile.email.clone()).await?;
-            ctx.store.link(&c.id, &profile.subject, &user.id, ctx.now).await?;
-            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, username = %user.username, "user created from an upstream identity");
-            finish(
-                ctx,
-                provider,
-                flow,
-                &request,
-                browser,
-                &user.id,
-                &profile,
-                &[Method::Upstream],
-            )
-            .await
-        }
+        Linking::Create => create_linked(ctx, &c.id, &profile, profile.email.clone()).await?,
         Linking::Prove { user_id, may_create } => {
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity not linked: the email's account must be proven");
             let pending = Pending {
@@ -176,13 +142,18 @@ pub async fn arrive<S: FlowStore>(
             ctx.store
                 .set_pending_link(&hash_secret(&flow.id), Some(&text))
                 .await?;
-            Ok(link_page(flow, &request, provider, may_create, None))
+            return Ok(link_page(flow, &request, provider, may_create, None));
         }
         Linking::NoAccount => {
             tracing::info!(target: "audit", provider = %c.id, "upstream sign-in refused: no account, and none may be made");
-            Err(UpstreamError::NoAccount(c.name.clone()).into())
+            return Err(UpstreamError::NoAccount(c.name.clone()).into());
         }
-    }
+    };
+    let methods = [Method::Upstream];
+    finish(
+        ctx, provider, flow, &request, browser, &user_id, &profile, &methods,
+    )
+    .await
 }
 
 /// What the link page's form chose.
@@ -217,37 +188,25 @@ pub async fn link<S: FlowStore>(
     };
     let provider = upstreams.provider(&pending.provider)?;
     let c = &provider.config;
-    match choice {
+    let (user_id, methods) = match choice {
         LinkChoice::New if pending.may_create => {
             // The email belongs to the other account: the new one has none.
-            let user = create_user(ctx, &pending.profile, None).await?;
-            ctx.store
-                .link(&c.id, &pending.profile.subject, &user.id, ctx.now)
-                .await?;
-            ctx.store.set_pending_link(&id_hash, None).await?;
-            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, "user created from an upstream identity (email in use)");
-            finish(
-                ctx,
-                provider,
-                flow,
-                &request,
-                browser,
-                &user.id,
-                &pending.profile,
-                &[Method::Upstream],
-            )
-            .await
+            let user_id = create_linked(ctx, &c.id, &pending.profile, None).await?;
+            (user_id, vec![Method::Upstream])
         }
-        LinkChoice::New => Ok(link_page(flow, &request, provider, false, None)),
+        LinkChoice::New => return Ok(link_page(flow, &request, provider, false, None)),
         LinkChoice::Prove { username, password } => {
-            let (Some(username), Some(password)) = (username, password) else {
-                return Ok(link_page(
+            let refused = |flow, error| {
+                Ok(link_page(
                     flow,
                     &request,
                     provider,
                     pending.may_create,
-                    Some(SignInError::Missing),
-                ));
+                    Some(error),
+                ))
+            };
+            let (Some(username), Some(password)) = (username, password) else {
+                return refused(flow, SignInError::Missing);
             };
             let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id)
                 .await
@@ -255,44 +214,28 @@ pub async fn link<S: FlowStore>(
                 Ok(user) if user.id == pending.user_id => user,
                 Ok(_) | Err(OAuthError::BadCredentials) => {
                     tracing::warn!(target: "audit", provider = %c.id, "upstream link refused: the account was not proven");
-                    return Ok(link_page(
-                        flow,
-                        &request,
-                        provider,
-                        pending.may_create,
-                        Some(SignInError::BadCredentials),
-                    ));
+                    return refused(flow, SignInError::BadCredentials);
                 }
-                Err(OAuthError::TooManyAttempts) => {
-                    return Ok(link_page(
-                        flow,
-                        &request,
-                        provider,
-                        pending.may_create,
-                        Some(SignInError::TooManyAttempts),
-                    ));
-                }
+                Err(OAuthError::TooManyAttempts) => return refused(flow, SignInError::TooManyAttempts),
                 Err(e) => return Err(e.into()),
             };
-            ctx.store
-                .link(&c.id, &pending.profile.subject, &user.id, ctx.now)
-                .await?;
-            ctx.store.set_pending_link(&id_hash, None).await?;
-            tracing::info!(target: "audit", provider = %c.id, user_id = %user.id, "upstream identity linked after the account was proven");
-            let methods = [Method::Upstream, Method::Password];
-            finish(
-                ctx,
-                provider,
-                flow,
-                &request,
-                browser,
-                &user.id,
-                &pending.profile,
-                &methods,
-            )
-            .await
+            let user_id = link_identity(ctx, &c.id, &pending.profile.subject, &user.id).await?;
+            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked after the account was proven");
+            (user_id, vec![Method::Upstream, Method::Password])
         }
-    }
+    };
+    ctx.store.set_pending_link(&id_hash, None).await?;
+    finish(
+        ctx,
+        provider,
+        flow,
+        &request,
+        browser,
+        &user_id,
+        &pending.profile,
+        &methods,
+    )
+    .await
 }
 
 fn link_page(
@@ -340,13 +283,35 @@ async fn finish<S: FlowStore>(
     signed_in(ctx, flow, request, browser, &user.id, methods).await
 }
 
-/// A new user from `profile`: the first free username of
-/// [`link::usernames`], or one with a random suffix; no password.
-async fn create_user<S: FlowStore>(
+/// Links (provider, subject) to `user_id`; if a concurrent sign-in linked
+/// it first, the user it was linked to.
+async fn link_identity<S: FlowStore>(
     ctx: &Ctx<'_, S>,
+    provider: &str,
+    subject: &str,
+    user_id: &str,
+) -> Result<String, FlowError> {
+    match ctx.store.link(provider, subject, user_id, ctx.now).await {
+        Ok(()) => Ok(user_id.to_owned()),
+        Err(StoreError::Conflict(_)) => ctx
+            .store
+            .linked_user(provider, subject, ctx.now)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("upstream identity vanished".into()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A new user from `profile`, linked to (provider, subject) in the same
+/// transaction: the first free username of [`link::usernames`], or one
+/// with a random suffix; no password. If a concurrent first sign-in made
+/// the user first, that user.
+async fn create_linked<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    provider: &str,
     profile: &Profile,
     email: Option<String>,
-) -> Result<User, FlowError> {
+) -> Result<String, FlowError> {
     let id = crate::random::base64url(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let mut candidates = link::usernames(profile);
     let random = crate::random::base64url(6)
@@ -368,10 +333,17 @@ async fn create_user<S: FlowStore>(
             locked_until: None,
             disabled_at: None,
         };
-        match ctx.store.create_user(&user).await {
-            Ok(()) => return Ok(user),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
+        match ctx
+            .store
+            .create_linked_user(&user, provider, &profile.subject, ctx.now)
+            .await?
+        {
+            Created::Created => {
+                tracing::info!(target: "audit", provider, user_id = %user.id, username = %user.username, email = user.email.is_some(), "user created from an upstream identity");
+                return Ok(user.id);
+            }
+            Created::AlreadyLinked(user_id) => return Ok(user_id),
+            Created::Taken => continue,
         }
     }
     Err(OAuthError::Internal("no free username".into()).into())
