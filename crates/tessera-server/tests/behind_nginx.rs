@@ -19,14 +19,6 @@ use tessera_testkit as support;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Client-credentials tokens issued so far by the node at `addr`.
 async fn issued(addr: std::net::SocketAddr) -> u64 {
     let metrics = support::request(addr, "GET", "/metrics", &[], b"").await;
@@ -68,7 +60,7 @@ async fn the_token_endpoint_through_nginx_reaches_both_nodes() {
     let dir = std::env::temp_dir().join(format!("tessera-nginx-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let d = dir.display();
     let conf = format!(
         "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\

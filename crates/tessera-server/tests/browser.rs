@@ -27,25 +27,11 @@ use tessera_server::store::{ClientStore, Store, UserStore};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_and_openid_client_sign_in() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = Path::new(&chromium).exists() && dir.join("node_modules/openid-client").exists();
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: apt-get install chromium; npm ci in tests/browser"
-        );
-        eprintln!(
-            "SKIPPED browser test: install chromium and run `npm ci` in {}",
-            dir.display()
-        );
+    let Some(chromium) = support::chromium(&dir) else {
         return;
-    }
+    };
     // The app's port, for its redirect URIs (the script serves it).
-    let app_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let app_port = support::free_port();
     let app = format!("http://127.0.0.1:{app_port}");
     let database = support::sqlite_url();
     let server = start(&database, "ES256").await;

@@ -19,60 +19,18 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tessera_server::config::{Config, UpstreamConfig, UpstreamKind};
+use tessera_server::config::{Config, UpstreamKind};
 use tessera_server::store::{ClientStore, Store, UserStore};
 use tessera_testkit as support;
-
-fn upstream(id: &str, name: &str, kind: UpstreamKind, client_id: &str, secret: &str) -> UpstreamConfig {
-    UpstreamConfig {
-        id: id.into(),
-        name: name.into(),
-        kind,
-        client_id: client_id.into(),
-        client_secret: Some(secret.into()),
-        client_secret_file: None,
-        client_secret_env: None,
-        scopes: None,
-        issuer: None,
-        authorization_endpoint: None,
-        token_endpoint: None,
-        api_base: None,
-        userinfo_endpoint: None,
-        fields: None,
-        create_users: true,
-        trust_email: false,
-        roles_claim: None,
-        role_map: Default::default(),
-        store_tokens: false,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_signs_in_through_an_openid_provider_and_github() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = Path::new(&chromium).exists() && dir.join("node_modules/openid-client").exists();
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: apt-get install chromium; npm ci in tests/browser"
-        );
-        eprintln!(
-            "SKIPPED browser test: install chromium and run `npm ci` in {}",
-            dir.display()
-        );
+    let Some(chromium) = support::chromium(&dir) else {
         return;
-    }
+    };
     // The Corp provider: another Tessera at http://localhost:PORT.
-    let up_port = free_port();
+    let up_port = support::free_port();
     let up_issuer = format!("http://localhost:{up_port}");
     let up_db = support::sqlite_url();
     let up = support::start_at(
@@ -94,15 +52,11 @@ async fn chromium_signs_in_through_an_openid_provider_and_github() {
     github.set_emails(vec![("octocat@github.example".into(), true, true)]);
 
     // The Tessera under test, with both.
-    let mut corp = upstream(
-        "corp",
-        "Corp SSO",
-        UpstreamKind::Oidc,
-        "downstream",
-        "downstream-secret",
-    );
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "downstream", "downstream-secret");
+    corp.name = "Corp SSO".into();
     corp.issuer = Some(up_issuer.clone());
-    let mut gh = upstream("gh", "GitHub", UpstreamKind::Github, "gh-client", "gh-secret");
+    let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
+    gh.name = "GitHub".into();
     gh.authorization_endpoint = Some(github.authorize_url());
     gh.token_endpoint = Some(github.token_url());
     gh.api_base = Some(github.base.clone());
@@ -121,7 +75,7 @@ async fn chromium_signs_in_through_an_openid_provider_and_github() {
     );
     downstream.redirect_uris = vec![format!("{}/upstream/corp/callback", server.issuer)];
     up_store.create_client(&downstream).await.unwrap();
-    let app_port = free_port();
+    let app_port = support::free_port();
     let mut photos = support::client(
         "photos",
         Some("pw"),

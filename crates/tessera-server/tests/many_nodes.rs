@@ -18,14 +18,6 @@ use tessera_testkit as support;
 use support::browser::{self, Browser};
 use support::{basic, token};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A node: `tessera serve` on `port`, sharing `database`, the issuer and
 /// the master key with its peers.
 fn node(database: &str, port: u16) -> support::KillOnDrop {
@@ -81,7 +73,7 @@ async fn four_nodes_started_at_once_make_one_set_of_keys() {
         let Some(database) = support::postgres_url().await else {
             return;
         };
-        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let ports: Vec<u16> = (0..4).map(|_| support::free_port()).collect();
         let nodes: Vec<_> = ports.iter().map(|&port| node(&database, port)).collect();
         let mut jwks = Vec::new();
         for &port in &ports {
@@ -137,7 +129,7 @@ impl Cluster {
             &["api"],
         );
         store.create_client(&svc).await.unwrap();
-        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let ports: Vec<u16> = (0..n).map(|_| support::free_port()).collect();
         let processes = ports.iter().map(|&port| node(&database, port)).collect();
         for &port in &ports {
             get_when_ready(port, "/healthz").await;

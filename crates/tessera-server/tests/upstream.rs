@@ -25,31 +25,6 @@ use support::fake_github::FakeGitHub;
 use support::fake_oidc::{FakeOidc, Falsify};
 use support::{Response, Running};
 
-/// An `[[upstream]]` table with the safe defaults.
-fn upstream(id: &str, kind: UpstreamKind, client_id: &str, secret: &str) -> UpstreamConfig {
-    UpstreamConfig {
-        id: id.into(),
-        name: format!("{id} name"),
-        kind,
-        client_id: client_id.into(),
-        client_secret: Some(secret.into()),
-        client_secret_file: None,
-        client_secret_env: None,
-        scopes: None,
-        issuer: None,
-        authorization_endpoint: None,
-        token_endpoint: None,
-        api_base: None,
-        userinfo_endpoint: None,
-        fields: None,
-        create_users: true,
-        trust_email: false,
-        roles_claim: None,
-        role_map: Default::default(),
-        store_tokens: false,
-    }
-}
-
 /// The server under test (`127.0.0.1`), seeded with the sign-in tests'
 /// clients and ann, with these upstreams.
 async fn tessera_with(upstreams: Vec<UpstreamConfig>, timeout: u64) -> (Running, Store) {
@@ -151,11 +126,7 @@ async fn id_claims(server: &Running, code: &str) -> serde_json::Value {
 #[tokio::test]
 async fn another_tessera_as_the_openid_provider() {
     // The upstream, at http://localhost:PORT.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let up_db = support::sqlite_url();
     let up_issuer = format!("http://localhost:{port}");
     let up = support::start_at(
@@ -172,7 +143,7 @@ async fn another_tessera_as_the_openid_provider() {
     alice.email_verified = true;
     up_store.create_user(&alice).await.unwrap();
 
-    let mut corp = upstream("corp", UpstreamKind::Oidc, "downstream", "downstream-secret");
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "downstream", "downstream-secret");
     corp.issuer = Some(up_issuer.clone());
     let (server, store) = tessera_with(vec![corp], 5).await;
     let mut client = support::client(
@@ -252,7 +223,7 @@ async fn another_tessera_as_the_openid_provider() {
 /// The server under test with a fake GitHub as `gh`.
 async fn with_github(timeout: u64) -> (FakeGitHub, Running, Store) {
     let github = FakeGitHub::start("gh-client", "gh-secret").await;
-    let mut gh = upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
+    let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
     gh.authorization_endpoint = Some(github.authorize_url());
     gh.token_endpoint = Some(github.token_url());
     gh.api_base = Some(github.base.clone());
@@ -397,7 +368,7 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
 #[tokio::test]
 async fn a_trusted_provider_links_by_verified_email_only() {
     let oidc = FakeOidc::start("rp", "rp-secret").await;
-    let mut corp = upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
     corp.issuer = Some(oidc.issuer.clone());
     corp.trust_email = true;
     let (server, store) = tessera_with(vec![corp], 5).await;
@@ -440,7 +411,7 @@ async fn a_trusted_provider_links_by_verified_email_only() {
 async fn every_id_token_check_holds() {
     let oidc = FakeOidc::start("rp", "rp-secret").await;
     oidc.set_profile(Some("eve@corp.example"), true, None, Some("eve"), &[]);
-    let mut corp = upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
     corp.issuer = Some(oidc.issuer.clone());
     let (server, store) = tessera_with(vec![corp], 5).await;
     for falsify in [
@@ -580,7 +551,7 @@ async fn a_failing_provider_gets_a_page_not_a_500() {
 #[tokio::test]
 async fn an_unreachable_openid_provider_gets_a_page() {
     let oidc = FakeOidc::start("rp", "rp-secret").await;
-    let mut corp = upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
     corp.issuer = Some(oidc.issuer.clone());
     oidc.stop().await;
     let (server, _store) = tessera_with(vec![corp], 1).await;
@@ -608,7 +579,7 @@ async fn mapped_roles_follow_the_upstream_groups() {
     let oidc = FakeOidc::start("rp", "rp-secret").await;
     oidc.set_subject("grace");
     oidc.set_profile(None, false, None, Some("grace"), &["corp-admins"]);
-    let mut corp = upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
     corp.issuer = Some(oidc.issuer.clone());
     corp.role_map = [("corp-admins".to_owned(), vec!["admin".to_owned()])].into();
     let (server, store) = tessera_with(vec![corp], 5).await;
@@ -638,7 +609,7 @@ async fn mapped_roles_follow_the_upstream_groups() {
 async fn a_plain_oauth2_provider_maps_its_fields() {
     let forge = FakeGitHub::start("forge-client", "forge-secret").await;
     forge.set_user(31337, "Forger", Some("Fay Forger"), Some("fay@forge.example"));
-    let mut cfg = upstream("forge", UpstreamKind::Oauth2, "forge-client", "forge-secret");
+    let mut cfg = support::upstream("forge", UpstreamKind::Oauth2, "forge-client", "forge-secret");
     cfg.authorization_endpoint = Some(forge.authorize_url());
     cfg.token_endpoint = Some(forge.token_url());
     cfg.userinfo_endpoint = Some(forge.user_url());

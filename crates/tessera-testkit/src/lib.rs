@@ -352,3 +352,64 @@ pub fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera
         disabled_at: None,
     }
 }
+
+/// A port that was free a moment ago on 127.0.0.1 (for a server the test
+/// starts as a process, or one whose address another's config must name).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An `[[upstream]]` table with the defaults of the configuration file
+/// (`create_users`, no `trust_email`), labelled "{id} name".
+pub fn upstream(
+    id: &str,
+    kind: tessera_server::config::UpstreamKind,
+    client_id: &str,
+    secret: &str,
+) -> tessera_server::config::UpstreamConfig {
+    tessera_server::config::UpstreamConfig {
+        id: id.into(),
+        name: format!("{id} name"),
+        kind,
+        client_id: client_id.into(),
+        client_secret: Some(secret.into()),
+        client_secret_file: None,
+        client_secret_env: None,
+        scopes: None,
+        issuer: None,
+        authorization_endpoint: None,
+        token_endpoint: None,
+        api_base: None,
+        userinfo_endpoint: None,
+        fields: None,
+        create_users: true,
+        trust_email: false,
+        roles_claim: None,
+        role_map: Default::default(),
+        store_tokens: false,
+    }
+}
+
+/// The Chromium to drive and the npm tools in `dir` (`playwright-core`,
+/// `openid-client`), or `None` with a message when either is missing;
+/// under `CI` a missing one fails the test instead.
+pub fn chromium(dir: &std::path::Path) -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = std::path::Path::new(&chromium).exists() && dir.join("node_modules/openid-client").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: apt-get install chromium; npm ci in tests/browser"
+        );
+        eprintln!(
+            "SKIPPED browser test: install chromium and run `npm ci` in {}",
+            dir.display()
+        );
+        return None;
+    }
+    Some(chromium)
+}

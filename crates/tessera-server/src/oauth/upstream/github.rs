@@ -10,9 +10,8 @@
 //! - `GET {api_base}/user/emails`: the one address that is both `primary`
 //!   and `verified`, if any; no other address is used.
 //!
-//! GitHub does not send `iss` ([RFC 9207]); if an answer carries one
-//! anyway it must name the configured API base's host, as nothing else can
-//! be expected.
+//! GitHub does not send `iss` ([RFC 9207]); an answer that carries one
+//! anyway is refused before this module runs ([`super::Upstreams::arrive`]).
 //!
 //! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
 
@@ -26,14 +25,8 @@ pub async fn arrive(
     provider: &Provider,
     code: &str,
     verifier: &str,
-    iss: Option<&str>,
 ) -> Result<Profile, UpstreamError> {
     let c = &provider.config;
-    if iss.is_some() {
-        // No issuer identifier is known for GitHub, so no `iss` can match.
-        tracing::warn!(target: "audit", provider = %c.id, "unexpected iss from an OAuth 2.0 provider");
-        return Err(UpstreamError::Untrusted(c.name.clone()));
-    }
     let token_endpoint = c
         .token_endpoint
         .clone()

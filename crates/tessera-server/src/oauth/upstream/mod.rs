@@ -249,8 +249,14 @@ impl Upstreams {
                 let nonce = derived(binding, state, "nonce");
                 oidc::arrive(self, provider, code, &verifier, &nonce, iss, now).await
             }
-            UpstreamKind::Github => github::arrive(self, provider, code, &verifier, iss).await,
-            UpstreamKind::Oauth2 => oauth2::arrive(self, provider, code, &verifier, iss).await,
+            // RFC 9207 §2.4: no issuer identifier is known for a plain
+            // OAuth 2.0 provider (GitHub included), so no `iss` can match.
+            UpstreamKind::Github | UpstreamKind::Oauth2 if iss.is_some() => {
+                tracing::warn!(target: "audit", provider = %provider.config.id, "unexpected iss from an OAuth 2.0 provider");
+                Err(UpstreamError::Untrusted(provider.config.name.clone()))
+            }
+            UpstreamKind::Github => github::arrive(self, provider, code, &verifier).await,
+            UpstreamKind::Oauth2 => oauth2::arrive(self, provider, code, &verifier).await,
         }
     }
 
@@ -355,6 +361,20 @@ fn json(provider: &Provider, body: &[u8]) -> Result<serde_json::Value, UpstreamE
         tracing::warn!(provider = %provider.config.id, "upstream answer is not JSON: {e}");
         UpstreamError::Nonsense(provider.config.name.clone())
     })
+}
+
+/// The groups in `claim` (default `groups`) of a user's JSON, for
+/// `role_map`; anything but an array of strings is none.
+fn groups(user: &serde_json::Map<String, serde_json::Value>, claim: Option<&str>) -> Vec<String> {
+    user.get(claim.unwrap_or("groups"))
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The access token of a token response.

@@ -15,13 +15,8 @@ pub async fn arrive(
     provider: &Provider,
     code: &str,
     verifier: &str,
-    iss: Option<&str>,
 ) -> Result<Profile, UpstreamError> {
     let c = &provider.config;
-    if iss.is_some() {
-        tracing::warn!(target: "audit", provider = %c.id, "unexpected iss from an OAuth 2.0 provider");
-        return Err(UpstreamError::Untrusted(c.name.clone()));
-    }
     let (Some(token_endpoint), Some(userinfo), Some(fields)) =
         (&c.token_endpoint, &c.userinfo_endpoint, &c.fields)
     else {
@@ -56,9 +51,8 @@ pub async fn arrive(
         email: text(fields.email.as_deref(), "email"),
         email_verified,
         groups: user
-            .get(c.roles_claim.as_deref().unwrap_or("groups"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .as_object()
+            .map(|u| super::groups(u, c.roles_claim.as_deref()))
             .unwrap_or_default(),
     })
 }

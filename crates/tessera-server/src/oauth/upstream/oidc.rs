@@ -198,10 +198,6 @@ fn profile(sub: &str, claims: &serde_json::Map<String, Value>, roles_claim: Opti
         name: text("name"),
         email: text("email"),
         email_verified: claims.get("email_verified").and_then(Value::as_bool) == Some(true),
-        groups: claims
-            .get(roles_claim.unwrap_or("groups"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default(),
+        groups: super::groups(claims, roles_claim),
     }
 }
