@@ -200,6 +200,11 @@ macro_rules! migrations {
                 "upstream",
                 include_str!(concat!("../../migrations/", $dir, "/0017_upstream.sql")),
             ),
+            (
+                18,
+                "email_lookup",
+                include_str!(concat!("../../migrations/", $dir, "/0018_email_lookup.sql")),
+            ),
         ]
     };
 }
