@@ -19,6 +19,15 @@ pub fn hex(n: usize) -> Option<String> {
     bytes(n).map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
+/// A random number in `0..n` (0 when `n` is 0 or the RNG fails), for
+/// jittering retry pauses; slightly biased, which a pause does not mind.
+pub fn below(n: u64) -> u64 {
+    let Some(b) = bytes(8) else { return 0 };
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&b);
+    u64::from_le_bytes(word).checked_rem(n).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -27,5 +36,7 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, super::base64url(32).unwrap());
         assert_eq!(super::hex(16).unwrap().len(), 32);
+        assert!((0..100).all(|_| super::below(7) < 7));
+        assert_eq!(super::below(0), 0);
     }
 }

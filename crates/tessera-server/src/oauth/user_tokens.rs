@@ -66,6 +66,28 @@ pub struct Prepared<'a> {
     pub grant: IssuedGrant,
 }
 
+/// The random parts of one token response, drawn before the grant reads
+/// what it needs, so that a grant deciding inside a transaction
+/// ([`crate::store::RefreshTokenStore::rotate_refresh_token`]) and the
+/// signing after it build the same tokens from them.
+#[derive(Clone, Debug)]
+pub struct Drawn {
+    jti: String,
+    refresh_token: String,
+    family_id: String,
+}
+
+impl Drawn {
+    /// Draws an access token `jti`, a refresh token and a family id.
+    pub fn new() -> Result<Drawn, OAuthError> {
+        Ok(Drawn {
+            jti: access_token::new_jti()?,
+            refresh_token: random_token()?,
+            family_id: random_token()?,
+        })
+    }
+}
+
 /// Draws the access token's `jti`, and a refresh token in `family` when the
 /// client may refresh.
 pub fn prepare<'a>(
@@ -75,8 +97,21 @@ pub fn prepare<'a>(
     granted: &'a Scope,
     family: FamilyOf,
 ) -> Result<Prepared<'a>, OAuthError> {
+    Ok(prepare_drawn(ctx, client, user, granted, family, Drawn::new()?))
+}
+
+/// [`prepare`] from values drawn already: the same `drawn` and inputs give
+/// the same tokens.
+pub fn prepare_drawn<'a>(
+    ctx: &Issue<'a>,
+    client: &'a Client,
+    user: &'a User,
+    granted: &'a Scope,
+    family: FamilyOf,
+    drawn: Drawn,
+) -> Prepared<'a> {
     let aud = access_token::audience(&client.audiences, ctx.issuer);
-    let jti = access_token::new_jti()?;
+    let jti = drawn.jti;
     let expires_at = ctx.now.saturating_add(client.access_token_ttl);
     let released = claims::Released::for_grant(user, client, granted);
     let claims = AccessClaims {
@@ -101,7 +136,7 @@ pub fn prepare<'a>(
         new_family: None,
     };
     let refresh_token = if client.may_use(super::grant::GrantType::RefreshToken) {
-        let token = random_token()?;
+        let token = drawn.refresh_token;
         let (family_id, family_ends) = match family {
             FamilyOf::Existing {
                 family_id,
@@ -109,7 +144,7 @@ pub fn prepare<'a>(
             } => (family_id, expires_at),
             FamilyOf::New { sid } => {
                 let family = Family {
-                    family_id: random_token()?,
+                    family_id: drawn.family_id,
                     client_id: client.id.clone(),
                     user_id: user.id.clone(),
                     sid,
@@ -134,12 +169,12 @@ pub fn prepare<'a>(
     } else {
         None
     };
-    Ok(Prepared {
+    Prepared {
         claims,
         refresh_token,
         ttl: client.access_token_ttl,
         grant,
-    })
+    }
 }
 
 impl Prepared<'_> {

@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod prune;
 mod refresh_tokens;
+mod retry;
 mod revocations;
 mod sessions;
 mod upstream;
@@ -40,6 +41,7 @@ pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStat
 pub use keys::{KeyStore, StoredKey};
 pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
+pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
 pub use upstream::{Created, Identity, Trip, UpstreamStore};
@@ -72,19 +74,15 @@ pub enum StoreError {
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl StoreError {
-    /// Whether the database could not be reached (connection refused or
-    /// lost, no connection within the timeout): a 503 and a retry later,
-    /// not a fault in the request.
+    /// Whether the database could not be reached or kept failing for a
+    /// passing reason (no connection within the timeout, connection lost,
+    /// a deadlock or serialization failure left after the retries of
+    /// [`retry`]): a 503 and a retry later, not a fault in the request.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-            )
-        )
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        ) || self.failure() != Failure::Final
     }
 }
 

@@ -11,15 +11,18 @@
 //! - a replay that commits first makes the rotation find its family revoked,
 //!   so nothing is issued.
 //!
-//! Consuming the old token, storing the new one and recording the access
-//! token's `jti` happen in that one transaction.
+//! Reading the presented token and its user, consuming the token, storing
+//! its successor and recording the access token's `jti` happen in that one
+//! transaction: a rotation is one database transaction (and is tried again
+//! only when the database rolled it back, see [`super::retry`]).
 //!
 //! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 
-use super::{Store, StoreError};
+use super::retry::{retried, Repeat};
+use super::{Store, StoreError, User};
 use crate::oauth::Scope;
 
 /// A refresh token as stored (the token itself is never stored).
@@ -72,8 +75,8 @@ pub struct IssuedGrant {
     pub new_family: Option<Family>,
 }
 
-/// A stored refresh token with its family's end, as a grant reads it
-/// before rotating.
+/// A stored refresh token with its family's end, as a rotation reads it
+/// before deciding what to issue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presented {
     /// The token.
@@ -84,9 +87,17 @@ pub struct Presented {
 
 /// What presenting a refresh token did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Consumed {
-    /// It was valid, is now used, and its successor is stored.
-    Fresh(RefreshToken),
+pub enum Consumed<E> {
+    /// It was valid, is now used, and its successor is stored. What the
+    /// decision read: the token and its user.
+    Fresh {
+        /// The token that was used.
+        presented: Presented,
+        /// Its user, as read inside the rotation.
+        user: Box<User>,
+    },
+    /// The decision refused it: nothing changed.
+    Refused(E),
     /// It had been used already: a replay. Its family, and every access
     /// token the family issued, are now revoked.
     Replayed {
@@ -99,32 +110,26 @@ pub enum Consumed {
 
 /// Refresh tokens and their families.
 pub trait RefreshTokenStore {
-    /// The token with this hash issued to `client_id`, used or not, if its
-    /// family is live (not revoked, not ended).
-    fn presented_refresh_token(
-        &self,
-        hash: &[u8],
-        client_id: &str,
-        now: i64,
-    ) -> impl std::future::Future<Output = Result<Option<Presented>, StoreError>> + Send;
     /// Stores what a grant issued (its family, its refresh token), in one
     /// transaction.
     fn record_grant(
         &self,
         grant: &IssuedGrant,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// Uses the token `hash` issued to `client_id` in `family_id` (as
-    /// [`RefreshTokenStore::presented_refresh_token`] read it) and stores its
-    /// successor `next`, in one transaction serialised on the family (see
-    /// the module docs). A replay revokes the family and its access tokens.
-    fn rotate_refresh_token(
+    /// Rotates the token `hash` issued to `client_id`, in one transaction
+    /// serialised on its family (see the module docs): reads the token and
+    /// its user, asks `decide` what to issue in its place, uses the token
+    /// and stores the successor. A token whose family is revoked or ended,
+    /// or whose user is gone, is [`Consumed::Invalid`]; a used one is a
+    /// replay, which revokes the family and its access tokens. `decide` may
+    /// be called again if the database rolls the transaction back.
+    fn rotate_refresh_token<E: Send>(
         &self,
         hash: &[u8],
         client_id: &str,
-        family_id: &str,
         now: i64,
-        next: &IssuedGrant,
-    ) -> impl std::future::Future<Output = Result<Consumed, StoreError>> + Send;
+        decide: impl FnMut(&Presented, &User) -> Result<IssuedGrant, E> + Send,
+    ) -> impl std::future::Future<Output = Result<Consumed<E>, StoreError>> + Send;
     /// Revokes the family of the token with this hash, and its access
     /// tokens, if it belongs to `client_id` (logout, RFC 7009 §2.1); the
     /// token's row, found or not.
@@ -244,33 +249,92 @@ pub(crate) async fn revoke_user_families(
     Ok(())
 }
 
-impl RefreshTokenStore for Store {
-    async fn presented_refresh_token(
-        &self,
-        hash: &[u8],
-        client_id: &str,
-        now: i64,
-    ) -> Result<Option<Presented>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.expires_at, \
-             f.expires_at AS family_expires_at FROM refresh_tokens t \
-             JOIN refresh_families f ON f.family_id = t.family_id \
-             WHERE t.token_hash = $1 AND t.client_id = $2 AND f.revoked_at IS NULL AND f.expires_at > $3",
-        )
-        .bind(hash.to_vec())
-        .bind(client_id)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Presented {
-            token: from_row(&row)?,
-            family_expires_at: row
-                .try_get("family_expires_at")
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        }))
+/// One try of [`RefreshTokenStore::rotate_refresh_token`]: one
+/// transaction.
+async fn rotate_once<E>(
+    store: &Store,
+    hash: &[u8],
+    client_id: &str,
+    now: i64,
+    decide: &mut (impl FnMut(&Presented, &User) -> Result<IssuedGrant, E> + Send),
+) -> Result<Consumed<E>, StoreError> {
+    let mut tx = store.pool().begin().await?;
+    // 1. Take the family's row (a write first, so concurrent rotations and
+    //    replays of one family queue here, and SQLite takes its write lock
+    //    before reading); a revoked or ended family issues nothing.
+    let family = sqlx::query(
+        "UPDATE refresh_families SET revoked_at = revoked_at \
+         WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2) \
+         AND revoked_at IS NULL AND expires_at > $3 RETURNING family_id, expires_at",
+    )
+    .bind(hash.to_vec())
+    .bind(client_id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(family) = family else {
+        tx.rollback().await?;
+        return Ok(Consumed::Invalid);
+    };
+    let corrupt = |e: sqlx::Error| StoreError::Corrupt(format!("refresh_families: {e}"));
+    let family_id: String = family.try_get("family_id").map_err(corrupt)?;
+    let family_expires_at: i64 = family.try_get("expires_at").map_err(corrupt)?;
+    // 2. The token and its user, read under the family's lock.
+    let row = sqlx::query(
+        "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.expires_at, \
+         t.used_at, t.revoked_at, u.id, u.username, u.email, u.name, u.roles, u.password_hash, \
+         u.created_at, u.failed_logins, u.locked_until, u.email_verified, u.disabled_at \
+         FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(hash.to_vec())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(Consumed::Invalid);
+    };
+    let get = |e: sqlx::Error| StoreError::Corrupt(format!("refresh_tokens: {e}"));
+    let used_at: Option<i64> = row.try_get("used_at").map_err(get)?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(get)?;
+    let presented = Presented {
+        token: from_row(&row)?,
+        family_expires_at,
+    };
+    // 3. A used token is a replay, which ends the family.
+    if used_at.is_some() {
+        revoke_family(&mut tx, &family_id, now).await?;
+        tx.commit().await?;
+        return Ok(Consumed::Replayed { family_id });
     }
+    if revoked_at.is_some() || presented.token.expires_at <= now {
+        tx.rollback().await?;
+        return Ok(Consumed::Invalid);
+    }
+    // 4. What to issue in its place.
+    let user = super::users::from_row(&row)?;
+    let next = match decide(&presented, &user) {
+        Ok(next) => next,
+        Err(refused) => {
+            tx.rollback().await?;
+            return Ok(Consumed::Refused(refused));
+        }
+    };
+    // 5. Use it, and store its successor with the access token issued
+    //    beside it.
+    sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(hash.to_vec())
+        .execute(&mut *tx)
+        .await?;
+    insert_grant(&mut tx, &next).await?;
+    tx.commit().await?;
+    Ok(Consumed::Fresh {
+        presented,
+        user: Box::new(user),
+    })
+}
 
+impl RefreshTokenStore for Store {
     async fn record_grant(&self, grant: &IssuedGrant) -> Result<(), StoreError> {
         if grant.refresh.is_none() && grant.new_family.is_none() {
             return Ok(());
@@ -281,65 +345,18 @@ impl RefreshTokenStore for Store {
         Ok(())
     }
 
-    async fn rotate_refresh_token(
+    async fn rotate_refresh_token<E: Send>(
         &self,
         hash: &[u8],
         client_id: &str,
-        family: &str,
         now: i64,
-        next: &IssuedGrant,
-    ) -> Result<Consumed, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        // 1. Take the family's row (a write, so concurrent rotations and
-        //    replays of one family queue here); a revoked or ended family
-        //    issues nothing.
-        let live = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = revoked_at \
-             WHERE family_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        mut decide: impl FnMut(&Presented, &User) -> Result<IssuedGrant, E> + Send,
+    ) -> Result<Consumed<E>, StoreError> {
+        retried!(
+            "refresh token rotation",
+            Repeat::Once,
+            rotate_once(self, hash, client_id, now, &mut decide)
         )
-        .bind(family)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if live.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(Consumed::Invalid);
-        }
-        // 2. Use the token, if it is still usable.
-        let used = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND client_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
-             AND expires_at > $1 \
-             RETURNING token_hash, family_id, client_id, user_id, scope, expires_at",
-        )
-        .bind(now)
-        .bind(hash.to_vec())
-        .bind(client_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = used {
-            // 3. Its successor, with the access token issued beside it.
-            let old = from_row(&row)?;
-            insert_grant(&mut tx, next).await?;
-            tx.commit().await?;
-            return Ok(Consumed::Fresh(old));
-        }
-        // 4. Not usable: a used token is a replay, which ends the family.
-        let used_at: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE token_hash = $1 AND family_id = $2")
-                .bind(hash.to_vec())
-                .bind(family)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if used_at.flatten().is_none() {
-            tx.rollback().await?;
-            return Ok(Consumed::Invalid);
-        }
-        revoke_family(&mut tx, family, now).await?;
-        tx.commit().await?;
-        Ok(Consumed::Replayed {
-            family_id: family.to_owned(),
-        })
     }
 
     async fn revoke_refresh_family(

@@ -152,7 +152,7 @@ macro_rules! columns {
     };
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
+pub(super) fn from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("users: {e}"));
     Ok(User {
         id: row.try_get("id").map_err(get)?,

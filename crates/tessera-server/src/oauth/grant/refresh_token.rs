@@ -28,13 +28,13 @@ use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::user_tokens::{self, FamilyOf, Issue};
 use crate::oauth::{AuthenticatedClient, OAuthError, Params, Scope};
-use crate::store::{Consumed, RefreshTokenStore, UserStore};
+use crate::store::{Consumed, Presented, RefreshTokenStore, User};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::RefreshToken;
 
 /// Handles a refresh token request.
-pub async fn handle<S: UserStore + RefreshTokenStore>(
+pub async fn handle<S: RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &AuthenticatedClient,
@@ -47,48 +47,46 @@ pub async fn handle<S: UserStore + RefreshTokenStore>(
     if !client.may_use(GRANT_TYPE) {
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
-    // 5.
-    let hash = hash_secret(presented);
-    // (A used token is still found here: step 7 tells a replay.)
-    let current = store
-        .presented_refresh_token(&hash, &client.id, ctx.now)
-        .await?
-        .ok_or(OAuthError::InvalidRefreshToken)?;
-    // 6.
+    // 6. (parsed before the transaction; checked inside it)
     let requested = params.get("scope").map(Scope::parse).transpose()?;
-    let granted = current
-        .token
-        .scope
-        .narrow(requested.as_ref())
-        .ok_or(OAuthError::ScopeNotAllowed)?;
-    let user = store
-        .user(&current.token.user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or(OAuthError::InvalidRefreshToken)?;
-    // 7.
-    let family = FamilyOf::Existing {
-        family_id: current.token.family_id.clone(),
-        expires_at: current.family_expires_at,
+    let drawn = user_tokens::Drawn::new()?;
+    // What to issue for the token as read: the narrowed scope and the
+    // tokens, built the same way inside the rotation and for signing.
+    let grant_for = |presented: &Presented, user: &User| -> Result<Scope, OAuthError> {
+        if user.disabled_at.is_some() {
+            return Err(OAuthError::InvalidRefreshToken);
+        }
+        presented
+            .token
+            .scope
+            .narrow(requested.as_ref())
+            .ok_or(OAuthError::ScopeNotAllowed)
     };
-    let prepared = user_tokens::prepare(ctx, client, &user, &granted, family)?;
-    match store
-        .rotate_refresh_token(
-            &hash,
-            &client.id,
-            &current.token.family_id,
-            ctx.now,
-            &prepared.grant,
-        )
-        .await?
-    {
-        Consumed::Fresh(_) => {}
+    let family_of = |presented: &Presented| FamilyOf::Existing {
+        family_id: presented.token.family_id.clone(),
+        expires_at: presented.family_expires_at,
+    };
+    // 5. to 7., in one transaction serialised on the family. (A used token
+    // is still found: the store tells a replay.)
+    let hash = hash_secret(presented);
+    let rotated = store
+        .rotate_refresh_token(&hash, &client.id, ctx.now, |presented, user| {
+            let granted = grant_for(presented, user)?;
+            let family = family_of(presented);
+            Ok(user_tokens::prepare_drawn(ctx, client, user, &granted, family, drawn.clone()).grant)
+        })
+        .await?;
+    let (presented, user) = match rotated {
+        Consumed::Fresh { presented, user } => (presented, user),
+        Consumed::Refused(refused) => return Err(refused),
         Consumed::Replayed { family_id } => {
             tracing::warn!(target: "audit", client_id = %client.id, family_id, "refresh token replayed: family revoked");
             return Err(OAuthError::RefreshTokenReplayed);
         }
         Consumed::Invalid => return Err(OAuthError::InvalidRefreshToken),
-    }
-    // 8.
-    prepared.sign(ctx.signer)
+    };
+    // 8. The tokens stored in the rotation, rebuilt from the same draw.
+    let granted = grant_for(&presented, &user)?;
+    let family = family_of(&presented);
+    user_tokens::prepare_drawn(ctx, client, &user, &granted, family, drawn).sign(ctx.signer)
 }
