@@ -12,6 +12,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 
 /// A bucket's counts in its current window.
@@ -53,49 +54,55 @@ pub trait AttemptStore {
 
 impl AttemptStore for Store {
     async fn reserve_attempt(&self, bucket: &str, now: i64, window: i64) -> Result<Counts, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO login_attempts (bucket, attempts, failures, window_start) VALUES ($1, 1, 0, $2) \
-             ON CONFLICT (bucket) DO UPDATE SET \
-             attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1 \
-                        ELSE login_attempts.attempts + 1 END, \
-             failures = CASE WHEN login_attempts.window_start <= $3 THEN 0 \
-                        ELSE login_attempts.failures END, \
-             window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2 \
-                            ELSE login_attempts.window_start END \
-             RETURNING attempts, failures",
-        )
-        .bind(bucket)
-        .bind(now)
-        .bind(now.saturating_sub(window))
-        .fetch_one(self.pool())
-        .await?;
-        let get = |e: sqlx::Error| StoreError::Corrupt(format!("login_attempts: {e}"));
-        Ok(Counts {
-            attempts: row.try_get("attempts").map_err(get)?,
-            failures: row.try_get("failures").map_err(get)?,
+        retried!("login attempt reservation", Repeat::Once, async {
+            let row = sqlx::query(
+                "INSERT INTO login_attempts (bucket, attempts, failures, window_start) VALUES ($1, 1, 0, $2) \
+                 ON CONFLICT (bucket) DO UPDATE SET \
+                 attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1 \
+                            ELSE login_attempts.attempts + 1 END, \
+                 failures = CASE WHEN login_attempts.window_start <= $3 THEN 0 \
+                            ELSE login_attempts.failures END, \
+                 window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2 \
+                                ELSE login_attempts.window_start END \
+                 RETURNING attempts, failures",
+            )
+            .bind(bucket)
+            .bind(now)
+            .bind(now.saturating_sub(window))
+            .fetch_one(self.pool())
+            .await?;
+            let get = |e: sqlx::Error| StoreError::Corrupt(format!("login_attempts: {e}"));
+            Ok(Counts {
+                attempts: row.try_get("attempts").map_err(get)?,
+                failures: row.try_get("failures").map_err(get)?,
+            })
         })
     }
 
     async fn record_failure(&self, bucket: &str, now: i64, window: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE login_attempts SET failures = failures + 1 WHERE bucket = $1 AND window_start > $2",
-        )
-        .bind(bucket)
-        .bind(now.saturating_sub(window))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("login failure count", Repeat::Once, async {
+            sqlx::query(
+                "UPDATE login_attempts SET failures = failures + 1 WHERE bucket = $1 AND window_start > $2",
+            )
+            .bind(bucket)
+            .bind(now.saturating_sub(window))
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn refund_attempt(&self, bucket: &str, now: i64, window: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE login_attempts SET attempts = attempts - 1 \
-             WHERE bucket = $1 AND attempts > 0 AND window_start > $2",
-        )
-        .bind(bucket)
-        .bind(now.saturating_sub(window))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("login attempt refund", Repeat::Once, async {
+            sqlx::query(
+                "UPDATE login_attempts SET attempts = attempts - 1 \
+                 WHERE bucket = $1 AND attempts > 0 AND window_start > $2",
+            )
+            .bind(bucket)
+            .bind(now.saturating_sub(window))
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 }

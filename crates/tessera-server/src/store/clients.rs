@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{conflict, join, split, Store, StoreError};
 use crate::oauth::Scope;
 
@@ -155,40 +156,42 @@ impl ClientStore for Store {
     }
 
     async fn create_client_with_origins(&self, c: &NewClient, origins: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(concat!(
-            "INSERT INTO clients (",
-            columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(c.secret_hash.clone())
-        .bind(join(&c.grant_types))
-        .bind(c.scopes.as_str())
-        .bind(join(&c.audiences))
-        .bind(join(&c.redirect_uris))
-        .bind(c.access_token_ttl)
-        .bind(c.created_at)
-        .bind(i64::from(c.refresh_cookie))
-        .bind(&c.auth_method)
-        .bind(i64::from(c.first_party))
-        .bind(join(&c.post_logout_redirect_uris))
-        .bind(join(&c.resource_server_for))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
-        for origin in origins {
-            sqlx::query(
-                "INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
+        retried!("client registration", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            sqlx::query(concat!(
+                "INSERT INTO clients (",
+                columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
             .bind(&c.id)
-            .bind(origin)
+            .bind(&c.name)
+            .bind(c.secret_hash.clone())
+            .bind(join(&c.grant_types))
+            .bind(c.scopes.as_str())
+            .bind(join(&c.audiences))
+            .bind(join(&c.redirect_uris))
+            .bind(c.access_token_ttl)
+            .bind(c.created_at)
+            .bind(i64::from(c.refresh_cookie))
+            .bind(&c.auth_method)
+            .bind(i64::from(c.first_party))
+            .bind(join(&c.post_logout_redirect_uris))
+            .bind(join(&c.resource_server_for))
             .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            .await
+            .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
+            for origin in origins {
+                sqlx::query(
+                    "INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(&c.id)
+                .bind(origin)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -222,15 +225,17 @@ impl ClientStore for Store {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        self.clients.forget(id);
-        sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        retried!("client deletion", Repeat::Safe, async {
+            self.clients.forget(id);
+            sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 }

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::refresh_tokens::{self, IssuedGrant};
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 use crate::oauth::Scope;
 
@@ -94,24 +95,26 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
 
 impl CodeStore for Store {
     async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-             code_challenge, auth_time, sid, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(c.code_hash.clone())
-        .bind(&c.client_id)
-        .bind(&c.user_id)
-        .bind(&c.redirect_uri)
-        .bind(c.scope.as_str())
-        .bind(c.nonce.clone())
-        .bind(c.code_challenge.clone())
-        .bind(c.auth_time)
-        .bind(&c.sid)
-        .bind(c.expires_at)
-        .bind(super::join(&c.amr))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("authorization code", Repeat::Once, async {
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
+                 code_challenge, auth_time, sid, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(c.code_hash.clone())
+            .bind(&c.client_id)
+            .bind(&c.user_id)
+            .bind(&c.redirect_uri)
+            .bind(c.scope.as_str())
+            .bind(c.nonce.clone())
+            .bind(c.code_challenge.clone())
+            .bind(c.auth_time)
+            .bind(&c.sid)
+            .bind(c.expires_at)
+            .bind(super::join(&c.amr))
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn code(&self, hash: &[u8]) -> Result<Option<AuthorizationCode>, StoreError> {
@@ -125,51 +128,53 @@ impl CodeStore for Store {
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, grant: &IssuedGrant) -> Result<Redeemed, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let family = grant.new_family.as_ref().map(|f| f.family_id.clone());
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE authorization_codes SET used_at = $1, access_jti = $2, access_expires_at = $3, \
-             family_id = $4 WHERE code_hash = $5 AND used_at IS NULL RETURNING {COLUMNS}"
-        )))
-        .bind(now)
-        .bind(&grant.access_jti)
-        .bind(grant.access_expires_at)
-        .bind(family)
-        .bind(hash.to_vec())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = row {
-            let code = from_row(hash, &row)?;
-            refresh_tokens::insert_grant(&mut tx, grant).await?;
-            tx.commit().await?;
-            return Ok(Redeemed::Fresh(Box::new(code)));
-        }
-        let used = sqlx::query(
-            "SELECT access_jti, access_expires_at, family_id FROM authorization_codes WHERE code_hash = $1",
-        )
-        .bind(hash.to_vec())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(used) = used else {
-            return Ok(Redeemed::Unknown);
-        };
-        let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
-        let jti: Option<String> = used.try_get("access_jti").map_err(get)?;
-        let jti_expires: Option<i64> = used.try_get("access_expires_at").map_err(get)?;
-        let family: Option<String> = used.try_get("family_id").map_err(get)?;
-        if let (Some(jti), Some(expires_at)) = (jti, jti_expires) {
-            sqlx::query(
-                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-            )
-            .bind(jti)
-            .bind(expires_at)
-            .execute(&mut *tx)
+        retried!("authorization code redemption", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            let family = grant.new_family.as_ref().map(|f| f.family_id.clone());
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE authorization_codes SET used_at = $1, access_jti = $2, access_expires_at = $3, \
+                 family_id = $4 WHERE code_hash = $5 AND used_at IS NULL RETURNING {COLUMNS}"
+            )))
+            .bind(now)
+            .bind(&grant.access_jti)
+            .bind(grant.access_expires_at)
+            .bind(family)
+            .bind(hash.to_vec())
+            .fetch_optional(&mut *tx)
             .await?;
-        }
-        if let Some(family) = family {
-            refresh_tokens::revoke_family(&mut tx, &family, now).await?;
-        }
-        tx.commit().await?;
-        Ok(Redeemed::Replayed)
+            if let Some(row) = row {
+                let code = from_row(hash, &row)?;
+                refresh_tokens::insert_grant(&mut tx, grant).await?;
+                tx.commit().await?;
+                return Ok(Redeemed::Fresh(Box::new(code)));
+            }
+            let used = sqlx::query(
+                "SELECT access_jti, access_expires_at, family_id FROM authorization_codes WHERE code_hash = $1",
+            )
+            .bind(hash.to_vec())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(used) = used else {
+                return Ok(Redeemed::Unknown);
+            };
+            let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
+            let jti: Option<String> = used.try_get("access_jti").map_err(get)?;
+            let jti_expires: Option<i64> = used.try_get("access_expires_at").map_err(get)?;
+            let family: Option<String> = used.try_get("family_id").map_err(get)?;
+            if let (Some(jti), Some(expires_at)) = (jti, jti_expires) {
+                sqlx::query(
+                    "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(family) = family {
+                refresh_tokens::revoke_family(&mut tx, &family, now).await?;
+            }
+            tx.commit().await?;
+            Ok(Redeemed::Replayed)
+        })
     }
 }

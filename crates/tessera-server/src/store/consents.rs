@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 use crate::oauth::Scope;
 
@@ -34,29 +35,31 @@ impl ConsentStore for Store {
         scope: &Scope,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let before: Option<String> =
-            sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
-                .bind(user_id)
-                .bind(client_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get("scope"))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))?;
-        let all = Scope::from_stored(before.as_deref().unwrap_or("")).union(scope);
-        sqlx::query(
-            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
-        )
-        .bind(user_id)
-        .bind(client_id)
-        .bind(all.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        retried!("consent", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let before: Option<String> =
+                sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| row.try_get("scope"))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("consents: {e}")))?;
+            let all = Scope::from_stored(before.as_deref().unwrap_or("")).union(scope);
+            sqlx::query(
+                "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+            )
+            .bind(user_id)
+            .bind(client_id)
+            .bind(all.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<Option<Scope>, StoreError> {

@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 
 /// An interaction as stored.
@@ -69,23 +70,25 @@ pub trait InteractionStore {
 
 impl InteractionStore for Store {
     async fn create_interaction(&self, i: &Interaction) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO interactions (id_hash, binding_hash, client_id, request, created_at, expires_at, \
-             user_id, auth_time, amr, consented) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(i.id_hash.clone())
-        .bind(i.binding_hash.clone())
-        .bind(&i.client_id)
-        .bind(&i.request)
-        .bind(i.created_at)
-        .bind(i.expires_at)
-        .bind(i.user_id.clone())
-        .bind(i.auth_time)
-        .bind(super::join(&i.amr))
-        .bind(i64::from(i.consented))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("interaction", Repeat::Once, async {
+            sqlx::query(
+                "INSERT INTO interactions (id_hash, binding_hash, client_id, request, created_at, expires_at, \
+                 user_id, auth_time, amr, consented) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(i.id_hash.clone())
+            .bind(i.binding_hash.clone())
+            .bind(&i.client_id)
+            .bind(&i.request)
+            .bind(i.created_at)
+            .bind(i.expires_at)
+            .bind(i.user_id.clone())
+            .bind(i.auth_time)
+            .bind(super::join(&i.amr))
+            .bind(i64::from(i.consented))
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn interaction(&self, id_hash: &[u8], now: i64) -> Result<Option<Interaction>, StoreError> {
@@ -120,33 +123,39 @@ impl InteractionStore for Store {
         auth_time: i64,
         amr: &[String],
     ) -> Result<(), StoreError> {
-        // A different user signing in starts the consent over.
-        sqlx::query(
-            "UPDATE interactions SET consented = CASE WHEN user_id = $1 THEN consented ELSE 0 END, \
-             user_id = $1, auth_time = $2, amr = $3 WHERE id_hash = $4",
-        )
-        .bind(user_id)
-        .bind(auth_time)
-        .bind(super::join(amr))
-        .bind(id_hash.to_vec())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("interaction sign-in", Repeat::Safe, async {
+            // A different user signing in starts the consent over.
+            sqlx::query(
+                "UPDATE interactions SET consented = CASE WHEN user_id = $1 THEN consented ELSE 0 END, \
+                 user_id = $1, auth_time = $2, amr = $3 WHERE id_hash = $4",
+            )
+            .bind(user_id)
+            .bind(auth_time)
+            .bind(super::join(amr))
+            .bind(id_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn interaction_consented(&self, id_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE interactions SET consented = 1 WHERE id_hash = $1")
-            .bind(id_hash.to_vec())
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        retried!("interaction consent", Repeat::Safe, async {
+            sqlx::query("UPDATE interactions SET consented = 1 WHERE id_hash = $1")
+                .bind(id_hash.to_vec())
+                .execute(self.pool())
+                .await?;
+            Ok(())
+        })
     }
 
     async fn finish_interaction(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM interactions WHERE id_hash = $1")
-            .bind(id_hash.to_vec())
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        retried!("interaction end", Repeat::Once, async {
+            let done = sqlx::query("DELETE FROM interactions WHERE id_hash = $1")
+                .bind(id_hash.to_vec())
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{conflict, Store, StoreError};
 
 /// A signing key as stored.
@@ -90,43 +91,47 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredKey, StoreError> {
 
 impl KeyStore for Store {
     async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
-        insert(self.pool(), k).await
+        retried!("signing key", Repeat::Once, async {
+            insert(self.pool(), k).await
+        })
     }
 
     async fn insert_first_keys(&self, keys: &[StoredKey], now: i64) -> Result<Vec<StoredKey>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        match self.backend() {
-            // Held until the transaction ends; the number is Tessera's own.
-            super::Backend::Postgres => {
-                sqlx::query("SELECT pg_advisory_xact_lock(741516630001)")
-                    .execute(&mut *tx)
-                    .await?;
+        retried!("first signing keys", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            match self.backend() {
+                // Held until the transaction ends; the number is Tessera's own.
+                super::Backend::Postgres => {
+                    sqlx::query("SELECT pg_advisory_xact_lock(741516630001)")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Take the write lock now, not at the first insert, so two
+                // starting processes do not both read "no key".
+                super::Backend::Sqlite => {
+                    sqlx::query("UPDATE signing_keys SET kid = kid WHERE 0 = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
-            // Take the write lock now, not at the first insert, so two
-            // starting processes do not both read "no key".
-            super::Backend::Sqlite => {
-                sqlx::query("UPDATE signing_keys SET kid = kid WHERE 0 = 1")
-                    .execute(&mut *tx)
-                    .await?;
+            let mut stored = Vec::new();
+            for key in keys {
+                let exists = sqlx::query(
+                    "SELECT 1 FROM signing_keys WHERE alg = $1 AND revoked_at IS NULL                  AND (retired_at IS NULL OR retired_at > $2) LIMIT 1",
+                )
+                .bind(&key.alg)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+                if !exists {
+                    insert(&mut *tx, key).await?;
+                    stored.push(key.clone());
+                }
             }
-        }
-        let mut stored = Vec::new();
-        for key in keys {
-            let exists = sqlx::query(
-                "SELECT 1 FROM signing_keys WHERE alg = $1 AND revoked_at IS NULL                  AND (retired_at IS NULL OR retired_at > $2) LIMIT 1",
-            )
-            .bind(&key.alg)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-            if !exists {
-                insert(&mut *tx, key).await?;
-                stored.push(key.clone());
-            }
-        }
-        tx.commit().await?;
-        Ok(stored)
+            tx.commit().await?;
+            Ok(stored)
+        })
     }
 
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
@@ -163,69 +168,73 @@ impl KeyStore for Store {
         marker_expires_at: i64,
         replacement: Option<&StoredKey>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        // Compare and set: of two concurrent revocations, one does the work.
-        let done = sqlx::query(
-            "UPDATE signing_keys SET revoked_at = $1, \
-             retired_at = CASE WHEN retired_at IS NULL OR retired_at > $1 THEN $1 ELSE retired_at END \
-             WHERE kid = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&key.kid)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(super::key_revocation_jti(&key.kid))
-        .bind(marker_expires_at)
-        .execute(&mut *tx)
-        .await?;
-        if key.activates_at > now {
-            // It was to replace the keys that retire when it activates.
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = NULL \
-                 WHERE alg = $1 AND kid <> $2 AND retired_at = $3 AND revoked_at IS NULL",
-            )
-            .bind(&key.alg)
-            .bind(&key.kid)
-            .bind(key.activates_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(new) = replacement {
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = $1 \
-                 WHERE alg = $2 AND kid <> $3 AND (retired_at IS NULL OR retired_at > $1)",
+        retried!("signing key revocation", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            // Compare and set: of two concurrent revocations, one does the work.
+            let done = sqlx::query(
+                "UPDATE signing_keys SET revoked_at = $1, \
+                 retired_at = CASE WHEN retired_at IS NULL OR retired_at > $1 THEN $1 ELSE retired_at END \
+                 WHERE kid = $2 AND revoked_at IS NULL",
             )
             .bind(now)
-            .bind(&new.alg)
-            .bind(&new.kid)
+            .bind(&key.kid)
             .execute(&mut *tx)
             .await?;
-            insert(&mut *tx, new).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+            if done.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(super::key_revocation_jti(&key.kid))
+            .bind(marker_expires_at)
+            .execute(&mut *tx)
+            .await?;
+            if key.activates_at > now {
+                // It was to replace the keys that retire when it activates.
+                sqlx::query(
+                    "UPDATE signing_keys SET retired_at = NULL \
+                     WHERE alg = $1 AND kid <> $2 AND retired_at = $3 AND revoked_at IS NULL",
+                )
+                .bind(&key.alg)
+                .bind(&key.kid)
+                .bind(key.activates_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(new) = replacement {
+                sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $1 \
+                     WHERE alg = $2 AND kid <> $3 AND (retired_at IS NULL OR retired_at > $1)",
+                )
+                .bind(now)
+                .bind(&new.alg)
+                .bind(&new.kid)
+                .execute(&mut *tx)
+                .await?;
+                insert(&mut *tx, new).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     async fn insert_successor(&self, k: &StoredKey) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL",
-        )
-        .bind(k.activates_at)
-        .bind(&k.alg)
-        .bind(&k.kid)
-        .execute(&mut *tx)
-        .await?;
-        insert(&mut *tx, k).await?;
-        tx.commit().await?;
-        Ok(())
+        retried!("successor signing key", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            sqlx::query(
+                "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL",
+            )
+            .bind(k.activates_at)
+            .bind(&k.alg)
+            .bind(&k.kid)
+            .execute(&mut *tx)
+            .await?;
+            insert(&mut *tx, k).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! may prune at once: two nodes picking the same rows simply delete them
 //! once.
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 
 /// How long a used authorization code is kept after it expired: a replay
@@ -69,15 +70,17 @@ impl Store {
         before: i64,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let sql = format!(
-            "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expired} < $1 LIMIT $2)"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(before)
-            .bind(batch)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        retried!("pruning", Repeat::Safe, async {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expired} < $1 LIMIT $2)"
+            );
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(before)
+                .bind(batch)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected())
+        })
     }
 }
 

@@ -336,13 +336,15 @@ async fn rotate_once<E>(
 
 impl RefreshTokenStore for Store {
     async fn record_grant(&self, grant: &IssuedGrant) -> Result<(), StoreError> {
-        if grant.refresh.is_none() && grant.new_family.is_none() {
-            return Ok(());
-        }
-        let mut tx = self.pool().begin().await?;
-        insert_grant(&mut tx, grant).await?;
-        tx.commit().await?;
-        Ok(())
+        retried!("grant", Repeat::Once, async {
+            if grant.refresh.is_none() && grant.new_family.is_none() {
+                return Ok(());
+            }
+            let mut tx = self.pool().begin().await?;
+            insert_grant(&mut tx, grant).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     async fn rotate_refresh_token<E: Send>(
@@ -365,36 +367,40 @@ impl RefreshTokenStore for Store {
         client_id: &str,
         now: i64,
     ) -> Result<Option<RefreshToken>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token_hash, family_id, client_id, user_id, scope, expires_at FROM refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(hash.to_vec())
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(token) = row.as_ref().map(from_row).transpose()? else {
-            return Ok(None);
-        };
-        if token.client_id != client_id {
-            return Ok(Some(token));
-        }
-        let mut tx = self.pool().begin().await?;
-        revoke_family(&mut tx, &token.family_id, now).await?;
-        tx.commit().await?;
-        Ok(Some(token))
+        retried!("refresh family revocation", Repeat::Safe, async {
+            let row = sqlx::query(
+                "SELECT token_hash, family_id, client_id, user_id, scope, expires_at FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
+            let Some(token) = row.as_ref().map(from_row).transpose()? else {
+                return Ok(None);
+            };
+            if token.client_id != client_id {
+                return Ok(Some(token));
+            }
+            let mut tx = self.pool().begin().await?;
+            revoke_family(&mut tx, &token.family_id, now).await?;
+            tx.commit().await?;
+            Ok(Some(token))
+        })
     }
 
     async fn revoke_session_grants(&self, sid: &str, now: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let families: Vec<String> = sqlx::query_scalar(
-            "SELECT family_id FROM refresh_families WHERE sid = $1 AND offline = 0 AND revoked_at IS NULL",
-        )
-        .bind(sid)
-        .fetch_all(&mut *tx)
-        .await?;
-        for family in &families {
-            revoke_family(&mut tx, family, now).await?;
-        }
-        tx.commit().await?;
-        Ok(families.len() as u64)
+        retried!("session grants revocation", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let families: Vec<String> = sqlx::query_scalar(
+                "SELECT family_id FROM refresh_families WHERE sid = $1 AND offline = 0 AND revoked_at IS NULL",
+            )
+            .bind(sid)
+            .fetch_all(&mut *tx)
+            .await?;
+            for family in &families {
+                revoke_family(&mut tx, family, now).await?;
+            }
+            tx.commit().await?;
+            Ok(families.len() as u64)
+        })
     }
 }

@@ -35,8 +35,8 @@ pub const MOST_ATTEMPTS: u32 = 3;
 /// Whether a write may run again when its outcome is unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Repeat {
-    /// Running it twice leaves the same rows and gives the same answer as
-    /// running it once.
+    /// Running it twice leaves the same rows as running it once (a
+    /// deletion run again may report that nothing was left to delete).
     Safe,
     /// It spends or counts something: it runs again only when the database
     /// says the first run was rolled back.

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 
 /// The most `jti`s one query asks about.
@@ -45,14 +46,16 @@ pub trait RevocationStore {
 
 impl RevocationStore for Store {
     async fn revoke(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("token revocation", Repeat::Safe, async {
+            sqlx::query(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
@@ -69,11 +72,13 @@ impl RevocationStore for Store {
     }
 
     async fn prune_revocations(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        retried!("revocation pruning", Repeat::Safe, async {
+            let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+                .bind(now)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected())
+        })
     }
 }
 

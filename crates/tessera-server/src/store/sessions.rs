@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 
 /// A session as stored.
@@ -47,20 +48,22 @@ pub trait SessionStore {
 
 impl SessionStore for Store {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip, amr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(s.id_hash.clone())
-        .bind(&s.sid)
-        .bind(&s.user_id)
-        .bind(s.auth_time)
-        .bind(s.expires_at)
-        .bind(s.client_ip.clone())
-        .bind(super::join(&s.amr))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("session", Repeat::Once, async {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip, amr) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(s.id_hash.clone())
+            .bind(&s.sid)
+            .bind(&s.user_id)
+            .bind(s.auth_time)
+            .bind(s.expires_at)
+            .bind(s.client_ip.clone())
+            .bind(super::join(&s.amr))
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
@@ -86,10 +89,12 @@ impl SessionStore for Store {
     }
 
     async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash.to_vec())
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        retried!("session end", Repeat::Safe, async {
+            let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash.to_vec())
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 }

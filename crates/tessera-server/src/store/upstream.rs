@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::retry::{retried, Repeat};
 use super::{conflict, Store, StoreError, User};
 
 /// A linked upstream identity.
@@ -119,73 +120,79 @@ impl UpstreamStore for Store {
         subject: &str,
         now: i64,
     ) -> Result<Created, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        // The identity first: a concurrent transaction inserting the same
-        // one waits on its key until this one ends, then finds it.
-        let claimed = sqlx::query(
-            "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (provider, subject) DO NOTHING",
-        )
-        .bind(provider)
-        .bind(subject)
-        .bind(&user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            tx.rollback().await?;
-            return match self.linked_user(provider, subject, now).await? {
-                Some(user_id) => Ok(Created::AlreadyLinked(user_id)),
-                None => Err(StoreError::Corrupt("upstream identity vanished".into())),
-            };
-        }
-        match super::users::insert(&mut *tx, user).await {
-            Ok(()) => {
-                tx.commit().await?;
-                Ok(Created::Created)
-            }
-            Err(StoreError::Conflict(_)) => {
+        retried!("linked user", Repeat::Once, async {
+            let mut tx = self.pool().begin().await?;
+            // The identity first: a concurrent transaction inserting the same
+            // one waits on its key until this one ends, then finds it.
+            let claimed = sqlx::query(
+                "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (provider, subject) DO NOTHING",
+            )
+            .bind(provider)
+            .bind(subject)
+            .bind(&user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
                 tx.rollback().await?;
-                Ok(Created::Taken)
+                return match self.linked_user(provider, subject, now).await? {
+                    Some(user_id) => Ok(Created::AlreadyLinked(user_id)),
+                    None => Err(StoreError::Corrupt("upstream identity vanished".into())),
+                };
             }
-            Err(e) => Err(e),
-        }
+            match super::users::insert(&mut *tx, user).await {
+                Ok(()) => {
+                    tx.commit().await?;
+                    Ok(Created::Created)
+                }
+                Err(StoreError::Conflict(_)) => {
+                    tx.rollback().await?;
+                    Ok(Created::Taken)
+                }
+                Err(e) => Err(e),
+            }
+        })
     }
 
     async fn begin_trip(&self, state_hash: &[u8], trip: &Trip, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO upstream_requests (state_hash, provider, interaction_id, binding_hash, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(state_hash.to_vec())
-        .bind(&trip.provider)
-        .bind(&trip.interaction_id)
-        .bind(trip.binding_hash.clone())
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("upstream trip", Repeat::Once, async {
+            sqlx::query(
+                "INSERT INTO upstream_requests (state_hash, provider, interaction_id, binding_hash, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(state_hash.to_vec())
+            .bind(&trip.provider)
+            .bind(&trip.interaction_id)
+            .bind(trip.binding_hash.clone())
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 
     async fn take_trip(&self, state_hash: &[u8], now: i64) -> Result<Option<Trip>, StoreError> {
-        let row = sqlx::query(
-            "DELETE FROM upstream_requests WHERE state_hash = $1 \
-             RETURNING provider, interaction_id, binding_hash, expires_at",
-        )
-        .bind(state_hash.to_vec())
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
-        if row.try_get::<i64, _>("expires_at").map_err(get)? <= now {
-            return Ok(None);
-        }
-        Ok(Some(Trip {
-            provider: row.try_get("provider").map_err(get)?,
-            interaction_id: row.try_get("interaction_id").map_err(get)?,
-            binding_hash: row.try_get("binding_hash").map_err(get)?,
-        }))
+        retried!("upstream return", Repeat::Once, async {
+            let row = sqlx::query(
+                "DELETE FROM upstream_requests WHERE state_hash = $1 \
+                 RETURNING provider, interaction_id, binding_hash, expires_at",
+            )
+            .bind(state_hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
+            if row.try_get::<i64, _>("expires_at").map_err(get)? <= now {
+                return Ok(None);
+            }
+            Ok(Some(Trip {
+                provider: row.try_get("provider").map_err(get)?,
+                interaction_id: row.try_get("interaction_id").map_err(get)?,
+                binding_hash: row.try_get("binding_hash").map_err(get)?,
+            }))
+        })
     }
 
     async fn linked_user(
@@ -209,18 +216,20 @@ impl UpstreamStore for Store {
     }
 
     async fn link(&self, provider: &str, subject: &str, user_id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(provider)
-        .bind(subject)
-        .bind(user_id)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(|e| conflict(e, "this upstream identity is linked already"))?;
-        Ok(())
+        retried!("upstream link", Repeat::Once, async {
+            sqlx::query(
+                "INSERT INTO upstream_identities (provider, subject, user_id, linked_at, last_sign_in) \
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(provider)
+            .bind(subject)
+            .bind(user_id)
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(|e| conflict(e, "this upstream identity is linked already"))?;
+            Ok(())
+        })
     }
 
     async fn identities_of(&self, user_id: &str) -> Result<Vec<Identity>, StoreError> {
@@ -246,12 +255,14 @@ impl UpstreamStore for Store {
     }
 
     async fn unlink(&self, user_id: &str, provider: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1 AND provider = $2")
-            .bind(user_id)
-            .bind(provider)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        retried!("upstream unlink", Repeat::Safe, async {
+            let done = sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1 AND provider = $2")
+                .bind(user_id)
+                .bind(provider)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected())
+        })
     }
 
     async fn set_pending_link(
@@ -259,12 +270,14 @@ impl UpstreamStore for Store {
         interaction_hash: &[u8],
         pending: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE interactions SET pending_link = $2 WHERE id_hash = $1")
-            .bind(interaction_hash.to_vec())
-            .bind(pending)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        retried!("pending link", Repeat::Safe, async {
+            sqlx::query("UPDATE interactions SET pending_link = $2 WHERE id_hash = $1")
+                .bind(interaction_hash.to_vec())
+                .bind(pending)
+                .execute(self.pool())
+                .await?;
+            Ok(())
+        })
     }
 
     async fn pending_link(&self, interaction_hash: &[u8]) -> Result<Option<String>, StoreError> {

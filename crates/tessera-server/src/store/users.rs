@@ -6,6 +6,7 @@ use sqlx::any::Any;
 use sqlx::Transaction;
 
 use super::refresh_tokens::revoke_user_families;
+use super::retry::{retried, Repeat};
 use super::{conflict, Store, StoreError};
 
 /// Gives users stored before usernames had keys their key (the UTS #39
@@ -200,7 +201,7 @@ pub(super) async fn insert<'e>(
 
 impl UserStore for Store {
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {
-        insert(self.pool(), u).await
+        retried!("user", Repeat::Once, async { insert(self.pool(), u).await })
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -212,12 +213,14 @@ impl UserStore for Store {
     }
 
     async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
-            .bind(id)
-            .bind(super::join(roles))
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        retried!("roles", Repeat::Safe, async {
+            sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
+                .bind(id)
+                .bind(super::join(roles))
+                .execute(self.pool())
+                .await?;
+            Ok(())
+        })
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -248,59 +251,67 @@ impl UserStore for Store {
     }
 
     async fn delete_user(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        end_grants(&mut tx, id, now).await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        retried!("user deletion", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            end_grants(&mut tx, id, now).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     async fn set_password(&self, id: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
-        )
-        .bind(hash)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        end_grants(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(disabled.then_some(now))
+        retried!("password change", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let done = sqlx::query(
+                "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
+            )
+            .bind(hash)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if disabled {
             end_grants(&mut tx, id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
+        retried!("user state", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                .bind(disabled.then_some(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if disabled {
+                end_grants(&mut tx, id, now).await?;
+            }
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     async fn set_email_verified(&self, id: &str, verified: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE users SET email_verified = $1 WHERE id = $2")
-            .bind(i64::from(verified))
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        retried!("email verification", Repeat::Safe, async {
+            let done = sqlx::query("UPDATE users SET email_verified = $1 WHERE id = $2")
+                .bind(i64::from(verified))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     async fn reserve_login(
@@ -310,30 +321,34 @@ impl UserStore for Store {
         threshold: i64,
         lock_until: i64,
     ) -> Result<bool, StoreError> {
-        // Every expression reads the row as it was before this update.
-        let reserved = sqlx::query(
-            "UPDATE users SET \
-             failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
-             locked_until = CASE WHEN locked_until IS NULL AND failed_logins + 1 >= $1 THEN $2 \
-                            ELSE NULL END \
-             WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $4)",
-        )
-        .bind(threshold)
-        .bind(lock_until)
-        .bind(id)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(reserved.rows_affected() == 1)
+        retried!("login reservation", Repeat::Once, async {
+            // Every expression reads the row as it was before this update.
+            let reserved = sqlx::query(
+                "UPDATE users SET \
+                 failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
+                 locked_until = CASE WHEN locked_until IS NULL AND failed_logins + 1 >= $1 THEN $2 \
+                                ELSE NULL END \
+                 WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $4)",
+            )
+            .bind(threshold)
+            .bind(lock_until)
+            .bind(id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+            Ok(reserved.rows_affected() == 1)
+        })
     }
 
     async fn record_login(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0",
-        )
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        retried!("login success", Repeat::Safe, async {
+            sqlx::query(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0",
+            )
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+            Ok(())
+        })
     }
 }
