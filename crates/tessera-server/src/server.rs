@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::keys::{self, KeyRingError, MasterKey, SealError};
 use crate::listener::{self, Timeouts};
-use crate::store::{self, Backend, Store, StoreError};
+use crate::store::{self, Backend, KeyStore, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -240,8 +240,9 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting and lets
     /// in-flight requests finish (at most [`listener::GRACE`]).
-    /// Meanwhile the keys are reloaded every [`keys::RELOAD_EVERY`], so a
-    /// rotation made on any node reaches every node.
+    /// Meanwhile the keys are checked every [`keys::CHECK_EVERY`] and
+    /// reloaded when they changed (and every [`keys::RELOAD_EVERY`]), so a
+    /// rotation or revocation made on any node reaches every node.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -258,16 +259,33 @@ impl Server {
             state.store().clone(),
             crate::oauth::throttle::WINDOW_SECS,
         ));
+        // Keys: a rotation or revocation made anywhere is seen within
+        // `CHECK_EVERY` (a small poll of the keys' state), and the ring is
+        // rebuilt every `RELOAD_EVERY` anyway, so a rotated key starts
+        // signing once its activation time has passed.
         let reloader = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
-                let mut tick = tokio::time::interval(keys::RELOAD_EVERY);
+                let mut tick = tokio::time::interval(keys::CHECK_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 tick.tick().await;
+                let mut seen = None;
+                let mut loaded = tokio::time::Instant::now();
                 loop {
                     tick.tick().await;
+                    // A failed poll is quiet: the periodic reload reports.
+                    let generation = state.store().key_generation().await.ok();
+                    let changed = generation.is_some() && generation != seen;
+                    if !changed && loaded.elapsed() < keys::RELOAD_EVERY {
+                        continue;
+                    }
+                    loaded = tokio::time::Instant::now();
                     let now = UnixTime::now().as_secs();
                     match keys::load(state.store(), &master, token_alg, now, false).await {
-                        Ok(ring) => state.set_keys(ring),
+                        Ok(ring) => {
+                            state.set_keys(ring);
+                            seen = generation;
+                        }
                         Err(e) => tracing::warn!("key reload failed, keeping the current keys: {e}"),
                     }
                 }

@@ -178,7 +178,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
         let now = tessera_jwt::UnixTime::now().as_secs();
         anyhow::Ok(crate::keys::revoke(&store, &master, &args.kid, now).await?)
     })?;
-    let reload = crate::keys::RELOAD_EVERY.as_secs();
+    let reload = crate::keys::CHECK_EVERY.as_secs();
     eprintln!(
         "revoked {} key {}: introspection refuses the tokens it signed from now on; \
          running servers drop it from their JWKS within {reload} s",

@@ -6,18 +6,19 @@
 //!
 //! Rotation (`tessera keys rotate`) adds a key that is published at once
 //! but signs only from `activates_at`, [`PUBLISH_AHEAD`] later: longer than
-//! the JWKS may be cached (300 s) plus the time nodes take to reload their
-//! keys ([`RELOAD_EVERY`]), so no verifier meets a token signed by a key it
-//! has not seen. The key it replaces signs until then and stays published
+//! the JWKS may be cached (300 s) plus the time nodes take to see new keys
+//! ([`CHECK_EVERY`]) and to start signing with them ([`RELOAD_EVERY`]), so
+//! no verifier meets a token signed by a key it has not seen. The key it replaces signs until then and stays published
 //! for [`RETIRED_PUBLISHED_FOR`] after, longer than any token it signed
 //! lives.
 //!
 //! Revocation (`tessera keys revoke KID`, see [`revoke`]) is for a key that
-//! leaked: it is an emergency, so nothing waits. The key stops being
-//! published and signing, introspection refuses what it signed from the
-//! next request on (on every node), and if it was signing, a new key of its
-//! algorithm signs at once, without [`PUBLISH_AHEAD`]: relying parties
-//! that cached the JWKS meet an unknown `kid` until they fetch it again.
+//! leaked: it is an emergency, so nothing waits. Introspection refuses what
+//! it signed from the next request on (on every node); every node stops
+//! publishing it and signing with it within [`CHECK_EVERY`]; and if it was
+//! signing, a new key of its algorithm signs in its place, without
+//! [`PUBLISH_AHEAD`]: relying parties that cached the JWKS meet an unknown
+//! `kid` until they fetch it again.
 
 pub mod seal;
 
@@ -33,7 +34,13 @@ pub const PUBLISH_AHEAD: i64 = 360;
 /// How long a retired key stays in the JWKS, in seconds (tokens live at
 /// most [`crate::config::MAX_ACCESS_TOKEN_TTL`]).
 pub const RETIRED_PUBLISHED_FOR: i64 = 24 * 3600;
-/// How often a running node reloads its keys from the store.
+/// How often a running node checks whether the stored keys changed (a
+/// rotation or revocation by the CLI or another node), and reloads them
+/// when they did: the bound on how long a node publishes a revoked key, or
+/// misses a new one.
+pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a running node reloads its keys whether or not they changed,
+/// so that a rotated key starts signing once its activation time passes.
 pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long introspection keeps refusing tokens signed by a revoked key, in
 /// seconds (ten years). Far longer than any token lives, so even a node that
@@ -195,19 +202,19 @@ pub struct Revocation {
 ///
 /// 1. The key is marked revoked: [`load`] leaves it out, so it is no longer
 ///    published in the JWKS nor in the set introspection verifies with, and
-///    never signs again. Running nodes load keys every [`RELOAD_EVERY`]:
-///    the JWKS of every node drops it within that bound (the CLI is another
-///    process and cannot tell the nodes sooner).
+///    never signs again. Running nodes check the keys every
+///    [`CHECK_EVERY`] and reload them when they changed: the JWKS of every
+///    node drops it within that bound.
 /// 2. Its `kid` is recorded among revoked tokens
 ///    ([`crate::store::key_revocation_jti`]) for [`REVOKED_KEY_REFUSED_FOR`]:
 ///    introspection (and so userinfo and `/api/v1/me`) on every node
 ///    refuses what it signed from the next request on, before any reload.
 /// 3. If it was the key of its algorithm that signs now, a new key of that
 ///    algorithm is created and signs at once: no [`PUBLISH_AHEAD`] wait, it
-///    is an emergency. Nodes pick it up at their next reload; until then
-///    they still sign with the revoked key (tokens that introspection
-///    refuses), and a relying party that cached the JWKS meets an unknown
-///    `kid` until it fetches the JWKS again.
+///    is an emergency. Nodes pick it up at their next check; until then
+///    (at most [`CHECK_EVERY`]) they may still sign with the revoked key
+///    (tokens that introspection refuses), and a relying party that cached
+///    the JWKS meets an unknown `kid` until it fetches the JWKS again.
 pub async fn revoke<S: KeyStore>(
     store: &S,
     master: &MasterKey,

@@ -43,6 +43,10 @@ pub trait KeyStore {
     ) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
     /// All keys but the revoked ones, oldest first.
     fn keys(&self) -> impl std::future::Future<Output = Result<Vec<StoredKey>, StoreError>> + Send;
+    /// What of the keys a rotation or revocation changes (each key's id,
+    /// retirement, revocation and activation), without the key material: a
+    /// running node polls it and reloads its keys when it differs.
+    fn key_generation(&self) -> impl std::future::Future<Output = Result<KeyGeneration, StoreError>> + Send;
     /// Stores `key` and, in the same transaction, marks every other
     /// unretired key of its algorithm retired when `key` activates: a
     /// rotation is never half done.
@@ -75,6 +79,11 @@ pub trait KeyStore {
         replacement: Option<&StoredKey>,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// The state of every stored key, as [`KeyStore::key_generation`] reads it:
+/// equal generations load equal key rings (at the same time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGeneration(Vec<(String, Option<i64>, Option<i64>, i64)>);
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredKey, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("signing_keys: {e}"));
@@ -132,6 +141,26 @@ impl KeyStore for Store {
             tx.commit().await?;
             Ok(stored)
         })
+    }
+
+    async fn key_generation(&self) -> Result<KeyGeneration, StoreError> {
+        let rows =
+            sqlx::query("SELECT kid, retired_at, revoked_at, activates_at FROM signing_keys ORDER BY kid")
+                .fetch_all(self.pool())
+                .await?;
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("signing_keys: {e}"));
+        let keys = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("kid").map_err(get)?,
+                    r.try_get("retired_at").map_err(get)?,
+                    r.try_get("revoked_at").map_err(get)?,
+                    r.try_get("activates_at").map_err(get)?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(KeyGeneration(keys))
     }
 
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
