@@ -28,13 +28,17 @@ use support::{Response, Running};
 /// The server under test (`127.0.0.1`), seeded with the sign-in tests'
 /// clients and ann, with these upstreams.
 async fn tessera_with(upstreams: Vec<UpstreamConfig>, timeout: u64) -> (Running, Store) {
-    let database = support::sqlite_url();
-    let server = support::start_configured(&database, "ES256", None, move |c: &mut Config| {
+    tessera_on(&support::sqlite_url(), upstreams, timeout).await
+}
+
+/// [`tessera_with`] on `database`.
+async fn tessera_on(database: &str, upstreams: Vec<UpstreamConfig>, timeout: u64) -> (Running, Store) {
+    let server = support::start_configured(database, "ES256", None, move |c: &mut Config| {
         c.upstream = upstreams;
         c.upstream_timeout = timeout;
     })
     .await;
-    let store = Store::open(&database).await.unwrap();
+    let store = Store::open(database).await.unwrap();
     browser::seed(&store).await;
     (server, store)
 }
@@ -222,12 +226,17 @@ async fn another_tessera_as_the_openid_provider() {
 
 /// The server under test with a fake GitHub as `gh`.
 async fn with_github(timeout: u64) -> (FakeGitHub, Running, Store) {
+    with_github_on(&support::sqlite_url(), timeout).await
+}
+
+/// [`with_github`] on `database`.
+async fn with_github_on(database: &str, timeout: u64) -> (FakeGitHub, Running, Store) {
     let github = FakeGitHub::start("gh-client", "gh-secret").await;
     let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
     gh.authorization_endpoint = Some(github.authorize_url());
     gh.token_endpoint = Some(github.token_url());
     gh.api_base = Some(github.base.clone());
-    let (server, store) = tessera_with(vec![gh], timeout).await;
+    let (server, store) = tessera_on(database, vec![gh], timeout).await;
     (github, server, store)
 }
 
@@ -642,10 +651,20 @@ async fn a_plain_oauth2_provider_maps_its_fields() {
 /// The same new GitHub person finishing eight sign-ins at the same
 /// instant (eight browsers): one local user is made and linked, all eight
 /// sign in as it, and no request fails or leaves an unlinked user behind.
+/// On SQLite, and on PostgreSQL when the tests have one (where the
+/// transactions really overlap).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_first_sign_ins_make_one_user() {
-    for trial in 0..3 {
-        let (github, server, store) = with_github(5).await;
+    for (trial, on_postgres) in (0..3).flat_map(|t| [(t, false), (t, true)]) {
+        let database = if on_postgres {
+            let Some(url) = support::postgres_url().await else {
+                continue;
+            };
+            url
+        } else {
+            support::sqlite_url()
+        };
+        let (github, server, store) = with_github_on(&database, 5).await;
         github.set_user(9000 + trial, "racer", None, None);
         github.set_emails(vec![("racer@github.example".into(), true, true)]);
         let mut trips = Vec::new();
