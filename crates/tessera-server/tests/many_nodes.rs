@@ -175,18 +175,7 @@ async fn a_token_from_one_node_holds_on_the_other() {
     keys.verify::<serde_json::Value>(&access, &rules, tessera_jwt::UnixTime::now())
         .unwrap();
     assert!(introspect(b, &access).await, "active on B");
-    let body = format!("token={access}");
-    let r = support::request(
-        a,
-        "POST",
-        "/revoke",
-        &[
-            (auth.0, &auth.1),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    )
-    .await;
+    let r = post_as_svc(a, "/revoke", &format!("token={access}")).await;
     assert_eq!(r.status, 200);
     assert!(
         !introspect(b, &access).await,
@@ -386,20 +375,24 @@ async fn signed_by(node: SocketAddr) -> String {
     r.json()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn introspect(node: SocketAddr, t: &str) -> bool {
+/// POSTs the form `body` to `path` on `node`, authenticated as `svc`.
+async fn post_as_svc(node: SocketAddr, path: &str, body: &str) -> support::Response {
     let auth = svc();
-    let body = format!("token={t}");
-    let r = support::request(
+    support::request(
         node,
         "POST",
-        "/introspect",
+        path,
         &[
             (auth.0, &auth.1),
             ("Content-Type", "application/x-www-form-urlencoded"),
         ],
         body.as_bytes(),
     )
-    .await;
+    .await
+}
+
+async fn introspect(node: SocketAddr, t: &str) -> bool {
+    let r = post_as_svc(node, "/introspect", &format!("token={t}")).await;
     r.json()["active"].as_bool().unwrap()
 }
 
