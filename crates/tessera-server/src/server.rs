@@ -259,10 +259,10 @@ impl Server {
             state.store().clone(),
             crate::oauth::throttle::WINDOW_SECS,
         ));
-        // Keys: a rotation or revocation made anywhere is seen within
-        // `CHECK_EVERY` (a small poll of the keys' state), and the ring is
-        // rebuilt every `RELOAD_EVERY` anyway, so a rotated key starts
-        // signing once its activation time has passed.
+        // Keys: a rotation or revocation made anywhere, and a rotated key's
+        // activation time passing, are seen within `CHECK_EVERY` (a small
+        // poll of the keys' state); the ring is also rebuilt every
+        // `RELOAD_EVERY`, whatever the poll says.
         let reloader = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
@@ -271,20 +271,25 @@ impl Server {
                 tick.tick().await;
                 let mut seen = None;
                 let mut loaded = tokio::time::Instant::now();
+                let mut loaded_for = UnixTime::now().as_secs();
                 loop {
                     tick.tick().await;
                     // A failed poll is quiet: the periodic reload reports.
                     let generation = state.store().key_generation().await.ok();
+                    let now = UnixTime::now().as_secs();
                     let changed = generation.is_some() && generation != seen;
-                    if !changed && loaded.elapsed() < keys::RELOAD_EVERY {
+                    let activated = generation
+                        .as_ref()
+                        .is_some_and(|g| g.activates_between(loaded_for, now));
+                    if !changed && !activated && loaded.elapsed() < keys::RELOAD_EVERY {
                         continue;
                     }
                     loaded = tokio::time::Instant::now();
-                    let now = UnixTime::now().as_secs();
                     match keys::load(state.store(), &master, token_alg, now, false).await {
                         Ok(ring) => {
                             state.set_keys(ring);
                             seen = generation;
+                            loaded_for = now;
                         }
                         Err(e) => tracing::warn!("key reload failed, keeping the current keys: {e}"),
                     }

@@ -478,6 +478,57 @@ async fn a_rotation_on_one_node_is_published_by_all_before_anyone_signs_with_it(
     }
 }
 
+/// A rotated key starts signing on every node within the key check period
+/// of its activation time (here a rotation dated `PUBLISH_AHEAD - 3 s` ago,
+/// so it activates 3 s from now): before it, every node signs with the old
+/// key; after, every node signs with the new one and publishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_signs_on_every_node_once_it_activates() {
+    use tessera_server::keys::{self, MasterKey, PUBLISH_AHEAD};
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let before = kid_of(&signed_by(cluster.nodes[0]).await);
+    let master = MasterKey::from_base64url("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    let now = tessera_jwt::UnixTime::now().as_secs();
+    let new = keys::rotate(
+        &cluster.store,
+        &master,
+        tessera_jwt::Algorithm::ES256,
+        now - PUBLISH_AHEAD + 3,
+    )
+    .await
+    .unwrap();
+    let activates = Instant::now() + Duration::from_secs(u64::try_from(new.activates_at - now).unwrap());
+    for &node in &cluster.nodes {
+        let kid = kid_of(&signed_by(node).await);
+        assert!(
+            kid == before || Instant::now() >= activates,
+            "{node} signs with the new key before it activates"
+        );
+    }
+    let rules = tessera_jwt::Validation::access_token("http://tessera.test", "api");
+    for &node in &cluster.nodes {
+        loop {
+            let fresh = signed_by(node).await;
+            if kid_of(&fresh) == new.kid {
+                assert!(Instant::now() >= activates - Duration::from_secs(1));
+                let jwks = support::request(node, "GET", "/jwks", &[], b"").await.json();
+                let keys = tessera_jwt::KeySet::from_jwks_json(jwks.to_string().as_bytes()).unwrap();
+                keys.verify::<serde_json::Value>(&fresh, &rules, tessera_jwt::UnixTime::now())
+                    .unwrap();
+                break;
+            }
+            assert!(
+                Instant::now() < activates + key_change_bound(),
+                "{node} still signs with {} after the new key activated",
+                kid_of(&fresh)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// A node killed with SIGKILL in the middle of refresh and code traffic:
 /// no family is left with two live refresh tokens or none, no code is
 /// spent without recording what it issued, and the other node serves on.

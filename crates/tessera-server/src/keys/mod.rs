@@ -7,8 +7,9 @@
 //! Rotation (`tessera keys rotate`) adds a key that is published at once
 //! but signs only from `activates_at`, [`PUBLISH_AHEAD`] later: longer than
 //! the JWKS may be cached (300 s) plus the time nodes take to see new keys
-//! ([`CHECK_EVERY`]) and to start signing with them ([`RELOAD_EVERY`]), so
-//! no verifier meets a token signed by a key it has not seen. The key it replaces signs until then and stays published
+//! ([`CHECK_EVERY`]), so no verifier meets a token signed by a key it has
+//! not seen; every node signs with it within [`CHECK_EVERY`] of
+//! `activates_at`. The key it replaces signs until then and stays published
 //! for [`RETIRED_PUBLISHED_FOR`] after, longer than any token it signed
 //! lives.
 //!
@@ -35,12 +36,13 @@ pub const PUBLISH_AHEAD: i64 = 360;
 /// most [`crate::config::MAX_ACCESS_TOKEN_TTL`]).
 pub const RETIRED_PUBLISHED_FOR: i64 = 24 * 3600;
 /// How often a running node checks whether the stored keys changed (a
-/// rotation or revocation by the CLI or another node), and reloads them
-/// when they did: the bound on how long a node publishes a revoked key, or
-/// misses a new one.
+/// rotation or revocation by the CLI or another node) or a rotated key's
+/// activation time has passed, and reloads them when so: the bound on how
+/// long a node publishes a revoked key, misses a new one, or signs with a
+/// retired one.
 pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-/// How often a running node reloads its keys whether or not they changed,
-/// so that a rotated key starts signing once its activation time passes.
+/// How often a running node reloads its keys whatever the check says (a
+/// safety net: the check alone keeps them current).
 pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long introspection keeps refusing tokens signed by a revoked key, in
 /// seconds (ten years). Far longer than any token lives, so even a node that

@@ -85,6 +85,16 @@ pub trait KeyStore {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyGeneration(Vec<(String, Option<i64>, Option<i64>, i64)>);
 
+impl KeyGeneration {
+    /// Whether a key activates after `after` and no later than `until`:
+    /// a ring loaded at `after` signs with the wrong key from then on.
+    pub fn activates_between(&self, after: i64, until: i64) -> bool {
+        self.0
+            .iter()
+            .any(|(_, _, _, activates_at)| after < *activates_at && *activates_at <= until)
+    }
+}
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredKey, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("signing_keys: {e}"));
     Ok(StoredKey {
