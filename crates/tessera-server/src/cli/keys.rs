@@ -23,7 +23,7 @@ pub(crate) enum KeysCommand {
     /// Emergency: revoke a leaked signing key. It leaves the JWKS and stops
     /// signing, and introspection refuses what it signed, at once; if it was
     /// signing, a new key signs at once (no publish-ahead wait). Running
-    /// nodes drop it from their JWKS at their next key reload (within 30 s).
+    /// nodes see it within a second (they poll the keys' state).
     Revoke(RevokeArgs),
 }
 
