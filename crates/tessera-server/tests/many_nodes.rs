@@ -275,7 +275,7 @@ async fn changes_made_elsewhere_reach_every_node_in_bounded_time() {
     // Warm B's client cache.
     let r = token(b, "grant_type=client_credentials", &[(auth.0, &auth.1)]).await;
     assert_eq!(r.status, 200);
-    // ann's password is changed (as `tessera user passwd` does): on B the
+    // ann's password is changed (as `tessera user set-password` does): on B the
     // old password and the refresh token it obtained are refused at once,
     // and the new password works.
     let r = token(
