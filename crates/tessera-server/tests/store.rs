@@ -126,6 +126,7 @@ async fn store_conformance(url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_conformance_sqlite() {
     store_conformance(&support::sqlite_url()).await;
+    repeated_spends_recognise_their_own_commit(&support::sqlite_url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,6 +134,134 @@ async fn store_conformance_postgres() {
     if let Some(url) = support::postgres_url().await {
         store_conformance(&url).await;
     }
+    if let Some(url) = support::postgres_url().await {
+        repeated_spends_recognise_their_own_commit(&url).await;
+    }
+}
+
+/// A refresh rotation or code redemption run again with the same draw (as
+/// `store::retry` does after a lost connection, when the first run may have
+/// committed) answers the same success; another request spending the same
+/// token or code draws other values and is a replay, which revokes what the
+/// first one issued.
+async fn repeated_spends_recognise_their_own_commit(url: &str) {
+    use tessera_server::oauth::Scope;
+    use tessera_server::store::{
+        AuthorizationCode, CodeStore, Consumed, Family, IssuedGrant, Redeemed, RefreshToken,
+        RefreshTokenStore, UserStore,
+    };
+    let store = Store::open(url).await.unwrap();
+    store
+        .create_client(&client("c", Some("s"), &["refresh_token"], &["read"], &["api"]))
+        .await
+        .unwrap();
+    store
+        .create_user(&support::user("u1", "una", "a passphrase", &[]))
+        .await
+        .unwrap();
+    let now = tessera_jwt::UnixTime::now().as_secs();
+    let scope = Scope::parse("read").unwrap();
+    let grant = |jti: &str, refresh: &[u8], family: &str, new: bool| IssuedGrant {
+        access_jti: jti.into(),
+        access_expires_at: now + 60,
+        refresh: Some(RefreshToken {
+            token_hash: refresh.to_vec(),
+            family_id: family.into(),
+            client_id: "c".into(),
+            user_id: "u1".into(),
+            scope: scope.clone(),
+            expires_at: now + 600,
+        }),
+        new_family: new.then(|| Family {
+            family_id: family.into(),
+            client_id: "c".into(),
+            user_id: "u1".into(),
+            sid: None,
+            offline: false,
+            created_at: now,
+            expires_at: now + 3600,
+        }),
+    };
+
+    // Refresh: r0 rotated to r1, the same rotation again, then r0 from
+    // another request.
+    store.record_grant(&grant("j0", b"r0", "f1", true)).await.unwrap();
+    let rotate = |next: IssuedGrant| {
+        let store = store.clone();
+        async move {
+            store
+                .rotate_refresh_token(b"r0", "c", now, move |_, _| Ok::<_, ()>(next.clone()))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        rotate(grant("j1", b"r1", "f1", false)).await,
+        Consumed::Fresh { .. }
+    ));
+    assert!(
+        matches!(
+            rotate(grant("j1", b"r1", "f1", false)).await,
+            Consumed::Fresh { .. }
+        ),
+        "the same rotation repeated is its own success, not a replay"
+    );
+    assert!(!store.is_revoked("j1").await.unwrap(), "the family lives");
+    assert_eq!(
+        rotate(grant("j2", b"r2", "f1", false)).await,
+        Consumed::Replayed {
+            family_id: "f1".into()
+        },
+        "another request presenting r0 is a replay"
+    );
+    assert!(
+        store.is_revoked("j1").await.unwrap(),
+        "the replay ended the family"
+    );
+
+    // Code: redeemed, the same redemption again, then the code from another
+    // request.
+    store
+        .insert_code(&AuthorizationCode {
+            code_hash: b"k0".to_vec(),
+            client_id: "c".into(),
+            user_id: "u1".into(),
+            redirect_uri: "https://c.example/cb".into(),
+            scope: scope.clone(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: now,
+            sid: "sid".into(),
+            expires_at: now + 60,
+            amr: vec!["pwd".into()],
+        })
+        .await
+        .unwrap();
+    let first = grant("j3", b"r3", "f2", true);
+    assert!(matches!(
+        store.redeem_code(b"k0", now, &first).await.unwrap(),
+        Redeemed::Fresh(_)
+    ));
+    assert!(
+        matches!(
+            store.redeem_code(b"k0", now, &first).await.unwrap(),
+            Redeemed::Fresh(_)
+        ),
+        "the same redemption repeated is its own success"
+    );
+    assert!(!store.is_revoked("j3").await.unwrap());
+    assert_eq!(
+        store
+            .redeem_code(b"k0", now, &grant("j4", b"r4", "f3", true))
+            .await
+            .unwrap(),
+        Redeemed::Replayed,
+        "another request redeeming the code is a replay"
+    );
+    assert!(
+        store.is_revoked("j3").await.unwrap(),
+        "what the code issued is revoked"
+    );
 }
 
 /// The per-node client cache: changes through this node apply at once.

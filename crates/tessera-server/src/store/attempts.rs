@@ -69,8 +69,13 @@ impl AttemptStore for Store {
             .bind(bucket)
             .bind(now)
             .bind(now.saturating_sub(window))
-            .fetch_one(self.pool())
-            .await?;
+            // All of the answer, not the first row: outside a transaction the
+            // commit's outcome comes after the row (see `super::retry`).
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("login_attempts: no row returned".into()))?;
             let get = |e: sqlx::Error| StoreError::Corrupt(format!("login_attempts: {e}"));
             Ok(Counts {
                 attempts: row.try_get("attempts").map_err(get)?,

@@ -64,7 +64,9 @@ pub trait CodeStore {
     /// Marks the code used and stores what it issues (`grant`: the access
     /// token's `jti`, the refresh family and token), in one transaction, so
     /// two concurrent redemptions cannot both succeed and a replay always
-    /// sees what the first redemption issued, and revokes it.
+    /// sees what the first redemption issued, and revokes it. The same call
+    /// repeated (same `grant`, after a lost connection) finds its own `jti`
+    /// recorded and answers the same, so it is safe to repeat.
     fn redeem_code(
         &self,
         hash: &[u8],
@@ -128,7 +130,7 @@ impl CodeStore for Store {
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, grant: &IssuedGrant) -> Result<Redeemed, StoreError> {
-        retried!("authorization code redemption", Repeat::Once, async {
+        retried!("authorization code redemption", Repeat::Safe, async {
             let mut tx = self.pool().begin().await?;
             let family = grant.new_family.as_ref().map(|f| f.family_id.clone());
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -148,9 +150,10 @@ impl CodeStore for Store {
                 tx.commit().await?;
                 return Ok(Redeemed::Fresh(Box::new(code)));
             }
-            let used = sqlx::query(
-                "SELECT access_jti, access_expires_at, family_id FROM authorization_codes WHERE code_hash = $1",
-            )
+            let used = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT access_jti, access_expires_at, family_id, {COLUMNS} FROM authorization_codes \
+                 WHERE code_hash = $1"
+            )))
             .bind(hash.to_vec())
             .fetch_optional(&mut *tx)
             .await?;
@@ -161,6 +164,15 @@ impl CodeStore for Store {
             let jti: Option<String> = used.try_get("access_jti").map_err(get)?;
             let jti_expires: Option<i64> = used.try_get("access_expires_at").map_err(get)?;
             let family: Option<String> = used.try_get("family_id").map_err(get)?;
+            // The access token this redemption drew is the one recorded: an
+            // earlier try of this same redemption committed and its answer
+            // was lost (see `super::retry`), so this is that success again.
+            // A replay draws another `jti`.
+            if jti.as_deref() == Some(grant.access_jti.as_str()) {
+                let code = from_row(hash, &used)?;
+                tx.rollback().await?;
+                return Ok(Redeemed::Fresh(Box::new(code)));
+            }
             if let (Some(jti), Some(expires_at)) = (jti, jti_expires) {
                 sqlx::query(
                     "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",

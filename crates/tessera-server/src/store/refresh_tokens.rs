@@ -122,7 +122,11 @@ pub trait RefreshTokenStore {
     /// and stores the successor. A token whose family is revoked or ended,
     /// or whose user is gone, is [`Consumed::Invalid`]; a used one is a
     /// replay, which revokes the family and its access tokens. `decide` may
-    /// be called again if the database rolls the transaction back.
+    /// be called more than once and must answer the same each time (draw
+    /// its random values before): a repeat of this call after a lost
+    /// connection finds the successor `decide` names already stored, and
+    /// answers [`Consumed::Fresh`] again instead of taking it for a replay,
+    /// so the rotation is safe to repeat.
     fn rotate_refresh_token<E: Send>(
         &self,
         hash: &[u8],
@@ -300,8 +304,32 @@ async fn rotate_once<E>(
         token: from_row(&row)?,
         family_expires_at,
     };
-    // 3. A used token is a replay, which ends the family.
+    // 3. A used token is a replay, which ends the family; unless the
+    //    successor this request drew is stored: an earlier try of this same
+    //    request committed and its answer was lost (see `super::retry`), so
+    //    this is that success again. Another request draws another
+    //    successor, so a real replay is never taken for one.
     if used_at.is_some() {
+        let user = super::users::from_row(&row)?;
+        if let Ok(IssuedGrant {
+            refresh: Some(successor),
+            ..
+        }) = decide(&presented, &user)
+        {
+            let ours: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND family_id = $2")
+                    .bind(successor.token_hash)
+                    .bind(&family_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if ours.is_some() {
+                tx.rollback().await?;
+                return Ok(Consumed::Fresh {
+                    presented,
+                    user: Box::new(user),
+                });
+            }
+        }
         revoke_family(&mut tx, &family_id, now).await?;
         tx.commit().await?;
         return Ok(Consumed::Replayed { family_id });
@@ -356,7 +384,7 @@ impl RefreshTokenStore for Store {
     ) -> Result<Consumed<E>, StoreError> {
         retried!(
             "refresh token rotation",
-            Repeat::Once,
+            Repeat::Safe,
             rotate_once(self, hash, client_id, now, &mut decide)
         )
     }

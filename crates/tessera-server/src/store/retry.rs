@@ -11,14 +11,21 @@
 //! - **Unknown** (the connection was lost, or the server shut it: SQLSTATE
 //!   class `08`, `57P01`–`57P03`, an I/O or TLS error): the write may or may
 //!   not have committed. Running it again is safe only for a write whose
-//!   second run changes nothing and answers the same ([`Repeat::Safe`]:
-//!   recording a revocation, a consent, a deletion). A write that spends
-//!   something ([`Repeat::Once`]: rotating a refresh token, redeeming a code,
-//!   counting a login attempt, taking a single-use state) is never run again:
-//!   run twice after a commit the caller did not hear of, a rotation would
-//!   look like a replay and revoke the family. Its caller answers 503 and the
-//!   client decides.
+//!   second run changes nothing and answers the same ([`Repeat::Safe`]):
+//!   recording a revocation, a consent, a deletion; and the two writes that
+//!   spend a token, which recognise their own commit: a refresh rotation
+//!   finds the successor it drew already stored, a code redemption finds
+//!   the `jti` it drew already recorded, and each answers the same success
+//!   instead of taking itself for a replay. A write that spends or counts
+//!   something without such a mark ([`Repeat::Once`]: counting a login
+//!   attempt, taking a single-use state, creating a row) is never run
+//!   again; its caller answers 503 and the client decides.
 //! - Anything else is the answer.
+//!
+//! A write outside a transaction that returns rows (`... RETURNING`) reads
+//! all of its answer (`fetch_all`), never only the first row: the database
+//! sends the rows before the statement's commit, and a failed commit
+//! reported after the first row would otherwise go unseen.
 //!
 //! A write is tried at most [`MOST_ATTEMPTS`] times, with a short, jittered
 //! pause between tries so that deadlocked peers do not meet again. Waiting
@@ -38,7 +45,8 @@ pub enum Repeat {
     /// Running it twice leaves the same rows as running it once (a
     /// deletion run again may report that nothing was left to delete).
     Safe,
-    /// It spends or counts something: it runs again only when the database
+    /// It spends or counts something and could not tell its own earlier
+    /// commit from someone else's: it runs again only when the database
     /// says the first run was rolled back.
     Once,
 }

@@ -180,8 +180,12 @@ impl UpstreamStore for Store {
                  RETURNING provider, interaction_id, binding_hash, expires_at",
             )
             .bind(state_hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?;
+            // All of the answer, not the first row: outside a transaction the
+            // commit's outcome comes after the row (see `super::retry`).
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .next();
             let Some(row) = row else { return Ok(None) };
             let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
             if row.try_get::<i64, _>("expires_at").map_err(get)? <= now {
@@ -201,18 +205,23 @@ impl UpstreamStore for Store {
         subject: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(
-            "UPDATE upstream_identities SET last_sign_in = $3 WHERE provider = $1 AND subject = $2 \
-             RETURNING user_id",
-        )
-        .bind(provider)
-        .bind(subject)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| r.try_get("user_id"))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("upstream_identities: {e}")))
+        retried!("upstream sign-in time", Repeat::Safe, async {
+            let row = sqlx::query(
+                "UPDATE upstream_identities SET last_sign_in = $3 WHERE provider = $1 AND subject = $2 \
+                 RETURNING user_id",
+            )
+            .bind(provider)
+            .bind(subject)
+            .bind(now)
+            // All of the answer, not the first row (see `super::retry`).
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .next();
+            row.map(|r| r.try_get("user_id"))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("upstream_identities: {e}")))
+        })
     }
 
     async fn link(&self, provider: &str, subject: &str, user_id: &str, now: i64) -> Result<(), StoreError> {
