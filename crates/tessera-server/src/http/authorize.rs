@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use zeroize::Zeroizing;
 
-use super::browser::{self, busy, internal, page, see_other, BrowserForm};
+use super::browser::{self, busy, internal, page, see_other, BrowserForm, BrowserQuery};
 use super::client_ip::ClientIp;
 use super::AppState;
 use crate::oauth::authorize::Refusal;
@@ -21,7 +21,6 @@ use crate::oauth::first_party::RegisterRequest;
 use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
 use crate::oauth::upstream::UpstreamError;
-use crate::oauth::Params;
 use crate::ui;
 
 /// `GET /authorize`: the request is the query string.
@@ -83,26 +82,13 @@ pub(super) async fn consent(State(state): State<Arc<AppState>>, sent: BrowserFor
 
 /// `GET /authorize/register?interaction=ID`: the sign-up page, when
 /// self-registration is on (404 otherwise, like the JSON API's refusal).
-pub(super) async fn register_page(
-    State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let query = match Params::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        Ok(query) => query,
-        Err(e) => return page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), &[]),
-    };
-    let browser = match browser::presented(&state, &headers, peer) {
-        Ok(b) => b,
-        Err(response) => return *response,
-    };
+pub(super) async fn register_page(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
     let keys = state.keys();
     let ctx = state.flow(&keys);
-    let id = query.get("interaction").unwrap_or("");
+    let id = sent.query.get("interaction").unwrap_or("");
     render(
         &state,
-        flow::register_page(&ctx, browser, id, state.self_registration).await,
+        flow::register_page(&ctx, sent.browser(), id, state.self_registration).await,
     )
 }
 

@@ -228,6 +228,44 @@ pub(super) fn internal(error: &OAuthError) -> Response {
     )
 }
 
+/// The browser a request comes from: its address and its cookies (each
+/// name at most once), read from the request's head.
+struct Sender {
+    binding: Option<String>,
+    session: Option<String>,
+    peer: Option<std::net::IpAddr>,
+}
+
+impl Sender {
+    async fn from_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<Sender, Response> {
+        use axum::extract::FromRequestParts;
+        let Ok(super::client_ip::ClientIp(peer)) =
+            super::client_ip::ClientIp::from_request_parts(parts, state).await;
+        let binding = existing_binding(state, &parts.headers)
+            .map_err(|r| *r)?
+            .map(str::to_owned);
+        let session = session_value(state, &parts.headers)
+            .map_err(|r| *r)?
+            .map(str::to_owned);
+        Ok(Sender {
+            binding,
+            session,
+            peer,
+        })
+    }
+
+    fn browser(&self) -> Browser<'_> {
+        Browser {
+            binding: self.binding.as_deref(),
+            session: self.session.as_deref(),
+            peer: self.peer,
+        }
+    }
+}
+
 /// What a browser sent with a sign-in form, checked before the handler
 /// runs: its address, its cookies (each name at most once) and the form's
 /// fields (`application/x-www-form-urlencoded`, UTF-8, each field once).
@@ -235,19 +273,13 @@ pub(super) fn internal(error: &OAuthError) -> Response {
 pub(super) struct BrowserForm {
     /// The form's fields.
     pub form: Params,
-    binding: Option<String>,
-    session: Option<String>,
-    peer: Option<std::net::IpAddr>,
+    sender: Sender,
 }
 
 impl BrowserForm {
     /// The browser, as the sign-in steps see it.
     pub fn browser(&self) -> Browser<'_> {
-        Browser {
-            binding: self.binding.as_deref(),
-            session: self.session.as_deref(),
-            peer: self.peer,
-        }
+        self.sender.browser()
     }
 
     /// The interaction the form continues, and its CSRF token.
@@ -266,24 +298,41 @@ impl axum::extract::FromRequest<std::sync::Arc<AppState>> for BrowserForm {
         request: axum::extract::Request,
         state: &std::sync::Arc<AppState>,
     ) -> Result<BrowserForm, Response> {
-        use axum::extract::FromRequestParts;
         let (mut parts, body) = request.into_parts();
-        let Ok(super::client_ip::ClientIp(peer)) =
-            super::client_ip::ClientIp::from_request_parts(&mut parts, state).await;
-        let binding = existing_binding(state, &parts.headers)
-            .map_err(|r| *r)?
-            .map(str::to_owned);
-        let session = session_value(state, &parts.headers)
-            .map_err(|r| *r)?
-            .map(str::to_owned);
+        let sender = Sender::from_parts(&mut parts, state).await?;
         let headers = parts.headers.clone();
         let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state).await;
         let form = form(&headers, &bytes).map_err(|r| *r)?;
-        Ok(BrowserForm {
-            form,
-            binding,
-            session,
-            peer,
-        })
+        Ok(BrowserForm { form, sender })
+    }
+}
+
+/// What a browser sent with a GET to a sign-in page, checked before the
+/// handler runs: its address, its cookies (each name at most once) and the
+/// query's parameters (each once). A refusal is the page that says why.
+pub(super) struct BrowserQuery {
+    /// The query's parameters.
+    pub query: Params,
+    sender: Sender,
+}
+
+impl BrowserQuery {
+    /// The browser, as the sign-in steps see it.
+    pub fn browser(&self) -> Browser<'_> {
+        self.sender.browser()
+    }
+}
+
+impl axum::extract::FromRequestParts<std::sync::Arc<AppState>> for BrowserQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<BrowserQuery, Response> {
+        let query = Params::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .map_err(|e| page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), &[]))?;
+        let sender = Sender::from_parts(parts, state).await?;
+        Ok(BrowserQuery { query, sender })
     }
 }

@@ -6,18 +6,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use zeroize::Zeroizing;
 
 use super::authorize::render;
-use super::browser::{self, page, BrowserForm};
-use super::client_ip::ClientIp;
+use super::browser::{BrowserForm, BrowserQuery};
 use super::AppState;
 use crate::oauth::interaction::upstream::{self, LinkChoice};
-use crate::oauth::Params;
-use crate::ui;
 
 /// `POST /authorize/upstream`: go to the provider the button names.
 pub(super) async fn leave(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
@@ -37,21 +33,18 @@ pub(super) async fn leave(State(state): State<Arc<AppState>>, sent: BrowserForm)
 /// `GET /upstream/{id}/callback`: the provider's authorization response.
 pub(super) async fn callback(
     State(state): State<Arc<AppState>>,
-    ClientIp(peer): ClientIp,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    sent: BrowserQuery,
 ) -> Response {
-    let query = match Params::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        Ok(query) => query,
-        Err(e) => return page(StatusCode::BAD_REQUEST, ui::error(&e.to_string()), &[]),
-    };
-    let browser = match browser::presented(&state, &headers, peer) {
-        Ok(b) => b,
-        Err(response) => return *response,
-    };
     let keys = state.keys();
-    let answer = upstream::arrive(&state.flow(&keys), &state.upstreams, browser, &id, &query).await;
+    let answer = upstream::arrive(
+        &state.flow(&keys),
+        &state.upstreams,
+        sent.browser(),
+        &id,
+        &sent.query,
+    )
+    .await;
     render(&state, answer)
 }
 
