@@ -38,9 +38,9 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
 
-use crate::fake_github::{
-    append_query, basic_credentials, garbage, json_response, parse_pairs, random_b64, redirect, s256, text,
-    Listening,
+use crate::fake_provider::{
+    self, append_query, basic_credentials, garbage, json_response, parse_pairs, random_b64, redirect, s256,
+    text, Faults, Listening,
 };
 
 /// The issuer a falsified `iss` (claim or redirect parameter) names.
@@ -119,8 +119,7 @@ struct Inner {
     subject: String,
     profile: Profile,
     falsify: Falsify,
-    token_status: Option<u16>,
-    delay: Duration,
+    faults: Faults,
     authorize_requests: Vec<HashMap<String, String>>,
     codes: HashMap<String, Grant>,
     tokens: HashSet<String>,
@@ -169,8 +168,7 @@ impl FakeOidc {
                 groups: Vec::new(),
             },
             falsify: Falsify::None,
-            token_status: None,
-            delay: Duration::ZERO,
+            faults: Faults::default(),
             authorize_requests: Vec::new(),
             codes: HashMap::new(),
             tokens: HashSet::new(),
@@ -239,13 +237,13 @@ impl FakeOidc {
     /// [`crate::fake_github::GARBAGE`] as its body, whatever it is sent
     /// ("the provider answers nonsense").
     pub fn set_token_status(&self, status: u16) {
-        self.inner.lock().unwrap().token_status = Some(status);
+        self.inner.lock().unwrap().faults.token_status = Some(status);
     }
 
     /// Makes every endpoint wait `delay` before it does anything ("the
     /// provider is slow"); `Duration::ZERO` ends that.
     pub fn set_delay(&self, delay: Duration) {
-        self.inner.lock().unwrap().delay = delay;
+        self.inner.lock().unwrap().faults.delay = delay;
     }
 
     /// Closes the listener, so later connections are refused ("the provider
@@ -257,10 +255,8 @@ impl FakeOidc {
 
 /// Sleeps for the configured delay.
 async fn pause(inner: &Shared) {
-    let delay = inner.lock().unwrap().delay;
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    let delay = inner.lock().unwrap().faults.delay;
+    fake_provider::pause(delay).await;
 }
 
 async fn discovery(State(inner): State<Shared>) -> Response {
@@ -373,7 +369,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     pause(&inner).await;
     let mut inner = inner.lock().unwrap();
-    if let Some(status) = inner.token_status {
+    if let Some(status) = inner.faults.token_status {
         return garbage(status);
     }
     let form = parse_pairs(&body);

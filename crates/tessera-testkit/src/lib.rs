@@ -33,6 +33,7 @@ use tokio::net::TcpStream;
 pub mod browser;
 pub mod fake_github;
 pub mod fake_oidc;
+mod fake_provider;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
