@@ -30,22 +30,8 @@ async fn chromium_signs_in_through_an_openid_provider_and_github() {
         return;
     };
     // The Corp provider: another Tessera at http://localhost:PORT.
-    let up_port = support::free_port();
-    let up_issuer = format!("http://localhost:{up_port}");
-    let up_db = support::sqlite_url();
-    let up = support::start_at(
-        Some(([127, 0, 0, 1], up_port).into()),
-        &up_db,
-        "ES256",
-        Some(&up_issuer),
-        |_| {},
-    )
-    .await;
-    let up_store = Store::open(&up_db).await.unwrap();
-    let mut alice = support::user("u-alice", "alice", "a long upstream password", &[]);
-    alice.email = Some("alice@corp.example".into());
-    alice.email_verified = true;
-    up_store.create_user(&alice).await.unwrap();
+    let (up, up_store) = support::provider_tessera("a long upstream password").await;
+    let up_issuer = up.issuer.clone();
     // GitHub.
     let github = support::fake_github::FakeGitHub::start("gh-client", "gh-secret").await;
     github.set_user(583231, "octocat", Some("The Octocat"), None);

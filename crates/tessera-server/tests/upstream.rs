@@ -130,22 +130,8 @@ async fn id_claims(server: &Running, code: &str) -> serde_json::Value {
 #[tokio::test]
 async fn another_tessera_as_the_openid_provider() {
     // The upstream, at http://localhost:PORT.
-    let port = support::free_port();
-    let up_db = support::sqlite_url();
-    let up_issuer = format!("http://localhost:{port}");
-    let up = support::start_at(
-        Some(([127, 0, 0, 1], port).into()),
-        &up_db,
-        "ES256",
-        Some(&up_issuer),
-        |_| {},
-    )
-    .await;
-    let up_store = Store::open(&up_db).await.unwrap();
-    let mut alice = support::user("u-alice", "alice", "correct horse battery", &[]);
-    alice.email = Some("alice@corp.example".into());
-    alice.email_verified = true;
-    up_store.create_user(&alice).await.unwrap();
+    let (up, up_store) = support::provider_tessera("correct horse battery").await;
+    let up_issuer = up.issuer.clone();
 
     let mut corp = support::upstream("corp", UpstreamKind::Oidc, "downstream", "downstream-secret");
     corp.issuer = Some(up_issuer.clone());

@@ -364,6 +364,32 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Another Tessera to sign in at, as an upstream OpenID provider: at
+/// `http://localhost:PORT`, so its cookies are its own and not the server
+/// under test's (`127.0.0.1`), with the user alice (`u-alice`, verified
+/// email `alice@corp.example`, the given password). Its store, to register
+/// the downstream server as its client.
+pub async fn provider_tessera(password: &str) -> (Running, tessera_server::store::Store) {
+    use tessera_server::store::{Store, UserStore};
+    let port = free_port();
+    let database = sqlite_url();
+    let issuer = format!("http://localhost:{port}");
+    let server = start_at(
+        Some(([127, 0, 0, 1], port).into()),
+        &database,
+        "ES256",
+        Some(&issuer),
+        |_| {},
+    )
+    .await;
+    let store = Store::open(&database).await.unwrap();
+    let mut alice = user("u-alice", "alice", password, &[]);
+    alice.email = Some("alice@corp.example".into());
+    alice.email_verified = true;
+    store.create_user(&alice).await.unwrap();
+    (server, store)
+}
+
 /// An `[[upstream]]` table with the defaults of the configuration file
 /// (`create_users`, no `trust_email`), labelled "{id} name".
 pub fn upstream(
