@@ -89,29 +89,7 @@ async fn leave(b: &mut Browser, server: &Running, provider: &str) -> String {
 /// through its consent page for `web`: the code's redirect parameters.
 async fn come_back(b: &mut Browser, server: &Running, url: &str) -> HashMap<String, String> {
     let r = b.get(server, &on(server, url)).await;
-    finish(b, server, r).await
-}
-
-/// From a page after sign-in to the client's redirect.
-async fn finish(b: &mut Browser, server: &Running, r: Response) -> HashMap<String, String> {
-    if r.status == 303 {
-        return browser::redirected(&r);
-    }
-    let html = text(&r);
-    assert_eq!(r.status, 200, "{html}");
-    assert!(html.contains("Allow Photo Book?"), "{html}");
-    let done = b
-        .post(
-            server,
-            "/authorize/consent",
-            &[
-                ("interaction", &field(&html, "interaction")),
-                ("csrf", &field(&html, "csrf")),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
-    browser::redirected(&done)
+    browser::through_consent(b, server, r).await
 }
 
 /// The ID token's claims for a code of `web`.
@@ -325,7 +303,7 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
     let fields = form(&html, "correct horse battery");
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let linked = b.post(&server, "/authorize/link", &pairs).await;
-    let answer = finish(&mut b, &server, linked).await;
+    let answer = browser::through_consent(&mut b, &server, linked).await;
     let claims = id_claims(&server, &answer["code"]).await;
     assert_eq!(claims["sub"], serde_json::json!(ann.id));
     assert_eq!(claims["amr"], serde_json::json!(["fed", "pwd"]));
@@ -349,7 +327,7 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
             ],
         )
         .await;
-    let answer = finish(&mut b, &server, r).await;
+    let answer = browser::through_consent(&mut b, &server, r).await;
     let claims = id_claims(&server, &answer["code"]).await;
     assert_ne!(claims["sub"], serde_json::json!(ann.id));
     let other = store.user_by_username("other").await.unwrap().unwrap();
@@ -486,7 +464,7 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     assert_eq!(r.status, 403, "{}", text(&r));
     // The real one still works once, then not again.
     let ok = b.get(&server, &on(&server, &back)).await;
-    finish(&mut b, &server, ok).await;
+    browser::through_consent(&mut b, &server, ok).await;
     let again = b.get(&server, &on(&server, &back)).await;
     assert_eq!(again.status, 403, "{}", text(&again));
     // The same state at another provider's callback is refused.

@@ -183,11 +183,21 @@ pub async fn sign_in(browser: &mut Browser, server: &impl At, path: &str) -> Has
     let page = browser
         .log_in(server, &html, "ann", "correct horse battery")
         .await;
+    through_consent(browser, server, page).await
+}
+
+/// From the page after sign-in to the client's redirect: the redirect
+/// itself, or Photo Book's consent page allowed.
+pub async fn through_consent(
+    browser: &mut Browser,
+    server: &impl At,
+    page: Response,
+) -> HashMap<String, String> {
     if page.status == 303 {
         return redirected(&page);
     }
-    assert_eq!(page.status, 200, "{}", text(&page));
     let html = text(&page);
+    assert_eq!(page.status, 200, "{html}");
     assert!(html.contains("Allow Photo Book?"), "{html}");
     let done = browser
         .post(
