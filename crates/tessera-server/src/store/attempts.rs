@@ -55,7 +55,7 @@ pub trait AttemptStore {
 impl AttemptStore for Store {
     async fn reserve_attempt(&self, bucket: &str, now: i64, window: i64) -> Result<Counts, StoreError> {
         retried!("login attempt reservation", Repeat::Once, async {
-            let row = sqlx::query(
+            let query = sqlx::query(
                 "INSERT INTO login_attempts (bucket, attempts, failures, window_start) VALUES ($1, 1, 0, $2) \
                  ON CONFLICT (bucket) DO UPDATE SET \
                  attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1 \
@@ -68,14 +68,10 @@ impl AttemptStore for Store {
             )
             .bind(bucket)
             .bind(now)
-            .bind(now.saturating_sub(window))
-            // All of the answer, not the first row: outside a transaction the
-            // commit's outcome comes after the row (see `super::retry`).
-            .fetch_all(self.pool())
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::Corrupt("login_attempts: no row returned".into()))?;
+            .bind(now.saturating_sub(window));
+            let row = super::returning(query, self.pool())
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("login_attempts: no row returned".into()))?;
             let get = |e: sqlx::Error| StoreError::Corrupt(format!("login_attempts: {e}"));
             Ok(Counts {
                 attempts: row.try_get("attempts").map_err(get)?,

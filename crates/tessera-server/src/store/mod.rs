@@ -393,6 +393,18 @@ pub(crate) fn split(s: &str) -> Vec<String> {
     s.split_ascii_whitespace().map(str::to_owned).collect()
 }
 
+/// The first row a write outside a transaction returns (`... RETURNING`),
+/// read only once the database has answered the whole statement: the rows
+/// come before the statement's commit, so `fetch_optional`, which stops at
+/// the first row, would take a commit that then failed (a lost connection,
+/// a deferred check) for a success. See [`retry`].
+pub(crate) async fn returning<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    pool: &AnyPool,
+) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+    Ok(query.fetch_all(pool).await?.into_iter().next())
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].
 pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     match &e {

@@ -23,7 +23,7 @@
 //! - Anything else is the answer.
 //!
 //! A write outside a transaction that returns rows (`... RETURNING`) reads
-//! all of its answer (`fetch_all`), never only the first row: the database
+//! them with `store::returning`, never `fetch_optional`: the database
 //! sends the rows before the statement's commit, and a failed commit
 //! reported after the first row would otherwise go unseen.
 //!

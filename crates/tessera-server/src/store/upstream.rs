@@ -175,17 +175,12 @@ impl UpstreamStore for Store {
 
     async fn take_trip(&self, state_hash: &[u8], now: i64) -> Result<Option<Trip>, StoreError> {
         retried!("upstream return", Repeat::Once, async {
-            let row = sqlx::query(
+            let query = sqlx::query(
                 "DELETE FROM upstream_requests WHERE state_hash = $1 \
                  RETURNING provider, interaction_id, binding_hash, expires_at",
             )
-            .bind(state_hash.to_vec())
-            // All of the answer, not the first row: outside a transaction the
-            // commit's outcome comes after the row (see `super::retry`).
-            .fetch_all(self.pool())
-            .await?
-            .into_iter()
-            .next();
+            .bind(state_hash.to_vec());
+            let row = super::returning(query, self.pool()).await?;
             let Some(row) = row else { return Ok(None) };
             let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
             if row.try_get::<i64, _>("expires_at").map_err(get)? <= now {
@@ -206,18 +201,14 @@ impl UpstreamStore for Store {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         retried!("upstream sign-in time", Repeat::Safe, async {
-            let row = sqlx::query(
+            let query = sqlx::query(
                 "UPDATE upstream_identities SET last_sign_in = $3 WHERE provider = $1 AND subject = $2 \
                  RETURNING user_id",
             )
             .bind(provider)
             .bind(subject)
-            .bind(now)
-            // All of the answer, not the first row (see `super::retry`).
-            .fetch_all(self.pool())
-            .await?
-            .into_iter()
-            .next();
+            .bind(now);
+            let row = super::returning(query, self.pool()).await?;
             row.map(|r| r.try_get("user_id"))
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("upstream_identities: {e}")))
