@@ -18,46 +18,69 @@ use tessera_testkit as support;
 use support::browser::{self, Browser};
 use support::{basic, token};
 
-/// A node: `tessera serve` on `port`, sharing `database`, the issuer and
-/// the master key with its peers.
-fn node(database: &str, port: u16) -> support::KillOnDrop {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            database,
-        ])
+/// `tessera serve` processes sharing `database`, the issuer and the master
+/// key, started at the same instant. Each binds `127.0.0.1:0` and says which
+/// port it got: a port chosen beforehand could be taken by another socket
+/// (the tests' own clients use the same ephemeral range) before the node
+/// binds it. Returns once every node listens, with its address; a node that
+/// exits first fails the test with its log.
+async fn nodes(database: &str, n: usize) -> Vec<(SocketAddr, support::KillOnDrop)> {
+    let started: Vec<_> = (0..n).map(|_| spawn_node(database)).collect();
+    let mut nodes = Vec::new();
+    for (process, said) in started {
+        let addr = tokio::task::spawn_blocking(move || said.recv_timeout(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        let addr = addr.unwrap_or_else(|e| panic!("a node did not start ({e}); see its log above"));
+        nodes.push((addr, process));
+    }
+    for (addr, _) in &nodes {
+        wait_ready(*addr).await;
+    }
+    nodes
+}
+
+/// Starts one node; its address arrives on the receiver when it listens.
+/// Its log goes to the test's stderr (shown when a test fails).
+fn spawn_node(database: &str) -> (support::KillOnDrop, std::sync::mpsc::Receiver<SocketAddr>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .args(["--issuer", "http://tessera.test"])
         .env(
             "TESSERA_MASTER_KEY",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         )
         .env("TESSERA_TOKEN_ALG", "ES256")
+        .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    support::KillOnDrop(child)
-}
-
-/// GET `path` on the node at `port` once it answers `/readyz`.
-async fn get_when_ready(port: u16, path: &str) -> support::Response {
-    let addr = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Ok(r)) = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::spawn(async move { support::request(addr, "GET", "/readyz", &[], b"").await }),
-        )
-        .await
-        {
-            if r.status == 200 {
-                return support::request(addr, "GET", path, &[], b"").await;
+    let log = child.stderr.take().unwrap();
+    let (say, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            eprintln!("node: {line}");
+            let listening = line
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|addr| addr.parse::<SocketAddr>().ok());
+            if let Some(addr) = listening {
+                let _ = say.send(addr);
             }
         }
-        assert!(Instant::now() < deadline, "node on {port} never became ready");
+    });
+    (support::KillOnDrop(child), said)
+}
+
+/// Waits until the node at `addr` (listening already) answers `/readyz`
+/// with 200.
+async fn wait_ready(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while support::request(addr, "GET", "/readyz", &[], b"").await.status != 200 {
+        assert!(Instant::now() < deadline, "node on {addr} never became ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -73,11 +96,10 @@ async fn four_nodes_started_at_once_make_one_set_of_keys() {
         let Some(database) = support::postgres_url().await else {
             return;
         };
-        let ports: Vec<u16> = (0..4).map(|_| support::free_port()).collect();
-        let nodes: Vec<_> = ports.iter().map(|&port| node(&database, port)).collect();
+        let nodes = nodes(&database, 4).await;
         let mut jwks = Vec::new();
-        for &port in &ports {
-            let r = get_when_ready(port, "/jwks").await;
+        for (addr, _) in &nodes {
+            let r = support::request(*addr, "GET", "/jwks", &[], b"").await;
             assert_eq!(r.status, 200);
             jwks.push(r.json());
         }
@@ -129,16 +151,9 @@ impl Cluster {
             &["api"],
         );
         store.create_client(&svc).await.unwrap();
-        let ports: Vec<u16> = (0..n).map(|_| support::free_port()).collect();
-        let processes = ports.iter().map(|&port| node(&database, port)).collect();
-        for &port in &ports {
-            get_when_ready(port, "/healthz").await;
-        }
+        let (nodes, processes) = nodes(&database, n).await.into_iter().unzip();
         Some(Cluster {
-            nodes: ports
-                .iter()
-                .map(|&p| SocketAddr::from(([127, 0, 0, 1], p)))
-                .collect(),
+            nodes,
             store,
             database,
             processes,
