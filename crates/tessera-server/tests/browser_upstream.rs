@@ -125,6 +125,14 @@ async fn chromium_signs_in_through_an_openid_provider_and_github() {
     assert_ne!(got["github"]["sub"], got["corp"]["sub"]);
     assert_eq!(got["github"]["consent"], true);
     assert_eq!(
+        got["github"]["link_page"], true,
+        "a first sign-in asks whether the person has an account here"
+    );
+    assert_eq!(
+        got["github_again"]["link_page"], false,
+        "a linked identity signs in"
+    );
+    assert_eq!(
         got["github_again"]["consent"], false,
         "the same user's consent is remembered"
     );

@@ -86,9 +86,11 @@ async fn leave(b: &mut Browser, server: &Running, provider: &str) -> String {
 }
 
 /// Back at the server under test with the provider's redirect `url`; then
-/// through its consent page for `web`: the code's redirect parameters.
+/// past the link page of a first sign-in (a new account) and through the
+/// consent page for `web`: the code's redirect parameters.
 async fn come_back(b: &mut Browser, server: &Running, url: &str) -> HashMap<String, String> {
     let r = b.get(server, &on(server, url)).await;
+    let r = past_link_page(b, server, r).await;
     browser::through_consent(b, server, r).await
 }
 
@@ -173,7 +175,10 @@ async fn another_tessera_as_the_openid_provider() {
     let local = store.user_by_username("alice").await.unwrap().unwrap();
     assert_eq!(Some(serde_json::json!(local.id)), sub);
     assert_eq!(local.email.as_deref(), Some("alice@corp.example"));
-    assert!(local.email_verified, "the upstream asserted it");
+    assert!(
+        !local.email_verified,
+        "the upstream asserted it, but it is not trust_email here"
+    );
     assert!(
         local.password_hash.is_empty(),
         "no password: signs in upstream only"
@@ -231,7 +236,10 @@ async fn github_sign_in_creates_then_finds_the_same_user() {
     let user = store.user_by_username("octo-cat").await.unwrap().unwrap();
     assert_eq!(first["sub"], serde_json::json!(user.id));
     assert_eq!(user.email.as_deref(), Some("mona@octo.example"));
-    assert!(user.email_verified);
+    assert!(
+        !user.email_verified,
+        "GitHub verified it, but it is not trust_email here"
+    );
     assert_eq!(user.name.as_deref(), Some("Mona Octocat"));
     // The login changes upstream; the numeric id does not.
     github.set_user(4242, "mona", Some("Mona"), None);
@@ -259,10 +267,9 @@ async fn attempt(b: &mut Browser, server: &Running) -> Response {
 }
 
 /// An upstream email that matches a local user, from a provider that is not
-/// `trust_email`, is never linked on its word: the page asks for that
-/// account's password; the right password links it
-/// (`amr` `fed pwd`), a wrong one does not; "new account" makes one without
-/// the email.
+/// `trust_email`, is never linked on its word: the page asks the person to
+/// prove an account here; the right password links it (`amr` `fed pwd`), a
+/// wrong one does not; "new account" makes one without the email.
 #[tokio::test]
 async fn an_email_match_is_linked_only_after_the_account_is_proven() {
     let (github, server, store) = with_github(5).await;
@@ -273,10 +280,10 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
     let page = attempt(&mut b, &server).await;
     let html = text(&page);
     assert_eq!(page.status, 200, "{html}");
-    assert!(html.contains("Link your gh name account"), "{html}");
+    assert!(html.contains("Continue with gh name"), "{html}");
     assert!(
-        !html.contains("ann@example.com"),
-        "the page does not repeat the email"
+        html.contains("<strong>someone</strong> (ANN@example.com)"),
+        "the page names the upstream account: {html}"
     );
     let ann = store.user_by_username("ann").await.unwrap().unwrap();
     assert!(
@@ -309,7 +316,14 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
     assert_eq!(claims["amr"], serde_json::json!(["fed", "pwd"]));
     assert_eq!(store.identities_of(&ann.id).await.unwrap().len(), 1);
     // The next time, the link is used: no page.
-    let again = id_claims(&server, &through_github(&server).await["code"]).await;
+    let mut b = Browser::default();
+    let page = attempt(&mut b, &server).await;
+    assert!(!text(&page).contains("/authorize/link"), "{}", text(&page));
+    let again = id_claims(
+        &server,
+        &browser::through_consent(&mut b, &server, page).await["code"],
+    )
+    .await;
     assert_eq!(again["sub"], serde_json::json!(ann.id));
 
     // Another upstream user with ann's email takes a new account instead.
@@ -336,8 +350,9 @@ async fn an_email_match_is_linked_only_after_the_account_is_proven() {
 }
 
 /// `trust_email` links to the local user with that email at once, but only
-/// when the provider says the email is verified: an unverified one that
-/// matches gets the link page and no link.
+/// when the provider says the email is verified and the local user's email
+/// is verified too: an unverified one that matches gets the link page and
+/// no link.
 #[tokio::test]
 async fn a_trusted_provider_links_by_verified_email_only() {
     let oidc = FakeOidc::start("rp", "rp-secret").await;
@@ -346,17 +361,14 @@ async fn a_trusted_provider_links_by_verified_email_only() {
     corp.trust_email = true;
     let (server, store) = tessera_with(vec![corp], 5).await;
     let ann = store.user_by_username("ann").await.unwrap().unwrap();
+    store.set_email_verified(&ann.id, true).await.unwrap();
     oidc.set_subject("impostor");
     oidc.set_profile(Some("ann@example.com"), false, None, Some("annie"), &[]);
     let mut b = Browser::default();
     let to = leave(&mut b, &server, "corp").await;
     let back = location(&get_url(&to).await);
     let page = b.get(&server, &on(&server, &back)).await;
-    assert!(
-        text(&page).contains("Link your corp name account"),
-        "{}",
-        text(&page)
-    );
+    assert!(text(&page).contains("/authorize/link"), "{}", text(&page));
     assert!(
         store.identities_of(&ann.id).await.unwrap().is_empty(),
         "unverified: not linked"
@@ -440,7 +452,10 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     other.get(&server, &browser::authorize_path("web", "")).await;
     let r = other.get(&server, &on(&server, &back)).await;
     assert_eq!(r.status, 403, "{}", text(&r));
-    // The trip was used up by that attempt: the right browser now fails too.
+    // The right browser uses it once (see
+    // `another_browser_cannot_use_up_the_state`); a replay is refused.
+    let r = victim.get(&server, &on(&server, &back)).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
     let r = victim.get(&server, &on(&server, &back)).await;
     assert_eq!(r.status, 403, "replayed state: {}", text(&r));
     // A forged state.
@@ -464,6 +479,7 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     assert_eq!(r.status, 403, "{}", text(&r));
     // The real one still works once, then not again.
     let ok = b.get(&server, &on(&server, &back)).await;
+    let ok = past_link_page(&mut b, &server, ok).await;
     browser::through_consent(&mut b, &server, ok).await;
     let again = b.get(&server, &on(&server, &back)).await;
     assert_eq!(again.status, 403, "{}", text(&again));
@@ -613,8 +629,9 @@ async fn a_plain_oauth2_provider_maps_its_fields() {
 }
 
 /// The same new GitHub person finishing eight sign-ins at the same
-/// instant (eight browsers): one local user is made and linked, all eight
-/// sign in as it, and no request fails or leaves an unlinked user behind.
+/// instant (eight browsers, each choosing a new account on the link page
+/// at once): one local user is made and linked, all eight sign in as it,
+/// and no request fails or leaves an unlinked user behind.
 /// On SQLite, and on PostgreSQL when the tests have one (where the
 /// transactions really overlap).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -636,12 +653,23 @@ async fn simultaneous_first_sign_ins_make_one_user() {
             let mut b = Browser::default();
             let to_github = leave(&mut b, &server, "gh").await;
             let back = location(&get_url(&to_github).await);
-            trips.push((b, on(&server, &back)));
+            let html = text(&b.get(&server, &on(&server, &back)).await);
+            assert!(html.contains("/authorize/link"), "{html}");
+            trips.push((b, field(&html, "interaction"), field(&html, "csrf")));
         }
         let addr = server.addr;
         let answers: Vec<_> = trips
             .into_iter()
-            .map(|(mut b, path)| tokio::spawn(async move { b.get(&addr, &path).await }))
+            .map(|(mut b, interaction, csrf)| {
+                tokio::spawn(async move {
+                    let form = [
+                        ("interaction", interaction.as_str()),
+                        ("csrf", csrf.as_str()),
+                        ("decision", "new"),
+                    ];
+                    b.post(&addr, "/authorize/link", &form).await
+                })
+            })
             .collect();
         for answer in answers {
             let r = answer.await.unwrap();
@@ -658,4 +686,207 @@ async fn simultaneous_first_sign_ins_make_one_user() {
         assert_eq!(store.identities_of(&racers[0].id).await.unwrap().len(), 1);
         server.stop().await;
     }
+}
+
+/// The form keys of a page, blanked, so two pages can be compared.
+fn without_keys(html: &str) -> String {
+    html.replace(&field(html, "interaction"), "INTERACTION")
+        .replace(&field(html, "csrf"), "CSRF")
+}
+
+/// Past the link page, if the answer is one, by taking a new account.
+async fn past_link_page(b: &mut Browser, server: &Running, page: Response) -> Response {
+    let html = text(&page);
+    if page.status != 200 || !html.contains("/authorize/link") {
+        return page;
+    }
+    b.post(
+        server,
+        "/authorize/link",
+        &[
+            ("interaction", &field(&html, "interaction")),
+            ("csrf", &field(&html, "csrf")),
+            ("decision", "new"),
+        ],
+    )
+    .await
+}
+
+/// Account pre-hijacking (second review, item 1): an attacker makes a local
+/// account carrying the victim's email before the victim ever signs in,
+/// (a) by self-registration, whose email is never verified, or (b) through
+/// a provider that is not `trust_email` (here GitHub) with `create_users`.
+/// The victim's first sign-in through a `trust_email` provider asserting
+/// that email verified must not land in the attacker's account, and the
+/// victim's upstream groups must not give that account `role_map` roles.
+#[tokio::test]
+async fn a_trusted_email_never_links_to_an_account_whose_email_is_unverified() {
+    let oidc = FakeOidc::start("rp", "rp-secret").await;
+    let github = FakeGitHub::start("gh-client", "gh-secret").await;
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    corp.issuer = Some(oidc.issuer.clone());
+    corp.trust_email = true;
+    corp.role_map = [("corp-admins".to_owned(), vec!["admin".to_owned()])].into();
+    let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
+    gh.authorization_endpoint = Some(github.authorize_url());
+    gh.token_endpoint = Some(github.token_url());
+    gh.api_base = Some(github.base.clone());
+    let (server, store) = tessera_with(vec![corp, gh], 5).await;
+
+    // (a) Self-registered with the victim's address: never verified.
+    let mut mallory = support::user("u-mallory", "mallory", "mallory's own password", &[]);
+    mallory.email = Some("victim@corp.example".into());
+    store.create_user(&mallory).await.unwrap();
+    // (b) A GitHub account of the attacker's, giving the second victim's
+    // address (GitHub verified it for GitHub; this server does not trust
+    // GitHub's word), makes a local account on first sign-in.
+    github.set_user(666, "eve", None, None);
+    github.set_emails(vec![("second.victim@corp.example".into(), true, true)]);
+    let mut b = Browser::default();
+    let to = leave(&mut b, &server, "gh").await;
+    let back = location(&get_url(&to).await);
+    let r = b.get(&server, &on(&server, &back)).await;
+    let r = past_link_page(&mut b, &server, r).await;
+    browser::through_consent(&mut b, &server, r).await;
+    let eve = store.user_by_username("eve").await.unwrap().unwrap();
+    assert!(
+        !eve.email_verified,
+        "an email from a provider that is not trust_email is stored unverified"
+    );
+
+    for (victim, attacker) in [("victim", &mallory.id), ("second.victim", &eve.id)] {
+        oidc.set_subject(&format!("{victim}-at-corp"));
+        oidc.set_profile(
+            Some(&format!("{victim}@corp.example")),
+            true,
+            None,
+            Some(victim),
+            &["corp-admins"],
+        );
+        let mut b = Browser::default();
+        let to = leave(&mut b, &server, "corp").await;
+        let back = location(&get_url(&to).await);
+        let r = b.get(&server, &on(&server, &back)).await;
+        let r = past_link_page(&mut b, &server, r).await;
+        let answer = browser::through_consent(&mut b, &server, r).await;
+        let claims = id_claims(&server, &answer["code"]).await;
+        assert_ne!(
+            claims["sub"],
+            serde_json::json!(attacker),
+            "{victim}: signed in to the attacker's account"
+        );
+        let attacker = store.user(attacker).await.unwrap().unwrap();
+        assert!(
+            !attacker.roles.contains(&"admin".to_owned()),
+            "{victim}: the attacker's account got the victim's upstream role"
+        );
+        assert!(
+            store
+                .identities_of(&attacker.id)
+                .await
+                .unwrap()
+                .iter()
+                .all(|l| l.provider != "corp"),
+            "{victim}: the victim's identity was linked to the attacker's account"
+        );
+    }
+    server.stop().await;
+}
+
+/// Login CSRF at the provider (second review, item 1): the attacker signs
+/// the victim's browser in to the provider as the attacker, hoping the
+/// victim proves their own account and so links the attacker's identity
+/// to it. The link page names the upstream account being linked: the
+/// provider, and the account's username and email there.
+#[tokio::test]
+async fn the_link_page_names_the_upstream_account_being_linked() {
+    let (github, server, _store) = with_github(5).await;
+    github.set_user(13, "attacker-octo", None, None);
+    github.set_emails(vec![("ann@example.com".into(), true, true)]);
+    let mut b = Browser::default();
+    let html = text(&attempt(&mut b, &server).await);
+    assert!(html.contains("/authorize/link"), "{html}");
+    assert!(html.contains("gh name"), "the provider: {html}");
+    assert!(html.contains("attacker-octo"), "the upstream username: {html}");
+    assert!(html.contains("ann@example.com"), "the upstream email: {html}");
+    server.stop().await;
+}
+
+/// The link page is no email oracle (second review, item 6): a first
+/// sign-in whose email a local account uses and one whose email nobody
+/// uses get the same page (the upstream account named on it aside), so
+/// nobody learns which addresses have accounts here by trying them.
+#[tokio::test]
+async fn a_taken_and_a_free_email_get_the_same_link_page() {
+    let (github, server, store) = with_github(5).await;
+    let before = store.users().await.unwrap().len();
+    let mut pages = Vec::new();
+    for (id, email) in [(21, "ann@example.com"), (22, "nobody@example.com")] {
+        github.set_user(id, "prober", None, None);
+        github.set_emails(vec![(email.into(), true, true)]);
+        let mut b = Browser::default();
+        let page = attempt(&mut b, &server).await;
+        let html = without_keys(&text(&page)).replace(email, "EMAIL");
+        pages.push((page.status, html));
+    }
+    assert_eq!(pages[0], pages[1], "the answers differ");
+    assert_eq!(
+        store.users().await.unwrap().len(),
+        before,
+        "no account is made before the person chooses"
+    );
+    server.stop().await;
+}
+
+/// Someone who learns a sign-in's `state` (a leaked callback URL) cannot
+/// cancel it (second review, item 10): a callback from another browser is
+/// refused *before* the state is used up, so the right browser still
+/// finishes.
+#[tokio::test]
+async fn another_browser_cannot_use_up_the_state() {
+    let (github, server, _store) = with_github(5).await;
+    github.set_user(1, "mallory", None, None);
+    let mut victim = Browser::default();
+    let to_github = leave(&mut victim, &server, "gh").await;
+    let back = location(&get_url(&to_github).await);
+    let mut other = Browser::default();
+    other.get(&server, &browser::authorize_path("web", "")).await;
+    let r = other.get(&server, &on(&server, &back)).await;
+    assert_eq!(r.status, 403, "{}", text(&r));
+    let r = victim.get(&server, &on(&server, &back)).await;
+    let r = past_link_page(&mut victim, &server, r).await;
+    browser::through_consent(&mut victim, &server, r).await;
+    server.stop().await;
+}
+
+/// New accounts taken on the link page count as registrations from the
+/// address (second review, item 6): what a new account's email says (kept,
+/// or left out because another account has it) is the last trace of which
+/// addresses have accounts here, so it is throttled like self-registration.
+#[tokio::test]
+async fn new_accounts_from_the_link_page_are_throttled_per_address() {
+    let (github, server, store) = with_github(5).await;
+    let limit = tessera_server::oauth::throttle::REGISTRATIONS_PER_WINDOW;
+    for n in 0..=limit {
+        github.set_user(
+            1000 + u64::try_from(n).unwrap(),
+            &format!("prober{n}"),
+            None,
+            None,
+        );
+        github.set_emails(vec![(format!("p{n}@example.com"), true, true)]);
+        let mut b = Browser::default();
+        let page = attempt(&mut b, &server).await;
+        let r = past_link_page(&mut b, &server, page).await;
+        let made = store.user_by_username(&format!("prober{n}")).await.unwrap();
+        if n < limit {
+            assert_eq!(r.status, 200, "{n}: {}", text(&r));
+            assert!(made.is_some(), "{n}");
+        } else {
+            assert_eq!(r.status, 429, "{}", text(&r));
+            assert!(text(&r).contains("Too many new accounts"), "{}", text(&r));
+            assert!(made.is_none(), "past the limit, no account");
+        }
+    }
+    server.stop().await;
 }

@@ -170,21 +170,25 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             keys,
             client_name,
             provider,
+            upstream_username,
+            upstream_email,
             may_create,
             error,
         } => {
             let html = ui::link(&ui::Link {
                 client_name: &client_name,
                 provider: &provider,
+                upstream_username: upstream_username.as_deref(),
+                upstream_email: upstream_email.as_deref(),
                 interaction: &keys.interaction,
                 csrf: &keys.csrf,
                 may_create,
                 error: error.map(sign_in_message),
             });
-            let status = if error.is_some() {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::OK
+            let status = match error {
+                None => StatusCode::OK,
+                Some(SignInError::TooManyRegistrations) => StatusCode::TOO_MANY_REQUESTS,
+                Some(_) => StatusCode::UNAUTHORIZED,
             };
             page(status, html, &[])
         }
@@ -239,6 +243,9 @@ fn sign_in_message(e: SignInError) -> &'static str {
         }
         SignInError::TooManyAttempts => {
             "Too many failed sign-ins from your network. Wait a few minutes and try again."
+        }
+        SignInError::TooManyRegistrations => {
+            "Too many new accounts from your network. Wait a few minutes and try again."
         }
     }
 }

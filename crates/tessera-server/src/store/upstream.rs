@@ -65,6 +65,14 @@ pub trait UpstreamStore {
         trip: &Trip,
         expires_at: i64,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// The unexpired trip with this state hash, left in place: a callback
+    /// is checked against it (provider, browser) before it is taken, so a
+    /// callback from another browser cannot use it up.
+    fn trip(
+        &self,
+        state_hash: &[u8],
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Option<Trip>, StoreError>> + Send;
     /// Takes the unexpired trip with this state hash: it is deleted, so a
     /// `state` works once.
     fn take_trip(
@@ -170,6 +178,25 @@ impl UpstreamStore for Store {
             .execute(self.pool())
             .await?;
             Ok(())
+        })
+    }
+
+    async fn trip(&self, state_hash: &[u8], now: i64) -> Result<Option<Trip>, StoreError> {
+        retried!("upstream trip lookup", Repeat::Safe, async {
+            let query = sqlx::query(
+                "SELECT provider, interaction_id, binding_hash FROM upstream_requests \
+                 WHERE state_hash = $1 AND expires_at > $2",
+            )
+            .bind(state_hash.to_vec())
+            .bind(now);
+            let row = query.fetch_optional(self.pool()).await?;
+            let Some(row) = row else { return Ok(None) };
+            let get = |e: sqlx::Error| StoreError::Corrupt(format!("upstream_requests: {e}"));
+            Ok(Some(Trip {
+                provider: row.try_get("provider").map_err(get)?,
+                interaction_id: row.try_get("interaction_id").map_err(get)?,
+                binding_hash: row.try_get("binding_hash").map_err(get)?,
+            }))
         })
     }
 

@@ -108,6 +108,10 @@ pub struct Link<'a> {
     pub client_name: &'a str,
     /// The provider's label.
     pub provider: &'a str,
+    /// The upstream account's username.
+    pub upstream_username: Option<&'a str>,
+    /// The upstream account's email.
+    pub upstream_email: Option<&'a str>,
     /// The interaction the form continues.
     pub interaction: &'a str,
     /// The form's CSRF token.
@@ -133,17 +137,25 @@ pub fn link(l: &Link<'_>) -> String {
     let create = if l.may_create {
         format!(
             "<form method=\"post\" action=\"/authorize/link\">{hidden}\
-             <button type=\"submit\" name=\"decision\" value=\"new\" class=\"secondary\">Create a new account instead</button></form>"
+             <button type=\"submit\" name=\"decision\" value=\"new\" class=\"secondary\">I am new here: create an account</button></form>"
         )
     } else {
         String::new()
     };
+    // Whose upstream account this is, so a person whose browser was signed
+    // in to the provider as someone else (a login CSRF there) sees it is
+    // not theirs before linking it.
+    let account = match (l.upstream_username, l.upstream_email) {
+        (Some(name), Some(email)) => format!("<strong>{}</strong> ({})", escape(name), escape(email)),
+        (Some(one), None) | (None, Some(one)) => format!("<strong>{}</strong>", escape(one)),
+        (None, None) => "an account".to_owned(),
+    };
     page(
         "Link your account",
         &format!(
-            "<h1>Link your {provider} account</h1>\
-             <p>An account here already uses the email address your {provider} account gives. \
-             To use {provider} with it, sign in to it once with its password.</p>{error}\
+            "<h1>Continue with {provider}</h1>\
+             <p>You signed in to {provider} as {account}. If that is not you, stop here and sign out of {provider}.</p>\
+             <p>If you already have an account here, sign in to it once with its password to use {provider} with it from now on.</p>{error}\
              <form method=\"post\" action=\"/authorize/link\">{hidden}\
              <label for=\"username\">Username</label>\
              <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\

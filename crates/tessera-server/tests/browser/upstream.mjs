@@ -60,10 +60,17 @@ async function signIn(provider, atProvider, shot) {
     if (shot) await page.screenshot({ path: shot, fullPage: true });
     await page.click(`button[value=${provider}]`);
     if (atProvider) await atProvider(page);
-    // Back at the Tessera under test: its consent page for Photos, unless
-    // this user approved Photos before (then straight to the app).
+    // Back at the Tessera under test: on a first sign-in its link page
+    // (this person is new here: "create an account"), then its consent
+    // page for Photos, unless this user approved Photos before (then
+    // straight to the app).
     let consent = false;
+    let linkPage = false;
     for (let i = 0; i < 400 && landed === null && !consent; i++) {
+      if (!linkPage && (await page.locator('button[value=new]').count()) > 0) {
+        linkPage = true;
+        await page.click('button[value=new]');
+      }
       consent = (await page.locator('text=Allow Photos?').count()) > 0;
       if (!consent) await page.waitForTimeout(25);
     }
@@ -84,7 +91,7 @@ async function signIn(provider, atProvider, shot) {
     });
     const claims = tokens.claims();
     const userinfo = await client.fetchUserInfo(photos, tokens.access_token, claims.sub);
-    return { sub: claims.sub, amr: claims.amr, email: userinfo.email, consent };
+    return { sub: claims.sub, amr: claims.amr, email: userinfo.email, consent, link_page: linkPage };
   } finally {
     await context.close();
   }

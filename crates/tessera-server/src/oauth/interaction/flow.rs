@@ -131,8 +131,9 @@ pub enum Screen {
         /// Which rule the last attempt broke.
         error: Option<String>,
     },
-    /// An account here has the email an upstream provider gave: prove it
-    /// with its password, or take a new account.
+    /// A first sign-in through an upstream provider: prove an existing
+    /// account here to link it, or take a new account. Names the upstream
+    /// account, so the person sees whose identity they would link.
     Link {
         /// The next form's keys.
         keys: FormKeys,
@@ -140,6 +141,10 @@ pub enum Screen {
         client_name: String,
         /// The provider's label.
         provider: String,
+        /// The upstream account's username, as the provider gave it.
+        upstream_username: Option<String>,
+        /// The upstream account's email, as the provider gave it.
+        upstream_email: Option<String>,
         /// Whether a new account may be made instead.
         may_create: bool,
         /// Why the last attempt failed.
@@ -167,6 +172,8 @@ pub enum SignInError {
     BadCredentials,
     /// Too many failures from this address.
     TooManyAttempts,
+    /// Too many new accounts from this address.
+    TooManyRegistrations,
 }
 
 /// What to do with the browser.

@@ -5,14 +5,16 @@
 //!    is resumed (binding and CSRF checked), a random `state` is stored
 //!    with it, and the browser goes to the provider
 //!    ([`crate::oauth::upstream`]).
-//! 2. [`arrive`]: `/upstream/{id}/callback`. The `state` is taken (single
-//!    use) and must belong to this provider and to this browser's binding;
-//!    the code is exchanged and the identity checked; then the linking
-//!    rules ([`crate::oauth::upstream::link`]) say who signs in. The new
-//!    session's `amr` is `fed`.
-//! 3. [`link()`]: when a local account has the identity's email but may not
-//!    be linked on the provider's word, the person signs in to it with its
-//!    password (`amr` `fed pwd`), or takes a new account.
+//! 2. [`arrive`]: `/upstream/{id}/callback`. The `state` must belong to
+//!    this provider and to this browser's binding, checked *before* it is
+//!    taken (single use), so a callback from another browser cannot cancel
+//!    the sign-in; the code is exchanged and the identity checked; then the
+//!    linking rules ([`crate::oauth::upstream::link`]) say who signs in.
+//!    The new session's `amr` is `fed`.
+//! 3. [`link()`]: a first sign-in whose email is not one to link on the
+//!    provider's word: the page names the upstream account, and the person
+//!    signs in to an existing account with its password to link it
+//!    (`amr` `fed pwd`), or takes a new account.
 //!
 //! Every link, creation and refusal is in the audit log.
 
@@ -29,7 +31,7 @@ use crate::oauth::client_auth::hash_secret;
 use crate::oauth::upstream::link::{self, Linking, Rules};
 use crate::oauth::upstream::{Profile, Provider, UpstreamError, Upstreams, TRIP_TTL};
 use crate::oauth::user_tokens::Issue;
-use crate::oauth::{sign_in, OAuthError, Params};
+use crate::oauth::{sign_in, throttle, OAuthError, Params};
 use crate::store::{Created, StoreError, Trip, User};
 
 /// An identity waiting on the link page, kept on the interaction.
@@ -37,7 +39,6 @@ use crate::store::{Created, StoreError, Trip, User};
 struct Pending {
     provider: String,
     profile: Profile,
-    user_id: String,
     may_create: bool,
 }
 
@@ -78,7 +79,10 @@ pub async fn arrive<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     let provider = upstreams.provider(provider_id)?;
     let state = query.get("state").ok_or(UpstreamError::BadState)?;
-    let Some(trip) = ctx.store.take_trip(&hash_secret(state), ctx.now).await? else {
+    let state_hash = hash_secret(state);
+    // The trip is checked first and taken after: a callback from another
+    // browser (someone who learned the `state`) is refused and leaves it.
+    let Some(trip) = ctx.store.trip(&state_hash, ctx.now).await? else {
         tracing::warn!(target: "audit", provider = %provider_id, "upstream callback with an unknown, used or expired state");
         return Err(UpstreamError::BadState.into());
     };
@@ -87,6 +91,10 @@ pub async fn arrive<S: FlowStore>(
         aws_lc_rs::constant_time::verify_slices_are_equal(&hash_secret(binding), &trip.binding_hash).is_ok();
     if trip.provider != provider.config.id || !same_browser {
         tracing::warn!(target: "audit", provider = %provider_id, "upstream callback from another browser or provider");
+        return Err(UpstreamError::BadState.into());
+    }
+    if ctx.store.take_trip(&state_hash, ctx.now).await?.is_none() {
+        // Taken by a concurrent callback of the same browser.
         return Err(UpstreamError::BadState.into());
     }
     let csrf = super::csrf_token(binding, &trip.interaction_id);
@@ -129,20 +137,19 @@ pub async fn arrive<S: FlowStore>(
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked by trusted verified email");
             user_id
         }
-        Linking::Create => create_linked(ctx, &c.id, &profile, profile.email.clone()).await?,
-        Linking::Prove { user_id, may_create } => {
-            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity not linked: the email's account must be proven");
+        Linking::Create => create_linked(ctx, &c.id, &profile, rules).await?,
+        Linking::Choose { may_create } => {
+            tracing::info!(target: "audit", provider = %c.id, "upstream identity not linked: the person chooses an account");
             let pending = Pending {
                 provider: c.id.clone(),
                 profile,
-                user_id,
                 may_create,
             };
             let text = serde_json::to_string(&pending).map_err(|e| OAuthError::Internal(e.to_string()))?;
             ctx.store
                 .set_pending_link(&hash_secret(&flow.id), Some(&text))
                 .await?;
-            return Ok(link_page(flow, &request, provider, may_create, None));
+            return Ok(link_page(flow, &request, provider, &pending, None));
         }
         Linking::NoAccount => {
             tracing::info!(target: "audit", provider = %c.id, "upstream sign-in refused: no account, and none may be made");
@@ -188,31 +195,36 @@ pub async fn link<S: FlowStore>(
     };
     let provider = upstreams.provider(&pending.provider)?;
     let c = &provider.config;
+    let rules = Rules {
+        create_users: c.create_users,
+        trust_email: c.trust_email,
+    };
+    let refused = |flow, error| Ok(link_page(flow, &request, provider, &pending, Some(error)));
     let (user_id, methods) = match choice {
         LinkChoice::New if pending.may_create => {
-            // The email belongs to the other account: the new one has none.
-            let user_id = create_linked(ctx, &c.id, &pending.profile, None).await?;
+            // Counted as a registration from this address: what a new
+            // account's email says (kept, or left out as taken) is the
+            // last trace of which addresses have accounts here.
+            if !throttle::reserve_registration(ctx.store, browser.peer, ctx.now).await? {
+                tracing::warn!(target: "audit", provider = %c.id, peer = ?browser.peer, "new account from upstream refused: too many registrations from this address");
+                return refused(flow, SignInError::TooManyRegistrations);
+            }
+            let user_id = create_linked(ctx, &c.id, &pending.profile, rules).await?;
             (user_id, vec![Method::Upstream])
         }
-        LinkChoice::New => return Ok(link_page(flow, &request, provider, false, None)),
+        LinkChoice::New => return refused(flow, SignInError::Missing),
         LinkChoice::Prove { username, password } => {
-            let refused = |flow, error| {
-                Ok(link_page(
-                    flow,
-                    &request,
-                    provider,
-                    pending.may_create,
-                    Some(error),
-                ))
-            };
             let (Some(username), Some(password)) = (username, password) else {
                 return refused(flow, SignInError::Missing);
             };
+            // Any account the person proves: the page named the upstream
+            // account, and the password is the proof that this one is
+            // theirs. The login guard (per account, per address) applies.
             let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id)
                 .await
             {
-                Ok(user) if user.id == pending.user_id => user,
-                Ok(_) | Err(OAuthError::BadCredentials) => {
+                Ok(user) => user,
+                Err(OAuthError::BadCredentials) => {
                     tracing::warn!(target: "audit", provider = %c.id, "upstream link refused: the account was not proven");
                     return refused(flow, SignInError::BadCredentials);
                 }
@@ -242,21 +254,26 @@ fn link_page(
     flow: Flow,
     request: &AuthorizationRequest,
     provider: &Provider,
-    may_create: bool,
+    pending: &Pending,
     error: Option<SignInError>,
 ) -> Answer {
+    let profile = &pending.profile;
     let screen = Screen::Link {
         keys: flow.keys(),
         client_name: request.client.name.clone(),
         provider: provider.config.name.clone(),
-        may_create,
+        upstream_username: profile.username.clone(),
+        upstream_email: profile.email.clone(),
+        may_create: pending.may_create,
         error,
     };
     flow.answer(Outcome::Show(screen))
 }
 
 /// Signs in the linked user: refused if disabled; the provider's mapped
-/// roles applied; then the interaction goes on.
+/// roles applied, only when (provider, subject) is linked to this very
+/// user (a rule of [`link`]: never to an account the identity was merely
+/// matched to); then the interaction goes on.
 #[allow(clippy::too_many_arguments)]
 async fn finish<S: FlowStore>(
     ctx: &Ctx<'_, S>,
@@ -273,7 +290,14 @@ async fn finish<S: FlowStore>(
         return Err(UpstreamError::NoAccount(provider.config.name.clone()).into());
     };
     let map = &provider.config.role_map;
-    if !map.is_empty() {
+    let linked_here = || async {
+        let linked = ctx
+            .store
+            .linked_user(&provider.config.id, &profile.subject, ctx.now)
+            .await?;
+        Ok::<_, FlowError>(linked.as_deref() == Some(user.id.as_str()))
+    };
+    if !map.is_empty() && linked_here().await? {
         let roles = link::roles_after(&user.roles, map, &profile.groups);
         if roles != user.roles {
             ctx.store.set_roles(&user.id, &roles).await?;
@@ -304,46 +328,57 @@ async fn link_identity<S: FlowStore>(
 
 /// A new user from `profile`, linked to (provider, subject) in the same
 /// transaction: the first free username of [`link::usernames`], or one
-/// with a random suffix; no password. If a concurrent first sign-in made
-/// the user first, that user.
+/// with a random suffix; no password; the email as
+/// [`link::email_of_new_user`] says (left out if another account has it).
+/// If a concurrent first sign-in made the user first, that user.
 async fn create_linked<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     provider: &str,
     profile: &Profile,
-    email: Option<String>,
+    rules: Rules,
 ) -> Result<String, FlowError> {
     let id = crate::random::base64url(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
+    let taken = match &profile.email {
+        Some(email) => ctx.store.user_by_email(email).await?.is_some(),
+        None => false,
+    };
+    let (email, email_verified) = link::email_of_new_user(profile, rules, taken);
     let mut candidates = link::usernames(profile);
     let random = crate::random::base64url(6)
         .map(|r| r.to_ascii_lowercase().replace('_', "-"))
         .ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     candidates.push(format!("user-{random}"));
-    for username in candidates {
-        let user = User {
-            id: id.clone(),
-            username,
-            email_verified: email.is_some() && profile.email_verified,
-            email: email.clone(),
-            name: profile.name.clone(),
-            roles: vec![],
-            // No password: this account signs in through the provider.
-            password_hash: String::new(),
-            created_at: ctx.now,
-            failed_logins: 0,
-            locked_until: None,
-            disabled_at: None,
-        };
-        match ctx
-            .store
-            .create_linked_user(&user, provider, &profile.subject, ctx.now)
-            .await?
-        {
-            Created::Created => {
-                tracing::info!(target: "audit", provider, user_id = %user.id, username = %user.username, email = user.email.is_some(), "user created from an upstream identity");
-                return Ok(user.id);
+    // With the email, then (had another account taken it meanwhile: it is
+    // unique) without it.
+    let tries = [(email.clone(), email_verified), (None, false)];
+    for (email, email_verified) in tries.into_iter().take(if email.is_some() { 2 } else { 1 }) {
+        for username in &candidates {
+            let user = User {
+                id: id.clone(),
+                username: username.clone(),
+                email_verified,
+                email: email.clone(),
+                name: profile.name.clone(),
+                roles: vec![],
+                // No password: this account signs in through the provider.
+                password_hash: String::new(),
+                created_at: ctx.now,
+                failed_logins: 0,
+                locked_until: None,
+                disabled_at: None,
+            };
+            match ctx
+                .store
+                .create_linked_user(&user, provider, &profile.subject, ctx.now)
+                .await?
+            {
+                Created::Created => {
+                    tracing::info!(target: "audit", provider, user_id = %user.id, username = %user.username, email = user.email.is_some(), email_verified, "user created from an upstream identity");
+                    return Ok(user.id);
+                }
+                Created::AlreadyLinked(user_id) => return Ok(user_id),
+                Created::Taken => continue,
             }
-            Created::AlreadyLinked(user_id) => return Ok(user_id),
-            Created::Taken => continue,
         }
     }
     Err(OAuthError::Internal("no free username".into()).into())

@@ -5,21 +5,37 @@
 //!    in. Identities are keyed by the provider's stable subject, never by
 //!    email or username, which the person (or the next owner of a freed
 //!    name) can change upstream.
-//! 2. **Email of a local user.** A local user has the email the provider
-//!    gives (compared without ASCII case):
-//!    - the provider is `trust_email` *and* asserts the address verified:
-//!      the identity is linked to that user;
-//!    - otherwise it is never linked silently: the person proves the local
-//!      account with its password, or (when `create_users`) takes a new
-//!      account without that email ([`Linking::Prove`]).
-//! 3. **New.** `create_users`: a new local user, its username from the
-//!    provider's (de-duplicated), `email_verified` only as the provider
-//!    asserts it.
-//! 4. Otherwise no account: refused.
+//! 2. **No email.** Nothing to match: a new local user when
+//!    `create_users`, else no account.
+//! 3. **A trusted email.** The provider is `trust_email` *and* asserts the
+//!    address verified: the identity is linked at once to the local user
+//!    with that email, but only if that user's own email is verified too
+//!    ([`Linking::LinkByEmail`]); with no such user, a new one
+//!    ([`Linking::Create`], the email stored verified).
+//! 4. **Otherwise the person chooses** ([`Linking::Choose`]): sign in to an
+//!    existing account here with its password (which links the identity to
+//!    it), or, when `create_users`, take a new account.
+//!
+//! Why a local email must be verified before anything links to it: an
+//! unverified one is only what somebody typed (self-registration) or what
+//! a provider we do not trust said. Linking to it would let an attacker
+//! register the victim's address first and receive the victim's first
+//! federated sign-in (account pre-hijacking: Sudhodanan and Paverd, "Pre-
+//! hijacked accounts", USENIX Security 2022; OWASP ASVS V2.5). So an
+//! account made from an email that is not both trusted and verified
+//! stores it unverified ([`email_of_new_user`]).
+//!
+//! Why rule 4 does not look at the local users' emails at all: a page
+//! shown only when an address is taken tells anyone with an upstream
+//! account which addresses have accounts here. Every first sign-in with an
+//! untrusted email sees the same page, naming the upstream account it
+//! would link (so a person whose browser was signed in to the provider as
+//! someone else, a login CSRF there, sees whose account it is before
+//! proving their own).
 //!
 //! Roles named in `role_map` are managed by the provider: at every sign-in
-//! they are set from the groups it asserts ([`roles_after`]); other local
-//! roles are left alone.
+//! of a *linked* identity they are set from the groups it asserts
+//! ([`roles_after`]); other local roles are left alone.
 
 use std::collections::BTreeMap;
 
@@ -31,20 +47,19 @@ use crate::store::User;
 pub enum Linking {
     /// 1: sign in as this user.
     Linked(String),
-    /// 2, trusted and verified: link to this user, then sign in.
+    /// 3: link to this user (whose verified email the trusted provider
+    /// asserts verified), then sign in.
     LinkByEmail(String),
-    /// 2, otherwise: the person proves this user's password to link, or
-    /// takes a new account (`may_create`).
-    Prove {
-        /// The local user with the email.
-        user_id: String,
-        /// Whether a new account may be made instead.
+    /// 2, 3: a new user.
+    Create,
+    /// 2, without `create_users`: no account, and none may be made.
+    NoAccount,
+    /// 4: the person proves an existing account to link, or takes a new
+    /// one (`may_create`).
+    Choose {
+        /// Whether a new account may be made.
         may_create: bool,
     },
-    /// 3: a new user.
-    Create,
-    /// 4: no account, and none may be made.
-    NoAccount,
 }
 
 /// The provider's rules that linking reads.
@@ -56,29 +71,52 @@ pub struct Rules {
     pub trust_email: bool,
 }
 
+impl Rules {
+    /// Whether `profile`'s email is one this server takes as the person's:
+    /// the provider is trusted for emails and says it verified this one.
+    pub fn trusts_email_of(self, profile: &Profile) -> bool {
+        self.trust_email && profile.email_verified && profile.email.is_some()
+    }
+}
+
 /// The decision for `profile`: `linked` is the user already linked to it,
-/// `same_email` the local user with its email.
+/// `same_email` the local user with its email (looked at only for a
+/// trusted email).
 pub fn decide(linked: Option<&str>, same_email: Option<&User>, profile: &Profile, rules: Rules) -> Linking {
     // 1.
     if let Some(user_id) = linked {
         return Linking::Linked(user_id.to_owned());
     }
     // 2.
-    if let Some(user) = same_email.filter(|_| profile.email.is_some()) {
-        return if rules.trust_email && profile.email_verified {
-            Linking::LinkByEmail(user.id.clone())
-        } else {
-            Linking::Prove {
-                user_id: user.id.clone(),
-                may_create: rules.create_users,
-            }
+    if profile.email.is_none() {
+        return match rules.create_users {
+            true => Linking::Create,
+            false => Linking::NoAccount,
         };
     }
-    // 3, 4.
-    if rules.create_users {
-        Linking::Create
-    } else {
-        Linking::NoAccount
+    // 3.
+    if rules.trusts_email_of(profile) {
+        match same_email {
+            Some(user) if user.email_verified => return Linking::LinkByEmail(user.id.clone()),
+            None if rules.create_users => return Linking::Create,
+            // Taken by an account that never proved it: not linked, and
+            // not copied to a new account (the address is unique here).
+            _ => {}
+        }
+    }
+    // 4.
+    Linking::Choose {
+        may_create: rules.create_users,
+    }
+}
+
+/// The email of a new user made from `profile`, and whether it counts as
+/// verified: verified only when the provider is `trust_email` and asserts
+/// it; `None` when the address is `taken` by another local account.
+pub fn email_of_new_user(profile: &Profile, rules: Rules, taken: bool) -> (Option<String>, bool) {
+    match &profile.email {
+        Some(email) if !taken => (Some(email.clone()), rules.trusts_email_of(profile)),
+        _ => (None, false),
     }
 }
 
@@ -159,6 +197,10 @@ mod tests {
     #[test]
     fn linking_rules() {
         let ann = user("ann");
+        let squatter = User {
+            email_verified: false,
+            ..user("squatter")
+        };
         let open = Rules {
             create_users: true,
             trust_email: false,
@@ -167,11 +209,17 @@ mod tests {
             create_users: true,
             trust_email: true,
         };
+        let trusting_closed = Rules {
+            create_users: false,
+            trust_email: true,
+        };
         let closed = Rules {
             create_users: false,
             trust_email: false,
         };
         let mail = Some("ann@example.com");
+        let choose = Linking::Choose { may_create: true };
+        let prove_only = Linking::Choose { may_create: false };
         // (name, linked user, local user with the email, profile, rules, decision)
         type Row<'a> = (
             &'a str,
@@ -191,7 +239,7 @@ mod tests {
                 Linking::Linked("bob".into()),
             ),
             (
-                "trusted and verified email links",
+                "trusted and verified email links to a verified local email",
                 None,
                 Some(&ann),
                 profile(mail, true),
@@ -199,45 +247,60 @@ mod tests {
                 Linking::LinkByEmail("ann".into()),
             ),
             (
-                "trusted but unverified must prove",
+                "pre-hijacking: never to a local email nobody verified",
+                None,
+                Some(&squatter),
+                profile(mail, true),
+                trusting,
+                choose.clone(),
+            ),
+            (
+                "trusted and verified, nobody has it: created",
+                None,
+                None,
+                profile(mail, true),
+                trusting,
+                Linking::Create,
+            ),
+            (
+                "trusted and verified, nobody has it, closed: prove only",
+                None,
+                None,
+                profile(mail, true),
+                trusting_closed,
+                prove_only.clone(),
+            ),
+            (
+                "trusted but unverified: the person chooses",
                 None,
                 Some(&ann),
                 profile(mail, false),
                 trusting,
-                Linking::Prove {
-                    user_id: "ann".into(),
-                    may_create: true,
-                },
+                choose.clone(),
             ),
             (
-                "verified but not trusted must prove",
+                "verified but not trusted: the person chooses",
                 None,
                 Some(&ann),
                 profile(mail, true),
                 open,
-                Linking::Prove {
-                    user_id: "ann".into(),
-                    may_create: true,
-                },
+                choose.clone(),
             ),
             (
-                "must prove, no new accounts",
-                None,
-                Some(&ann),
-                profile(mail, true),
-                closed,
-                Linking::Prove {
-                    user_id: "ann".into(),
-                    may_create: false,
-                },
-            ),
-            (
-                "new person is created",
+                "not trusted, nobody has it: the same choice (no oracle)",
                 None,
                 None,
                 profile(Some("new@example.com"), true),
                 open,
-                Linking::Create,
+                choose,
+            ),
+            (
+                "not trusted, closed: prove only",
+                None,
+                Some(&ann),
+                profile(mail, true),
+                closed,
+                prove_only,
             ),
             (
                 "no email is created",
@@ -259,6 +322,43 @@ mod tests {
         for (name, linked, same, p, rules, want) in table {
             assert_eq!(decide(linked, same, &p, rules), want, "{name}");
         }
+    }
+
+    /// A new account's email counts as verified only on a trusted
+    /// provider's verified word, and is left out when another account has
+    /// it.
+    #[test]
+    fn a_new_users_email() {
+        let trusting = Rules {
+            create_users: true,
+            trust_email: true,
+        };
+        let open = Rules {
+            create_users: true,
+            trust_email: false,
+        };
+        let mail = Some("ann@example.com");
+        let ann = || Some("ann@example.com".to_owned());
+        assert_eq!(
+            email_of_new_user(&profile(mail, true), trusting, false),
+            (ann(), true)
+        );
+        assert_eq!(
+            email_of_new_user(&profile(mail, false), trusting, false),
+            (ann(), false)
+        );
+        assert_eq!(
+            email_of_new_user(&profile(mail, true), open, false),
+            (ann(), false)
+        );
+        assert_eq!(
+            email_of_new_user(&profile(mail, true), trusting, true),
+            (None, false)
+        );
+        assert_eq!(
+            email_of_new_user(&profile(None, false), open, false),
+            (None, false)
+        );
     }
 
     #[test]
