@@ -134,6 +134,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         &config.upstream,
         &config.issuer(),
         std::time::Duration::from_secs(config.upstream_timeout),
+        config.self_registration,
     )
     .map_err(StartError::Upstream)?;
     Ok(Prepared {

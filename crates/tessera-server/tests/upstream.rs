@@ -890,3 +890,47 @@ async fn new_accounts_from_the_link_page_are_throttled_per_address() {
     }
     server.stop().await;
 }
+
+/// Adding a "Continue with GitHub" button does not open sign-up (second
+/// review, item 10): without `create_users` in its table a provider
+/// follows `self_registration`, off by default, so a stranger's first
+/// sign-in makes no account; an account here can still be linked.
+#[tokio::test]
+async fn create_users_follows_self_registration_by_default() {
+    let github = FakeGitHub::start("gh-client", "gh-secret").await;
+    let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", "gh-secret");
+    gh.authorization_endpoint = Some(github.authorize_url());
+    gh.token_endpoint = Some(github.token_url());
+    gh.api_base = Some(github.base.clone());
+    gh.create_users = None;
+    let (server, store) = tessera_with(vec![gh], 5).await;
+    let before = store.users().await.unwrap().len();
+    github.set_user(77, "stranger", None, None);
+    github.set_emails(vec![("stranger@example.com".into(), true, true)]);
+    let mut b = Browser::default();
+    let page = attempt(&mut b, &server).await;
+    let html = text(&page);
+    assert!(html.contains("/authorize/link"), "{html}");
+    assert!(!html.contains("value=\"new\""), "no new account offered: {html}");
+    let r = b
+        .post(
+            &server,
+            "/authorize/link",
+            &[
+                ("interaction", &field(&html, "interaction")),
+                ("csrf", &field(&html, "csrf")),
+                ("decision", "new"),
+            ],
+        )
+        .await;
+    assert_ne!(r.status, 200, "{}", text(&r));
+    assert_eq!(store.users().await.unwrap().len(), before, "no account made");
+    // Without an email, the same: no account.
+    github.set_user(78, "nomail", None, None);
+    github.set_emails(vec![]);
+    let mut b = Browser::default();
+    let r = attempt(&mut b, &server).await;
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert_eq!(store.users().await.unwrap().len(), before, "no account made");
+    server.stop().await;
+}

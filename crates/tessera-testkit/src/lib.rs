@@ -391,7 +391,7 @@ pub async fn provider_tessera(password: &str) -> (Running, tessera_server::store
 }
 
 /// An `[[upstream]]` table with the defaults of the configuration file
-/// (`create_users`, no `trust_email`), labelled "{id} name".
+/// (`create_users = true`, no `trust_email`), labelled "{id} name".
 pub fn upstream(
     id: &str,
     kind: tessera_server::config::UpstreamKind,
@@ -413,7 +413,7 @@ pub fn upstream(
         api_base: None,
         userinfo_endpoint: None,
         fields: None,
-        create_users: true,
+        create_users: Some(true),
         trust_email: false,
         roles_claim: None,
         role_map: Default::default(),

@@ -103,10 +103,12 @@ pub struct UpstreamConfig {
     /// Field names of the user-info answer (`kind = "oauth2"`, required).
     #[serde(default)]
     pub fields: Option<UpstreamFields>,
-    /// Whether a first sign-in with an unknown identity creates a local
-    /// user. Default true.
-    #[serde(default = "yes")]
-    pub create_users: bool,
+    /// Whether a first sign-in with an unknown identity may create a local
+    /// user. Default: as `self_registration` (off unless sign-up is open),
+    /// so adding a "Continue with GitHub" button does not open sign-up to
+    /// every GitHub user; see [`UpstreamConfig::create_users`].
+    #[serde(default)]
+    pub create_users: Option<bool>,
     /// Whether this provider's verified emails may link an identity to the
     /// local user with that email without the person proving that account.
     /// Default false.
@@ -125,10 +127,6 @@ pub struct UpstreamConfig {
     /// behalf). Not supported yet: Tessera keeps no upstream token.
     #[serde(default)]
     pub store_tokens: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn invalid(message: String) -> ConfigError {
@@ -167,6 +165,12 @@ impl UpstreamConfig {
                 "{id}: set only one of client_secret, client_secret_file, client_secret_env"
             ))),
         }
+    }
+
+    /// Whether a first sign-in may create a local user: `create_users` when
+    /// set, else whatever `self_registration` is.
+    pub fn create_users(&self, self_registration: bool) -> bool {
+        self.create_users.unwrap_or(self_registration)
     }
 
     /// The scopes to ask for.
@@ -264,7 +268,16 @@ mod tests {
             "[[upstream]]\nid = \"gh\"\nname = \"GitHub\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
         )
         .unwrap();
-        assert!(ok[0].create_users && !ok[0].trust_email, "safe defaults");
+        assert!(!ok[0].trust_email, "safe defaults");
+        assert!(
+            !ok[0].create_users(false) && ok[0].create_users(true),
+            "create_users follows self_registration unless set"
+        );
+        let set = parse(
+            "[[upstream]]\nid = \"gh\"\nname = \"GitHub\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\ncreate_users = true\n",
+        )
+        .unwrap();
+        assert!(set[0].create_users(false), "set explicitly");
         assert_eq!(ok[0].scopes(), ["read:user", "user:email"]);
         for (bad, why) in [
             ("id = \"Git Hub\"\nname = \"G\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"", "id"),

@@ -126,7 +126,7 @@ pub async fn arrive<S: FlowStore>(
         .linked_user(&provider.config.id, &profile.subject, ctx.now)
         .await?;
     let rules = Rules {
-        create_users: provider.config.create_users,
+        create_users: provider.create_users,
         trust_email: provider.config.trust_email,
     };
     let c = &provider.config;
@@ -196,7 +196,7 @@ pub async fn link<S: FlowStore>(
     let provider = upstreams.provider(&pending.provider)?;
     let c = &provider.config;
     let rules = Rules {
-        create_users: c.create_users,
+        create_users: provider.create_users,
         trust_email: c.trust_email,
     };
     let refused = |flow, error| Ok(link_page(flow, &request, provider, &pending, Some(error)));

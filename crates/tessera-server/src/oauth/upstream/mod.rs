@@ -90,6 +90,9 @@ pub struct Profile {
 pub struct Provider {
     /// Its configuration.
     pub config: UpstreamConfig,
+    /// Whether a first sign-in may create a local user (`create_users`, by
+    /// default as `self_registration`).
+    pub create_users: bool,
     secret: Zeroizing<String>,
     /// Discovered metadata and keys (OpenID providers), fetched on first
     /// use and again when a key is missing.
@@ -128,12 +131,33 @@ pub struct Departure {
 }
 
 impl Upstreams {
-    /// The providers of `configs`, for the server at `issuer`.
-    pub fn new(configs: &[UpstreamConfig], issuer: &str, timeout: Duration) -> Result<Upstreams, String> {
+    /// The providers of `configs`, for the server at `issuer`; whether
+    /// each may create users follows `self_registration` unless its table
+    /// says (logged at start, since it decides who may sign up).
+    pub fn new(
+        configs: &[UpstreamConfig],
+        issuer: &str,
+        timeout: Duration,
+        self_registration: bool,
+    ) -> Result<Upstreams, String> {
         let mut providers = Vec::with_capacity(configs.len());
         for config in configs {
             let secret = config.secret().map_err(|e| e.to_string())?;
+            let create_users = config.create_users(self_registration);
+            let why = match config.create_users {
+                Some(_) => "set in its table",
+                None => "as self_registration",
+            };
+            match create_users {
+                true => {
+                    tracing::info!(provider = %config.id, "upstream {}: a first sign-in may create a local user (create_users = true, {why})", config.id)
+                }
+                false => {
+                    tracing::info!(provider = %config.id, "upstream {}: only people with an account here may sign in with it (create_users = false, {why})", config.id)
+                }
+            }
             providers.push(Provider {
+                create_users,
                 config: config.clone(),
                 secret: Zeroizing::new(secret),
                 oidc: oidc::Cache::default(),
