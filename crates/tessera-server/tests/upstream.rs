@@ -934,3 +934,94 @@ async fn create_users_follows_self_registration_by_default() {
     assert_eq!(store.users().await.unwrap().len(), before, "no account made");
     server.stop().await;
 }
+
+/// Upstream calls are protected in transit (second review, item 7): an
+/// OpenID provider's discovery document naming a plain-http endpoint on
+/// another host is refused as untrusted before the browser leaves, so the
+/// code and the client secret never go there; configured URLs are
+/// checked at start (`config::upstream` unit tests).
+#[tokio::test]
+async fn a_discovered_plain_http_endpoint_is_refused() {
+    let oidc = FakeOidc::start("rp", "rp-secret").await;
+    oidc.set_falsify(Falsify::PlainHttpTokenEndpoint);
+    let mut corp = support::upstream("corp", UpstreamKind::Oidc, "rp", "rp-secret");
+    corp.issuer = Some(oidc.issuer.clone());
+    let (server, _store) = tessera_with(vec![corp], 2).await;
+    let mut b = Browser::default();
+    let page = b.get(&server, &browser::authorize_path("web", "")).await;
+    let html = text(&page);
+    let r = b
+        .post(
+            &server,
+            "/authorize/upstream",
+            &[
+                ("interaction", &field(&html, "interaction")),
+                ("csrf", &field(&html, "csrf")),
+                ("provider", "corp"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", text(&r));
+    assert!(text(&r).contains("failed a security check"), "{}", text(&r));
+    server.stop().await;
+}
+
+/// A provider on a private network (second review, item 7): its
+/// certificate is signed by a CA Mozilla's roots do not hold. Without
+/// `ca_file` the discovery fetch fails (a page, 502); with the CA in
+/// `ca_file` the sign-in goes to the provider.
+#[tokio::test]
+async fn ca_file_trusts_a_private_providers_certificate() {
+    let dir = support::self_signed_certificate("upstream-ca");
+    let port = support::free_port();
+    let up_issuer = format!("https://127.0.0.1:{port}");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let up = support::start_at(
+        Some(([127, 0, 0, 1], port).into()),
+        &support::sqlite_url(),
+        "ES256",
+        Some(&up_issuer),
+        |c: &mut Config| {
+            c.tls_cert = Some(cert.display().to_string());
+            c.tls_key = Some(key.display().to_string());
+        },
+    )
+    .await;
+    let corp = |ca_file: Option<String>| {
+        let mut corp = support::upstream("corp", UpstreamKind::Oidc, "downstream", "downstream-secret");
+        corp.issuer = Some(up_issuer.clone());
+        corp.ca_file = ca_file;
+        corp
+    };
+    for (ca_file, want) in [
+        (None, 502),
+        (Some(dir.join("cert.pem").display().to_string()), 303),
+    ] {
+        let trusted = ca_file.is_some();
+        let (server, _store) = tessera_with(vec![corp(ca_file)], 5).await;
+        let mut b = Browser::default();
+        let page = b.get(&server, &browser::authorize_path("web", "")).await;
+        let html = text(&page);
+        let r = b
+            .post(
+                &server,
+                "/authorize/upstream",
+                &[
+                    ("interaction", &field(&html, "interaction")),
+                    ("csrf", &field(&html, "csrf")),
+                    ("provider", "corp"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, want, "ca_file {trusted}: {}", text(&r));
+        if trusted {
+            assert!(
+                location(&r).starts_with(&format!("{up_issuer}/authorize?")),
+                "{}",
+                location(&r)
+            );
+        }
+        server.stop().await;
+    }
+    up.stop().await;
+}

@@ -84,7 +84,14 @@ pub enum Falsify {
     OtherKey,
     /// The ID token is unsigned: `alg` is `none` and the signature empty.
     AlgNone,
+    /// Discovery names a plain-http token endpoint on another host
+    /// ([`PLAIN_HTTP_TOKEN_ENDPOINT`]), where the code and client secret
+    /// would cross the network unprotected.
+    PlainHttpTokenEndpoint,
 }
+
+/// The token endpoint [`Falsify::PlainHttpTokenEndpoint`] names.
+pub const PLAIN_HTTP_TOKEN_ENDPOINT: &str = "http://idp.example/token";
 
 /// The profile claims the ID token and `/userinfo` carry.
 #[derive(Clone, Debug)]
@@ -261,13 +268,20 @@ async fn pause(inner: &Shared) {
 
 async fn discovery(State(inner): State<Shared>) -> Response {
     pause(&inner).await;
-    let issuer = inner.lock().unwrap().issuer.clone();
+    let (issuer, falsify) = {
+        let inner = inner.lock().unwrap();
+        (inner.issuer.clone(), inner.falsify)
+    };
+    let token_endpoint = match falsify {
+        Falsify::PlainHttpTokenEndpoint => PLAIN_HTTP_TOKEN_ENDPOINT.to_owned(),
+        _ => format!("{issuer}/token"),
+    };
     json_response(
         StatusCode::OK,
         &json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
+            "token_endpoint": token_endpoint,
             "jwks_uri": format!("{issuer}/jwks"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
             "response_types_supported": ["code"],

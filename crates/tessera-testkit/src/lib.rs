@@ -417,6 +417,7 @@ pub fn upstream(
         trust_email: false,
         roles_claim: None,
         role_map: Default::default(),
+        ca_file: None,
         store_tokens: false,
     }
 }
@@ -439,4 +440,44 @@ pub fn chromium(dir: &std::path::Path) -> Option<String> {
         return None;
     }
     Some(chromium)
+}
+
+/// A temp folder with a self-signed certificate for 127.0.0.1 (`cert.pem`)
+/// and its key (`key.pem`, PKCS#8), made with the `openssl` CLI: for a
+/// server under test that serves https itself, and a client that trusts
+/// `cert.pem` as its root.
+pub fn self_signed_certificate(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-tls-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = std::process::Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            // openssl marks self-signed certificates as CAs by default,
+            // which webpki refuses as a server certificate.
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl CLI");
+    assert!(status.success());
+    dir
 }

@@ -91,7 +91,9 @@ default below each.
       client_secret | client_secret_file | client_secret_env, scopes,
       issuer (oidc), authorization_endpoint, token_endpoint, api_base
       (github), userinfo_endpoint and fields (oauth2), create_users
-      (as self_registration), trust_email (false), roles_claim, role_map";
+      (as self_registration), trust_email (false), roles_claim, role_map,
+      ca_file (PEM CAs to trust for it); URLs must be https (http only
+      to a loopback host)";
 
 /// Run the server.
 // Every setting is listed in `SETTINGS`, shown by `--help`.

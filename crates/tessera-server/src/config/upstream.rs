@@ -123,6 +123,11 @@ pub struct UpstreamConfig {
     /// local roles are left alone.
     #[serde(default)]
     pub role_map: BTreeMap<String, Vec<String>>,
+    /// A PEM file of certificate authorities to trust for this provider,
+    /// besides Mozilla's roots (a provider on a private network whose
+    /// certificate a private CA signed).
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Keeping the provider's tokens (for calling its API on the user's
     /// behalf). Not supported yet: Tessera keeps no upstream token.
     #[serde(default)]
@@ -136,8 +141,30 @@ fn invalid(message: String) -> ConfigError {
     }
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
+/// Whether calls to `url` are protected in transit: `https://`, or
+/// `http://` to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), which
+/// never leaves the machine (tests, a sidecar). Everything Tessera sends
+/// to or trusts from a provider (its client secret, the code, the ID
+/// token, the keys that verify it) would otherwise be readable and
+/// changeable on the network (RFC 6749 §3.2 and §10.9, OpenID Connect
+/// Core §16.17).
+pub fn secure_transport(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl UpstreamConfig {
@@ -211,9 +238,14 @@ impl UpstreamConfig {
             &self.userinfo_endpoint,
         ];
         for url in urls.into_iter().flatten() {
-            if !is_url(url) {
-                return Err(invalid(format!("{id}: {url:?} is not an http(s) URL")));
+            if !secure_transport(url) {
+                return Err(invalid(format!(
+                    "{id}: {url:?} must be an https:// URL (http:// only to a loopback host)"
+                )));
             }
+        }
+        if let Some(path) = &self.ca_file {
+            std::fs::read(path).map_err(|e| invalid(format!("{id}: ca_file {path}: {e}")))?;
         }
         match self.kind {
             UpstreamKind::Oidc if self.issuer.is_none() => {
@@ -297,6 +329,28 @@ mod tests {
         ] {
             assert!(parse(&format!("[[upstream]]\n{bad}\n")).is_err(), "{why}");
         }
+        for (url, ok) in [
+            ("https://login.corp.example", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost:9000/x", true),
+            ("http://[::1]:9000", true),
+            ("http://login.corp.example", false),
+            ("http://10.0.0.5", false),
+            ("http://localhost.attacker.example", false),
+            ("http://127.0.0.1@attacker.example", false),
+            ("ftp://127.0.0.1", false),
+        ] {
+            assert_eq!(secure_transport(url), ok, "{url}");
+            let table = format!(
+                "[[upstream]]\nid = \"o\"\nname = \"O\"\nkind = \"oidc\"\nclient_id = \"c\"\nclient_secret = \"s\"\nissuer = \"{url}\"\n"
+            );
+            assert_eq!(parse(&table).is_ok(), ok, "{url}");
+        }
+        let missing_ca = "[[upstream]]\nid = \"o\"\nname = \"O\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nca_file = \"/nonexistent/ca.pem\"\n";
+        assert!(
+            parse(missing_ca).is_err(),
+            "an unreadable ca_file is refused at start"
+        );
         let twice = "[[upstream]]\nid = \"a\"\nname = \"A\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
         assert!(parse(&format!("{twice}{twice}")).is_err(), "ids are unique");
     }

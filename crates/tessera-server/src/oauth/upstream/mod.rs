@@ -94,9 +94,25 @@ pub struct Provider {
     /// default as `self_registration`).
     pub create_users: bool,
     secret: Zeroizing<String>,
+    /// Its HTTP client: Mozilla's roots plus its `ca_file`.
+    fetcher: Fetcher,
     /// Discovered metadata and keys (OpenID providers), fetched on first
     /// use and again when a key is missing.
     oidc: oidc::Cache,
+}
+
+impl Provider {
+    /// The client for a call to `url`, refused ([`UpstreamError::Untrusted`])
+    /// unless the call is protected in transit
+    /// ([`crate::config::secure_transport`]): configured URLs are checked at
+    /// start, this also covers those a discovery document names.
+    fn fetcher_for(&self, url: &str) -> Result<&Fetcher, UpstreamError> {
+        if !crate::config::secure_transport(url) {
+            tracing::warn!(provider = %self.config.id, url, "upstream call refused: not https");
+            return Err(UpstreamError::Untrusted(self.config.name.clone()));
+        }
+        Ok(&self.fetcher)
+    }
 }
 
 impl std::fmt::Debug for Provider {
@@ -110,7 +126,6 @@ impl std::fmt::Debug for Provider {
 /// The configured providers and the HTTP client that talks to them.
 pub struct Upstreams {
     providers: Vec<Provider>,
-    fetcher: Option<Fetcher>,
     /// Tessera's issuer (callbacks are `{issuer}/upstream/{id}/callback`).
     issuer: String,
 }
@@ -156,20 +171,23 @@ impl Upstreams {
                     tracing::info!(provider = %config.id, "upstream {}: only people with an account here may sign in with it (create_users = false, {why})", config.id)
                 }
             }
+            let roots = match &config.ca_file {
+                Some(path) => {
+                    std::fs::read(path).map_err(|e| format!("{}: ca_file {path}: {e}", config.id))?
+                }
+                None => Vec::new(),
+            };
+            let fetcher = Fetcher::new(timeout, &roots).map_err(|e| format!("{}: {e}", config.id))?;
             providers.push(Provider {
                 create_users,
                 config: config.clone(),
                 secret: Zeroizing::new(secret),
+                fetcher,
                 oidc: oidc::Cache::default(),
             });
         }
-        let fetcher = match providers.is_empty() {
-            true => None,
-            false => Some(Fetcher::new(timeout, &[]).map_err(|e| e.to_string())?),
-        };
         Ok(Upstreams {
             providers,
-            fetcher,
             issuer: issuer.to_owned(),
         })
     }
@@ -178,7 +196,6 @@ impl Upstreams {
     pub fn none(issuer: &str) -> Upstreams {
         Upstreams {
             providers: Vec::new(),
-            fetcher: None,
             issuer: issuer.to_owned(),
         }
     }
@@ -197,10 +214,6 @@ impl Upstreams {
             .iter()
             .find(|p| p.config.id == id)
             .ok_or(UpstreamError::UnknownProvider)
-    }
-
-    fn fetcher(&self) -> Result<&Fetcher, UpstreamError> {
-        self.fetcher.as_ref().ok_or(UpstreamError::UnknownProvider)
     }
 
     /// The redirect URI registered at the provider.
@@ -285,7 +298,7 @@ impl Upstreams {
     }
 
     async fn metadata(&self, provider: &Provider) -> Result<oidc::Metadata, UpstreamError> {
-        oidc::metadata(self, provider).await
+        oidc::metadata(provider).await
     }
 
     /// Exchanges the code at `endpoint` ([RFC 6749 §4.1.3]): client
@@ -331,8 +344,8 @@ impl Upstreams {
             );
             Some(basic.as_str())
         };
-        let fetched = self
-            .fetcher()?
+        let fetched = provider
+            .fetcher_for(endpoint)?
             .post_form(endpoint, authorization, form.to_string())
             .await
             .map_err(|e| unavailable(provider, &e))?;
@@ -352,8 +365,8 @@ impl Upstreams {
         url: &str,
         access_token: &str,
     ) -> Result<serde_json::Value, UpstreamError> {
-        let fetched = self
-            .fetcher()?
+        let fetched = provider
+            .fetcher_for(url)?
             .get_authorized(url, &format!("Bearer {access_token}"))
             .await
             .map_err(|e| unavailable(provider, &e))?;

@@ -51,14 +51,14 @@ pub struct Cache {
 }
 
 /// The provider's metadata, from the cache or its discovery document.
-pub async fn metadata(upstreams: &Upstreams, provider: &Provider) -> Result<Metadata, UpstreamError> {
+pub async fn metadata(provider: &Provider) -> Result<Metadata, UpstreamError> {
     if let Some(m) = provider.oidc.metadata.read().await.as_ref() {
         return Ok(m.clone());
     }
     let issuer = provider.config.issuer.clone().unwrap_or_default();
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let fetched = upstreams
-        .fetcher()?
+    let fetched = provider
+        .fetcher_for(&url)?
         .get(&url)
         .await
         .map_err(|e| super::unavailable(provider, &e))?;
@@ -71,23 +71,33 @@ pub async fn metadata(upstreams: &Upstreams, provider: &Provider) -> Result<Meta
         tracing::warn!(provider = %provider.config.id, issuer = %metadata.issuer, "discovery names another issuer");
         return Err(UpstreamError::Untrusted(provider.config.name.clone()));
     }
+    // Every endpoint it names is reached over https (a provider's https
+    // discovery document naming an http endpoint would hand the code and
+    // client secret, or the keys, to the network).
+    let endpoints = [
+        &metadata.authorization_endpoint,
+        &metadata.token_endpoint,
+        &metadata.jwks_uri,
+    ];
+    if let Some(url) = endpoints
+        .into_iter()
+        .find(|u| !crate::config::secure_transport(u))
+    {
+        tracing::warn!(provider = %provider.config.id, url, "discovery names an endpoint that is not https");
+        return Err(UpstreamError::Untrusted(provider.config.name.clone()));
+    }
     *provider.oidc.metadata.write().await = Some(metadata.clone());
     Ok(metadata)
 }
 
-async fn keys(
-    upstreams: &Upstreams,
-    provider: &Provider,
-    jwks_uri: &str,
-    refresh: bool,
-) -> Result<KeySet, UpstreamError> {
+async fn keys(provider: &Provider, jwks_uri: &str, refresh: bool) -> Result<KeySet, UpstreamError> {
     if !refresh {
         if let Some(keys) = provider.oidc.keys.read().await.as_ref() {
             return Ok(keys.clone());
         }
     }
-    let fetched = upstreams
-        .fetcher()?
+    let fetched = provider
+        .fetcher_for(jwks_uri)?
         .get(jwks_uri)
         .await
         .map_err(|e| super::unavailable(provider, &e))?;
@@ -124,7 +134,7 @@ pub async fn arrive(
 ) -> Result<Profile, UpstreamError> {
     let c = &provider.config;
     let untrusted = || UpstreamError::Untrusted(c.name.clone());
-    let metadata = metadata(upstreams, provider).await?;
+    let metadata = metadata(provider).await?;
     check_iss(
         provider,
         &metadata.issuer,
@@ -151,7 +161,7 @@ pub async fn arrive(
         .require("iat");
     let mut verified = None;
     for refresh in [false, true] {
-        let keys = keys(upstreams, provider, &metadata.jwks_uri, refresh).await?;
+        let keys = keys(provider, &metadata.jwks_uri, refresh).await?;
         match keys.verify::<IdClaims>(id_token, &validation, UnixTime::from_secs(now)) {
             Ok(v) => {
                 verified = Some(v.into_claims());
