@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::keys::{self, KeyRingError, MasterKey, SealError};
 use crate::listener::{self, Timeouts};
-use crate::store::{self, Backend, KeyStore, Store, StoreError};
+use crate::store::{self, Backend, KeyStore, Store, StoreError, UpstreamStore};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +137,15 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         config.self_registration,
     )
     .map_err(StartError::Upstream)?;
+    // Identities were once keyed by the table's `id`: moved to the
+    // provider's identity key, so renaming an `id` keeps every link.
+    for upstream in &config.upstream {
+        let key = upstream.identity_key();
+        let moved = store.adopt_identities(&upstream.id, &key).await?;
+        if moved > 0 {
+            tracing::info!(provider = %upstream.id, key, moved, "linked identities now keyed by the provider's identity key");
+        }
+    }
     Ok(Prepared {
         state: Arc::new(
             AppState::new(config.issuer(), store, keys)

@@ -187,7 +187,8 @@ async fn another_tessera_as_the_openid_provider() {
     assert_eq!(links.len(), 1);
     assert_eq!(
         (links[0].provider.as_str(), links[0].subject.as_str()),
-        ("corp", "u-alice")
+        (up_issuer.as_str(), "u-alice"),
+        "keyed by the provider's issuer (OpenID Connect Core §5.7), not the table's id"
     );
     up.stop().await;
     server.stop().await;
@@ -254,7 +255,8 @@ async fn github_sign_in_creates_then_finds_the_same_user() {
     let links = store.identities_of(&seven.id).await.unwrap();
     assert_eq!(
         (links[0].provider.as_str(), links[0].subject.as_str()),
-        ("gh", "7")
+        (github.base.as_str(), "7"),
+        "keyed by GitHub's API base"
     );
     server.stop().await;
 }
@@ -623,7 +625,8 @@ async fn a_plain_oauth2_provider_maps_its_fields() {
     let links = store.identities_of(&fay.id).await.unwrap();
     assert_eq!(
         (links[0].provider.as_str(), links[0].subject.as_str()),
-        ("forge", "31337")
+        (forge.user_url().as_str(), "31337"),
+        "keyed by the user-info URL"
     );
     server.stop().await;
 }
@@ -786,7 +789,7 @@ async fn a_trusted_email_never_links_to_an_account_whose_email_is_unverified() {
                 .await
                 .unwrap()
                 .iter()
-                .all(|l| l.provider != "corp"),
+                .all(|l| l.provider != oidc.issuer),
             "{victim}: the victim's identity was linked to the attacker's account"
         );
     }
@@ -1024,4 +1027,66 @@ async fn ca_file_trusts_a_private_providers_certificate() {
         server.stop().await;
     }
     up.stop().await;
+}
+
+/// A whole sign-in through `provider` in a fresh browser, up to the
+/// consent page.
+async fn through_provider(server: &Running, provider: &str) {
+    let mut b = Browser::default();
+    let to = leave(&mut b, server, provider).await;
+    let back = location(&get_url(&to).await);
+    let r = b.get(server, &on(server, &back)).await;
+    let html = text(&past_link_page(&mut b, server, r).await);
+    assert!(html.contains("Allow Photo Book?"), "{provider}: {html}");
+}
+
+/// Renaming a provider's `id` in the configuration keeps its links
+/// (second review, item 10): identities are keyed by the provider's
+/// issuer, not the table's label; links recorded under the old `id` are
+/// adopted at start.
+#[tokio::test]
+async fn renaming_a_providers_id_keeps_its_links() {
+    let oidc = FakeOidc::start("rp", "rp-secret").await;
+    oidc.set_subject("grace-upstream");
+    oidc.set_profile(None, false, None, Some("grace"), &[]);
+    let database = support::sqlite_url();
+    let table = |id: &str| {
+        let mut corp = support::upstream(id, UpstreamKind::Oidc, "rp", "rp-secret");
+        corp.issuer = Some(oidc.issuer.clone());
+        corp
+    };
+    let (server, store) = tessera_on(&database, vec![table("corp")], 5).await;
+    through_provider(&server, "corp").await;
+    let grace = store.user_by_username("grace").await.unwrap().unwrap();
+    server.stop().await;
+    // A link recorded by an older version, under the table's id.
+    let ann = store.user_by_username("ann").await.unwrap().unwrap();
+    store.link("old-corp", "ann-upstream", &ann.id, 1).await.unwrap();
+    // Renamed (and the old id's links adopted).
+    let server = support::start_configured(&database, "ES256", None, {
+        let tables = vec![table("sso"), table("old-corp")];
+        move |c: &mut Config| c.upstream = tables
+    })
+    .await;
+    through_provider(&server, "sso").await;
+    assert_eq!(
+        store
+            .users()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|u| u.username.starts_with("grace"))
+            .count(),
+        1,
+        "the same person, no second account"
+    );
+    let links = store.identities_of(&grace.id).await.unwrap();
+    assert_eq!(links[0].provider, oidc.issuer);
+    let links = store.identities_of(&ann.id).await.unwrap();
+    assert_eq!(
+        (links[0].provider.as_str(), links[0].subject.as_str()),
+        (oidc.issuer.as_str(), "ann-upstream"),
+        "a link under the old id is adopted"
+    );
+    server.stop().await;
 }

@@ -48,7 +48,8 @@ pub(crate) enum UserCommand {
 pub(crate) struct UnlinkArgs {
     /// The username.
     username: String,
-    /// The provider's id (its `[[upstream]]` table's `id`).
+    /// The provider: its `[[upstream]]` table's `id`, or the identity key
+    /// `tessera user links` shows (its issuer, API base or user-info URL).
     provider: String,
     #[command(flatten)]
     config: ConfigArgs,
@@ -231,7 +232,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 UserCommand::Disable(args) => set_disabled(args, true).await,
                 UserCommand::Enable(args) => set_disabled(args, false).await,
                 UserCommand::Links(args) => {
-                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let config = args.config.load(None, None)?;
+                    let store = Store::open(&config.database).await?;
                     let user = store
                         .user_by_username(&crate::username::normalize(&args.username))
                         .await?
@@ -241,20 +243,33 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         .await?
                         .into_iter()
                         .map(|i| {
-                            json!({"provider": i.provider, "subject": i.subject, "linked_at": i.linked_at,
-                                   "last_sign_in": i.last_sign_in})
+                            // The table(s) configured for this key, if any.
+                            let ids: Vec<&str> = config
+                                .upstream
+                                .iter()
+                                .filter(|u| u.identity_key() == i.provider)
+                                .map(|u| u.id.as_str())
+                                .collect();
+                            json!({"provider": i.provider, "upstream_ids": ids, "subject": i.subject,
+                                   "linked_at": i.linked_at, "last_sign_in": i.last_sign_in})
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&links)?);
                     Ok(())
                 }
                 UserCommand::Unlink(args) => {
-                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let config = args.config.load(None, None)?;
+                    let store = Store::open(&config.database).await?;
+                    let key = config
+                        .upstream
+                        .iter()
+                        .find(|u| u.id == args.provider)
+                        .map_or_else(|| args.provider.clone(), |u| u.identity_key());
                     let user = store
                         .user_by_username(&crate::username::normalize(&args.username))
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    let removed = store.unlink(&user.id, &args.provider).await?;
+                    let removed = store.unlink(&user.id, &key).await?;
                     if removed == 0 {
                         anyhow::bail!("{} has no link to {:?}", args.username, args.provider);
                     }

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use serde::Deserialize;
 use tessera_jwt::Algorithm;
 
-pub use upstream::{secure_transport, UpstreamConfig, UpstreamFields, UpstreamKind};
+pub use upstream::{secure_transport, UpstreamConfig, UpstreamFields, UpstreamKind, GITHUB_API};
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]

@@ -55,6 +55,9 @@ pub struct UpstreamFields {
     pub email_verified: Option<String>,
 }
 
+/// GitHub's REST API base, unless `api_base` says otherwise.
+pub const GITHUB_API: &str = "https://api.github.com";
+
 /// One `[[upstream]]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,6 +195,23 @@ impl UpstreamConfig {
                 "{id}: set only one of client_secret, client_secret_file, client_secret_env"
             ))),
         }
+    }
+
+    /// What the provider's subjects are unique within, so what a linked
+    /// identity is keyed by, beside the subject: the issuer of an OpenID
+    /// provider ("the `sub` and `iss` Claims, used together, are the only
+    /// Claims that an RP can rely upon as a stable identifier", OpenID
+    /// Connect Core §5.7), GitHub's API base (github.com or one Enterprise
+    /// Server), a plain OAuth 2.0 provider's user-info URL. Never the
+    /// table's `id`, a local label an operator may rename.
+    pub fn identity_key(&self) -> String {
+        let key = match self.kind {
+            UpstreamKind::Oidc => self.issuer.as_deref(),
+            UpstreamKind::Github => Some(self.api_base.as_deref().unwrap_or(GITHUB_API)),
+            UpstreamKind::Oauth2 => self.userinfo_endpoint.as_deref(),
+        };
+        // validate() requires issuer (oidc) and userinfo_endpoint (oauth2).
+        key.unwrap_or(&self.id).to_owned()
     }
 
     /// Whether a first sign-in may create a local user: `create_users` when

@@ -10,7 +10,8 @@ use super::{conflict, Store, StoreError, User};
 /// A linked upstream identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
-    /// The provider's configured id.
+    /// What the provider's subjects are unique within: its issuer, API
+    /// base or user-info URL ([`crate::config::UpstreamConfig::identity_key`]).
     pub provider: String,
     /// The provider's stable id for the person.
     pub subject: String,
@@ -48,6 +49,15 @@ pub enum Created {
 
 /// Upstream identities and trips.
 pub trait UpstreamStore {
+    /// Moves identities recorded under `from` (a provider's configured id,
+    /// which keyed them before 0.x) to `to` (its identity key); how many.
+    /// One already recorded under `to` for the same subject is kept and
+    /// the old one left.
+    fn adopt_identities(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
     /// Makes `user` and links (provider, subject) to it, in one transaction:
     /// never a user without its link, and of two first sign-ins at once,
     /// one makes the user and the other finds it.
@@ -121,6 +131,20 @@ pub trait UpstreamStore {
 }
 
 impl UpstreamStore for Store {
+    async fn adopt_identities(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+        retried!("adopt upstream identities", Repeat::Safe, async {
+            let done = sqlx::query(
+                "UPDATE upstream_identities SET provider = $2 WHERE provider = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM upstream_identities o WHERE o.provider = $2 AND o.subject = upstream_identities.subject)",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(self.pool())
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     async fn create_linked_user(
         &self,
         user: &User,

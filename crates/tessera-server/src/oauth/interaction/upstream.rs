@@ -123,7 +123,7 @@ pub async fn arrive<S: FlowStore>(
     };
     let linked = ctx
         .store
-        .linked_user(&provider.config.id, &profile.subject, ctx.now)
+        .linked_user(&provider.key, &profile.subject, ctx.now)
         .await?;
     let rules = Rules {
         create_users: provider.create_users,
@@ -133,11 +133,11 @@ pub async fn arrive<S: FlowStore>(
     let user_id = match link::decide(linked.as_deref(), same_email.as_ref(), &profile, rules) {
         Linking::Linked(user_id) => user_id,
         Linking::LinkByEmail(user_id) => {
-            let user_id = link_identity(ctx, &c.id, &profile.subject, &user_id).await?;
+            let user_id = link_identity(ctx, &provider.key, &profile.subject, &user_id).await?;
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked by trusted verified email");
             user_id
         }
-        Linking::Create => create_linked(ctx, &c.id, &profile, rules).await?,
+        Linking::Create => create_linked(ctx, &provider.key, &profile, rules).await?,
         Linking::Choose { may_create } => {
             tracing::info!(target: "audit", provider = %c.id, "upstream identity not linked: the person chooses an account");
             let pending = Pending {
@@ -209,7 +209,7 @@ pub async fn link<S: FlowStore>(
                 tracing::warn!(target: "audit", provider = %c.id, peer = ?browser.peer, "new account from upstream refused: too many registrations from this address");
                 return refused(flow, SignInError::TooManyRegistrations);
             }
-            let user_id = create_linked(ctx, &c.id, &pending.profile, rules).await?;
+            let user_id = create_linked(ctx, &provider.key, &pending.profile, rules).await?;
             (user_id, vec![Method::Upstream])
         }
         LinkChoice::New => return refused(flow, SignInError::Missing),
@@ -231,7 +231,7 @@ pub async fn link<S: FlowStore>(
                 Err(OAuthError::TooManyAttempts) => return refused(flow, SignInError::TooManyAttempts),
                 Err(e) => return Err(e.into()),
             };
-            let user_id = link_identity(ctx, &c.id, &pending.profile.subject, &user.id).await?;
+            let user_id = link_identity(ctx, &provider.key, &pending.profile.subject, &user.id).await?;
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked after the account was proven");
             (user_id, vec![Method::Upstream, Method::Password])
         }
@@ -293,7 +293,7 @@ async fn finish<S: FlowStore>(
     let linked_here = || async {
         let linked = ctx
             .store
-            .linked_user(&provider.config.id, &profile.subject, ctx.now)
+            .linked_user(&provider.key, &profile.subject, ctx.now)
             .await?;
         Ok::<_, FlowError>(linked.as_deref() == Some(user.id.as_str()))
     };

@@ -38,7 +38,7 @@ pub async fn arrive(
     let api = c
         .api_base
         .clone()
-        .unwrap_or_else(|| "https://api.github.com".into());
+        .unwrap_or_else(|| crate::config::GITHUB_API.into());
     let user = upstreams
         .resource(provider, &format!("{api}/user"), &token)
         .await?;

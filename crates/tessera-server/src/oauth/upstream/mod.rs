@@ -93,6 +93,9 @@ pub struct Provider {
     /// Whether a first sign-in may create a local user (`create_users`, by
     /// default as `self_registration`).
     pub create_users: bool,
+    /// What its identities are keyed by beside the subject
+    /// ([`UpstreamConfig::identity_key`]).
+    pub key: String,
     secret: Zeroizing<String>,
     /// Its HTTP client: Mozilla's roots plus its `ca_file`.
     fetcher: Fetcher,
@@ -180,6 +183,7 @@ impl Upstreams {
             let fetcher = Fetcher::new(timeout, &roots).map_err(|e| format!("{}: {e}", config.id))?;
             providers.push(Provider {
                 create_users,
+                key: config.identity_key(),
                 config: config.clone(),
                 secret: Zeroizing::new(secret),
                 fetcher,
