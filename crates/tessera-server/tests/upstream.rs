@@ -1090,3 +1090,52 @@ async fn renaming_a_providers_id_keeps_its_links() {
     );
     server.stop().await;
 }
+
+/// A password reset after an account takeover (second review, item 10):
+/// an upstream identity the intruder linked still signs in without the
+/// password, so `tessera user set-password` says so, and `--unlink-all`
+/// removes every link with the new password.
+#[tokio::test]
+async fn a_password_reset_can_remove_linked_identities() {
+    let database = support::sqlite_url();
+    let store = Store::open(&database).await.unwrap();
+    browser::seed(&store).await;
+    let ann = store.user_by_username("ann").await.unwrap().unwrap();
+    store
+        .link("https://idp.example", "intruder", &ann.id, 1)
+        .await
+        .unwrap();
+    let set_password = |extra: &[&str]| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "user",
+                "set-password",
+                "ann",
+                "--password-stdin",
+                "--database",
+                &database,
+            ])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a brand new passphrase\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = set_password(&[]);
+    assert!(said.contains("1 linked upstream identities"), "{said}");
+    assert_eq!(store.identities_of(&ann.id).await.unwrap().len(), 1, "kept");
+    let said = set_password(&["--unlink-all"]);
+    assert!(said.contains("unlinked 1"), "{said}");
+    assert!(store.identities_of(&ann.id).await.unwrap().is_empty(), "removed");
+}

@@ -25,7 +25,8 @@ pub(crate) enum UserCommand {
     /// Delete a user and their refresh tokens.
     Delete(NameArgs),
     /// Replace a user's password (read from standard input) and unlock
-    /// them; their refresh tokens and sign-in sessions end.
+    /// them; their refresh tokens and sign-in sessions end. Linked upstream
+    /// identities stay unless `--unlink-all`.
     SetPassword(PasswordArgs),
     /// Disable a user: they cannot sign in, and their refresh tokens and
     /// sign-in sessions end.
@@ -111,6 +112,11 @@ pub(crate) struct PasswordArgs {
     /// Read the new password from standard input (required).
     #[arg(long, required = true)]
     password_stdin: bool,
+    /// Also remove every upstream identity linked to the user: after an
+    /// account takeover, a link the intruder added would otherwise still
+    /// sign them in without the password.
+    #[arg(long)]
+    unlink_all: bool,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -227,6 +233,26 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     store.set_password(&user.id, &hash, UnixTime::now().as_secs()).await?;
                     tracing::info!(target: "audit", user_id = %user.id, "password changed; grants and sessions ended");
                     eprintln!("password changed for {}", args.username);
+                    // A linked identity signs in without the password: say
+                    // so, or remove them when asked.
+                    let links = store.identities_of(&user.id).await?;
+                    if args.unlink_all {
+                        for link in &links {
+                            store.unlink(&user.id, &link.provider).await?;
+                            tracing::info!(target: "audit", user_id = %user.id, provider = %link.provider, "upstream identity unlinked with the password change");
+                        }
+                        if !links.is_empty() {
+                            eprintln!("unlinked {} upstream identities", links.len());
+                        }
+                    } else if !links.is_empty() {
+                        eprintln!(
+                            "{} still has {} linked upstream identities, which sign in without the password \
+                             (tessera user links {}); --unlink-all removes them",
+                            args.username,
+                            links.len(),
+                            args.username
+                        );
+                    }
                     Ok(())
                 }
                 UserCommand::Disable(args) => set_disabled(args, true).await,
