@@ -178,7 +178,9 @@ static COMMON: std::sync::LazyLock<Vec<Box<str>>> = std::sync::LazyLock::new(|| 
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok());
     let Some(text) = text else {
-        tracing::error!("the built-in common-password list cannot be read; only the other password rules apply");
+        tracing::error!(
+            "the built-in common-password list cannot be read; only the other password rules apply"
+        );
         return Vec::new();
     };
     let mut words: Vec<Box<str>> = text.lines().map(Box::from).collect();
@@ -203,7 +205,8 @@ fn is_common(password: &str) -> bool {
 /// Checks a new password (NIST SP 800-63B §3.1.1.2 and §5.1.1.2): at
 /// least 8 characters, at most 1024 bytes, not the username, not one
 /// character repeated, not one of the most common breached passwords
-/// ([`COMMON_ZLIB`], whatever its case). The reason, when refused.
+/// (`data/common-passwords.zlib`, whatever its case). The reason, when
+/// refused.
 pub fn strength(password: &str, username: &str) -> Result<(), &'static str> {
     if password.chars().count() < MIN_LEN {
         return Err("use at least 8 characters");
@@ -300,7 +303,10 @@ mod tests {
     fn the_common_list_loads() {
         let started = std::time::Instant::now();
         let n = super::load_common_passwords();
-        eprintln!("common-password list: {n} entries, first use {:?}", started.elapsed());
+        eprintln!(
+            "common-password list: {n} entries, first use {:?}",
+            started.elapsed()
+        );
         assert_eq!(n, 46_450);
         assert!(super::COMMON.windows(2).all(|w| w[0] < w[1]));
     }
@@ -327,7 +333,11 @@ mod tests {
             super::strength("qwerty123", "ann"),
             Err("it is one of the most common passwords")
         );
-        for strong in ["correct horse battery", "tessera ist 1 gutes Passwort", "Ünïcödé pässwörd"] {
+        for strong in [
+            "correct horse battery",
+            "tessera ist 1 gutes Passwort",
+            "Ünïcödé pässwörd",
+        ] {
             assert_eq!(super::strength(strong, "ann"), Ok(()), "{strong}");
         }
     }

@@ -925,10 +925,8 @@ async fn a_third_party_gets_a_refresh_token_only_with_offline_access() {
         text(&r)
     );
 
-    let offline = authorize_path("web", "").replace(
-        "scope=openid+profile+email",
-        "scope=openid+offline_access",
-    );
+    let offline =
+        authorize_path("web", "").replace("scope=openid+profile+email", "scope=openid+offline_access");
     let page = browser.get(&server, &offline).await;
     let html = text(&page);
     assert!(
@@ -956,7 +954,10 @@ async fn a_third_party_gets_a_refresh_token_only_with_offline_access() {
     )
     .await;
     assert_eq!(refreshed.status, 200, "{}", text(&refreshed));
-    assert!(refreshed.json()["refresh_token"].is_string(), "rotated, not ended");
+    assert!(
+        refreshed.json()["refresh_token"].is_string(),
+        "rotated, not ended"
+    );
 
     // Signed in already, and no consent for the operator's own app.
     let own = redirected(&browser.get(&server, &authorize_path("own", "")).await);

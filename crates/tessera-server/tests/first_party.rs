@@ -346,7 +346,8 @@ async fn the_refresh_cookie_is_host_only_on_https_and_read_once() {
             .create_user(&user("u5", "fay", "fay's long password", &[]))
             .await
             .unwrap();
-        let body = serde_json::json!({"client_id": "spa", "username": "fay", "password": "fay's long password"});
+        let body =
+            serde_json::json!({"client_id": "spa", "username": "fay", "password": "fay's long password"});
         let r = request(
             addr,
             "POST",

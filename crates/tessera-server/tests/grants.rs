@@ -585,7 +585,11 @@ mod rp_initiated_logout {
             400,
             "the session's refresh token ended with it"
         );
-        assert_eq!(use_it(offline, "web").await, 200, "offline_access outlives the session");
+        assert_eq!(
+            use_it(offline, "web").await,
+            200,
+            "offline_access outlives the session"
+        );
         server.stop().await;
     }
 }

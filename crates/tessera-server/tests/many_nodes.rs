@@ -30,14 +30,8 @@ async fn nodes(database: &str, n: usize) -> Vec<(SocketAddr, support::KillOnDrop
 
 /// As [`nodes`], one node per entry of `clocks`: `Some(s)` runs that node's
 /// clock `s` seconds off the real one (libfaketime), `None` on the real one.
-async fn nodes_with_clocks(
-    database: &str,
-    clocks: &[Option<i64>],
-) -> Vec<(SocketAddr, support::KillOnDrop)> {
-    let started: Vec<_> = clocks
-        .iter()
-        .map(|clock| spawn_node(database, *clock))
-        .collect();
+async fn nodes_with_clocks(database: &str, clocks: &[Option<i64>]) -> Vec<(SocketAddr, support::KillOnDrop)> {
+    let started: Vec<_> = clocks.iter().map(|clock| spawn_node(database, *clock)).collect();
     let mut nodes = Vec::new();
     for (process, said) in started {
         let addr = tokio::task::spawn_blocking(move || said.recv_timeout(Duration::from_secs(60)))
@@ -200,7 +194,9 @@ async fn nodes_with_clocks_seconds_apart_start_together_on_an_empty_database() {
             .unwrap();
         let clocks: Vec<_> = (0..6).map(|i| Some(-((i + trial) % 6))).collect();
         let nodes = nodes_with_clocks(&database, &clocks).await;
-        let first = support::request(nodes[0].0, "GET", "/jwks", &[], b"").await.json();
+        let first = support::request(nodes[0].0, "GET", "/jwks", &[], b"")
+            .await
+            .json();
         let published: Vec<String> = first["keys"]
             .as_array()
             .unwrap()
@@ -210,7 +206,10 @@ async fn nodes_with_clocks_seconds_apart_start_together_on_an_empty_database() {
         assert_eq!(published.len(), 2, "trial {trial}: one key per algorithm");
         for ((addr, _), clock) in nodes.iter().zip(&clocks) {
             let jwks = support::request(*addr, "GET", "/jwks", &[], b"").await.json();
-            assert_eq!(jwks, first, "trial {trial}: the node {clock:?} s off publishes other keys");
+            assert_eq!(
+                jwks, first,
+                "trial {trial}: the node {clock:?} s off publishes other keys"
+            );
             let signed = kid_of(&signed_by(*addr).await);
             assert!(
                 published.contains(&signed),
@@ -669,9 +668,14 @@ async fn a_node_killed_mid_traffic_leaves_no_half_done_grant() {
             }
         }));
     }
-    // Codes for the public client `web`, issued and redeemed on A.
+    // Codes for the public client `web`, issued and redeemed on A; with
+    // offline_access, so each starts a refresh family (a third party gets
+    // none without it).
     let mut browser = Browser::default();
-    let path = browser::authorize_path("web", "");
+    let path = browser::authorize_path("web", "").replace(
+        "scope=openid+profile+email",
+        "scope=openid+profile+email+offline_access",
+    );
     browser::sign_in(&mut browser, &a, &path).await;
     loops.push(tokio::spawn(async move {
         loop {

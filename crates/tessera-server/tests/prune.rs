@@ -11,8 +11,8 @@
 use tessera_testkit as support;
 
 use tessera_server::store::{
-    prune_drain, AttemptStore, CodeStore, Interaction, InteractionStore, PruneStore, RevocationStore, Session,
-    SessionStore, Store, Trip, UpstreamStore, CODE_KEPT_FOR,
+    prune_drain, AttemptStore, CodeStore, Interaction, InteractionStore, PruneStore, RevocationStore,
+    Session, SessionStore, Store, Trip, UpstreamStore, CODE_KEPT_FOR,
 };
 
 async fn prunes(database: &str) {
@@ -140,7 +140,10 @@ async fn drains_each_table_by_its_own_count(database: &str) {
             left.push(format!("trip {i}"));
         }
     }
-    assert!(left.is_empty(), "expired rows left after one tick: {left:?} ({pruned:?})");
+    assert!(
+        left.is_empty(),
+        "expired rows left after one tick: {left:?} ({pruned:?})"
+    );
     assert_eq!(
         (pruned.interactions, pruned.upstream_requests),
         (7, 4),

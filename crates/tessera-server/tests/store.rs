@@ -301,12 +301,18 @@ async fn first_keys_sign_at_once_on_a_node_whose_clock_is_behind() {
         assert_eq!(ring.access_tokens.key().kid(), ahead.access_tokens.key().kid());
         assert_eq!(ring.id_tokens.key().kid(), ahead.id_tokens.key().kid());
     }
-    assert_eq!(store.keys().await.unwrap().len(), 2, "no node made keys of its own");
+    assert_eq!(
+        store.keys().await.unwrap().len(),
+        2,
+        "no node made keys of its own"
+    );
 
     // Keys that all activate later: the error names what happened.
     let store = Store::open(&support::sqlite_url()).await.unwrap();
     for alg in [tessera_jwt::Algorithm::RS256, alg] {
-        keys::create_key(&store, &master, alg, t0, t0 + 100).await.unwrap();
+        keys::create_key(&store, &master, alg, t0, t0 + 100)
+            .await
+            .unwrap();
     }
     let e = keys::load(&store, &master, alg, t0, false).await.unwrap_err();
     assert!(

@@ -46,7 +46,9 @@ pub(crate) struct CreateArgs {
     /// Allowed grant type; repeat for several (default: client_credentials).
     #[arg(long = "grant-type")]
     grant_types: Vec<String>,
-    /// Registered redirect URI; repeat for several.
+    /// Registered redirect URI; repeat for several: https, http to a
+    /// loopback host only (127.0.0.1, [::1], localhost), or a native app's
+    /// private-use scheme like com.example.app:/cb.
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
     /// Allowed scopes, separated by single spaces (RFC 6749 §3.3).
@@ -72,7 +74,9 @@ pub(crate) struct CreateArgs {
     #[arg(long)]
     auth_method: Option<String>,
     /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
-    /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
+    /// SameSite=Strict cookie instead of the JSON body
+    /// (__Host-tessera_refresh on https issuers, else tessera_refresh
+    /// scoped to /api/v1).
     #[arg(long)]
     refresh_cookie: bool,
     /// Where RP-initiated logout may send the user back (repeatable).
@@ -231,12 +235,11 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     }
     // RFC 9700 §2.1: the code flow needs registered redirect URIs, compared
     // exactly; each must be one a browser may be sent to with a code.
-    for (flag, uri) in args
-        .redirect_uris
-        .iter()
-        .map(|u| ("--redirect-uri", u))
-        .chain(args.post_logout_redirect_uris.iter().map(|u| ("--post-logout-redirect-uri", u)))
-    {
+    for (flag, uri) in args.redirect_uris.iter().map(|u| ("--redirect-uri", u)).chain(
+        args.post_logout_redirect_uris
+            .iter()
+            .map(|u| ("--post-logout-redirect-uri", u)),
+    ) {
         redirect_uri_allowed(uri).map_err(|e| anyhow::anyhow!("{flag} {uri:?}: {e}"))?;
     }
     // Introspection needs an authenticated caller (RFC 7662 §2.1), and an
