@@ -163,25 +163,50 @@ fn verify_blocking(password: &[u8], phc: &str) -> bool {
     }
 }
 
-/// Passwords refused whatever their length: the most common ones.
-const COMMON: [&str; 12] = [
-    "password",
-    "password1",
-    "12345678",
-    "123456789",
-    "1234567890",
-    "qwertyuiop",
-    "iloveyou",
-    "11111111",
-    "00000000",
-    "abcdefgh",
-    "letmein1",
-    "passw0rd",
-];
+/// The most common passwords of breaches, compressed (zlib): the UK
+/// NCSC's top 100,000 of Have I Been Pwned, lowercased, the entries of at
+/// least [`MIN_LEN`] ASCII characters, sorted (shorter ones are refused by
+/// length already). `data/SOURCE.md` gives the origin, licence and the
+/// command that regenerates it.
+const COMMON_ZLIB: &[u8] = include_bytes!("../data/common-passwords.zlib");
 
-/// Checks a new password (NIST SP 800-63B §3.1.1.2): at least 8
-/// characters, at most 1024 bytes, not the username, not one character
-/// repeated, not a common password. The reason, when refused.
+/// [`COMMON_ZLIB`] decompressed, once, on first use: sorted lowercased
+/// entries. Empty (and logged) if it cannot be read, which
+/// `tests::the_common_list_loads` rules out for the list built in.
+static COMMON: std::sync::LazyLock<Vec<Box<str>>> = std::sync::LazyLock::new(|| {
+    let text = miniz_oxide::inflate::decompress_to_vec_zlib(COMMON_ZLIB)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some(text) = text else {
+        tracing::error!(
+            "the built-in common-password list cannot be read; only the other password rules apply"
+        );
+        return Vec::new();
+    };
+    let mut words: Vec<Box<str>> = text.lines().map(Box::from).collect();
+    words.sort_unstable();
+    words
+});
+
+/// Decompresses the common-password list now (at start), so no
+/// registration pays for it (tens of milliseconds, measured in
+/// `data/SOURCE.md`); how many entries it has.
+pub fn load_common_passwords() -> usize {
+    COMMON.len()
+}
+
+/// Whether `password`, lowercased, is on the common list (NIST SP 800-63B
+/// §5.1.1.2: "passwords obtained from previous breach corpuses").
+fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    COMMON.binary_search_by(|w| (**w).cmp(lower.as_str())).is_ok()
+}
+
+/// Checks a new password (NIST SP 800-63B §3.1.1.2 and §5.1.1.2): at
+/// least 8 characters, at most 1024 bytes, not the username, not one
+/// character repeated, not one of the most common breached passwords
+/// (`data/common-passwords.zlib`, whatever its case). The reason, when
+/// refused.
 pub fn strength(password: &str, username: &str) -> Result<(), &'static str> {
     if password.chars().count() < MIN_LEN {
         return Err("use at least 8 characters");
@@ -198,7 +223,7 @@ pub fn strength(password: &str, username: &str) -> Result<(), &'static str> {
             return Err("it must not repeat one character");
         }
     }
-    if COMMON.iter().any(|c| c.eq_ignore_ascii_case(password)) {
+    if is_common(password) {
         return Err("it is one of the most common passwords");
     }
     Ok(())
@@ -272,6 +297,51 @@ async fn verify_now(password: Zeroizing<String>, stored: Option<String>) -> Resu
 
 #[cfg(test)]
 mod tests {
+    /// The built-in list decompresses, is sorted, and holds what was built
+    /// into it (46,450 entries of the NCSC's 100,000).
+    #[test]
+    fn the_common_list_loads() {
+        let started = std::time::Instant::now();
+        let n = super::load_common_passwords();
+        eprintln!(
+            "common-password list: {n} entries, first use {:?}",
+            started.elapsed()
+        );
+        assert_eq!(n, 46_450);
+        assert!(super::COMMON.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// Issue 17, item 10: well-known breached passwords are refused, in any
+    /// case (NIST SP 800-63B §5.1.1.2); strong phrases pass.
+    #[test]
+    fn breached_passwords_are_refused() {
+        for common in [
+            "password1",
+            "qwerty123",
+            "iloveyou",
+            "sunshine",
+            "football",
+            "baseball1",
+            "trustno1",
+            "Princess1",
+            "QWERTY123",
+            "dragon",
+        ] {
+            assert!(super::strength(common, "ann").is_err(), "{common} is accepted");
+        }
+        assert_eq!(
+            super::strength("qwerty123", "ann"),
+            Err("it is one of the most common passwords")
+        );
+        for strong in [
+            "correct horse battery",
+            "tessera ist 1 gutes Passwort",
+            "Ünïcödé pässwörd",
+        ] {
+            assert_eq!(super::strength(strong, "ann"), Ok(()), "{strong}");
+        }
+    }
+
     #[tokio::test]
     async fn hashes_verify_and_differ() {
         let a = super::hash(zeroize::Zeroizing::new("correct horse".into()))

@@ -129,6 +129,9 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let master = master_key(config)?;
     let token_alg = config.algorithm()?;
     crate::password::set_queue_limit(config.password_queue);
+    // Decompressed now, not during someone's registration.
+    let common = crate::password::load_common_passwords();
+    tracing::debug!("{common} common passwords loaded");
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
     let upstreams = crate::oauth::upstream::Upstreams::new(
         &config.upstream,

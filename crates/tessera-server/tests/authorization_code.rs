@@ -47,7 +47,13 @@ async fn sign_in_consent_code_and_id_token() {
     assert!(text(&wrong).contains("Wrong username or password"));
     assert!(!browser.cookies.contains_key("tessera_session"));
 
-    let answer = sign_in(&mut browser, &server, &authorize_path("web", "")).await;
+    // offline_access: a third party gets a refresh token only with it
+    // (OpenID Connect Core §11), and the replay below revokes that too.
+    let offline = authorize_path("web", "").replace(
+        "scope=openid+profile+email",
+        "scope=openid+profile+email+offline_access",
+    );
+    let answer = sign_in(&mut browser, &server, &offline).await;
     assert_eq!(answer["state"], "st-1");
     assert_eq!(answer["iss"], server.issuer, "RFC 9207");
     let session_cookie = browser.cookies.get("tessera_session").cloned().unwrap();
@@ -887,5 +893,75 @@ async fn consent_is_remembered_per_scope() {
         .await;
     assert_eq!(page.status, 200);
     assert!(text(&page).contains("Allow Photo Book?"));
+    server.stop().await;
+}
+
+/// Issue 17, item 10: a third-party client gets a refresh token from the
+/// code grant only when the user granted `offline_access` on the consent
+/// page, which names it (OpenID Connect Core §11); the operator's own apps
+/// get one without it, as before.
+#[tokio::test]
+async fn a_third_party_gets_a_refresh_token_only_with_offline_access() {
+    let (server, store) = setup(&support::sqlite_url()).await;
+    let mut own = client(
+        "own",
+        None,
+        &["authorization_code", "refresh_token"],
+        &["openid", "profile", "email"],
+        &["api"],
+    );
+    own.redirect_uris = vec![CALLBACK.into()];
+    own.first_party = true;
+    store.create_client(&own).await.unwrap();
+    let mut browser = Browser::default();
+
+    let online = sign_in(&mut browser, &server, &authorize_path("web", "")).await;
+    let r = redeem(&server, "web", &online["code"], Some(VERIFIER)).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(r.json()["access_token"].is_string());
+    assert!(
+        r.json().get("refresh_token").is_none(),
+        "a third party without offline_access: {}",
+        text(&r)
+    );
+
+    let offline =
+        authorize_path("web", "").replace("scope=openid+profile+email", "scope=openid+offline_access");
+    let page = browser.get(&server, &offline).await;
+    let html = text(&page);
+    assert!(
+        html.contains("Stay signed in when you are away"),
+        "the consent page names offline_access: {html}"
+    );
+    let done = browser
+        .post(
+            &server,
+            "/authorize/consent",
+            &[
+                ("interaction", &field(&html, "interaction")),
+                ("csrf", &field(&html, "csrf")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    let r = redeem(&server, "web", &redirected(&done)["code"], Some(VERIFIER)).await;
+    assert_eq!(r.json()["scope"], "openid offline_access");
+    let refresh_token = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = token(
+        server.addr,
+        &format!("grant_type=refresh_token&client_id=web&refresh_token={refresh_token}"),
+        &[],
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", text(&refreshed));
+    assert!(
+        refreshed.json()["refresh_token"].is_string(),
+        "rotated, not ended"
+    );
+
+    // Signed in already, and no consent for the operator's own app.
+    let own = redirected(&browser.get(&server, &authorize_path("own", "")).await);
+    let r = redeem(&server, "own", &own["code"], Some(VERIFIER)).await;
+    assert!(r.json()["refresh_token"].is_string(), "first party: {}", text(&r));
     server.stop().await;
 }

@@ -41,7 +41,7 @@ async fn chromium_and_openid_client_sign_in() {
             id,
             Some("pw"),
             &["authorization_code", "refresh_token"],
-            &["openid", "profile", "email"],
+            &["openid", "profile", "email", "offline_access"],
             &["api"],
         );
         c.name = name.into();

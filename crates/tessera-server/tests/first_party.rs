@@ -322,3 +322,77 @@ async fn refresh_cookie_for_browser_apps() {
     assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
     server.stop().await;
 }
+
+/// Issue 17, item 3: the refresh cookie follows the sign-in cookies' rule.
+/// On an https issuer it is `__Host-tessera_refresh` (`Secure`, `Path=/`,
+/// no `Domain`: no sibling host can set it, RFC 6265bis §4.1.3.2); on any
+/// issuer a name sent twice is refused (a planted cookie riding along),
+/// and the real cookie alone still works after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_cookie_is_host_only_on_https_and_read_once() {
+    use tessera_server::store::UserStore;
+    for (issuer, name) in [
+        (Some("https://id.example"), "__Host-tessera_refresh"),
+        (None, "tessera_refresh"),
+    ] {
+        let db = support::sqlite_url();
+        let server = support::start_node(&db, "ES256", issuer).await;
+        let addr = server.addr;
+        let store = Store::open(&db).await.unwrap();
+        let mut spa = client("spa", None, &["password", "refresh_token"], &["openid"], &[]);
+        spa.refresh_cookie = true;
+        store.create_client(&spa).await.unwrap();
+        store
+            .create_user(&user("u5", "fay", "fay's long password", &[]))
+            .await
+            .unwrap();
+        let body =
+            serde_json::json!({"client_id": "spa", "username": "fay", "password": "fay's long password"});
+        let r = request(
+            addr,
+            "POST",
+            "/api/v1/login",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let set = r.header("set-cookie").unwrap().to_owned();
+        assert!(set.starts_with(&format!("{name}=")), "{issuer:?}: {set}");
+        assert!(set.contains("; Secure") && !set.contains("Domain"), "{set}");
+        if issuer.is_some() {
+            assert!(set.contains("Path=/;"), "__Host- requires Path=/: {set}");
+        }
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let refresh = |cookies: String| async move {
+            request(
+                addr,
+                "POST",
+                "/api/v1/refresh",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Requested-With", "fetch"),
+                    ("Cookie", &cookies),
+                ],
+                br#"{"client_id":"spa"}"#,
+            )
+            .await
+        };
+        // Ours first or second: refused, whichever the planted one is.
+        for cookies in [
+            format!("{cookie}; {name}=planted"),
+            format!("{name}=planted; {cookie}"),
+        ] {
+            let r = refresh(cookies.clone()).await;
+            assert_eq!(
+                (r.status, r.json()["error"].as_str()),
+                (400, Some("invalid_request")),
+                "{issuer:?}: {cookies}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        let r = refresh(cookie.clone()).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        server.stop().await;
+    }
+}

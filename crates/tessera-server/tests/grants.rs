@@ -173,7 +173,11 @@ mod rfc6749_4_1_3 {
     async fn a_code_is_checked_before_it_is_consumed() {
         let (server, _store) = server(|_| {}).await;
         let mut browser = Browser::default();
-        let path = support::browser::authorize_path("web", "");
+        // offline_access: the refresh token is what the replay must revoke.
+        let path = support::browser::authorize_path("web", "").replace(
+            "scope=openid+profile+email",
+            "scope=openid+profile+email+offline_access",
+        );
         let code = sign_in(&mut browser, &server, &path).await["code"].clone();
         let form = format!(
             "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb\
@@ -514,12 +518,24 @@ mod rp_initiated_logout {
     /// session issued; one granted `offline_access` lives on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn logout_ends_the_sessions_refresh_tokens_but_offline_ones() {
-        let (server, _store) = server(|_| {}).await;
+        let (server, store) = server(|_| {}).await;
+        // A refresh token bound to the session: the operator's own app
+        // without offline_access (a third party gets none without it).
+        let mut own = client(
+            "own",
+            None,
+            &["authorization_code", "refresh_token"],
+            &["openid", "profile", "email"],
+            &["api"],
+        );
+        own.redirect_uris = vec![support::browser::CALLBACK.into()];
+        own.first_party = true;
+        store.create_client(&own).await.unwrap();
         let mut browser = Browser::default();
         let online = sign_in(
             &mut browser,
             &server,
-            &support::browser::authorize_path("web", ""),
+            &support::browser::authorize_path("own", ""),
         )
         .await["code"]
             .clone();
@@ -540,7 +556,7 @@ mod rp_initiated_logout {
             .await;
         let offline = support::browser::redirected(&done)["code"].clone();
         let refresh_of = |r: support::Response| r.json()["refresh_token"].as_str().unwrap().to_owned();
-        let online = refresh_of(redeem(&server, "web", &online, Some(VERIFIER)).await);
+        let online = refresh_of(redeem(&server, "own", &online, Some(VERIFIER)).await);
         let offline = refresh_of(redeem(&server, "web", &offline, Some(VERIFIER)).await);
         let out = browser.get(&server, "/logout").await;
         let page = support::browser::text(&out);
@@ -552,12 +568,12 @@ mod rp_initiated_logout {
             )
             .await;
         assert_eq!(confirmed.status, 200, "{}", support::browser::text(&confirmed));
-        let use_it = |t: String| {
+        let use_it = |t: String, client_id: &'static str| {
             let addr = server.addr;
             async move {
                 token(
                     addr,
-                    &format!("grant_type=refresh_token&refresh_token={t}&client_id=web"),
+                    &format!("grant_type=refresh_token&refresh_token={t}&client_id={client_id}"),
                     &[],
                 )
                 .await
@@ -565,11 +581,15 @@ mod rp_initiated_logout {
             }
         };
         assert_eq!(
-            use_it(online).await,
+            use_it(online, "own").await,
             400,
             "the session's refresh token ended with it"
         );
-        assert_eq!(use_it(offline).await, 200, "offline_access outlives the session");
+        assert_eq!(
+            use_it(offline, "web").await,
+            200,
+            "offline_access outlives the session"
+        );
         server.stop().await;
     }
 }

@@ -11,7 +11,8 @@
 use tessera_testkit as support;
 
 use tessera_server::store::{
-    AttemptStore, CodeStore, PruneStore, RevocationStore, Session, SessionStore, Store, CODE_KEPT_FOR,
+    prune_drain, AttemptStore, CodeStore, Interaction, InteractionStore, PruneStore, RevocationStore,
+    Session, SessionStore, Store, Trip, UpstreamStore, CODE_KEPT_FOR,
 };
 
 async fn prunes(database: &str) {
@@ -88,5 +89,78 @@ async fn expired_rows_are_pruned_in_batches_sqlite() {
 async fn expired_rows_are_pruned_in_batches_postgres() {
     if let Some(url) = support::postgres_url().await {
         prunes(&url).await;
+    }
+}
+
+/// Issue 17, item 5: one tick drains each table by its own count. Both the
+/// interactions and the upstream trips hold more expired rows than a batch:
+/// passes repeat until neither has any left (before the fix the two tables'
+/// counts were added, a sum that never equals one full batch, so the tick
+/// stopped after one pass and the backlog drained one batch per
+/// `PRUNE_EVERY` while `GET /authorize` made rows freely). Live rows stay.
+async fn drains_each_table_by_its_own_count(database: &str) {
+    let store = Store::open(database).await.unwrap();
+    let now = 1_000_000;
+    let batch = 3;
+    let expiring = |i: u8| if i == 0 { now + 100 } else { now - i64::from(i) };
+    for i in 0..8u8 {
+        store
+            .create_interaction(&Interaction {
+                id_hash: vec![i; 32],
+                binding_hash: vec![0; 32],
+                client_id: "c".into(),
+                request: "client_id=c".into(),
+                created_at: now - 700,
+                expires_at: expiring(i),
+                user_id: None,
+                auth_time: None,
+                amr: vec![],
+                consented: false,
+            })
+            .await
+            .unwrap();
+    }
+    for i in 0..5u8 {
+        let trip = Trip {
+            provider: "github".into(),
+            interaction_id: format!("i-{i}"),
+            binding_hash: vec![0; 32],
+        };
+        store.begin_trip(&[i; 32], &trip, expiring(i)).await.unwrap();
+    }
+    let pruned = prune_drain(&store, now, batch, 600).await.unwrap();
+    let mut left = Vec::new();
+    for i in 1..8u8 {
+        if store.interaction(&[i; 32], 0).await.unwrap().is_some() {
+            left.push(format!("interaction {i}"));
+        }
+    }
+    for i in 1..5u8 {
+        if store.take_trip(&[i; 32], 0).await.unwrap().is_some() {
+            left.push(format!("trip {i}"));
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "expired rows left after one tick: {left:?} ({pruned:?})"
+    );
+    assert_eq!(
+        (pruned.interactions, pruned.upstream_requests),
+        (7, 4),
+        "{pruned:?}"
+    );
+    assert!(store.interaction(&[0; 32], now).await.unwrap().is_some());
+    assert!(store.take_trip(&[0; 32], now).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_tick_drains_each_table_by_its_own_count_sqlite() {
+    drains_each_table_by_its_own_count(&support::sqlite_url()).await;
+}
+
+#[tokio::test]
+async fn a_tick_drains_each_table_by_its_own_count_postgres() {
+    if let Some(url) = support::postgres_url().await {
+        drains_each_table_by_its_own_count(&url).await;
     }
 }

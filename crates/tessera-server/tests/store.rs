@@ -281,6 +281,47 @@ async fn client_cache_never_serves_a_client_this_node_deleted() {
     assert_eq!(store.client("c").await.unwrap(), None);
 }
 
+/// Issue 17, item 11: the first keys stored by a node whose clock runs
+/// ahead are the keys of a node whose clock runs 5 s behind, which starts
+/// and signs with them at once (they replace no key, so they sign from
+/// [`keys::FIRST_KEYS_ACTIVATE_AT`]). A node that finds keys of its
+/// algorithm but none signing yet says so, not "algorithm not supported".
+#[tokio::test]
+async fn first_keys_sign_at_once_on_a_node_whose_clock_is_behind() {
+    use tessera_server::keys::{self, KeyRingError, MasterKey};
+    let store = Store::open(&support::sqlite_url()).await.unwrap();
+    let (master, _) = MasterKey::generate().unwrap();
+    let alg = tessera_jwt::Algorithm::ES256;
+    let t0 = 1_000_000;
+    let ahead = keys::load_or_create(&store, &master, alg, t0).await.unwrap();
+    for behind in 1..=5 {
+        let ring = keys::load_or_create(&store, &master, alg, t0 - behind)
+            .await
+            .unwrap_or_else(|e| panic!("a node {behind} s behind cannot start: {e}"));
+        assert_eq!(ring.access_tokens.key().kid(), ahead.access_tokens.key().kid());
+        assert_eq!(ring.id_tokens.key().kid(), ahead.id_tokens.key().kid());
+    }
+    assert_eq!(
+        store.keys().await.unwrap().len(),
+        2,
+        "no node made keys of its own"
+    );
+
+    // Keys that all activate later: the error names what happened.
+    let store = Store::open(&support::sqlite_url()).await.unwrap();
+    for alg in [tessera_jwt::Algorithm::RS256, alg] {
+        keys::create_key(&store, &master, alg, t0, t0 + 100)
+            .await
+            .unwrap();
+    }
+    let e = keys::load(&store, &master, alg, t0, false).await.unwrap_err();
+    assert!(
+        matches!(e, KeyRingError::NoActiveKey { next: Some(n), .. } if n == t0 + 100),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with("no signing key is active yet"), "{e}");
+}
+
 /// Key rotation: the new key is published before it signs; the old one
 /// signs until then and stays published until its tokens have expired.
 #[tokio::test]

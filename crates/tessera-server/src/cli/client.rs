@@ -46,7 +46,9 @@ pub(crate) struct CreateArgs {
     /// Allowed grant type; repeat for several (default: client_credentials).
     #[arg(long = "grant-type")]
     grant_types: Vec<String>,
-    /// Registered redirect URI; repeat for several.
+    /// Registered redirect URI; repeat for several: https, http to a
+    /// loopback host only (127.0.0.1, [::1], localhost), or a native app's
+    /// private-use scheme like com.example.app:/cb.
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
     /// Allowed scopes, separated by single spaces (RFC 6749 §3.3).
@@ -72,7 +74,9 @@ pub(crate) struct CreateArgs {
     #[arg(long)]
     auth_method: Option<String>,
     /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
-    /// SameSite=Strict cookie scoped to /api/v1 instead of the JSON body.
+    /// SameSite=Strict cookie instead of the JSON body
+    /// (__Host-tessera_refresh on https issuers, else tessera_refresh
+    /// scoped to /api/v1).
     #[arg(long)]
     refresh_cookie: bool,
     /// Where RP-initiated logout may send the user back (repeatable).
@@ -151,6 +155,68 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
         .map_err(Failure::Usage)
 }
 
+/// Why a redirect URI cannot be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RedirectUriError {
+    /// Not an absolute URI (RFC 6749 §3.1.2).
+    #[error("must be an absolute URI (RFC 6749 §3.1.2)")]
+    NotAbsolute,
+    /// It has a fragment (RFC 6749 §3.1.2).
+    #[error("must not have a fragment (RFC 6749 §3.1.2)")]
+    Fragment,
+    /// Plain http to a host other than loopback: the code would cross the
+    /// network unencrypted (RFC 9700 §2.1, §4.1).
+    #[error(
+        "plain http is allowed only to a loopback host (127.0.0.1, [::1] or localhost, RFC 8252 §7.3); use https (RFC 9700 §2.1)"
+    )]
+    PlainHttp,
+    /// Neither https, loopback http, nor a private-use scheme named after
+    /// a domain (`javascript:`, `data:`, `file:`, `myapp:` ...).
+    #[error(
+        "use https, http to a loopback host, or a native app's private-use scheme named after a domain it controls, like com.example.app:/cb (RFC 8252 §7.1)"
+    )]
+    Scheme,
+}
+
+/// Whether `uri` may be registered as a redirect URI (also used for
+/// post-logout redirect URIs).
+///
+/// - An absolute URI without a fragment (RFC 6749 §3.1.2).
+/// - `https`, always.
+/// - `http` only to a loopback host, `127.0.0.1` (any of 127/8), `[::1]`
+///   or `localhost`: a native app's loopback redirect (RFC 8252 §7.3);
+///   anywhere else the code and the browser's request would cross the
+///   network in clear (RFC 9700 §2.1 and §4.1, which ask for TLS on every
+///   redirect URI but the loopback one).
+/// - A native app's private-use scheme (RFC 8252 §7.1), which must be a
+///   reverse domain name the app controls, so it has a dot:
+///   `com.example.app:/cb`. That also refuses `javascript:`, `data:`,
+///   `file:` and other schemes a browser would not hand to an app.
+pub(crate) fn redirect_uri_allowed(uri: &str) -> Result<(), RedirectUriError> {
+    let parsed = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute)?;
+    if uri.contains('#') {
+        return Err(RedirectUriError::Fragment);
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(host)) => host == "localhost",
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(RedirectUriError::PlainHttp)
+            }
+        }
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(RedirectUriError::Scheme),
+    }
+}
+
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let config = args.config.load(None, None)?;
     let grant_types = if args.grant_types.is_empty() {
@@ -167,21 +233,14 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if args.public && grant_types.iter().any(|g| g == "client_credentials") {
         anyhow::bail!("a public client cannot use client_credentials (RFC 6749 §4.4)");
     }
-    // RFC 6749 §3.1.2: absolute URIs without a fragment; RFC 9700 §2.1:
-    // the code flow needs registered redirect URIs, compared exactly.
-    for uri in args.redirect_uris.iter().chain(&args.post_logout_redirect_uris) {
-        let absolute = uri.split_once("://").is_some_and(|(scheme, rest)| {
-            !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                && !rest.is_empty()
-        });
-        if !absolute || uri.contains('#') {
-            anyhow::bail!(
-                "--redirect-uri {uri:?}: must be an absolute URI without a fragment (RFC 6749 §3.1.2)"
-            );
-        }
+    // RFC 9700 §2.1: the code flow needs registered redirect URIs, compared
+    // exactly; each must be one a browser may be sent to with a code.
+    for (flag, uri) in args.redirect_uris.iter().map(|u| ("--redirect-uri", u)).chain(
+        args.post_logout_redirect_uris
+            .iter()
+            .map(|u| ("--post-logout-redirect-uri", u)),
+    ) {
+        redirect_uri_allowed(uri).map_err(|e| anyhow::anyhow!("{flag} {uri:?}: {e}"))?;
     }
     // Introspection needs an authenticated caller (RFC 7662 §2.1), and an
     // audience is one word, as in `aud` (space-separated in the store).
@@ -262,4 +321,48 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     };
     println!("{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redirect_uri_allowed, RedirectUriError};
+
+    /// Issue 17, item 10: plain http only to loopback (RFC 8252 §7.3, RFC
+    /// 9700 §2.1), private-use schemes for native apps (RFC 8252 §7.1).
+    #[test]
+    fn redirect_uris_need_tls_unless_loopback_or_a_native_app() {
+        use RedirectUriError::*;
+        let table: &[(&str, Result<(), RedirectUriError>)] = &[
+            ("https://photos.example/callback", Ok(())),
+            ("https://photos.example:8443/cb?x=1", Ok(())),
+            ("http://127.0.0.1:8080/cb", Ok(())),
+            ("http://127.0.0.1/cb", Ok(())),
+            ("http://[::1]:51004/cb", Ok(())),
+            ("http://localhost:3000/cb", Ok(())),
+            ("http://LOCALHOST/cb", Ok(())),
+            ("com.example.app:/oauth2redirect", Ok(())),
+            ("com.example.app://cb", Ok(())),
+            ("http://photos.example/callback", Err(PlainHttp)),
+            ("http://app.example/cb", Err(PlainHttp)),
+            ("http://10.0.0.5/cb", Err(PlainHttp)),
+            ("http://localhost.evil.example/cb", Err(PlainHttp)),
+            ("http://127.0.0.1.evil.example/cb", Err(PlainHttp)),
+            ("http://localhost@evil.example/cb", Err(PlainHttp)),
+            ("http://[::ffff:10.0.0.1]/cb", Err(PlainHttp)),
+            ("javascript:alert(1)", Err(Scheme)),
+            ("data:text/html,hi", Err(Scheme)),
+            ("file:///etc/passwd", Err(Scheme)),
+            ("myapp://cb", Err(Scheme)),
+            ("https://photos.example/cb#fragment", Err(Fragment)),
+            ("/relative/cb", Err(NotAbsolute)),
+            ("not a uri", Err(NotAbsolute)),
+            ("", Err(NotAbsolute)),
+        ];
+        let wrong: Vec<_> = table
+            .iter()
+            .map(|(uri, expected)| (uri, redirect_uri_allowed(uri), expected))
+            .filter(|(_, got, expected)| got != *expected)
+            .collect();
+        assert!(wrong.is_empty(), "(uri, got, expected): {wrong:#?}");
+    }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
 use super::bearer::{self, Challenge};
+use super::browser;
 use super::client_ip::ClientIp;
 use super::response::Json;
 use super::{authorization, content_type_is, AppState};
@@ -33,17 +34,37 @@ fn json_body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The refresh cookie: HttpOnly (no script reads it), Secure, SameSite=
-/// Strict (never sent cross-site), scoped to `/api/v1`.
-const COOKIE: &str = "tessera_refresh";
-
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    super::cookie(headers, COOKIE).map(str::to_owned)
+/// The refresh cookie's name: `__Host-tessera_refresh` on an https issuer,
+/// so no other host (a sibling subdomain included) can set it (RFC 6265bis
+/// §4.1.3.2), as the sign-in cookies are; `tessera_refresh` on a plain-http
+/// development issuer.
+fn cookie_name(state: &AppState) -> &'static str {
+    if browser::https(state) {
+        "__Host-tessera_refresh"
+    } else {
+        "tessera_refresh"
+    }
 }
 
-fn set_cookie(response: &mut Response, value: &str, max_age: i64) {
-    let cookie =
-        format!("{COOKIE}={value}; Path=/api/v1; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict");
+/// The refresh cookie's value, if the browser sent one; a name sent twice
+/// is refused ([`super::cookie_once`]), as for the sign-in cookies.
+fn cookie_value(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+    super::cookie_once(headers, cookie_name(state))
+        .map(|v| v.map(str::to_owned))
+        .map_err(|_| OAuthError::RepeatedCookie)
+}
+
+/// `Set-Cookie` for the refresh cookie: HttpOnly (no script reads it),
+/// Secure, SameSite=Strict (never sent cross-site). Scoped to `/api/v1` on
+/// a plain-http issuer; on https the `__Host-` prefix requires `Path=/`
+/// (RFC 6265bis §4.1.3.2), and only `/api/v1/refresh` and `/api/v1/logout`
+/// read it.
+fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
+    let path = if browser::https(state) { "/" } else { "/api/v1" };
+    let cookie = format!(
+        "{}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
+        cookie_name(state)
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
@@ -52,7 +73,7 @@ fn set_cookie(response: &mut Response, value: &str, max_age: i64) {
 /// Renders tokens: the JSON body, the access token in an `Authorization:
 /// Bearer` header, and for cookie clients the refresh token as a cookie
 /// instead of in the body.
-fn issued(mut issued: first_party::Issued) -> Response {
+fn issued(state: &AppState, mut issued: first_party::Issued) -> Response {
     let refresh = if issued.cookie {
         issued.tokens.refresh_token.take()
     } else {
@@ -64,7 +85,7 @@ fn issued(mut issued: first_party::Issued) -> Response {
         r.headers_mut().insert(AUTHORIZATION, bearer);
     }
     if let Some(refresh) = refresh {
-        set_cookie(&mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
+        set_cookie(state, &mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
     }
     r
 }
@@ -87,7 +108,7 @@ pub(super) async fn login(
     match result {
         Ok(tokens) => {
             state.metrics.token_issued(GrantType::Password);
-            issued(tokens)
+            issued(&state, tokens)
         }
         Err(e) => e.into_response(),
     }
@@ -124,7 +145,7 @@ pub(super) async fn refresh(
     let result = async {
         csrf_check(&state, &headers)?;
         let request: RefreshRequest = json_body(&headers, &body)?;
-        let cookie = cookie_value(&headers);
+        let cookie = cookie_value(&state, &headers)?;
         let keys = state.keys();
         let issue = state.issue(&keys, peer);
         first_party::refresh(&state.store, &issue, &request, cookie.as_deref()).await
@@ -133,7 +154,7 @@ pub(super) async fn refresh(
     match result {
         Ok(tokens) => {
             state.metrics.token_issued(GrantType::RefreshToken);
-            issued(tokens)
+            issued(&state, tokens)
         }
         Err(e) => e.into_response(),
     }
@@ -147,7 +168,7 @@ pub(super) async fn logout(
 ) -> Response {
     let result = async {
         let request: LogoutRequest = json_body(&headers, &body)?;
-        let cookie = cookie_value(&headers);
+        let cookie = cookie_value(&state, &headers)?;
         if request.refresh_token.is_none() && cookie.is_some() {
             csrf_check(&state, &headers)?;
         }
@@ -164,7 +185,7 @@ pub(super) async fn logout(
     match result {
         Ok(()) => {
             let mut r = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
-            set_cookie(&mut r, "", 0);
+            set_cookie(&state, &mut r, "", 0);
             r
         }
         Err(e) => e.into_response(),

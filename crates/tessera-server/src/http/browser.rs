@@ -32,30 +32,20 @@ use crate::store::Store;
 use crate::ui;
 
 /// Whether the issuer is https (cookies `Secure` and `__Host-`).
-fn https(state: &AppState) -> bool {
+pub(super) fn https(state: &AppState) -> bool {
     state.issuer.starts_with("https://")
 }
 
-/// A cookie's value, refusing a name sent twice (RFC 6265 §5.4).
+/// A cookie's value, refusing a name sent twice ([`super::cookie_once`])
+/// with a page.
 pub(super) fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Box<Response>> {
-    let mut found = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(n, _)| *n == name)
-        .map(|(_, v)| v);
-    let first = found.next();
-    if found.next().is_some() {
-        tracing::warn!(target: "audit", cookie = name, "request refused: the cookie was sent twice");
-        return Err(Box::new(page(
+    super::cookie_once(headers, name).map_err(|_| {
+        Box::new(page(
             StatusCode::BAD_REQUEST,
             ui::error("Your browser sent a sign-in cookie twice. Clear this site's cookies and try again."),
             &[],
-        )));
-    }
-    Ok(first)
+        ))
+    })
 }
 
 fn cookie_attributes(state: &AppState) -> &'static str {

@@ -32,6 +32,15 @@ pub use seal::{MasterKey, SealError};
 
 /// How far ahead of signing a rotated key is published, in seconds.
 pub const PUBLISH_AHEAD: i64 = 360;
+/// When a first key signs from: the epoch, that is at once on every node.
+///
+/// A first key (the first start, or a key for an algorithm that had none)
+/// replaces no key, so unlike a rotated key it has nothing to wait for. Its
+/// activation must not be the creating node's clock: nodes starting together
+/// on an empty database take the keys that the first of them stored, and a
+/// node whose clock runs a few seconds behind that one's would find no key
+/// that signs at its own `now`, and could not start (issue 17, item 11).
+pub const FIRST_KEYS_ACTIVATE_AT: i64 = 0;
 /// How long a retired key stays in the JWKS, in seconds (tokens live at
 /// most [`crate::config::MAX_ACCESS_TOKEN_TTL`]).
 pub const RETIRED_PUBLISHED_FOR: i64 = 24 * 3600;
@@ -66,6 +75,21 @@ pub enum KeyRingError {
         kid: String,
         /// Why.
         source: tessera_jwt::KeyError,
+    },
+    /// Keys of `alg` are stored, but none signs at `now`: they activate
+    /// later (this host's clock is behind the one that made them), or the
+    /// store holds none that is not retired.
+    #[error(
+        "no signing key is active yet for {alg} at {now} (unix time){}",
+        match .next { Some(t) => format!(": the next activates at {t}, {} s later; is this host's clock behind the other nodes'?", t - now), None => String::new() }
+    )]
+    NoActiveKey {
+        /// The algorithm wanted.
+        alg: Algorithm,
+        /// This node's clock.
+        now: i64,
+        /// When the earliest key of `alg` still to come activates.
+        next: Option<i64>,
     },
     /// The token algorithm cannot be used for server keys.
     #[error(
@@ -148,7 +172,15 @@ fn current_signing_key(
         .iter()
         .filter(|k| k.alg == alg.name() && signs_at(k, now))
         .max_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()))
-        .ok_or(KeyRingError::UnsupportedAlgorithm(alg))?;
+        .ok_or_else(|| KeyRingError::NoActiveKey {
+            alg,
+            now,
+            next: stored
+                .iter()
+                .filter(|k| k.alg == alg.name() && k.activates_at > now)
+                .map(|k| k.activates_at)
+                .min(),
+        })?;
     let der = master.open(&current.kid, &current.sealed_private_key)?;
     Ok(SigningKey::from_pkcs8_der(&der, Some(alg))
         .map_err(key_error(&current.kid))?
@@ -285,7 +317,7 @@ pub async fn load<S: KeyStore>(
                 .chain(&missing)
                 .any(|k: &StoredKey| k.alg == alg.name() && k.retired_at.is_none_or(|r| r > now));
             if !have {
-                missing.push(new_key(master, alg, now, now)?);
+                missing.push(new_key(master, alg, now, FIRST_KEYS_ACTIVATE_AT)?);
             }
         }
         if !missing.is_empty() {

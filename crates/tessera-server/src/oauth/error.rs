@@ -28,6 +28,10 @@ pub enum OAuthError {
     /// A parameter appears more than once (RFC 6749 §3.1).
     #[error("{0} is repeated; each parameter may appear once")]
     RepeatedParameter(&'static str),
+    /// A cookie name was sent twice (a planted cookie rides along with
+    /// ours; which one is read is not for the sender to choose).
+    #[error("a cookie was sent twice; clear this site's cookies and sign in again")]
+    RepeatedCookie,
     /// A required parameter is missing.
     #[error("parameter {0:?} is required")]
     MissingParameter(&'static str),
@@ -137,6 +141,7 @@ impl OAuthError {
             | OAuthError::BodyTooLarge
             | OAuthError::MalformedBody
             | OAuthError::RepeatedParameter(_)
+            | OAuthError::RepeatedCookie
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
@@ -191,6 +196,7 @@ impl OAuthError {
             OAuthError::WrongContentType
             | OAuthError::MalformedBody
             | OAuthError::RepeatedParameter(_)
+            | OAuthError::RepeatedCookie
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth

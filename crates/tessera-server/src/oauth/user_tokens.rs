@@ -88,8 +88,26 @@ impl Drawn {
     }
 }
 
+/// Whether a new sign-in gives `client` a refresh token (when it may use
+/// the refresh grant at all).
+///
+/// A third-party client gets one only when `offline_access` was granted
+/// (OpenID Connect Core §11): a refresh token lets it act while the user is
+/// away, which the user must approve. A third-party client is always shown
+/// the consent page, which names `offline_access` ("Stay signed in when
+/// you are away"), unless the user approved these very scopes, that scope
+/// included, for it before; Tessera counts that earlier approval as the
+/// consent §11 asks for (node-oidc-provider asks again with
+/// `prompt=consent`; §11 allows "other conditions" in its place). The
+/// operator's own apps (`first_party`, or allowed the password grant) get
+/// one as before: the person is using the app, not delegating to a third
+/// party.
+pub fn offline_allowed(client: &Client, granted: &Scope) -> bool {
+    claims::is_first_party(client) || granted.has("offline_access")
+}
+
 /// Draws the access token's `jti`, and a refresh token in `family` when the
-/// client may refresh.
+/// client may refresh (a new family: see [`offline_allowed`]).
 pub fn prepare<'a>(
     ctx: &Issue<'a>,
     client: &'a Client,
@@ -135,7 +153,13 @@ pub fn prepare_drawn<'a>(
         refresh: None,
         new_family: None,
     };
-    let refresh_token = if client.may_use(super::grant::GrantType::RefreshToken) {
+    let refreshable = client.may_use(super::grant::GrantType::RefreshToken)
+        && match family {
+            FamilyOf::New { .. } => offline_allowed(client, granted),
+            // A family exists: it was allowed when it began.
+            FamilyOf::Existing { .. } => true,
+        };
+    let refresh_token = if refreshable {
         let token = drawn.refresh_token;
         let (family_id, family_ends) = match family {
             FamilyOf::Existing {

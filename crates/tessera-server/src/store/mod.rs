@@ -39,7 +39,9 @@ pub use consents::ConsentStore;
 pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
-pub use prune::{prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY};
+pub use prune::{
+    drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
+};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
 pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;

@@ -74,7 +74,9 @@ try {
 
   // 1. Third-party client: login page, consent page, code.
   const photos = await relyingParty('photos');
-  const first = await authorizationUrl(photos);
+  // A third party gets a refresh token only with offline_access (OpenID
+  // Connect Core §11), which the consent page names.
+  const first = await authorizationUrl(photos, { scope: 'openid profile email offline_access' });
   await page.goto(first.url.href);
   out.login_title = await page.title();
   await page.screenshot({ path: screenshot, fullPage: true });
