@@ -52,7 +52,7 @@ fn set_cookie(response: &mut Response, value: &str, max_age: i64) {
 /// Renders tokens: the JSON body, the access token in an `Authorization:
 /// Bearer` header, and for cookie clients the refresh token as a cookie
 /// instead of in the body.
-fn issued(mut issued: first_party::Issued) -> Response {
+fn issued(state: &AppState, mut issued: first_party::Issued) -> Response {
     let refresh = if issued.cookie {
         issued.tokens.refresh_token.take()
     } else {
@@ -65,6 +65,9 @@ fn issued(mut issued: first_party::Issued) -> Response {
     }
     if let Some(refresh) = refresh {
         set_cookie(&mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
+    }
+    if let Some(device) = &issued.device {
+        super::browser::append_cookie(&mut r, &super::browser::device_cookie(state, device));
     }
     r
 }
@@ -79,15 +82,26 @@ pub(super) async fn login(
 ) -> Response {
     let result = async {
         let request: LoginRequest = json_body(&headers, &body)?;
+        // The one cookie reader: a device cookie sent twice is refused.
+        let device = super::browser::device_value(&state, &headers)
+            .map_err(|_| OAuthError::MalformedJson("a cookie was sent twice"))?;
         let keys = state.keys();
         let issue = state.issue(&keys, peer);
-        first_party::login(&state.store, &issue, authorization(&headers)?, &request).await
+        first_party::login(
+            &state.store,
+            &issue,
+            authorization(&headers)?,
+            &request,
+            &state.devices,
+            device,
+        )
+        .await
     }
     .await;
     match result {
         Ok(tokens) => {
             state.metrics.token_issued(GrantType::Password);
-            issued(tokens)
+            issued(&state, tokens)
         }
         Err(e) => e.into_response(),
     }
@@ -133,7 +147,7 @@ pub(super) async fn refresh(
     match result {
         Ok(tokens) => {
             state.metrics.token_issued(GrantType::RefreshToken);
-            issued(tokens)
+            issued(&state, tokens)
         }
         Err(e) => e.into_response(),
     }
@@ -188,7 +202,9 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
 }
 
-/// `POST /api/v1/users`: self-registration (off unless configured); 201.
+/// `POST /api/v1/users`: self-registration (off unless configured); 201
+/// with the username, the same whether the account was made or its email
+/// was another account's (see [`first_party::register`]).
 pub(super) async fn register(
     State(state): State<Arc<AppState>>,
     ClientIp(peer): ClientIp,
@@ -208,9 +224,9 @@ pub(super) async fn register(
     }
     .await;
     match result {
-        Ok(user) => Json::no_store(
+        Ok(registered) => Json::no_store(
             StatusCode::CREATED,
-            &serde_json::json!({"user_id": user.id, "username": user.username}),
+            &serde_json::json!({"username": registered.username()}),
         )
         .into_response(),
         Err(e) => e.into_response(),
