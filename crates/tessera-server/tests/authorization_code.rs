@@ -837,6 +837,19 @@ async fn cookie_attributes_follow_the_issuer() {
         session.contains("; HttpOnly") && session.contains("SameSite=Lax") && session.contains("; Secure"),
         "{session}"
     );
+    // The device cookie of a password sign-in (issue 17 item 8).
+    let device = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-tessera_device="))
+        .unwrap();
+    assert!(
+        device.contains("; HttpOnly")
+            && device.contains("SameSite=Strict")
+            && device.contains("; Secure")
+            && device.contains("Path=/")
+            && !device.contains("Domain"),
+        "{device}"
+    );
     server.stop().await;
 
     // A plain-http issuer: no Secure.
