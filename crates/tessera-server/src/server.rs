@@ -151,13 +151,18 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     }
     Ok(Prepared {
         state: Arc::new(
-            AppState::new(config.issuer(), store, keys)
-                .with_self_registration(config.self_registration)
-                .with_cors_origins(config.cors_origins.clone())
-                .with_trusted_proxies(config.proxies()?)
-                .with_metrics_elsewhere(config.metrics_listen.is_some())
-                .with_family_lifetime(config.refresh_family_lifetime)
-                .with_upstreams(upstreams),
+            AppState::new(
+                config.issuer(),
+                store,
+                keys,
+                crate::oauth::device::DeviceKey::new(master.device_cookie_key()),
+            )
+            .with_self_registration(config.self_registration)
+            .with_cors_origins(config.cors_origins.clone())
+            .with_trusted_proxies(config.proxies()?)
+            .with_metrics_elsewhere(config.metrics_listen.is_some())
+            .with_family_lifetime(config.refresh_family_lifetime)
+            .with_upstreams(upstreams),
         ),
         master: Arc::new(master),
         token_alg,

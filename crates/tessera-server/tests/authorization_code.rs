@@ -760,6 +760,30 @@ async fn sign_up_from_the_login_page() {
     let taken = submit(&mut browser, &server, &html, "ann", "a long new passphrase").await;
     assert_eq!(taken.status, 400);
     assert!(text(&taken).contains("already registered"));
+    // Another account's email (issue 17 item 9): nothing is made; the page
+    // cannot pretend to sign anyone in, so it says so (at the registration
+    // rate, like a taken username).
+    let (interaction, csrf) = (field(&html, "interaction"), field(&html, "csrf"));
+    let email_taken = browser
+        .post(
+            &server,
+            "/authorize/register",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("username", "newer"),
+                ("email", "ann@example.com"),
+                ("password", "a long new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(email_taken.status, 400);
+    assert!(
+        text(&email_taken).contains("sign in instead"),
+        "{}",
+        text(&email_taken)
+    );
+    assert!(store.user_by_username("newer").await.unwrap().is_none());
     let done = submit(&mut browser, &server, &html, "newbie", "a long new passphrase").await;
     let code = redirected(&done)["code"].clone();
     let r = token(
@@ -842,6 +866,19 @@ async fn cookie_attributes_follow_the_issuer() {
     assert!(
         session.contains("; HttpOnly") && session.contains("SameSite=Lax") && session.contains("; Secure"),
         "{session}"
+    );
+    // The device cookie of a password sign-in (issue 17 item 8).
+    let device = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-tessera_device="))
+        .unwrap();
+    assert!(
+        device.contains("; HttpOnly")
+            && device.contains("SameSite=Strict")
+            && device.contains("; Secure")
+            && device.contains("Path=/")
+            && !device.contains("Domain"),
+        "{device}"
     );
     server.stop().await;
 

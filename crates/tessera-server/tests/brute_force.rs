@@ -380,3 +380,159 @@ mod per_address {
         a.stop().await;
     }
 }
+
+/// Issue 17 item 8: a lock by trickle. Five wrong guesses every five
+/// minutes keep an account locked; a browser that signed in to it before
+/// (a signed device cookie, OWASP "Blocking Brute Force Attacks") is not
+/// locked out by them, while strangers still are, and a device gets a small
+/// budget of its own.
+mod device_cookies {
+    use super::*;
+
+    use support::browser::{self, authorize_path, redirected, text, Browser};
+    use tessera_server::oauth::device::DEVICE_FAILURES;
+
+    const DEVICE: &str = "tessera_device";
+
+    /// The login page of a new interaction for the first-party client
+    /// (`prompt=login`: a signed-in browser is asked again), submitted as
+    /// ann.
+    async fn page_login(
+        browser: &mut Browser,
+        node: std::net::SocketAddr,
+        password: &str,
+    ) -> support::Response {
+        let page = browser
+            .get(&node, &authorize_path("first", "&prompt=login"))
+            .await;
+        assert_eq!(page.status, 200, "{}", text(&page));
+        browser.log_in(&node, &text(&page), "ann", password).await
+    }
+
+    /// `POST /api/v1/login` as ann for the public client `spa`, with these
+    /// cookies.
+    async fn api_login(node: std::net::SocketAddr, cookies: &str, password: &str) -> support::Response {
+        let body = serde_json::json!({"client_id": "spa", "username": "ann", "password": password});
+        support::request(
+            node,
+            "POST",
+            "/api/v1/login",
+            &[("Content-Type", "application/json"), ("Cookie", cookies)],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    fn device_cookie(r: &support::Response) -> Option<String> {
+        r.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.clone())
+            .find(|v| v.starts_with(&format!("{DEVICE}=")))
+    }
+
+    /// A stranger keeps ann's account locked: every right password without
+    /// a device cookie of hers is refused, on the token endpoint, the login
+    /// page and the JSON API. Her own browser signs in through both, on
+    /// either node; a forged cookie, or bob's, does not help; her device's
+    /// own wrong guesses are limited.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_trickle_of_guesses_cannot_lock_the_owners_browser_out() {
+        let database = support::sqlite_url();
+        let (a, b, store) = nodes(&database, &["bob"]).await;
+        browser::seed(&store).await;
+        store
+            .create_client(&client("spa", None, &["password"], &["openid"], &["api"]))
+            .await
+            .unwrap();
+        // Ann signs in from her browser once, before any attack: it is a
+        // known device of hers from now on.
+        let mut owner = Browser::default();
+        let done = page_login(&mut owner, a.addr, RIGHT).await;
+        redirected(&done);
+        let set = device_cookie(&done).expect("a device cookie after a password sign-in");
+        assert!(
+            set.contains("; HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"),
+            "{set}"
+        );
+        // Her app (cookies kept by the browser) signs in through the API.
+        let r = api_login(a.addr, "", RIGHT).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let api_device = device_cookie(&r).expect("the API gives a device cookie too");
+        let api_device = api_device.split(';').next().unwrap().to_owned();
+
+        // The stranger's trickle: five wrong guesses lock the account, and
+        // each further one finds it locked.
+        let stranger = ip("127.0.72.1");
+        for _ in 0..LOCK_THRESHOLD + 2 {
+            assert_eq!(
+                password_grant(a.addr, stranger, "ann", "a wrong guess")
+                    .await
+                    .status,
+                400
+            );
+        }
+        let locked = |store: Store| async move {
+            store
+                .user_by_username("ann")
+                .await
+                .unwrap()
+                .unwrap()
+                .locked_until
+                .is_some()
+        };
+        assert!(locked(store.clone()).await);
+        // Strangers get nothing, even with the right password.
+        assert_eq!(password_grant(b.addr, stranger, "ann", RIGHT).await.status, 400);
+        let r = page_login(&mut Browser::default(), b.addr, RIGHT).await;
+        assert_eq!(r.status, 401, "a new browser is a stranger: {}", text(&r));
+        assert_eq!(api_login(b.addr, "", RIGHT).await.status, 400);
+
+        // Ann's browser signs in on the other node, page and API.
+        let r = page_login(&mut owner, b.addr, RIGHT).await;
+        assert_eq!(r.status, 303, "her device is not locked out: {}", text(&r));
+        redirected(&r);
+        let r = api_login(b.addr, &api_device, RIGHT).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert!(
+            locked(store.clone()).await,
+            "her sign-in leaves the strangers' lock"
+        );
+
+        // A forged device cookie, and bob's own, count for nothing.
+        let own = owner.cookies[DEVICE].clone();
+        let (id, rest) = own.split_once('.').unwrap();
+        let forged_id = if id.starts_with('A') { "B" } else { "A" };
+        let forged = format!("{forged_id}{}.{rest}", &id[1..]);
+        let mut forger = Browser::default();
+        forger.cookies.insert(DEVICE.into(), forged.clone());
+        let r = page_login(&mut forger, a.addr, RIGHT).await;
+        assert_eq!(r.status, 401, "a forged device cookie: {}", text(&r));
+        assert_eq!(
+            api_login(a.addr, &format!("{DEVICE}={forged}"), RIGHT)
+                .await
+                .status,
+            400
+        );
+        let mut bobs = Browser::default();
+        let page = bobs.get(&a, &authorize_path("first", "")).await;
+        let r = bobs.log_in(&a, &text(&page), "bob", RIGHT).await;
+        assert_eq!(r.status, 303, "bob signs in: {}", text(&r));
+        let bobs_device = bobs.cookies[DEVICE].clone();
+        let mut borrower = Browser::default();
+        borrower.cookies.insert(DEVICE.into(), bobs_device);
+        let r = page_login(&mut borrower, a.addr, RIGHT).await;
+        assert_eq!(r.status, 401, "another account's device cookie: {}", text(&r));
+
+        // Her device's own guesses are limited: after its budget it is a
+        // stranger again, and the lock applies to it too.
+        for _ in 0..DEVICE_FAILURES {
+            let r = page_login(&mut owner, a.addr, "a wrong guess").await;
+            assert_eq!(r.status, 401);
+        }
+        let r = page_login(&mut owner, a.addr, RIGHT).await;
+        assert_eq!(r.status, 401, "a spent device is a stranger: {}", text(&r));
+        a.stop().await;
+        b.stop().await;
+    }
+}

@@ -172,7 +172,8 @@ async fn self_registration() {
     .await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["username"], "dave");
-    // Duplicates: 409.
+    // A taken username: 409. A taken email is not told (see
+    // `a_taken_email_reads_like_a_free_one`), and makes no account.
     let r = post(
         on.addr,
         serde_json::json!({"username": "dave", "password": "another long password"}),
@@ -180,7 +181,12 @@ async fn self_registration() {
     .await;
     assert_eq!(r.status, 409);
     let r = post(on.addr, serde_json::json!({"username": "dave2", "password": "another long password", "email": "d@example.com"})).await;
-    assert_eq!(r.status, 409);
+    assert_eq!(r.status, 201);
+    {
+        use tessera_server::store::UserStore;
+        let store = Store::open(&db).await.unwrap();
+        assert!(store.user_by_username("dave2").await.unwrap().is_none());
+    }
     // Weak passwords and bad input: 400.
     for (user, password) in [
         ("erin", "short"),
@@ -218,6 +224,88 @@ async fn self_registration() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    on.stop().await;
+}
+
+/// Issue 17 item 9: `POST /api/v1/users` answers a taken email exactly as
+/// it answers a free one (status, headers, body), so registration is no
+/// oracle for who has an account here; the account with the taken email is
+/// not made. A taken username is told, but every probe counts against the
+/// address's registration limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_email_reads_like_a_free_one() {
+    use tessera_server::oauth::throttle::REGISTRATIONS_PER_WINDOW;
+    use tessera_server::store::UserStore;
+    let db = support::sqlite_url();
+    let on = support::start_configured(&db, "ES256", None, |c| c.self_registration = true).await;
+    let store = Store::open(&db).await.unwrap();
+    store
+        .create_user(&support::user("u-ann", "ann", "correct horse battery", &[]))
+        .await
+        .unwrap();
+    let mut ann = store.user("u-ann").await.unwrap().unwrap();
+    ann.id = "u-vic".into();
+    ann.username = "victim".into();
+    ann.email = Some("victim@example.com".into());
+    store.create_user(&ann).await.unwrap();
+    let register = |from: &'static str, username: &'static str, email: &'static str| {
+        let addr = on.addr;
+        async move {
+            let body =
+                serde_json::json!({"username": username, "password": "a good long password", "email": email});
+            support::request_from(
+                from.parse().unwrap(),
+                addr,
+                "POST",
+                "/api/v1/users",
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+            .await
+        }
+    };
+    // The same username with the victim's email, then with a free one
+    // (which makes erin: the first made nothing).
+    let taken = register("127.0.81.1", "erin", "victim@example.com").await;
+    let free = register("127.0.81.1", "erin", "erin@example.com").await;
+    let without_date = |r: &support::Response| {
+        let mut headers: Vec<_> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+            .collect();
+        headers.sort();
+        (r.status, headers, r.body.clone())
+    };
+    assert_eq!(
+        without_date(&taken),
+        without_date(&free),
+        "{} / {}",
+        String::from_utf8_lossy(&taken.body),
+        String::from_utf8_lossy(&free.body)
+    );
+    assert_eq!(free.status, 201);
+    assert_eq!(free.json(), serde_json::json!({"username": "erin"}));
+    let erin = store.user_by_username("erin").await.unwrap().unwrap();
+    assert_eq!(erin.email.as_deref(), Some("erin@example.com"));
+    // The victim's email in another case is the same address.
+    let r = register("127.0.81.1", "fay", "Victim@Example.COM").await;
+    assert_eq!(r.status, 201);
+    assert!(
+        store.user_by_username("fay").await.unwrap().is_none(),
+        "nothing made"
+    );
+    // A taken username is told, at the registration rate: every probe
+    // counts against the address's limit.
+    for _ in 0..REGISTRATIONS_PER_WINDOW {
+        assert_eq!(
+            register("127.0.81.2", "victim", "x@example.com").await.status,
+            409
+        );
+    }
+    let r = register("127.0.81.2", "victim", "x@example.com").await;
+    assert_eq!(r.status, 429, "{}", String::from_utf8_lossy(&r.body));
     on.stop().await;
 }
 

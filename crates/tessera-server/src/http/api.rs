@@ -87,6 +87,9 @@ fn issued(state: &AppState, mut issued: first_party::Issued) -> Response {
     if let Some(refresh) = refresh {
         set_cookie(state, &mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
     }
+    if let Some(device) = &issued.device {
+        super::browser::append_cookie(&mut r, &super::browser::device_cookie(state, device));
+    }
     r
 }
 
@@ -100,9 +103,20 @@ pub(super) async fn login(
 ) -> Response {
     let result = async {
         let request: LoginRequest = json_body(&headers, &body)?;
+        // The one cookie reader: a device cookie sent twice is refused.
+        let device = super::browser::device_value(&state, &headers)
+            .map_err(|_| OAuthError::MalformedJson("a cookie was sent twice"))?;
         let keys = state.keys();
         let issue = state.issue(&keys, peer);
-        first_party::login(&state.store, &issue, authorization(&headers)?, &request).await
+        first_party::login(
+            &state.store,
+            &issue,
+            authorization(&headers)?,
+            &request,
+            &state.devices,
+            device,
+        )
+        .await
     }
     .await;
     match result {
@@ -209,7 +223,9 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
 }
 
-/// `POST /api/v1/users`: self-registration (off unless configured); 201.
+/// `POST /api/v1/users`: self-registration (off unless configured); 201
+/// with the username, the same whether the account was made or its email
+/// was another account's (see [`first_party::register`]).
 pub(super) async fn register(
     State(state): State<Arc<AppState>>,
     ClientIp(peer): ClientIp,
@@ -229,9 +245,9 @@ pub(super) async fn register(
     }
     .await;
     match result {
-        Ok(user) => Json::no_store(
+        Ok(registered) => Json::no_store(
             StatusCode::CREATED,
-            &serde_json::json!({"user_id": user.id, "username": user.username}),
+            &serde_json::json!({"username": registered.username()}),
         )
         .into_response(),
         Err(e) => e.into_response(),

@@ -126,6 +126,9 @@ pub(super) fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Res
     if let Some(session) = &answer.new_session {
         cookies.push(browser::session_cookie(state, session, flow::SESSION_TTL));
     }
+    if let Some(device) = &answer.new_device {
+        cookies.push(browser::device_cookie(state, device));
+    }
     let mut response = match answer.outcome {
         Outcome::ToClient(url) | Outcome::ToUpstream(url) => see_other(&url),
         Outcome::Show(screen) => screen_page(state, screen),

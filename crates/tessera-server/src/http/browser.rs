@@ -6,7 +6,11 @@
 //! - The **SSO session cookie** holds a random value whose SHA-256 the
 //!   store keeps (`HttpOnly`, `SameSite=Lax` so a second app's redirect
 //!   carries it).
-//! - On https issuers both are `Secure` and `__Host-` prefixed, so no other
+//! - The **device cookie** says this browser signed in to an account with
+//!   its password before (see [`crate::oauth::device`]): `HttpOnly`,
+//!   `SameSite=Strict` (only our own pages' forms and first-party calls
+//!   carry it), lasting [`DEVICE_TTL`].
+//! - On https issuers all three are `Secure` and `__Host-` prefixed, so no other
 //!   host (a sibling subdomain included) can set them; on a plain-http
 //!   development issuer browsers would drop such cookies, so they are not.
 //! - Two cookies of one of these names in one request are refused: the
@@ -25,6 +29,7 @@ use tessera_jwt::UnixTime;
 use super::{content_type_is, AppState};
 
 use crate::keys::KeyRing;
+use crate::oauth::device::DEVICE_TTL;
 use crate::oauth::interaction::binding_cookie_name;
 use crate::oauth::interaction::flow::{Browser, Ctx, StepForm};
 use crate::oauth::{OAuthError, Params};
@@ -82,6 +87,32 @@ pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> Str
     )
 }
 
+/// The device cookie's name.
+pub(super) fn device_cookie_name(state: &AppState) -> &'static str {
+    if https(state) {
+        "__Host-tessera_device"
+    } else {
+        "tessera_device"
+    }
+}
+
+/// The device cookie's value, if the browser sent one (once).
+pub(super) fn device_value<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<Option<&'h str>, Box<Response>> {
+    cookie_once(headers, device_cookie_name(state))
+}
+
+/// `Set-Cookie` for a device cookie.
+pub(super) fn device_cookie(state: &AppState, value: &str) -> String {
+    format!(
+        "{}={value}; Path=/; Max-Age={DEVICE_TTL}; HttpOnly; SameSite=Strict{}",
+        device_cookie_name(state),
+        cookie_attributes(state)
+    )
+}
+
 /// `Set-Cookie` for a binding secret (for the browser's session: no
 /// `Max-Age`).
 pub(super) fn binding_cookie(state: &AppState, secret: &str) -> String {
@@ -103,6 +134,7 @@ pub(super) fn presented<'h>(
         binding: existing_binding(state, headers)?,
         session: session_value(state, headers)?,
         peer,
+        device: device_value(state, headers)?,
     })
 }
 
@@ -113,6 +145,7 @@ impl AppState {
             store: &self.store,
             issuer: &self.issuer,
             keys: &keys.verify,
+            devices: &self.devices,
             now: UnixTime::now().as_secs(),
         }
     }
@@ -224,6 +257,7 @@ struct Sender {
     binding: Option<String>,
     session: Option<String>,
     peer: Option<std::net::IpAddr>,
+    device: Option<String>,
 }
 
 impl Sender {
@@ -240,10 +274,14 @@ impl Sender {
         let session = session_value(state, &parts.headers)
             .map_err(|r| *r)?
             .map(str::to_owned);
+        let device = device_value(state, &parts.headers)
+            .map_err(|r| *r)?
+            .map(str::to_owned);
         Ok(Sender {
             binding,
             session,
             peer,
+            device,
         })
     }
 
@@ -252,6 +290,7 @@ impl Sender {
             binding: self.binding.as_deref(),
             session: self.session.as_deref(),
             peer: self.peer,
+            device: self.device.as_deref(),
         }
     }
 }

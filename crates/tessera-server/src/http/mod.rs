@@ -50,11 +50,20 @@ pub struct AppState {
     discovery: String,
     metrics: metrics::Metrics,
     upstreams: crate::oauth::upstream::Upstreams,
+    devices: crate::oauth::device::DeviceKey,
 }
 
 impl AppState {
-    /// Builds the state, rendering the discovery document once.
-    pub fn new(issuer: String, store: Store, keys: KeyRing) -> AppState {
+    /// Builds the state, rendering the discovery document once. `devices`
+    /// signs device cookies: the key derived from the master key
+    /// ([`crate::keys::MasterKey::device_cookie_key`]), so every node knows
+    /// the same devices.
+    pub fn new(
+        issuer: String,
+        store: Store,
+        keys: KeyRing,
+        devices: crate::oauth::device::DeviceKey,
+    ) -> AppState {
         let discovery = serde_json::json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/authorize"),
@@ -92,6 +101,7 @@ impl AppState {
             discovery,
             metrics: metrics::Metrics::default(),
             upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
+            devices,
             issuer,
         }
     }

@@ -8,6 +8,7 @@
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::{hkdf, hmac};
 use zeroize::Zeroizing;
 
 const VERSION: u8 = 1;
@@ -26,8 +27,9 @@ pub enum SealError {
     Crypto,
 }
 
-/// The 256-bit key that seals private keys at rest.
-pub struct MasterKey(LessSafeKey);
+/// The 256-bit key that seals private keys at rest, and the key derived
+/// from it that signs device cookies ([`MasterKey::device_cookie_key`]).
+pub struct MasterKey(LessSafeKey, hmac::Key);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,7 +65,21 @@ impl MasterKey {
             return Err(SealError::BadMasterKey);
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadMasterKey)?;
-        Ok(MasterKey(LessSafeKey::new(key)))
+        // Never the sealing key itself for a second purpose: HKDF (RFC
+        // 5869) derives an independent HMAC key, bound to what it is for.
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tessera master key").extract(bytes);
+        let devices = prk
+            .expand(&[b"device cookies"], hmac::HMAC_SHA256)
+            .map(hmac::Key::from)
+            .map_err(|_| SealError::Crypto)?;
+        Ok(MasterKey(LessSafeKey::new(key), devices))
+    }
+
+    /// The HMAC-SHA256 key of device cookies (see
+    /// [`crate::oauth::device`]), derived from the master key, so every
+    /// node sharing the master key recognises the same devices.
+    pub fn device_cookie_key(&self) -> hmac::Key {
+        self.1.clone()
     }
 
     /// Seals `plaintext`, bound to `context` (the key id).

@@ -107,8 +107,9 @@ pub enum OAuthError {
     /// The password is too weak.
     #[error("the password is too weak: {0}")]
     WeakPassword(&'static str),
-    /// The username or email is taken (409).
-    #[error("that username (or one that looks like it) or email is already registered")]
+    /// The username is taken (409). (A taken email is not told: see
+    /// [`super::first_party::register`].)
+    #[error("that username (or one that looks like it) is already registered; choose another")]
     UserExists,
     /// Password hashing failed.
     #[error("password hashing failure: {0}")]

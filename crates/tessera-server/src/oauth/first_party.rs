@@ -14,10 +14,11 @@ use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
 use super::client_auth::{hash_secret, identify, PublicClients};
+use super::device::DeviceKey;
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
-use super::throttle;
 use super::user_tokens::Issue;
+use super::{sign_in, throttle};
 use super::{OAuthError, Params, Scope};
 use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
@@ -64,6 +65,9 @@ pub struct Issued {
     pub tokens: TokenResponse,
     /// Deliver `tokens.refresh_token` as a cookie.
     pub cookie: bool,
+    /// A new device cookie, after a password login (see
+    /// [`super::device`]).
+    pub device: Option<String>,
 }
 
 /// `POST /api/v1/users` body.
@@ -82,17 +86,52 @@ pub struct RegisterRequest {
     pub name: Option<String>,
 }
 
+/// What a registration did. The JSON API answers both the same way
+/// (`201` with the username alone), so a taken email cannot be told from a
+/// free one.
+#[derive(Debug)]
+pub enum Registered {
+    /// The account was made.
+    Created(crate::store::User),
+    /// The email is another account's: nothing was made. Once Tessera
+    /// sends mail, a verification message to that address decides (its
+    /// owner is told someone tried, and nobody else learns anything); until
+    /// then the person who registered finds out only by signing in.
+    EmailTaken {
+        /// The (free) username that was asked for.
+        username: String,
+    },
+}
+
+impl Registered {
+    /// The username, as registered (normalised).
+    pub fn username(&self) -> &str {
+        match self {
+            Registered::Created(user) => &user.username,
+            Registered::EmailTaken { username } => username,
+        }
+    }
+}
+
 /// Self-registration: creates a user with no roles. Refused unless
 /// enabled, and throttled per client address like logins
-/// ([`throttle::reserve_registration`]), so one client cannot fill the user
-/// table or the password-hashing queue.
+/// ([`throttle::reserve_registration`]): every attempt counts, a taken
+/// username included, so one client can neither fill the user table or the
+/// password-hashing queue, nor probe usernames faster than
+/// [`throttle::REGISTRATIONS_PER_WINDOW`] per window.
+///
+/// A taken username is told (409: the person must choose another); a taken
+/// email is not (OWASP Authentication Cheat Sheet, "Authentication and
+/// Error Messages": account creation should not reveal whether an account
+/// exists). The answer is [`Registered::EmailTaken`], which the API renders
+/// like a success, after the same work (the password is hashed either way).
 pub async fn register<S: UserStore + AttemptStore>(
     store: &S,
     enabled: bool,
     now: i64,
     peer: Option<std::net::IpAddr>,
     request: RegisterRequest,
-) -> Result<crate::store::User, OAuthError> {
+) -> Result<Registered, OAuthError> {
     if !enabled {
         return Err(OAuthError::RegistrationDisabled);
     }
@@ -125,20 +164,47 @@ pub async fn register<S: UserStore + AttemptStore>(
         locked_until: None,
         disabled_at: None,
     };
-    match store.create_user(&user).await {
-        Err(crate::store::StoreError::Conflict(_)) => return Err(OAuthError::UserExists),
-        other => other?,
+    // An address another account uses, in any ASCII case, is taken (the
+    // column's own constraint is case-sensitive).
+    let email_taken = match &user.email {
+        Some(email) => store.user_by_email(email).await?.is_some(),
+        None => false,
+    };
+    let made = if email_taken {
+        Err(crate::store::StoreError::Conflict("email".into()))
+    } else {
+        store.create_user(&user).await
+    };
+    match made {
+        Ok(()) => {}
+        // The username is told; anything else that conflicts is the email.
+        Err(crate::store::StoreError::Conflict(_)) if store.username_taken(username).await? => {
+            tracing::info!(target: "audit", username, peer = ?peer, "registration refused: username taken");
+            return Err(OAuthError::UserExists);
+        }
+        Err(crate::store::StoreError::Conflict(_)) if user.email.is_some() => {
+            tracing::info!(target: "audit", username, peer = ?peer, "registration not made: the email is another account's");
+            return Ok(Registered::EmailTaken {
+                username: user.username,
+            });
+        }
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(target: "audit", user_id = %user.id, "user registered");
-    Ok(user)
+    Ok(Registered::Created(user))
 }
 
-/// Logs a user in for an app: the password grant.
+/// Logs a user in for an app: the password grant. A browser's device
+/// cookie (`device`, checked with `devices`) is counted on its own budget
+/// rather than against the account's lock (see [`super::device`]); a
+/// successful login gets a new one.
 pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     issue: &Issue<'_>,
     authorization: Option<&str>,
     request: &LoginRequest,
+    devices: &DeviceKey,
+    device: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let mut params = Params::from_pairs([
         ("client_id", Some(request.client_id.as_str())),
@@ -147,10 +213,12 @@ pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore
         ("scope", request.scope.as_deref()),
     ]);
     let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
-    let tokens = password::handle(store, issue, &client, &params).await?;
+    let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
+    let (tokens, user) = password::handle_from(store, issue, &client, &params, presented).await?;
     Ok(Issued {
         tokens,
         cookie: client.client().refresh_cookie,
+        device: devices.issue(&user.id, issue.now),
     })
 }
 
@@ -172,7 +240,11 @@ pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
         ));
     }
     let tokens = refresh_token::handle(store, issue, &client, &params).await?;
-    Ok(Issued { tokens, cookie: true })
+    Ok(Issued {
+        tokens,
+        cookie: true,
+        device: None,
+    })
 }
 
 /// Ends a login: revokes the refresh token's family. Repeating it, or an

@@ -7,6 +7,7 @@ pub mod authorize_error;
 pub mod claims;
 pub mod client_auth;
 pub mod code;
+pub mod device;
 pub mod error;
 pub mod first_party;
 pub mod grant;

@@ -22,6 +22,7 @@
 //! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::store::{AttemptStore, Counts, StoreError};
@@ -72,6 +73,36 @@ pub fn verdict(counts: Counts) -> Verdict {
     }
     let doublings = u32::try_from((counts.failures - FREE_FAILURES).min(5)).unwrap_or(5);
     Verdict::Wait((Duration::from_millis(250) * 2u32.pow(doublings)).min(MAX_DELAY))
+}
+
+/// Logins serving their address's delay right now.
+static DELAYED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many logins are serving their address's delay right now (they hold
+/// no place in the hashing queue meanwhile).
+pub fn logins_delayed() -> usize {
+    DELAYED.load(Ordering::Relaxed)
+}
+
+/// Counted while a login waits (also when the request is cancelled).
+struct Delayed;
+
+impl Drop for Delayed {
+    fn drop(&mut self) {
+        DELAYED.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves a [`Verdict::Wait`] delay. Call it before taking a place in the
+/// hashing queue, never while holding one: a place held by a sleeping
+/// guess is a place taken from everyone else's logins.
+pub async fn wait(delay: Duration) {
+    if delay.is_zero() {
+        return;
+    }
+    DELAYED.fetch_add(1, Ordering::AcqRel);
+    let _counted = Delayed;
+    tokio::time::sleep(delay).await;
 }
 
 /// Reserves a login attempt from `peer` (no address, no limit).

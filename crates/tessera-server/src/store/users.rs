@@ -90,6 +90,12 @@ pub trait UserStore {
         &self,
         username: &str,
     ) -> impl std::future::Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// Whether `username` (already normalised) or a name that looks like
+    /// it (the same UTS #39 skeleton) is registered.
+    fn username_taken(
+        &self,
+        username: &str,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// The user with this id.
     fn user(&self, id: &str) -> impl std::future::Future<Output = Result<Option<User>, StoreError>> + Send;
     /// All users, by username.
@@ -233,6 +239,15 @@ impl UserStore for Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(from_row).transpose()
+    }
+
+    async fn username_taken(&self, username: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM users WHERE username = $1 OR username_key = $2")
+            .bind(username)
+            .bind(crate::username::skeleton(username))
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {

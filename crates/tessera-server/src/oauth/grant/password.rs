@@ -28,13 +28,28 @@ use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::Password;
-/// Handles a password grant request.
+/// Handles a password grant request (the token endpoint: no device
+/// cookie, so the account's plain lock applies).
 pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
+    let (tokens, _) = handle_from(store, ctx, client, params, None).await?;
+    Ok(tokens)
+}
+
+/// [`handle`] for a browser that may have presented a device cookie
+/// (`POST /api/v1/login`, see [`crate::oauth::device`]); the tokens and
+/// the user they were issued for.
+pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &AuthenticatedClient,
+    params: &Params,
+    device: Option<sign_in::Presented<'_>>,
+) -> Result<(TokenResponse, crate::store::User), OAuthError> {
     // 2.
     let username = params.require("username")?;
     let password = Zeroizing::new(params.require("password")?.to_owned());
@@ -50,7 +65,8 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
         .narrow(requested.as_ref())
         .ok_or(OAuthError::ScopeNotAllowed)?;
     // 6.
-    let user = sign_in::check_password(store, ctx, username, password, &client.id).await?;
+    let user = sign_in::check_password_from(store, ctx, username, password, &client.id, device).await?;
     // 7.
-    user_tokens::issue(store, ctx, client, &user, &granted).await
+    let tokens = user_tokens::issue(store, ctx, client, &user, &granted).await?;
+    Ok((tokens, user))
 }

@@ -25,6 +25,7 @@ use super::policy::{self, Decision, Method, RequestView, SessionView, Snapshot};
 use super::{csrf_token, ResumeError};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal};
 use crate::oauth::client_auth::hash_secret;
+use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
@@ -71,6 +72,8 @@ pub struct Ctx<'a, S> {
     pub issuer: &'a str,
     /// The keys that verify an `id_token_hint`.
     pub keys: &'a KeySet,
+    /// The key of device cookies (see [`crate::oauth::device`]).
+    pub devices: &'a DeviceKey,
     /// Now.
     pub now: i64,
 }
@@ -84,6 +87,8 @@ pub struct Browser<'a> {
     pub session: Option<&'a str>,
     /// Its address, as resolved for trusted proxies.
     pub peer: Option<IpAddr>,
+    /// Its device cookie, if any (see [`crate::oauth::device`]).
+    pub device: Option<&'a str>,
 }
 
 /// What a form step sent to name its interaction.
@@ -196,6 +201,8 @@ pub struct Answer {
     pub new_binding: Option<String>,
     /// A new SSO session cookie value to give the browser.
     pub new_session: Option<String>,
+    /// A new device cookie value, after a password sign-in.
+    pub new_device: Option<String>,
 }
 
 /// Why a step cannot go on.
@@ -245,6 +252,7 @@ pub(super) struct Flow {
     consented_here: bool,
     new_binding: Option<String>,
     new_session: Option<String>,
+    new_device: Option<String>,
 }
 
 impl Flow {
@@ -260,6 +268,7 @@ impl Flow {
             outcome,
             new_binding: self.new_binding,
             new_session: self.new_session,
+            new_device: self.new_device,
         }
     }
 }
@@ -286,6 +295,7 @@ pub async fn start<S: FlowStore>(
         consented_here: false,
         new_binding,
         new_session: None,
+        new_device: None,
     };
     next(ctx, flow, &request, browser, None).await
 }
@@ -306,6 +316,7 @@ pub(super) async fn resume<S: FlowStore>(
         consented_here: record.consented,
         new_binding: None,
         new_session: None,
+        new_device: None,
     };
     Ok((flow, request))
 }
@@ -436,7 +447,13 @@ pub async fn password<S: FlowStore>(
     let (Some(username), Some(password)) = (username, password) else {
         return failed(flow, username, SignInError::Missing);
     };
-    let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id).await {
+    let device = browser.device.map(|cookie| sign_in::Presented {
+        key: ctx.devices,
+        cookie,
+    });
+    let checked =
+        sign_in::check_password_from(ctx.store, issue, username, password, &request.client.id, device);
+    let user = match checked.await {
         Ok(user) => user,
         Err(OAuthError::BadCredentials) => return failed(flow, Some(username), SignInError::BadCredentials),
         Err(OAuthError::TooManyAttempts) => {
@@ -444,6 +461,9 @@ pub async fn password<S: FlowStore>(
         }
         Err(e) => return Err(e.into()),
     };
+    // This browser is now a known device of the account.
+    let mut flow = flow;
+    flow.new_device = ctx.devices.issue(&user.id, ctx.now);
     signed_in(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
 }
 
@@ -550,6 +570,9 @@ pub async fn register_page<S: FlowStore>(
     Ok(flow.answer(Outcome::Show(screen)))
 }
 
+/// What the sign-up page says when the email is another account's.
+const EMAIL_TAKEN: &str = "that email cannot be used for a new account: sign in instead, or use another";
+
 /// Step 2, by sign-up: creates the user (the rules of
 /// `POST /api/v1/users`) and signs them in.
 pub async fn register<S: FlowStore>(
@@ -565,7 +588,19 @@ pub async fn register<S: FlowStore>(
     let (flow, request) = resume(ctx, browser, form).await?;
     let (username, email) = (new_user.username.clone(), new_user.email.clone());
     let user = match first_party::register(ctx.store, true, ctx.now, browser.peer, new_user).await {
-        Ok(user) => user,
+        Ok(first_party::Registered::Created(user)) => user,
+        // Signing in would tell; so does this page, at the registration
+        // rate, like a taken username (see SECURITY.md).
+        Ok(first_party::Registered::EmailTaken { .. }) => {
+            let screen = Screen::SignUp {
+                keys: flow.keys(),
+                client_name: request.client.name.clone(),
+                username: Some(username),
+                email,
+                error: Some(EMAIL_TAKEN.to_owned()),
+            };
+            return Ok(flow.answer(Outcome::Show(screen)));
+        }
         Err(
             e @ (OAuthError::Store(_)
             | OAuthError::Internal(_)
