@@ -264,6 +264,8 @@ fn config_for(listener: &std::net::TcpListener, adjust: impl FnOnce(&mut Config)
     )
     .unwrap();
     config.token_alg = "ES256".into();
+    // Not the default metrics port: tests running at once would share it.
+    config.metrics_listen = "127.0.0.1:0".into();
     adjust(&mut config);
     config
 }
@@ -363,7 +365,7 @@ fn tls_keys_in_pkcs8_sec1_and_pkcs1_load() {
 async fn metrics_are_served_on_their_own_address_only() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let config = config_for(&listener, |c| c.metrics_listen = Some("127.0.0.1:0".into()));
+    let config = config_for(&listener, |_| {});
     let server = Server::with_listener(&config, listener).await.unwrap();
     let metrics = server.metrics_addr().expect("a metrics address");
     assert_ne!(metrics, addr);
@@ -401,6 +403,34 @@ async fn metrics_are_served_on_their_own_address_only() {
         .unwrap();
     assert!(TcpStream::connect(addr).await.is_err());
     assert!(TcpStream::connect(metrics).await.is_err());
+}
+
+/// The old place, `metrics_listen = "listen"`, only when asked; `off`
+/// serves it nowhere.
+#[tokio::test]
+async fn metrics_are_on_the_main_address_only_when_asked() {
+    for (setting, on_main) in [("listen", 200), ("off", 404)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let config = config_for(&listener, |c| c.metrics_listen = setting.into());
+        let server = Server::with_listener(&config, listener).await.unwrap();
+        assert_eq!(server.metrics_addr(), None, "{setting}: no address of its own");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        assert_eq!(
+            support::request(addr, "GET", "/metrics", &[], b"").await.status,
+            on_main,
+            "{setting}"
+        );
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
 }
 
 #[tokio::test]

@@ -46,6 +46,8 @@ fn spawn_node(database: &str) -> (support::KillOnDrop, std::sync::mpsc::Receiver
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        // Each node its own metrics port: the default is one fixed port.
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .args(["--issuer", "http://tessera.test"])
         .env(
             "TESSERA_MASTER_KEY",

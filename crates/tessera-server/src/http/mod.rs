@@ -43,6 +43,7 @@ pub struct AppState {
     self_registration: bool,
     cors_origins: Vec<String>,
     proxies: Vec<crate::client_addr::Cidr>,
+    forwarded_header: crate::client_addr::ForwardedHeader,
     metrics_elsewhere: bool,
     family_lifetime: i64,
     store: Store,
@@ -85,6 +86,7 @@ impl AppState {
             self_registration: false,
             cors_origins: Vec::new(),
             proxies: Vec::new(),
+            forwarded_header: crate::client_addr::ForwardedHeader::default(),
             metrics_elsewhere: false,
             family_lifetime: crate::config::Config::default().refresh_family_lifetime,
             store,
@@ -132,6 +134,13 @@ impl AppState {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: Vec<crate::client_addr::Cidr>) -> AppState {
         self.proxies = proxies;
+        self
+    }
+
+    /// The one header those proxies name the client in.
+    #[must_use]
+    pub fn with_forwarded_header(mut self, header: crate::client_addr::ForwardedHeader) -> AppState {
+        self.forwarded_header = header;
         self
     }
 
