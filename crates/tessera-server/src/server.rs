@@ -145,6 +145,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 .with_forwarded_header(config.forwarded_header()?)
                 .with_metrics_elsewhere(config.metrics_at()? != MetricsAt::Listen)
                 .with_family_lifetime(config.refresh_family_lifetime)
+                .with_hsts(config.tls_cert.is_some())
                 .with_upstreams(upstreams),
         ),
         master: Arc::new(master),
@@ -293,6 +294,12 @@ impl Server {
                 }
             }
         });
+        // OpenID providers' metadata, so the sign-in page's CSP names the
+        // authorization endpoints they discovered.
+        let discovery = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move { state.upstreams().discover().await }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(());
         let metrics = async {
             if let Some(metrics) = self.metrics {
@@ -314,6 +321,7 @@ impl Server {
         tokio::join!(main, metrics, signal);
         reloader.abort();
         pruner.abort();
+        discovery.abort();
         Ok(())
     }
 }

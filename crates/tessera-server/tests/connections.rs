@@ -29,6 +29,12 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(6);
 /// Reads one response (head and `Content-Length` body) from a keep-alive
 /// connection: status and body.
 async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> (u16, Vec<u8>) {
+    let (status, _, body) = read_response_head(stream).await;
+    (status, body)
+}
+
+/// [`read_response`] with the head's text.
+async fn read_response_head(stream: &mut (impl AsyncRead + Unpin)) -> (u16, String, Vec<u8>) {
     let mut raw = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -41,7 +47,7 @@ async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> (u16, Vec<u8>) 
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
                 .map_or(0, |(_, v)| v.trim().parse().unwrap());
             if raw.len() >= end + 4 + length {
-                return (status, raw[end + 4..end + 4 + length].to_vec());
+                return (status, head, raw[end + 4..end + 4 + length].to_vec());
             }
         }
         let n = stream.read(&mut chunk).await.unwrap();
@@ -210,6 +216,17 @@ fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
+/// RFC 6797 §7.2: no HSTS over plain http.
+#[tokio::test]
+async fn plain_http_sends_no_hsts() {
+    let server = support::start(&support::sqlite_url(), "ES256").await;
+    for path in ["/healthz", "/.well-known/openid-configuration", "/nowhere"] {
+        let r = support::request(server.addr, "GET", path, &[], b"").await;
+        assert_eq!(r.header("strict-transport-security"), None, "{path}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn https_is_served_directly() {
     let dir = self_signed("serve");
@@ -231,10 +248,26 @@ async fn https_is_served_directly() {
     tls.write_all(b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let (status, body) = read_response(&mut tls).await;
+    let (status, head, body) = read_response_head(&mut tls).await;
     assert_eq!(status, 200);
     let discovery: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(discovery["issuer"], "https://127.0.0.1");
+    // HSTS (RFC 6797) on https answers, a page's and an error's alike.
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security: max-age=31536000"),
+        "{head}"
+    );
+    tls.write_all(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, head, _) = read_response_head(&mut tls).await;
+    assert_eq!(status, 404);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security:"),
+        "{head}"
+    );
 
     // Plain http on the https port gets no answer.
     let mut plain = TcpStream::connect(server.addr).await.unwrap();

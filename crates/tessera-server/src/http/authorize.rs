@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use zeroize::Zeroizing;
 
-use super::browser::{self, busy, internal, page, see_other, BrowserForm, BrowserQuery};
+use super::browser::{self, busy, internal, page, page_to, see_other, BrowserForm, BrowserQuery};
 use super::client_ip::ClientIp;
 use super::AppState;
 use crate::oauth::authorize::Refusal;
@@ -137,6 +137,10 @@ pub(super) fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Res
 }
 
 fn screen_page(state: &AppState, screen: Screen) -> Response {
+    // Each page's forms end at the client (a 303 to its redirect URI);
+    // the sign-in page's provider buttons at the providers.
+    let client_target =
+        |keys: &flow::FormKeys| -> Vec<String> { ui::form_target(&keys.redirect_uri).into_iter().collect() };
     match screen {
         Screen::SignIn {
             keys,
@@ -164,7 +168,15 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 Some(SignInError::BadCredentials | SignInError::TooManyAttempts) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::OK,
             };
-            page(status, html, &[])
+            let mut targets = client_target(&keys);
+            targets.extend(
+                state
+                    .upstreams
+                    .authorization_endpoints()
+                    .iter()
+                    .filter_map(|e| ui::form_target(e)),
+            );
+            page_to(status, html, &[], &targets)
         }
         Screen::Link {
             keys,
@@ -186,7 +198,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             } else {
                 StatusCode::OK
             };
-            page(status, html, &[])
+            page_to(status, html, &[], &client_target(&keys))
         }
         Screen::SignUp {
             keys,
@@ -208,7 +220,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             } else {
                 StatusCode::OK
             };
-            page(status, html, &[])
+            page_to(status, html, &[], &client_target(&keys))
         }
         Screen::Consent {
             keys,
@@ -223,7 +235,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 interaction: &keys.interaction,
                 csrf: &keys.csrf,
             });
-            page(StatusCode::OK, html, &[])
+            page_to(StatusCode::OK, html, &[], &client_target(&keys))
         }
     }
 }
