@@ -160,6 +160,8 @@ pub struct Server {
     metrics: Option<TcpListener>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     timeouts: Timeouts,
+    /// Client connections open at once ([`listener::connection_cap`]).
+    max_connections: usize,
     prepared: Prepared,
 }
 
@@ -222,6 +224,7 @@ impl Server {
             metrics,
             tls,
             timeouts: Timeouts::from_config(config),
+            max_connections: listener::connection_cap(config.max_connections),
             prepared,
         })
     }
@@ -304,7 +307,15 @@ impl Server {
         let metrics = async {
             if let Some(metrics) = self.metrics {
                 let app = http::metrics_router(Arc::clone(&state));
-                listener::serve(metrics, app, None, self.timeouts, stopped.clone()).await;
+                listener::serve(
+                    metrics,
+                    app,
+                    None,
+                    self.timeouts,
+                    listener::METRICS_CONNECTIONS,
+                    stopped.clone(),
+                )
+                .await;
             }
         };
         let main = listener::serve(
@@ -312,6 +323,7 @@ impl Server {
             http::router(Arc::clone(&state)),
             self.tls,
             self.timeouts,
+            self.max_connections,
             stopped.clone(),
         );
         let signal = async move {

@@ -216,6 +216,62 @@ fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
+/// Past `max_connections` a new connection waits (in the kernel's
+/// backlog: not accepted, so it holds no descriptor here) and is served
+/// once another closes; a burst larger than the cap is served in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_max_connections_wait_for_a_place() {
+    let server = support::start_configured(&support::sqlite_url(), "ES256", None, |c| {
+        c.max_connections = 2;
+    })
+    .await;
+    // Two keep-alive connections, served once and held open.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        assert_eq!(healthz(&mut stream).await.0, 200);
+        held.push(stream);
+    }
+    // A third connects (the kernel completes the handshake) and asks; it
+    // is not served while both are open.
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte))
+            .await
+            .is_err(),
+        "a third connection was served past max_connections = 2"
+    );
+    // One closes: the third is served, and the other held one still is.
+    drop(held.pop());
+    let (status, _) = tokio::time::timeout(Duration::from_secs(10), read_response(&mut third))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(healthz(&mut held[0]).await.0, 200);
+    drop(held);
+    drop(third);
+    // Twenty at once through two places: each is served in turn.
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let addr = server.addr;
+            tokio::spawn(async move { support::request(addr, "GET", "/healthz", &[], b"").await.status })
+        })
+        .collect();
+    for task in burst {
+        let status = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    server.stop().await;
+}
+
 /// RFC 6797 §7.2: no HSTS over plain http.
 #[tokio::test]
 async fn plain_http_sends_no_hsts() {

@@ -80,6 +80,9 @@ default below each.
       10 seconds (to send a request's headers, TLS handshake included)
   idle_timeout             TESSERA_IDLE_TIMEOUT
       60 seconds (before an idle keep-alive connection is closed)
+  max_connections          TESSERA_MAX_CONNECTIONS
+      10000 connections open at once; past it new ones wait (lowered to
+      the open-file limit, ulimit -n, less 128 when that is smaller)
   metrics_listen           TESSERA_METRICS_LISTEN           --metrics-listen
       127.0.0.1:9464: /metrics on its own loopback address, and 404 on
       the listen address; `listen` serves it on the listen address (as

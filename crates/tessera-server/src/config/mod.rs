@@ -52,6 +52,12 @@ pub fn is_origin(s: &str) -> bool {
 /// signing keys stay published at least this long.
 pub const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
 
+/// Client connections open at once, by default: far more than a node
+/// serves busy, few enough for a process's descriptors on a server
+/// (`ulimit -n` is often 65,536 there; [`crate::listener::connection_cap`]
+/// lowers it to fit a smaller limit).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
 /// Where `/metrics` is served by default: loopback, so only the host (a
 /// Prometheus agent or a port forward) can scrape it. 9464 is the port
 /// OpenTelemetry's Prometheus exporters give an application's own metrics
@@ -137,6 +143,12 @@ pub struct Config {
     /// Seconds an idle keep-alive connection stays open. Default 60.
     /// Env `TESSERA_IDLE_TIMEOUT`.
     pub idle_timeout: u64,
+    /// Client connections open at once on the listen address; past it new
+    /// ones wait in the kernel's backlog until one closes, instead of
+    /// running the process out of file descriptors. Default 10,000,
+    /// lowered at start to the open-file limit (`ulimit -n`) less 128 when
+    /// that is smaller. Env `TESSERA_MAX_CONNECTIONS`.
+    pub max_connections: usize,
     /// Where `/metrics` is served ([`MetricsAt`]): an address of its own,
     /// serving nothing else (default [`DEFAULT_METRICS_LISTEN`], loopback);
     /// `listen` to serve it on the main address beside everything else
@@ -182,6 +194,7 @@ impl Default for Config {
             password_queue: crate::password::DEFAULT_QUEUE_LIMIT,
             header_read_timeout: 10,
             idle_timeout: 60,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             metrics_listen: DEFAULT_METRICS_LISTEN.into(),
             refresh_family_lifetime: 30 * 24 * 3600,
             upstream_timeout: 10,
@@ -279,6 +292,9 @@ impl Config {
         if let Some(v) = env("TESSERA_IDLE_TIMEOUT") {
             config.idle_timeout = u64::try_from(number("idle_timeout", v)?).unwrap_or(0);
         }
+        if let Some(v) = env("TESSERA_MAX_CONNECTIONS") {
+            config.max_connections = usize::try_from(number("max_connections", v)?).unwrap_or(0);
+        }
         if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
             config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
         }
@@ -344,6 +360,7 @@ impl Config {
             ("password_queue", self.password_queue as u64),
             ("header_read_timeout", self.header_read_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("max_connections", self.max_connections as u64),
             ("upstream_timeout", self.upstream_timeout),
             ("database_timeout", self.database_timeout),
         ] {
