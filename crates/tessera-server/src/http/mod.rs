@@ -154,7 +154,7 @@ impl AppState {
     }
 
     /// Sends `Strict-Transport-Security` on every answer: for a server
-    /// that serves TLS itself (see [`strict_transport_security`]).
+    /// that serves TLS itself (RFC 6797; never over plain http, §7.2).
     #[must_use]
     pub fn with_hsts(mut self, on: bool) -> AppState {
         self.hsts = on;
