@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 export TESSERA_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA TESSERA_TOKEN_ALG=ES256 RUST_LOG=warn
 for port in 18801 18802; do
-  "$BIN" serve --listen "127.0.0.1:$port" --database "$DB" --issuer http://bench.test >"$WORK/$port.log" 2>&1 &
+  "$BIN" serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 --database "$DB" --issuer http://bench.test >"$WORK/$port.log" 2>&1 &
   PIDS+=($!)
 done
 for port in 18801 18802; do

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use libfuzzer_sys::fuzz_target;
-use tessera_server::client_addr::{client_ip, Cidr};
+use tessera_server::client_addr::{client_ip, Cidr, ForwardedHeader};
 use tessera_server::oauth::{Params, Scope};
 
 fuzz_target!(|data: &[u8]| {
@@ -35,8 +35,11 @@ fuzz_target!(|data: &[u8]| {
     // header, never a panic.
     let peer: IpAddr = [10, 0, 0, 1].into();
     let proxies: Vec<Cidr> = vec!["10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!())];
-    let (forwarded, xff) = text.split_once('\n').unwrap_or((text, ""));
-    let _ = client_ip(peer, &[forwarded], &[xff], &proxies);
+    let values: Vec<&str> = text.split('\n').collect();
+    for header in [ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded, ForwardedHeader::XRealIp] {
+        let _ = client_ip(peer, header, &values, &proxies);
+    }
+    let _ = text.parse::<ForwardedHeader>();
     let _ = text.parse::<Cidr>();
     // Usernames: preparation is idempotent.
     let once = tessera_server::username::normalize(text);

@@ -45,6 +45,17 @@
 //! with the previous request, is bounded by `idle_timeout`, not
 //! `header_read_timeout`.
 //!
+//! ## Connection cap
+//!
+//! At most `max_connections` connections are open at once: past the cap
+//! the loop stops accepting until one closes, so new connections wait in
+//! the kernel's listen backlog (and past it are refused there) instead of
+//! taking file descriptors. Without it a flood of idle connections, each
+//! held up to the head time, runs the process out of descriptors, and
+//! then the database pool and key files fail too (OWASP's Denial of
+//! Service cheat sheet: limit connections per process). The cap is lowered
+//! at start to fit the open-file limit ([`connection_cap`]).
+//!
 //! ## Shutdown
 //!
 //! When asked to stop, the loop stops accepting, tells every connection to
@@ -68,7 +79,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
@@ -80,6 +91,51 @@ pub const GRACE: Duration = Duration::from_secs(10);
 
 /// Pause after an accept error such as EMFILE, so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// File descriptors kept for everything but client connections: the
+/// database pool (16), SQLite's WAL and SHM, listeners, the blocking
+/// pool, log and key files, with room to spare.
+pub const RESERVED_FDS: u64 = 128;
+
+/// Connections the `/metrics` address keeps open at once: scrapes are
+/// few, and its own cap keeps a flood on the main address from blinding
+/// monitoring.
+pub const METRICS_CONNECTIONS: usize = 16;
+
+/// The cap to apply: `configured`, lowered to the process's open-file
+/// limit less [`RESERVED_FDS`] when that is smaller (with a warning, since
+/// the operator asked for more). Linux's `/proc/self/limits` gives the
+/// soft limit; elsewhere `configured` is kept.
+pub fn connection_cap(configured: usize) -> usize {
+    let Some(limit) = open_file_limit() else {
+        return configured;
+    };
+    let fits = usize::try_from(limit.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(usize::MAX);
+    if fits < configured {
+        tracing::warn!(
+            "max_connections {configured} is more than the open-file limit ({limit}, ulimit -n) allows: \
+             serving at most {fits} connections at once"
+        );
+        return fits;
+    }
+    configured
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (`Max open
+/// files  1024  524288  files`); `None` when unknown or unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// How often the loop says it is at the cap, at most.
+const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// The connection time limits (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,38 +194,50 @@ fn pem_error(e: &pem::Error, what: &str) -> String {
     }
 }
 
-/// Serves `app` on `listener` (over TLS when `tls` is set) until `stop`
-/// changes or its sender is dropped; then drains as the module
-/// documentation describes. Each request carries the TCP peer as
-/// [`ConnectInfo<SocketAddr>`].
+/// Serves `app` on `listener` (over TLS when `tls` is set), at most
+/// `max_connections` at once, until `stop` changes or its sender is
+/// dropped; then drains as the module documentation describes. Each
+/// request carries the TCP peer as [`ConnectInfo<SocketAddr>`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
     timeouts: Timeouts,
+    max_connections: usize,
     mut stop: watch::Receiver<()>,
 ) {
+    let places = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut warned: Option<Instant> = None;
     let mut connections = JoinSet::new();
     loop {
+        if places.available_permits() == 0 && warned.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY) {
+            tracing::warn!("{max_connections} connections open (max_connections): new ones wait");
+            warned = Some(Instant::now());
+        }
+        // A place first, then the accept: past the cap nothing is
+        // accepted, so waiting connections hold no file descriptor.
+        let next = async {
+            let place = Arc::clone(&places).acquire_owned().await;
+            (place, listener.accept().await)
+        };
         tokio::select! {
             biased;
             _ = stop.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    connections.spawn(connection(
-                        tcp,
-                        peer,
-                        app.clone(),
-                        tls.clone(),
-                        timeouts,
-                        stop.clone(),
-                    ));
+            (place, accepted) = next => match (place, accepted) {
+                (Ok(place), Ok((tcp, peer))) => {
+                    let serve = connection(tcp, peer, app.clone(), tls.clone(), timeouts, stop.clone());
+                    connections.spawn(async move {
+                        serve.await;
+                        drop(place);
+                    });
                 }
-                Err(e) if is_per_connection(&e) => {
+                // The semaphore is never closed.
+                (Err(_), _) => break,
+                (_, Err(e)) if is_per_connection(&e) => {
                     tracing::debug!("accept: {e}");
                 }
-                Err(e) => {
+                (_, Err(e)) => {
                     tracing::warn!("accept failed, pausing: {e}");
                     tokio::select! {
                         _ = stop.changed() => break,
@@ -425,6 +493,15 @@ mod tests {
     fn ends(chunks: &[&[u8]]) -> Vec<bool> {
         let mut scan = Scan::Start;
         chunks.iter().map(|c| scan.feed(c)).collect()
+    }
+
+    #[test]
+    fn the_cap_fits_the_open_file_limit() {
+        assert_eq!(connection_cap(10), 10);
+        if let Some(limit) = open_file_limit() {
+            let cap = u64::try_from(connection_cap(usize::MAX)).unwrap();
+            assert_eq!(cap, limit.saturating_sub(RESERVED_FDS).max(1));
+        }
     }
 
     #[test]

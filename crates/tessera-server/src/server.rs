@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tessera_jwt::UnixTime;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, MetricsAt};
 use crate::http::{self, AppState};
 use crate::keys::{self, KeyRingError, MasterKey, SealError};
 use crate::listener::{self, Timeouts};
@@ -160,8 +160,10 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             .with_self_registration(config.self_registration)
             .with_cors_origins(config.cors_origins.clone())
             .with_trusted_proxies(config.proxies()?)
-            .with_metrics_elsewhere(config.metrics_listen.is_some())
+            .with_forwarded_header(config.forwarded_header()?)
+            .with_metrics_elsewhere(config.metrics_at()? != MetricsAt::Listen)
             .with_family_lifetime(config.refresh_family_lifetime)
+            .with_hsts(config.tls_cert.is_some())
             .with_upstreams(upstreams),
         ),
         master: Arc::new(master),
@@ -176,6 +178,8 @@ pub struct Server {
     metrics: Option<TcpListener>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     timeouts: Timeouts,
+    /// Client connections open at once ([`listener::connection_cap`]).
+    max_connections: usize,
     prepared: Prepared,
 }
 
@@ -189,24 +193,20 @@ fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError>
     }
 }
 
-/// Binds `addr`, for the listen or the metrics address.
-async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
-        addr: addr.to_string(),
-        source,
-    })
-}
-
-/// Binds the metrics address, when configured.
+/// Binds the metrics address, when it has its own. The error names the
+/// setting: with the default, a second Tessera on the same host finds the
+/// port taken.
 async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError> {
-    let Some(addr) = &config.metrics_listen else {
+    let MetricsAt::Own(addr) = config.metrics_at()? else {
         return Ok(None);
     };
-    let addr = addr.parse().map_err(|_| ConfigError::Invalid {
-        setting: "metrics_listen",
-        message: format!("{addr:?} is not an address like 127.0.0.1:9100"),
-    })?;
-    bind(addr).await.map(Some)
+    TcpListener::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|source| StartError::Bind {
+            addr: format!("{addr} (metrics_listen: give each process its own, or `listen` or `off`)"),
+            source,
+        })
 }
 
 impl Server {
@@ -242,6 +242,7 @@ impl Server {
             metrics,
             tls,
             timeouts: Timeouts::from_config(config),
+            max_connections: listener::connection_cap(config.max_connections),
             prepared,
         })
     }
@@ -314,11 +315,25 @@ impl Server {
                 }
             }
         });
+        // OpenID providers' metadata, so the sign-in page's CSP names the
+        // authorization endpoints they discovered.
+        let discovery = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move { state.upstreams().discover().await }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(());
         let metrics = async {
             if let Some(metrics) = self.metrics {
                 let app = http::metrics_router(Arc::clone(&state));
-                listener::serve(metrics, app, None, self.timeouts, stopped.clone()).await;
+                listener::serve(
+                    metrics,
+                    app,
+                    None,
+                    self.timeouts,
+                    listener::METRICS_CONNECTIONS,
+                    stopped.clone(),
+                )
+                .await;
             }
         };
         let main = listener::serve(
@@ -326,6 +341,7 @@ impl Server {
             http::router(Arc::clone(&state)),
             self.tls,
             self.timeouts,
+            self.max_connections,
             stopped.clone(),
         );
         let signal = async move {
@@ -335,6 +351,7 @@ impl Server {
         tokio::join!(main, metrics, signal);
         reloader.abort();
         pruner.abort();
+        discovery.abort();
         Ok(())
     }
 }

@@ -555,6 +555,61 @@ async fn rp_initiated_logout() {
     server.stop().await;
 }
 
+/// CSP `form-action` (issue 17, item 10): a page's forms may go to
+/// Tessera and, through Tessera's 303, to the origin of the client's
+/// redirect URI (login, consent) or post-logout URI (the logout
+/// confirmation), nowhere else; a page with no way out allows Tessera
+/// alone. (`tests/browser.rs` shows Chromium following the 303s.)
+#[tokio::test]
+async fn pages_send_forms_only_to_tessera_and_the_client() {
+    let (server, _store) = setup(&support::sqlite_url()).await;
+    let form_action = |r: &support::Response| {
+        r.header("content-security-policy")
+            .unwrap()
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("form-action"))
+            .map(str::to_owned)
+    };
+    let mut browser = Browser::default();
+    let login = browser.get(&server, &authorize_path("web", "")).await;
+    assert_eq!(login.status, 200);
+    assert_eq!(
+        form_action(&login).as_deref(),
+        Some("form-action 'self' http://app.example")
+    );
+    let consent = browser
+        .log_in(&server, &text(&login), "ann", "correct horse battery")
+        .await;
+    assert!(
+        text(&consent).contains("/authorize/consent"),
+        "{}",
+        text(&consent)
+    );
+    assert_eq!(
+        form_action(&consent).as_deref(),
+        Some("form-action 'self' http://app.example")
+    );
+    let confirm = browser
+        .get(
+            &server,
+            "/logout?client_id=first&post_logout_redirect_uri=http%3A%2F%2Fapp.example%2Fbye",
+        )
+        .await;
+    assert_eq!(confirm.status, 200, "{}", text(&confirm));
+    assert_eq!(
+        form_action(&confirm).as_deref(),
+        Some("form-action 'self' http://app.example")
+    );
+    // No client to go back to: Tessera only.
+    let error = browser.get(&server, &authorize_path("nobody", "")).await;
+    assert_eq!(error.status, 400);
+    assert_eq!(form_action(&error).as_deref(), Some("form-action 'self'"));
+    let confirm = browser.get(&server, "/logout").await;
+    assert_eq!(form_action(&confirm).as_deref(), Some("form-action 'self'"));
+    server.stop().await;
+}
+
 /// A real relying party nobody here wrote: Python's authlib makes the
 /// authorization URL (PKCE, state, nonce), exchanges the code, validates
 /// the ID token (signature, iss, aud, nonce, at_hash), calls UserInfo and

@@ -11,7 +11,7 @@
 use tessera_testkit as support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,12 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(6);
 /// Reads one response (head and `Content-Length` body) from a keep-alive
 /// connection: status and body.
 async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> (u16, Vec<u8>) {
+    let (status, _, body) = read_response_head(stream).await;
+    (status, body)
+}
+
+/// [`read_response`] with the head's text.
+async fn read_response_head(stream: &mut (impl AsyncRead + Unpin)) -> (u16, String, Vec<u8>) {
     let mut raw = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -41,7 +47,7 @@ async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> (u16, Vec<u8>) 
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
                 .map_or(0, |(_, v)| v.trim().parse().unwrap());
             if raw.len() >= end + 4 + length {
-                return (status, raw[end + 4..end + 4 + length].to_vec());
+                return (status, head, raw[end + 4..end + 4 + length].to_vec());
             }
         }
         let n = stream.read(&mut chunk).await.unwrap();
@@ -157,44 +163,6 @@ async fn a_slow_but_steady_head_is_served() {
     server.stop().await;
 }
 
-/// A temp folder with a self-signed certificate for 127.0.0.1 (`cert.pem`)
-/// and its key (`key.pem`, PKCS#8), made with the `openssl` CLI.
-fn self_signed(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-tls-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let status = std::process::Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            // openssl marks self-signed certificates as CAs by default,
-            // which webpki refuses as a server certificate.
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("the openssl CLI");
-    assert!(status.success());
-    dir
-}
-
 fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(cert).unwrap() {
@@ -210,9 +178,76 @@ fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
+/// Past `max_connections` a new connection waits (in the kernel's
+/// backlog: not accepted, so it holds no descriptor here) and is served
+/// once another closes; a burst larger than the cap is served in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_max_connections_wait_for_a_place() {
+    let server = support::start_configured(&support::sqlite_url(), "ES256", None, |c| {
+        c.max_connections = 2;
+    })
+    .await;
+    // Two keep-alive connections, served once and held open.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        assert_eq!(healthz(&mut stream).await.0, 200);
+        held.push(stream);
+    }
+    // A third connects (the kernel completes the handshake) and asks; it
+    // is not served while both are open.
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte))
+            .await
+            .is_err(),
+        "a third connection was served past max_connections = 2"
+    );
+    // One closes: the third is served, and the other held one still is.
+    drop(held.pop());
+    let (status, _) = tokio::time::timeout(Duration::from_secs(10), read_response(&mut third))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(healthz(&mut held[0]).await.0, 200);
+    drop(held);
+    drop(third);
+    // Twenty at once through two places: each is served in turn.
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let addr = server.addr;
+            tokio::spawn(async move { support::request(addr, "GET", "/healthz", &[], b"").await.status })
+        })
+        .collect();
+    for task in burst {
+        let status = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    server.stop().await;
+}
+
+/// RFC 6797 §7.2: no HSTS over plain http.
+#[tokio::test]
+async fn plain_http_sends_no_hsts() {
+    let server = support::start(&support::sqlite_url(), "ES256").await;
+    for path in ["/healthz", "/.well-known/openid-configuration", "/nowhere"] {
+        let r = support::request(server.addr, "GET", path, &[], b"").await;
+        assert_eq!(r.header("strict-transport-security"), None, "{path}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn https_is_served_directly() {
-    let dir = self_signed("serve");
+    let dir = support::self_signed_certificate("serve");
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let server = support::start_configured(&support::sqlite_url(), "ES256", Some("https://127.0.0.1"), |c| {
         c.tls_cert = Some(cert.display().to_string());
@@ -231,10 +266,26 @@ async fn https_is_served_directly() {
     tls.write_all(b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let (status, body) = read_response(&mut tls).await;
+    let (status, head, body) = read_response_head(&mut tls).await;
     assert_eq!(status, 200);
     let discovery: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(discovery["issuer"], "https://127.0.0.1");
+    // HSTS (RFC 6797) on https answers, a page's and an error's alike.
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security: max-age=31536000"),
+        "{head}"
+    );
+    tls.write_all(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, head, _) = read_response_head(&mut tls).await;
+    assert_eq!(status, 404);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security:"),
+        "{head}"
+    );
 
     // Plain http on the https port gets no answer.
     let mut plain = TcpStream::connect(server.addr).await.unwrap();
@@ -264,14 +315,16 @@ fn config_for(listener: &std::net::TcpListener, adjust: impl FnOnce(&mut Config)
     )
     .unwrap();
     config.token_alg = "ES256".into();
+    // Not the default metrics port: tests running at once would share it.
+    config.metrics_listen = "127.0.0.1:0".into();
     adjust(&mut config);
     config
 }
 
 #[tokio::test]
 async fn bad_tls_files_are_a_start_error() {
-    let dir = self_signed("bad");
-    let other = self_signed("other");
+    let dir = support::self_signed_certificate("bad");
+    let other = support::self_signed_certificate("other");
     let cert = dir.join("cert.pem").display().to_string();
     let key = dir.join("key.pem").display().to_string();
     std::fs::write(dir.join("empty.pem"), "").unwrap();
@@ -321,7 +374,7 @@ async fn bad_tls_files_are_a_start_error() {
 /// Keys in every PEM form the server accepts: PKCS#8, SEC1 and PKCS#1.
 #[test]
 fn tls_keys_in_pkcs8_sec1_and_pkcs1_load() {
-    let dir = self_signed("formats");
+    let dir = support::self_signed_certificate("formats");
     let openssl = |args: &[&str]| {
         let status = std::process::Command::new("openssl")
             .current_dir(&dir)
@@ -363,7 +416,7 @@ fn tls_keys_in_pkcs8_sec1_and_pkcs1_load() {
 async fn metrics_are_served_on_their_own_address_only() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let config = config_for(&listener, |c| c.metrics_listen = Some("127.0.0.1:0".into()));
+    let config = config_for(&listener, |_| {});
     let server = Server::with_listener(&config, listener).await.unwrap();
     let metrics = server.metrics_addr().expect("a metrics address");
     assert_ne!(metrics, addr);
@@ -401,6 +454,34 @@ async fn metrics_are_served_on_their_own_address_only() {
         .unwrap();
     assert!(TcpStream::connect(addr).await.is_err());
     assert!(TcpStream::connect(metrics).await.is_err());
+}
+
+/// The old place, `metrics_listen = "listen"`, only when asked; `off`
+/// serves it nowhere.
+#[tokio::test]
+async fn metrics_are_on_the_main_address_only_when_asked() {
+    for (setting, on_main) in [("listen", 200), ("off", 404)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let config = config_for(&listener, |c| c.metrics_listen = setting.into());
+        let server = Server::with_listener(&config, listener).await.unwrap();
+        assert_eq!(server.metrics_addr(), None, "{setting}: no address of its own");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        assert_eq!(
+            support::request(addr, "GET", "/metrics", &[], b"").await.status,
+            on_main,
+            "{setting}"
+        );
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
 }
 
 #[tokio::test]

@@ -308,7 +308,7 @@ async fn metrics_count_requests_and_tokens() {
     )
     .await;
     request(server.addr, "GET", "/jwks", &[], b"").await;
-    let r = request(server.addr, "GET", "/metrics", &[], b"").await;
+    let r = request(server.metrics.unwrap(), "GET", "/metrics", &[], b"").await;
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     let text = String::from_utf8(r.body).unwrap();

@@ -201,7 +201,7 @@ mod rfc6749_4_1_3 {
         .await;
         assert_eq!(r.json()["error"], "invalid_grant");
         // Item 18: the metrics count the code grant's token.
-        let metrics = request(server.addr, "GET", "/metrics", &[], b"").await;
+        let metrics = request(server.metrics.unwrap(), "GET", "/metrics", &[], b"").await;
         let text = String::from_utf8_lossy(&metrics.body);
         assert!(
             text.contains("tessera_tokens_issued_total{grant_type=\"authorization_code\"} 1"),

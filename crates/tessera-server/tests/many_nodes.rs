@@ -65,6 +65,8 @@ fn spawn_node(
     }
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        // Each node its own metrics port: the default is one fixed port.
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .args(["--issuer", "http://tessera.test"])
         .env(
             "TESSERA_MASTER_KEY",

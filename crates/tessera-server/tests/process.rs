@@ -104,6 +104,8 @@ async fn serve_demo_prints_working_commands() {
     // other tests for a port chosen here).
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database", &db])
+        // Not the default metrics port, which tests running at once share.
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -199,6 +201,7 @@ async fn server_keeps_serving_when_its_log_pipe_closes() {
     let db = support::sqlite_url();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

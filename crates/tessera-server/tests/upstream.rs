@@ -82,7 +82,24 @@ async fn leave(b: &mut Browser, server: &Running, provider: &str) -> String {
             ],
         )
         .await;
-    location(&r)
+    let to = location(&r);
+    // The page's CSP lets its form end at the provider (Chromium checks
+    // `form-action` on the 303 too), and the client, and nothing else.
+    let (scheme, rest) = to.split_once("://").unwrap();
+    let origin = format!("{scheme}://{}", rest.split('/').next().unwrap());
+    let csp = page.header("content-security-policy").unwrap();
+    let form_action = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("form-action "))
+        .unwrap();
+    let allowed: Vec<&str> = form_action.split(' ').skip(1).collect();
+    assert!(allowed.contains(&origin.as_str()), "{csp} for {to}");
+    assert!(
+        allowed.contains(&"'self'") && allowed.contains(&"http://app.example"),
+        "{csp}"
+    );
+    to
 }
 
 /// Back at the server under test with the provider's redirect `url`; then

@@ -89,6 +89,10 @@ pub async fn postgres_url() -> Option<String> {
 pub struct Running {
     pub addr: SocketAddr,
     pub issuer: String,
+    /// Where `/metrics` answers: its own port (every test server picks a
+    /// free one, so servers in one process never share the default), or
+    /// `addr` when a test asked for `metrics_listen = "listen"`.
+    pub metrics: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -158,6 +162,7 @@ pub async fn start_at(
     )
     .unwrap();
     config.token_alg = token_alg.to_owned();
+    config.metrics_listen = "127.0.0.1:0".into();
     adjust(&mut config);
     if database.starts_with("postgres") {
         let key_file = std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id()));
@@ -167,6 +172,10 @@ pub async fn start_at(
         config.master_key_file = Some(key_file.display().to_string());
     }
     let server = Server::with_listener(&config, listener).await.unwrap();
+    let metrics = match config.metrics_at().unwrap() {
+        tessera_server::config::MetricsAt::Listen => Some(addr),
+        _ => server.metrics_addr(),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server
@@ -179,6 +188,7 @@ pub async fn start_at(
     Running {
         addr,
         issuer,
+        metrics,
         stop: Some(tx),
         task: Some(task),
     }

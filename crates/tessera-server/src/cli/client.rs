@@ -198,20 +198,8 @@ pub(crate) fn redirect_uri_allowed(uri: &str) -> Result<(), RedirectUriError> {
         return Err(RedirectUriError::Fragment);
     }
     match parsed.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(host)) => host == "localhost",
-                None => false,
-            };
-            if loopback {
-                Ok(())
-            } else {
-                Err(RedirectUriError::PlainHttp)
-            }
-        }
+        "https" | "http" if crate::config::secure_transport(uri) => Ok(()),
+        "http" => Err(RedirectUriError::PlainHttp),
         scheme if scheme.contains('.') => Ok(()),
         _ => Err(RedirectUriError::Scheme),
     }

@@ -67,6 +67,9 @@ default below each.
       none (exact origins; comma-separated in the environment)
   trusted_proxies          TESSERA_TRUSTED_PROXIES
       none (CIDRs or addresses; comma-separated in the environment)
+  forwarded_header         TESSERA_FORWARDED_HEADER
+      x-forwarded-for (or forwarded, x-real-ip): the one header the
+      trusted proxies write; no other is read
   tls_cert                 TESSERA_TLS_CERT                 --tls-cert
       none: plain http (PEM certificate chain; https with tls_key)
   tls_key                  TESSERA_TLS_KEY                  --tls-key
@@ -77,8 +80,13 @@ default below each.
       10 seconds (to send a request's headers, TLS handshake included)
   idle_timeout             TESSERA_IDLE_TIMEOUT
       60 seconds (before an idle keep-alive connection is closed)
+  max_connections          TESSERA_MAX_CONNECTIONS
+      10000 connections open at once; past it new ones wait (lowered to
+      the open-file limit, ulimit -n, less 128 when that is smaller)
   metrics_listen           TESSERA_METRICS_LISTEN           --metrics-listen
-      none: /metrics is served on the listen address
+      127.0.0.1:9464: /metrics on its own loopback address, and 404 on
+      the listen address; `listen` serves it on the listen address (as
+      before), `off` nowhere; 127.0.0.1:0 picks a free port
   refresh_family_lifetime  TESSERA_REFRESH_FAMILY_LIFETIME
       2592000 seconds = 30 days (from sign-in, however often rotated)
   database_timeout         TESSERA_DATABASE_TIMEOUT
@@ -117,8 +125,9 @@ pub(crate) struct ServeArgs {
     /// Env TESSERA_TLS_KEY.
     #[arg(long, value_name = "FILE")]
     tls_key: Option<String>,
-    /// Serve /metrics on this address only (plain http), e.g.
-    /// 127.0.0.1:9100. Env TESSERA_METRICS_LISTEN.
+    /// Where /metrics is served (plain http): an address of its own
+    /// (default 127.0.0.1:9464), `listen` (the main address) or `off`.
+    /// Env TESSERA_METRICS_LISTEN.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
     /// Seed a demo service client, a demo app and a demo user (replacing

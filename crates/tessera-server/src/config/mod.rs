@@ -52,6 +52,31 @@ pub fn is_origin(s: &str) -> bool {
 /// signing keys stay published at least this long.
 pub const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
 
+/// Client connections open at once, by default: far more than a node
+/// serves busy, few enough for a process's descriptors on a server
+/// (`ulimit -n` is often 65,536 there; [`crate::listener::connection_cap`]
+/// lowers it to fit a smaller limit).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Where `/metrics` is served by default: loopback, so only the host (a
+/// Prometheus agent or a port forward) can scrape it. 9464 is the port
+/// OpenTelemetry's Prometheus exporters give an application's own metrics
+/// (Prometheus' allocation list, 9100-9999, has no free port left), and it
+/// is away from the 8080 of `listen`. Two Tessera processes on one host
+/// each need their own (`127.0.0.1:0` picks a free port and logs it).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+/// Where `/metrics` is served (`metrics_listen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAt {
+    /// On an address of its own, which serves nothing else.
+    Own(SocketAddr),
+    /// On the main address, beside every other endpoint.
+    Listen,
+    /// Nowhere.
+    Off,
+}
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -88,14 +113,20 @@ pub struct Config {
     /// Env `TESSERA_CORS_ORIGINS` (comma-separated).
     pub cors_origins: Vec<String>,
     /// Reverse proxies (CIDRs like `10.0.0.0/8` or single addresses) whose
-    /// `Forwarded` ([RFC 7239]) or `X-Forwarded-For` header names the
-    /// client. Only when the TCP peer is one of them is the header read,
-    /// from the right, skipping trusted hops; otherwise it is ignored.
-    /// Throttling, the audit log and sessions use that address. None by
-    /// default. Env `TESSERA_TRUSTED_PROXIES` (comma-separated).
+    /// `forwarded_header` names the client. Only when the TCP peer is one
+    /// of them is the header read, from the right, skipping trusted hops;
+    /// otherwise it is ignored. Throttling, the audit log and sessions use
+    /// that address. None by default. Env `TESSERA_TRUSTED_PROXIES`
+    /// (comma-separated).
+    pub trusted_proxies: Vec<String>,
+    /// The one header the trusted proxies name the client in:
+    /// `x-forwarded-for` (default, what the README's nginx block sets),
+    /// `forwarded` ([RFC 7239]) or `x-real-ip` (one address, replaced by
+    /// the proxy). No other header is read: the proxy passes those through
+    /// as the client sent them. Env `TESSERA_FORWARDED_HEADER`.
     ///
     /// [RFC 7239]: https://www.rfc-editor.org/rfc/rfc7239
-    pub trusted_proxies: Vec<String>,
+    pub forwarded_header: String,
     /// PEM certificate chain to serve https directly (with `tls_key`).
     /// Env `TESSERA_TLS_CERT`.
     pub tls_cert: Option<String>,
@@ -112,10 +143,22 @@ pub struct Config {
     /// Seconds an idle keep-alive connection stays open. Default 60.
     /// Env `TESSERA_IDLE_TIMEOUT`.
     pub idle_timeout: u64,
-    /// A second address serving only `/metrics` (then the main address
-    /// does not). Default: `/metrics` on the main address.
-    /// Env `TESSERA_METRICS_LISTEN`.
-    pub metrics_listen: Option<String>,
+    /// Client connections open at once on the listen address; past it new
+    /// ones wait in the kernel's backlog until one closes, instead of
+    /// running the process out of file descriptors. Default 10,000,
+    /// lowered at start to the open-file limit (`ulimit -n`) less 128 when
+    /// that is smaller. Env `TESSERA_MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// Where `/metrics` is served ([`MetricsAt`]): an address of its own,
+    /// serving nothing else (default [`DEFAULT_METRICS_LISTEN`], loopback);
+    /// `listen` to serve it on the main address beside everything else
+    /// (the behaviour before it had its own); or `off`. The main address
+    /// answers 404 for `/metrics` unless this is `listen`: request counts
+    /// by route and status, tokens issued by grant and the password queue
+    /// tell an outsider how the server is used, and OWASP's API Security
+    /// Top 10 (API8:2023, security misconfiguration) puts such endpoints
+    /// off the public interface. Env `TESSERA_METRICS_LISTEN`.
+    pub metrics_listen: String,
     /// Seconds a refresh-token family lives from the sign-in that started
     /// it, however often it is rotated. Default 30 days.
     /// Env `TESSERA_REFRESH_FAMILY_LIFETIME`.
@@ -145,12 +188,14 @@ impl Default for Config {
             self_registration: false,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            forwarded_header: crate::client_addr::ForwardedHeader::default().name().into(),
             tls_cert: None,
             tls_key: None,
             password_queue: crate::password::DEFAULT_QUEUE_LIMIT,
             header_read_timeout: 10,
             idle_timeout: 60,
-            metrics_listen: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            metrics_listen: DEFAULT_METRICS_LISTEN.into(),
             refresh_family_lifetime: 30 * 24 * 3600,
             upstream_timeout: 10,
             database_timeout: 10,
@@ -220,6 +265,9 @@ impl Config {
         if let Some(v) = env("TESSERA_TRUSTED_PROXIES") {
             config.trusted_proxies = list(v);
         }
+        if let Some(v) = env("TESSERA_FORWARDED_HEADER") {
+            config.forwarded_header = v;
+        }
         if let Some(v) = env("TESSERA_TLS_CERT") {
             config.tls_cert = Some(v);
         }
@@ -227,7 +275,7 @@ impl Config {
             config.tls_key = Some(v);
         }
         if let Some(v) = env("TESSERA_METRICS_LISTEN") {
-            config.metrics_listen = Some(v);
+            config.metrics_listen = v;
         }
         let number = |name: &'static str, v: String| {
             v.parse::<i64>().map_err(|_| ConfigError::Invalid {
@@ -243,6 +291,9 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_IDLE_TIMEOUT") {
             config.idle_timeout = u64::try_from(number("idle_timeout", v)?).unwrap_or(0);
+        }
+        if let Some(v) = env("TESSERA_MAX_CONNECTIONS") {
+            config.max_connections = usize::try_from(number("max_connections", v)?).unwrap_or(0);
         }
         if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
             config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
@@ -272,7 +323,7 @@ impl Config {
             config.tls_key = Some(v.clone());
         }
         if let Some(v) = &overrides.metrics_listen {
-            config.metrics_listen = Some(v.clone());
+            config.metrics_listen.clone_from(v);
         }
         config.validate()?;
         Ok(config)
@@ -297,22 +348,19 @@ impl Config {
             }
         }
         self.proxies()?;
+        self.forwarded_header()?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::Invalid {
                 setting: "tls_cert",
                 message: "tls_cert and tls_key go together".into(),
             });
         }
-        if let Some(addr) = &self.metrics_listen {
-            addr.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
-                setting: "metrics_listen",
-                message: format!("{addr:?} is not an address like 127.0.0.1:9100"),
-            })?;
-        }
+        self.metrics_at()?;
         for (setting, value) in [
             ("password_queue", self.password_queue as u64),
             ("header_read_timeout", self.header_read_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("max_connections", self.max_connections as u64),
             ("upstream_timeout", self.upstream_timeout),
             ("database_timeout", self.database_timeout),
         ] {
@@ -347,6 +395,24 @@ impl Config {
         })
     }
 
+    /// Where `/metrics` is served.
+    pub fn metrics_at(&self) -> Result<MetricsAt, ConfigError> {
+        match self.metrics_listen.trim() {
+            "listen" => Ok(MetricsAt::Listen),
+            "off" => Ok(MetricsAt::Off),
+            addr => addr
+                .parse()
+                .map(MetricsAt::Own)
+                .map_err(|_| ConfigError::Invalid {
+                    setting: "metrics_listen",
+                    message: format!(
+                        "{:?} is not an address like {DEFAULT_METRICS_LISTEN}, `listen` or `off`",
+                        self.metrics_listen
+                    ),
+                }),
+        }
+    }
+
     /// The trusted proxies, parsed.
     pub fn proxies(&self) -> Result<Vec<crate::client_addr::Cidr>, ConfigError> {
         self.trusted_proxies
@@ -358,6 +424,16 @@ impl Config {
                 })
             })
             .collect()
+    }
+
+    /// The forwarding header the trusted proxies write.
+    pub fn forwarded_header(&self) -> Result<crate::client_addr::ForwardedHeader, ConfigError> {
+        self.forwarded_header
+            .parse()
+            .map_err(|e: crate::client_addr::BadForwardedHeader| ConfigError::Invalid {
+                setting: "forwarded_header",
+                message: e.to_string(),
+            })
     }
 
     /// The issuer identifier.
@@ -412,5 +488,32 @@ mod tests {
             ..Config::default()
         };
         assert!(slash.validate().is_err());
+        assert_eq!(
+            c.forwarded_header().unwrap(),
+            crate::client_addr::ForwardedHeader::XForwardedFor,
+            "the README's nginx block sets X-Forwarded-For"
+        );
+        let guess = Config {
+            forwarded_header: "x-forwarded-for, forwarded".into(),
+            ..Config::default()
+        };
+        assert!(guess.validate().is_err(), "one header, no guessing");
+        assert_eq!(
+            c.metrics_at().unwrap(),
+            MetricsAt::Own(DEFAULT_METRICS_LISTEN.parse().unwrap()),
+            "not on the main address by default"
+        );
+        for (value, at) in [("listen", MetricsAt::Listen), ("off", MetricsAt::Off)] {
+            let c = Config {
+                metrics_listen: value.into(),
+                ..Config::default()
+            };
+            assert_eq!(c.metrics_at().unwrap(), at);
+        }
+        let bad = Config {
+            metrics_listen: "9464".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
     }
 }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use zeroize::Zeroizing;
 
-use super::browser::{self, busy, internal, page, see_other, BrowserForm, BrowserQuery};
+use super::browser::{self, busy, internal, page, page_to, see_other, BrowserForm, BrowserQuery};
 use super::client_ip::ClientIp;
 use super::AppState;
 use crate::oauth::authorize::Refusal;
@@ -140,6 +140,10 @@ pub(super) fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Res
 }
 
 fn screen_page(state: &AppState, screen: Screen) -> Response {
+    // Each page's forms end at the client (a 303 to its redirect URI);
+    // the sign-in page's provider buttons at the providers.
+    let client_target =
+        |keys: &flow::FormKeys| -> Vec<String> { ui::form_target(&keys.redirect_uri).into_iter().collect() };
     match screen {
         Screen::SignIn {
             keys,
@@ -167,7 +171,15 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 Some(SignInError::BadCredentials | SignInError::TooManyAttempts) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::OK,
             };
-            page(status, html, &[])
+            let mut targets = client_target(&keys);
+            targets.extend(
+                state
+                    .upstreams
+                    .authorization_endpoints()
+                    .iter()
+                    .filter_map(|e| ui::form_target(e)),
+            );
+            page_to(status, html, &[], &targets)
         }
         Screen::Link {
             keys,
@@ -193,7 +205,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 Some(SignInError::TooManyRegistrations) => StatusCode::TOO_MANY_REQUESTS,
                 Some(_) => StatusCode::UNAUTHORIZED,
             };
-            page(status, html, &[])
+            page_to(status, html, &[], &client_target(&keys))
         }
         Screen::SignUp {
             keys,
@@ -215,7 +227,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             } else {
                 StatusCode::OK
             };
-            page(status, html, &[])
+            page_to(status, html, &[], &client_target(&keys))
         }
         Screen::Consent {
             keys,
@@ -230,7 +242,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 interaction: &keys.interaction,
                 csrf: &keys.csrf,
             });
-            page(StatusCode::OK, html, &[])
+            page_to(StatusCode::OK, html, &[], &client_target(&keys))
         }
     }
 }

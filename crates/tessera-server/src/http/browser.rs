@@ -190,8 +190,21 @@ pub(super) fn append_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
-/// An HTML page with the security headers and any cookies to set.
+/// An HTML page with the security headers and any cookies to set; its
+/// forms may only post to Tessera and end there.
 pub(super) fn page(status: StatusCode, html: String, set_cookies: &[String]) -> Response {
+    page_to(status, html, set_cookies, &[])
+}
+
+/// [`page`] for a page whose forms Tessera may answer with a 303 to one of
+/// `form_targets` ([`ui::form_target`]s: the client's redirect URI, an
+/// upstream provider), which its CSP `form-action` then allows.
+pub(super) fn page_to(
+    status: StatusCode,
+    html: String,
+    set_cookies: &[String],
+    form_targets: &[String],
+) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -201,6 +214,12 @@ pub(super) fn page(status: StatusCode, html: String, set_cookies: &[String]) -> 
     for (name, value) in ui::SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Every target is an origin or scheme of checked characters, so the
+    // value is a valid header; a failure would leave the page without a
+    // policy, so it falls back to the strictest one.
+    let csp = HeaderValue::from_str(&ui::content_security_policy(form_targets))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; form-action 'none'"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     for cookie in set_cookies {
         append_cookie(&mut response, cookie);
     }

@@ -35,12 +35,10 @@ impl FromRequestParts<Arc<AppState>> for ClientIp {
                 .filter_map(|v| v.to_str().ok())
                 .collect()
         };
-        let ip = client_ip(
-            peer.ip(),
-            &values("forwarded"),
-            &values("x-forwarded-for"),
-            &state.proxies,
-        );
+        // Only the configured header is read: the others may be the
+        // client's own, passed through by the proxy.
+        let header = state.forwarded_header;
+        let ip = client_ip(peer.ip(), header, &values(header.name()), &state.proxies);
         Ok(ClientIp(Some(ip)))
     }
 }

@@ -79,16 +79,23 @@ fn render(state: &AppState, answer: Result<Answer, OAuthError>) -> Response {
             request,
             csrf,
             client_name,
+            returns_to,
             new_binding,
         }) => {
             let cookies: Vec<String> = new_binding
                 .iter()
                 .map(|b| browser::binding_cookie(state, b))
                 .collect();
-            page(
+            let targets: Vec<String> = returns_to
+                .as_deref()
+                .and_then(ui::form_target)
+                .into_iter()
+                .collect();
+            browser::page_to(
                 StatusCode::OK,
                 ui::logout_confirm(&request, &csrf, client_name.as_deref()),
                 &cookies,
+                &targets,
             )
         }
         Ok(Answer::Refused(message)) => page(StatusCode::BAD_REQUEST, ui::error(&message), &[]),

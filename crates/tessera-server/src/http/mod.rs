@@ -43,7 +43,9 @@ pub struct AppState {
     self_registration: bool,
     cors_origins: Vec<String>,
     proxies: Vec<crate::client_addr::Cidr>,
+    forwarded_header: crate::client_addr::ForwardedHeader,
     metrics_elsewhere: bool,
+    hsts: bool,
     family_lifetime: i64,
     store: Store,
     keys: std::sync::RwLock<Arc<KeyRing>>,
@@ -94,7 +96,9 @@ impl AppState {
             self_registration: false,
             cors_origins: Vec::new(),
             proxies: Vec::new(),
+            forwarded_header: crate::client_addr::ForwardedHeader::default(),
             metrics_elsewhere: false,
+            hsts: false,
             family_lifetime: crate::config::Config::default().refresh_family_lifetime,
             store,
             keys: std::sync::RwLock::new(Arc::new(keys)),
@@ -145,10 +149,25 @@ impl AppState {
         self
     }
 
+    /// The one header those proxies name the client in.
+    #[must_use]
+    pub fn with_forwarded_header(mut self, header: crate::client_addr::ForwardedHeader) -> AppState {
+        self.forwarded_header = header;
+        self
+    }
+
     /// Serves `/metrics` only from [`metrics_router`] (its own address).
     #[must_use]
     pub fn with_metrics_elsewhere(mut self, elsewhere: bool) -> AppState {
         self.metrics_elsewhere = elsewhere;
+        self
+    }
+
+    /// Sends `Strict-Transport-Security` on every answer: for a server
+    /// that serves TLS itself (RFC 6797; never over plain http, §7.2).
+    #[must_use]
+    pub fn with_hsts(mut self, on: bool) -> AppState {
+        self.hsts = on;
         self
     }
 
@@ -164,6 +183,11 @@ impl AppState {
     pub fn with_family_lifetime(mut self, seconds: i64) -> AppState {
         self.family_lifetime = seconds;
         self
+    }
+
+    /// The upstream identity providers.
+    pub fn upstreams(&self) -> &crate::oauth::upstream::Upstreams {
+        &self.upstreams
     }
 
     /// The store.
@@ -225,7 +249,36 @@ pub fn router(state: Arc<AppState>) -> Router {
             metrics::measure,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            strict_transport_security,
+        ))
         .with_state(state)
+}
+
+/// The HSTS policy: a year (OWASP's HTTP Strict Transport Security cheat
+/// sheet), this host only (its subdomains are not Tessera's to pin).
+const HSTS: &str = "max-age=31536000";
+
+/// `Strict-Transport-Security` ([RFC 6797 §6.1]) on every answer when
+/// Tessera serves https itself, so a browser that has been here once never
+/// sends a password or a code over plain http to this host again (an
+/// `http://` link, a downgrade by someone on the path). Never on plain http:
+/// RFC 6797 §7.2 forbids it there, and behind a TLS-terminating proxy the
+/// proxy sends it.
+///
+/// [RFC 6797 §6.1]: https://www.rfc-editor.org/rfc/rfc6797#section-6.1
+async fn strict_transport_security(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if state.hsts {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static(HSTS),
+        );
+    }
+    response
 }
 
 /// Whether the request's media type (parameters such as `charset` aside)

@@ -54,6 +54,9 @@ pub enum Answer {
         csrf: String,
         /// The client's display name, when known.
         client_name: Option<String>,
+        /// Where the confirmed form's 303 goes, when the request names a
+        /// registered place (the page's CSP `form-action` allows it).
+        returns_to: Option<String>,
         /// A new binding secret to give the browser.
         new_binding: Option<String>,
     },
@@ -85,6 +88,7 @@ pub async fn start<S: ClientStore + SessionStore + RefreshTokenStore>(
     Ok(Answer::Confirm {
         request: raw.to_owned(),
         csrf: csrf_token(&binding, &purpose(raw)),
+        returns_to: request.post_logout_redirect_uri,
         client_name: request.client.map(|c| c.name),
         new_binding,
     })

@@ -1,21 +1,71 @@
 //! The pages a person sees: sign in, consent, and errors. Server-rendered,
 //! no JavaScript, one small stylesheet inline, every dynamic value HTML-
-//! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`]).
+//! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`],
+//! [`content_security_policy`]).
 
 use crate::oauth::Scope;
 
-/// Headers on every page: no framing (clickjacking), no scripts, no
-/// referrer leaking the authorization request, never cached.
-pub const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-    ),
+/// Headers on every page besides its [`content_security_policy`]: no
+/// framing (clickjacking), no referrer leaking the authorization request,
+/// never cached.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
     ("x-content-type-options", "nosniff"),
     ("cache-control", "no-store"),
 ];
+
+/// The Content Security Policy of a page whose forms may end, after
+/// Tessera's 303, at `form_targets` (origins, or schemes of native apps'
+/// redirect URIs, from [`form_target`]): no scripts, no framing, no
+/// `<base>`, and forms only to Tessera and those targets.
+///
+/// `form-action` ([CSP Level 3 §6.4.1]) keeps an injected form from sending
+/// a password anywhere else. Chromium and WebKit check it on every hop of
+/// the navigation a form starts, redirects included (w3c/webappsec-csp
+/// issue 8), so a page whose form Tessera answers with a 303 to the
+/// client's `redirect_uri`, or to an upstream provider, must name that
+/// origin too; `'self'` alone would strand the browser on Tessera.
+///
+/// [CSP Level 3 §6.4.1]: https://www.w3.org/TR/CSP3/#directive-form-action
+pub fn content_security_policy(form_targets: &[String]) -> String {
+    let mut policy = String::from(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    for target in form_targets {
+        policy.push(' ');
+        policy.push_str(target);
+    }
+    policy
+}
+
+/// The CSP source expression that lets a form end at `url`: its origin
+/// (`https://app.example:8443`) for http(s), its scheme (`com.example.app:`)
+/// for a native app's private-use scheme (RFC 8252 §7.1). `None` when `url`
+/// has no such part made only of the characters a source expression allows
+/// (so nothing from a stored URI can add a directive).
+pub fn form_target(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok {
+        return None;
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Some(format!("{scheme}:"));
+    }
+    let authority = rest.strip_prefix("//")?.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_ok = !host_port.is_empty()
+        && host_port
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    host_ok.then(|| format!("{scheme}://{}", host_port.to_ascii_lowercase()))
+}
 
 const STYLE: &str = "\
 *{box-sizing:border-box}\
@@ -338,6 +388,30 @@ pub fn error(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_targets_are_origins_or_schemes_and_nothing_else() {
+        for (url, want) in [
+            ("https://app.example/cb?x=1", Some("https://app.example")),
+            ("http://127.0.0.1:5000/callback", Some("http://127.0.0.1:5000")),
+            ("HTTPS://App.Example:8443", Some("https://app.example:8443")),
+            ("http://[::1]:8080/cb", Some("http://[::1]:8080")),
+            ("https://user@app.example/cb", Some("https://app.example")),
+            ("com.example.app:/oauth", Some("com.example.app:")),
+            // Nothing that could end the directive or add another.
+            ("https://a.example;script-src *", None),
+            ("https://a.example,b/", None),
+            ("https://a b/", None),
+            ("https:///cb", None),
+            ("no scheme", None),
+            ("1http://x", None),
+        ] {
+            assert_eq!(form_target(url).as_deref(), want, "{url}");
+        }
+        let csp = content_security_policy(&["https://app.example".into()]);
+        assert!(csp.ends_with("; form-action 'self' https://app.example"), "{csp}");
+        assert!(content_security_policy(&[]).ends_with("form-action 'self'"));
+    }
 
     #[test]
     fn everything_dynamic_is_escaped() {

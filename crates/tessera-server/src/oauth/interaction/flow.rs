@@ -107,6 +107,9 @@ pub struct FormKeys {
     pub interaction: String,
     /// The CSRF token for it in this browser.
     pub csrf: String,
+    /// The client's redirect URI, where a form of the page may end after
+    /// Tessera's 303 (the page's CSP `form-action` names its origin).
+    pub redirect_uri: String,
 }
 
 /// A page to show.
@@ -248,6 +251,7 @@ impl From<crate::store::StoreError> for FlowError {
 pub(super) struct Flow {
     pub(super) id: String,
     pub(super) binding: String,
+    redirect_uri: String,
     signed_in_here: Option<String>,
     consented_here: bool,
     new_binding: Option<String>,
@@ -260,6 +264,7 @@ impl Flow {
         FormKeys {
             interaction: self.id.clone(),
             csrf: csrf_token(&self.binding, &self.id),
+            redirect_uri: self.redirect_uri.clone(),
         }
     }
 
@@ -291,6 +296,7 @@ pub async fn start<S: FlowStore>(
     let flow = Flow {
         id,
         binding,
+        redirect_uri: request.redirect_uri.clone(),
         signed_in_here: None,
         consented_here: false,
         new_binding,
@@ -312,6 +318,7 @@ pub(super) async fn resume<S: FlowStore>(
     let flow = Flow {
         id: form.interaction.to_owned(),
         binding: browser.binding.unwrap_or_default().to_owned(),
+        redirect_uri: request.redirect_uri.clone(),
         signed_in_here: record.user_id.clone(),
         consented_here: record.consented,
         new_binding: None,

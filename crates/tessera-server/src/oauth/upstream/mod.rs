@@ -40,6 +40,9 @@ use crate::config::{UpstreamConfig, UpstreamKind};
 /// How long a trip upstream may take, from leaving to coming back.
 pub const TRIP_TTL: i64 = 600;
 
+/// GitHub's authorization endpoint, unless configured otherwise.
+const GITHUB_AUTHORIZE: &str = "https://github.com/login/oauth/authorize";
+
 /// Why a sign-in through a provider failed. The text is for the page; the
 /// provider's own answer goes to the log only.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +215,47 @@ impl Upstreams {
             .collect()
     }
 
+    /// Each provider's authorization endpoint, where a "Continue with"
+    /// form ends after Tessera's 303 (the sign-in page's CSP
+    /// `form-action` names them). An OpenID provider's is its discovered
+    /// one when the metadata is at hand, else its issuer, where providers
+    /// serve it in practice; this never waits on the network, so a
+    /// provider that is down cannot slow the sign-in page.
+    /// [`Upstreams::discover`] fetches the metadata at start.
+    pub fn authorization_endpoints(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .map(|p| {
+                let c = &p.config;
+                match c.kind {
+                    UpstreamKind::Oidc => p
+                        .oidc
+                        .cached_authorization_endpoint()
+                        .or_else(|| c.issuer.clone())
+                        .unwrap_or_default(),
+                    UpstreamKind::Github => c
+                        .authorization_endpoint
+                        .clone()
+                        .unwrap_or_else(|| GITHUB_AUTHORIZE.into()),
+                    UpstreamKind::Oauth2 => c.authorization_endpoint.clone().unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// Fetches every OpenID provider's metadata once (at start), so the
+    /// sign-in page names the authorization endpoint it discovered; a
+    /// failure is logged and tried again at the first sign-in.
+    pub async fn discover(&self) {
+        for provider in &self.providers {
+            if provider.config.kind == UpstreamKind::Oidc {
+                if let Err(e) = self.metadata(provider).await {
+                    tracing::warn!(provider = %provider.config.id, "discovery at start failed: {e}");
+                }
+            }
+        }
+    }
+
     /// The provider with this id.
     pub fn provider(&self, id: &str) -> Result<&Provider, UpstreamError> {
         self.providers
@@ -243,7 +287,7 @@ impl Upstreams {
             UpstreamKind::Github => c
                 .authorization_endpoint
                 .clone()
-                .unwrap_or_else(|| "https://github.com/login/oauth/authorize".into()),
+                .unwrap_or_else(|| GITHUB_AUTHORIZE.into()),
             UpstreamKind::Oauth2 => c.authorization_endpoint.clone().unwrap_or_default(),
         };
         let verifier = derived(binding, state, "pkce");

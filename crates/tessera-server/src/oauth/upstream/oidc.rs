@@ -50,6 +50,18 @@ pub struct Cache {
     keys: RwLock<Option<KeySet>>,
 }
 
+impl Cache {
+    /// The discovered authorization endpoint, if the metadata is here and
+    /// not being written this instant (no waiting).
+    pub fn cached_authorization_endpoint(&self) -> Option<String> {
+        self.metadata
+            .try_read()
+            .ok()?
+            .as_ref()
+            .map(|m| m.authorization_endpoint.clone())
+    }
+}
+
 /// The provider's metadata, from the cache or its discovery document.
 pub async fn metadata(provider: &Provider) -> Result<Metadata, UpstreamError> {
     if let Some(m) = provider.oidc.metadata.read().await.as_ref() {
