@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod domain;
 pub mod health;
 pub mod http;
 pub mod keys;

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
-use super::scope::Scope;
+use crate::domain::Scope;
 use crate::store::{Client, ClientStore};
 
 /// A checked authorization request.

@@ -54,7 +54,7 @@ pub enum AuthorizeError {
     /// A scope not registered for the client.
     ScopeNotAllowed,
     /// A `scope` that is not one (RFC 6749 §3.3).
-    MalformedScope(super::scope::ScopeError),
+    MalformedScope(crate::domain::ScopeError),
     /// A `prompt` value that is not defined.
     UnknownPrompt,
     /// `prompt=none` with other values.

@@ -64,7 +64,7 @@ pub enum OAuthError {
     ScopeNotAllowed,
     /// The `scope` parameter is not a scope (RFC 6749 §3.3).
     #[error("scope is malformed: {0}")]
-    MalformedScope(#[from] super::scope::ScopeError),
+    MalformedScope(#[from] crate::domain::ScopeError),
     /// A requested audience is not registered for the client (RFC 8707).
     #[error("the requested audience is not allowed for this client")]
     AudienceNotAllowed,

@@ -18,7 +18,6 @@ pub mod logout;
 pub mod origins;
 pub mod params;
 pub mod revoke;
-pub mod scope;
 pub mod sign_in;
 pub mod throttle;
 pub mod token;
@@ -26,7 +25,7 @@ pub mod upstream;
 pub mod user_tokens;
 pub mod userinfo;
 
+pub use crate::domain::Scope;
 pub use client_auth::{authenticate, AuthenticatedClient};
 pub use error::OAuthError;
 pub use params::Params;
-pub use scope::Scope;

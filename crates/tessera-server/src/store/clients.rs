@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{conflict, join, split, Store, StoreError};
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
 /// How long a node may serve a cached client after another node changed or
 /// deleted it. Changes made through this node apply at once.

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::refresh_tokens::{self, IssuedGrant};
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
 /// A code as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]

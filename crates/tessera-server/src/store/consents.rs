@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
 /// Consents.
 pub trait ConsentStore {

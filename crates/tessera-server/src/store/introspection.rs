@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
 /// The `revoked_tokens` entry that marks every token signed by the key
 /// `kid` as revoked ([`crate::keys::revoke`] writes it). It shares the table

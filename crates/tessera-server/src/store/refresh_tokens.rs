@@ -23,7 +23,7 @@ use sqlx::{Row, Transaction};
 
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError, User};
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
 /// A refresh token as stored (the token itself is never stored).
 #[derive(Clone, Debug, PartialEq, Eq)]

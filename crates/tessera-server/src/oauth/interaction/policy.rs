@@ -36,27 +36,9 @@
 //!
 //! [OpenID Connect Core §3.1.2]: https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint
 
-use crate::oauth::Scope;
+use crate::domain::Scope;
 
-/// A way to sign in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// Username and password (`amr` value `pwd`, RFC 8176 §2).
-    Password,
-    /// An upstream identity provider (`amr` value `fed`: RFC 8176 has no
-    /// registered value for federation; `fed` is the one in common use).
-    Upstream,
-}
-
-impl Method {
-    /// The RFC 8176 `amr` value.
-    pub fn amr(self) -> &'static str {
-        match self {
-            Method::Password => "pwd",
-            Method::Upstream => "fed",
-        }
-    }
-}
+pub use crate::domain::Method;
 
 /// Why a sign-in is needed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
