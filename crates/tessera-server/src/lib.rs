@@ -1,15 +1,17 @@
 //! # tessera-server
 //!
 //! The Tessera authorization server: library and the `tessera` binary.
-//! Protocol rules live in [`oauth`] (no HTTP types), storage in [`store`]
-//! (SQLite or PostgreSQL), the thin HTTP layer in [`http`], pages in
-//! [`ui`], and the commands in [`cli`]. ARCHITECTURE.md walks a token
+//! Vocabulary and entities live in [`domain`], client registration and
+//! authentication in [`clients`], protocol rules in [`oauth`] (no HTTP
+//! types), storage in [`store`] (SQLite or PostgreSQL), the thin HTTP
+//! layer in [`http`], pages in [`ui`], and the commands in [`cli`]. ARCHITECTURE.md walks a token
 //! request and a browser sign-in through them file by file.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod client_addr;
+pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod health;

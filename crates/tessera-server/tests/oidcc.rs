@@ -43,7 +43,7 @@ async fn op() -> Running {
     store.create_client(&cert).await.unwrap();
     let mut post = cert.clone();
     post.id = "cert-post".into();
-    post.auth_method = "client_secret_post".into();
+    support::secret_method(&mut post, tessera_server::domain::SecretMethod::Post);
     store.create_client(&post).await.unwrap();
     store
         .create_user(&user("u-ann", "ann", "correct horse battery", &["user"]))

@@ -39,7 +39,10 @@ async fn store_conformance(url: &str) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store2.client("a").await.unwrap(), Some(a.clone()));
-    assert_eq!(store.client("b").await.unwrap().unwrap().secret_hash, None);
+    assert_eq!(
+        store.client("b").await.unwrap().unwrap().credentials,
+        tessera_server::domain::ClientCredentials::None
+    );
     assert_eq!(store.client("nobody").await.unwrap(), None);
     assert_eq!(store.clients().await.unwrap().len(), 2);
     // Both or neither: a refused client leaves no origin behind.

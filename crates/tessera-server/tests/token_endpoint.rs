@@ -543,10 +543,10 @@ async fn registered_auth_method_is_enforced() {
     let server = start(&db, "ES256").await;
     let store = Store::open(&db).await.unwrap();
     let mut basic_only = client("b", Some("pw"), &["client_credentials"], &[], &[]);
-    basic_only.auth_method = "client_secret_basic".into();
+    support::secret_method(&mut basic_only, tessera_server::domain::SecretMethod::Basic);
     store.create_client(&basic_only).await.unwrap();
     let mut post_only = client("p", Some("pw"), &["client_credentials"], &[], &[]);
-    post_only.auth_method = "client_secret_post".into();
+    support::secret_method(&mut post_only, tessera_server::domain::SecretMethod::Post);
     store.create_client(&post_only).await.unwrap();
     let ok = token(
         server.addr,

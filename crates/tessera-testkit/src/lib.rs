@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 use tessera_jwt::{KeySet, UnixTime, Validation};
 use tessera_server::config::{Config, Overrides};
+use tessera_server::domain::{ClientCredentials, GrantType, SecretMethod};
 use tessera_server::oauth::client_auth::hash_secret;
 use tessera_server::server::Server;
 use tessera_server::store::Client;
@@ -311,7 +312,10 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A registered client for tests.
+/// A registered client for tests, stored as given: tests may register
+/// what `clients::registration` would refuse (to see an endpoint refuse
+/// it too). `secret` makes a confidential client that may use either
+/// secret method; `None` a public one. Grant names must be known.
 pub fn client(
     id: &str,
     secret: Option<&str>,
@@ -322,8 +326,17 @@ pub fn client(
     Client {
         id: id.into(),
         name: format!("{id} app"),
-        secret_hash: secret.map(hash_secret),
-        grant_types: grants.iter().map(|s| s.to_string()).collect(),
+        credentials: match secret {
+            Some(secret) => ClientCredentials::Secret {
+                hash: hash_secret(secret),
+                method: SecretMethod::Either,
+            },
+            None => ClientCredentials::None,
+        },
+        grant_types: grants
+            .iter()
+            .map(|g| GrantType::parse(g).unwrap_or_else(|| panic!("unknown grant type {g:?}")))
+            .collect(),
         scopes: tessera_server::oauth::Scope::from_tokens(scopes.iter().copied()),
         audiences: audiences.iter().map(|s| s.to_string()).collect(),
         redirect_uris: vec![],
@@ -332,8 +345,15 @@ pub fn client(
         refresh_cookie: false,
         first_party: false,
         post_logout_redirect_uris: vec![],
-        auth_method: String::new(),
         resource_server_for: vec![],
+    }
+}
+
+/// `client` registered for one secret method only (RFC 7591 §2
+/// `token_endpoint_auth_method`).
+pub fn secret_method(client: &mut Client, method: SecretMethod) {
+    if let ClientCredentials::Secret { method: m, .. } = &mut client.credentials {
+        *m = method;
     }
 }
 

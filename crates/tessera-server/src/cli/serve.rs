@@ -140,17 +140,31 @@ pub(crate) struct ServeArgs {
 
 /// Seeds the demo clients and user; returns the commands to print.
 async fn seed_demo(config: &Config) -> anyhow::Result<String> {
-    use crate::oauth::client_auth::hash_secret;
-    use crate::store::{Client, ClientStore, Store, User, UserStore};
+    use crate::clients::registration::{self, ClientType, NewClient};
+    use crate::domain::GrantType;
+    use crate::store::{ClientStore, Store, User, UserStore};
 
     let random = || crate::random::base64url(24).ok_or_else(|| anyhow::anyhow!("no randomness"));
     let store = Store::open(&config.database).await?;
     let now = tessera_jwt::UnixTime::now().as_secs();
-    let secret = random()?;
     let password = random()?;
+    let service = NewClient {
+        scopes: Scope::from_tokens(["tasks:read", "tasks:write"]),
+        audiences: vec!["tasks-api".into()],
+        ..NewClient::new("Demo service", config.access_token_ttl)
+    };
+    let app = NewClient {
+        client_type: ClientType::Public,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: Scope::from_tokens(["openid", "profile", "email", "tasks:read", "tasks:write"]),
+        audiences: vec!["tasks-api".into()],
+        ..NewClient::new("Demo app", config.access_token_ttl)
+    };
     // Everything that can fail without the database is done before the
     // first write; a failed write leaves whole rows, and a second
     // `--demo` replaces them.
+    registration::validate(&service)?;
+    registration::validate(&app)?;
     let password_hash = crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?;
     for id in ["demo-service", "demo-app"] {
         store.delete_client(id).await?;
@@ -158,42 +172,12 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     if let Some(old) = store.user_by_username("demo").await? {
         store.delete_user(&old.id, now).await?;
     }
-    store
-        .create_client(&Client {
-            id: "demo-service".into(),
-            name: "Demo service".into(),
-            secret_hash: Some(hash_secret(&secret)),
-            grant_types: vec!["client_credentials".into()],
-            scopes: Scope::from_tokens(["tasks:read", "tasks:write"]),
-            audiences: vec!["tasks-api".into()],
-            redirect_uris: vec![],
-            access_token_ttl: config.access_token_ttl,
-            created_at: now,
-            refresh_cookie: false,
-            first_party: false,
-            post_logout_redirect_uris: vec![],
-            auth_method: String::new(),
-            resource_server_for: vec![],
-        })
-        .await?;
-    store
-        .create_client(&Client {
-            id: "demo-app".into(),
-            name: "Demo app".into(),
-            secret_hash: None,
-            grant_types: vec!["password".into(), "refresh_token".into()],
-            scopes: Scope::from_tokens(["openid", "profile", "email", "tasks:read", "tasks:write"]),
-            audiences: vec!["tasks-api".into()],
-            redirect_uris: vec![],
-            access_token_ttl: config.access_token_ttl,
-            created_at: now,
-            refresh_cookie: false,
-            first_party: false,
-            post_logout_redirect_uris: vec![],
-            auth_method: String::new(),
-            resource_server_for: vec![],
-        })
-        .await?;
+    let service = registration::register_with_id(&store, "demo-service", service, now).await?;
+    let secret = service
+        .secret
+        .ok_or_else(|| anyhow::anyhow!("the demo service was registered without a secret"))?;
+    let secret = secret.as_str();
+    registration::register_with_id(&store, "demo-app", app, now).await?;
     store
         .create_user(&User {
             id: "demo-user".into(),

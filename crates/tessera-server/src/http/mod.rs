@@ -78,7 +78,7 @@ impl AppState {
             "revocation_endpoint": format!("{issuer}/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "grant_types_supported": crate::oauth::grant::GrantType::ALL.map(|g| g.as_str()),
-            "token_endpoint_auth_methods_supported": crate::oauth::client_auth::AuthMethod::ALL.map(|m| m.as_str()),
+            "token_endpoint_auth_methods_supported": crate::domain::AuthMethod::SUPPORTED.map(|m| m.as_str()),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],

@@ -226,9 +226,7 @@ pub async fn check<S: ClientStore>(
         (Some(_), None) => return Err(refuse(AuthorizeError::PkceMethodWithoutChallenge)),
         // RFC 7636 §4.3 makes `plain` the default; it is not allowed here.
         (None, Some(_)) => return Err(refuse(AuthorizeError::PkceMethodRequired)),
-        (None, None) if client.secret_hash.is_none() => {
-            return Err(refuse(AuthorizeError::PublicClientWithoutPkce))
-        }
+        (None, None) if client.is_public() => return Err(refuse(AuthorizeError::PublicClientWithoutPkce)),
         (None, None) => {}
     }
     if let Some(challenge) = &code_challenge {

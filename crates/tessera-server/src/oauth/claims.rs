@@ -109,8 +109,11 @@ mod tests {
         Client {
             id: "c".into(),
             name: "c".into(),
-            secret_hash: None,
-            grant_types: grants.iter().map(|g| g.to_string()).collect(),
+            credentials: crate::domain::ClientCredentials::None,
+            grant_types: grants
+                .iter()
+                .filter_map(|g| crate::domain::GrantType::parse(g))
+                .collect(),
             scopes: Scope::default(),
             audiences: vec![],
             redirect_uris: vec![],
@@ -119,7 +122,6 @@ mod tests {
             refresh_cookie: false,
             first_party,
             post_logout_redirect_uris: vec![],
-            auth_method: String::new(),
             resource_server_for: vec![],
         }
     }

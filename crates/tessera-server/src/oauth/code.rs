@@ -81,8 +81,8 @@ mod tests {
             client: Client {
                 id: "app".into(),
                 name: "App".into(),
-                secret_hash: None,
-                grant_types: vec!["authorization_code".into()],
+                credentials: crate::domain::ClientCredentials::None,
+                grant_types: vec![crate::domain::GrantType::AuthorizationCode],
                 scopes: crate::oauth::Scope::from_tokens(["openid"]),
                 audiences: vec![],
                 redirect_uris: vec![redirect_uri.into()],
@@ -91,7 +91,6 @@ mod tests {
                 refresh_cookie: false,
                 first_party: false,
                 post_logout_redirect_uris: vec![],
-                auth_method: String::new(),
                 resource_server_for: vec![],
             },
             redirect_uri: redirect_uri.into(),

@@ -51,6 +51,10 @@ pub enum OAuthError {
     /// A public client tried a grant that needs a confidential one.
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
+    /// The client is registered to authenticate with keys
+    /// (`private_key_jwt`), which the server does not accept yet.
+    #[error("private_key_jwt is not supported yet")]
+    ClientKeysNotSupported,
     /// `grant_type` is not one this server implements.
     #[error(
         "grant_type is not supported; use authorization_code, client_credentials, password or refresh_token"
@@ -125,6 +129,21 @@ pub enum OAuthError {
     Signing(#[from] tessera_jwt::Error),
 }
 
+impl From<crate::clients::authentication::AuthError> for OAuthError {
+    fn from(e: crate::clients::authentication::AuthError) -> OAuthError {
+        use crate::clients::authentication::AuthError;
+        match e {
+            AuthError::SeveralMethods => OAuthError::SeveralAuthMethods,
+            AuthError::MalformedBasic => OAuthError::MalformedBasicAuth,
+            AuthError::Missing => OAuthError::ClientAuthMissing,
+            AuthError::Failed => OAuthError::ClientAuthFailed,
+            AuthError::PublicClientNotAllowed => OAuthError::PublicClientNotAllowed,
+            AuthError::KeysNotSupported => OAuthError::ClientKeysNotSupported,
+            AuthError::Store(e) => OAuthError::Store(e),
+        }
+    }
+}
+
 impl From<crate::password::PasswordError> for OAuthError {
     fn from(e: crate::password::PasswordError) -> OAuthError {
         match e {
@@ -154,7 +173,8 @@ impl OAuthError {
             OAuthError::RegistrationDisabled => "access_denied",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
-            | OAuthError::PublicClientNotAllowed => "invalid_client",
+            | OAuthError::PublicClientNotAllowed
+            | OAuthError::ClientKeysNotSupported => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
             OAuthError::ScopeNotAllowed | OAuthError::MalformedScope(_) => "invalid_scope",
@@ -183,7 +203,8 @@ impl OAuthError {
         match self {
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
-            | OAuthError::PublicClientNotAllowed => 401,
+            | OAuthError::PublicClientNotAllowed
+            | OAuthError::ClientKeysNotSupported => 401,
             OAuthError::Store(e) if e.is_unavailable() => 503,
             OAuthError::Store(_)
             | OAuthError::Signing(_)

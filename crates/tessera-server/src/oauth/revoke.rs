@@ -16,7 +16,7 @@
 
 use serde_json::Value;
 
-use super::client_auth::{hash_secret, identify, PublicClients};
+use super::client_auth::{hash_secret, identify};
 use super::introspect::{active_claims, Context};
 use super::{OAuthError, Params};
 use crate::store::{ClientStore, RefreshTokenStore, RevocationStore};
@@ -29,7 +29,7 @@ pub async fn handle<S: ClientStore + RevocationStore + RefreshTokenStore>(
 ) -> Result<(), OAuthError> {
     let mut params = Params::parse(body)?;
     // Public clients may revoke their own refresh tokens (§2.1, §5).
-    let client = identify(ctx.store, authorization, &mut params, PublicClients::Allowed).await?;
+    let client = identify(ctx.store, authorization, &mut params).await?;
     let token = params.require("token")?;
     // 3. A refresh token? Revoke its family, if it is this client's.
     if !token.contains('.') {

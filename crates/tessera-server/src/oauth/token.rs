@@ -4,7 +4,7 @@
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
 
 use super::access_token::TokenResponse;
-use super::client_auth::{identify, PublicClients};
+use super::client_auth::identify;
 use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
@@ -29,17 +29,11 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
 ) -> Result<(TokenResponse, GrantType), OAuthError> {
     let mut params = Params::parse(body)?;
     // Refuse unknown grant types before touching client credentials; public
-    // clients may use the user grants (RFC 6749 §4.3.2, §6), never
-    // client_credentials (§4.4).
+    // clients may use the user grants (RFC 6749 §4.1.3, §4.3.2, §6), never
+    // client_credentials (§4.4), which takes the proof.
     let grant_type =
         GrantType::parse(params.require("grant_type")?).ok_or(OAuthError::UnsupportedGrantType)?;
-    let public = match grant_type {
-        GrantType::ClientCredentials => PublicClients::Refused,
-        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken => {
-            PublicClients::Allowed
-        }
-    };
-    let client = identify(ctx.store, authorization, &mut params, public).await?;
+    let client = identify(ctx.store, authorization, &mut params).await?;
     let issue = &ctx.issue;
     let result = match grant_type {
         GrantType::Password => password::handle(ctx.store, issue, &client, &params).await,
@@ -53,7 +47,12 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
                 signer: issue.signer,
                 now: issue.now,
             };
-            client_credentials::handle(&grant, &client, &params)
+            // §4.4.2: "The client MUST authenticate"; a public client is
+            // refused before anything is logged as issued or refused.
+            let Some(proved) = client.authenticated() else {
+                return Err(OAuthError::PublicClientNotAllowed);
+            };
+            client_credentials::handle(&grant, proved, &params)
         }
     };
     match &result {

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{conflict, join, split, Store, StoreError};
-use crate::domain::Scope;
+use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Scope, SecretMethod};
 
 /// How long a node may serve a cached client after another node changed or
 /// deleted it. Changes made through this node apply at once.
@@ -45,57 +45,14 @@ impl Cache {
     }
 }
 
-/// A registered client as stored. Secrets are never stored, only their
-/// SHA-256 hash: client secrets are 256-bit random values, for which a fast
-/// hash is right (a slow password hash would cap the token endpoint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Client {
-    /// `client_id`.
-    pub id: String,
-    /// Display name (shown on consent pages).
-    pub name: String,
-    /// SHA-256 of the secret; `None` for a public client.
-    pub secret_hash: Option<Vec<u8>>,
-    /// Grant types it may use (`client_credentials`, `password`, ...).
-    pub grant_types: Vec<String>,
-    /// Scopes it may request.
-    pub scopes: Scope,
-    /// Audiences its access tokens may name.
-    pub audiences: Vec<String>,
-    /// Registered redirect URIs.
-    pub redirect_uris: Vec<String>,
-    /// Access token lifetime in seconds.
-    pub access_token_ttl: i64,
-    /// Creation time (seconds since the epoch).
-    pub created_at: i64,
-    /// Whether `/api/v1` puts its refresh token in an HttpOnly cookie.
-    pub refresh_cookie: bool,
-    /// The one token endpoint authentication method it may use
-    /// (`client_secret_basic` or `client_secret_post`); empty for either.
-    pub auth_method: String,
-    /// A first-party client (the operator's own app): its users are not
-    /// asked for consent.
-    pub first_party: bool,
-    /// Where RP-initiated logout may send the user back to.
-    pub post_logout_redirect_uris: Vec<String>,
-    /// The audiences (APIs) this client is the resource server for: it may
-    /// introspect tokens issued for them ([RFC 7662 §4]: introspection is
-    /// need-to-know). Any client may introspect its own tokens.
-    ///
-    /// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
-    pub resource_server_for: Vec<String>,
-}
-
-/// What `ClientStore::create_client` needs.
-pub type NewClient = Client;
-
 /// Clients, by id. Reads may be served from a per-node cache for up to
 /// `CACHE_TTL` after another node (or the CLI) changed a client.
 pub trait ClientStore {
     /// Stores a new client; [`StoreError::Conflict`] if the id exists.
+    /// Registration (`clients::registration`) checks it first.
     fn create_client(
         &self,
-        client: &NewClient,
+        client: &Client,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// The client with this id.
     fn client(
@@ -110,7 +67,7 @@ pub trait ClientStore {
     /// transaction: both or neither.
     fn create_client_with_origins(
         &self,
-        client: &NewClient,
+        client: &Client,
         origins: &[String],
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// Whether any client registered this origin.
@@ -120,63 +77,171 @@ pub trait ClientStore {
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// The stored `auth_method` of a public client or of a secret client that
+/// may use either secret method (migration 0006).
+const EITHER: &str = "";
+
+/// The columns a client's credentials are stored in: `secret_hash`,
+/// `auth_method`, `jwks`, `jwks_uri` (migrations 0001, 0006, 0019).
+struct StoredCredentials {
+    secret_hash: Option<Vec<u8>>,
+    auth_method: &'static str,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+}
+
+impl StoredCredentials {
+    fn of(credentials: &ClientCredentials) -> StoredCredentials {
+        let (secret_hash, auth_method, jwks, jwks_uri) = match credentials {
+            ClientCredentials::Secret { hash, method } => (
+                Some(hash.clone()),
+                method.registered().map_or(EITHER, |m| m.as_str()),
+                None,
+                None,
+            ),
+            ClientCredentials::Keys { keys } => {
+                let (jwks, uri) = match keys {
+                    ClientKeys::Jwks(jwks) => (Some(jwks.clone()), None),
+                    ClientKeys::JwksUri(uri) => (None, Some(uri.clone())),
+                };
+                (None, AuthMethod::PrivateKeyJwt.as_str(), jwks, uri)
+            }
+            ClientCredentials::None => (None, EITHER, None, None),
+        };
+        StoredCredentials {
+            secret_hash,
+            auth_method,
+            jwks,
+            jwks_uri,
+        }
+    }
+}
+
+/// Reads a client's credentials back from their columns. A combination no
+/// registration writes (a secret and keys, keys without `private_key_jwt`,
+/// an unknown method) is [`StoreError::Corrupt`], never a guess: a guess
+/// could take a confidential client for a public one.
+fn credentials(
+    id: &str,
+    secret_hash: Option<Vec<u8>>,
+    auth_method: &str,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+) -> Result<ClientCredentials, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("client {id}: {what}"));
+    let method = match auth_method {
+        EITHER => None,
+        name => Some(AuthMethod::parse(name).ok_or_else(|| corrupt("unknown auth_method"))?),
+    };
+    match (secret_hash, jwks, jwks_uri) {
+        (Some(hash), None, None) => {
+            let method = match method {
+                None => SecretMethod::Either,
+                Some(m) => SecretMethod::from_auth_method(m)
+                    .ok_or_else(|| corrupt("a secret with a method that is not a secret method"))?,
+            };
+            Ok(ClientCredentials::Secret { hash, method })
+        }
+        (None, jwks, uri) if jwks.is_some() || uri.is_some() => {
+            if method != Some(AuthMethod::PrivateKeyJwt) {
+                return Err(corrupt("keys without private_key_jwt"));
+            }
+            let keys = match (jwks, uri) {
+                (Some(jwks), None) => ClientKeys::Jwks(jwks),
+                (None, Some(uri)) => ClientKeys::JwksUri(uri),
+                (_, _) => return Err(corrupt("both jwks and jwks_uri")),
+            };
+            Ok(ClientCredentials::Keys { keys })
+        }
+        (None, _, _) => match method {
+            None | Some(AuthMethod::None) => Ok(ClientCredentials::None),
+            Some(_) => Err(corrupt("an auth_method but no secret or keys")),
+        },
+        (Some(_), _, _) => Err(corrupt("both a secret and keys")),
+    }
+}
+
+/// Reads stored grant type names; an unknown one is corrupt (it would
+/// otherwise be dropped, changing what the client may do).
+fn grant_types(id: &str, stored: &str) -> Result<Vec<GrantType>, StoreError> {
+    split(stored)
+        .iter()
+        .map(|g| {
+            GrantType::parse(g)
+                .ok_or_else(|| StoreError::Corrupt(format!("client {id}: unknown grant type {g:?}")))
+        })
+        .collect()
+}
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("clients: {e}"));
+    let id: String = row.try_get("id").map_err(get)?;
+    let credentials = credentials(
+        &id,
+        row.try_get("secret_hash").map_err(get)?,
+        &row.try_get::<String, _>("auth_method").map_err(get)?,
+        row.try_get("jwks").map_err(get)?,
+        row.try_get("jwks_uri").map_err(get)?,
+    )?;
+    let grant_types = grant_types(&id, &row.try_get::<String, _>("grant_types").map_err(get)?)?;
     Ok(Client {
-        id: row.try_get("id").map_err(get)?,
         name: row.try_get("name").map_err(get)?,
-        secret_hash: row.try_get("secret_hash").map_err(get)?,
-        grant_types: split(&row.try_get::<String, _>("grant_types").map_err(get)?),
+        credentials,
+        grant_types,
         scopes: Scope::from_stored(&row.try_get::<String, _>("scopes").map_err(get)?),
         audiences: split(&row.try_get::<String, _>("audiences").map_err(get)?),
         redirect_uris: split(&row.try_get::<String, _>("redirect_uris").map_err(get)?),
         access_token_ttl: row.try_get("access_token_ttl").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
-        auth_method: row.try_get("auth_method").map_err(get)?,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
                 .map_err(get)?,
         ),
         resource_server_for: split(&row.try_get::<String, _>("resource_server_for").map_err(get)?),
+        id,
     })
 }
 
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri"
     };
 }
 
 impl ClientStore for Store {
-    async fn create_client(&self, c: &NewClient) -> Result<(), StoreError> {
+    async fn create_client(&self, c: &Client) -> Result<(), StoreError> {
         self.create_client_with_origins(c, &[]).await
     }
 
-    async fn create_client_with_origins(&self, c: &NewClient, origins: &[String]) -> Result<(), StoreError> {
+    async fn create_client_with_origins(&self, c: &Client, origins: &[String]) -> Result<(), StoreError> {
         retried!("client registration", Repeat::Once, async {
+            let stored = StoredCredentials::of(&c.credentials);
+            let names: Vec<String> = c.grant_types.iter().map(|g| g.as_str().to_owned()).collect();
             let mut tx = self.pool().begin().await?;
             sqlx::query(concat!(
                 "INSERT INTO clients (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
             ))
             .bind(&c.id)
             .bind(&c.name)
-            .bind(c.secret_hash.clone())
-            .bind(join(&c.grant_types))
+            .bind(stored.secret_hash)
+            .bind(join(&names))
             .bind(c.scopes.as_str())
             .bind(join(&c.audiences))
             .bind(join(&c.redirect_uris))
             .bind(c.access_token_ttl)
             .bind(c.created_at)
             .bind(i64::from(c.refresh_cookie))
-            .bind(&c.auth_method)
+            .bind(stored.auth_method)
             .bind(i64::from(c.first_party))
             .bind(join(&c.post_logout_redirect_uris))
             .bind(join(&c.resource_server_for))
+            .bind(stored.jwks)
+            .bind(stored.jwks_uri)
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -32,8 +32,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
+pub use crate::domain::Client;
 pub use attempts::{AttemptStore, Counts};
-pub use clients::{Client, ClientStore, NewClient, CACHE_TTL as CLIENT_CACHE_TTL};
+pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
 pub use interactions::{Interaction, InteractionStore};
@@ -204,6 +205,11 @@ macro_rules! migrations {
                 18,
                 "email_lookup",
                 include_str!(concat!("../../migrations/", $dir, "/0018_email_lookup.sql")),
+            ),
+            (
+                19,
+                "client_keys",
+                include_str!(concat!("../../migrations/", $dir, "/0019_client_keys.sql")),
             ),
         ]
     };

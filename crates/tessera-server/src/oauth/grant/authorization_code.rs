@@ -34,8 +34,9 @@ use tessera_jwt::Signer;
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
+use crate::oauth::client_auth::CallingClient;
 use crate::oauth::user_tokens::{self, FamilyOf, Issue};
-use crate::oauth::{id_token, AuthenticatedClient, OAuthError, Params};
+use crate::oauth::{id_token, OAuthError, Params};
 use crate::store::{CodeStore, Redeemed, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
@@ -46,7 +47,7 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
     id_signer: &Signer,
-    client: &AuthenticatedClient,
+    client: &CallingClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     let client = client.client();

@@ -22,8 +22,9 @@
 use zeroize::Zeroizing;
 
 use crate::oauth::access_token::TokenResponse;
+use crate::oauth::client_auth::CallingClient;
 use crate::oauth::user_tokens::{self, Issue};
-use crate::oauth::{sign_in, AuthenticatedClient, OAuthError, Params, Scope};
+use crate::oauth::{sign_in, OAuthError, Params, Scope};
 use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
 
 /// The grant type this module serves.
@@ -33,7 +34,7 @@ pub const GRANT_TYPE: super::GrantType = super::GrantType::Password;
 pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
-    client: &AuthenticatedClient,
+    client: &CallingClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     let (tokens, _) = handle_from(store, ctx, client, params, None).await?;
@@ -46,7 +47,7 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
 pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
-    client: &AuthenticatedClient,
+    client: &CallingClient,
     params: &Params,
     device: Option<sign_in::Presented<'_>>,
 ) -> Result<(TokenResponse, crate::store::User), OAuthError> {

@@ -26,8 +26,9 @@
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
+use crate::oauth::client_auth::CallingClient;
 use crate::oauth::user_tokens::{self, FamilyOf, Issue};
-use crate::oauth::{AuthenticatedClient, OAuthError, Params, Scope};
+use crate::oauth::{OAuthError, Params, Scope};
 use crate::store::{Consumed, Presented, RefreshTokenStore, User};
 
 /// The grant type this module serves.
@@ -37,7 +38,7 @@ pub const GRANT_TYPE: super::GrantType = super::GrantType::RefreshToken;
 pub async fn handle<S: RefreshTokenStore>(
     store: &S,
     ctx: &Issue<'_>,
-    client: &AuthenticatedClient,
+    client: &CallingClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     // 2.
