@@ -71,3 +71,64 @@ fn the_domain_imports_nothing_of_the_server() {
         broken.join("\n")
     );
 }
+
+/// The code of `text` before its tests (`#[cfg(test)]` modules go last).
+fn without_tests(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or(text)
+}
+
+/// Whether `line` writes a `Client { .. }` literal: the word `Client`
+/// followed by a brace, not a definition (`struct`, `impl`, `enum`), a
+/// return type or a comment.
+fn builds_client(line: &str) -> bool {
+    let code = line.trim_start();
+    if code.starts_with("//") {
+        return false;
+    }
+    code.match_indices("Client {").any(|(at, _)| {
+        let before = code.get(..at).unwrap_or_default();
+        let whole_word = !before.ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let definition = ["struct ", "impl ", "enum ", "-> ", "-> &", "for "]
+            .iter()
+            .any(|word| before.ends_with(word));
+        whole_word && !definition
+    })
+}
+
+/// Issue 18, item 4: a `Client` is built in one module (registration),
+/// and read back from its row by the store; nowhere else. And "public" is
+/// `ClientCredentials::None`, never read off a missing secret.
+#[test]
+fn clients_are_built_by_registration_and_public_is_never_inferred() {
+    assert!(builds_client("    let client = Client {"));
+    assert!(builds_client("    Ok(Client {"));
+    assert!(!builds_client("pub struct Client {"));
+    assert!(!builds_client("pub enum CallingClient {"));
+    assert!(!builds_client("impl Client {"));
+    assert!(!builds_client("fn registered(id: &str) -> Client {"));
+    assert!(!builds_client("pub fn client(&self) -> &Client {"));
+    let mut built = Vec::new();
+    let mut inferred = Vec::new();
+    for (path, text) in sources("") {
+        let name = path.display().to_string();
+        let allowed = name.ends_with("clients/registration.rs") || name.ends_with("store/clients.rs");
+        for line in without_tests(&text).lines() {
+            if builds_client(line) && !allowed {
+                built.push(format!("{name}: {}", line.trim()));
+            }
+            if line.contains("secret_hash.is_none()") || line.contains("secret_hash.is_some()") {
+                inferred.push(format!("{name}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        built.is_empty(),
+        "a Client built outside registration:\n{}",
+        built.join("\n")
+    );
+    assert!(
+        inferred.is_empty(),
+        "public inferred from a secret:\n{}",
+        inferred.join("\n")
+    );
+}

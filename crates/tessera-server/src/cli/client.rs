@@ -255,3 +255,60 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     println!("{out}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+    use crate::clients::registration::{ClientType, RedirectUriError, RegistrationError};
+    use crate::domain::AuthMethod;
+
+    /// `client create` names the flag at fault, in the words it used
+    /// before the rules moved to `clients::registration` (tests/cli.rs and
+    /// tests/introspection.rs read some of them).
+    #[test]
+    fn refusals_name_the_flag() {
+        use RegistrationError::*;
+        let table: Vec<(RegistrationError, &str)> = vec![
+            (
+                RedirectUri {
+                    uri: "http://a.example/cb".into(),
+                    reason: RedirectUriError::PlainHttp,
+                },
+                "--redirect-uri \"http://a.example/cb\": plain http",
+            ),
+            (
+                PostLogoutRedirectUri {
+                    uri: "x".into(),
+                    reason: RedirectUriError::NotAbsolute,
+                },
+                "--post-logout-redirect-uri \"x\": must be an absolute URI",
+            ),
+            (PublicResourceServer, "--resource-server needs a confidential client"),
+            (ResourceServerAudience("a b".into()), "--resource-server \"a b\": an audience"),
+            (Audience("a b".into()), "--audience \"a b\": an audience"),
+            (CodeWithoutRedirectUri, "the authorization_code grant needs at least one --redirect-uri"),
+            (
+                AuthMethodMismatch {
+                    method: AuthMethod::None,
+                    client_type: ClientType::Confidential,
+                },
+                "--auth-method \"none\": use client_secret_basic or client_secret_post (or none with --public)",
+            ),
+            (PrivateKeyJwtWithoutKeys, "--auth-method \"none\": use client_secret_basic"),
+            (AccessTokenTtl(0), "--ttl must be between 1 and 86400 seconds"),
+            (RefreshWithoutUserGrant, "--grant-type refresh_token needs"),
+            (FirstPartyWithoutUserGrant, "--first-party needs"),
+            (RefreshCookieWithoutPassword, "--refresh-cookie needs --grant-type password"),
+            (Origin("https://a.example/".into()), "--cors-origin \"https://a.example/\" is not an origin"),
+            (IdTaken("x".into()), "client id collision; try again"),
+            (PublicClientCredentials, "a public client cannot use client_credentials (RFC 6749 §4.4)"),
+        ];
+        for (error, expected) in table {
+            let said = refusal(error, Some("none")).to_string();
+            assert!(
+                said.starts_with(expected),
+                "{said:?} should start with {expected:?}"
+            );
+        }
+    }
+}

@@ -65,8 +65,8 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     digest(&SHA256, secret.as_bytes()).as_ref().to_vec()
 }
 
-/// What a request presents to say which client it comes from.
-#[derive(Debug)]
+/// What a request presents to say which client it comes from. Its
+/// `Debug` leaves the secret out.
 pub struct Presented {
     /// The claimed `client_id`.
     client_id: String,
@@ -74,6 +74,16 @@ pub struct Presented {
     secret: Option<Zeroizing<String>>,
     /// How it was sent.
     method: AuthMethod,
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("method", &self.method)
+            .finish()
+    }
 }
 
 impl Presented {

@@ -201,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn public_means_no_credentials_and_nothing_else() {
+    fn credentials_name_the_methods_they_allow() {
         let keys = ClientCredentials::Keys {
             keys: ClientKeys::JwksUri("https://app.example/jwks".into()),
         };

@@ -304,3 +304,171 @@ impl ClientStore for Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of the credential columns: what registration
+    /// writes reads back; anything else is corrupt, never a public client.
+    #[test]
+    fn credential_columns_read_back_or_are_corrupt() {
+        let hash = || Some(vec![7u8; 32]);
+        let jwks = || Some(r#"{"keys":[{"kty":"EC"}]}"#.to_owned());
+        let uri = || Some("https://svc.example/jwks".to_owned());
+        let secret = |method| {
+            Ok(ClientCredentials::Secret {
+                hash: vec![7u8; 32],
+                method,
+            })
+        };
+        type Row = (Option<Vec<u8>>, &'static str, Option<String>, Option<String>);
+        let table: Vec<(Row, Result<ClientCredentials, ()>)> = vec![
+            ((hash(), "", None, None), secret(SecretMethod::Either)),
+            (
+                (hash(), "client_secret_basic", None, None),
+                secret(SecretMethod::Basic),
+            ),
+            (
+                (hash(), "client_secret_post", None, None),
+                secret(SecretMethod::Post),
+            ),
+            ((None, "", None, None), Ok(ClientCredentials::None)),
+            ((None, "none", None, None), Ok(ClientCredentials::None)),
+            (
+                (None, "private_key_jwt", jwks(), None),
+                Ok(ClientCredentials::Keys {
+                    keys: ClientKeys::Jwks(r#"{"keys":[{"kty":"EC"}]}"#.into()),
+                }),
+            ),
+            (
+                (None, "private_key_jwt", None, uri()),
+                Ok(ClientCredentials::Keys {
+                    keys: ClientKeys::JwksUri("https://svc.example/jwks".into()),
+                }),
+            ),
+            ((hash(), "none", None, None), Err(())),
+            ((hash(), "private_key_jwt", None, None), Err(())),
+            ((hash(), "client_secret_jwt", None, None), Err(())),
+            ((hash(), "", jwks(), None), Err(())),
+            ((None, "", jwks(), None), Err(())),
+            ((None, "client_secret_basic", None, uri()), Err(())),
+            ((None, "private_key_jwt", jwks(), uri()), Err(())),
+            ((None, "private_key_jwt", None, None), Err(())),
+            ((None, "client_secret_post", None, None), Err(())),
+            ((None, "bogus", None, None), Err(())),
+        ];
+        for ((secret_hash, method, jwks, uri), expected) in table {
+            let row = format!("{secret_hash:?} {method:?} {jwks:?} {uri:?}");
+            let got = credentials("c", secret_hash, method, jwks, uri);
+            match (got, expected) {
+                (Ok(got), Ok(expected)) => assert_eq!(got, expected, "{row}"),
+                (Err(StoreError::Corrupt(_)), Err(())) => {}
+                (got, expected) => panic!("{row}: got {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    /// What registration writes is what the columns say, and reads back.
+    #[test]
+    fn stored_credentials_round_trip() {
+        let all = [
+            ClientCredentials::Secret {
+                hash: vec![1; 32],
+                method: SecretMethod::Either,
+            },
+            ClientCredentials::Secret {
+                hash: vec![1; 32],
+                method: SecretMethod::Post,
+            },
+            ClientCredentials::Keys {
+                keys: ClientKeys::JwksUri("https://a.example/jwks".into()),
+            },
+            ClientCredentials::Keys {
+                keys: ClientKeys::Jwks("{}".into()),
+            },
+            ClientCredentials::None,
+        ];
+        for c in all {
+            let s = StoredCredentials::of(&c);
+            let back = credentials("c", s.secret_hash, s.auth_method, s.jwks, s.jwks_uri).unwrap();
+            assert_eq!(back, c);
+        }
+    }
+
+    /// Rows written before migration 0019 (and by the old string columns)
+    /// read back as they were; an unknown grant type or method in a row is
+    /// `Corrupt`, not dropped or defaulted.
+    #[tokio::test]
+    async fn existing_rows_read_back_and_unknown_values_are_corrupt() {
+        let dir = std::env::temp_dir().join(format!("tessera-store-clients-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        let insert = |id: &'static str,
+                      secret: Option<Vec<u8>>,
+                      grants: &'static str,
+                      method: &'static str| {
+            sqlx::query(
+                "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for) \
+                 VALUES ($1, $1, $2, $3, 'openid', 'api', '', 600, 1, 0, $4, 0, '', '')",
+            )
+            .bind(id)
+            .bind(secret)
+            .bind(grants)
+            .bind(method)
+            .execute(store.pool())
+        };
+        insert("conf", Some(vec![9; 32]), "client_credentials refresh_token", "")
+            .await
+            .unwrap();
+        insert("basic", Some(vec![9; 32]), "password", "client_secret_basic")
+            .await
+            .unwrap();
+        insert("spa", None, "password refresh_token", "").await.unwrap();
+        insert("grant", Some(vec![9; 32]), "client_credentials implicit", "")
+            .await
+            .unwrap();
+        insert(
+            "method",
+            Some(vec![9; 32]),
+            "client_credentials",
+            "tls_client_auth",
+        )
+        .await
+        .unwrap();
+
+        let conf = store.client("conf").await.unwrap().unwrap();
+        assert_eq!(
+            conf.credentials,
+            ClientCredentials::Secret {
+                hash: vec![9; 32],
+                method: SecretMethod::Either
+            }
+        );
+        assert_eq!(
+            conf.grant_types,
+            [GrantType::ClientCredentials, GrantType::RefreshToken]
+        );
+        assert_eq!(conf.audiences, ["api"]);
+        let basic = store.client("basic").await.unwrap().unwrap();
+        assert!(matches!(
+            basic.credentials,
+            ClientCredentials::Secret {
+                method: SecretMethod::Basic,
+                ..
+            }
+        ));
+        let spa = store.client("spa").await.unwrap().unwrap();
+        assert!(spa.is_public());
+        assert_eq!(spa.grant_types, [GrantType::Password, GrantType::RefreshToken]);
+        for id in ["grant", "method"] {
+            assert!(
+                matches!(store.client(id).await, Err(StoreError::Corrupt(_))),
+                "{id}"
+            );
+        }
+        assert!(matches!(store.clients().await, Err(StoreError::Corrupt(_))));
+    }
+}
