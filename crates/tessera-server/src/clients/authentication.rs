@@ -341,12 +341,13 @@ mod tests {
     fn presented_credentials_use_one_method() {
         let header = basic_header("app", "s3cret");
         let s = |v: &str| Some(v.to_owned());
-        let table: &[(
-            Option<&str>,
+        type Row<'a> = (
+            Option<&'a str>,
             Option<String>,
             Option<String>,
-            Result<AuthMethod, &str>,
-        )] = &[
+            Result<AuthMethod, &'a str>,
+        );
+        let table: &[Row<'_>] = &[
             (Some(&header), None, None, Ok(AuthMethod::ClientSecretBasic)),
             (Some(&header), s("app"), None, Ok(AuthMethod::ClientSecretBasic)),
             (Some(&header), s("other"), None, Err("SeveralMethods")),

@@ -39,3 +39,58 @@ pub async fn identify<S: ClientStore>(
 ) -> Result<CallingClient, OAuthError> {
     Ok(authentication::identify(store, presented(authorization, params)?).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::registration::{register_with_id, ClientType, NewClient};
+    use crate::domain::{ClientKeys, GrantType};
+
+    /// A client registered with keys is confidential: at the token endpoint
+    /// it gets `invalid_client` ("private_key_jwt is not supported yet"),
+    /// whether it sends its id alone (as a public client would) or a
+    /// secret, and however the endpoint treats public clients.
+    #[tokio::test]
+    async fn a_keys_client_is_refused_never_taken_for_public() {
+        let dir = std::env::temp_dir().join(format!("tessera-client-auth-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = crate::store::Store::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        let keyed = NewClient {
+            keys: Some(ClientKeys::JwksUri("https://svc.example/jwks".into())),
+            grant_types: vec![GrantType::Password],
+            ..NewClient::new("keys", 600)
+        };
+        register_with_id(&store, "keys", keyed, 1).await.unwrap();
+        let public = NewClient {
+            client_type: ClientType::Public,
+            grant_types: vec![GrantType::Password],
+            ..NewClient::new("spa", 600)
+        };
+        register_with_id(&store, "spa", public, 1).await.unwrap();
+        for body in ["client_id=keys", "client_id=keys&client_secret=x"] {
+            for identified in [true, false] {
+                let mut params = Params::parse(body.as_bytes()).unwrap();
+                let e = if identified {
+                    identify(&store, None, &mut params).await.unwrap_err()
+                } else {
+                    authenticate(&store, None, &mut params).await.unwrap_err()
+                };
+                assert!(matches!(e, OAuthError::ClientKeysNotSupported), "{body}: {e:?}");
+                assert_eq!((e.code(), e.status()), ("invalid_client", 401));
+                assert_eq!(e.description(), "private_key_jwt is not supported yet");
+            }
+        }
+        // The public client is identified, and the credentials are taken
+        // out of the parameters.
+        let mut params = Params::parse(b"client_id=spa&username=ann").unwrap();
+        let caller = identify(&store, None, &mut params).await.unwrap();
+        assert!(caller.authenticated().is_none());
+        assert_eq!(params.get("client_id"), None);
+        assert_eq!(params.get("username"), Some("ann"));
+        let mut params = Params::parse(b"client_id=spa").unwrap();
+        let e = authenticate(&store, None, &mut params).await.unwrap_err();
+        assert_eq!((e.code(), e.status()), ("invalid_client", 401));
+    }
+}
