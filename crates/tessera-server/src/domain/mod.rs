@@ -9,7 +9,9 @@
 //! (ARCHITECTURE.md, "Layers").
 
 pub mod method;
+pub mod proof;
 pub mod scope;
 
 pub use method::Method;
+pub use proof::{Amr, Proof, Proofs};
 pub use scope::{Scope, ScopeError};

@@ -17,6 +17,7 @@
 use super::authorize::{redirect_url, AuthorizationRequest};
 use super::client_auth::hash_secret;
 use super::OAuthError;
+use crate::domain::Amr;
 use crate::store::{AuthorizationCode, CodeStore};
 
 /// How long an authorization code may be redeemed.
@@ -32,7 +33,7 @@ pub struct Subject<'a> {
     /// The SSO session (the ID token's `sid`).
     pub sid: &'a str,
     /// How they signed in (the ID token's `amr`, RFC 8176).
-    pub amr: &'a [String],
+    pub amr: &'a Amr,
 }
 
 /// Issues a code for `request` and `subject`; the redirect that carries it.
@@ -58,7 +59,7 @@ pub async fn issue<S: CodeStore>(
             auth_time: subject.auth_time,
             sid: subject.sid.to_owned(),
             expires_at: now + CODE_TTL,
-            amr: subject.amr.to_vec(),
+            amr: subject.amr.clone(),
         })
         .await?;
     tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client.id, "authorization code issued");
@@ -74,6 +75,7 @@ pub async fn issue<S: CodeStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Method;
     use crate::store::{Client, Store};
 
     fn request(state: Option<&str>, redirect_uri: &str) -> AuthorizationRequest {
@@ -119,7 +121,7 @@ mod tests {
         let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
             .await
             .unwrap();
-        let amr = vec!["pwd".to_owned()];
+        let amr = Amr::of([Method::Password]);
         let subject = Subject {
             user_id: "u1",
             auth_time: 900,

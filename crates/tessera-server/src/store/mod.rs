@@ -205,6 +205,11 @@ macro_rules! migrations {
                 "email_lookup",
                 include_str!(concat!("../../migrations/", $dir, "/0018_email_lookup.sql")),
             ),
+            (
+                21,
+                "sign_in_proofs",
+                include_str!(concat!("../../migrations/", $dir, "/0021_sign_in_proofs.sql")),
+            ),
         ]
     };
 }

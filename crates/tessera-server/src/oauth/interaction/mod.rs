@@ -21,10 +21,12 @@
 //!   code is issued or it is refused.
 //!
 //! What happens next is [`policy::decide`]'s decision, made afresh at every
-//! step from a snapshot; what a sign-in did (who, when, how: RFC 8176 `amr`)
-//! is recorded on the interaction, which is what lets `prompt=login` and
-//! `max_age` be satisfied by a sign-in *in this interaction* and by nothing
-//! else.
+//! step from a snapshot. What a sign-in proved (who, which methods, when:
+//! [`crate::domain::Proofs`]) is recorded on the interaction; the SSO
+//! session is made from it only once the policy finds it enough, and the
+//! interaction records that session's `sid`, which is what lets
+//! `prompt=login` and `max_age` be satisfied by a sign-in *in this
+//! interaction* and by nothing else.
 
 pub mod flow;
 pub mod policy;
@@ -123,8 +125,8 @@ pub async fn begin<S: InteractionStore>(
             created_at: now,
             expires_at: now + INTERACTION_TTL,
             user_id: None,
-            auth_time: None,
-            amr: Vec::new(),
+            proofs: crate::domain::Proofs::none(),
+            session_sid: None,
             consented: false,
         })
         .await?;

@@ -21,8 +21,7 @@
 use zeroize::Zeroizing;
 
 use super::flow::{
-    resume, signed_in, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError,
-    StepForm,
+    proved, resume, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError, StepForm,
 };
 use super::policy::Method;
 use super::ResumeError;
@@ -304,7 +303,7 @@ async fn finish<S: FlowStore>(
             tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
         }
     }
-    signed_in(ctx, flow, request, browser, &user.id, methods).await
+    proved(ctx, flow, request, browser, &user.id, methods).await
 }
 
 /// Links (provider, subject) to `user_id`; if a concurrent sign-in linked
