@@ -26,9 +26,9 @@ use tessera_jwt::KeySet;
 use zeroize::Zeroizing;
 
 use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
-use super::{csrf_token, ResumeError};
+use super::{csrf_token, Origin, ResumeError, StepProof};
 use crate::domain::Proofs;
-use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal};
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
@@ -106,6 +106,15 @@ pub struct StepForm<'a> {
     pub interaction: &'a str,
     /// The CSRF token.
     pub csrf: &'a str,
+}
+
+impl<'a> From<StepForm<'a>> for StepProof<'a> {
+    fn from(form: StepForm<'a>) -> StepProof<'a> {
+        StepProof::Form {
+            interaction: form.interaction,
+            csrf: form.csrf,
+        }
+    }
 }
 
 /// The hidden fields of the next form: the interaction and its token.
@@ -260,6 +269,8 @@ impl From<crate::store::StoreError> for FlowError {
 /// One interaction in one browser, as a step sees it.
 pub(super) struct Flow {
     pub(super) id: String,
+    /// What started the interaction: picks its last step.
+    origin: Origin,
     pub(super) binding: String,
     redirect_uri: String,
     /// Who proved what during this interaction.
@@ -305,9 +316,10 @@ pub async fn start<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     let request = check(ctx, raw).await?;
     let (binding, new_binding) = super::binding_for(browser.binding)?;
-    let id = super::begin(ctx.store, raw, &request.client.id, &binding, ctx.now).await?;
+    let id = super::begin(ctx.store, Origin::Authorize, &request, &binding, ctx.now).await?;
     let flow = Flow {
         id,
+        origin: Origin::Authorize,
         binding,
         redirect_uri: request.redirect_uri.clone(),
         proven: None,
@@ -320,17 +332,25 @@ pub async fn start<S: FlowStore>(
     next(ctx, flow, &request, browser, None).await
 }
 
-/// A form step's interaction, resumed (see [`super::resume`]), with its
+/// A step's interaction, resumed (see [`super::resume`]), with its kept
 /// request checked again against the client's registration as it is now.
 pub(super) async fn resume<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     browser: Browser<'_>,
-    form: StepForm<'_>,
+    proof: StepProof<'_>,
 ) -> Result<(Flow, AuthorizationRequest), FlowError> {
-    let record = super::resume(ctx.store, form.interaction, browser.binding, form.csrf, ctx.now).await?;
-    let request = check(ctx, &record.request).await?;
+    let (record, origin, kept) = super::resume(ctx.store, proof, browser.binding, ctx.now).await?;
+    let request = match AuthorizationRequest::from_kept(ctx.store, &kept).await {
+        Ok(request) => request,
+        Err(Unkept::Refused(refusal)) => return Err(FlowError::Refused(refusal)),
+        Err(e @ Unkept::Unreadable(_)) => {
+            tracing::info!("{e}");
+            return Err(ResumeError::Gone.into());
+        }
+    };
     let flow = Flow {
-        id: form.interaction.to_owned(),
+        id: proof.interaction().to_owned(),
+        origin,
         binding: browser.binding.unwrap_or_default().to_owned(),
         redirect_uri: request.redirect_uri.clone(),
         proven: record.user_id.clone().map(|user| (user, record.proofs.clone())),
@@ -416,7 +436,9 @@ async fn next<S: FlowStore>(
                 sid: &session.sid,
                 amr: &session.amr,
             };
-            let url = code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?;
+            let url = match flow.origin {
+                Origin::Authorize => code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?,
+            };
             Ok(flow.answer(Outcome::ToClient(url)))
         }
     }
@@ -547,7 +569,7 @@ pub async fn password<S: FlowStore>(
     username: Option<&str>,
     password: Option<Zeroizing<String>>,
 ) -> Result<Answer, FlowError> {
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let failed = |flow: Flow, username: Option<&str>, error: SignInError| {
         let screen = Screen::SignIn {
             keys: flow.keys(),
@@ -620,7 +642,7 @@ pub async fn consent<S: FlowStore>(
     form: StepForm<'_>,
     allow: bool,
 ) -> Result<Answer, FlowError> {
-    let (mut flow, request) = resume(ctx, browser, form).await?;
+    let (mut flow, request) = resume(ctx, browser, form.into()).await?;
     if !allow {
         tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
@@ -650,15 +672,8 @@ pub async fn register_page<S: FlowStore>(
     if !enabled {
         return Err(FlowError::RegistrationOff);
     }
-    let csrf = browser
-        .binding
-        .map(|b| csrf_token(b, interaction))
-        .unwrap_or_default();
-    let form = StepForm {
-        interaction,
-        csrf: &csrf,
-    };
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let proof = StepProof::Link { interaction };
+    let (flow, request) = resume(ctx, browser, proof).await?;
     let screen = Screen::SignUp {
         keys: flow.keys(),
         client_name: request.client.name.clone(),
@@ -684,7 +699,7 @@ pub async fn register<S: FlowStore>(
     if !enabled {
         return Err(FlowError::RegistrationOff);
     }
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let (username, email) = (new_user.username.clone(), new_user.email.clone());
     let user = match first_party::register(ctx.store, true, ctx.now, browser.peer, new_user).await {
         Ok(first_party::Registered::Created(user)) => user,

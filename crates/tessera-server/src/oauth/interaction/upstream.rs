@@ -24,7 +24,7 @@ use super::flow::{
     proved, resume, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError, StepForm,
 };
 use super::policy::Method;
-use super::ResumeError;
+use super::{ResumeError, StepProof};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::upstream::link::{self, Linking, Rules};
@@ -49,7 +49,7 @@ pub async fn leave<S: FlowStore>(
     form: StepForm<'_>,
     provider_id: &str,
 ) -> Result<Answer, FlowError> {
-    let (flow, _request) = resume(ctx, browser, form).await?;
+    let (flow, _request) = resume(ctx, browser, form.into()).await?;
     let provider = upstreams.provider(provider_id)?;
     let state = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let departure = upstreams
@@ -96,12 +96,8 @@ pub async fn arrive<S: FlowStore>(
         // Taken by a concurrent callback of the same browser.
         return Err(UpstreamError::BadState.into());
     }
-    let csrf = super::csrf_token(binding, &trip.interaction_id);
-    let form = StepForm {
-        interaction: &trip.interaction_id,
-        csrf: &csrf,
-    };
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let bound = super::BoundTrip::taken(trip.interaction_id.clone());
+    let (flow, request) = resume(ctx, browser, StepProof::Trip(&bound)).await?;
     // RFC 6749 §4.1.2.1: the person declined, or the provider refused.
     if let Some(error) = query.get("error") {
         tracing::info!(target: "audit", provider = %provider_id, error, "upstream sign-in declined");
@@ -184,7 +180,7 @@ pub async fn link<S: FlowStore>(
     form: StepForm<'_>,
     choice: LinkChoice<'_>,
 ) -> Result<Answer, FlowError> {
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let id_hash = hash_secret(&flow.id);
     let pending: Pending = match ctx.store.pending_link(&id_hash).await? {
         Some(text) => {
