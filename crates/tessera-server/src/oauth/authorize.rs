@@ -39,36 +39,113 @@ use super::Params;
 use crate::domain::Scope;
 use crate::store::{Client, ClientStore};
 
-/// A checked authorization request.
+/// A checked authorization request. Only [`check`] (at `/authorize`) and
+/// [`AuthorizationRequest::from_kept`] (at a later step) make one, so
+/// holding one means every rule of this module held.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
-    /// The client.
-    pub client: Client,
-    /// Where the answer goes.
-    pub redirect_uri: String,
+    client: Client,
+    redirect_uri: String,
+    scope: Scope,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt_none: bool,
+    prompt_login: bool,
+    prompt_consent: bool,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+    ui_locales: Option<String>,
+    hint_subject: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// The client, as registered now.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Where the answer goes: a URI the client registered.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
     /// The granted scope.
-    pub scope: Scope,
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
     /// Returned unchanged to the client.
-    pub state: Option<String>,
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
     /// Put in the ID token.
-    pub nonce: Option<String>,
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
     /// The PKCE S256 challenge.
-    pub code_challenge: Option<String>,
+    pub fn code_challenge(&self) -> Option<&str> {
+        self.code_challenge.as_deref()
+    }
+
     /// `prompt=none`: no page may be shown.
-    pub prompt_none: bool,
-    /// `prompt=login`: the user must enter the password again.
-    pub prompt_login: bool,
+    pub fn prompt_none(&self) -> bool {
+        self.prompt_none
+    }
+
+    /// `prompt=login`: the user must sign in again.
+    pub fn prompt_login(&self) -> bool {
+        self.prompt_login
+    }
+
     /// `prompt=consent`: consent must be asked even for a first-party
     /// client.
-    pub prompt_consent: bool,
-    /// The most seconds since the user last entered a password.
-    pub max_age: Option<i64>,
-    /// Pre-fills the username on the login page.
-    pub login_hint: Option<String>,
+    pub fn prompt_consent(&self) -> bool {
+        self.prompt_consent
+    }
+
+    /// The most seconds since the user last signed in.
+    pub fn max_age(&self) -> Option<i64> {
+        self.max_age
+    }
+
+    /// Pre-fills the username on the sign-in page.
+    pub fn login_hint(&self) -> Option<&str> {
+        self.login_hint.as_deref()
+    }
+
     /// Preferred languages of the pages.
-    pub ui_locales: Option<String>,
+    pub fn ui_locales(&self) -> Option<&str> {
+        self.ui_locales.as_deref()
+    }
+
     /// The user an `id_token_hint` names: only that user's session will do.
-    pub hint_subject: Option<String>,
+    pub fn hint_subject(&self) -> Option<&str> {
+        self.hint_subject.as_deref()
+    }
+
+    /// A request as [`check`] would make it, for tests of the steps after
+    /// it.
+    #[cfg(test)]
+    pub(crate) fn for_tests(client: Client, redirect_uri: &str, scope: Scope, state: Option<&str>) -> Self {
+        AuthorizationRequest {
+            client,
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            state: state.map(str::to_owned),
+            nonce: Some("n".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            prompt_none: false,
+            prompt_login: false,
+            prompt_consent: false,
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            hint_subject: None,
+        }
+    }
 }
 
 /// A `prompt` value (OpenID Connect Core §3.1.2.1).

@@ -321,7 +321,7 @@ pub async fn start<S: FlowStore>(
         id,
         origin: Origin::Authorize,
         binding,
-        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri: request.redirect_uri().to_owned(),
         proven: None,
         session_sid: None,
         consented_here: false,
@@ -352,7 +352,7 @@ pub(super) async fn resume<S: FlowStore>(
         id: proof.interaction().to_owned(),
         origin,
         binding: browser.binding.unwrap_or_default().to_owned(),
-        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri: request.redirect_uri().to_owned(),
         proven: record.user_id.clone().map(|user| (user, record.proofs.clone())),
         session_sid: record.session_sid.clone(),
         consented_here: record.consented,
@@ -399,7 +399,7 @@ async fn next<S: FlowStore>(
             )));
         }
     }
-    tracing::debug!(?decision, client_id = %request.client.id, "interaction step");
+    tracing::debug!(?decision, client_id = %request.client().id, "interaction step");
     match (decision, session) {
         (Decision::Fail(e), _) => {
             ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
@@ -419,9 +419,9 @@ async fn next<S: FlowStore>(
             };
             let screen = Screen::Consent {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: user.username,
-                scope: request.scope.clone(),
+                scope: request.scope().clone(),
             };
             Ok(flow.answer(Outcome::Show(screen)))
         }
@@ -452,18 +452,22 @@ async fn decide<S: FlowStore>(
     session: Option<&Session>,
 ) -> Result<Decision, FlowError> {
     let remembered = match session {
-        Some(s) => ctx.store.consented_scope(&s.user_id, &request.client.id).await?,
+        Some(s) => {
+            ctx.store
+                .consented_scope(&s.user_id, &request.client().id)
+                .await?
+        }
         None => None,
     };
     let snapshot = Snapshot {
         request: RequestView {
-            prompt_none: request.prompt_none,
-            prompt_login: request.prompt_login,
-            prompt_consent: request.prompt_consent,
-            max_age: request.max_age,
-            hint_subject: request.hint_subject.as_deref(),
-            scope: &request.scope,
-            first_party: request.client.first_party,
+            prompt_none: request.prompt_none(),
+            prompt_login: request.prompt_login(),
+            prompt_consent: request.prompt_consent(),
+            max_age: request.max_age(),
+            hint_subject: request.hint_subject(),
+            scope: request.scope(),
+            first_party: request.client().first_party,
         },
         session: session.map(|s| SessionView {
             sid: &s.sid,
@@ -494,8 +498,8 @@ fn requirement() -> Requirement {
 fn sign_in_page(flow: Flow, request: &AuthorizationRequest, methods: Vec<Method>) -> Answer {
     let screen = Screen::SignIn {
         keys: flow.keys(),
-        client_name: request.client.name.clone(),
-        username: request.login_hint.clone(),
+        client_name: request.client().name.clone(),
+        username: request.login_hint().map(str::to_owned),
         methods,
         error: None,
     };
@@ -553,9 +557,9 @@ async fn start_session<S: FlowStore>(
 /// An error for the client, on its redirect URI with `state` and `iss`.
 fn to_client<S>(ctx: &Ctx<'_, S>, request: &AuthorizationRequest, error: AuthorizeError) -> String {
     Redirect {
-        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri: request.redirect_uri().to_owned(),
         error,
-        state: request.state.clone(),
+        state: request.state().map(str::to_owned),
     }
     .url(ctx.issuer)
 }
@@ -573,7 +577,7 @@ pub async fn password<S: FlowStore>(
     let failed = |flow: Flow, username: Option<&str>, error: SignInError| {
         let screen = Screen::SignIn {
             keys: flow.keys(),
-            client_name: request.client.name.clone(),
+            client_name: request.client().name.clone(),
             username: username.map(str::to_owned),
             methods: still_offered(ctx, &flow),
             error: Some(error),
@@ -588,7 +592,7 @@ pub async fn password<S: FlowStore>(
         cookie,
     });
     let checked =
-        sign_in::check_password_from(ctx.store, issue, username, password, &request.client.id, device);
+        sign_in::check_password_from(ctx.store, issue, username, password, &request.client().id, device);
     let user = match checked.await {
         Ok(user) => user,
         Err(OAuthError::BadCredentials) => return failed(flow, Some(username), SignInError::BadCredentials),
@@ -644,7 +648,7 @@ pub async fn consent<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     let (mut flow, request) = resume(ctx, browser, form.into()).await?;
     if !allow {
-        tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
+        tracing::info!(target: "audit", client_id = %request.client().id, "consent denied");
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
         let url = to_client(ctx, &request, AuthorizeError::AccessDenied);
         return Ok(flow.answer(Outcome::ToClient(url)));
@@ -654,9 +658,9 @@ pub async fn consent<S: FlowStore>(
     };
     ctx.store.interaction_consented(&hash_secret(&flow.id)).await?;
     ctx.store
-        .record_consent(&session.user_id, &request.client.id, &request.scope, ctx.now)
+        .record_consent(&session.user_id, &request.client().id, request.scope(), ctx.now)
         .await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client.id, "consent given");
+    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client().id, "consent given");
     flow.consented_here = true;
     next(ctx, flow, &request, browser, Some(session)).await
 }
@@ -676,7 +680,7 @@ pub async fn register_page<S: FlowStore>(
     let (flow, request) = resume(ctx, browser, proof).await?;
     let screen = Screen::SignUp {
         keys: flow.keys(),
-        client_name: request.client.name.clone(),
+        client_name: request.client().name.clone(),
         username: None,
         email: None,
         error: None,
@@ -708,7 +712,7 @@ pub async fn register<S: FlowStore>(
         Ok(first_party::Registered::EmailTaken { .. }) => {
             let screen = Screen::SignUp {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: Some(username),
                 email,
                 error: Some(EMAIL_TAKEN.to_owned()),
@@ -730,7 +734,7 @@ pub async fn register<S: FlowStore>(
             };
             let screen = Screen::SignUp {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: Some(username),
                 email,
                 error: Some(message),

@@ -201,7 +201,7 @@ pub async fn begin<S: InteractionStore>(
         .create_interaction(&Interaction {
             id_hash: hash_secret(&id),
             binding_hash: hash_secret(binding),
-            client_id: request.client.id.clone(),
+            client_id: request.client().id.clone(),
             request: started,
             created_at: now,
             expires_at: now + INTERACTION_TTL,

@@ -215,8 +215,14 @@ pub async fn link<S: FlowStore>(
             // Any account the person proves: the page named the upstream
             // account, and the password is the proof that this one is
             // theirs. The login guard (per account, per address) applies.
-            let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id)
-                .await
+            let user = match sign_in::check_password(
+                ctx.store,
+                issue,
+                username,
+                password,
+                &request.client().id,
+            )
+            .await
             {
                 Ok(user) => user,
                 Err(OAuthError::BadCredentials) => {
@@ -255,7 +261,7 @@ fn link_page(
     let profile = &pending.profile;
     let screen = Screen::Link {
         keys: flow.keys(),
-        client_name: request.client.name.clone(),
+        client_name: request.client().name.clone(),
         provider: provider.config.name.clone(),
         upstream_username: profile.username.clone(),
         upstream_email: profile.email.clone(),
