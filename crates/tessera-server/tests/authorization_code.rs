@@ -334,7 +334,7 @@ async fn code_redemption_checks() {
             auth_time: now - 100,
             sid: "s".into(),
             expires_at: now - 1,
-            amr: vec![],
+            amr: tessera_server::domain::Amr::default(),
         })
         .await
         .unwrap();

@@ -28,7 +28,7 @@ async fn prunes(database: &str) {
                 auth_time: now - 1000,
                 expires_at: expires,
                 client_ip: None,
-                amr: vec![],
+                amr: tessera_server::domain::Amr::default(),
             })
             .await
             .unwrap();
@@ -47,7 +47,7 @@ async fn prunes(database: &str) {
                 code_challenge: None,
                 auth_time: now,
                 sid: "sid".into(),
-                amr: vec![],
+                amr: tessera_server::domain::Amr::default(),
                 expires_at: if expires < now {
                     expires - CODE_KEPT_FOR
                 } else {
@@ -113,8 +113,8 @@ async fn drains_each_table_by_its_own_count(database: &str) {
                 created_at: now - 700,
                 expires_at: expiring(i),
                 user_id: None,
-                auth_time: None,
-                amr: vec![],
+                proofs: tessera_server::domain::Proofs::none(),
+                session_sid: None,
                 consented: false,
             })
             .await

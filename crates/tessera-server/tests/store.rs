@@ -236,7 +236,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             auth_time: now,
             sid: "sid".into(),
             expires_at: now + 60,
-            amr: vec!["pwd".into()],
+            amr: tessera_server::domain::Amr::of([tessera_server::domain::Method::Password]),
         })
         .await
         .unwrap();

@@ -7,19 +7,20 @@
 //! [OpenID Connect Core §2]: https://openid.net/specs/openid-connect-core-1_0.html#IDToken
 //! [RFC 8176 §2]: https://www.rfc-editor.org/rfc/rfc8176#section-2
 
-/// A way to sign in.
+/// A way to sign in, in the order `amr` lists them: a provider that
+/// identifies the person first, then what proves the local account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
-    /// Username and password (`amr` value `pwd`, RFC 8176 §2).
-    Password,
     /// An upstream identity provider (`amr` value `fed`: RFC 8176 has no
     /// registered value for federation; `fed` is the one in common use).
     Upstream,
+    /// Username and password (`amr` value `pwd`, RFC 8176 §2).
+    Password,
 }
 
 impl Method {
     /// Every method, in the order `amr` lists them.
-    pub const ALL: [Method; 2] = [Method::Password, Method::Upstream];
+    pub const ALL: [Method; 2] = [Method::Upstream, Method::Password];
 
     /// The `amr` value.
     pub fn amr(self) -> &'static str {

@@ -13,10 +13,12 @@ pub mod auth_method;
 pub mod client;
 pub mod grant_type;
 pub mod method;
+pub mod proof;
 pub mod scope;
 
 pub use auth_method::AuthMethod;
 pub use client::{Client, ClientCredentials, ClientKeys, SecretMethod};
 pub use grant_type::GrantType;
 pub use method::Method;
+pub use proof::{Amr, Proof, Proofs};
 pub use scope::{Scope, ScopeError};

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::browser::{self, busy, internal, page, page_to, see_other, BrowserForm, BrowserQuery};
 use super::client_ip::ClientIp;
 use super::AppState;
+use crate::domain::Method;
 use crate::oauth::authorize::Refusal;
 use crate::oauth::first_party::RegisterRequest;
 use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
@@ -149,6 +150,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             keys,
             client_name,
             username,
+            methods,
             error,
         } => {
             let register_url = state.self_registration.then(|| {
@@ -157,7 +159,12 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                     .finish();
                 format!("/authorize/register?{query}")
             });
-            let providers = state.upstreams.buttons();
+            // Exactly the methods the policy offered.
+            let providers = if methods.contains(&Method::Upstream) {
+                state.upstreams.buttons()
+            } else {
+                Vec::new()
+            };
             let html = ui::login(&ui::Login {
                 client_name: &client_name,
                 interaction: &keys.interaction,
@@ -165,6 +172,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 username: username.as_deref(),
                 error: error.map(sign_in_message),
                 register_url: register_url.as_deref(),
+                password: methods.contains(&Method::Password),
                 providers: &providers,
             });
             let status = match error {

@@ -28,6 +28,7 @@ use tessera_jwt::UnixTime;
 
 use super::{content_type_is, AppState};
 
+use crate::domain::Method;
 use crate::keys::KeyRing;
 use crate::oauth::device::DEVICE_TTL;
 use crate::oauth::interaction::binding_cookie_name;
@@ -146,6 +147,11 @@ impl AppState {
             issuer: &self.issuer,
             keys: &keys.verify,
             devices: &self.devices,
+            available: if self.upstreams.buttons().is_empty() {
+                &[Method::Password]
+            } else {
+                &[Method::Password, Method::Upstream]
+            },
             now: UnixTime::now().as_secs(),
         }
     }

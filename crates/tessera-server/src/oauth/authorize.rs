@@ -33,43 +33,119 @@
 //! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
 //! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
 
-use std::collections::HashMap;
-
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
+use super::Params;
 use crate::domain::Scope;
 use crate::store::{Client, ClientStore};
 
-/// A checked authorization request.
+/// A checked authorization request. Only [`check`] (at `/authorize`) and
+/// [`AuthorizationRequest::from_kept`] (at a later step) make one, so
+/// holding one means every rule of this module held.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
-    /// The client.
-    pub client: Client,
-    /// Where the answer goes.
-    pub redirect_uri: String,
+    client: Client,
+    redirect_uri: String,
+    scope: Scope,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt_none: bool,
+    prompt_login: bool,
+    prompt_consent: bool,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+    ui_locales: Option<String>,
+    hint_subject: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// The client, as registered now.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Where the answer goes: a URI the client registered.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
     /// The granted scope.
-    pub scope: Scope,
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
     /// Returned unchanged to the client.
-    pub state: Option<String>,
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
     /// Put in the ID token.
-    pub nonce: Option<String>,
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
     /// The PKCE S256 challenge.
-    pub code_challenge: Option<String>,
+    pub fn code_challenge(&self) -> Option<&str> {
+        self.code_challenge.as_deref()
+    }
+
     /// `prompt=none`: no page may be shown.
-    pub prompt_none: bool,
-    /// `prompt=login`: the user must enter the password again.
-    pub prompt_login: bool,
+    pub fn prompt_none(&self) -> bool {
+        self.prompt_none
+    }
+
+    /// `prompt=login`: the user must sign in again.
+    pub fn prompt_login(&self) -> bool {
+        self.prompt_login
+    }
+
     /// `prompt=consent`: consent must be asked even for a first-party
     /// client.
-    pub prompt_consent: bool,
-    /// The most seconds since the user last entered a password.
-    pub max_age: Option<i64>,
-    /// Pre-fills the username on the login page.
-    pub login_hint: Option<String>,
+    pub fn prompt_consent(&self) -> bool {
+        self.prompt_consent
+    }
+
+    /// The most seconds since the user last signed in.
+    pub fn max_age(&self) -> Option<i64> {
+        self.max_age
+    }
+
+    /// Pre-fills the username on the sign-in page.
+    pub fn login_hint(&self) -> Option<&str> {
+        self.login_hint.as_deref()
+    }
+
     /// Preferred languages of the pages.
-    pub ui_locales: Option<String>,
+    pub fn ui_locales(&self) -> Option<&str> {
+        self.ui_locales.as_deref()
+    }
+
     /// The user an `id_token_hint` names: only that user's session will do.
-    pub hint_subject: Option<String>,
+    pub fn hint_subject(&self) -> Option<&str> {
+        self.hint_subject.as_deref()
+    }
+
+    /// A request as [`check`] would make it, for tests of the steps after
+    /// it.
+    #[cfg(test)]
+    pub(crate) fn for_tests(client: Client, redirect_uri: &str, scope: Scope, state: Option<&str>) -> Self {
+        AuthorizationRequest {
+            client,
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            state: state.map(str::to_owned),
+            nonce: Some("n".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            prompt_none: false,
+            prompt_login: false,
+            prompt_consent: false,
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            hint_subject: None,
+        }
+    }
 }
 
 /// A `prompt` value (OpenID Connect Core §3.1.2.1).
@@ -142,7 +218,9 @@ pub struct Redirect {
     pub state: Option<String>,
 }
 
-/// Checks an authorization request's parameters (query or form).
+/// Checks an authorization request's parameters (query or form), in the
+/// order of the module's list; each numbered rule is one `check_*`
+/// function.
 pub async fn check<S: ClientStore>(
     store: &S,
     keys: &tessera_jwt::KeySet,
@@ -151,43 +229,11 @@ pub async fn check<S: ClientStore>(
     now: i64,
 ) -> Result<AuthorizationRequest, Refusal> {
     // 1.
-    let mut params: HashMap<String, String> = HashMap::new();
-    let mut repeated = None;
-    for (name, value) in form_urlencoded::parse(query) {
-        if value.is_empty() {
-            continue;
-        }
-        if params.insert(name.to_string(), value.into_owned()).is_some() {
-            repeated.get_or_insert_with(|| name.into_owned());
-        }
-    }
-    if let Some(name) = repeated
-        .as_deref()
-        .filter(|n| *n == "client_id" || *n == "redirect_uri")
-    {
-        return Err(Refusal::Page(AuthorizeError::RepeatedClientParameter(
-            super::params::parameter_name(name),
-        )));
-    }
-    let get = |name: &str| params.get(name).map(String::as_str);
+    let (params, repeated) = Params::parse_browser(query);
     // 2.
-    let client_id = get("client_id").ok_or(Refusal::Page(AuthorizeError::MissingClientId))?;
-    let client = store
-        .client(client_id)
-        .await
-        .map_err(|e| {
-            tracing::error!("authorize: reading the client failed: {e}");
-            Refusal::Page(AuthorizeError::ClientUnavailable)
-        })?
-        .ok_or(Refusal::Page(AuthorizeError::UnknownClient))?;
-    let redirect_uri = match (get("redirect_uri"), client.redirect_uris.as_slice()) {
-        (Some(uri), registered) if registered.iter().any(|r| r == uri) => uri.to_owned(),
-        (Some(_), _) => return Err(Refusal::Page(AuthorizeError::RedirectUriNotRegistered)),
-        (None, [only]) => only.clone(),
-        (None, _) => return Err(Refusal::Page(AuthorizeError::MissingRedirectUri)),
-    };
+    let (client, redirect_uri) = check_client(store, &params, repeated).await?;
     // 3.
-    let state = get("state").map(str::to_owned);
+    let state = params.get("state").map(str::to_owned);
     let refuse = |error: AuthorizeError| {
         Refusal::Redirect(Redirect {
             redirect_uri: redirect_uri.clone(),
@@ -196,38 +242,117 @@ pub async fn check<S: ClientStore>(
         })
     };
     if let Some(name) = repeated {
-        return Err(refuse(AuthorizeError::RepeatedParameter(
-            super::params::parameter_name(&name),
-        )));
+        return Err(refuse(AuthorizeError::RepeatedParameter(name)));
     }
-    // 4.
-    match get("response_type") {
-        Some("code") => {}
-        None => return Err(refuse(AuthorizeError::MissingResponseType)),
-        Some(_) => return Err(refuse(AuthorizeError::UnsupportedResponseType)),
+    let checked = (|| {
+        check_response_type(&params)?; // 4.
+        check_grant(&client)?; // 5.
+        check_request_objects(&params)?; // 6.
+        let code_challenge = check_pkce(&params, &client)?; // 7.
+        let scope = check_scope(&params, &client)?; // 8.
+        let prompts = check_prompt(&params)?; // 9.
+        check_response_mode(&params)?;
+        let max_age = check_max_age(&params)?;
+        let hint_subject = check_id_token_hint(&params, keys, issuer, &client, now)?; // 10.
+        Ok((code_challenge, scope, prompts, max_age, hint_subject))
+    })();
+    let (code_challenge, scope, prompts, max_age, hint_subject) = checked.map_err(refuse)?;
+    Ok(AuthorizationRequest {
+        redirect_uri,
+        scope,
+        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge,
+        prompt_none: prompts.contains(&Prompt::None),
+        prompt_login: prompts.contains(&Prompt::Login),
+        prompt_consent: prompts.contains(&Prompt::Consent),
+        max_age,
+        login_hint: params.get("login_hint").map(str::to_owned),
+        ui_locales: params.get("ui_locales").map(str::to_owned),
+        hint_subject,
+        state,
+        client,
+    })
+}
+
+/// Rule 1-2: A repeated `client_id` or `redirect_uri` cannot be trusted to
+/// redirect to; the client must be registered and the redirect URI one of
+/// its own, compared exactly. Every failure here is a page.
+async fn check_client<S: ClientStore>(
+    store: &S,
+    params: &Params,
+    repeated: Option<&'static str>,
+) -> Result<(Client, String), Refusal> {
+    if let Some(name) = repeated.filter(|n| *n == "client_id" || *n == "redirect_uri") {
+        return Err(Refusal::Page(AuthorizeError::RepeatedClientParameter(name)));
     }
-    // 5.
-    if !client.may_use(authorization_code::GRANT_TYPE) {
-        return Err(refuse(AuthorizeError::UnauthorizedClient));
+    let client_id = params
+        .get("client_id")
+        .ok_or(Refusal::Page(AuthorizeError::MissingClientId))?;
+    let client = store
+        .client(client_id)
+        .await
+        .map_err(|e| {
+            tracing::error!("authorize: reading the client failed: {e}");
+            Refusal::Page(AuthorizeError::ClientUnavailable)
+        })?
+        .ok_or(Refusal::Page(AuthorizeError::UnknownClient))?;
+    let redirect_uri = check_redirect_uri(&client, params.get("redirect_uri")).map_err(Refusal::Page)?;
+    Ok((client, redirect_uri))
+}
+
+/// Rule 2: The redirect URI: one the client registered, compared exactly (RFC
+/// 9700 §4.1.3); omitted only when the client has exactly one (RFC 6749
+/// §3.1.2.3).
+fn check_redirect_uri(client: &Client, sent: Option<&str>) -> Result<String, AuthorizeError> {
+    match (sent, client.redirect_uris.as_slice()) {
+        (Some(uri), registered) if registered.iter().any(|r| r == uri) => Ok(uri.to_owned()),
+        (Some(_), _) => Err(AuthorizeError::RedirectUriNotRegistered),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(AuthorizeError::MissingRedirectUri),
     }
-    // 6.
-    if get("request").is_some() {
-        return Err(refuse(AuthorizeError::RequestNotSupported));
+}
+
+/// Rule 4: `response_type=code` only (RFC 9700 §2.1.2).
+fn check_response_type(params: &Params) -> Result<(), AuthorizeError> {
+    match params.get("response_type") {
+        Some("code") => Ok(()),
+        None => Err(AuthorizeError::MissingResponseType),
+        Some(_) => Err(AuthorizeError::UnsupportedResponseType),
     }
-    if get("request_uri").is_some() {
-        return Err(refuse(AuthorizeError::RequestUriNotSupported));
+}
+
+/// Rule 5: The client may use the authorization code grant.
+fn check_grant(client: &Client) -> Result<(), AuthorizeError> {
+    if client.may_use(authorization_code::GRANT_TYPE) {
+        Ok(())
+    } else {
+        Err(AuthorizeError::UnauthorizedClient)
     }
-    // 7.
-    let code_challenge = get("code_challenge").map(str::to_owned);
-    match (get("code_challenge_method"), &code_challenge) {
+}
+
+/// Rule 6: No request objects (OpenID Connect Core §6).
+fn check_request_objects(params: &Params) -> Result<(), AuthorizeError> {
+    if params.get("request").is_some() {
+        return Err(AuthorizeError::RequestNotSupported);
+    }
+    if params.get("request_uri").is_some() {
+        return Err(AuthorizeError::RequestUriNotSupported);
+    }
+    Ok(())
+}
+
+/// Rule 7: PKCE (RFC 7636, RFC 9700 §2.1.1): S256 only, required of public
+/// clients, a challenge of 43 base64url characters.
+fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, AuthorizeError> {
+    let code_challenge = params.get("code_challenge").map(str::to_owned);
+    match (params.get("code_challenge_method"), &code_challenge) {
         (Some("S256"), Some(_)) => {}
-        (Some("plain"), _) => return Err(refuse(AuthorizeError::PlainPkce)),
-        (Some(_), Some(_)) => return Err(refuse(AuthorizeError::UnsupportedPkceMethod)),
-        (Some(_), None) => return Err(refuse(AuthorizeError::PkceMethodWithoutChallenge)),
+        (Some("plain"), _) => return Err(AuthorizeError::PlainPkce),
+        (Some(_), Some(_)) => return Err(AuthorizeError::UnsupportedPkceMethod),
+        (Some(_), None) => return Err(AuthorizeError::PkceMethodWithoutChallenge),
         // RFC 7636 §4.3 makes `plain` the default; it is not allowed here.
-        (None, Some(_)) => return Err(refuse(AuthorizeError::PkceMethodRequired)),
-        (None, None) if client.is_public() => return Err(refuse(AuthorizeError::PublicClientWithoutPkce)),
-        (None, None) => {}
+        (None, Some(_)) => return Err(AuthorizeError::PkceMethodRequired),
+        (None, None) => check_pkce_not_needed(client)?,
     }
     if let Some(challenge) = &code_challenge {
         let well_formed = challenge.len() == 43
@@ -235,78 +360,196 @@ pub async fn check<S: ClientStore>(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
-            return Err(refuse(AuthorizeError::MalformedChallenge));
+            return Err(AuthorizeError::MalformedChallenge);
         }
     }
-    // 8. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
-    // scopes for data Tessera does not hold (`address`, `phone`) are left
-    // out rather than refused, as OpenID Connect Core §5.4 allows.
-    let requested = get("scope")
+    Ok(code_challenge)
+}
+
+/// Rule 7: A request without PKCE is allowed only of a confidential client.
+fn check_pkce_not_needed(client: &Client) -> Result<(), AuthorizeError> {
+    if client.is_public() {
+        return Err(AuthorizeError::PublicClientWithoutPkce);
+    }
+    Ok(())
+}
+
+/// Rule 8: The scope, within the client's. RFC 6749 §3.3 lets the server grant
+/// less than asked: the OpenID scopes for data Tessera does not hold
+/// (`address`, `phone`) are left out rather than refused, as OpenID
+/// Connect Core §5.4 allows.
+fn check_scope(params: &Params, client: &Client) -> Result<Scope, AuthorizeError> {
+    let requested = params
+        .get("scope")
         .map(Scope::parse)
         .transpose()
-        .map_err(|e| refuse(AuthorizeError::MalformedScope(e)))?
+        .map_err(AuthorizeError::MalformedScope)?
         .map(|s| s.without(|t| matches!(t, "address" | "phone")))
         .filter(|s| !s.is_empty());
-    let scope = client
+    client
         .scopes
         .narrow(requested.as_ref())
-        .ok_or_else(|| refuse(AuthorizeError::ScopeNotAllowed))?;
-    // 9.
-    let prompts: Vec<Prompt> = get("prompt")
+        .ok_or(AuthorizeError::ScopeNotAllowed)
+}
+
+/// Rule 9: `prompt`: a set of known values, `none` alone.
+fn check_prompt(params: &Params) -> Result<Vec<Prompt>, AuthorizeError> {
+    let prompts: Vec<Prompt> = params
+        .get("prompt")
         .unwrap_or("")
         .split(' ')
         .filter(|s| !s.is_empty())
-        .map(|p| Prompt::parse(p).ok_or_else(|| refuse(AuthorizeError::UnknownPrompt)))
+        .map(|p| Prompt::parse(p).ok_or(AuthorizeError::UnknownPrompt))
         .collect::<Result<_, _>>()?;
-    let prompt_none = prompts.contains(&Prompt::None);
-    if prompt_none && prompts.len() > 1 {
-        return Err(refuse(AuthorizeError::PromptNoneCombined));
+    if prompts.contains(&Prompt::None) && prompts.len() > 1 {
+        return Err(AuthorizeError::PromptNoneCombined);
     }
-    match get("response_mode").map(ResponseMode::parse) {
-        None | Some(Some(ResponseMode::Query)) => {}
-        Some(None) => return Err(refuse(AuthorizeError::UnsupportedResponseMode)),
+    Ok(prompts)
+}
+
+/// Rule 9: `response_mode`, if sent, is `query`.
+fn check_response_mode(params: &Params) -> Result<(), AuthorizeError> {
+    match params.get("response_mode").map(ResponseMode::parse) {
+        None | Some(Some(ResponseMode::Query)) => Ok(()),
+        Some(None) => Err(AuthorizeError::UnsupportedResponseMode),
     }
-    let max_age = match get("max_age") {
-        None => None,
-        Some(v) => Some(
+}
+
+/// Rule 9: `max_age`: a non-negative integer.
+fn check_max_age(params: &Params) -> Result<Option<i64>, AuthorizeError> {
+    params
+        .get("max_age")
+        .map(|v| {
             v.parse::<i64>()
                 .ok()
                 .filter(|v| *v >= 0)
-                .ok_or_else(|| refuse(AuthorizeError::BadMaxAge))?,
-        ),
+                .ok_or(AuthorizeError::BadMaxAge)
+        })
+        .transpose()
+}
+
+/// Rule 10: `id_token_hint` (OpenID Connect Core §3.1.2.1): a current ID token
+/// of this server for this client; the user it names.
+fn check_id_token_hint(
+    params: &Params,
+    keys: &tessera_jwt::KeySet,
+    issuer: &str,
+    client: &Client,
+    now: i64,
+) -> Result<Option<String>, AuthorizeError> {
+    let Some(hint) = params.get("id_token_hint") else {
+        return Ok(None);
     };
-    // 10. `id_token_hint` (OpenID Connect Core §3.1.2.1).
-    let hint_subject = match get("id_token_hint") {
-        None => None,
-        Some(hint) => Some(
-            super::id_token::hint(
-                keys,
-                issuer,
-                hint,
-                super::id_token::HintUse::Authorize {
-                    client_id: &client.id,
-                },
-                now,
-            )
-            .map(|(sub, _)| sub)
-            .ok_or_else(|| refuse(AuthorizeError::BadIdTokenHint))?,
-        ),
+    let hint_use = super::id_token::HintUse::Authorize {
+        client_id: &client.id,
     };
-    Ok(AuthorizationRequest {
-        redirect_uri: redirect_uri.clone(),
-        scope,
-        state,
-        nonce: get("nonce").map(str::to_owned),
-        code_challenge,
-        prompt_none,
-        prompt_login: prompts.contains(&Prompt::Login),
-        prompt_consent: prompts.contains(&Prompt::Consent),
-        max_age,
-        login_hint: get("login_hint").map(str::to_owned),
-        ui_locales: get("ui_locales").map(str::to_owned),
-        hint_subject,
-        client,
-    })
+    super::id_token::hint(keys, issuer, hint, hint_use, now)
+        .map(|(sub, _)| Some(sub))
+        .ok_or(AuthorizeError::BadIdTokenHint)
+}
+
+/// An [`AuthorizationRequest`] as an interaction keeps it: everything the
+/// checks produced but the client, which is read again at every step.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt_none: bool,
+    prompt_login: bool,
+    prompt_consent: bool,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+    ui_locales: Option<String>,
+    hint_subject: Option<String>,
+}
+
+/// Why a kept request cannot be used again.
+#[derive(Debug, thiserror::Error)]
+pub enum Unkept {
+    /// What was kept cannot be read (a request kept by an older version).
+    #[error("a kept authorization request cannot be read: {0}")]
+    Unreadable(String),
+    /// The client's registration changed so that the request no longer
+    /// holds.
+    #[error("authorization request refused")]
+    Refused(Refusal),
+}
+
+impl AuthorizationRequest {
+    /// The checked request as an interaction keeps it (JSON).
+    pub fn to_kept(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&Kept {
+            client_id: self.client.id.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            scope: self.scope.as_str().to_owned(),
+            state: self.state.clone(),
+            nonce: self.nonce.clone(),
+            code_challenge: self.code_challenge.clone(),
+            prompt_none: self.prompt_none,
+            prompt_login: self.prompt_login,
+            prompt_consent: self.prompt_consent,
+            max_age: self.max_age,
+            login_hint: self.login_hint.clone(),
+            ui_locales: self.ui_locales.clone(),
+            hint_subject: self.hint_subject.clone(),
+        })
+    }
+
+    /// A request kept by [`AuthorizationRequest::to_kept`], checked again
+    /// only where something can have changed since `/authorize`: the
+    /// client's registration as it is now (it exists; the redirect URI,
+    /// the grant, the scope and the PKCE rule still hold). The parameters
+    /// themselves were checked once and are not parsed again.
+    pub async fn from_kept<S: ClientStore>(store: &S, kept: &str) -> Result<AuthorizationRequest, Unkept> {
+        let kept: Kept = serde_json::from_str(kept).map_err(|e| Unkept::Unreadable(e.to_string()))?;
+        let client = store
+            .client(&kept.client_id)
+            .await
+            .map_err(|e| {
+                tracing::error!("authorize: reading the client failed: {e}");
+                Unkept::Refused(Refusal::Page(AuthorizeError::ClientUnavailable))
+            })?
+            .ok_or(Unkept::Refused(Refusal::Page(AuthorizeError::UnknownClient)))?;
+        let redirect_uri = check_redirect_uri(&client, Some(&kept.redirect_uri))
+            .map_err(|e| Unkept::Refused(Refusal::Page(e)))?;
+        let scope = Scope::from_stored(&kept.scope);
+        let still_holds = (|| {
+            check_grant(&client)?;
+            if kept.code_challenge.is_none() {
+                check_pkce_not_needed(&client)?;
+            }
+            client
+                .scopes
+                .narrow(Some(&scope))
+                .ok_or(AuthorizeError::ScopeNotAllowed)
+        })();
+        let scope = still_holds.map_err(|error| {
+            Unkept::Refused(Refusal::Redirect(Redirect {
+                redirect_uri: redirect_uri.clone(),
+                error,
+                state: kept.state.clone(),
+            }))
+        })?;
+        Ok(AuthorizationRequest {
+            client,
+            redirect_uri,
+            scope,
+            state: kept.state,
+            nonce: kept.nonce,
+            code_challenge: kept.code_challenge,
+            prompt_none: kept.prompt_none,
+            prompt_login: kept.prompt_login,
+            prompt_consent: kept.prompt_consent,
+            max_age: kept.max_age,
+            login_hint: kept.login_hint,
+            ui_locales: kept.ui_locales,
+            hint_subject: kept.hint_subject,
+        })
+    }
 }
 
 /// The redirect that answers the client: the code (or an error), `state`,

@@ -17,6 +17,7 @@
 use super::authorize::{redirect_url, AuthorizationRequest};
 use super::client_auth::hash_secret;
 use super::OAuthError;
+use crate::domain::Amr;
 use crate::store::{AuthorizationCode, CodeStore};
 
 /// How long an authorization code may be redeemed.
@@ -32,7 +33,7 @@ pub struct Subject<'a> {
     /// The SSO session (the ID token's `sid`).
     pub sid: &'a str,
     /// How they signed in (the ID token's `amr`, RFC 8176).
-    pub amr: &'a [String],
+    pub amr: &'a Amr,
 }
 
 /// Issues a code for `request` and `subject`; the redirect that carries it.
@@ -49,63 +50,56 @@ pub async fn issue<S: CodeStore>(
     store
         .insert_code(&AuthorizationCode {
             code_hash: hash_secret(&code),
-            client_id: request.client.id.clone(),
+            client_id: request.client().id.clone(),
             user_id: subject.user_id.to_owned(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
+            redirect_uri: request.redirect_uri().to_owned(),
+            scope: request.scope().clone(),
+            nonce: request.nonce().map(str::to_owned),
+            code_challenge: request.code_challenge().map(str::to_owned),
             auth_time: subject.auth_time,
             sid: subject.sid.to_owned(),
             expires_at: now + CODE_TTL,
-            amr: subject.amr.to_vec(),
+            amr: subject.amr.clone(),
         })
         .await?;
-    tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client.id, "authorization code issued");
+    tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client().id, "authorization code issued");
     // 4.
     let mut params = vec![("code", code.as_str())];
-    if let Some(state) = &request.state {
+    if let Some(state) = request.state() {
         params.push(("state", state));
     }
     params.push(("iss", issuer));
-    Ok(redirect_url(&request.redirect_uri, &params))
+    Ok(redirect_url(request.redirect_uri(), &params))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Method;
     use crate::store::{Client, Store};
 
     fn request(state: Option<&str>, redirect_uri: &str) -> AuthorizationRequest {
-        AuthorizationRequest {
-            client: Client {
-                id: "app".into(),
-                name: "App".into(),
-                credentials: crate::domain::ClientCredentials::None,
-                grant_types: vec![crate::domain::GrantType::AuthorizationCode],
-                scopes: crate::oauth::Scope::from_tokens(["openid"]),
-                audiences: vec![],
-                redirect_uris: vec![redirect_uri.into()],
-                access_token_ttl: 60,
-                created_at: 0,
-                refresh_cookie: false,
-                first_party: false,
-                post_logout_redirect_uris: vec![],
-                resource_server_for: vec![],
-            },
-            redirect_uri: redirect_uri.into(),
-            scope: crate::oauth::Scope::from_stored("openid"),
-            state: state.map(str::to_owned),
-            nonce: Some("n".into()),
-            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
-            prompt_none: false,
-            prompt_login: false,
-            prompt_consent: false,
-            max_age: None,
-            login_hint: None,
-            ui_locales: None,
-            hint_subject: None,
-        }
+        let client = Client {
+            id: "app".into(),
+            name: "App".into(),
+            credentials: crate::domain::ClientCredentials::None,
+            grant_types: vec![crate::domain::GrantType::AuthorizationCode],
+            scopes: crate::oauth::Scope::from_tokens(["openid"]),
+            audiences: vec![],
+            redirect_uris: vec![redirect_uri.into()],
+            access_token_ttl: 60,
+            created_at: 0,
+            refresh_cookie: false,
+            first_party: false,
+            post_logout_redirect_uris: vec![],
+            resource_server_for: vec![],
+        };
+        AuthorizationRequest::for_tests(
+            client,
+            redirect_uri,
+            crate::oauth::Scope::from_stored("openid"),
+            state,
+        )
     }
 
     /// RFC 6749 §4.1.2 and RFC 9207 §2: the code and `state` go back on the
@@ -118,7 +112,7 @@ mod tests {
         let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
             .await
             .unwrap();
-        let amr = vec!["pwd".to_owned()];
+        let amr = Amr::of([Method::Password]);
         let subject = Subject {
             user_id: "u1",
             auth_time: 900,

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tessera_jwt::Signer;
 
 use super::{OAuthError, Scope};
+use crate::domain::Amr;
 use crate::store::User;
 
 /// How long an ID token is valid: it is read once, at sign-in.
@@ -41,8 +42,8 @@ struct IdClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     email_verified: Option<bool>,
     /// How the user signed in (RFC 8176), when known.
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    amr: &'a [String],
+    #[serde(skip_serializing_if = "Amr::is_empty")]
+    amr: &'a Amr,
 }
 
 /// What the ID token says.
@@ -62,7 +63,7 @@ pub struct IdToken<'a> {
     /// The SSO session.
     pub sid: &'a str,
     /// How the user signed in (RFC 8176 `amr`).
-    pub amr: &'a [String],
+    pub amr: &'a Amr,
     /// The access token issued with it.
     pub access_token: &'a str,
     /// Now.

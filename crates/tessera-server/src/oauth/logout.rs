@@ -25,8 +25,6 @@
 //!
 //! [OpenID Connect RP-Initiated Logout 1.0 §2, §3]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
 
-use std::collections::HashMap;
-
 use tessera_jwt::KeySet;
 
 use super::authorize::redirect_url;
@@ -34,7 +32,7 @@ use super::client_auth::hash_secret;
 use super::id_token::HintUse;
 use super::interaction::flow::{Browser, Ctx};
 use super::interaction::{binding_for, csrf_ok, csrf_token};
-use super::OAuthError;
+use super::{OAuthError, Params};
 use crate::store::{Client, ClientStore, RefreshTokenStore, SessionStore, StoreError};
 
 /// What the end-session endpoint does with the browser.
@@ -149,14 +147,9 @@ pub async fn check<S: ClientStore>(
     now: i64,
 ) -> Result<LogoutRequest, String> {
     // 1.
-    let mut params: HashMap<String, String> = HashMap::new();
-    for (name, value) in form_urlencoded::parse(query) {
-        if !value.is_empty() && params.insert(name.to_string(), value.into_owned()).is_some() {
-            return Err(format!(
-                "the parameter {} is repeated",
-                super::params::parameter_name(&name)
-            ));
-        }
+    let (params, repeated) = Params::parse_browser(query);
+    if let Some(name) = repeated {
+        return Err(format!("the parameter {name} is repeated"));
     }
     // 2.
     let mut hint_subject = None;
@@ -169,10 +162,10 @@ pub async fn check<S: ClientStore>(
     }
     // 3.
     let client_id = match (params.get("client_id"), hint_audiences.first()) {
-        (Some(id), _) if !hint_audiences.is_empty() && !hint_audiences.contains(id) => {
+        (Some(id), _) if !hint_audiences.is_empty() && !hint_audiences.iter().any(|a| a == id) => {
             return Err("client_id is not the id_token_hint's audience".into())
         }
-        (Some(id), _) => Some(id.clone()),
+        (Some(id), _) => Some(id.to_owned()),
         (None, Some(aud)) => Some(aud.clone()),
         (None, None) => None,
     };
@@ -187,7 +180,7 @@ pub async fn check<S: ClientStore>(
     let post_logout_redirect_uri = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => match &client {
-            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.clone()),
+            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.to_owned()),
             Some(_) => return Err("the post_logout_redirect_uri is not registered for this client".into()),
             None => {
                 return Err(
@@ -200,7 +193,7 @@ pub async fn check<S: ClientStore>(
     Ok(LogoutRequest {
         hint_subject,
         post_logout_redirect_uri,
-        state: params.get("state").cloned(),
+        state: params.get("state").map(str::to_owned),
         client,
     })
 }

@@ -1,7 +1,14 @@
-//! Form parameters of a token request ([RFC 6749 §3.2]): each at most once
-//! ([RFC 6749 §3.1]: "Request and response parameters MUST NOT be included
-//! more than once"), and an empty value counts as absent ("Parameters sent
-//! without a value MUST be treated as if they were omitted").
+//! Parameters of a request, parsed once, by one parser for every endpoint:
+//! a token request's form ([RFC 6749 §3.2]) and a browser's query
+//! (authorization, end session). Each at most once ([RFC 6749 §3.1]:
+//! "Request and response parameters MUST NOT be included more than once"),
+//! and an empty value counts as absent ("Parameters sent without a value
+//! MUST be treated as if they were omitted").
+//!
+//! A token request refuses a repeat at once ([`Params::parse`]). A browser
+//! request is parsed whole first ([`Params::parse_browser`]), because where
+//! its error may go depends on *which* parameter was repeated: the
+//! authorization endpoint cannot redirect on a repeated `client_id`.
 //!
 //! [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
@@ -33,6 +40,26 @@ impl Params {
             }
         }
         Ok(Params(map))
+    }
+
+    /// Parses a browser request's query or form: the parameters (the first
+    /// value of a repeated one) and the first repeated name, as
+    /// [`parameter_name`] gives it. Bytes that are not UTF-8 are replaced,
+    /// as browsers' own decoders do.
+    pub fn parse_browser(query: &[u8]) -> (Params, Option<&'static str>) {
+        let mut map = HashMap::new();
+        let mut repeated = None;
+        for (name, value) in form_urlencoded::parse(query) {
+            if value.is_empty() {
+                continue;
+            }
+            if map.contains_key(name.as_ref()) {
+                repeated.get_or_insert_with(|| parameter_name(&name));
+            } else {
+                map.insert(name.into_owned(), value.into_owned());
+            }
+        }
+        (Params(map), repeated)
     }
 
     /// Parameters from name/value pairs (the JSON API builds them this
@@ -133,5 +160,27 @@ mod tests {
             Params::parse(b"%3Cscript%3E=a&%3Cscript%3E=b"),
             Err(OAuthError::RepeatedParameter("a parameter"))
         ));
+    }
+
+    #[test]
+    fn a_browser_request_keeps_the_first_value_and_names_the_first_repeat() {
+        let table: [(&[u8], Option<&str>, Option<&str>); 5] = [
+            (b"client_id=a&state=s", Some("a"), None),
+            (b"client_id=a&client_id=b", Some("a"), Some("client_id")),
+            (
+                b"state=1&state=2&client_id=a&client_id=b",
+                Some("a"),
+                Some("state"),
+            ),
+            (b"client_id=&client_id=a", Some("a"), None),
+            (b"x%3Cy=1&x%3Cy=2", None, Some("a parameter")),
+        ];
+        for (query, client_id, repeated) in table {
+            let (params, got) = Params::parse_browser(query);
+            assert_eq!(params.get("client_id"), client_id, "{query:?}");
+            assert_eq!(got, repeated, "{query:?}");
+        }
+        let (params, _) = Params::parse_browser(b"state=a\xffb");
+        assert_eq!(params.get("state"), Some("a\u{fffd}b"));
     }
 }

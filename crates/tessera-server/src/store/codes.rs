@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::refresh_tokens::{self, IssuedGrant};
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
-use crate::domain::Scope;
+use crate::domain::{Amr, Scope};
 
 /// A code as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct AuthorizationCode {
     /// When it stops being redeemable.
     pub expires_at: i64,
     /// How the user signed in (RFC 8176 `amr` values, the ID token's `amr`).
-    pub amr: Vec<String>,
+    pub amr: Amr,
 }
 
 /// What redeeming a code found.
@@ -91,7 +91,8 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         auth_time: row.try_get("auth_time").map_err(get)?,
         sid: row.try_get("sid").map_err(get)?,
         expires_at: row.try_get("expires_at").map_err(get)?,
-        amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
+        amr: Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?)
+            .map_err(|e| StoreError::Corrupt(format!("authorization_codes: {e}")))?,
     })
 }
 
@@ -112,7 +113,7 @@ impl CodeStore for Store {
             .bind(c.auth_time)
             .bind(&c.sid)
             .bind(c.expires_at)
-            .bind(super::join(&c.amr))
+            .bind(c.amr.to_stored())
             .execute(self.pool())
             .await?;
             Ok(())

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
+use crate::domain::Proofs;
 
 /// An interaction as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,12 +25,15 @@ pub struct Interaction {
     pub created_at: i64,
     /// When it can no longer be resumed.
     pub expires_at: i64,
-    /// Who signed in during this interaction, when someone did.
+    /// Whose proofs [`Interaction::proofs`] are, once someone proved a
+    /// sign-in method here.
     pub user_id: Option<String>,
-    /// When they did.
-    pub auth_time: Option<i64>,
-    /// How (RFC 8176 `amr` values, e.g. `pwd`).
-    pub amr: Vec<String>,
+    /// The sign-in methods proven during this interaction, and when.
+    pub proofs: Proofs,
+    /// The `sid` of the SSO session made from these proofs, once the
+    /// interaction policy found them enough; `None` while a sign-in is in
+    /// progress.
+    pub session_sid: Option<String>,
     /// Whether the user approved the requested scopes in this interaction.
     pub consented: bool,
 }
@@ -47,13 +51,21 @@ pub trait InteractionStore {
         id_hash: &[u8],
         now: i64,
     ) -> impl std::future::Future<Output = Result<Option<Interaction>, StoreError>> + Send;
-    /// Records who signed in, when and how.
-    fn interaction_authenticated(
+    /// Records what `user_id` has proven so far. A different user's
+    /// proofs replace the earlier ones and start the consent over; any new
+    /// proof forgets the session made from the earlier ones (a new one is
+    /// made when the policy is satisfied again).
+    fn interaction_proved(
         &self,
         id_hash: &[u8],
         user_id: &str,
-        auth_time: i64,
-        amr: &[String],
+        proofs: &Proofs,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Records the SSO session made from the interaction's proofs.
+    fn interaction_session_started(
+        &self,
+        id_hash: &[u8],
+        sid: &str,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// Records that the user approved the requested scopes.
     fn interaction_consented(
@@ -73,7 +85,7 @@ impl InteractionStore for Store {
         retried!("interaction", Repeat::Once, async {
             sqlx::query(
                 "INSERT INTO interactions (id_hash, binding_hash, client_id, request, created_at, expires_at, \
-                 user_id, auth_time, amr, consented) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 user_id, proofs, session_sid, consented) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(i.id_hash.clone())
             .bind(i.binding_hash.clone())
@@ -82,8 +94,8 @@ impl InteractionStore for Store {
             .bind(i.created_at)
             .bind(i.expires_at)
             .bind(i.user_id.clone())
-            .bind(i.auth_time)
-            .bind(super::join(&i.amr))
+            .bind(i.proofs.to_stored())
+            .bind(i.session_sid.clone())
             .bind(i64::from(i.consented))
             .execute(self.pool())
             .await?;
@@ -93,7 +105,7 @@ impl InteractionStore for Store {
 
     async fn interaction(&self, id_hash: &[u8], now: i64) -> Result<Option<Interaction>, StoreError> {
         let row = sqlx::query(
-            "SELECT binding_hash, client_id, request, created_at, expires_at, user_id, auth_time, amr, consented \
+            "SELECT binding_hash, client_id, request, created_at, expires_at, user_id, proofs, session_sid, consented \
              FROM interactions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash.to_vec())
@@ -110,31 +122,41 @@ impl InteractionStore for Store {
             created_at: row.try_get("created_at").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
             user_id: row.try_get("user_id").map_err(get)?,
-            auth_time: row.try_get("auth_time").map_err(get)?,
-            amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
+            proofs: Proofs::from_stored(&row.try_get::<String, _>("proofs").map_err(get)?)
+                .map_err(|e| StoreError::Corrupt(format!("interactions: {e}")))?,
+            session_sid: row.try_get("session_sid").map_err(get)?,
             consented: row.try_get::<i64, _>("consented").map_err(get)? != 0,
         }))
     }
 
-    async fn interaction_authenticated(
+    async fn interaction_proved(
         &self,
         id_hash: &[u8],
         user_id: &str,
-        auth_time: i64,
-        amr: &[String],
+        proofs: &Proofs,
     ) -> Result<(), StoreError> {
-        retried!("interaction sign-in", Repeat::Safe, async {
-            // A different user signing in starts the consent over.
+        retried!("interaction proof", Repeat::Safe, async {
+            // A different user's proofs start the consent over.
             sqlx::query(
                 "UPDATE interactions SET consented = CASE WHEN user_id = $1 THEN consented ELSE 0 END, \
-                 user_id = $1, auth_time = $2, amr = $3 WHERE id_hash = $4",
+                 user_id = $1, proofs = $2, session_sid = NULL WHERE id_hash = $3",
             )
             .bind(user_id)
-            .bind(auth_time)
-            .bind(super::join(amr))
+            .bind(proofs.to_stored())
             .bind(id_hash.to_vec())
             .execute(self.pool())
             .await?;
+            Ok(())
+        })
+    }
+
+    async fn interaction_session_started(&self, id_hash: &[u8], sid: &str) -> Result<(), StoreError> {
+        retried!("interaction session", Repeat::Safe, async {
+            sqlx::query("UPDATE interactions SET session_sid = $1 WHERE id_hash = $2")
+                .bind(sid)
+                .bind(id_hash.to_vec())
+                .execute(self.pool())
+                .await?;
             Ok(())
         })
     }

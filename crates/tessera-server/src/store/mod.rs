@@ -211,6 +211,11 @@ macro_rules! migrations {
                 "client_keys",
                 include_str!(concat!("../../migrations/", $dir, "/0019_client_keys.sql")),
             ),
+            (
+                21,
+                "sign_in_proofs",
+                include_str!(concat!("../../migrations/", $dir, "/0021_sign_in_proofs.sql")),
+            ),
         ]
     };
 }

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
+use crate::domain::Amr;
 
 /// A session as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,14 +17,15 @@ pub struct Session {
     pub sid: String,
     /// The signed-in user.
     pub user_id: String,
-    /// When the user last entered a password (`auth_time`, `max_age`).
+    /// When the sign-in that made it was complete (`auth_time`,
+    /// `max_age`).
     pub auth_time: i64,
     /// When the session ends.
     pub expires_at: i64,
     /// The client address it was signed in from, when known.
     pub client_ip: Option<String>,
-    /// How the user signed in (RFC 8176 `amr` values).
-    pub amr: Vec<String>,
+    /// How the user signed in (the ID token's `amr`, RFC 8176).
+    pub amr: Amr,
 }
 
 /// SSO sessions.
@@ -59,7 +61,7 @@ impl SessionStore for Store {
             .bind(s.auth_time)
             .bind(s.expires_at)
             .bind(s.client_ip.clone())
-            .bind(super::join(&s.amr))
+            .bind(s.amr.to_stored())
             .execute(self.pool())
             .await?;
             Ok(())
@@ -84,7 +86,8 @@ impl SessionStore for Store {
             auth_time: row.try_get("auth_time").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
             client_ip: row.try_get("client_ip").map_err(get)?,
-            amr: super::split(&row.try_get::<String, _>("amr").map_err(get)?),
+            amr: Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?)
+                .map_err(|e| StoreError::Corrupt(format!("sessions: {e}")))?,
         }))
     }
 

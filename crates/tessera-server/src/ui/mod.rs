@@ -123,6 +123,8 @@ pub struct Login<'a> {
     pub error: Option<&'a str>,
     /// The sign-up page, when self-registration is on.
     pub register_url: Option<&'a str>,
+    /// Whether the password form is offered.
+    pub password: bool,
     /// Upstream providers: (id, label), one "Continue with" button each.
     pub providers: &'a [(String, String)],
 }
@@ -227,25 +229,32 @@ pub fn login(l: &Login<'_>) -> String {
     page(
         "Sign in",
         &format!(
-            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}\
-             <form method=\"post\" action=\"/authorize/login\">\
-             <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label for=\"username\">Username</label>\
-             <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
-             <label for=\"password\">Password</label>\
-             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Sign in</button></form>{providers}{register}",
+            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}{password}{providers}{register}",
+            password = if l.password { password_form(l) } else { String::new() },
             providers = provider_buttons(l.providers, l.interaction, l.csrf),
             register = l
                 .register_url
                 .map(|u| format!("<p style=\"margin-top:1.25rem\">New here? <a href=\"{}\">Create an account</a></p>", escape(u)))
                 .unwrap_or_default(),
             client = escape(l.client_name),
-            interaction = escape(l.interaction),
-            csrf = escape(l.csrf),
-            username = escape(l.username.unwrap_or("")),
         ),
+    )
+}
+
+/// The sign-in page's password form.
+fn password_form(l: &Login<'_>) -> String {
+    format!(
+        "<form method=\"post\" action=\"/authorize/login\">\
+         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"username\">Username</label>\
+         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+        interaction = escape(l.interaction),
+        csrf = escape(l.csrf),
+        username = escape(l.username.unwrap_or("")),
     )
 }
 
@@ -422,6 +431,7 @@ mod tests {
             username: Some("\"><img>"),
             error: Some("<b>"),
             register_url: None,
+            password: true,
             providers: &[("g\"h".to_owned(), "<i>Hub</i>".to_owned())],
         });
         assert!(!html.contains("<script>x"));
@@ -431,5 +441,32 @@ mod tests {
         assert!(html.contains("value=\"a=&quot;b&quot;&amp;c=&#39;d&#39;\""));
         assert!(!html.contains("\"><img>"));
         assert!(!html.contains("<b>"));
+    }
+
+    #[test]
+    fn the_sign_in_page_shows_the_offered_methods_only() {
+        let providers = [("gh".to_owned(), "GitHub".to_owned())];
+        let page = |password: bool, providers: &[(String, String)]| {
+            login(&Login {
+                client_name: "App",
+                interaction: "i",
+                csrf: "t",
+                username: None,
+                error: None,
+                register_url: None,
+                password,
+                providers,
+            })
+        };
+        let both = page(true, &providers);
+        assert!(both.contains("action=\"/authorize/login\"") && both.contains("Continue with GitHub"));
+        let upstream_only = page(false, &providers);
+        assert!(
+            !upstream_only.contains("action=\"/authorize/login\"")
+                && !upstream_only.contains("current-password")
+        );
+        assert!(upstream_only.contains("Continue with GitHub"));
+        let password_only = page(true, &[]);
+        assert!(password_only.contains("current-password") && !password_only.contains("/authorize/upstream"));
     }
 }

@@ -5,11 +5,15 @@
 //!
 //! 1. [`start`]: `/authorize` checks the request ([`super::super::authorize::check`])
 //!    and stores it as an interaction bound to this browser.
-//! 2. [`password`], [`register`]: a sign-in method succeeded. A new SSO
-//!    session is made (a new random id every time; the browser's earlier
-//!    session ends, so a planted session cookie is never promoted) and the
-//!    interaction records who signed in, when and how (`amr`).
-//! 3. [`consent`]: the user approved (remembered per user, client and
+//! 2. [`password`], [`register`] (and the upstream steps): a sign-in
+//!    method was proven. The interaction records it ([`Proofs`]: who, which
+//!    method, when); nothing else changes yet.
+//! 3. When the policy finds the proofs enough
+//!    ([`Decision::StartSession`]), `start_session` makes the SSO session:
+//!    the one place a session is made (a new random id every time; the
+//!    browser's earlier session ends, so a planted session cookie is never
+//!    promoted), its `auth_time` and `amr` derived from the proofs.
+//! 4. [`consent`]: the user approved (remembered per user, client and
 //!    scope) or denied.
 //!
 //! After each step `next` runs the whole [`super::policy`] again on a
@@ -21,9 +25,10 @@ use std::net::IpAddr;
 use tessera_jwt::KeySet;
 use zeroize::Zeroizing;
 
-use super::policy::{self, Decision, Method, RequestView, SessionView, Snapshot};
-use super::{csrf_token, ResumeError};
-use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal};
+use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
+use super::{csrf_token, Origin, ResumeError, StepProof};
+use crate::domain::Proofs;
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
@@ -74,6 +79,9 @@ pub struct Ctx<'a, S> {
     pub keys: &'a KeySet,
     /// The key of device cookies (see [`crate::oauth::device`]).
     pub devices: &'a DeviceKey,
+    /// The sign-in methods this server offers (the password; an upstream
+    /// provider when one is configured).
+    pub available: &'a [Method],
     /// Now.
     pub now: i64,
 }
@@ -100,6 +108,15 @@ pub struct StepForm<'a> {
     pub csrf: &'a str,
 }
 
+impl<'a> From<StepForm<'a>> for StepProof<'a> {
+    fn from(form: StepForm<'a>) -> StepProof<'a> {
+        StepProof::Form {
+            interaction: form.interaction,
+            csrf: form.csrf,
+        }
+    }
+}
+
 /// The hidden fields of the next form: the interaction and its token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormKeys {
@@ -123,6 +140,8 @@ pub enum Screen {
         client_name: String,
         /// Pre-filled username (`login_hint`, or the last attempt).
         username: Option<String>,
+        /// The methods offered: the page shows these and no other.
+        methods: Vec<Method>,
         /// Why the last attempt failed.
         error: Option<SignInError>,
     },
@@ -250,9 +269,14 @@ impl From<crate::store::StoreError> for FlowError {
 /// One interaction in one browser, as a step sees it.
 pub(super) struct Flow {
     pub(super) id: String,
+    /// What started the interaction: picks its last step.
+    origin: Origin,
     pub(super) binding: String,
     redirect_uri: String,
-    signed_in_here: Option<String>,
+    /// Who proved what during this interaction.
+    proven: Option<(String, Proofs)>,
+    /// The session made from those proofs, once one was.
+    session_sid: Option<String>,
     consented_here: bool,
     new_binding: Option<String>,
     new_session: Option<String>,
@@ -292,12 +316,14 @@ pub async fn start<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     let request = check(ctx, raw).await?;
     let (binding, new_binding) = super::binding_for(browser.binding)?;
-    let id = super::begin(ctx.store, raw, &request.client.id, &binding, ctx.now).await?;
+    let id = super::begin(ctx.store, Origin::Authorize, &request, &binding, ctx.now).await?;
     let flow = Flow {
         id,
+        origin: Origin::Authorize,
         binding,
-        redirect_uri: request.redirect_uri.clone(),
-        signed_in_here: None,
+        redirect_uri: request.redirect_uri().to_owned(),
+        proven: None,
+        session_sid: None,
         consented_here: false,
         new_binding,
         new_session: None,
@@ -306,20 +332,29 @@ pub async fn start<S: FlowStore>(
     next(ctx, flow, &request, browser, None).await
 }
 
-/// A form step's interaction, resumed (see [`super::resume`]), with its
+/// A step's interaction, resumed (see [`super::resume`]), with its kept
 /// request checked again against the client's registration as it is now.
 pub(super) async fn resume<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     browser: Browser<'_>,
-    form: StepForm<'_>,
+    proof: StepProof<'_>,
 ) -> Result<(Flow, AuthorizationRequest), FlowError> {
-    let record = super::resume(ctx.store, form.interaction, browser.binding, form.csrf, ctx.now).await?;
-    let request = check(ctx, &record.request).await?;
+    let (record, origin, kept) = super::resume(ctx.store, proof, browser.binding, ctx.now).await?;
+    let request = match AuthorizationRequest::from_kept(ctx.store, &kept).await {
+        Ok(request) => request,
+        Err(Unkept::Refused(refusal)) => return Err(FlowError::Refused(refusal)),
+        Err(e @ Unkept::Unreadable(_)) => {
+            tracing::info!("{e}");
+            return Err(ResumeError::Gone.into());
+        }
+    };
     let flow = Flow {
-        id: form.interaction.to_owned(),
+        id: proof.interaction().to_owned(),
+        origin,
         binding: browser.binding.unwrap_or_default().to_owned(),
-        redirect_uri: request.redirect_uri.clone(),
-        signed_in_here: record.user_id.clone(),
+        redirect_uri: request.redirect_uri().to_owned(),
+        proven: record.user_id.clone().map(|user| (user, record.proofs.clone())),
+        session_sid: record.session_sid.clone(),
         consented_here: record.consented,
         new_binding: None,
         new_session: None,
@@ -339,69 +374,54 @@ async fn current_session<S: FlowStore>(
 }
 
 /// Runs the policy on a snapshot of this step and carries out its
-/// decision.
+/// decision. `session` is the browser's session when the step already
+/// read it.
 async fn next<S: FlowStore>(
     ctx: &Ctx<'_, S>,
-    flow: Flow,
+    mut flow: Flow,
     request: &AuthorizationRequest,
     browser: Browser<'_>,
-    signed_in_now: Option<Session>,
+    session: Option<Session>,
 ) -> Result<Answer, FlowError> {
-    let session = match signed_in_now {
+    let mut session = match session {
         Some(session) => Some(session),
         None => current_session(ctx, browser).await?,
     };
-    let remembered = match &session {
-        Some(s) => ctx.store.consented_scope(&s.user_id, &request.client.id).await?,
-        None => None,
-    };
-    let snapshot = Snapshot {
-        request: RequestView {
-            prompt_none: request.prompt_none,
-            prompt_login: request.prompt_login,
-            prompt_consent: request.prompt_consent,
-            max_age: request.max_age,
-            hint_subject: request.hint_subject.as_deref(),
-            scope: &request.scope,
-            first_party: request.client.first_party,
-        },
-        session: session.as_ref().map(|s| SessionView {
-            user_id: &s.user_id,
-            auth_time: s.auth_time,
-        }),
-        signed_in_here: flow.signed_in_here.as_deref(),
-        consented_here: flow.consented_here,
-        remembered_consent: remembered.as_ref(),
-        now: ctx.now,
-    };
-    let decision = policy::decide(&snapshot);
-    tracing::debug!(?decision, client_id = %request.client.id, "interaction step");
-    let sign_in_page = |flow: Flow, username: Option<String>| {
-        let screen = Screen::SignIn {
-            keys: flow.keys(),
-            client_name: request.client.name.clone(),
-            username,
-            error: None,
-        };
-        flow.answer(Outcome::Show(screen))
-    };
+    let mut decision = decide(ctx, &flow, request, session.as_ref()).await?;
+    if decision == Decision::StartSession {
+        session = Some(start_session(ctx, &mut flow, browser).await?);
+        decision = decide(ctx, &flow, request, session.as_ref()).await?;
+        if decision == Decision::StartSession {
+            // The session just made is the proofs' own: the policy cannot
+            // ask for another.
+            return Err(FlowError::Internal(OAuthError::Internal(
+                "the policy asked for a second session".into(),
+            )));
+        }
+    }
+    tracing::debug!(?decision, client_id = %request.client().id, "interaction step");
     match (decision, session) {
         (Decision::Fail(e), _) => {
             ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
             let url = to_client(ctx, request, AuthorizeError::Prompt(e));
             Ok(flow.answer(Outcome::ToClient(url)))
         }
+        (Decision::SignIn { methods, .. }, _) => Ok(sign_in_page(flow, request, methods)),
         // (The policy asks for a sign-in whenever there is no session.)
-        (Decision::SignIn { .. }, _) | (_, None) => Ok(sign_in_page(flow, request.login_hint.clone())),
+        (Decision::StartSession, _) | (_, None) => {
+            let methods = still_offered(ctx, &flow);
+            Ok(sign_in_page(flow, request, methods))
+        }
         (Decision::AskConsent { .. }, Some(session)) => {
             let Some(user) = ctx.store.user(&session.user_id).await? else {
-                return Ok(sign_in_page(flow, None));
+                let methods = still_offered(ctx, &flow);
+                return Ok(sign_in_page(flow, request, methods));
             };
             let screen = Screen::Consent {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: user.username,
-                scope: request.scope.clone(),
+                scope: request.scope().clone(),
             };
             Ok(flow.answer(Outcome::Show(screen)))
         }
@@ -416,18 +436,130 @@ async fn next<S: FlowStore>(
                 sid: &session.sid,
                 amr: &session.amr,
             };
-            let url = code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?;
+            let url = match flow.origin {
+                Origin::Authorize => code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?,
+            };
             Ok(flow.answer(Outcome::ToClient(url)))
         }
     }
 }
 
+/// The policy's decision on this step's snapshot.
+async fn decide<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    flow: &Flow,
+    request: &AuthorizationRequest,
+    session: Option<&Session>,
+) -> Result<Decision, FlowError> {
+    let remembered = match session {
+        Some(s) => {
+            ctx.store
+                .consented_scope(&s.user_id, &request.client().id)
+                .await?
+        }
+        None => None,
+    };
+    let snapshot = Snapshot {
+        request: RequestView {
+            prompt_none: request.prompt_none(),
+            prompt_login: request.prompt_login(),
+            prompt_consent: request.prompt_consent(),
+            max_age: request.max_age(),
+            hint_subject: request.hint_subject(),
+            scope: request.scope(),
+            first_party: request.client().first_party,
+        },
+        session: session.map(|s| SessionView {
+            sid: &s.sid,
+            user_id: &s.user_id,
+            auth_time: s.auth_time,
+        }),
+        proven_here: flow.proven.as_ref().map(|(user_id, proofs)| ProvenHere {
+            user_id,
+            proofs,
+            session_sid: flow.session_sid.as_deref(),
+        }),
+        required: requirement(),
+        available: ctx.available,
+        consented_here: flow.consented_here,
+        remembered_consent: remembered.as_ref(),
+        now: ctx.now,
+    };
+    Ok(policy::decide(&snapshot))
+}
+
+/// What a sign-in must prove: one method for every account until second
+/// factors add accounts (and `acr_values`) that need two.
+fn requirement() -> Requirement {
+    Requirement::AnyMethod
+}
+
+/// The sign-in page, offering `methods`.
+fn sign_in_page(flow: Flow, request: &AuthorizationRequest, methods: Vec<Method>) -> Answer {
+    let screen = Screen::SignIn {
+        keys: flow.keys(),
+        client_name: request.client().name.clone(),
+        username: request.login_hint().map(str::to_owned),
+        methods,
+        error: None,
+    };
+    flow.answer(Outcome::Show(screen))
+}
+
+/// The methods a sign-in page of this flow offers again after a failed
+/// attempt (as [`policy::offered`] says).
+fn still_offered<S>(ctx: &Ctx<'_, S>, flow: &Flow) -> Vec<Method> {
+    let proofs = flow.proven.as_ref().map(|(_, p)| p);
+    policy::offered(ctx.available, proofs, requirement())
+}
+
+/// The one place an SSO session is made: when the policy found this
+/// interaction's proofs enough ([`Decision::StartSession`]). A new random
+/// id every time, and the browser's earlier session ends, so a planted
+/// session cookie is never promoted; `auth_time` is when the proofs were
+/// complete and `amr` their methods. The interaction records the new
+/// session's `sid`, so later steps know it was made here.
+async fn start_session<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    flow: &mut Flow,
+    browser: Browser<'_>,
+) -> Result<Session, FlowError> {
+    let Some((user_id, proofs)) = flow.proven.as_ref() else {
+        return Err(FlowError::Internal(OAuthError::Internal(
+            "a session without proofs".into(),
+        )));
+    };
+    if let Some(old) = browser.session {
+        ctx.store.delete_session(&hash_secret(old)).await?;
+    }
+    let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
+        return Err(FlowError::Internal(OAuthError::Internal("no randomness".into())));
+    };
+    let session = Session {
+        id_hash: hash_secret(&cookie),
+        sid,
+        user_id: user_id.clone(),
+        auth_time: proofs.completed_at().unwrap_or(ctx.now),
+        expires_at: ctx.now + SESSION_TTL,
+        client_ip: browser.peer.map(|ip| ip.to_string()),
+        amr: proofs.amr(),
+    };
+    ctx.store.create_session(&session).await?;
+    ctx.store
+        .interaction_session_started(&hash_secret(&flow.id), &session.sid)
+        .await?;
+    tracing::info!(target: "audit", user_id = %session.user_id, client_ip = ?browser.peer, amr = %session.amr.to_stored(), "session started");
+    flow.session_sid = Some(session.sid.clone());
+    flow.new_session = Some(cookie);
+    Ok(session)
+}
+
 /// An error for the client, on its redirect URI with `state` and `iss`.
 fn to_client<S>(ctx: &Ctx<'_, S>, request: &AuthorizationRequest, error: AuthorizeError) -> String {
     Redirect {
-        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri: request.redirect_uri().to_owned(),
         error,
-        state: request.state.clone(),
+        state: request.state().map(str::to_owned),
     }
     .url(ctx.issuer)
 }
@@ -441,12 +573,13 @@ pub async fn password<S: FlowStore>(
     username: Option<&str>,
     password: Option<Zeroizing<String>>,
 ) -> Result<Answer, FlowError> {
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let failed = |flow: Flow, username: Option<&str>, error: SignInError| {
         let screen = Screen::SignIn {
             keys: flow.keys(),
-            client_name: request.client.name.clone(),
+            client_name: request.client().name.clone(),
             username: username.map(str::to_owned),
+            methods: still_offered(ctx, &flow),
             error: Some(error),
         };
         Ok(flow.answer(Outcome::Show(screen)))
@@ -459,7 +592,7 @@ pub async fn password<S: FlowStore>(
         cookie,
     });
     let checked =
-        sign_in::check_password_from(ctx.store, issue, username, password, &request.client.id, device);
+        sign_in::check_password_from(ctx.store, issue, username, password, &request.client().id, device);
     let user = match checked.await {
         Ok(user) => user,
         Err(OAuthError::BadCredentials) => return failed(flow, Some(username), SignInError::BadCredentials),
@@ -471,13 +604,15 @@ pub async fn password<S: FlowStore>(
     // This browser is now a known device of the account.
     let mut flow = flow;
     flow.new_device = ctx.devices.issue(&user.id, ctx.now);
-    signed_in(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
+    proved(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
 }
 
-/// After any sign-in method: a new session, recorded on the interaction;
-/// then the policy again. `methods` are what the user just proved (an
-/// upstream sign-in that also proved a local password is both).
-pub(super) async fn signed_in<S: FlowStore>(
+/// After any sign-in method: what `user_id` just proved (`methods`: an
+/// upstream sign-in that also proved a local password is both) is
+/// recorded on the interaction; then the policy again, which makes the
+/// session once the proofs are enough. Another user's proof replaces the
+/// earlier user's proofs and consent.
+pub(super) async fn proved<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     mut flow: Flow,
     request: &AuthorizationRequest,
@@ -485,41 +620,24 @@ pub(super) async fn signed_in<S: FlowStore>(
     user_id: &str,
     methods: &[Method],
 ) -> Result<Answer, FlowError> {
-    if let Some(old) = browser.session {
-        ctx.store.delete_session(&hash_secret(old)).await?;
-    }
-    let amr: Vec<String> = methods.iter().map(|m| m.amr().to_owned()).collect();
-    let (Some(cookie), Some(sid)) = (crate::random::base64url(32), crate::random::base64url(16)) else {
-        return Err(FlowError::Internal(OAuthError::Internal("no randomness".into())));
+    let earlier = match flow.proven.take() {
+        Some((user, proofs)) if user == user_id => proofs,
+        _ => {
+            flow.consented_here = false;
+            Proofs::none()
+        }
     };
-    let session = Session {
-        id_hash: hash_secret(&cookie),
-        sid,
-        user_id: user_id.to_owned(),
-        auth_time: ctx.now,
-        expires_at: ctx.now + SESSION_TTL,
-        client_ip: browser.peer.map(|ip| ip.to_string()),
-        amr: amr.clone(),
-    };
-    ctx.store.create_session(&session).await?;
-    tracing::info!(target: "audit", user_id, client_ip = ?browser.peer, "session started");
+    let proofs = methods.iter().fold(earlier, |proofs, m| proofs.with(*m, ctx.now));
     ctx.store
-        .interaction_authenticated(&hash_secret(&flow.id), user_id, ctx.now, &amr)
+        .interaction_proved(&hash_secret(&flow.id), user_id, &proofs)
         .await?;
-    if flow.signed_in_here.as_deref() != Some(user_id) {
-        flow.consented_here = false;
-    }
-    flow.signed_in_here = Some(user_id.to_owned());
-    flow.new_session = Some(cookie);
-    // The browser's new session from here on, not the cookie it sent.
-    let browser = Browser {
-        session: None,
-        ..browser
-    };
-    next(ctx, flow, request, browser, Some(session)).await
+    tracing::info!(target: "audit", user_id, amr = %proofs.amr().to_stored(), "sign-in method proven");
+    flow.proven = Some((user_id.to_owned(), proofs));
+    flow.session_sid = None;
+    next(ctx, flow, request, browser, None).await
 }
 
-/// Step 3: the consent form. Approving records the consent and runs every
+/// Step 4: the consent form. Approving records the consent and runs every
 /// check again (a consent never stands in for a sign-in that
 /// `prompt=login`, `max_age` or `id_token_hint` asks for).
 pub async fn consent<S: FlowStore>(
@@ -528,9 +646,9 @@ pub async fn consent<S: FlowStore>(
     form: StepForm<'_>,
     allow: bool,
 ) -> Result<Answer, FlowError> {
-    let (mut flow, request) = resume(ctx, browser, form).await?;
+    let (mut flow, request) = resume(ctx, browser, form.into()).await?;
     if !allow {
-        tracing::info!(target: "audit", client_id = %request.client.id, "consent denied");
+        tracing::info!(target: "audit", client_id = %request.client().id, "consent denied");
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
         let url = to_client(ctx, &request, AuthorizeError::AccessDenied);
         return Ok(flow.answer(Outcome::ToClient(url)));
@@ -540,9 +658,9 @@ pub async fn consent<S: FlowStore>(
     };
     ctx.store.interaction_consented(&hash_secret(&flow.id)).await?;
     ctx.store
-        .record_consent(&session.user_id, &request.client.id, &request.scope, ctx.now)
+        .record_consent(&session.user_id, &request.client().id, request.scope(), ctx.now)
         .await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client.id, "consent given");
+    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client().id, "consent given");
     flow.consented_here = true;
     next(ctx, flow, &request, browser, Some(session)).await
 }
@@ -558,18 +676,11 @@ pub async fn register_page<S: FlowStore>(
     if !enabled {
         return Err(FlowError::RegistrationOff);
     }
-    let csrf = browser
-        .binding
-        .map(|b| csrf_token(b, interaction))
-        .unwrap_or_default();
-    let form = StepForm {
-        interaction,
-        csrf: &csrf,
-    };
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let proof = StepProof::Link { interaction };
+    let (flow, request) = resume(ctx, browser, proof).await?;
     let screen = Screen::SignUp {
         keys: flow.keys(),
-        client_name: request.client.name.clone(),
+        client_name: request.client().name.clone(),
         username: None,
         email: None,
         error: None,
@@ -592,7 +703,7 @@ pub async fn register<S: FlowStore>(
     if !enabled {
         return Err(FlowError::RegistrationOff);
     }
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let (username, email) = (new_user.username.clone(), new_user.email.clone());
     let user = match first_party::register(ctx.store, true, ctx.now, browser.peer, new_user).await {
         Ok(first_party::Registered::Created(user)) => user,
@@ -601,7 +712,7 @@ pub async fn register<S: FlowStore>(
         Ok(first_party::Registered::EmailTaken { .. }) => {
             let screen = Screen::SignUp {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: Some(username),
                 email,
                 error: Some(EMAIL_TAKEN.to_owned()),
@@ -623,7 +734,7 @@ pub async fn register<S: FlowStore>(
             };
             let screen = Screen::SignUp {
                 keys: flow.keys(),
-                client_name: request.client.name.clone(),
+                client_name: request.client().name.clone(),
                 username: Some(username),
                 email,
                 error: Some(message),
@@ -631,5 +742,5 @@ pub async fn register<S: FlowStore>(
             return Ok(flow.answer(Outcome::Show(screen)));
         }
     };
-    signed_in(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
+    proved(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
 }

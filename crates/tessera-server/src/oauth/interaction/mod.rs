@@ -1,11 +1,14 @@
 //! Browser sign-in as protocol code: the interaction record and the rules
 //! that decide each step.
 //!
-//! `/authorize` checks the authorization request once and stores it as an
-//! [`Interaction`] with a random id. Every later step (the password form
-//! now; an upstream provider or a second factor later; consent) names the
-//! interaction by id, never the raw request, and is accepted only from the
-//! browser that started it:
+//! `/authorize` checks the authorization request once and stores the
+//! checked request, with its [`Origin`], as an [`Interaction`] with a
+//! random id. Every later step (the password form, an upstream provider,
+//! a second factor later, consent) names the interaction by id, never the
+//! raw request (which is not parsed again: only what can change since, the
+//! client's registration and the session, is checked again), and is
+//! accepted only from the browser that started it, with one of the honest
+//! proofs of [`StepProof`]:
 //!
 //! - **Browser binding.** The browser holds a random binding secret in an
 //!   `HttpOnly` cookie, `__Host-tessera_browser` on https issuers (the
@@ -21,10 +24,12 @@
 //!   code is issued or it is refused.
 //!
 //! What happens next is [`policy::decide`]'s decision, made afresh at every
-//! step from a snapshot; what a sign-in did (who, when, how: RFC 8176 `amr`)
-//! is recorded on the interaction, which is what lets `prompt=login` and
-//! `max_age` be satisfied by a sign-in *in this interaction* and by nothing
-//! else.
+//! step from a snapshot. What a sign-in proved (who, which methods, when:
+//! [`crate::domain::Proofs`]) is recorded on the interaction; the SSO
+//! session is made from it only once the policy finds it enough, and the
+//! interaction records that session's `sid`, which is what lets
+//! `prompt=login` and `max_age` be satisfied by a sign-in *in this
+//! interaction* and by nothing else.
 
 pub mod flow;
 pub mod policy;
@@ -32,12 +37,82 @@ pub mod upstream;
 
 use base64::Engine;
 
+use super::authorize::AuthorizationRequest;
 use super::client_auth::hash_secret;
 use super::OAuthError;
 use crate::store::{Interaction, InteractionStore};
 
 /// How long a sign-in may take, in seconds.
 pub const INTERACTION_TTL: i64 = 600;
+
+/// What started an interaction, which picks its last step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `/authorize`: the last step sends the browser back to the client
+    /// with a code (RFC 6749 §4.1.2). (The device grant and pushed
+    /// authorization requests are further origins.)
+    Authorize,
+}
+
+/// What an interaction keeps of what started it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Started {
+    origin: Origin,
+    /// The checked request ([`AuthorizationRequest::to_kept`]).
+    request: String,
+}
+
+/// How a step shows it comes from the browser that started the
+/// interaction, besides that browser's binding cookie, which every step
+/// needs. No step makes up a proof to pass its own check.
+#[derive(Clone, Copy, Debug)]
+pub enum StepProof<'a> {
+    /// A form of one of the interaction's pages: the interaction id and
+    /// the form's CSRF token ([`csrf_token`]).
+    Form {
+        /// The interaction id.
+        interaction: &'a str,
+        /// The CSRF token.
+        csrf: &'a str,
+    },
+    /// Back from an upstream provider: a trip that was bound to this
+    /// browser's binding and to the interaction, checked and taken (single
+    /// use) by the callback.
+    Trip(&'a BoundTrip),
+    /// A page reached by a link (a `GET` that changes nothing, such as the
+    /// sign-up page): the binding cookie alone, which a cross-site
+    /// top-level navigation carries, so the step may only show a page.
+    Link {
+        /// The interaction id.
+        interaction: &'a str,
+    },
+}
+
+impl StepProof<'_> {
+    /// The interaction the step names.
+    pub fn interaction(&self) -> &str {
+        match self {
+            StepProof::Form { interaction, .. } | StepProof::Link { interaction } => interaction,
+            StepProof::Trip(trip) => &trip.interaction,
+        }
+    }
+}
+
+/// An upstream trip that came back to the browser it left from: made only
+/// by the callback step of [`upstream`], after it matched the trip's
+/// binding to the browser's and took the trip.
+#[derive(Debug)]
+pub struct BoundTrip {
+    interaction: String,
+}
+
+impl BoundTrip {
+    /// Only this module and its steps can make one.
+    fn taken(interaction: String) -> BoundTrip {
+        BoundTrip { interaction }
+    }
+}
 
 /// The binding cookie's name: `__Host-` prefixed on https issuers (a
 /// browser accepts such a cookie only with `Secure`, `Path=/` and no
@@ -104,42 +179,51 @@ pub enum ResumeError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Stores a new interaction for a checked request (`raw`: its parameters as
-/// received), bound to the browser holding `binding`; its id.
+/// Stores a new interaction for a checked `request` from `origin`, bound
+/// to the browser holding `binding`; its id.
 pub async fn begin<S: InteractionStore>(
     store: &S,
-    raw: &str,
-    client_id: &str,
+    origin: Origin,
+    request: &AuthorizationRequest,
     binding: &str,
     now: i64,
 ) -> Result<String, OAuthError> {
     let id = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
+    let kept = request
+        .to_kept()
+        .map_err(|e| OAuthError::Internal(format!("keeping the request: {e}")))?;
+    let started = serde_json::to_string(&Started {
+        origin,
+        request: kept,
+    })
+    .map_err(|e| OAuthError::Internal(format!("keeping the request: {e}")))?;
     store
         .create_interaction(&Interaction {
             id_hash: hash_secret(&id),
             binding_hash: hash_secret(binding),
-            client_id: client_id.to_owned(),
-            request: raw.to_owned(),
+            client_id: request.client().id.clone(),
+            request: started,
             created_at: now,
             expires_at: now + INTERACTION_TTL,
             user_id: None,
-            auth_time: None,
-            amr: Vec::new(),
+            proofs: crate::domain::Proofs::none(),
+            session_sid: None,
             consented: false,
         })
         .await?;
     Ok(id)
 }
 
-/// The interaction `id`, if it is alive, was started by the browser holding
-/// `binding`, and the form's `csrf` is its token.
+/// The interaction a step names, if it is alive, was started by the
+/// browser holding `binding`, and the step's `proof` holds; with its origin
+/// and its kept request (not yet checked against the client as it is now).
 pub async fn resume<S: InteractionStore>(
     store: &S,
-    id: &str,
+    proof: StepProof<'_>,
     binding: Option<&str>,
-    csrf: &str,
     now: i64,
-) -> Result<Interaction, ResumeError> {
+) -> Result<(Interaction, Origin, String), ResumeError> {
+    let id = proof.interaction();
     let interaction = store
         .interaction(&hash_secret(id), now)
         .await?
@@ -150,10 +234,20 @@ pub async fn resume<S: InteractionStore>(
     let same_browser =
         aws_lc_rs::constant_time::verify_slices_are_equal(&hash_secret(binding), &interaction.binding_hash)
             .is_ok();
-    if !same_browser || !csrf_ok(binding, id, csrf) {
+    let proven = match proof {
+        StepProof::Form { interaction, csrf } => csrf_ok(binding, interaction, csrf),
+        StepProof::Trip(_) | StepProof::Link { .. } => true,
+    };
+    if !same_browser || !proven {
         return Err(ResumeError::NotThisBrowser);
     }
-    Ok(interaction)
+    // A request kept by an older version cannot be read: that sign-in
+    // starts again (interactions live minutes).
+    let started: Started = serde_json::from_str(&interaction.request).map_err(|e| {
+        tracing::info!("an interaction's kept request cannot be read: {e}");
+        ResumeError::Gone
+    })?;
+    Ok((interaction, started.origin, started.request))
 }
 
 #[cfg(test)]

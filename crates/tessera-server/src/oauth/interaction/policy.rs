@@ -4,13 +4,22 @@
 //! [`Decision`]. Every step (a fresh `/authorize`, a login, a consent)
 //! runs every check again, so no step can skip one.
 //!
+//! First, the sign-in in progress: what the person proved during this
+//! interaction ([`Proofs`]) is weighed against what the account needs
+//! ([`Requirement`]). Not enough yet is one more login check
+//! (`more_proof_needed`), offering the methods still allowed. Enough, and
+//! no SSO session made from it yet, is [`Decision::StartSession`]: the one
+//! moment a session is made (so a session never exists for a half-done
+//! sign-in), after which every check runs again.
+//!
 //! The checks, in the order [OpenID Connect Core §3.1.2] gives them, as
 //! node-oidc-provider composes its `login` and `consent` prompts:
 //!
 //! login ([`LoginCheck`]):
+//! 0. `more_proof_needed`: a sign-in here proved too little so far.
 //! 1. `no_session`: nobody is signed in.
-//! 2. `prompt_login`: `prompt=login` asks for a new sign-in, which only a
-//!    sign-in during this interaction satisfies (§3.1.2.1).
+//! 2. `prompt_login`: `prompt=login` asks for a new sign-in, which only the
+//!    session made from this interaction's proofs satisfies (§3.1.2.1).
 //! 3. `max_age`: the last sign-in is older than `max_age` seconds
 //!    (`max_age=0` is `prompt=login`), unless it happened in this
 //!    interaction.
@@ -30,19 +39,22 @@
 //! then, with `prompt=none`, a needed consent is `consent_required`.
 //! Otherwise a code is issued.
 //!
-//! Sign-in methods are a list ([`Method`]): today the password; an upstream
-//! provider or a second factor is one more variant, and `amr` (RFC 8176)
-//! comes from what the interaction recorded.
+//! Sign-in methods are a list ([`Method`]); the page shows exactly the
+//! methods [`Decision::SignIn`] offers, and `amr` (RFC 8176) comes from
+//! the proofs, through the session.
 //!
 //! [OpenID Connect Core §3.1.2]: https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint
 
 use crate::domain::Scope;
 
 pub use crate::domain::Method;
+use crate::domain::Proofs;
 
 /// Why a sign-in is needed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginCheck {
+    /// A sign-in in this interaction has not proved enough yet.
+    MoreProofNeeded,
     /// Nobody is signed in.
     NoSession,
     /// `prompt=login`.
@@ -84,6 +96,7 @@ impl PromptError {
     pub fn description(self) -> &'static str {
         match self {
             PromptError::LoginRequired(LoginCheck::NoSession) => "the user is not signed in",
+            PromptError::LoginRequired(LoginCheck::MoreProofNeeded) => "the sign-in is not complete",
             PromptError::LoginRequired(LoginCheck::PromptLogin) => "prompt=login needs a new sign-in",
             PromptError::LoginRequired(LoginCheck::MaxAge) => "the sign-in is older than max_age",
             PromptError::LoginRequired(LoginCheck::IdTokenHint) => {
@@ -101,9 +114,12 @@ pub enum Decision {
     SignIn {
         /// The check that asked for it.
         because: LoginCheck,
-        /// The methods offered.
+        /// The methods offered: the page shows these and no other.
         methods: Vec<Method>,
     },
+    /// What was proven here is enough: make the SSO session from it, then
+    /// decide again.
+    StartSession,
     /// Ask the signed-in user to approve the requested scopes.
     AskConsent {
         /// The check that asked for it.
@@ -115,13 +131,44 @@ pub enum Decision {
     Fail(PromptError),
 }
 
+/// How much a sign-in must prove before a session is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Any one of the offered methods: every account today. (Second
+    /// factors add a requirement of two kinds of proof, for the accounts
+    /// and the `acr_values` that ask for it.)
+    AnyMethod,
+}
+
+impl Requirement {
+    /// Whether `proofs` meet it.
+    pub fn met_by(self, proofs: &Proofs) -> bool {
+        match self {
+            Requirement::AnyMethod => !proofs.is_empty(),
+        }
+    }
+}
+
 /// The SSO session, as the policy sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionView<'a> {
+    /// Its `sid`.
+    pub sid: &'a str,
     /// The signed-in user.
     pub user_id: &'a str,
     /// When they signed in.
     pub auth_time: i64,
+}
+
+/// What a person proved during this interaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProvenHere<'a> {
+    /// Whose proofs they are.
+    pub user_id: &'a str,
+    /// The methods proven, and when.
+    pub proofs: &'a Proofs,
+    /// The `sid` of the session made from them, once one was.
+    pub session_sid: Option<&'a str>,
 }
 
 /// What the request asks of the interaction.
@@ -150,8 +197,13 @@ pub struct Snapshot<'a> {
     pub request: RequestView<'a>,
     /// The SSO session, if the browser has one.
     pub session: Option<SessionView<'a>>,
-    /// The user who signed in during this interaction, if one did.
-    pub signed_in_here: Option<&'a str>,
+    /// What was proven during this interaction, if anything was.
+    pub proven_here: Option<ProvenHere<'a>>,
+    /// What the sign-in must prove.
+    pub required: Requirement,
+    /// The methods this server can offer (the password always; an
+    /// upstream provider when one is configured).
+    pub available: &'a [Method],
     /// Whether consent was given during this interaction.
     pub consented_here: bool,
     /// The scope the session's user approved for this client before.
@@ -160,18 +212,37 @@ pub struct Snapshot<'a> {
     pub now: i64,
 }
 
-/// The methods a sign-in offers.
-fn methods() -> Vec<Method> {
-    vec![Method::Password, Method::Upstream]
+/// The methods a sign-in page offers: every available one for a new
+/// sign-in; while a sign-in here is in progress (proven, not yet enough),
+/// the available ones it has not proven (a proven method is not asked for
+/// again).
+pub fn offered(available: &[Method], proven_here: Option<&Proofs>, required: Requirement) -> Vec<Method> {
+    let in_progress = proven_here.filter(|p| !required.met_by(p));
+    available
+        .iter()
+        .copied()
+        .filter(|m| !in_progress.is_some_and(|p| p.has(*m)))
+        .collect()
+}
+
+/// Whether the browser's session is the one made from this interaction's
+/// proofs.
+fn session_from_here(s: &Snapshot<'_>, session: SessionView<'_>) -> bool {
+    s.proven_here
+        .is_some_and(|p| p.session_sid == Some(session.sid) && p.user_id == session.user_id)
 }
 
 /// The first login check that asks for a sign-in, if any.
 fn login_check(s: &Snapshot<'_>) -> Option<LoginCheck> {
+    // 0.
+    if s.proven_here.is_some_and(|p| !s.required.met_by(p.proofs)) {
+        return Some(LoginCheck::MoreProofNeeded);
+    }
     // 1.
     let Some(session) = s.session else {
         return Some(LoginCheck::NoSession);
     };
-    let fresh_here = s.signed_in_here == Some(session.user_id);
+    let fresh_here = session_from_here(s, session);
     // 2.
     if s.request.prompt_login && !fresh_here {
         return Some(LoginCheck::PromptLogin);
@@ -211,13 +282,19 @@ fn consent_check(s: &Snapshot<'_>) -> Option<ConsentCheck> {
 
 /// What the interaction needs next.
 pub fn decide(s: &Snapshot<'_>) -> Decision {
+    // What was proven here is enough, and no session was made from it.
+    if let Some(p) = s.proven_here {
+        if s.required.met_by(p.proofs) && p.session_sid.is_none() {
+            return Decision::StartSession;
+        }
+    }
     if let Some(because) = login_check(s) {
         return if s.request.prompt_none {
             Decision::Fail(PromptError::LoginRequired(because))
         } else {
             Decision::SignIn {
                 because,
-                methods: methods(),
+                methods: offered(s.available, s.proven_here.map(|p| p.proofs), s.required),
             }
         };
     }
@@ -256,8 +333,20 @@ mod tests {
 
     fn signed_in(at: i64) -> Option<SessionView<'static>> {
         Some(SessionView {
+            sid: "sid-ann",
             user_id: "ann",
             auth_time: at,
+        })
+    }
+
+    /// `user` proved a password here at `NOW - 5`; `sid` is the session
+    /// made from it, if one was.
+    fn here(user: &'static str, sid: Option<&'static str>) -> Option<ProvenHere<'static>> {
+        let proofs: &'static Proofs = Box::leak(Box::new(Proofs::none().with(Method::Password, NOW - 5)));
+        Some(ProvenHere {
+            user_id: user,
+            proofs,
+            session_sid: sid,
         })
     }
 
@@ -265,7 +354,9 @@ mod tests {
         Snapshot {
             request: request(),
             session: signed_in(NOW - 60),
-            signed_in_here: None,
+            proven_here: None,
+            required: Requirement::AnyMethod,
+            available: &[Method::Password, Method::Upstream],
             consented_here: false,
             remembered_consent: Some(scope("openid profile email")),
             now: NOW,
@@ -311,7 +402,7 @@ mod tests {
                         prompt_login: true,
                         ..request()
                     },
-                    signed_in_here: Some("ann"),
+                    proven_here: here("ann", Some("sid-ann")),
                     ..snapshot()
                 },
                 Decision::IssueCode,
@@ -323,7 +414,7 @@ mod tests {
                         prompt_login: true,
                         ..request()
                     },
-                    signed_in_here: Some("bob"),
+                    proven_here: here("bob", Some("sid-bob")),
                     ..snapshot()
                 },
                 sign_in(LoginCheck::PromptLogin),
@@ -370,7 +461,7 @@ mod tests {
                         ..request()
                     },
                     session: signed_in(NOW),
-                    signed_in_here: Some("ann"),
+                    proven_here: here("ann", Some("sid-ann")),
                     ..snapshot()
                 },
                 Decision::IssueCode,
@@ -539,5 +630,98 @@ mod tests {
             };
             assert!(matches!(decide(&s), Decision::SignIn { .. }), "{request:?}");
         }
+    }
+
+    /// A sign-in in progress: a session is made only once the proofs are
+    /// enough, once, and only from this interaction's proofs.
+    #[test]
+    fn sign_in_state() {
+        let table: Vec<(&str, Snapshot<'static>, Decision)> = vec![
+            (
+                "proven here, no session made yet",
+                Snapshot {
+                    session: None,
+                    proven_here: here("ann", None),
+                    ..snapshot()
+                },
+                Decision::StartSession,
+            ),
+            (
+                "proven here while another user's session is the browser's",
+                Snapshot {
+                    proven_here: here("bob", None),
+                    ..snapshot()
+                },
+                Decision::StartSession,
+            ),
+            (
+                "the session made here",
+                Snapshot {
+                    proven_here: here("ann", Some("sid-ann")),
+                    request: RequestView {
+                        prompt_login: true,
+                        ..request()
+                    },
+                    ..snapshot()
+                },
+                Decision::IssueCode,
+            ),
+            (
+                "the session made here has ended: no new one from old proofs",
+                Snapshot {
+                    session: None,
+                    proven_here: here("ann", Some("sid-ann")),
+                    ..snapshot()
+                },
+                sign_in(LoginCheck::NoSession),
+            ),
+            (
+                "another session with the same user is not the one made here",
+                Snapshot {
+                    session: Some(SessionView {
+                        sid: "sid-elsewhere",
+                        user_id: "ann",
+                        auth_time: NOW - 60,
+                    }),
+                    proven_here: here("ann", Some("sid-ann")),
+                    request: RequestView {
+                        prompt_login: true,
+                        ..request()
+                    },
+                    ..snapshot()
+                },
+                sign_in(LoginCheck::PromptLogin),
+            ),
+        ];
+        for (name, s, want) in table {
+            assert_eq!(decide(&s), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn requirements_and_offered_methods() {
+        assert!(!Requirement::AnyMethod.met_by(&Proofs::none()));
+        assert!(Requirement::AnyMethod.met_by(&Proofs::none().with(Method::Upstream, 1)));
+        // A new sign-in is offered every available method, even one a
+        // person proved earlier in the interaction.
+        let all = [Method::Upstream, Method::Password];
+        let pwd = Proofs::none().with(Method::Password, 1);
+        assert_eq!(offered(&all, None, Requirement::AnyMethod), all);
+        assert_eq!(offered(&all, Some(&pwd), Requirement::AnyMethod), all);
+        // While in progress (here: nothing proven yet counts as such only
+        // with proofs), what is proven is not asked for again.
+        assert_eq!(offered(&all, Some(&Proofs::none()), Requirement::AnyMethod), all);
+        let password_only = Snapshot {
+            session: None,
+            available: &[Method::Password],
+            ..snapshot()
+        };
+        assert_eq!(
+            decide(&password_only),
+            Decision::SignIn {
+                because: LoginCheck::NoSession,
+                methods: vec![Method::Password]
+            }
+        );
     }
 }

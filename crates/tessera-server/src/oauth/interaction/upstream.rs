@@ -21,11 +21,10 @@
 use zeroize::Zeroizing;
 
 use super::flow::{
-    resume, signed_in, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError,
-    StepForm,
+    proved, resume, Answer, Browser, Ctx, Flow, FlowError, FlowStore, Outcome, Screen, SignInError, StepForm,
 };
 use super::policy::Method;
-use super::ResumeError;
+use super::{ResumeError, StepProof};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::upstream::link::{self, Linking, Rules};
@@ -50,7 +49,7 @@ pub async fn leave<S: FlowStore>(
     form: StepForm<'_>,
     provider_id: &str,
 ) -> Result<Answer, FlowError> {
-    let (flow, _request) = resume(ctx, browser, form).await?;
+    let (flow, _request) = resume(ctx, browser, form.into()).await?;
     let provider = upstreams.provider(provider_id)?;
     let state = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let departure = upstreams
@@ -97,12 +96,8 @@ pub async fn arrive<S: FlowStore>(
         // Taken by a concurrent callback of the same browser.
         return Err(UpstreamError::BadState.into());
     }
-    let csrf = super::csrf_token(binding, &trip.interaction_id);
-    let form = StepForm {
-        interaction: &trip.interaction_id,
-        csrf: &csrf,
-    };
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let bound = super::BoundTrip::taken(trip.interaction_id.clone());
+    let (flow, request) = resume(ctx, browser, StepProof::Trip(&bound)).await?;
     // RFC 6749 §4.1.2.1: the person declined, or the provider refused.
     if let Some(error) = query.get("error") {
         tracing::info!(target: "audit", provider = %provider_id, error, "upstream sign-in declined");
@@ -185,7 +180,7 @@ pub async fn link<S: FlowStore>(
     form: StepForm<'_>,
     choice: LinkChoice<'_>,
 ) -> Result<Answer, FlowError> {
-    let (flow, request) = resume(ctx, browser, form).await?;
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
     let id_hash = hash_secret(&flow.id);
     let pending: Pending = match ctx.store.pending_link(&id_hash).await? {
         Some(text) => {
@@ -220,8 +215,14 @@ pub async fn link<S: FlowStore>(
             // Any account the person proves: the page named the upstream
             // account, and the password is the proof that this one is
             // theirs. The login guard (per account, per address) applies.
-            let user = match sign_in::check_password(ctx.store, issue, username, password, &request.client.id)
-                .await
+            let user = match sign_in::check_password(
+                ctx.store,
+                issue,
+                username,
+                password,
+                &request.client().id,
+            )
+            .await
             {
                 Ok(user) => user,
                 Err(OAuthError::BadCredentials) => {
@@ -260,7 +261,7 @@ fn link_page(
     let profile = &pending.profile;
     let screen = Screen::Link {
         keys: flow.keys(),
-        client_name: request.client.name.clone(),
+        client_name: request.client().name.clone(),
         provider: provider.config.name.clone(),
         upstream_username: profile.username.clone(),
         upstream_email: profile.email.clone(),
@@ -304,7 +305,7 @@ async fn finish<S: FlowStore>(
             tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
         }
     }
-    signed_in(ctx, flow, request, browser, &user.id, methods).await
+    proved(ctx, flow, request, browser, &user.id, methods).await
 }
 
 /// Links (provider, subject) to `user_id`; if a concurrent sign-in linked

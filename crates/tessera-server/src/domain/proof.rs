@@ -1,0 +1,206 @@
+//! What a sign-in proved: the [`Method`]s a person proved during one
+//! interaction, each with the time it was proven ([`Proofs`]), and the set
+//! of methods an SSO session or a code carries on to the ID token's `amr`
+//! ([`Amr`]).
+//!
+//! A sign-in is a small state machine over these values (as Kanidm's
+//! `CredState`): each step adds a proof; the interaction policy
+//! (`oauth::interaction::policy`) says whether what is proven is enough,
+//! and only then is an SSO session made. `amr` ([OpenID Connect Core §2],
+//! [RFC 8176 §2]) and `auth_time` are derived from the proofs, never
+//! written by hand.
+//!
+//! [OpenID Connect Core §2]: https://openid.net/specs/openid-connect-core-1_0.html#IDToken
+//! [RFC 8176 §2]: https://www.rfc-editor.org/rfc/rfc8176#section-2
+
+use super::Method;
+
+/// A stored value that does not name known methods.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a list of sign-in methods: {0:?}")]
+pub struct UnknownMethod(pub String);
+
+/// A set of sign-in methods, each at most once, in [`Method::ALL`]'s
+/// order: how a session's user signed in, as its `amr` says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Amr(Vec<Method>);
+
+impl Amr {
+    /// The set of `methods` (duplicates dropped).
+    pub fn of(methods: impl IntoIterator<Item = Method>) -> Amr {
+        let mut list: Vec<Method> = methods.into_iter().collect();
+        list.sort();
+        list.dedup();
+        Amr(list)
+    }
+
+    /// The methods.
+    pub fn methods(&self) -> &[Method] {
+        &self.0
+    }
+
+    /// Whether no method is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `amr` claim's values.
+    pub fn values(&self) -> Vec<&'static str> {
+        self.0.iter().map(|m| m.amr()).collect()
+    }
+
+    /// The stored form: the `amr` values separated by spaces.
+    pub fn to_stored(&self) -> String {
+        self.values().join(" ")
+    }
+
+    /// Reads [`Amr::to_stored`]'s form back; a value that is not one of
+    /// ours is an error, never dropped.
+    pub fn from_stored(text: &str) -> Result<Amr, UnknownMethod> {
+        text.split_ascii_whitespace()
+            .map(|v| Method::from_amr(v).ok_or_else(|| UnknownMethod(v.to_owned())))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Amr::of)
+    }
+}
+
+impl serde::Serialize for Amr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|m| m.amr()))
+    }
+}
+
+/// One method proven, and when (seconds since the epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// The method.
+    pub method: Method,
+    /// When it was proven.
+    pub at: i64,
+}
+
+/// The methods proven during one sign-in, each with the time it was last
+/// proven, in [`Method::ALL`]'s order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proofs(Vec<Proof>);
+
+impl Proofs {
+    /// Nothing proven yet.
+    pub fn none() -> Proofs {
+        Proofs::default()
+    }
+
+    /// These proofs and `method` proven `at` (a method proven again keeps
+    /// the later time).
+    pub fn with(mut self, method: Method, at: i64) -> Proofs {
+        match self.0.iter_mut().find(|p| p.method == method) {
+            Some(p) => p.at = p.at.max(at),
+            None => {
+                self.0.push(Proof { method, at });
+                self.0.sort_by_key(|p| p.method);
+            }
+        }
+        self
+    }
+
+    /// The proofs.
+    pub fn proofs(&self) -> &[Proof] {
+        &self.0
+    }
+
+    /// Whether nothing is proven.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `method` is proven.
+    pub fn has(&self, method: Method) -> bool {
+        self.0.iter().any(|p| p.method == method)
+    }
+
+    /// When the sign-in was complete: the latest proof's time (the ID
+    /// token's `auth_time`, OpenID Connect Core §2: "time when the
+    /// End-User authentication occurred").
+    pub fn completed_at(&self) -> Option<i64> {
+        self.0.iter().map(|p| p.at).max()
+    }
+
+    /// The methods, as `amr`.
+    pub fn amr(&self) -> Amr {
+        Amr::of(self.0.iter().map(|p| p.method))
+    }
+
+    /// The stored form: `amr=time` pairs separated by spaces.
+    pub fn to_stored(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| format!("{}={}", p.method.amr(), p.at))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Reads [`Proofs::to_stored`]'s form back.
+    pub fn from_stored(text: &str) -> Result<Proofs, UnknownMethod> {
+        text.split_ascii_whitespace()
+            .try_fold(Proofs::none(), |proofs, pair| {
+                let bad = || UnknownMethod(pair.to_owned());
+                let (name, at) = pair.split_once('=').ok_or_else(bad)?;
+                let method = Method::from_amr(name).ok_or_else(bad)?;
+                let at = at.parse::<i64>().map_err(|_| bad())?;
+                Ok(proofs.with(method, at))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_is_a_set_in_a_fixed_order() {
+        let amr = Amr::of([Method::Upstream, Method::Password, Method::Upstream]);
+        assert_eq!(amr.values(), ["fed", "pwd"]);
+        assert_eq!(amr.to_stored(), "fed pwd");
+        assert_eq!(Amr::from_stored("pwd fed"), Ok(amr.clone()));
+        assert_eq!(
+            serde_json::to_string(&amr).ok().as_deref(),
+            Some(r#"["fed","pwd"]"#)
+        );
+        assert_eq!(Amr::from_stored(""), Ok(Amr::default()));
+    }
+
+    #[test]
+    fn an_unknown_stored_method_is_an_error_not_dropped() {
+        assert_eq!(Amr::from_stored("pwd otp"), Err(UnknownMethod("otp".into())));
+        for bad in ["pwd", "pwd=", "pwd=x", "otp=5", "=5"] {
+            assert!(Proofs::from_stored(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn proofs_keep_each_method_once_with_its_latest_time() {
+        let p = Proofs::none()
+            .with(Method::Upstream, 100)
+            .with(Method::Password, 120)
+            .with(Method::Upstream, 90);
+        assert_eq!(
+            p.proofs(),
+            [
+                Proof {
+                    method: Method::Upstream,
+                    at: 100
+                },
+                Proof {
+                    method: Method::Password,
+                    at: 120
+                }
+            ]
+        );
+        assert!(p.has(Method::Password));
+        assert_eq!(p.completed_at(), Some(120));
+        assert_eq!(p.amr().values(), ["fed", "pwd"]);
+        assert_eq!(p.to_stored(), "fed=100 pwd=120");
+        assert_eq!(Proofs::from_stored(&p.to_stored()), Ok(p));
+        assert_eq!(Proofs::none().completed_at(), None);
+    }
+}
