@@ -102,6 +102,22 @@ pub enum KeyRingError {
     /// The key was revoked already.
     #[error("signing key {0:?} was revoked already")]
     AlreadyRevoked(String),
+    /// A public key or the key set could not be written as JSON: stored
+    /// or served empty, it would fail later and elsewhere (a key that
+    /// cannot be loaded, a JWKS no relying party can read), so it stops
+    /// here.
+    #[error("the {what} could not be written as JSON: {source}")]
+    Encode {
+        /// What was being written.
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+/// `value` as JSON, or [`KeyRingError::Encode`] naming `what`.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String, KeyRingError> {
+    serde_json::to_string(value).map_err(|source| KeyRingError::Encode { what, source })
 }
 
 /// The loaded keys: who signs, and what is published.
@@ -153,7 +169,7 @@ fn new_key(
         kid: key.kid().to_owned(),
         alg: alg.name().to_owned(),
         sealed_private_key: master.seal(key.kid(), &der)?,
-        public_jwk: serde_json::to_string(&public).unwrap_or_default(),
+        public_jwk: to_json(&public, "public JWK")?,
         created_at: now,
         retired_at: None,
         activates_at,
@@ -352,7 +368,7 @@ pub async fn load<S: KeyStore>(
     Ok(KeyRing {
         access_tokens: Signer::new(signing, Some("at+jwt")),
         id_tokens: Signer::new(id_signing, Some("JWT")),
-        jwks_json: Arc::from(serde_json::to_string(&jwks).unwrap_or_default()),
+        jwks_json: Arc::from(to_json(&jwks, "JWKS")?),
         verify,
     })
 }
