@@ -73,12 +73,23 @@ pub fn user(id: &str, username: &str, password: &str) -> User {
         email_verified: true,
         name: Some(format!("{username} example")),
         roles: vec![],
-        password_hash: crate::password::hash_blocking(password).unwrap(),
+        password_hash: password_hash(password),
         created_at: 1,
         failed_logins: 0,
         locked_until: None,
         disabled_at: None,
     }
+}
+
+/// The argon2id hash of `password`, made once per password (hashing at
+/// the server's costs takes a while in a debug build).
+fn password_hash(password: &str) -> String {
+    static HASHES: OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> = OnceLock::new();
+    let mut hashes = HASHES.get_or_init(Default::default).lock().unwrap();
+    hashes
+        .entry(password.to_owned())
+        .or_insert_with(|| crate::password::hash_blocking(password).unwrap())
+        .clone()
 }
 
 /// Stores `user`.
