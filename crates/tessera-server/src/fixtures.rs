@@ -153,3 +153,17 @@ pub fn issue(now: i64) -> Issue<'static> {
 pub fn params(form: &str) -> Params {
     Params::parse(form.as_bytes()).unwrap()
 }
+
+/// A master key (made once).
+pub fn master_key() -> &'static crate::keys::MasterKey {
+    static MASTER: OnceLock<crate::keys::MasterKey> = OnceLock::new();
+    MASTER.get_or_init(|| crate::keys::MasterKey::generate().unwrap().0)
+}
+
+/// The server's keys in `store` for access tokens signed with `token_alg`,
+/// created on first use, as at a first start.
+pub async fn key_ring(store: &Store, token_alg: Algorithm) -> crate::keys::KeyRing {
+    crate::keys::load_or_create(store, master_key(), token_alg, NOW)
+        .await
+        .unwrap()
+}

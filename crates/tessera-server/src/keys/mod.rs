@@ -372,3 +372,60 @@ pub async fn load<S: KeyStore>(
         verify,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    /// The JWKS document is the published keys, never empty: the RS256
+    /// key and the access-token key, each with its `kid` and `alg`.
+    #[tokio::test]
+    async fn the_jwks_lists_every_published_key() {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            let store = fixtures::store().await;
+            let ring = fixtures::key_ring(&store, alg).await;
+            let jwks: serde_json::Value = serde_json::from_str(&ring.jwks_json).unwrap();
+            let published: Vec<(String, String)> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| (k["kid"].as_str().unwrap().to_owned(), k["alg"].as_str().unwrap().to_owned()))
+                .collect();
+            let mut expected = vec![(ring.id_tokens.key().kid().to_owned(), "RS256".to_owned())];
+            if alg != Algorithm::RS256 {
+                expected.push((ring.access_tokens.key().kid().to_owned(), alg.name().to_owned()));
+            }
+            for key in &expected {
+                assert!(published.contains(key), "{alg}: {key:?} in {published:?}");
+            }
+            assert_eq!(published.len(), expected.len(), "{alg}");
+        }
+    }
+
+    /// Issue 18, item 9: a stored key whose public JWK is empty (or not a
+    /// JWK) stops the key ring from loading, naming the key, rather than
+    /// being published or skipped silently.
+    #[tokio::test]
+    async fn an_empty_stored_public_jwk_is_refused() {
+        for broken in ["", "{}", "not json"] {
+            let store = fixtures::store().await;
+            let mut key = new_key(fixtures::master_key(), Algorithm::ES256, 1, 0).unwrap();
+            key.public_jwk = broken.to_owned();
+            store.insert_key(&key).await.unwrap();
+            let loaded = load_or_create(&store, fixtures::master_key(), Algorithm::ES256, 10).await;
+            assert!(
+                matches!(&loaded, Err(KeyRingError::Key { kid, .. }) if *kid == key.kid),
+                "{broken:?}: {loaded:?}"
+            );
+        }
+    }
+
+    /// The public JWK stored with a new key is the key's own.
+    #[test]
+    fn a_new_keys_public_jwk_is_stored() {
+        let key = new_key(fixtures::master_key(), Algorithm::ES256, 1, 0).unwrap();
+        let jwk: tessera_jwt::Jwk = serde_json::from_str(&key.public_jwk).unwrap();
+        assert_eq!(VerifyingKey::from_jwk(&jwk).unwrap().kid(), key.kid);
+    }
+}
