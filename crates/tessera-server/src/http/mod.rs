@@ -66,32 +66,7 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = serde_json::json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-            "jwks_uri": format!("{issuer}/jwks"),
-            "userinfo_endpoint": format!("{issuer}/userinfo"),
-            "end_session_endpoint": format!("{issuer}/logout"),
-            "introspection_endpoint": format!("{issuer}/introspect"),
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "revocation_endpoint": format!("{issuer}/revoke"),
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": crate::oauth::grant::GrantType::ALL.map(|g| g.as_str()),
-            "token_endpoint_auth_methods_supported": crate::oauth::client_auth::AuthMethod::ALL.map(|m| m.as_str()),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "name", "preferred_username", "email", "email_verified", "roles"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        })
-        .to_string();
+        let discovery = discovery::document(&issuer);
         AppState {
             self_registration: false,
             cors_origins: Vec::new(),

@@ -30,6 +30,13 @@ use tessera_jwt::{Algorithm, Jwks, KeySet, Signer, SigningKey, VerifyingKey};
 use crate::store::{KeyStore, StoreError, StoredKey};
 pub use seal::{MasterKey, SealError};
 
+/// The algorithm of ID tokens: RS256, the one every relying party supports
+/// ([OpenID Connect Core §15.1]), whatever `token_alg` is. Discovery's
+/// `id_token_signing_alg_values_supported` says it.
+///
+/// [OpenID Connect Core §15.1]: https://openid.net/specs/openid-connect-core-1_0.html#ServerMTI
+pub const ID_TOKEN_ALG: Algorithm = Algorithm::RS256;
+
 /// How far ahead of signing a rotated key is published, in seconds.
 pub const PUBLISH_AHEAD: i64 = 360;
 /// When a first key signs from: the epoch, that is at once on every node.
@@ -327,7 +334,7 @@ pub async fn load<S: KeyStore>(
     let mut stored = store.keys().await?;
     if create_missing {
         let mut missing = Vec::new();
-        for alg in [Algorithm::RS256, token_alg] {
+        for alg in [ID_TOKEN_ALG, token_alg] {
             let have = stored
                 .iter()
                 .chain(&missing)
@@ -348,9 +355,7 @@ pub async fn load<S: KeyStore>(
     // The store's order, so the JWKS reads the same after a restart.
     stored.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
     let signing = current_signing_key(&stored, master, token_alg, now)?;
-    // ID tokens are RS256, the one algorithm every relying party supports
-    // (OpenID Connect Core §15.1).
-    let id_signing = current_signing_key(&stored, master, Algorithm::RS256, now)?;
+    let id_signing = current_signing_key(&stored, master, ID_TOKEN_ALG, now)?;
 
     let mut public = Vec::with_capacity(stored.len());
     for key in stored
