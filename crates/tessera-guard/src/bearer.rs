@@ -54,7 +54,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
         if values.next().is_some() {
             return Err(Rejection::InvalidRequest("more than one Authorization header"));
         }
-        if let Some(token) = from_authorization(value.as_bytes())? {
+        if let Some(token) = parse_authorization(value.as_bytes())? {
             return Ok(token);
         }
     }
@@ -75,9 +75,19 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
     Ok(token)
 }
 
-/// `Bearer <b64token>`; `None` for another scheme. Works on the header's
-/// bytes: one pass over the token checks every character.
-fn from_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
+/// The token of one `Authorization` header value, `Bearer <b64token>`
+/// ([RFC 6750 §2.1]; the scheme case-insensitive): `None` for another
+/// scheme (`Basic ..`: not a bearer token), [`Rejection::InvalidRequest`]
+/// for the Bearer scheme without a token or with characters `b64token`
+/// does not allow. Works on the header's bytes: one pass over the token
+/// checks every character.
+///
+/// The one RFC 6750 reader: [`token`] uses it, and so does the Tessera
+/// server for its own resources (`/userinfo`, `/api/v1/me`). Refusing a
+/// repeated header is the caller's (it sees all of them).
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
     let scheme_end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case(b"bearer") {
