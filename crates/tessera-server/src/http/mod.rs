@@ -7,6 +7,7 @@ mod bearer;
 mod browser;
 mod client_form;
 mod client_ip;
+mod cookie;
 mod cors;
 mod discovery;
 mod error;
@@ -272,33 +273,6 @@ fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
         .get(AUTHORIZATION)
         .map(|v| v.to_str().map_err(|_| OAuthError::MalformedBasicAuth))
         .transpose()
-}
-
-/// A cookie name sent twice in one request.
-#[derive(Debug, thiserror::Error)]
-#[error("the cookie {0} was sent twice")]
-struct RepeatedCookie(String);
-
-/// The one cookie reader: a cookie's value from the `Cookie` headers (RFC
-/// 6265 §5.4), refusing a name sent twice. The second was planted (a
-/// sibling domain's cookie with `Domain=` rides along with ours, "cookie
-/// tossing"), and which one the server reads is not for the attacker to
-/// choose.
-fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, RepeatedCookie> {
-    let mut found = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(n, _)| *n == name)
-        .map(|(_, v)| v);
-    let first = found.next();
-    if found.next().is_some() {
-        tracing::warn!(target: "audit", cookie = name, "request refused: the cookie was sent twice");
-        return Err(RepeatedCookie(name.to_owned()));
-    }
-    Ok(first)
 }
 
 impl AppState {
