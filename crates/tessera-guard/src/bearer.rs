@@ -61,7 +61,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
     let Some(config) = cookie else {
         return Err(Rejection::MissingToken);
     };
-    let Some(token) = cookie_value(parts, &config.name) else {
+    let Some(token) = cookie_value(parts, &config.name)? else {
         return Err(Rejection::MissingToken);
     };
     if !is_safe(&parts.method) {
@@ -145,7 +145,7 @@ fn check_csrf(parts: &Parts, rule: &Csrf) -> Result<(), Rejection> {
         },
         Csrf::DoubleSubmit { cookie, header } => {
             let sent = parts.headers.get(header.as_str()).map(|v| v.as_bytes());
-            let expected = cookie_value(parts, cookie).map(str::as_bytes);
+            let expected = cookie_value(parts, cookie)?.map(str::as_bytes);
             match (sent, expected) {
                 (Some(sent), Some(expected))
                     if !expected.is_empty()
@@ -161,17 +161,25 @@ fn check_csrf(parts: &Parts, rule: &Csrf) -> Result<(), Rejection> {
     }
 }
 
-/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
-fn cookie_value<'r>(parts: &'r Parts, name: &str) -> Option<&'r str> {
-    parts
+/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4). A name
+/// sent twice is `invalid_request`: the second was planted (a sibling
+/// domain's cookie with `Domain=` rides along with the API's own, "cookie
+/// tossing"), and which one is read is not for an attacker to choose.
+fn cookie_value<'r>(parts: &'r Parts, name: &str) -> Result<Option<&'r str>, Rejection> {
+    let mut found = parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim_matches('"'));
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Rejection::InvalidRequest("a cookie was sent twice"));
+    }
+    Ok(first)
 }
 
 #[cfg(test)]
@@ -276,6 +284,9 @@ mod tests {
             vec![cookies],
             vec![cookies, ("x-csrf-token", "other")],
             vec![("cookie", "at=t; csrf="), ("x-csrf-token", "")],
+            // A planted second CSRF cookie, or token cookie, is refused.
+            vec![("cookie", "at=t; csrf=mine; csrf=s3cret"), ("x-csrf-token", "mine")],
+            vec![("cookie", "at=t; csrf=s3cret"), ("cookie", "at=u"), ("x-csrf-token", "s3cret")],
         ] {
             assert!(matches!(
                 token(&parts("PUT", &bad), Some(&double)),
