@@ -285,8 +285,15 @@ mod tests {
             vec![cookies, ("x-csrf-token", "other")],
             vec![("cookie", "at=t; csrf="), ("x-csrf-token", "")],
             // A planted second CSRF cookie, or token cookie, is refused.
-            vec![("cookie", "at=t; csrf=mine; csrf=s3cret"), ("x-csrf-token", "mine")],
-            vec![("cookie", "at=t; csrf=s3cret"), ("cookie", "at=u"), ("x-csrf-token", "s3cret")],
+            vec![
+                ("cookie", "at=t; csrf=mine; csrf=s3cret"),
+                ("x-csrf-token", "mine"),
+            ],
+            vec![
+                ("cookie", "at=t; csrf=s3cret"),
+                ("cookie", "at=u"),
+                ("x-csrf-token", "s3cret"),
+            ],
         ] {
             assert!(matches!(
                 token(&parts("PUT", &bad), Some(&double)),

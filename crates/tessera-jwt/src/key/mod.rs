@@ -752,7 +752,7 @@ impl VerifyingKey {
                         verification_algorithm(alg).ok_or_else(|| wrong(alg, "EC"))?,
                         point,
                     )
-                        .map_err(|_| KeyError::Rejected("EC point is not on the curve"))?,
+                    .map_err(|_| KeyError::Rejected("EC point is not on the curve"))?,
                 )
             }
             Family::Ed25519 => {
@@ -831,7 +831,11 @@ mod tests {
             assert_eq!(rsa_params(alg).is_some(), family == Family::Rsa, "{alg}");
             assert_eq!(ecdsa_signing(alg).is_some(), family == Family::Ec, "{alg}");
             assert_eq!(coordinate_len(alg).is_some(), family == Family::Ec, "{alg}");
-            assert_eq!(verification_algorithm(alg).is_some(), family != Family::Hmac, "{alg}");
+            assert_eq!(
+                verification_algorithm(alg).is_some(),
+                family != Family::Hmac,
+                "{alg}"
+            );
             assert_eq!(
                 alg.curve().is_some(),
                 matches!(family, Family::Ec | Family::Ed25519),
@@ -854,7 +858,11 @@ mod tests {
             assert_eq!(hmac_algorithm(alg).unwrap().digest_algorithm(), digest, "{alg}");
             assert_eq!(alg.min_hmac_key_len(), Some(min), "{alg}");
         }
-        for (alg, len) in [(Algorithm::ES256, 32), (Algorithm::ES384, 48), (Algorithm::ES512, 66)] {
+        for (alg, len) in [
+            (Algorithm::ES256, 32),
+            (Algorithm::ES384, 48),
+            (Algorithm::ES512, 66),
+        ] {
             assert_eq!(coordinate_len(alg), Some(len), "{alg}");
         }
     }

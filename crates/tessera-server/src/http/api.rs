@@ -12,8 +12,8 @@ use tessera_jwt::UnixTime;
 
 use super::bearer::{self, Challenge};
 use super::browser;
-use super::cookie::{self, Cookie};
 use super::client_ip::ClientIp;
+use super::cookie::{self, Cookie};
 use super::response::Json;
 use super::{authorization, content_type_is, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
@@ -59,13 +59,10 @@ fn issued(state: &AppState, mut issued: first_party::Issued) -> Response {
     } else {
         None
     };
-    let cookies: Result<Vec<_>, _> = [
-        (Cookie::Refresh, &refresh),
-        (Cookie::Device, &issued.device),
-    ]
-    .into_iter()
-    .filter_map(|(cookie, value)| value.as_deref().map(|v| cookie.set(https, v)))
-    .collect();
+    let cookies: Result<Vec<_>, _> = [(Cookie::Refresh, &refresh), (Cookie::Device, &issued.device)]
+        .into_iter()
+        .filter_map(|(cookie, value)| value.as_deref().map(|v| cookie.set(https, v)))
+        .collect();
     let cookies = match cookies {
         Ok(cookies) => cookies,
         Err(e) => return cookie_failed(&e).into_response(),

@@ -113,7 +113,10 @@ mod tests {
         assert_eq!(from_header(&headers(&[])), Ok(None));
         assert_eq!(from_header(&headers(&["Bearer abc"])), Ok(Some("abc")));
         assert_eq!(from_header(&headers(&["bearer abc"])), Ok(Some("abc")));
-        assert_eq!(from_header(&headers(&["BEARER  e30.e30.e30"])), Ok(Some("e30.e30.e30")));
+        assert_eq!(
+            from_header(&headers(&["BEARER  e30.e30.e30"])),
+            Ok(Some("e30.e30.e30"))
+        );
         for bad in [
             &["Basic YTpi"][..],
             &["Bearer "],

@@ -266,7 +266,8 @@ mod tests {
     /// sent twice, in one header or two, is refused.
     #[test]
     fn the_reader_refuses_a_name_sent_twice() {
-        let rows: &[(&[&str], Result<Option<&str>, ()>)] = &[
+        type Read = Result<Option<&'static str>, ()>;
+        let rows: &[(&[&str], Read)] = &[
             (&[], Ok(None)),
             (&["other=1"], Ok(None)),
             (&["a=1"], Ok(Some("1"))),
@@ -355,7 +356,10 @@ mod tests {
         assert!(build(&host, "v", Lifetime::BrowserSession).is_ok());
         let rows = [
             (
-                Attributes { secure: false, ..host },
+                Attributes {
+                    secure: false,
+                    ..host
+                },
                 "v",
                 CookieError::HostPrefix("__Host-x"),
             ),

@@ -108,7 +108,10 @@ mod tests {
     /// acts on: not `select_account`, which it accepts and drops.
     #[test]
     fn prompt_values_are_those_acted_on() {
-        assert_eq!(list(&metadata(), "prompt_values_supported"), ["none", "login", "consent"]);
+        assert_eq!(
+            list(&metadata(), "prompt_values_supported"),
+            ["none", "login", "consent"]
+        );
         for p in Prompt::ALL {
             assert_eq!(Prompt::parse(p.as_str()), Some(p));
         }
@@ -129,7 +132,12 @@ mod tests {
         );
         assert_eq!(
             list(&doc, "grant_types_supported"),
-            ["authorization_code", "client_credentials", "password", "refresh_token"]
+            [
+                "authorization_code",
+                "client_credentials",
+                "password",
+                "refresh_token"
+            ]
         );
     }
 
@@ -177,8 +185,12 @@ mod tests {
                 header["alg"].as_str().unwrap().to_owned()
             };
             let id_alg = alg(tokens.id_token.as_deref().unwrap());
-            assert_eq!(advertised, [id_alg.clone()], "token_alg {token_alg}");
-            assert_eq!(alg(&tokens.access_token), token_alg.name(), "token_alg {token_alg}");
+            assert_eq!(advertised, std::slice::from_ref(&id_alg), "token_alg {token_alg}");
+            assert_eq!(
+                alg(&tokens.access_token),
+                token_alg.name(),
+                "token_alg {token_alg}"
+            );
         }
     }
 }

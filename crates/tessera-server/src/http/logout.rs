@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::browser::{self, page, see_other, BrowserForm};
-use super::cookie::Cookie;
 use super::client_ip::ClientIp;
+use super::cookie::Cookie;
 use super::AppState;
 use crate::oauth::logout::{self, Answer};
 use crate::oauth::OAuthError;

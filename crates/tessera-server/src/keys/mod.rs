@@ -395,7 +395,12 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|k| (k["kid"].as_str().unwrap().to_owned(), k["alg"].as_str().unwrap().to_owned()))
+                .map(|k| {
+                    (
+                        k["kid"].as_str().unwrap().to_owned(),
+                        k["alg"].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect();
             let mut expected = vec![(ring.id_tokens.key().kid().to_owned(), "RS256".to_owned())];
             if alg != Algorithm::RS256 {

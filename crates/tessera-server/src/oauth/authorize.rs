@@ -101,7 +101,12 @@ impl Prompt {
 
 impl Prompt {
     /// Every value, in OpenID Connect Core §3.1.2.1's order.
-    pub const ALL: [Prompt; 4] = [Prompt::None, Prompt::Login, Prompt::Consent, Prompt::SelectAccount];
+    pub const ALL: [Prompt; 4] = [
+        Prompt::None,
+        Prompt::Login,
+        Prompt::Consent,
+        Prompt::SelectAccount,
+    ];
 
     /// The wire value.
     pub fn as_str(self) -> &'static str {

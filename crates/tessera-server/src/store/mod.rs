@@ -247,8 +247,7 @@ impl Store {
             url.to_owned()
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 });
+        let pool = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 16 });
         // A memory database lives as long as one connection to it is open:
         // keep one, and never close it for idleness or age.
         let pool = if memory {

@@ -149,6 +149,15 @@ mod tests {
     use crate::store::{AuthorizationCode, Store};
 
     type Expect = fn(&Result<TokenResponse, OAuthError>) -> bool;
+    /// A check's name, how its code is stored, who redeems it, with what
+    /// form, and what the answer must be.
+    type Row<'a> = (
+        &'static str,
+        fn(&mut AuthorizationCode),
+        &'a AuthenticatedClient,
+        String,
+        Expect,
+    );
 
     /// RFC 7636 Appendix B.
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -162,7 +171,12 @@ mod tests {
     async fn setup() -> (Store, [AuthenticatedClient; 3]) {
         let store = fixtures::store().await;
         let grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
-        let web = fixtures::client("web", Some("web-secret"), &grants, "openid profile email offline_access");
+        let web = fixtures::client(
+            "web",
+            Some("web-secret"),
+            &grants,
+            "openid profile email offline_access",
+        );
         let web = fixtures::registered(&store, &web, Some("web-secret")).await;
         let other = fixtures::client("other", Some("other-secret"), &grants, "openid");
         let other = fixtures::registered(&store, &other, Some("other-secret")).await;
@@ -183,7 +197,7 @@ mod tests {
         let (store, [web, other, cc]) = setup().await;
         let cb = "redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
         let with_pkce = |c: &mut AuthorizationCode| c.code_challenge = Some(CHALLENGE.into());
-        let rows: Vec<(&str, fn(&mut AuthorizationCode), &AuthenticatedClient, String, Expect)> = vec![
+        let rows: Vec<Row<'_>> = vec![
             (
                 "3. a client not registered for the grant",
                 no_change,
@@ -191,13 +205,9 @@ mod tests {
                 format!("code=CODE&{cb}"),
                 |r| matches!(r, Err(OAuthError::GrantNotAllowed("authorization_code"))),
             ),
-            (
-                "4. code is required",
-                no_change,
-                &web,
-                cb.to_owned(),
-                |r| matches!(r, Err(OAuthError::MissingParameter("code"))),
-            ),
+            ("4. code is required", no_change, &web, cb.to_owned(), |r| {
+                matches!(r, Err(OAuthError::MissingParameter("code")))
+            }),
             (
                 "4. redirect_uri is required",
                 no_change,
@@ -303,7 +313,14 @@ mod tests {
             setup(&mut code);
             fixtures::add_code(&store, &code).await;
             let form = form.replace("CODE", &value);
-            let result = handle(&store, &ctx, fixtures::id_signer(), client, &fixtures::params(&form)).await;
+            let result = handle(
+                &store,
+                &ctx,
+                fixtures::id_signer(),
+                client,
+                &fixtures::params(&form),
+            )
+            .await;
             assert!(expect(&result), "{check}: {result:?}");
         }
     }
@@ -343,13 +360,12 @@ mod tests {
         fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid offline_access")).await;
         let ctx = fixtures::issue(fixtures::NOW);
         let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
-        let first = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await.unwrap();
+        let first = handle(&store, &ctx, fixtures::id_signer(), &web, &form)
+            .await
+            .unwrap();
         let again = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await;
         assert!(matches!(again, Err(OAuthError::CodeReplayed)), "{again:?}");
-        let refresh = fixtures::params(&format!(
-            "refresh_token={}",
-            first.refresh_token.unwrap()
-        ));
+        let refresh = fixtures::params(&format!("refresh_token={}", first.refresh_token.unwrap()));
         let refreshed = super::super::refresh_token::handle(&store, &ctx, &web, &refresh).await;
         assert!(refreshed.is_err(), "the family is revoked: {refreshed:?}");
     }
@@ -362,10 +378,14 @@ mod tests {
         fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid")).await;
         let ctx = fixtures::issue(fixtures::NOW);
         let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
-        let tokens = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await.unwrap();
+        let tokens = handle(&store, &ctx, fixtures::id_signer(), &web, &form)
+            .await
+            .unwrap();
         let key = fixtures::id_signer().key().verifying_key().unwrap();
         let keys = tessera_jwt::KeySet::new(vec![key]).unwrap();
-        let rules = tessera_jwt::Validation::new().issuer(fixtures::ISSUER).audience("web");
+        let rules = tessera_jwt::Validation::new()
+            .issuer(fixtures::ISSUER)
+            .audience("web");
         let claims = keys
             .verify::<serde_json::Value>(
                 tokens.id_token.as_deref().unwrap(),

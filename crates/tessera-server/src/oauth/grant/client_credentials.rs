@@ -120,7 +120,12 @@ mod tests {
             "tasks:read tasks:write",
         );
         let service = fixtures::registered(&store, &service, Some("svc-secret")).await;
-        let other = fixtures::client("web", Some("web-secret"), &[GrantType::AuthorizationCode], "openid");
+        let other = fixtures::client(
+            "web",
+            Some("web-secret"),
+            &[GrantType::AuthorizationCode],
+            "openid",
+        );
         let other = fixtures::registered(&store, &other, Some("web-secret")).await;
         let ctx = Context {
             issuer: fixtures::ISSUER,
@@ -134,15 +139,10 @@ mod tests {
                 "",
                 |r| matches!(r, Err(OAuthError::GrantNotAllowed("client_credentials"))),
             ),
-            (
-                "4. no scope: every registered scope",
-                &service,
-                "",
-                |r| {
-                    r.as_ref()
-                        .is_ok_and(|t| t.scope.as_deref() == Some("tasks:read tasks:write"))
-                },
-            ),
+            ("4. no scope: every registered scope", &service, "", |r| {
+                r.as_ref()
+                    .is_ok_and(|t| t.scope.as_deref() == Some("tasks:read tasks:write"))
+            }),
             (
                 "4. a registered scope is narrowed to",
                 &service,

@@ -94,7 +94,12 @@ mod tests {
     async fn setup() -> (Store, [AuthenticatedClient; 3]) {
         let store = fixtures::store().await;
         let scopes = "openid profile offline_access";
-        let app = fixtures::client("app", None, &[GrantType::Password, GrantType::RefreshToken], scopes);
+        let app = fixtures::client(
+            "app",
+            None,
+            &[GrantType::Password, GrantType::RefreshToken],
+            scopes,
+        );
         let app = fixtures::registered(&store, &app, None).await;
         let once = fixtures::client("once", Some("once-secret"), &[GrantType::Password], scopes);
         let once = fixtures::registered(&store, &once, Some("once-secret")).await;
@@ -111,12 +116,9 @@ mod tests {
         let (store, [app, once, web]) = setup().await;
         let pw = "password=alice%27s%20long%20password";
         let rows: Vec<(&str, &AuthenticatedClient, String, Expect)> = vec![
-            (
-                "2. username is required",
-                &app,
-                pw.to_owned(),
-                |r| matches!(r, Err(OAuthError::MissingParameter("username"))),
-            ),
+            ("2. username is required", &app, pw.to_owned(), |r| {
+                matches!(r, Err(OAuthError::MissingParameter("username")))
+            }),
             (
                 "2. password is required",
                 &app,

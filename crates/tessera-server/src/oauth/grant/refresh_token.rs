@@ -245,7 +245,10 @@ mod tests {
         let ctx = fixtures::issue(fixtures::NOW + 1);
         let form = fixtures::params(&format!("refresh_token={token}"));
         let stolen = handle(&store, &ctx, &other, &form).await;
-        assert!(matches!(stolen, Err(OAuthError::InvalidRefreshToken)), "{stolen:?}");
+        assert!(
+            matches!(stolen, Err(OAuthError::InvalidRefreshToken)),
+            "{stolen:?}"
+        );
         let own = handle(&store, &ctx, &web, &form).await;
         assert!(own.is_ok(), "{own:?}");
     }
@@ -257,8 +260,17 @@ mod tests {
         let token = issued(&store, &web, &user, fixtures::FAMILY_LIFETIME).await;
         fixtures::disable(&store, "u1").await;
         let ctx = fixtures::issue(fixtures::NOW + 1);
-        let result = handle(&store, &ctx, &web, &fixtures::params(&format!("refresh_token={token}"))).await;
-        assert!(matches!(result, Err(OAuthError::InvalidRefreshToken)), "{result:?}");
+        let result = handle(
+            &store,
+            &ctx,
+            &web,
+            &fixtures::params(&format!("refresh_token={token}")),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(OAuthError::InvalidRefreshToken)),
+            "{result:?}"
+        );
     }
 
     /// 7.: a used token presented again is a replay: `invalid_grant`, and
@@ -276,7 +288,10 @@ mod tests {
             .refresh_token
             .unwrap();
         let replay = handle(&store, &ctx, &web, &form(&first)).await;
-        assert!(matches!(replay, Err(OAuthError::RefreshTokenReplayed)), "{replay:?}");
+        assert!(
+            matches!(replay, Err(OAuthError::RefreshTokenReplayed)),
+            "{replay:?}"
+        );
         let after = handle(&store, &ctx, &web, &form(&second)).await;
         assert!(after.is_err(), "the family is revoked: {after:?}");
     }
