@@ -12,6 +12,8 @@ pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod domain;
+#[cfg(test)]
+mod fixtures;
 pub mod health;
 pub mod http;
 pub mod keys;
