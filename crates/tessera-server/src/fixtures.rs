@@ -117,7 +117,7 @@ pub fn code(code: &str, client_id: &str, user_id: &str, scope: &str) -> Authoriz
         auth_time: NOW - 5,
         sid: "sid-1".into(),
         expires_at: NOW + 60,
-        amr: vec!["pwd".into()],
+        amr: crate::domain::Amr::of([crate::domain::Method::Password]),
     }
 }
 
