@@ -54,14 +54,14 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
         if values.next().is_some() {
             return Err(Rejection::InvalidRequest("more than one Authorization header"));
         }
-        if let Some(token) = from_authorization(value.as_bytes())? {
+        if let Some(token) = parse_authorization(value.as_bytes())? {
             return Ok(token);
         }
     }
     let Some(config) = cookie else {
         return Err(Rejection::MissingToken);
     };
-    let Some(token) = cookie_value(parts, &config.name) else {
+    let Some(token) = cookie_value(parts, &config.name)? else {
         return Err(Rejection::MissingToken);
     };
     if !is_safe(&parts.method) {
@@ -75,9 +75,19 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
     Ok(token)
 }
 
-/// `Bearer <b64token>`; `None` for another scheme. Works on the header's
-/// bytes: one pass over the token checks every character.
-fn from_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
+/// The token of one `Authorization` header value, `Bearer <b64token>`
+/// ([RFC 6750 §2.1]; the scheme case-insensitive): `None` for another
+/// scheme (`Basic ..`: not a bearer token), [`Rejection::InvalidRequest`]
+/// for the Bearer scheme without a token or with characters `b64token`
+/// does not allow. Works on the header's bytes: one pass over the token
+/// checks every character.
+///
+/// The one RFC 6750 reader: [`token`] uses it, and so does the Tessera
+/// server for its own resources (`/userinfo`, `/api/v1/me`). Refusing a
+/// repeated header is the caller's (it sees all of them).
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
     let scheme_end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case(b"bearer") {
@@ -135,7 +145,7 @@ fn check_csrf(parts: &Parts, rule: &Csrf) -> Result<(), Rejection> {
         },
         Csrf::DoubleSubmit { cookie, header } => {
             let sent = parts.headers.get(header.as_str()).map(|v| v.as_bytes());
-            let expected = cookie_value(parts, cookie).map(str::as_bytes);
+            let expected = cookie_value(parts, cookie)?.map(str::as_bytes);
             match (sent, expected) {
                 (Some(sent), Some(expected))
                     if !expected.is_empty()
@@ -151,17 +161,25 @@ fn check_csrf(parts: &Parts, rule: &Csrf) -> Result<(), Rejection> {
     }
 }
 
-/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4).
-fn cookie_value<'r>(parts: &'r Parts, name: &str) -> Option<&'r str> {
-    parts
+/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4). A name
+/// sent twice is `invalid_request`: the second was planted (a sibling
+/// domain's cookie with `Domain=` rides along with the API's own, "cookie
+/// tossing"), and which one is read is not for an attacker to choose.
+fn cookie_value<'r>(parts: &'r Parts, name: &str) -> Result<Option<&'r str>, Rejection> {
+    let mut found = parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim_matches('"'));
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Rejection::InvalidRequest("a cookie was sent twice"));
+    }
+    Ok(first)
 }
 
 #[cfg(test)]
@@ -266,6 +284,16 @@ mod tests {
             vec![cookies],
             vec![cookies, ("x-csrf-token", "other")],
             vec![("cookie", "at=t; csrf="), ("x-csrf-token", "")],
+            // A planted second CSRF cookie, or token cookie, is refused.
+            vec![
+                ("cookie", "at=t; csrf=mine; csrf=s3cret"),
+                ("x-csrf-token", "mine"),
+            ],
+            vec![
+                ("cookie", "at=t; csrf=s3cret"),
+                ("cookie", "at=u"),
+                ("x-csrf-token", "s3cret"),
+            ],
         ] {
             assert!(matches!(
                 token(&parts("PUT", &bad), Some(&double)),

@@ -126,7 +126,15 @@ impl Algorithm {
             Algorithm::ES384 => Some("P-384"),
             Algorithm::ES512 => Some("P-521"),
             Algorithm::EdDSA => Some("Ed25519"),
-            _ => None,
+            Algorithm::HS256
+            | Algorithm::HS384
+            | Algorithm::HS512
+            | Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => None,
         }
     }
 
@@ -134,12 +142,24 @@ impl Algorithm {
     /// ([RFC 7518 §3.2]: "A key of the same size as the hash output ... or
     /// larger MUST be used").
     ///
+    /// `None` for an algorithm that is not HMAC.
+    ///
     /// [RFC 7518 §3.2]: https://www.rfc-editor.org/rfc/rfc7518#section-3.2
-    pub(crate) const fn min_hmac_key_len(self) -> usize {
+    pub(crate) const fn min_hmac_key_len(self) -> Option<usize> {
         match self {
-            Algorithm::HS384 => 48,
-            Algorithm::HS512 => 64,
-            _ => 32,
+            Algorithm::HS256 => Some(32),
+            Algorithm::HS384 => Some(48),
+            Algorithm::HS512 => Some(64),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::ES512
+            | Algorithm::EdDSA => None,
         }
     }
 }

@@ -14,6 +14,8 @@ pub mod client_addr;
 pub mod clients;
 pub mod config;
 pub mod domain;
+#[cfg(test)]
+mod fixtures;
 pub mod health;
 pub mod http;
 pub mod keys;

@@ -243,15 +243,22 @@ pub async fn hash(password: Zeroizing<String>) -> Result<String, PasswordError> 
 
 /// A hash of a random password, checked when the user does not exist so
 /// that the answer takes as long as for a real user (no username probing
-/// by timing).
-fn dummy() -> &'static str {
+/// by timing). Made once; when it cannot be made (no randomness, the
+/// hashing library failing) the check is an error, never an empty hash
+/// that would answer "wrong password" at once and tell an unknown user
+/// from a known one by timing.
+fn dummy() -> Result<&'static str, PasswordError> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let mut random = [0u8; 24];
-        let _ = SystemRandom::new().fill(&mut random);
-        let password: String = random.iter().map(|b| char::from(b'a' + b % 26)).collect();
-        hash_blocking(&password).unwrap_or_default()
-    })
+    if let Some(made) = DUMMY.get() {
+        return Ok(made);
+    }
+    let mut random = [0u8; 24];
+    SystemRandom::new()
+        .fill(&mut random)
+        .map_err(|_| PasswordError::Hash("no randomness for the dummy password".into()))?;
+    let password: String = random.iter().map(|b| char::from(b'a' + b % 26)).collect();
+    let made = hash_blocking(&password)?;
+    Ok(DUMMY.get_or_init(|| made))
 }
 
 /// Checks a password against a stored PHC hash (or the dummy when
@@ -286,17 +293,32 @@ impl LoginTicket {
 }
 
 async fn verify_now(password: Zeroizing<String>, stored: Option<String>) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || {
-        let real = stored.is_some();
-        let phc = stored.unwrap_or_else(|| dummy().to_owned());
-        verify_blocking(password.as_bytes(), &phc) && real
+    tokio::task::spawn_blocking(move || match stored {
+        Some(phc) => Ok(verify_blocking(password.as_bytes(), &phc)),
+        None => {
+            verify_blocking(password.as_bytes(), dummy()?);
+            Ok(false)
+        }
     })
     .await
-    .map_err(|_| PasswordError::Task)
+    .map_err(|_| PasswordError::Task)?
 }
 
 #[cfg(test)]
 mod tests {
+    /// Issue 18, item 9: the dummy checked for an unknown user is a real
+    /// hash of this server's costs (so an unknown user costs one full
+    /// argon2id, as a known one does), never an empty string that fails
+    /// at once; it is made once.
+    #[test]
+    fn the_dummy_is_a_full_cost_hash() {
+        let dummy = super::dummy().unwrap();
+        assert!(dummy.starts_with(super::PREFIX), "{dummy}");
+        assert!(dummy.len() > super::PREFIX.len() + 40, "{dummy}");
+        assert!(std::ptr::eq(dummy, super::dummy().unwrap()), "made once");
+        assert!(!super::verify_blocking(b"anything", dummy));
+    }
+
     /// The built-in list decompresses, is sorted, and holds what was built
     /// into it (46,450 entries of the NCSC's 100,000).
     #[test]

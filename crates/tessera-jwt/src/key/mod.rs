@@ -50,31 +50,75 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
+// The per-algorithm tables below list every [`Algorithm`] by name, with no
+// `_ =>` arm: a new algorithm does not compile until each table says what
+// it is, instead of silently taking SHA-256 or RS256. A table answers
+// `None` for an algorithm of another key family; its caller turns that
+// into an error.
+
+/// The HMAC hash of an `HS*` algorithm ([RFC 7518 §3.2]).
+///
+/// [RFC 7518 §3.2]: https://www.rfc-editor.org/rfc/rfc7518#section-3.2
+fn hmac_algorithm(alg: Algorithm) -> Option<hmac::Algorithm> {
     match alg {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
+        Algorithm::HS256 => Some(hmac::HMAC_SHA256),
+        Algorithm::HS384 => Some(hmac::HMAC_SHA384),
+        Algorithm::HS512 => Some(hmac::HMAC_SHA512),
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::ES512
+        | Algorithm::EdDSA => None,
     }
 }
 
+/// The ECDSA signing algorithm of an `ES*` algorithm, in the fixed
+/// `r || s` form ([RFC 7518 §3.4]).
+///
+/// [RFC 7518 §3.4]: https://www.rfc-editor.org/rfc/rfc7518#section-3.4
 fn ecdsa_signing(alg: Algorithm) -> Option<&'static sig::EcdsaSigningAlgorithm> {
     match alg {
         Algorithm::ES256 => Some(&sig::ECDSA_P256_SHA256_FIXED_SIGNING),
         Algorithm::ES384 => Some(&sig::ECDSA_P384_SHA384_FIXED_SIGNING),
         Algorithm::ES512 => Some(&sig::ECDSA_P521_SHA512_FIXED_SIGNING),
-        _ => None,
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => None,
     }
 }
 
-fn rsa_padding(alg: Algorithm) -> &'static dyn sig::RsaEncoding {
+/// The RSA signature encoding of an `RS*` (PKCS #1 v1.5, [RFC 7518 §3.3])
+/// or `PS*` (PSS, [RFC 7518 §3.5]) algorithm.
+///
+/// [RFC 7518 §3.3]: https://www.rfc-editor.org/rfc/rfc7518#section-3.3
+/// [RFC 7518 §3.5]: https://www.rfc-editor.org/rfc/rfc7518#section-3.5
+fn rsa_padding(alg: Algorithm) -> Option<&'static dyn sig::RsaEncoding> {
     match alg {
-        Algorithm::RS384 => &sig::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_SHA512,
-        _ => &sig::RSA_PKCS1_SHA256,
+        Algorithm::RS256 => Some(&sig::RSA_PKCS1_SHA256),
+        Algorithm::RS384 => Some(&sig::RSA_PKCS1_SHA384),
+        Algorithm::RS512 => Some(&sig::RSA_PKCS1_SHA512),
+        Algorithm::PS256 => Some(&sig::RSA_PSS_SHA256),
+        Algorithm::PS384 => Some(&sig::RSA_PSS_SHA384),
+        Algorithm::PS512 => Some(&sig::RSA_PSS_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::ES512
+        | Algorithm::EdDSA => None,
     }
 }
 
@@ -83,40 +127,61 @@ fn rsa_padding(alg: Algorithm) -> &'static dyn sig::RsaEncoding {
 /// ([RFC 7518 §3.4]) and range-checks `r` and `s` inside aws-lc.
 ///
 /// [RFC 7518 §3.4]: https://www.rfc-editor.org/rfc/rfc7518#section-3.4
-fn verification_algorithm(alg: Algorithm) -> &'static dyn sig::VerificationAlgorithm {
+fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn sig::VerificationAlgorithm> {
     match alg {
-        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
-        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
-        Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
-        Algorithm::EdDSA => &sig::ED25519,
-        _ => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS256 => Some(&sig::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => Some(&sig::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => Some(&sig::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => Some(&sig::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => Some(&sig::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => Some(&sig::RSA_PSS_2048_8192_SHA512),
+        Algorithm::ES256 => Some(&sig::ECDSA_P256_SHA256_FIXED),
+        Algorithm::ES384 => Some(&sig::ECDSA_P384_SHA384_FIXED),
+        Algorithm::ES512 => Some(&sig::ECDSA_P521_SHA512_FIXED),
+        Algorithm::EdDSA => Some(&sig::ED25519),
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => None,
     }
 }
 
-fn rsa_params(alg: Algorithm) -> &'static sig::RsaParameters {
+/// The RSA verification parameters of an `RS*`/`PS*` algorithm
+/// (2048..=8192-bit moduli).
+fn rsa_params(alg: Algorithm) -> Option<&'static sig::RsaParameters> {
     match alg {
-        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        _ => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS256 => Some(&sig::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => Some(&sig::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => Some(&sig::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => Some(&sig::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => Some(&sig::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => Some(&sig::RSA_PSS_2048_8192_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::ES512
+        | Algorithm::EdDSA => None,
     }
 }
 
-/// The byte length of one EC coordinate ([RFC 7518 §6.2.1.2]).
+/// The byte length of one EC coordinate ([RFC 7518 §6.2.1.2]) of an `ES*`
+/// algorithm.
 ///
 /// [RFC 7518 §6.2.1.2]: https://www.rfc-editor.org/rfc/rfc7518#section-6.2.1.2
-fn coordinate_len(alg: Algorithm) -> usize {
+fn coordinate_len(alg: Algorithm) -> Option<usize> {
     match alg {
-        Algorithm::ES384 => 48,
-        Algorithm::ES512 => 66,
-        _ => 32,
+        Algorithm::ES256 => Some(32),
+        Algorithm::ES384 => Some(48),
+        Algorithm::ES512 => Some(66),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => None,
     }
 }
 
@@ -130,7 +195,8 @@ impl SigningKey {
     pub fn generate(alg: Algorithm) -> Result<SigningKey, KeyError> {
         let private = match alg.family() {
             Family::Hmac => {
-                let mut secret = Zeroizing::new(vec![0u8; alg.min_hmac_key_len()]);
+                let len = alg.min_hmac_key_len().ok_or_else(|| wrong(alg, "symmetric"))?;
+                let mut secret = Zeroizing::new(vec![0u8; len]);
                 SystemRandom::new()
                     .fill(&mut secret)
                     .map_err(|_| KeyError::CryptoFailure)?;
@@ -172,7 +238,7 @@ impl SigningKey {
         if alg.family() != Family::Hmac {
             return Err(wrong(alg, "symmetric"));
         }
-        let min = alg.min_hmac_key_len();
+        let min = alg.min_hmac_key_len().ok_or_else(|| wrong(alg, "symmetric"))?;
         if secret.len() < min {
             return Err(KeyError::HmacKeyTooShort {
                 alg,
@@ -181,7 +247,10 @@ impl SigningKey {
             });
         }
         let private = Private::Hmac {
-            key: Box::new(hmac::Key::new(hmac_algorithm(alg), secret)),
+            key: Box::new(hmac::Key::new(
+                hmac_algorithm(alg).ok_or_else(|| wrong(alg, "symmetric"))?,
+                secret,
+            )),
             secret: Zeroizing::new(secret.to_vec()),
         };
         SigningKey::with_thumbprint(alg, private)
@@ -282,7 +351,7 @@ impl SigningKey {
             Family::Ec => {
                 let point = ec_point(jwk, alg)?;
                 let d = jwk::secret_bytes(&jwk.d, "d")?;
-                if d.len() != coordinate_len(alg) {
+                if Some(d.len()) != coordinate_len(alg) {
                     return Err(KeyError::JwkMember("d"));
                 }
                 let signing = ecdsa_signing(alg).ok_or(KeyError::CryptoFailure)?;
@@ -363,7 +432,8 @@ impl SigningKey {
                 let start = out.len();
                 out.resize(start + pair.public_modulus_len(), 0);
                 let buf = out.get_mut(start..).ok_or(crate::Error::SigningFailed)?;
-                pair.sign(rsa_padding(self.alg), &rng, message, buf)
+                let padding = rsa_padding(self.alg).ok_or(crate::Error::SigningFailed)?;
+                pair.sign(padding, &rng, message, buf)
                     .map_err(|_| crate::Error::SigningFailed)?;
             }
             Private::Ec(pair) => out.extend_from_slice(
@@ -419,7 +489,7 @@ impl SigningKey {
                 jwk.kty = "EC".into();
                 jwk.crv = self.alg.curve().map(str::to_owned);
                 let point = pair.public_key().as_ref();
-                let len = coordinate_len(self.alg);
+                let len = coordinate_len(self.alg).ok_or(KeyError::CryptoFailure)?;
                 let (x, y) = (
                     point.get(1..1 + len).ok_or(KeyError::CryptoFailure)?,
                     point.get(1 + len..).ok_or(KeyError::CryptoFailure)?,
@@ -572,7 +642,7 @@ fn jwk_algorithm(jwk: &Jwk) -> Result<Algorithm, KeyError> {
 fn ec_point(jwk: &Jwk, alg: Algorithm) -> Result<Vec<u8>, KeyError> {
     let x = jwk::member_bytes(&jwk.x, "x")?;
     let y = jwk::member_bytes(&jwk.y, "y")?;
-    let len = coordinate_len(alg);
+    let len = coordinate_len(alg).ok_or_else(|| wrong(alg, "EC"))?;
     if x.len() != len {
         return Err(KeyError::JwkMember("x"));
     }
@@ -636,7 +706,7 @@ impl VerifyingKey {
         let public = match alg.family() {
             Family::Hmac => {
                 let k = jwk::secret_bytes(&jwk.k, "k")?;
-                let min = alg.min_hmac_key_len();
+                let min = alg.min_hmac_key_len().ok_or_else(|| wrong(alg, "symmetric"))?;
                 if k.len() < min {
                     return Err(KeyError::HmacKeyTooShort {
                         alg,
@@ -644,7 +714,8 @@ impl VerifyingKey {
                         min,
                     });
                 }
-                Public::Hmac(Box::new(hmac::Key::new(hmac_algorithm(alg), &k)))
+                let hash = hmac_algorithm(alg).ok_or_else(|| wrong(alg, "symmetric"))?;
+                Public::Hmac(Box::new(hmac::Key::new(hash, &k)))
             }
             Family::Rsa => {
                 let n = jwk::member_bytes(&jwk.n, "n")?;
@@ -670,15 +741,18 @@ impl VerifyingKey {
                 };
                 Public::Asymmetric(
                     components
-                        .to_parsed_public_key(rsa_params(alg))
+                        .to_parsed_public_key(rsa_params(alg).ok_or_else(|| wrong(alg, "RSA"))?)
                         .map_err(|_| KeyError::Rejected("invalid RSA public key"))?,
                 )
             }
             Family::Ec => {
                 let point = ec_point(jwk, alg)?;
                 Public::Asymmetric(
-                    ParsedPublicKey::new(verification_algorithm(alg), point)
-                        .map_err(|_| KeyError::Rejected("EC point is not on the curve"))?,
+                    ParsedPublicKey::new(
+                        verification_algorithm(alg).ok_or_else(|| wrong(alg, "EC"))?,
+                        point,
+                    )
+                    .map_err(|_| KeyError::Rejected("EC point is not on the curve"))?,
                 )
             }
             Family::Ed25519 => {
@@ -736,5 +810,77 @@ impl VerifyingKey {
             Public::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
             Public::Asymmetric(key) => key.verify_sig(message, signature).is_ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Each per-algorithm table answers for exactly its own key family, and
+    /// the right primitive: an algorithm of another family gets `None` (an
+    /// error for the caller), never SHA-256 or RS256 by default.
+    #[test]
+    fn every_table_answers_only_for_its_family() {
+        for alg in Algorithm::ALL {
+            let family = alg.family();
+            assert_eq!(hmac_algorithm(alg).is_some(), family == Family::Hmac, "{alg}");
+            assert_eq!(alg.min_hmac_key_len().is_some(), family == Family::Hmac, "{alg}");
+            assert_eq!(rsa_padding(alg).is_some(), family == Family::Rsa, "{alg}");
+            assert_eq!(rsa_params(alg).is_some(), family == Family::Rsa, "{alg}");
+            assert_eq!(ecdsa_signing(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(coordinate_len(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(
+                verification_algorithm(alg).is_some(),
+                family != Family::Hmac,
+                "{alg}"
+            );
+            assert_eq!(
+                alg.curve().is_some(),
+                matches!(family, Family::Ec | Family::Ed25519),
+                "{alg}"
+            );
+        }
+    }
+
+    /// The values themselves ([RFC 7518 §3.2], [RFC 7518 §6.2.1.2]).
+    ///
+    /// [RFC 7518 §3.2]: https://www.rfc-editor.org/rfc/rfc7518#section-3.2
+    /// [RFC 7518 §6.2.1.2]: https://www.rfc-editor.org/rfc/rfc7518#section-6.2.1.2
+    #[test]
+    fn tables_hold_the_rfc_values() {
+        for (alg, digest, min) in [
+            (Algorithm::HS256, &aws_lc_rs::digest::SHA256, 32),
+            (Algorithm::HS384, &aws_lc_rs::digest::SHA384, 48),
+            (Algorithm::HS512, &aws_lc_rs::digest::SHA512, 64),
+        ] {
+            assert_eq!(hmac_algorithm(alg).unwrap().digest_algorithm(), digest, "{alg}");
+            assert_eq!(alg.min_hmac_key_len(), Some(min), "{alg}");
+        }
+        for (alg, len) in [
+            (Algorithm::ES256, 32),
+            (Algorithm::ES384, 48),
+            (Algorithm::ES512, 66),
+        ] {
+            assert_eq!(coordinate_len(alg), Some(len), "{alg}");
+        }
+    }
+
+    /// A key of one family refuses an algorithm of another with a typed
+    /// error (the tables' `None`), not a key bound to a default.
+    #[test]
+    fn a_wrong_family_is_an_error() {
+        assert!(matches!(
+            SigningKey::from_hmac_secret(Algorithm::RS256, &[7; 64]),
+            Err(KeyError::WrongKeyType { .. })
+        ));
+        let es = SigningKey::generate(Algorithm::ES256).unwrap();
+        let mut jwk = es.public_jwk().unwrap();
+        jwk.alg = Some("RS256".into());
+        assert!(matches!(
+            VerifyingKey::from_jwk(&jwk),
+            Err(KeyError::WrongKeyType { .. })
+        ));
     }
 }

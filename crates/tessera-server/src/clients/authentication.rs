@@ -508,7 +508,7 @@ mod tests {
     /// Endpoints that need proof refuse a public client; others take it.
     #[tokio::test]
     async fn authenticate_refuses_public_clients_identify_takes_them() {
-        let store = super::super::test_store("authentication").await;
+        let store = crate::fixtures::store().await;
         use crate::store::ClientStore as _;
         store
             .create_client(&registered("spa", ClientCredentials::None))

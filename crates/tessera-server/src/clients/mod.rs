@@ -9,13 +9,3 @@
 
 pub mod authentication;
 pub mod registration;
-
-/// A fresh SQLite store in a temporary file, for this module's tests.
-#[cfg(test)]
-async fn test_store(name: &str) -> crate::store::Store {
-    let dir = std::env::temp_dir().join(format!("tessera-clients-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    crate::store::Store::open(&format!("sqlite://{}/t.db", dir.display()))
-        .await
-        .unwrap()
-}

@@ -920,7 +920,7 @@ mod tests {
     /// the same transaction, and nothing stored when a rule is broken.
     #[tokio::test]
     async fn register_stores_what_it_built() {
-        let store = super::super::test_store("registration").await;
+        let store = crate::fixtures::store().await;
         let web = register(
             &store,
             NewClient {

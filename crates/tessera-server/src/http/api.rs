@@ -13,6 +13,7 @@ use tessera_jwt::UnixTime;
 use super::bearer::{self, Challenge};
 use super::browser;
 use super::client_ip::ClientIp;
+use super::cookie::{self, Cookie};
 use super::response::Json;
 use super::{authorization, content_type_is, AppState};
 use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
@@ -34,61 +35,45 @@ fn json_body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The refresh cookie's name: `__Host-tessera_refresh` on an https issuer,
-/// so no other host (a sibling subdomain included) can set it (RFC 6265bis
-/// §4.1.3.2), as the sign-in cookies are; `tessera_refresh` on a plain-http
-/// development issuer.
-fn cookie_name(state: &AppState) -> &'static str {
-    if browser::https(state) {
-        "__Host-tessera_refresh"
-    } else {
-        "tessera_refresh"
-    }
-}
-
 /// The refresh cookie's value, if the browser sent one; a name sent twice
-/// is refused ([`super::cookie_once`]), as for the sign-in cookies.
+/// is refused ([`cookie::read_once`]), as for the sign-in cookies. Its
+/// name and attributes are [`Cookie::Refresh`]'s.
 fn cookie_value(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
-    super::cookie_once(headers, cookie_name(state))
+    cookie::read_once(headers, Cookie::Refresh.name(browser::https(state)))
         .map(|v| v.map(str::to_owned))
         .map_err(|_| OAuthError::RepeatedCookie)
 }
 
-/// `Set-Cookie` for the refresh cookie: HttpOnly (no script reads it),
-/// Secure, SameSite=Strict (never sent cross-site). Scoped to `/api/v1` on
-/// a plain-http issuer; on https the `__Host-` prefix requires `Path=/`
-/// (RFC 6265bis §4.1.3.2), and only `/api/v1/refresh` and `/api/v1/logout`
-/// read it.
-fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
-    let path = if browser::https(state) { "/" } else { "/api/v1" };
-    let cookie = format!(
-        "{}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
-        cookie_name(state)
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
+/// A `Set-Cookie` that could not be built: a fault of the server.
+fn cookie_failed(e: &cookie::CookieError) -> OAuthError {
+    OAuthError::Internal(e.to_string())
 }
 
 /// Renders tokens: the JSON body, the access token in an `Authorization:
 /// Bearer` header, and for cookie clients the refresh token as a cookie
 /// instead of in the body.
 fn issued(state: &AppState, mut issued: first_party::Issued) -> Response {
+    let https = browser::https(state);
     let refresh = if issued.cookie {
         issued.tokens.refresh_token.take()
     } else {
         None
+    };
+    let cookies: Result<Vec<_>, _> = [(Cookie::Refresh, &refresh), (Cookie::Device, &issued.device)]
+        .into_iter()
+        .filter_map(|(cookie, value)| value.as_deref().map(|v| cookie.set(https, v)))
+        .collect();
+    let cookies = match cookies {
+        Ok(cookies) => cookies,
+        Err(e) => return cookie_failed(&e).into_response(),
     };
     let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.tokens.access_token)).ok();
     let mut r = Json::no_store(StatusCode::OK, &issued.tokens).into_response();
     if let Some(bearer) = bearer {
         r.headers_mut().insert(AUTHORIZATION, bearer);
     }
-    if let Some(refresh) = refresh {
-        set_cookie(state, &mut r, &refresh, crate::oauth::user_tokens::REFRESH_TTL);
-    }
-    if let Some(device) = &issued.device {
-        super::browser::append_cookie(&mut r, &super::browser::device_cookie(state, device));
+    for cookie in &cookies {
+        cookie.append_to(&mut r);
     }
     r
 }
@@ -197,11 +182,14 @@ pub(super) async fn logout(
     }
     .await;
     match result {
-        Ok(()) => {
-            let mut r = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
-            set_cookie(&state, &mut r, "", 0);
-            r
-        }
+        Ok(()) => match Cookie::Refresh.delete(browser::https(&state)) {
+            Ok(delete) => {
+                let mut r = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
+                delete.append_to(&mut r);
+                r
+            }
+            Err(e) => cookie_failed(&e).into_response(),
+        },
         Err(e) => e.into_response(),
     }
 }

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::browser::{self, busy, internal, page, page_to, see_other, BrowserForm, BrowserQuery};
 use super::client_ip::ClientIp;
+use super::cookie::Cookie;
 use super::AppState;
 use crate::domain::Method;
 use crate::oauth::authorize::Refusal;
@@ -22,6 +23,7 @@ use crate::oauth::first_party::RegisterRequest;
 use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
 use crate::oauth::upstream::UpstreamError;
+use crate::oauth::OAuthError;
 use crate::ui;
 
 /// `GET /authorize`: the request is the query string.
@@ -120,22 +122,25 @@ pub(super) fn render(state: &AppState, answer: Result<Answer, FlowError>) -> Res
         Ok(answer) => answer,
         Err(e) => return refused(state, e),
     };
-    let mut cookies = Vec::new();
-    if let Some(binding) = &answer.new_binding {
-        cookies.push(browser::binding_cookie(state, binding));
-    }
-    if let Some(session) = &answer.new_session {
-        cookies.push(browser::session_cookie(state, session, flow::SESSION_TTL));
-    }
-    if let Some(device) = &answer.new_device {
-        cookies.push(browser::device_cookie(state, device));
-    }
+    let https = browser::https(state);
+    let cookies: Result<Vec<_>, _> = [
+        (Cookie::Binding, &answer.new_binding),
+        (Cookie::Session, &answer.new_session),
+        (Cookie::Device, &answer.new_device),
+    ]
+    .into_iter()
+    .filter_map(|(cookie, value)| value.as_deref().map(|v| cookie.set(https, v)))
+    .collect();
+    let cookies = match cookies {
+        Ok(cookies) => cookies,
+        Err(e) => return browser::internal(&OAuthError::Internal(e.to_string())),
+    };
     let mut response = match answer.outcome {
         Outcome::ToClient(url) | Outcome::ToUpstream(url) => see_other(&url),
         Outcome::Show(screen) => screen_page(state, screen),
     };
     for cookie in &cookies {
-        browser::append_cookie(&mut response, cookie);
+        cookie.append_to(&mut response);
     }
     response
 }

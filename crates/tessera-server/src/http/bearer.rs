@@ -1,7 +1,8 @@
 //! Bearer tokens on this server's own resources (`/userinfo`,
-//! `/api/v1/me`): the one reader of `Authorization: Bearer` ([RFC 6750
-//! §2.1]) and the one writer of its `WWW-Authenticate` challenges ([RFC
-//! 6750 §3]).
+//! `/api/v1/me`): `Authorization: Bearer` ([RFC 6750 §2.1]) read with
+//! tessera-guard's parser ([`tessera_guard::bearer::parse_authorization`],
+//! the one RFC 6750 reader of the workspace), and the one writer of its
+//! `WWW-Authenticate` challenges ([RFC 6750 §3]).
 //!
 //! [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 //! [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
@@ -11,8 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// The token of an `Authorization: Bearer` header; `None` without one, a
-/// [`Challenge::InvalidRequest`] for a repeated, non-ASCII or non-Bearer
-/// header.
+/// [`Challenge::InvalidRequest`] for a repeated header, another scheme
+/// (this server's resources take bearer tokens only), or a token outside
+/// RFC 6750 §2.1's `b64token`.
 pub(super) fn from_header(headers: &HeaderMap) -> Result<Option<&str>, Challenge> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -21,17 +23,16 @@ pub(super) fn from_header(headers: &HeaderMap) -> Result<Option<&str>, Challenge
     if values.next().is_some() {
         return Err(Challenge::InvalidRequest("send one Authorization header"));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| Challenge::InvalidRequest("the Authorization header is not ASCII"))?;
-    // RFC 7235 §2.1: the scheme is case-insensitive.
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(Challenge::InvalidRequest(
+    match tessera_guard::bearer::parse_authorization(value.as_bytes()) {
+        Ok(Some(token)) => Ok(Some(token)),
+        Ok(None) => Err(Challenge::InvalidRequest(
             "use Authorization: Bearer <access token>",
-        ));
+        )),
+        Err(tessera_guard::Rejection::InvalidRequest(why)) => Err(Challenge::InvalidRequest(why)),
+        Err(_) => Err(Challenge::InvalidRequest(
+            "use Authorization: Bearer <access token>",
+        )),
     }
-    Ok(Some(token.trim()))
 }
 
 /// Why a protected resource refused, as RFC 6750 §3.1 names it.
@@ -112,11 +113,20 @@ mod tests {
         assert_eq!(from_header(&headers(&[])), Ok(None));
         assert_eq!(from_header(&headers(&["Bearer abc"])), Ok(Some("abc")));
         assert_eq!(from_header(&headers(&["bearer abc"])), Ok(Some("abc")));
+        assert_eq!(
+            from_header(&headers(&["BEARER  e30.e30.e30"])),
+            Ok(Some("e30.e30.e30"))
+        );
         for bad in [
             &["Basic YTpi"][..],
             &["Bearer "],
             &["Bearer"],
             &["Bearer a", "Bearer b"],
+            // Issue 18, item 9: tessera-guard's reader, RFC 6750 §2.1's
+            // b64token: a space or a quote inside is not a bearer token.
+            &["Bearer a b"],
+            &["Bearer a\"b"],
+            &["Bearer ==="],
         ] {
             assert!(
                 matches!(from_header(&headers(bad)), Err(Challenge::InvalidRequest(_))),

@@ -9,10 +9,11 @@
 //! - The **device cookie** says this browser signed in to an account with
 //!   its password before (see [`crate::oauth::device`]): `HttpOnly`,
 //!   `SameSite=Strict` (only our own pages' forms and first-party calls
-//!   carry it), lasting [`DEVICE_TTL`].
+//!   carry it), lasting [`crate::oauth::device::DEVICE_TTL`].
 //! - On https issuers all three are `Secure` and `__Host-` prefixed, so no other
 //!   host (a sibling subdomain included) can set them; on a plain-http
 //!   development issuer browsers would drop such cookies, so they are not.
+//!   [`super::cookie`] reads and writes them all.
 //! - Two cookies of one of these names in one request are refused: the
 //!   second was planted (a sibling domain's cookie with `Domain=` rides
 //!   along with ours), and which one the server would read is not for the
@@ -26,12 +27,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_jwt::UnixTime;
 
+use super::cookie::{self, Cookie, SetCookie};
 use super::{content_type_is, AppState};
 
 use crate::domain::Method;
 use crate::keys::KeyRing;
-use crate::oauth::device::DEVICE_TTL;
-use crate::oauth::interaction::binding_cookie_name;
 use crate::oauth::interaction::flow::{Browser, Ctx, StepForm};
 use crate::oauth::{OAuthError, Params};
 use crate::store::Store;
@@ -42,10 +42,10 @@ pub(super) fn https(state: &AppState) -> bool {
     state.issuer.starts_with("https://")
 }
 
-/// A cookie's value, refusing a name sent twice ([`super::cookie_once`])
+/// A cookie's value, refusing a name sent twice ([`cookie::read_once`])
 /// with a page.
 pub(super) fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Box<Response>> {
-    super::cookie_once(headers, name).map_err(|_| {
+    cookie::read_once(headers, name).map_err(|_| {
         Box::new(page(
             StatusCode::BAD_REQUEST,
             ui::error("Your browser sent a sign-in cookie twice. Clear this site's cookies and try again."),
@@ -54,47 +54,12 @@ pub(super) fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Opti
     })
 }
 
-fn cookie_attributes(state: &AppState) -> &'static str {
-    if https(state) {
-        "; Secure"
-    } else {
-        ""
-    }
-}
-
-/// The SSO session cookie's name.
-pub(super) fn session_cookie_name(state: &AppState) -> &'static str {
-    if https(state) {
-        "__Host-tessera_session"
-    } else {
-        "tessera_session"
-    }
-}
-
 /// The SSO session cookie's value, if the browser sent one.
 pub(super) fn session_value<'h>(
     state: &AppState,
     headers: &'h HeaderMap,
 ) -> Result<Option<&'h str>, Box<Response>> {
-    cookie_once(headers, session_cookie_name(state))
-}
-
-/// `Set-Cookie` for the SSO session (`max_age` 0 deletes it).
-pub(super) fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
-    format!(
-        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        session_cookie_name(state),
-        cookie_attributes(state)
-    )
-}
-
-/// The device cookie's name.
-pub(super) fn device_cookie_name(state: &AppState) -> &'static str {
-    if https(state) {
-        "__Host-tessera_device"
-    } else {
-        "tessera_device"
-    }
+    cookie_once(headers, Cookie::Session.name(https(state)))
 }
 
 /// The device cookie's value, if the browser sent one (once).
@@ -102,26 +67,7 @@ pub(super) fn device_value<'h>(
     state: &AppState,
     headers: &'h HeaderMap,
 ) -> Result<Option<&'h str>, Box<Response>> {
-    cookie_once(headers, device_cookie_name(state))
-}
-
-/// `Set-Cookie` for a device cookie.
-pub(super) fn device_cookie(state: &AppState, value: &str) -> String {
-    format!(
-        "{}={value}; Path=/; Max-Age={DEVICE_TTL}; HttpOnly; SameSite=Strict{}",
-        device_cookie_name(state),
-        cookie_attributes(state)
-    )
-}
-
-/// `Set-Cookie` for a binding secret (for the browser's session: no
-/// `Max-Age`).
-pub(super) fn binding_cookie(state: &AppState, secret: &str) -> String {
-    format!(
-        "{}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
-        binding_cookie_name(https(state)),
-        cookie_attributes(state)
-    )
+    cookie_once(headers, Cookie::Device.name(https(state)))
 }
 
 /// The browser's cookies (each name at most once) and address, as the
@@ -162,7 +108,7 @@ pub(super) fn existing_binding<'h>(
     state: &AppState,
     headers: &'h HeaderMap,
 ) -> Result<Option<&'h str>, Box<Response>> {
-    cookie_once(headers, binding_cookie_name(https(state)))
+    cookie_once(headers, Cookie::Binding.name(https(state)))
 }
 
 /// A form POST's fields: `application/x-www-form-urlencoded`, UTF-8, each
@@ -189,16 +135,9 @@ pub(super) fn form_body<'a>(
     std::str::from_utf8(body).map_err(|_| "the form is not valid UTF-8")
 }
 
-/// Adds a `Set-Cookie`.
-pub(super) fn append_cookie(response: &mut Response, cookie: &str) {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
 /// An HTML page with the security headers and any cookies to set; its
 /// forms may only post to Tessera and end there.
-pub(super) fn page(status: StatusCode, html: String, set_cookies: &[String]) -> Response {
+pub(super) fn page(status: StatusCode, html: String, set_cookies: &[SetCookie]) -> Response {
     page_to(status, html, set_cookies, &[])
 }
 
@@ -208,7 +147,7 @@ pub(super) fn page(status: StatusCode, html: String, set_cookies: &[String]) -> 
 pub(super) fn page_to(
     status: StatusCode,
     html: String,
-    set_cookies: &[String],
+    set_cookies: &[SetCookie],
     form_targets: &[String],
 ) -> Response {
     let mut response = (status, html).into_response();
@@ -227,7 +166,7 @@ pub(super) fn page_to(
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; form-action 'none'"));
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     for cookie in set_cookies {
-        append_cookie(&mut response, cookie);
+        cookie.append_to(&mut response);
     }
     response
 }

@@ -13,8 +13,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::browser::{self, append_cookie, page, see_other, BrowserForm};
+use super::browser::{self, page, see_other, BrowserForm};
 use super::client_ip::ClientIp;
+use super::cookie::Cookie;
 use super::AppState;
 use crate::oauth::logout::{self, Answer};
 use crate::oauth::OAuthError;
@@ -68,11 +69,15 @@ pub(super) async fn confirm(State(state): State<Arc<AppState>>, sent: BrowserFor
 fn render(state: &AppState, answer: Result<Answer, OAuthError>) -> Response {
     match answer {
         Ok(Answer::SignedOut { redirect }) => {
+            let delete = match Cookie::Session.delete(browser::https(state)) {
+                Ok(delete) => delete,
+                Err(e) => return browser::internal(&OAuthError::Internal(e.to_string())),
+            };
             let mut response = match redirect {
                 Some(url) => see_other(&url),
                 None => page(StatusCode::OK, ui::signed_out(), &[]),
             };
-            append_cookie(&mut response, &browser::session_cookie(state, "", 0));
+            delete.append_to(&mut response);
             response
         }
         Ok(Answer::Confirm {
@@ -82,10 +87,14 @@ fn render(state: &AppState, answer: Result<Answer, OAuthError>) -> Response {
             returns_to,
             new_binding,
         }) => {
-            let cookies: Vec<String> = new_binding
+            let cookies: Result<Vec<_>, _> = new_binding
                 .iter()
-                .map(|b| browser::binding_cookie(state, b))
+                .map(|b| Cookie::Binding.set(browser::https(state), b))
                 .collect();
+            let cookies = match cookies {
+                Ok(cookies) => cookies,
+                Err(e) => return browser::internal(&OAuthError::Internal(e.to_string())),
+            };
             let targets: Vec<String> = returns_to
                 .as_deref()
                 .and_then(ui::form_target)

@@ -7,6 +7,7 @@ mod bearer;
 mod browser;
 mod client_form;
 mod client_ip;
+mod cookie;
 mod cors;
 mod discovery;
 mod error;
@@ -66,32 +67,7 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = serde_json::json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-            "jwks_uri": format!("{issuer}/jwks"),
-            "userinfo_endpoint": format!("{issuer}/userinfo"),
-            "end_session_endpoint": format!("{issuer}/logout"),
-            "introspection_endpoint": format!("{issuer}/introspect"),
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "revocation_endpoint": format!("{issuer}/revoke"),
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "grant_types_supported": crate::oauth::grant::GrantType::ALL.map(|g| g.as_str()),
-            "token_endpoint_auth_methods_supported": crate::domain::AuthMethod::SUPPORTED.map(|m| m.as_str()),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "name", "preferred_username", "email", "email_verified", "roles"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        })
-        .to_string();
+        let discovery = discovery::document(&issuer);
         AppState {
             self_registration: false,
             cors_origins: Vec::new(),
@@ -297,33 +273,6 @@ fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
         .get(AUTHORIZATION)
         .map(|v| v.to_str().map_err(|_| OAuthError::MalformedBasicAuth))
         .transpose()
-}
-
-/// A cookie name sent twice in one request.
-#[derive(Debug, thiserror::Error)]
-#[error("the cookie {0} was sent twice")]
-struct RepeatedCookie(String);
-
-/// The one cookie reader: a cookie's value from the `Cookie` headers (RFC
-/// 6265 §5.4), refusing a name sent twice. The second was planted (a
-/// sibling domain's cookie with `Domain=` rides along with ours, "cookie
-/// tossing"), and which one the server reads is not for the attacker to
-/// choose.
-fn cookie_once<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, RepeatedCookie> {
-    let mut found = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(n, _)| *n == name)
-        .map(|(_, v)| v);
-    let first = found.next();
-    if found.next().is_some() {
-        tracing::warn!(target: "audit", cookie = name, "request refused: the cookie was sent twice");
-        return Err(RepeatedCookie(name.to_owned()));
-    }
-    Ok(first)
 }
 
 impl AppState {

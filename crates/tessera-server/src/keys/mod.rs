@@ -30,6 +30,13 @@ use tessera_jwt::{Algorithm, Jwks, KeySet, Signer, SigningKey, VerifyingKey};
 use crate::store::{KeyStore, StoreError, StoredKey};
 pub use seal::{MasterKey, SealError};
 
+/// The algorithm of ID tokens: RS256, the one every relying party supports
+/// ([OpenID Connect Core §15.1]), whatever `token_alg` is. Discovery's
+/// `id_token_signing_alg_values_supported` says it.
+///
+/// [OpenID Connect Core §15.1]: https://openid.net/specs/openid-connect-core-1_0.html#ServerMTI
+pub const ID_TOKEN_ALG: Algorithm = Algorithm::RS256;
+
 /// How far ahead of signing a rotated key is published, in seconds.
 pub const PUBLISH_AHEAD: i64 = 360;
 /// When a first key signs from: the epoch, that is at once on every node.
@@ -102,6 +109,22 @@ pub enum KeyRingError {
     /// The key was revoked already.
     #[error("signing key {0:?} was revoked already")]
     AlreadyRevoked(String),
+    /// A public key or the key set could not be written as JSON: stored
+    /// or served empty, it would fail later and elsewhere (a key that
+    /// cannot be loaded, a JWKS no relying party can read), so it stops
+    /// here.
+    #[error("the {what} could not be written as JSON: {source}")]
+    Encode {
+        /// What was being written.
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+/// `value` as JSON, or [`KeyRingError::Encode`] naming `what`.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String, KeyRingError> {
+    serde_json::to_string(value).map_err(|source| KeyRingError::Encode { what, source })
 }
 
 /// The loaded keys: who signs, and what is published.
@@ -153,7 +176,7 @@ fn new_key(
         kid: key.kid().to_owned(),
         alg: alg.name().to_owned(),
         sealed_private_key: master.seal(key.kid(), &der)?,
-        public_jwk: serde_json::to_string(&public).unwrap_or_default(),
+        public_jwk: to_json(&public, "public JWK")?,
         created_at: now,
         retired_at: None,
         activates_at,
@@ -311,7 +334,7 @@ pub async fn load<S: KeyStore>(
     let mut stored = store.keys().await?;
     if create_missing {
         let mut missing = Vec::new();
-        for alg in [Algorithm::RS256, token_alg] {
+        for alg in [ID_TOKEN_ALG, token_alg] {
             let have = stored
                 .iter()
                 .chain(&missing)
@@ -332,9 +355,7 @@ pub async fn load<S: KeyStore>(
     // The store's order, so the JWKS reads the same after a restart.
     stored.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
     let signing = current_signing_key(&stored, master, token_alg, now)?;
-    // ID tokens are RS256, the one algorithm every relying party supports
-    // (OpenID Connect Core §15.1).
-    let id_signing = current_signing_key(&stored, master, Algorithm::RS256, now)?;
+    let id_signing = current_signing_key(&stored, master, ID_TOKEN_ALG, now)?;
 
     let mut public = Vec::with_capacity(stored.len());
     for key in stored
@@ -352,7 +373,69 @@ pub async fn load<S: KeyStore>(
     Ok(KeyRing {
         access_tokens: Signer::new(signing, Some("at+jwt")),
         id_tokens: Signer::new(id_signing, Some("JWT")),
-        jwks_json: Arc::from(serde_json::to_string(&jwks).unwrap_or_default()),
+        jwks_json: Arc::from(to_json(&jwks, "JWKS")?),
         verify,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    /// The JWKS document is the published keys, never empty: the RS256
+    /// key and the access-token key, each with its `kid` and `alg`.
+    #[tokio::test]
+    async fn the_jwks_lists_every_published_key() {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            let store = fixtures::store().await;
+            let ring = fixtures::key_ring(&store, alg).await;
+            let jwks: serde_json::Value = serde_json::from_str(&ring.jwks_json).unwrap();
+            let published: Vec<(String, String)> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| {
+                    (
+                        k["kid"].as_str().unwrap().to_owned(),
+                        k["alg"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            let mut expected = vec![(ring.id_tokens.key().kid().to_owned(), "RS256".to_owned())];
+            if alg != Algorithm::RS256 {
+                expected.push((ring.access_tokens.key().kid().to_owned(), alg.name().to_owned()));
+            }
+            for key in &expected {
+                assert!(published.contains(key), "{alg}: {key:?} in {published:?}");
+            }
+            assert_eq!(published.len(), expected.len(), "{alg}");
+        }
+    }
+
+    /// Issue 18, item 9: a stored key whose public JWK is empty (or not a
+    /// JWK) stops the key ring from loading, naming the key, rather than
+    /// being published or skipped silently.
+    #[tokio::test]
+    async fn an_empty_stored_public_jwk_is_refused() {
+        for broken in ["", "{}", "not json"] {
+            let store = fixtures::store().await;
+            let mut key = new_key(fixtures::master_key(), Algorithm::ES256, 1, 0).unwrap();
+            key.public_jwk = broken.to_owned();
+            store.insert_key(&key).await.unwrap();
+            let loaded = load_or_create(&store, fixtures::master_key(), Algorithm::ES256, 10).await;
+            assert!(
+                matches!(&loaded, Err(KeyRingError::Key { kid, .. }) if *kid == key.kid),
+                "{broken:?}: {loaded:?}"
+            );
+        }
+    }
+
+    /// The public JWK stored with a new key is the key's own.
+    #[test]
+    fn a_new_keys_public_jwk_is_stored() {
+        let key = new_key(fixtures::master_key(), Algorithm::ES256, 1, 0).unwrap();
+        let jwk: tessera_jwt::Jwk = serde_json::from_str(&key.public_jwk).unwrap();
+        assert_eq!(VerifyingKey::from_jwk(&jwk).unwrap().kid(), key.kid);
+    }
 }

@@ -175,6 +175,39 @@ impl Prompt {
     }
 }
 
+impl Prompt {
+    /// Every value, in OpenID Connect Core §3.1.2.1's order.
+    pub const ALL: [Prompt; 4] = [
+        Prompt::None,
+        Prompt::Login,
+        Prompt::Consent,
+        Prompt::SelectAccount,
+    ];
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prompt::None => "none",
+            Prompt::Login => "login",
+            Prompt::Consent => "consent",
+            Prompt::SelectAccount => "select_account",
+        }
+    }
+
+    /// Whether the server acts on the value, and so lists it in discovery's
+    /// `prompt_values_supported` ([OpenID Connect Discovery §3]).
+    /// `select_account` is accepted and dropped: one account per browser,
+    /// nothing to select.
+    ///
+    /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
+    pub fn is_acted_on(self) -> bool {
+        match self {
+            Prompt::None | Prompt::Login | Prompt::Consent => true,
+            Prompt::SelectAccount => false,
+        }
+    }
+}
+
 /// How the authorization response is returned ([OAuth 2.0 Multiple
 /// Response Type Encoding Practices §2.1]): only `query`, the default for
 /// `response_type=code`. `fragment` and `form_post` are refused rather

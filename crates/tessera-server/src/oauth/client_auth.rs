@@ -20,8 +20,23 @@ fn presented(authorization: Option<&str>, params: &mut Params) -> Result<Present
     Ok(Presented::new(authorization, body_id, body_secret)?)
 }
 
+/// Who may call an endpoint: whether a public client, identified by its
+/// `client_id` alone, is served ([RFC 6749 §2.1], §3.2.1). Each endpoint
+/// declares it once; discovery lists `none` among its methods only where
+/// it is [`PublicClients::Allowed`].
+///
+/// [RFC 6749 §2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.1
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicClients {
+    /// Grants and endpoints a public client may use (the user grants,
+    /// revocation of its own tokens).
+    Allowed,
+    /// Endpoints that need a confidential client (introspection).
+    Refused,
+}
+
 /// Authenticates a confidential client, the only kind allowed here
-/// (client_credentials, introspection).
+/// (client_credentials, introspection): the answer is the proof.
 pub async fn authenticate<S: ClientStore>(
     store: &S,
     authorization: Option<&str>,
@@ -30,14 +45,20 @@ pub async fn authenticate<S: ClientStore>(
     Ok(authentication::authenticate(store, presented(authorization, params)?).await?)
 }
 
-/// Identifies a public client or authenticates a confidential one, for
-/// endpoints that serve both (RFC 6749 §2.1, §3.2.1).
+/// Identifies a public client or authenticates a confidential one; a
+/// public one is refused ([`OAuthError::PublicClientNotAllowed`]) where
+/// `public` says so.
 pub async fn identify<S: ClientStore>(
     store: &S,
     authorization: Option<&str>,
     params: &mut Params,
+    public: PublicClients,
 ) -> Result<CallingClient, OAuthError> {
-    Ok(authentication::identify(store, presented(authorization, params)?).await?)
+    let caller = authentication::identify(store, presented(authorization, params)?).await?;
+    match (caller, public) {
+        (CallingClient::Identified(_), PublicClients::Refused) => Err(OAuthError::PublicClientNotAllowed),
+        (caller, _) => Ok(caller),
+    }
 }
 
 #[cfg(test)]
@@ -52,11 +73,7 @@ mod tests {
     /// secret, and however the endpoint treats public clients.
     #[tokio::test]
     async fn a_keys_client_is_refused_never_taken_for_public() {
-        let dir = std::env::temp_dir().join(format!("tessera-client-auth-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = crate::store::Store::open(&format!("sqlite://{}/t.db", dir.display()))
-            .await
-            .unwrap();
+        let store = crate::fixtures::store().await;
         let keyed = NewClient {
             keys: Some(ClientKeys::JwksUri("https://svc.example/jwks".into())),
             grant_types: vec![GrantType::Password],
@@ -70,12 +87,11 @@ mod tests {
         };
         register_with_id(&store, "spa", public, 1).await.unwrap();
         for body in ["client_id=keys", "client_id=keys&client_secret=x"] {
-            for identified in [true, false] {
+            for public in [Some(PublicClients::Allowed), Some(PublicClients::Refused), None] {
                 let mut params = Params::parse(body.as_bytes()).unwrap();
-                let e = if identified {
-                    identify(&store, None, &mut params).await.unwrap_err()
-                } else {
-                    authenticate(&store, None, &mut params).await.unwrap_err()
+                let e = match public {
+                    Some(public) => identify(&store, None, &mut params, public).await.unwrap_err(),
+                    None => authenticate(&store, None, &mut params).await.unwrap_err(),
                 };
                 assert!(matches!(e, OAuthError::ClientKeysNotSupported), "{body}: {e:?}");
                 assert_eq!((e.code(), e.status()), ("invalid_client", 401));
@@ -85,12 +101,20 @@ mod tests {
         // The public client is identified, and the credentials are taken
         // out of the parameters.
         let mut params = Params::parse(b"client_id=spa&username=ann").unwrap();
-        let caller = identify(&store, None, &mut params).await.unwrap();
+        let caller = identify(&store, None, &mut params, PublicClients::Allowed)
+            .await
+            .unwrap();
         assert!(caller.authenticated().is_none());
         assert_eq!(params.get("client_id"), None);
         assert_eq!(params.get("username"), Some("ann"));
+        // Where public clients are refused, it is refused.
         let mut params = Params::parse(b"client_id=spa").unwrap();
         let e = authenticate(&store, None, &mut params).await.unwrap_err();
         assert_eq!((e.code(), e.status()), ("invalid_client", 401));
+        let mut params = Params::parse(b"client_id=spa").unwrap();
+        let e = identify(&store, None, &mut params, PublicClients::Refused)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OAuthError::PublicClientNotAllowed), "{e:?}");
     }
 }

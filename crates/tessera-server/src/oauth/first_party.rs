@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
-use super::client_auth::{hash_secret, identify};
+use super::client_auth::{hash_secret, identify, PublicClients};
 use super::device::DeviceKey;
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
@@ -212,7 +212,7 @@ pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore
         ("password", Some(request.password.as_str())),
         ("scope", request.scope.as_deref()),
     ]);
-    let client = identify(store, authorization, &mut params).await?;
+    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
     let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
     let (tokens, user) = password::handle_from(store, issue, &client, &params, presented).await?;
     Ok(Issued {
@@ -233,7 +233,7 @@ pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
         ("client_id", Some(request.client_id.as_str())),
         ("refresh_token", cookie),
     ]);
-    let client = identify(store, None, &mut params).await?;
+    let client = identify(store, None, &mut params, PublicClients::Allowed).await?;
     if !client.client().refresh_cookie {
         return Err(OAuthError::MalformedJson(
             "this client does not use the refresh cookie",
@@ -257,7 +257,7 @@ pub async fn logout<S: ClientStore + RefreshTokenStore>(
     cookie: Option<&str>,
 ) -> Result<(), OAuthError> {
     let mut params = Params::from_pairs([("client_id", Some(request.client_id.as_str()))]);
-    let client = identify(store, authorization, &mut params).await?;
+    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
     let caller = &client.client().id;
     let Some(token) = request.refresh_token.as_deref().or(cookie) else {
         return Ok(());

@@ -34,7 +34,8 @@ use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
 use super::client_auth::hash_secret;
-use super::{authenticate, OAuthError, Params};
+use super::client_auth::{identify, PublicClients};
+use super::{OAuthError, Params};
 use crate::store::{key_revocation_jti, Client, ClientStore, IntrospectionStore, RevocationStore};
 
 /// What introspection needs from the server.
@@ -167,6 +168,13 @@ fn inactive() -> Value {
     json!({"active": false})
 }
 
+/// Who may call: authenticated confidential clients only ([§2.1]).
+/// Discovery's `introspection_endpoint_auth_methods_supported` is derived
+/// from it.
+///
+/// [§2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+pub const CALLERS: PublicClients = PublicClients::Refused;
+
 /// Handles an introspection request.
 pub async fn handle<S: ClientStore + RevocationStore + IntrospectionStore>(
     ctx: &Context<'_, S>,
@@ -175,7 +183,7 @@ pub async fn handle<S: ClientStore + RevocationStore + IntrospectionStore>(
 ) -> Result<Value, OAuthError> {
     let mut params = Params::parse(body)?;
     // 1.
-    let caller = authenticate(ctx.store, authorization, &mut params).await?;
+    let caller = identify(ctx.store, authorization, &mut params, CALLERS).await?;
     let caller = caller.client();
     // 2.
     let token = params.require("token")?;

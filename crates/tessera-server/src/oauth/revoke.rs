@@ -16,10 +16,15 @@
 
 use serde_json::Value;
 
-use super::client_auth::{hash_secret, identify};
+use super::client_auth::{hash_secret, identify, PublicClients};
 use super::introspect::{active_claims, Context};
 use super::{OAuthError, Params};
 use crate::store::{ClientStore, RefreshTokenStore, RevocationStore};
+
+/// Who may call: confidential clients, and public clients for their own
+/// refresh tokens (RFC 7009 §2.1, §5). Discovery's
+/// `revocation_endpoint_auth_methods_supported` is derived from it.
+pub const CALLERS: PublicClients = PublicClients::Allowed;
 
 /// Handles a revocation request.
 pub async fn handle<S: ClientStore + RevocationStore + RefreshTokenStore>(
@@ -29,7 +34,7 @@ pub async fn handle<S: ClientStore + RevocationStore + RefreshTokenStore>(
 ) -> Result<(), OAuthError> {
     let mut params = Params::parse(body)?;
     // Public clients may revoke their own refresh tokens (§2.1, §5).
-    let client = identify(ctx.store, authorization, &mut params).await?;
+    let client = identify(ctx.store, authorization, &mut params, CALLERS).await?;
     let token = params.require("token")?;
     // 3. A refresh token? Revoke its family, if it is this client's.
     if !token.contains('.') {

@@ -4,7 +4,7 @@
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
 
 use super::access_token::TokenResponse;
-use super::client_auth::identify;
+use super::client_auth::{identify, PublicClients};
 use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
@@ -33,7 +33,13 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
     // client_credentials (§4.4), which takes the proof.
     let grant_type =
         GrantType::parse(params.require("grant_type")?).ok_or(OAuthError::UnsupportedGrantType)?;
-    let client = identify(ctx.store, authorization, &mut params).await?;
+    let public = match grant_type {
+        GrantType::ClientCredentials => PublicClients::Refused,
+        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken => {
+            PublicClients::Allowed
+        }
+    };
+    let client = identify(ctx.store, authorization, &mut params, public).await?;
     let issue = &ctx.issue;
     let result = match grant_type {
         GrantType::Password => password::handle(ctx.store, issue, &client, &params).await,
@@ -47,8 +53,8 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
                 signer: issue.signer,
                 now: issue.now,
             };
-            // §4.4.2: "The client MUST authenticate"; a public client is
-            // refused before anything is logged as issued or refused.
+            // §4.4.2: "The client MUST authenticate": the proof (a public
+            // client was refused above).
             let Some(proved) = client.authenticated() else {
                 return Err(OAuthError::PublicClientNotAllowed);
             };

@@ -401,11 +401,7 @@ mod tests {
     /// `Corrupt`, not dropped or defaulted.
     #[tokio::test]
     async fn existing_rows_read_back_and_unknown_values_are_corrupt() {
-        let dir = std::env::temp_dir().join(format!("tessera-store-clients-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
-            .await
-            .unwrap();
+        let store = Store::open(crate::store::SQLITE_MEMORY).await.unwrap();
         let insert = |id: &'static str,
                       secret: Option<Vec<u8>>,
                       grants: &'static str,

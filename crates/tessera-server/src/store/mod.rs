@@ -243,7 +243,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let url = if backend == Backend::Sqlite {
+        let memory = backend == Backend::Sqlite && is_sqlite_memory(url);
+        let url = if memory {
+            memory_database_url()
+        } else if backend == Backend::Sqlite {
             if let Some(path) = sqlite_path(url) {
                 create_private(Path::new(path)).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
@@ -255,8 +258,15 @@ impl Store {
             url.to_owned()
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+        let pool = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 16 });
+        // A memory database lives as long as one connection to it is open:
+        // keep one, and never close it for idleness or age.
+        let pool = if memory {
+            pool.min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            pool
+        };
+        let pool = pool
             .acquire_timeout(timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -326,6 +336,42 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// The URL of an in-memory SQLite database, for tests: each [`Store`]
+/// opened with it has a database of its own, empty and migrated, that all
+/// of that store's pooled connections share, and that is gone when the
+/// store (all its clones) is dropped. `sqlite://:memory:` is the same.
+///
+/// (sqlx's `Any` driver parses the URL again for every connection it
+/// opens, and SQLite gives each connection to a plain `:memory:` its own
+/// database, so [`Store::open`] turns this URL into a named shared-cache
+/// memory database of its own, [SQLite's in-memory databases and shared
+/// cache].)
+///
+/// [SQLite's in-memory databases and shared cache]: https://www.sqlite.org/inmemorydb.html#sharedmemdb
+pub const SQLITE_MEMORY: &str = "sqlite::memory:";
+
+/// Whether `url` names an in-memory SQLite database ([`SQLITE_MEMORY`]).
+fn is_sqlite_memory(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return false;
+    };
+    rest.split('?').next() == Some(":memory:")
+}
+
+/// A URL for a new named shared-cache memory database, unique in this
+/// process (see [`SQLITE_MEMORY`]).
+fn memory_database_url() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "sqlite:file:tessera-memory-{}-{n}?mode=memory&cache=shared",
+        std::process::id()
+    )
 }
 
 /// The file path of a `sqlite://PATH` or `sqlite:PATH` URL.
@@ -423,5 +469,49 @@ pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
         _ => StoreError::Database(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18, item 8: `sqlite::memory:` is one database per store,
+    /// shared by all its pooled connections (sqlx's `Any` driver opens each
+    /// connection from the URL again, and a plain `:memory:` connection
+    /// has a database of its own), and two stores do not share one.
+    #[tokio::test]
+    async fn a_memory_store_is_one_database_for_all_its_connections() {
+        assert!(is_sqlite_memory(SQLITE_MEMORY));
+        assert!(is_sqlite_memory("sqlite://:memory:"));
+        assert!(!is_sqlite_memory("sqlite://./tessera.db"));
+        assert_eq!(sqlite_path(SQLITE_MEMORY), None);
+
+        let store = Store::open(SQLITE_MEMORY).await.unwrap();
+        let other = Store::open(SQLITE_MEMORY).await.unwrap();
+        sqlx::query("CREATE TABLE probe (n INTEGER)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // Hold every connection of the pool at once: each sees the table.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut conn = store.pool().acquire().await.unwrap();
+            sqlx::query("INSERT INTO probe (n) VALUES (1)")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            held.push(conn);
+        }
+        drop(held);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM probe")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(count, 4);
+        assert!(sqlx::query("SELECT n FROM probe")
+            .execute(other.pool())
+            .await
+            .is_err());
     }
 }

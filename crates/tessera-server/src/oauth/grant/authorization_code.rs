@@ -145,6 +145,263 @@ fn is_verifier(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
+    use crate::oauth::grant::GrantType;
+    use crate::store::{AuthorizationCode, Store};
+
+    type Expect = fn(&Result<TokenResponse, OAuthError>) -> bool;
+    /// A check's name, how its code is stored, who redeems it, with what
+    /// form, and what the answer must be.
+    type Row<'a> = (
+        &'static str,
+        fn(&mut AuthorizationCode),
+        &'a CallingClient,
+        String,
+        Expect,
+    );
+
+    /// RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn no_change(_: &mut AuthorizationCode) {}
+
+    /// A store with the client `web` (confidential, code and refresh
+    /// grants), `other` (registered for the code grant too), `cc` (not
+    /// registered for it), and the user `u1`.
+    async fn setup() -> (Store, [CallingClient; 3]) {
+        let store = fixtures::store().await;
+        let grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+        let web = fixtures::client(
+            "web",
+            Some("web-secret"),
+            &grants,
+            "openid profile email offline_access",
+        );
+        let web = fixtures::registered(&store, &web, Some("web-secret")).await;
+        let other = fixtures::client("other", Some("other-secret"), &grants, "openid");
+        let other = fixtures::registered(&store, &other, Some("other-secret")).await;
+        let cc = fixtures::client("cc", Some("cc-secret"), &[GrantType::ClientCredentials], "openid");
+        let cc = fixtures::registered(&store, &cc, Some("cc-secret")).await;
+        fixtures::add_user(&store, &fixtures::user("u1", "alice", "alice's long password")).await;
+        (store, [web, other, cc])
+    }
+
+    /// One row per check of [RFC 6749 §4.1.3] and [RFC 7636 §4.6] (the
+    /// module's numbered list): a code is stored as the row sets it up, and
+    /// `client` redeems it with `form` (`CODE` is the row's code).
+    ///
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+    /// [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
+    #[tokio::test]
+    async fn rfc_6749_4_1_3_checks() {
+        let (store, [web, other, cc]) = setup().await;
+        let cb = "redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
+        let with_pkce = |c: &mut AuthorizationCode| c.code_challenge = Some(CHALLENGE.into());
+        let rows: Vec<Row<'_>> = vec![
+            (
+                "3. a client not registered for the grant",
+                no_change,
+                &cc,
+                format!("code=CODE&{cb}"),
+                |r| matches!(r, Err(OAuthError::GrantNotAllowed("authorization_code"))),
+            ),
+            ("4. code is required", no_change, &web, cb.to_owned(), |r| {
+                matches!(r, Err(OAuthError::MissingParameter("code")))
+            }),
+            (
+                "4. redirect_uri is required",
+                no_change,
+                &web,
+                "code=CODE".to_owned(),
+                |r| matches!(r, Err(OAuthError::MissingParameter("redirect_uri"))),
+            ),
+            (
+                "4. an unknown code",
+                no_change,
+                &web,
+                format!("code=not-a-code&{cb}"),
+                |r| matches!(r, Err(OAuthError::InvalidCode)),
+            ),
+            (
+                "5. a code issued to another client",
+                no_change,
+                &other,
+                format!("code=CODE&{cb}"),
+                |r| matches!(r, Err(OAuthError::InvalidCode)),
+            ),
+            (
+                "5. an expired code",
+                |c| c.expires_at = fixtures::NOW,
+                &web,
+                format!("code=CODE&{cb}"),
+                |r| matches!(r, Err(OAuthError::InvalidCode)),
+            ),
+            (
+                "5. a redirect_uri not identical to the request's",
+                no_change,
+                &web,
+                "code=CODE&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F".to_owned(),
+                |r| matches!(r, Err(OAuthError::InvalidCode)),
+            ),
+            (
+                "6. with a challenge, the verifier is required",
+                with_pkce,
+                &web,
+                format!("code=CODE&{cb}"),
+                |r| matches!(r, Err(OAuthError::PkceFailed(_))),
+            ),
+            (
+                "6. a verifier that does not match the challenge",
+                with_pkce,
+                &web,
+                format!("code=CODE&{cb}&code_verifier={}", "a".repeat(43)),
+                |r| matches!(r, Err(OAuthError::PkceFailed(_))),
+            ),
+            (
+                "6. a verifier outside RFC 7636 §4.1's syntax",
+                with_pkce,
+                &web,
+                format!("code=CODE&{cb}&code_verifier=short"),
+                |r| matches!(r, Err(OAuthError::PkceFailed(_))),
+            ),
+            (
+                "6. a verifier without a challenge (PKCE downgrade, RFC 9700 §4.8.2)",
+                no_change,
+                &web,
+                format!("code=CODE&{cb}&code_verifier={VERIFIER}"),
+                |r| matches!(r, Err(OAuthError::PkceFailed(_))),
+            ),
+            (
+                "6. the RFC 7636 Appendix B verifier matches its challenge",
+                with_pkce,
+                &web,
+                format!("code=CODE&{cb}&code_verifier={VERIFIER}"),
+                |r| r.is_ok(),
+            ),
+            (
+                "7. a code of a user who does not exist (any more)",
+                |c| c.user_id = "gone".into(),
+                &web,
+                format!("code=CODE&{cb}"),
+                |r| matches!(r, Err(OAuthError::InvalidCode)),
+            ),
+            (
+                "8. openid granted: an ID token, and a refresh token for a refreshing client",
+                no_change,
+                &web,
+                format!("code=CODE&{cb}"),
+                |r| {
+                    r.as_ref().is_ok_and(|t| {
+                        t.id_token.is_some()
+                            && t.refresh_token.is_some()
+                            && t.scope.as_deref() == Some("openid profile offline_access")
+                    })
+                },
+            ),
+            (
+                "8. openid not granted: no ID token",
+                |c| c.scope = crate::oauth::Scope::from_tokens(["profile"]),
+                &web,
+                format!("code=CODE&{cb}"),
+                |r| r.as_ref().is_ok_and(|t| t.id_token.is_none()),
+            ),
+        ];
+        let ctx = fixtures::issue(fixtures::NOW);
+        for (n, (check, setup, client, form, expect)) in rows.into_iter().enumerate() {
+            let value = format!("code-{n}");
+            let mut code = fixtures::code(&value, "web", "u1", "openid profile offline_access");
+            setup(&mut code);
+            fixtures::add_code(&store, &code).await;
+            let form = form.replace("CODE", &value);
+            let result = handle(
+                &store,
+                &ctx,
+                fixtures::id_signer(),
+                client,
+                &fixtures::params(&form),
+            )
+            .await;
+            assert!(expect(&result), "{check}: {result:?}");
+        }
+    }
+
+    /// 4./5.: a client that is not the code's cannot burn it: the code's
+    /// own client redeems it after.
+    #[tokio::test]
+    async fn another_client_cannot_burn_a_code() {
+        let (store, [web, other, _]) = setup().await;
+        fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid")).await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
+        let stolen = handle(&store, &ctx, fixtures::id_signer(), &other, &form).await;
+        assert!(matches!(stolen, Err(OAuthError::InvalidCode)), "{stolen:?}");
+        let own = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await;
+        assert!(own.is_ok(), "{own:?}");
+    }
+
+    /// 7.: a disabled user's code is refused.
+    #[tokio::test]
+    async fn a_disabled_users_code_is_refused() {
+        let (store, [web, _, _]) = setup().await;
+        fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid")).await;
+        fixtures::disable(&store, "u1").await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
+        let result = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await;
+        assert!(matches!(result, Err(OAuthError::InvalidCode)), "{result:?}");
+    }
+
+    /// 7.: a code used twice is `invalid_grant`, and what its first use
+    /// issued is revoked (RFC 6749 §4.1.2): its refresh token no longer
+    /// refreshes.
+    #[tokio::test]
+    async fn a_replayed_code_revokes_what_it_issued() {
+        let (store, [web, _, _]) = setup().await;
+        fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid offline_access")).await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
+        let first = handle(&store, &ctx, fixtures::id_signer(), &web, &form)
+            .await
+            .unwrap();
+        let again = handle(&store, &ctx, fixtures::id_signer(), &web, &form).await;
+        assert!(matches!(again, Err(OAuthError::CodeReplayed)), "{again:?}");
+        let refresh = fixtures::params(&format!("refresh_token={}", first.refresh_token.unwrap()));
+        let refreshed = super::super::refresh_token::handle(&store, &ctx, &web, &refresh).await;
+        assert!(refreshed.is_err(), "the family is revoked: {refreshed:?}");
+    }
+
+    /// 8.: the ID token carries the code's nonce, `sid`, `amr` and
+    /// `auth_time`, for the client, signed by the ID-token signer.
+    #[tokio::test]
+    async fn the_id_token_carries_the_codes_sign_in() {
+        let (store, [web, _, _]) = setup().await;
+        fixtures::add_code(&store, &fixtures::code("c", "web", "u1", "openid")).await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let form = fixtures::params("code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb");
+        let tokens = handle(&store, &ctx, fixtures::id_signer(), &web, &form)
+            .await
+            .unwrap();
+        let key = fixtures::id_signer().key().verifying_key().unwrap();
+        let keys = tessera_jwt::KeySet::new(vec![key]).unwrap();
+        let rules = tessera_jwt::Validation::new()
+            .issuer(fixtures::ISSUER)
+            .audience("web");
+        let claims = keys
+            .verify::<serde_json::Value>(
+                tokens.id_token.as_deref().unwrap(),
+                &rules,
+                tessera_jwt::UnixTime::from_secs(fixtures::NOW),
+            )
+            .unwrap()
+            .into_claims();
+        assert_eq!(claims["sub"], "u1");
+        assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(claims["sid"], "sid-1");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(claims["auth_time"], fixtures::NOW - 5);
+        assert!(claims["at_hash"].is_string());
+    }
 
     /// RFC 7636 Appendix B: the verifier
     /// `dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk` has the S256 challenge

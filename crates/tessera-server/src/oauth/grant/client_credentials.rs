@@ -84,3 +84,131 @@ pub fn handle(
         id_token: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! One row per check of [RFC 6749 §4.4.2] (the module's numbered
+    //! list), against an in-memory store, no socket.
+    //!
+    //! [RFC 6749 §4.4.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2
+
+    use super::*;
+    use crate::fixtures;
+    use crate::oauth::client_auth;
+    use crate::oauth::grant::GrantType;
+    use crate::store::ClientStore;
+
+    type Expect = fn(&Result<TokenResponse, OAuthError>) -> bool;
+
+    /// The access token's claims, read back with the signer's own key.
+    fn claims(token: &str) -> serde_json::Value {
+        let key = fixtures::signer().key().verifying_key().unwrap();
+        let keys = tessera_jwt::KeySet::new(vec![key]).unwrap();
+        let rules = tessera_jwt::Validation::access_token(fixtures::ISSUER, "api");
+        keys.verify::<serde_json::Value>(token, &rules, tessera_jwt::UnixTime::from_secs(fixtures::NOW))
+            .unwrap()
+            .into_claims()
+    }
+
+    #[tokio::test]
+    async fn rfc_6749_4_4_2_checks() {
+        let store = fixtures::store().await;
+        let service = fixtures::client(
+            "svc",
+            Some("svc-secret"),
+            &[GrantType::ClientCredentials],
+            "tasks:read tasks:write",
+        );
+        let service = fixtures::proved(&store, &service, "svc-secret").await;
+        let other = fixtures::client(
+            "web",
+            Some("web-secret"),
+            &[GrantType::AuthorizationCode],
+            "openid",
+        );
+        let other = fixtures::proved(&store, &other, "web-secret").await;
+        let ctx = Context {
+            issuer: fixtures::ISSUER,
+            signer: fixtures::signer(),
+            now: fixtures::NOW,
+        };
+        let rows: &[(&str, &AuthenticatedClient, &str, Expect)] = &[
+            (
+                "3. a client not registered for the grant is unauthorized_client",
+                &other,
+                "",
+                |r| matches!(r, Err(OAuthError::GrantNotAllowed("client_credentials"))),
+            ),
+            ("4. no scope: every registered scope", &service, "", |r| {
+                r.as_ref()
+                    .is_ok_and(|t| t.scope.as_deref() == Some("tasks:read tasks:write"))
+            }),
+            (
+                "4. a registered scope is narrowed to",
+                &service,
+                "scope=tasks:read",
+                |r| r.as_ref().is_ok_and(|t| t.scope.as_deref() == Some("tasks:read")),
+            ),
+            (
+                "4. a scope outside the registration is invalid_scope",
+                &service,
+                "scope=tasks:read admin",
+                |r| matches!(r, Err(OAuthError::ScopeNotAllowed)),
+            ),
+            (
+                "4. a malformed scope is invalid_scope (RFC 6749 §3.3)",
+                &service,
+                "scope=tasks%22read",
+                |r| matches!(r, Err(OAuthError::MalformedScope(_))),
+            ),
+            (
+                "5. a registered audience is the token's",
+                &service,
+                "audience=api",
+                |r| r.as_ref().is_ok_and(|t| claims(&t.access_token)["aud"] == "api"),
+            ),
+            (
+                "5. an unregistered audience is refused",
+                &service,
+                "audience=billing",
+                |r| matches!(r, Err(OAuthError::AudienceNotAllowed)),
+            ),
+            (
+                "6. the token is the client's own, with no refresh token (§4.4.3)",
+                &service,
+                "",
+                |r| {
+                    r.as_ref().is_ok_and(|t| {
+                        let c = claims(&t.access_token);
+                        t.refresh_token.is_none()
+                            && t.id_token.is_none()
+                            && t.token_type == "Bearer"
+                            && t.expires_in == 600
+                            && c["sub"] == "svc"
+                            && c["client_id"] == "svc"
+                            && c["exp"] == fixtures::NOW + 600
+                    })
+                },
+            ),
+        ];
+        for (check, client, form, expect) in rows {
+            let result = handle(&ctx, client, &fixtures::params(form));
+            assert!(expect(&result), "{check}: {result:?}");
+        }
+
+        // 2. "The client MUST authenticate": a public client gets no
+        // AuthenticatedClient for this grant, a wrong secret neither.
+        let public = fixtures::client("spa", None, &[GrantType::ClientCredentials], "tasks:read");
+        store.create_client(&public).await.unwrap();
+        for form in ["client_id=spa", "client_id=svc&client_secret=wrong"] {
+            let refused = client_auth::authenticate(&store, None, &mut fixtures::params(form)).await;
+            assert!(
+                matches!(
+                    refused,
+                    Err(OAuthError::PublicClientNotAllowed | OAuthError::ClientAuthFailed)
+                ),
+                "2. {form}: {refused:?}"
+            );
+        }
+    }
+}

@@ -71,3 +71,140 @@ pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore>(
     let tokens = user_tokens::issue(store, ctx, client, &user, &granted).await?;
     Ok((tokens, user))
 }
+
+#[cfg(test)]
+mod tests {
+    //! One row per check of [RFC 6749 §4.3.2] (the module's numbered
+    //! list), against an in-memory store, no socket.
+    //!
+    //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+
+    use super::*;
+    use crate::fixtures;
+    use crate::oauth::grant::GrantType;
+    use crate::oauth::sign_in::LOCK_THRESHOLD;
+    use crate::store::Store;
+
+    type Expect = fn(&Result<TokenResponse, OAuthError>) -> bool;
+
+    const PASSWORD: &str = "alice's long password";
+
+    /// The clients `app` (password and refresh grants), `once` (password
+    /// only) and `web` (not the password grant); the users `alice` and
+    /// `bob` (disabled).
+    async fn setup() -> (Store, [CallingClient; 3]) {
+        let store = fixtures::store().await;
+        let scopes = "openid profile offline_access";
+        let app = fixtures::client(
+            "app",
+            None,
+            &[GrantType::Password, GrantType::RefreshToken],
+            scopes,
+        );
+        let app = fixtures::registered(&store, &app, None).await;
+        let once = fixtures::client("once", Some("once-secret"), &[GrantType::Password], scopes);
+        let once = fixtures::registered(&store, &once, Some("once-secret")).await;
+        let web = fixtures::client("web", None, &[GrantType::AuthorizationCode], scopes);
+        let web = fixtures::registered(&store, &web, None).await;
+        fixtures::add_user(&store, &fixtures::user("u1", "alice", PASSWORD)).await;
+        fixtures::add_user(&store, &fixtures::user("u2", "bob", PASSWORD)).await;
+        fixtures::disable(&store, "u2").await;
+        (store, [app, once, web])
+    }
+
+    #[tokio::test]
+    async fn rfc_6749_4_3_2_checks() {
+        let (store, [app, once, web]) = setup().await;
+        let pw = "password=alice%27s%20long%20password";
+        let rows: Vec<(&str, &CallingClient, String, Expect)> = vec![
+            ("2. username is required", &app, pw.to_owned(), |r| {
+                matches!(r, Err(OAuthError::MissingParameter("username")))
+            }),
+            (
+                "2. password is required",
+                &app,
+                "username=alice".to_owned(),
+                |r| matches!(r, Err(OAuthError::MissingParameter("password"))),
+            ),
+            (
+                "4. a client not registered for the grant",
+                &web,
+                format!("username=alice&{pw}"),
+                |r| matches!(r, Err(OAuthError::GrantNotAllowed("password"))),
+            ),
+            (
+                "5. a scope outside the client's",
+                &app,
+                format!("username=alice&{pw}&scope=openid%20admin"),
+                |r| matches!(r, Err(OAuthError::ScopeNotAllowed)),
+            ),
+            (
+                "6. a wrong password",
+                &app,
+                "username=alice&password=not%20her%20password".to_owned(),
+                |r| matches!(r, Err(OAuthError::BadCredentials)),
+            ),
+            (
+                "6. an unknown user, answered as a wrong password",
+                &app,
+                format!("username=nobody&{pw}"),
+                |r| matches!(r, Err(OAuthError::BadCredentials)),
+            ),
+            (
+                "6. a disabled user, answered as a wrong password",
+                &app,
+                format!("username=bob&{pw}"),
+                |r| matches!(r, Err(OAuthError::BadCredentials)),
+            ),
+            (
+                "6. one spelling per name: ALICE is alice",
+                &app,
+                format!("username=ALICE&{pw}&scope=openid"),
+                |r| r.as_ref().is_ok_and(|t| t.scope.as_deref() == Some("openid")),
+            ),
+            (
+                "7. a client that may refresh gets a refresh token",
+                &app,
+                format!("username=alice&{pw}"),
+                |r| {
+                    r.as_ref().is_ok_and(|t| {
+                        t.refresh_token.is_some()
+                            && t.id_token.is_none()
+                            && t.scope.as_deref() == Some("openid profile offline_access")
+                    })
+                },
+            ),
+            (
+                "7. a client that may not refresh gets none",
+                &once,
+                format!("username=alice&{pw}"),
+                |r| r.as_ref().is_ok_and(|t| t.refresh_token.is_none()),
+            ),
+        ];
+        let ctx = fixtures::issue(fixtures::NOW);
+        for (check, client, form, expect) in rows {
+            let result = handle(&store, &ctx, client, &fixtures::params(&form)).await;
+            assert!(expect(&result), "{check}: {result:?}");
+        }
+    }
+
+    /// 6. "MUST protect the endpoint against brute force attacks": after
+    /// [`LOCK_THRESHOLD`] failures in a row the account is locked, and even
+    /// the right password is refused (as a wrong one) until the lock ends.
+    #[tokio::test]
+    async fn repeated_failures_lock_the_account() {
+        let (store, [app, _, _]) = setup().await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let wrong = fixtures::params("username=alice&password=not%20her%20password");
+        for _ in 0..LOCK_THRESHOLD {
+            let r = handle(&store, &ctx, &app, &wrong).await;
+            assert!(matches!(r, Err(OAuthError::BadCredentials)), "{r:?}");
+        }
+        let right = fixtures::params("username=alice&password=alice%27s%20long%20password");
+        let locked = handle(&store, &ctx, &app, &right).await;
+        assert!(matches!(locked, Err(OAuthError::BadCredentials)), "{locked:?}");
+        let after = fixtures::issue(fixtures::NOW + crate::oauth::sign_in::LOCK_SECONDS + 1);
+        let unlocked = handle(&store, &after, &app, &right).await;
+        assert!(unlocked.is_ok(), "the lock ends: {unlocked:?}");
+    }
+}
