@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod health;
 pub mod http;
+pub mod identity;
 pub mod keys;
 pub mod listener;
 pub mod oauth;

@@ -144,8 +144,8 @@ pub async fn check_password_from<S: UserStore + AttemptStore>(
     let stored = user
         .as_ref()
         .filter(|_| !matches!(reserved, Reserved::No))
-        .map(|u| u.password_hash.clone())
-        .filter(|hash| !hash.is_empty());
+        .and_then(|u| u.password())
+        .map(|hash| hash.as_str().to_owned());
     let ok = ticket.verify(password, stored).await?;
     let user = match user {
         Some(user) if ok => user,
