@@ -134,6 +134,19 @@ impl From<crate::password::PasswordError> for OAuthError {
     }
 }
 
+/// The login guard's answer, as the protocol's errors.
+impl From<crate::identity::guard::GuardError> for OAuthError {
+    fn from(e: crate::identity::guard::GuardError) -> OAuthError {
+        use crate::identity::guard::GuardError;
+        match e {
+            GuardError::BadCredentials => OAuthError::BadCredentials,
+            GuardError::TooManyAttempts => OAuthError::TooManyAttempts,
+            GuardError::Password(e) => e.into(),
+            GuardError::Store(e) => OAuthError::Store(e),
+        }
+    }
+}
+
 /// A user-lifecycle failure where the protocol expects none of its
 /// refusals (storage and hashing failures keep their own mapping; the
 /// refusals a caller expects, such as a taken username, it matches first).

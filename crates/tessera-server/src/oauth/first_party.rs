@@ -14,12 +14,13 @@ use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
 use super::client_auth::{hash_secret, identify, PublicClients};
-use super::device::DeviceKey;
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
+use super::sign_in;
 use super::user_tokens::Issue;
-use super::{sign_in, throttle};
 use super::{OAuthError, Params, Scope};
+use crate::identity::device::DeviceKey;
+use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
 use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
@@ -67,7 +68,7 @@ pub struct Issued {
     /// Deliver `tokens.refresh_token` as a cookie.
     pub cookie: bool,
     /// A new device cookie, after a password login (see
-    /// [`super::device`]).
+    /// [`crate::identity::device`]).
     pub device: Option<String>,
 }
 
@@ -174,7 +175,7 @@ pub async fn register<S: UserStore + AttemptStore>(
 
 /// Logs a user in for an app: the password grant. A browser's device
 /// cookie (`device`, checked with `devices`) is counted on its own budget
-/// rather than against the account's lock (see [`super::device`]); a
+/// rather than against the account's lock (see [`crate::identity::device`]); a
 /// successful login gets a new one.
 pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
