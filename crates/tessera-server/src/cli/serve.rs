@@ -140,23 +140,22 @@ pub(crate) struct ServeArgs {
 
 /// Seeds the demo clients and user; returns the commands to print.
 async fn seed_demo(config: &Config) -> anyhow::Result<String> {
+    use crate::identity::users::{self, NewUser};
     use crate::oauth::client_auth::hash_secret;
-    use crate::store::{Client, ClientStore, Store, User, UserStore};
+    use crate::store::{Client, ClientStore, Store, UserStore};
 
     let random = || crate::random::base64url(24).ok_or_else(|| anyhow::anyhow!("no randomness"));
     let store = Store::open(&config.database).await?;
     let now = tessera_jwt::UnixTime::now().as_secs();
     let secret = random()?;
     let password = random()?;
-    // Everything that can fail without the database is done before the
-    // first write; a failed write leaves whole rows, and a second
-    // `--demo` replaces them.
-    let password_hash = crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?;
+    // A failed write leaves whole rows, and a second `--demo` replaces
+    // them.
     for id in ["demo-service", "demo-app"] {
         store.delete_client(id).await?;
     }
     if let Some(old) = store.user_by_username("demo").await? {
-        store.delete_user(&old.id, now).await?;
+        users::delete(&store, &old.id, now).await?;
     }
     store
         .create_client(&Client {
@@ -194,21 +193,15 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
             resource_server_for: vec![],
         })
         .await?;
-    store
-        .create_user(&User {
-            id: "demo-user".into(),
-            username: "demo".into(),
-            email: Some("demo@example.com".into()),
-            email_verified: true,
-            name: Some("Demo User".into()),
-            roles: vec!["user".into()],
-            password_hash,
-            created_at: now,
-            failed_logins: 0,
-            locked_until: None,
-            disabled_at: None,
-        })
-        .await?;
+    let demo = NewUser {
+        username: "demo".into(),
+        email: Some("demo@example.com".into()),
+        email_verified: true,
+        name: Some("Demo User".into()),
+        roles: vec!["user".into()],
+        password: Some(zeroize::Zeroizing::new(password.clone())),
+    };
+    users::create(&store, demo, now).await?;
     let issuer = config.issuer();
     Ok(format!(
         "Demo seeded. Try:\n\n\
