@@ -90,7 +90,11 @@ pub fn user(id: &str, username: &str, password: &str) -> User {
         email_verified: true,
         name: Some(format!("{username} example")),
         roles: vec![],
-        password_hash: password_hash(password),
+        credentials: vec![crate::domain::credential::Credential::password(
+            id,
+            crate::domain::credential::PasswordHash::new(password_hash(password)).unwrap(),
+            1,
+        )],
         created_at: 1,
         failed_logins: 0,
         locked_until: None,

@@ -18,6 +18,7 @@ pub mod domain;
 mod fixtures;
 pub mod health;
 pub mod http;
+pub mod identity;
 pub mod keys;
 pub mod listener;
 pub mod oauth;

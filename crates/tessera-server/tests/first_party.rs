@@ -247,6 +247,9 @@ async fn a_taken_email_reads_like_a_free_one() {
     ann.id = "u-vic".into();
     ann.username = "victim".into();
     ann.email = Some("victim@example.com".into());
+    // (The copy's password is its own credential.)
+    let hash = ann.password().unwrap().clone();
+    ann.credentials = vec![tessera_server::domain::Credential::password("u-vic", hash, 1)];
     store.create_user(&ann).await.unwrap();
     let register = |from: &'static str, username: &'static str, email: &'static str| {
         let addr = on.addr;

@@ -221,7 +221,10 @@ mod credential_events {
     async fn credential_changes_end_grants_and_sessions() {
         let (server, store) = server(|_| {}).await;
         let now = || tessera_jwt::UnixTime::now().as_secs();
-        let hash = tessera_server::password::hash_blocking("a new long passphrase").unwrap();
+        let hash = tessera_server::domain::PasswordHash::new(
+            tessera_server::password::hash_blocking("a new long passphrase").unwrap(),
+        )
+        .unwrap();
         for event in ["password", "disable", "delete"] {
             store.create_user(&user("u-eve", "eve", PASSWORD, &[])).await.ok();
             let (access, r1) = log_in(&server, "eve").await;

@@ -72,9 +72,165 @@ fn the_domain_imports_nothing_of_the_server() {
     );
 }
 
-/// The code of `text` before its tests (`#[cfg(test)]` modules go last).
+/// The text of a source file before its `#[cfg(test)]` module (tests may
+/// build what they check).
 fn without_tests(text: &str) -> &str {
     text.split("#[cfg(test)]").next().unwrap_or(text)
+}
+
+/// The store files a store file names through `super::<file>`, including
+/// those in `use super::{a, b::C}` lists.
+fn store_imports(text: &str, files: &[String]) -> Vec<String> {
+    let mut named = Vec::new();
+    for (at, _) in text.match_indices("super::") {
+        let rest = &text[at + "super::".len()..];
+        let words: Vec<&str> = match rest.strip_prefix('{') {
+            Some(list) => list
+                .split('}')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .map(|w| w.trim().split("::").next().unwrap_or("").trim())
+                .collect(),
+            None => vec![rest
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")],
+        };
+        for word in words {
+            if files.iter().any(|f| f == word) && !named.iter().any(|n| n == word) {
+                named.push(word.to_owned());
+            }
+        }
+    }
+    named
+}
+
+/// No two store files import each other, directly or through others
+/// (issue 18: `users.rs` and `refresh_tokens.rs` did): the store files'
+/// imports form no cycle, so each can be read, and changed, below the
+/// ones that use it.
+#[test]
+fn store_files_import_each_other_without_a_cycle() {
+    let sources = sources("store");
+    let stem = |p: &PathBuf| p.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+    let files: Vec<String> = sources
+        .iter()
+        .map(|(p, _)| stem(p))
+        .filter(|s| s != "mod")
+        .collect();
+    let graph: Vec<(String, Vec<String>)> = sources
+        .iter()
+        .filter(|(p, _)| stem(p) != "mod")
+        .map(|(p, text)| (stem(p), store_imports(text, &files)))
+        .collect();
+    let edges = |file: &str| {
+        graph
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, to)| to.clone())
+            .unwrap_or_default()
+    };
+    // Depth-first from every file; a file met again on the current path is
+    // a cycle.
+    fn visit(file: &str, path: &mut Vec<String>, edges: &dyn Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|f| f == file) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(file.to_owned());
+            return Some(cycle);
+        }
+        path.push(file.to_owned());
+        for next in edges(file) {
+            if let Some(cycle) = visit(&next, path, edges) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    for file in &files {
+        if let Some(cycle) = visit(file, &mut Vec::new(), &edges) {
+            panic!("store files import each other: {}", cycle.join(" -> "));
+        }
+    }
+    // The checker sees imports at all (so a silent parser cannot pass).
+    assert!(
+        edges("refresh_tokens").contains(&"users".to_owned()),
+        "refresh_tokens.rs reads users through users.rs: {graph:?}"
+    );
+}
+
+/// A `User` is built in one module, the user lifecycle
+/// (`identity/users.rs`), and read back in one row reader
+/// (`store/users.rs`); tests aside.
+#[test]
+fn a_user_is_built_only_by_the_lifecycle_and_the_row_reader() {
+    // (fixtures.rs is test support, compiled for unit tests only.)
+    let allowed = ["identity/users.rs", "store/users.rs", "src/fixtures.rs"];
+    let mut broken = Vec::new();
+    for (path, text) in sources("") {
+        let shown = path.display().to_string();
+        if allowed.iter().any(|a| shown.ends_with(a)) {
+            continue;
+        }
+        for line in without_tests(&text).lines() {
+            let code = line.trim();
+            let literal = code
+                .match_indices("User {")
+                .any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+                && !code.contains("struct User {")
+                && !code.contains("impl User {")
+                && !code.contains("for User {")
+                && !code.starts_with("//");
+            if literal {
+                broken.push(format!("{shown}: {code}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "build users through identity::users:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// The store writes that make or change a user (and those that end their
+/// grants with a credential event) are called only by the user lifecycle.
+#[test]
+fn only_the_lifecycle_changes_users() {
+    let writes = [
+        ".create_user(",
+        ".create_linked_user(",
+        ".set_password(",
+        ".clear_password(",
+        ".set_disabled(",
+        ".set_email_verified(",
+        ".set_roles(",
+        ".delete_user(",
+        ".link(",
+        ".unlink(",
+    ];
+    let mut broken = Vec::new();
+    for (path, text) in sources("") {
+        let shown = path.display().to_string();
+        // (fixtures.rs is test support, compiled for unit tests only.)
+        if shown.contains("/src/identity/")
+            || shown.contains("/src/store/")
+            || shown.ends_with("src/fixtures.rs")
+        {
+            continue;
+        }
+        for line in without_tests(&text).lines() {
+            if writes.iter().any(|w| line.contains(w)) {
+                broken.push(format!("{shown}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "change users through identity::users:\n{}",
+        broken.join("\n")
+    );
 }
 
 /// Whether `line` writes a `Client { .. }` literal: the word `Client`

@@ -394,7 +394,10 @@ async fn changes_made_elsewhere_reach_every_node_in_bounded_time() {
     )
     .await;
     let before = r.json()["refresh_token"].as_str().unwrap().to_owned();
-    let hash = tessera_server::password::hash_blocking("a new passphrase").unwrap();
+    let hash = tessera_server::domain::PasswordHash::new(
+        tessera_server::password::hash_blocking("a new passphrase").unwrap(),
+    )
+    .unwrap();
     let now = tessera_jwt::UnixTime::now().as_secs();
     assert!(cluster.store.set_password("u-ann", &hash, now).await.unwrap());
     let r = token(

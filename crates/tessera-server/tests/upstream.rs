@@ -196,10 +196,7 @@ async fn another_tessera_as_the_openid_provider() {
         !local.email_verified,
         "the upstream asserted it, but it is not trust_email here"
     );
-    assert!(
-        local.password_hash.is_empty(),
-        "no password: signs in upstream only"
-    );
+    assert!(local.password().is_none(), "no password: signs in upstream only");
     let links = store.identities_of(&local.id).await.unwrap();
     assert_eq!(links.len(), 1);
     assert_eq!(

@@ -376,7 +376,14 @@ pub fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera
         email_verified: false,
         name: Some(format!("{username} example")),
         roles: roles.iter().map(|r| r.to_string()).collect(),
-        password_hash: tessera_server::password::hash_blocking(password).unwrap(),
+        credentials: vec![tessera_server::domain::Credential::password(
+            id,
+            tessera_server::domain::PasswordHash::new(
+                tessera_server::password::hash_blocking(password).unwrap(),
+            )
+            .unwrap(),
+            1,
+        )],
         created_at: 1,
         failed_logins: 0,
         locked_until: None,

@@ -67,7 +67,11 @@ fn user(id: &str, username: &str, roles: &[&str]) -> User {
         email_verified: false,
         name: None,
         roles: roles.iter().map(|r| r.to_string()).collect(),
-        password_hash: password_hash(),
+        credentials: vec![tessera_server::domain::Credential::password(
+            id,
+            tessera_server::domain::PasswordHash::new(password_hash()).unwrap(),
+            1,
+        )],
         created_at: 1,
         failed_logins: 0,
         locked_until: None,

@@ -142,7 +142,8 @@ pub(crate) struct ServeArgs {
 async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     use crate::clients::registration::{self, ClientType, NewClient};
     use crate::domain::GrantType;
-    use crate::store::{ClientStore, Store, User, UserStore};
+    use crate::identity::users::{self, NewUser};
+    use crate::store::{ClientStore, Store, UserStore};
 
     let random = || crate::random::base64url(24).ok_or_else(|| anyhow::anyhow!("no randomness"));
     let store = Store::open(&config.database).await?;
@@ -160,17 +161,15 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
         audiences: vec!["tasks-api".into()],
         ..NewClient::new("Demo app", config.access_token_ttl)
     };
-    // Everything that can fail without the database is done before the
-    // first write; a failed write leaves whole rows, and a second
-    // `--demo` replaces them.
+    // The demo clients are checked before the first write; a failed write
+    // leaves whole rows, and a second `--demo` replaces them.
     registration::validate(&service)?;
     registration::validate(&app)?;
-    let password_hash = crate::password::hash(zeroize::Zeroizing::new(password.clone())).await?;
     for id in ["demo-service", "demo-app"] {
         store.delete_client(id).await?;
     }
     if let Some(old) = store.user_by_username("demo").await? {
-        store.delete_user(&old.id, now).await?;
+        users::delete(&store, &old.id, now).await?;
     }
     let service = registration::register_with_id(&store, "demo-service", service, now).await?;
     let secret = service
@@ -178,21 +177,15 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("the demo service was registered without a secret"))?;
     let secret = secret.as_str();
     registration::register_with_id(&store, "demo-app", app, now).await?;
-    store
-        .create_user(&User {
-            id: "demo-user".into(),
-            username: "demo".into(),
-            email: Some("demo@example.com".into()),
-            email_verified: true,
-            name: Some("Demo User".into()),
-            roles: vec!["user".into()],
-            password_hash,
-            created_at: now,
-            failed_logins: 0,
-            locked_until: None,
-            disabled_at: None,
-        })
-        .await?;
+    let demo = NewUser {
+        username: "demo".into(),
+        email: Some("demo@example.com".into()),
+        email_verified: true,
+        name: Some("Demo User".into()),
+        roles: vec!["user".into()],
+        password: Some(zeroize::Zeroizing::new(password.clone())),
+    };
+    users::create(&store, demo, now).await?;
     let issuer = config.issuer();
     Ok(format!(
         "Demo seeded. Try:\n\n\

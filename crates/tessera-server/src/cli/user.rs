@@ -13,8 +13,9 @@ use zeroize::Zeroizing;
 
 use super::serve::ConfigArgs;
 use super::Failure;
+use crate::identity::users::{self, NewUser, UserError};
 use crate::password;
-use crate::store::{Store, StoreError, UpstreamStore, User, UserStore};
+use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
@@ -138,21 +139,20 @@ fn read_password() -> anyhow::Result<Zeroizing<String>> {
     Ok(line)
 }
 
-fn new_id() -> anyhow::Result<String> {
-    crate::random::hex(16).ok_or_else(|| anyhow::anyhow!("no randomness available"))
+/// The user named on the command line.
+async fn named(store: &Store, username: &str) -> anyhow::Result<crate::domain::User> {
+    match users::find(store, username).await {
+        Err(UserError::NotFound) => anyhow::bail!("no user {username:?}"),
+        other => Ok(other?),
+    }
 }
 
 /// `user disable` / `user enable`: a disabled user cannot sign in, and
 /// disabling ends their grants and sessions.
 async fn set_disabled(args: NameArgs, disable: bool) -> anyhow::Result<()> {
     let store = Store::open(&args.config.load(None, None)?.database).await?;
-    let user = store
-        .user_by_username(&crate::username::normalize(&args.username))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-    store
-        .set_disabled(&user.id, disable, UnixTime::now().as_secs())
-        .await?;
+    let user = named(&store, &args.username).await?;
+    users::set_disabled(&store, &user.id, disable, UnixTime::now().as_secs()).await?;
     let what = if disable { "disabled" } else { "enabled" };
     tracing::info!(target: "audit", user_id = %user.id, "user {what}");
     eprintln!("{what} user {}", args.username);
@@ -168,39 +168,37 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
         .block_on(async move {
             match cmd {
                 UserCommand::Create(args) => {
+                    // The username is checked before the password is read
+                    // (a typo costs no typing), and again with the rest.
                     let username = crate::username::new_username(&args.username)
                         .map_err(|e| anyhow::anyhow!("--username: {e}"))?;
                     let password = read_password()?;
                     password::strength(&password, &username)
                         .map_err(|why| anyhow::anyhow!("the password is too weak: {why}"))?;
                     let config = args.config.load(None, None)?;
-                    let hash = password::hash(password).await?;
-                    let user = User {
-                        id: new_id()?,
+                    let store = Store::open(&config.database).await?;
+                    let new = NewUser {
                         username,
                         email: args.email,
                         email_verified: args.email_verified,
                         name: args.name,
                         roles: args.roles,
-                        password_hash: hash,
-                        created_at: UnixTime::now().as_secs(),
-                        failed_logins: 0,
-                        locked_until: None,
-                        disabled_at: None,
+                        password: Some(password),
                     };
-                    let store = Store::open(&config.database).await?;
-                    match store.create_user(&user).await {
-                        Err(StoreError::Conflict(_)) => anyhow::bail!("that username or email is taken"),
+                    let user = match users::create(&store, new, UnixTime::now().as_secs()).await {
+                        Err(UserError::UsernameTaken | UserError::EmailTaken { .. }) => {
+                            anyhow::bail!("that username or email is taken")
+                        }
+                        Err(UserError::Email) => anyhow::bail!("--email: not an address"),
                         other => other?,
-                    }
+                    };
                     tracing::info!(target: "audit", user_id = %user.id, "user created");
                     println!("{}", json!({"user_id": user.id, "username": user.username}));
                     Ok(())
                 }
                 UserCommand::List(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
-                    let users: Vec<_> = store
-                        .users()
+                    let users: Vec<_> = users::list(&store)
                         .await?
                         .into_iter()
                         .map(|u| {
@@ -213,11 +211,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 }
                 UserCommand::Delete(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    store.delete_user(&user.id, UnixTime::now().as_secs()).await?;
+                    let user = named(&store, &args.username).await?;
+                    users::delete(&store, &user.id, UnixTime::now().as_secs()).await?;
                     tracing::info!(target: "audit", user_id = %user.id, "user deleted");
                     eprintln!("deleted user {}", args.username);
                     Ok(())
@@ -225,20 +220,16 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 UserCommand::SetPassword(args) => {
                     let password = read_password()?;
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    let hash = password::hash(password).await?;
-                    store.set_password(&user.id, &hash, UnixTime::now().as_secs()).await?;
+                    let user = named(&store, &args.username).await?;
+                    users::set_password(&store, &user.id, password, UnixTime::now().as_secs()).await?;
                     tracing::info!(target: "audit", user_id = %user.id, "password changed; grants and sessions ended");
                     eprintln!("password changed for {}", args.username);
                     // A linked identity signs in without the password: say
                     // so, or remove them when asked.
-                    let links = store.identities_of(&user.id).await?;
+                    let links = users::links(&store, &user.id).await?;
                     if args.unlink_all {
                         for link in &links {
-                            store.unlink(&user.id, &link.provider).await?;
+                            users::unlink(&store, &user.id, &link.provider).await?;
                             tracing::info!(target: "audit", user_id = %user.id, provider = %link.provider, "upstream identity unlinked with the password change");
                         }
                         if !links.is_empty() {
@@ -260,12 +251,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 UserCommand::Links(args) => {
                     let config = args.config.load(None, None)?;
                     let store = Store::open(&config.database).await?;
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    let links: Vec<_> = store
-                        .identities_of(&user.id)
+                    let user = named(&store, &args.username).await?;
+                    let links: Vec<_> = users::links(&store, &user.id)
                         .await?
                         .into_iter()
                         .map(|i| {
@@ -291,11 +278,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         .iter()
                         .find(|u| u.id == args.provider)
                         .map_or_else(|| args.provider.clone(), |u| u.identity_key());
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    let removed = store.unlink(&user.id, &key).await?;
+                    let user = named(&store, &args.username).await?;
+                    let removed = users::unlink(&store, &user.id, &key).await?;
                     if removed == 0 {
                         anyhow::bail!("{} has no link to {:?}", args.username, args.provider);
                     }
@@ -305,11 +289,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                 }
                 UserCommand::VerifyEmail(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
-                    let user = store
-                        .user_by_username(&crate::username::normalize(&args.username))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no user {:?}", args.username))?;
-                    store.set_email_verified(&user.id, !args.unverified).await?;
+                    let user = named(&store, &args.username).await?;
+                    users::set_email_verified(&store, &user.id, !args.unverified).await?;
                     tracing::info!(target: "audit", user_id = %user.id, verified = !args.unverified, "email verification set");
                     Ok(())
                 }

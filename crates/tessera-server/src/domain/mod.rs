@@ -1,8 +1,8 @@
 //! The vocabulary and the entities every other layer speaks of, with no
 //! I/O: [`Scope`], the sign-in [`Method`]s and their RFC 8176 `amr`
-//! values, [`GrantType`], client authentication [`AuthMethod`]s, and
-//! [`Client`] with its [`ClientCredentials`]; (as they move here) users and
-//! their credentials.
+//! values, [`User`]s and their [`Credential`]s, [`GrantType`], client
+//! authentication [`AuthMethod`]s, and [`Client`] with its
+//! [`ClientCredentials`].
 //!
 //! Everything imports `domain`; `domain` imports nothing of the server.
 //! So `store/` persists these types without knowing the protocol, and
@@ -11,14 +11,18 @@
 
 pub mod auth_method;
 pub mod client;
+pub mod credential;
 pub mod grant_type;
 pub mod method;
 pub mod proof;
 pub mod scope;
+pub mod user;
 
 pub use auth_method::AuthMethod;
 pub use client::{Client, ClientCredentials, ClientKeys, SecretMethod};
+pub use credential::{Credential, CredentialError, CredentialKind, CredentialType, PasswordHash};
 pub use grant_type::GrantType;
 pub use method::Method;
 pub use proof::{Amr, Proof, Proofs};
 pub use scope::{Scope, ScopeError};
+pub use user::User;

@@ -97,7 +97,7 @@ mod tests {
             email_verified: true,
             name: Some("Ann".into()),
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            password_hash: String::new(),
+            credentials: vec![],
             created_at: 0,
             failed_logins: 0,
             locked_until: None,

@@ -153,6 +153,40 @@ impl From<crate::password::PasswordError> for OAuthError {
     }
 }
 
+/// The login guard's answer, as the protocol's errors.
+impl From<crate::identity::guard::GuardError> for OAuthError {
+    fn from(e: crate::identity::guard::GuardError) -> OAuthError {
+        use crate::identity::guard::GuardError;
+        match e {
+            GuardError::BadCredentials => OAuthError::BadCredentials,
+            GuardError::TooManyAttempts => OAuthError::TooManyAttempts,
+            GuardError::Password(e) => e.into(),
+            GuardError::Store(e) => OAuthError::Store(e),
+        }
+    }
+}
+
+/// A user-lifecycle failure where the protocol expects none of its
+/// refusals (storage and hashing failures keep their own mapping; the
+/// refusals a caller expects, such as a taken username, it matches first).
+impl From<crate::identity::users::UserError> for OAuthError {
+    fn from(e: crate::identity::users::UserError) -> OAuthError {
+        use crate::identity::users::UserError;
+        match e {
+            UserError::Store(e) => OAuthError::Store(e),
+            UserError::Password(e) => e.into(),
+            UserError::WeakPassword(why) => OAuthError::WeakPassword(why),
+            UserError::UsernameTaken => OAuthError::UserExists,
+            other @ (UserError::Username(_)
+            | UserError::Email
+            | UserError::EmailTaken { .. }
+            | UserError::NotFound
+            | UserError::LastCredential
+            | UserError::NoRandomness) => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl OAuthError {
     /// The registered error code (RFC 6749 §5.2, RFC 8707 §2).
     pub fn code(&self) -> &'static str {

@@ -14,12 +14,14 @@ use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
 use super::client_auth::{hash_secret, identify, PublicClients};
-use super::device::DeviceKey;
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
+use super::sign_in;
 use super::user_tokens::Issue;
-use super::{sign_in, throttle};
 use super::{OAuthError, Params, Scope};
+use crate::identity::device::DeviceKey;
+use crate::identity::guard as throttle;
+use crate::identity::users::{self, NewUser, UserError};
 use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
 /// `POST /api/v1/login` body.
@@ -66,7 +68,7 @@ pub struct Issued {
     /// Deliver `tokens.refresh_token` as a cookie.
     pub cookie: bool,
     /// A new device cookie, after a password login (see
-    /// [`super::device`]).
+    /// [`crate::identity::device`]).
     pub device: Option<String>,
 }
 
@@ -92,7 +94,7 @@ pub struct RegisterRequest {
 #[derive(Debug)]
 pub enum Registered {
     /// The account was made.
-    Created(crate::store::User),
+    Created(crate::domain::User),
     /// The email is another account's: nothing was made. Once Tessera
     /// sends mail, a verification message to that address decides (its
     /// owner is told someone tried, and nobody else learns anything); until
@@ -139,64 +141,41 @@ pub async fn register<S: UserStore + AttemptStore>(
         tracing::warn!(target: "audit", peer = ?peer, "registration refused: too many from this address");
         return Err(OAuthError::RegistrationThrottled);
     }
-    let username = crate::username::new_username(&request.username)
-        .map_err(|e| OAuthError::MalformedJson(e.message()))?;
-    let username = username.as_str();
-    if let Some(email) = &request.email {
-        if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(OAuthError::MalformedJson("email is not an address"));
-        }
-    }
-    crate::password::strength(&request.password, username).map_err(OAuthError::WeakPassword)?;
-    let hash = crate::password::hash(zeroize::Zeroizing::new(request.password)).await?;
-    let id = crate::random::hex(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
-    let user = crate::store::User {
-        id,
-        username: username.to_owned(),
+    let request_name = crate::username::normalize(&request.username);
+    // The rules for a new user (username, email, password strength) are
+    // the lifecycle's; the password is hashed before the email is looked
+    // up, so a taken email costs the same work as a free one.
+    let new = NewUser {
+        username: request.username,
         email: request.email,
         // Nobody has checked the address yet (OpenID Connect Core §5.1).
         email_verified: false,
         name: request.name,
         roles: vec![],
-        password_hash: hash,
-        created_at: now,
-        failed_logins: 0,
-        locked_until: None,
-        disabled_at: None,
+        password: Some(zeroize::Zeroizing::new(request.password)),
     };
-    // An address another account uses, in any ASCII case, is taken (the
-    // column's own constraint is case-sensitive).
-    let email_taken = match &user.email {
-        Some(email) => store.user_by_email(email).await?.is_some(),
-        None => false,
-    };
-    let made = if email_taken {
-        Err(crate::store::StoreError::Conflict("email".into()))
-    } else {
-        store.create_user(&user).await
-    };
-    match made {
-        Ok(()) => {}
-        // The username is told; anything else that conflicts is the email.
-        Err(crate::store::StoreError::Conflict(_)) if store.username_taken(username).await? => {
-            tracing::info!(target: "audit", username, peer = ?peer, "registration refused: username taken");
+    let user = match users::create(store, new, now).await {
+        Ok(user) => user,
+        Err(UserError::Username(e)) => return Err(OAuthError::MalformedJson(e.message())),
+        Err(UserError::Email) => return Err(OAuthError::MalformedJson("email is not an address")),
+        Err(UserError::WeakPassword(why)) => return Err(OAuthError::WeakPassword(why)),
+        Err(UserError::UsernameTaken) => {
+            tracing::info!(target: "audit", username = %request_name, peer = ?peer, "registration refused: username taken");
             return Err(OAuthError::UserExists);
         }
-        Err(crate::store::StoreError::Conflict(_)) if user.email.is_some() => {
+        Err(UserError::EmailTaken { username }) => {
             tracing::info!(target: "audit", username, peer = ?peer, "registration not made: the email is another account's");
-            return Ok(Registered::EmailTaken {
-                username: user.username,
-            });
+            return Ok(Registered::EmailTaken { username });
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     tracing::info!(target: "audit", user_id = %user.id, "user registered");
     Ok(Registered::Created(user))
 }
 
 /// Logs a user in for an app: the password grant. A browser's device
 /// cookie (`device`, checked with `devices`) is counted on its own budget
-/// rather than against the account's lock (see [`super::device`]); a
+/// rather than against the account's lock (see [`crate::identity::device`]); a
 /// successful login gets a new one.
 pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,

@@ -7,7 +7,8 @@ pub mod authorize_error;
 pub mod claims;
 pub mod client_auth;
 pub mod code;
-pub mod device;
+/// Device cookies, now part of the login guard ([`crate::identity::device`]).
+pub use crate::identity::device;
 pub mod error;
 pub mod first_party;
 pub mod grant;
@@ -19,7 +20,8 @@ pub mod origins;
 pub mod params;
 pub mod revoke;
 pub mod sign_in;
-pub mod throttle;
+/// Per-address counting, now part of the login guard ([`crate::identity::guard`]).
+pub use crate::identity::guard as throttle;
 pub mod token;
 pub mod upstream;
 pub mod user_tokens;

@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::grants;
 use super::refresh_tokens::{self, IssuedGrant};
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
@@ -184,7 +185,7 @@ impl CodeStore for Store {
                 .await?;
             }
             if let Some(family) = family {
-                refresh_tokens::revoke_family(&mut tx, &family, now).await?;
+                grants::revoke_family(&mut tx, &family, now).await?;
             }
             tx.commit().await?;
             Ok(Redeemed::Replayed)

@@ -13,6 +13,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod consents;
+mod grants;
 mod interactions;
 mod introspection;
 mod keys;
@@ -32,7 +33,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
-pub use crate::domain::Client;
+pub use crate::domain::{Client, User};
 pub use attempts::{AttemptStore, Counts};
 pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
@@ -48,7 +49,7 @@ pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
 pub use upstream::{Created, Identity, Trip, UpstreamStore};
-pub use users::{User, UserStore};
+pub use users::UserStore;
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +213,11 @@ macro_rules! migrations {
                 include_str!(concat!("../../migrations/", $dir, "/0019_client_keys.sql")),
             ),
             (
+                20,
+                "credentials",
+                include_str!(concat!("../../migrations/", $dir, "/0020_credentials.sql")),
+            ),
+            (
                 21,
                 "sign_in_proofs",
                 include_str!(concat!("../../migrations/", $dir, "/0021_sign_in_proofs.sql")),
@@ -222,6 +228,26 @@ macro_rules! migrations {
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
+
+/// The migrator for these (version, description, SQL) files.
+fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = files
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
 
 impl Store {
     /// Connects (creating a SQLite file and its folder on first start) and
@@ -302,23 +328,7 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
-        let migrations = files
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sqlx::SqlStr::from_static(sql),
-                    false,
-                )
-            })
-            .collect::<Vec<_>>();
-        let migrator = Migrator {
-            migrations: Cow::Owned(migrations),
-            ..Migrator::DEFAULT
-        };
-        migrator.run(&self.pool).await?;
+        migrator(files).run(&self.pool).await?;
         Ok(())
     }
 

@@ -21,8 +21,9 @@
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 
+use super::grants::revoke_family;
 use super::retry::{retried, Repeat};
-use super::{Store, StoreError, User};
+use super::{users, Store, StoreError, User};
 use crate::domain::Scope;
 
 /// A refresh token as stored (the token itself is never stored).
@@ -203,56 +204,6 @@ pub(crate) async fn insert_grant(
     Ok(())
 }
 
-/// Revokes a family inside `tx`: the family, its tokens, and the access
-/// tokens they were issued with (kept in `revoked_tokens` until they would
-/// have expired anyway).
-pub(crate) async fn revoke_family(
-    tx: &mut Transaction<'static, Any>,
-    family_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(family_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(family_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO revoked_tokens (jti, expires_at) \
-         SELECT access_jti, access_expires_at FROM refresh_tokens \
-         WHERE family_id = $1 AND access_jti IS NOT NULL AND access_expires_at > $2 \
-         ON CONFLICT (jti) DO NOTHING",
-    )
-    .bind(family_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Revokes every family of `user_id` (and their access tokens), inside
-/// `tx`.
-pub(crate) async fn revoke_user_families(
-    tx: &mut Transaction<'static, Any>,
-    user_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    let families: Vec<String> = sqlx::query_scalar(
-        "SELECT family_id FROM refresh_families WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for family in families {
-        revoke_family(tx, &family, now).await?;
-    }
-    Ok(())
-}
-
 /// One try of [`RefreshTokenStore::rotate_refresh_token`]: one
 /// transaction.
 async fn rotate_once<E>(
@@ -283,17 +234,21 @@ async fn rotate_once<E>(
     let corrupt = |e: sqlx::Error| StoreError::Corrupt(format!("refresh_families: {e}"));
     let family_id: String = family.try_get("family_id").map_err(corrupt)?;
     let family_expires_at: i64 = family.try_get("expires_at").map_err(corrupt)?;
-    // 2. The token and its user, read under the family's lock.
-    let row = sqlx::query(
+    // 2. The token and its user with their credentials (one row each),
+    //    read under the family's lock in one query.
+    let rows = sqlx::query(concat!(
         "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.expires_at, \
-         t.used_at, t.revoked_at, u.id, u.username, u.email, u.name, u.roles, u.password_hash, \
-         u.created_at, u.failed_logins, u.locked_until, u.email_verified, u.disabled_at \
-         FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-    )
+         t.used_at, t.revoked_at, ",
+        users::user_columns!(),
+        " FROM refresh_tokens t JOIN users u ON u.id = t.user_id ",
+        users::credentials_join!(),
+        " WHERE t.token_hash = $1 ",
+        users::credentials_order!()
+    ))
     .bind(hash.to_vec())
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let Some(row) = row else {
+    let (Some(row), Some(user)) = (rows.first(), users::from_rows(&rows)?.into_iter().next()) else {
         tx.rollback().await?;
         return Ok(Consumed::Invalid);
     };
@@ -301,7 +256,7 @@ async fn rotate_once<E>(
     let used_at: Option<i64> = row.try_get("used_at").map_err(get)?;
     let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(get)?;
     let presented = Presented {
-        token: from_row(&row)?,
+        token: from_row(row)?,
         family_expires_at,
     };
     // 3. A used token is a replay, which ends the family; unless the
@@ -310,7 +265,6 @@ async fn rotate_once<E>(
     //    this is that success again. Another request draws another
     //    successor, so a real replay is never taken for one.
     if used_at.is_some() {
-        let user = super::users::from_row(&row)?;
         if let Ok(IssuedGrant {
             refresh: Some(successor),
             ..
@@ -339,7 +293,6 @@ async fn rotate_once<E>(
         return Ok(Consumed::Invalid);
     }
     // 4. What to issue in its place.
-    let user = super::users::from_row(&row)?;
     let next = match decide(&presented, &user) {
         Ok(next) => next,
         Err(refused) => {

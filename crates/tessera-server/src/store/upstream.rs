@@ -174,7 +174,7 @@ impl UpstreamStore for Store {
                     None => Err(StoreError::Corrupt("upstream identity vanished".into())),
                 };
             }
-            match super::users::insert(&mut *tx, user).await {
+            match super::users::insert(&mut tx, user).await {
                 Ok(()) => {
                     tx.commit().await?;
                     Ok(Created::Created)

@@ -25,13 +25,14 @@ use super::flow::{
 };
 use super::policy::Method;
 use super::{ResumeError, StepProof};
+use crate::identity::users::{self, Linked, NewUser};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::upstream::link::{self, Linking, Rules};
 use crate::oauth::upstream::{Profile, Provider, UpstreamError, Upstreams, TRIP_TTL};
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{sign_in, throttle, OAuthError, Params};
-use crate::store::{Created, StoreError, Trip, User};
+use crate::store::{StoreError, Trip};
 
 /// An identity waiting on the link page, kept on the interaction.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -301,7 +302,9 @@ async fn finish<S: FlowStore>(
     if !map.is_empty() && linked_here().await? {
         let roles = link::roles_after(&user.roles, map, &profile.groups);
         if roles != user.roles {
-            ctx.store.set_roles(&user.id, &roles).await?;
+            users::set_roles(ctx.store, &user.id, &roles)
+                .await
+                .map_err(OAuthError::from)?;
             tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
         }
     }
@@ -316,15 +319,9 @@ async fn link_identity<S: FlowStore>(
     subject: &str,
     user_id: &str,
 ) -> Result<String, FlowError> {
-    match ctx.store.link(provider, subject, user_id, ctx.now).await {
-        Ok(()) => Ok(user_id.to_owned()),
-        Err(StoreError::Conflict(_)) => ctx
-            .store
-            .linked_user(provider, subject, ctx.now)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("upstream identity vanished".into()).into()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(users::link(ctx.store, user_id, provider, subject, ctx.now)
+        .await
+        .map_err(OAuthError::from)?)
 }
 
 /// A new user from `profile`, linked to (provider, subject) in the same
@@ -338,7 +335,6 @@ async fn create_linked<S: FlowStore>(
     profile: &Profile,
     rules: Rules,
 ) -> Result<String, FlowError> {
-    let id = crate::random::base64url(16).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let taken = match &profile.email {
         Some(email) => ctx.store.user_by_email(email).await?.is_some(),
         None => false,
@@ -354,31 +350,23 @@ async fn create_linked<S: FlowStore>(
     let tries = [(email.clone(), email_verified), (None, false)];
     for (email, email_verified) in tries.into_iter().take(if email.is_some() { 2 } else { 1 }) {
         for username in &candidates {
-            let user = User {
-                id: id.clone(),
+            let new = NewUser {
                 username: username.clone(),
-                email_verified,
                 email: email.clone(),
+                email_verified,
                 name: profile.name.clone(),
                 roles: vec![],
                 // No password: this account signs in through the provider.
-                password_hash: String::new(),
-                created_at: ctx.now,
-                failed_logins: 0,
-                locked_until: None,
-                disabled_at: None,
+                password: None,
             };
-            match ctx
-                .store
-                .create_linked_user(&user, provider, &profile.subject, ctx.now)
-                .await?
-            {
-                Created::Created => {
+            match users::create_linked(ctx.store, new, provider, &profile.subject, ctx.now).await {
+                Ok(Linked::Created(user)) => {
                     tracing::info!(target: "audit", provider, user_id = %user.id, username = %user.username, email = user.email.is_some(), email_verified, "user created from an upstream identity");
                     return Ok(user.id);
                 }
-                Created::AlreadyLinked(user_id) => return Ok(user_id),
-                Created::Taken => continue,
+                Ok(Linked::AlreadyLinked(user_id)) => return Ok(user_id),
+                Ok(Linked::Taken) => continue,
+                Err(e) => return Err(OAuthError::from(e).into()),
             }
         }
     }

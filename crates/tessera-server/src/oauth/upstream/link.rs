@@ -176,7 +176,7 @@ mod tests {
             email_verified: true,
             name: None,
             roles: vec![],
-            password_hash: String::new(),
+            credentials: vec![],
             created_at: 0,
             failed_logins: 0,
             locked_until: None,

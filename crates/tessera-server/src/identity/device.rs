@@ -1,7 +1,7 @@
 //! Device cookies: a browser that has signed in to an account before is
 //! not locked out of it by strangers' failures.
 //!
-//! The account lock ([`super::sign_in`]) stops online guessing, but anyone
+//! The account lock ([`super::guard`]) stops online guessing, but anyone
 //! who knows a username can keep it locked (five wrong guesses every five
 //! minutes) and so refuse its owner: a lock by trickle. OWASP's answer
 //! ("Blocking Brute Force Attacks", *device cookies*; Authentication Cheat
@@ -19,7 +19,7 @@
 //!   account the form names, and another account's cookie, a forged one or
 //!   an expired one counts for nothing.
 //! - A device has its own small budget: [`DEVICE_FAILURES`] attempts
-//!   without success per [`throttle::WINDOW_SECS`](super::throttle::WINDOW_SECS),
+//!   without success per [`guard::WINDOW_SECS`](super::guard::WINDOW_SECS),
 //!   reserved before the hash like every other count, so a stolen device
 //!   cookie is worth a few guesses, no more. Past it the device is a
 //!   stranger again.
