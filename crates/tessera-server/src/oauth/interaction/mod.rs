@@ -32,6 +32,8 @@
 //! interaction* and by nothing else.
 
 pub mod flow;
+#[cfg(test)]
+mod flow_tests;
 pub mod policy;
 pub mod upstream;
 
