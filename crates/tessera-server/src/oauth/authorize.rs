@@ -632,4 +632,235 @@ mod tests {
             "https://app.example/cb?code=c"
         );
     }
+
+    const PKCE: &str =
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+
+    /// What `check` answers for `query` against a store with a
+    /// confidential client `conf` and a public client `pub`, both for the
+    /// code grant and the scopes `openid profile`, and a client `cc` for
+    /// client credentials only.
+    async fn checked(query: &str) -> Result<AuthorizationRequest, Refusal> {
+        use crate::domain::GrantType;
+        use crate::fixtures;
+        use crate::store::ClientStore;
+        let store = fixtures::store().await;
+        for (id, secret) in [("conf", Some("s3cret")), ("pub", None)] {
+            let client = fixtures::client(id, secret, &[GrantType::AuthorizationCode], "openid profile");
+            store.create_client(&client).await.unwrap();
+        }
+        let other = fixtures::client("cc", Some("s3cret"), &[GrantType::ClientCredentials], "api");
+        store.create_client(&other).await.unwrap();
+        let keys = fixtures::key_ring(&store, tessera_jwt::Algorithm::ES256).await;
+        check(
+            &store,
+            &keys.verify,
+            fixtures::ISSUER,
+            query.as_bytes(),
+            fixtures::NOW,
+        )
+        .await
+    }
+
+    /// RFC 6749 §4.1.1 and OpenID Connect Core §3.1.2.1, one row per rule,
+    /// in the order the module lists them: a page where the client or the
+    /// redirect URI cannot be trusted, a redirect (with `state`) after.
+    #[tokio::test]
+    async fn rfc_6749_4_1_1_checks() {
+        let base = "response_type=code&client_id=conf&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=st";
+        let public = base.replace("client_id=conf", "client_id=pub");
+        let page = |e: AuthorizeError| Err(Refusal::Page(e));
+        let redirect = |e: AuthorizeError| {
+            Err(Refusal::Redirect(Redirect {
+                redirect_uri: "https://app.example/cb".into(),
+                error: e,
+                state: Some("st".into()),
+            }))
+        };
+        let rows: Vec<(&str, String, Result<(), Refusal>)> = vec![
+            (
+                "1. client_id twice",
+                format!("{base}&client_id=pub"),
+                page(AuthorizeError::RepeatedClientParameter("client_id")),
+            ),
+            (
+                "2. no client_id",
+                "response_type=code".into(),
+                page(AuthorizeError::MissingClientId),
+            ),
+            (
+                "2. unknown client",
+                "client_id=nobody".into(),
+                page(AuthorizeError::UnknownClient),
+            ),
+            (
+                "2. unregistered redirect URI",
+                "client_id=conf&redirect_uri=https%3A%2F%2Fevil.example%2Fcb".into(),
+                page(AuthorizeError::RedirectUriNotRegistered),
+            ),
+            (
+                "2. the only redirect URI may be omitted",
+                "response_type=code&client_id=conf".into(),
+                Ok(()),
+            ),
+            (
+                "3. another parameter twice",
+                format!("{base}&scope=openid&scope=profile"),
+                redirect(AuthorizeError::RepeatedParameter("scope")),
+            ),
+            (
+                "4. no response_type",
+                base.replace("response_type=code&", ""),
+                redirect(AuthorizeError::MissingResponseType),
+            ),
+            (
+                "4. implicit",
+                base.replace("response_type=code", "response_type=token"),
+                redirect(AuthorizeError::UnsupportedResponseType),
+            ),
+            (
+                "6. request objects",
+                format!("{base}&request=x"),
+                redirect(AuthorizeError::RequestNotSupported),
+            ),
+            (
+                "6. request_uri",
+                format!("{base}&request_uri=x"),
+                redirect(AuthorizeError::RequestUriNotSupported),
+            ),
+            (
+                "7. plain PKCE",
+                format!("{base}&code_challenge=abc&code_challenge_method=plain"),
+                redirect(AuthorizeError::PlainPkce),
+            ),
+            (
+                "7. a challenge without its method",
+                format!("{base}&code_challenge=abc"),
+                redirect(AuthorizeError::PkceMethodRequired),
+            ),
+            (
+                "7. a short challenge",
+                format!("{base}&code_challenge=abc&code_challenge_method=S256"),
+                redirect(AuthorizeError::MalformedChallenge),
+            ),
+            (
+                "7. a public client without PKCE",
+                public.clone(),
+                redirect(AuthorizeError::PublicClientWithoutPkce),
+            ),
+            ("7. a public client with PKCE", format!("{public}{PKCE}"), Ok(())),
+            (
+                "8. a scope beyond the client's",
+                format!("{base}&scope=openid%20admin"),
+                redirect(AuthorizeError::ScopeNotAllowed),
+            ),
+            (
+                "8. address and phone are left out",
+                format!("{base}&scope=openid%20address"),
+                Ok(()),
+            ),
+            (
+                "9. an unknown prompt",
+                format!("{base}&prompt=sometimes"),
+                redirect(AuthorizeError::UnknownPrompt),
+            ),
+            (
+                "9. none with another prompt",
+                format!("{base}&prompt=none%20login"),
+                redirect(AuthorizeError::PromptNoneCombined),
+            ),
+            (
+                "9. fragment response mode",
+                format!("{base}&response_mode=fragment"),
+                redirect(AuthorizeError::UnsupportedResponseMode),
+            ),
+            (
+                "9. a negative max_age",
+                format!("{base}&max_age=-1"),
+                redirect(AuthorizeError::BadMaxAge),
+            ),
+            (
+                "10. a hint that is no ID token",
+                format!("{base}&id_token_hint=abc"),
+                redirect(AuthorizeError::BadIdTokenHint),
+            ),
+            ("a confidential client without PKCE", base.into(), Ok(())),
+        ];
+        for (name, query, want) in rows {
+            let got = checked(&query).await.map(|_| ());
+            assert_eq!(got, want, "{name}");
+        }
+        // Rule 5, for a client not registered for the code grant.
+        let got =
+            checked("response_type=code&client_id=cc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb").await;
+        assert!(
+            matches!(
+                got,
+                Err(Refusal::Redirect(Redirect {
+                    error: AuthorizeError::UnauthorizedClient,
+                    ..
+                }))
+            ),
+            "5. {got:?}"
+        );
+    }
+
+    /// A kept request reads back as it was, and is refused once the
+    /// client's registration no longer allows it.
+    #[tokio::test]
+    async fn a_kept_request_is_checked_against_the_client_as_it_is_now() {
+        use crate::domain::GrantType;
+        use crate::fixtures;
+        use crate::store::ClientStore;
+        let store = fixtures::store().await;
+        let client = fixtures::client(
+            "conf",
+            Some("s3cret"),
+            &[GrantType::AuthorizationCode],
+            "openid profile",
+        );
+        store.create_client(&client).await.unwrap();
+        let keys = fixtures::key_ring(&store, tessera_jwt::Algorithm::ES256).await;
+        let query = "response_type=code&client_id=conf&scope=openid%20profile&state=st&nonce=n&prompt=login&max_age=60";
+        let request = check(
+            &store,
+            &keys.verify,
+            fixtures::ISSUER,
+            query.as_bytes(),
+            fixtures::NOW,
+        )
+        .await
+        .unwrap();
+        let kept = request.to_kept().unwrap();
+        let back = AuthorizationRequest::from_kept(&store, &kept).await.unwrap();
+        assert_eq!(
+            (
+                back.scope().as_str(),
+                back.state(),
+                back.nonce(),
+                back.prompt_login(),
+                back.max_age()
+            ),
+            ("openid profile", Some("st"), Some("n"), true, Some(60))
+        );
+        assert!(matches!(
+            AuthorizationRequest::from_kept(&store, "client_id=conf&response_type=code").await,
+            Err(Unkept::Unreadable(_))
+        ));
+        // The client loses the profile scope: the kept request no longer holds.
+        assert!(store.delete_client("conf").await.unwrap());
+        let narrower = fixtures::client("conf", Some("s3cret"), &[GrantType::AuthorizationCode], "openid");
+        store.create_client(&narrower).await.unwrap();
+        let refused = AuthorizationRequest::from_kept(&store, &kept).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Unkept::Refused(Refusal::Redirect(Redirect {
+                    error: AuthorizeError::ScopeNotAllowed,
+                    ..
+                })))
+            ),
+            "{refused:?}"
+        );
+    }
 }
