@@ -34,7 +34,7 @@ use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
 use super::client_auth::hash_secret;
-use super::client_auth::{identify, PublicClients};
+use super::client_auth::{identify, AuthenticatedClient, CallingClient, PublicClients};
 use super::{OAuthError, Params};
 use crate::store::{key_revocation_jti, Client, ClientStore, IntrospectionStore, RevocationStore};
 
@@ -183,7 +183,11 @@ pub async fn handle<S: ClientStore + RevocationStore + IntrospectionStore>(
 ) -> Result<Value, OAuthError> {
     let mut params = Params::parse(body)?;
     // 1.
-    let caller = identify(ctx.store, authorization, &mut params, CALLERS).await?;
+    let caller: AuthenticatedClient = match identify(ctx.store, authorization, &mut params, CALLERS).await? {
+        CallingClient::Authenticated(proved) => proved,
+        // (`CALLERS` refuses public clients; `identify` said so already.)
+        CallingClient::Identified(_) => return Err(OAuthError::PublicClientNotAllowed),
+    };
     let caller = caller.client();
     // 2.
     let token = params.require("token")?;
