@@ -24,6 +24,11 @@ pub const NOW: i64 = 1_700_000_000;
 /// How long a refresh family lives in the fixtures.
 pub const FAMILY_LIFETIME: i64 = 90 * 24 * 3600;
 
+/// Whom client assertions are for in the fixtures: [`ISSUER`], at [`NOW`].
+pub fn audience() -> client_auth::Audience<'static> {
+    client_auth::Audience { issuer: ISSUER, now: NOW }
+}
+
 /// A fresh, migrated, in-memory store of its own.
 pub async fn store() -> Store {
     Store::open(crate::store::SQLITE_MEMORY).await.unwrap()
@@ -70,13 +75,13 @@ pub async fn proved(store: &Store, client: &Client, secret: &str) -> Authenticat
         ("client_id", Some(client.id.as_str())),
         ("client_secret", Some(secret)),
     ]);
-    client_auth::authenticate(store, None, &mut params).await.unwrap()
+    client_auth::authenticate(store, None, &mut params, audience()).await.unwrap()
 }
 
 /// `client_id` authenticated with `secret` (or identified, when public).
 pub async fn authenticated(store: &Store, client_id: &str, secret: Option<&str>) -> CallingClient {
     let mut params = Params::from_pairs([("client_id", Some(client_id)), ("client_secret", secret)]);
-    client_auth::identify(store, None, &mut params, PublicClients::Allowed)
+    client_auth::identify(store, None, &mut params, PublicClients::Allowed, audience())
         .await
         .unwrap()
 }

@@ -8,7 +8,7 @@ use tessera_jwt::UnixTime;
 use super::serve::ConfigArgs;
 use super::Failure;
 use crate::clients::registration::{self, ClientType, NewClient, RegistrationError};
-use crate::domain::{AuthMethod, Client, GrantType, Scope};
+use crate::domain::{AuthMethod, Client, ClientKeys, GrantType, Scope};
 use crate::store::{ClientStore, Store};
 
 #[derive(Debug, Subcommand)]
@@ -69,9 +69,19 @@ pub(crate) struct CreateArgs {
     #[arg(long)]
     public: bool,
     /// Token endpoint authentication method: client_secret_basic or
-    /// client_secret_post (default: either).
+    /// client_secret_post (default: either); private_key_jwt with --jwks.
     #[arg(long)]
     auth_method: Option<String>,
+    /// A JWK Set file ({"keys": [...]}) of the client's public keys: the
+    /// client authenticates with private_key_jwt (RFC 7523), signing with an
+    /// asymmetric key, and gets no secret.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["jwks_uri", "public"])]
+    jwks: Option<std::path::PathBuf>,
+    /// Where the client publishes its JWK Set (https): private_key_jwt.
+    /// Registered, but not fetched yet: such a client is refused until it
+    /// is, so use --jwks for now.
+    #[arg(long, value_name = "URL", conflicts_with = "public")]
+    jwks_uri: Option<String>,
     /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
     /// SameSite=Strict cookie instead of the JSON body
     /// (__Host-tessera_refresh on https issuers, else tessera_refresh
@@ -189,11 +199,13 @@ fn refusal(e: RegistrationError, auth_method: Option<&str>) -> anyhow::Error {
         }
         IdTaken(_) => anyhow::anyhow!("client id collision; try again"),
         Store(e) => anyhow::Error::from(e),
+        MalformedJwks => anyhow::anyhow!(
+            "--jwks: not a JWK Set with an asymmetric signature key (RSA, EC or OKP), like {{\"keys\": [...]}}"
+        ),
+        JwksUri(uri) => anyhow::anyhow!("--jwks-uri {uri:?}: must be https (or http to a loopback host)"),
         other @ (NoGrantTypes
         | PublicClientCredentials
         | KeysForPublicClient
-        | MalformedJwks
-        | JwksUri(_)
         | Id(_)
         | NoRandomness) => anyhow::Error::from(other),
     }
@@ -220,6 +232,13 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
             )
         })?),
     };
+    let keys = match (&args.jwks, args.jwks_uri) {
+        (Some(path), _) => Some(ClientKeys::Jwks(std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("--jwks {}: {e}", path.display())
+        })?)),
+        (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
+        (None, None) => None,
+    };
     let new = NewClient {
         name: args.name,
         client_type: if args.public {
@@ -228,7 +247,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
             ClientType::Confidential
         },
         auth_method,
-        keys: None,
+        keys,
         grant_types,
         scopes: args.scope,
         audiences: args.audiences,

@@ -23,8 +23,8 @@
 use aws_lc_rs::digest::{digest, SHA256};
 use zeroize::Zeroizing;
 
-use crate::domain::{AuthMethod, Client, ClientCredentials};
-use crate::store::{ClientStore, StoreError};
+use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys};
+use crate::store::{AssertionStore, ClientStore, StoreError};
 
 /// Why a caller was not identified or authenticated. The wire codes
 /// (`invalid_request`, `invalid_client`) are chosen by `oauth::OAuthError`.
@@ -51,10 +51,19 @@ pub enum AuthError {
     /// A public client where the endpoint needs a confidential one.
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
-    /// The client authenticates with keys (`private_key_jwt`), which the
-    /// server does not accept yet.
-    #[error("private_key_jwt is not supported yet")]
+    /// The client registered its keys by `jwks_uri`, which the server
+    /// does not fetch yet (keys registered inline are accepted).
+    #[error("private_key_jwt with a jwks_uri is not supported yet: register the keys inline")]
     KeysNotSupported,
+    /// `client_assertion` without `client_assertion_type` or the other way
+    /// round ([RFC 7521 §4.2]).
+    ///
+    /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+    #[error("client_assertion and client_assertion_type go together")]
+    IncompleteAssertion,
+    /// A `client_assertion_type` other than a JWT bearer assertion.
+    #[error("unsupported client_assertion_type")]
+    UnsupportedAssertionType,
     /// Storage failed.
     #[error("storage failure")]
     Store(#[from] StoreError),
@@ -74,6 +83,8 @@ pub struct Presented {
     secret: Option<Zeroizing<String>>,
     /// How it was sent.
     method: AuthMethod,
+    /// The client assertion (`private_key_jwt`), if one was sent.
+    assertion: Option<String>,
 }
 
 impl std::fmt::Debug for Presented {
@@ -82,6 +93,7 @@ impl std::fmt::Debug for Presented {
             .field("client_id", &self.client_id)
             .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
             .field("method", &self.method)
+            .field("assertion", &self.assertion.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -109,6 +121,7 @@ impl Presented {
                     client_id,
                     secret: Some(secret),
                     method: AuthMethod::ClientSecretBasic,
+                    assertion: None,
                 })
             }
             (None, secret) => Ok(Presented {
@@ -119,8 +132,44 @@ impl Presented {
                     AuthMethod::None
                 },
                 secret,
+                assertion: None,
             }),
         }
+    }
+
+    /// Reads a JWT client assertion ([RFC 7521 §4.2], [RFC 7523 §2.2]):
+    /// `client_assertion_type` and `client_assertion`, with the body's
+    /// `client_id` if sent. No other credentials may come with it; without
+    /// a `client_id` the assertion's own `sub` names the client, to be
+    /// verified against that client's keys.
+    ///
+    /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+    /// [RFC 7523 §2.2]: https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+    pub fn assertion(
+        authorization: Option<&str>,
+        body_id: Option<String>,
+        body_secret: Option<String>,
+        assertion_type: Option<String>,
+        assertion: Option<String>,
+    ) -> Result<Presented, AuthError> {
+        let (Some(kind), Some(assertion)) = (assertion_type, assertion) else {
+            return Err(AuthError::IncompleteAssertion);
+        };
+        if kind != super::assertion::ASSERTION_TYPE {
+            return Err(AuthError::UnsupportedAssertionType);
+        }
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(AuthError::SeveralMethods);
+        }
+        let client_id = body_id
+            .or_else(|| super::assertion::claimed_client(&assertion))
+            .ok_or(AuthError::Missing)?;
+        Ok(Presented {
+            client_id,
+            secret: None,
+            method: AuthMethod::PrivateKeyJwt,
+            assertion: Some(assertion),
+        })
     }
 
     /// The claimed `client_id`.
@@ -227,19 +276,83 @@ impl CallingClient {
     }
 }
 
+/// Whom a client assertion must be for: this server (its issuer
+/// identifier), now.
+#[derive(Clone, Copy, Debug)]
+pub struct Audience<'a> {
+    /// The issuer identifier (the token endpoint URL is derived from it).
+    pub issuer: &'a str,
+    /// Now, in seconds since the epoch.
+    pub now: i64,
+}
+
 /// Identifies a public client or authenticates a confidential one.
-pub async fn identify<S: ClientStore>(store: &S, presented: Presented) -> Result<CallingClient, AuthError> {
+pub async fn identify<S: ClientStore + AssertionStore>(
+    store: &S,
+    presented: Presented,
+    audience: Audience<'_>,
+) -> Result<CallingClient, AuthError> {
     let client = store.client(&presented.client_id).await?;
+    if let Some(assertion) = presented.assertion.as_deref() {
+        return by_assertion(store, client, assertion, audience)
+            .await
+            .map(CallingClient::Authenticated);
+    }
     check(client, &presented)
 }
 
 /// Authenticates a confidential client: a public one is refused
 /// ([`AuthError::PublicClientNotAllowed`]).
-pub async fn authenticate<S: ClientStore>(
+pub async fn authenticate<S: ClientStore + AssertionStore>(
     store: &S,
     presented: Presented,
+    audience: Audience<'_>,
 ) -> Result<AuthenticatedClient, AuthError> {
-    identify(store, presented).await?.into_authenticated()
+    identify(store, presented, audience).await?.into_authenticated()
+}
+
+/// `private_key_jwt` ([`super::assertion`]): the assertion verifies with
+/// the client's registered keys, then its `jti` is used up in the store
+/// every node shares, so a replay is refused anywhere.
+async fn by_assertion<S: AssertionStore>(
+    store: &S,
+    client: Option<Client>,
+    assertion: &str,
+    audience: Audience<'_>,
+) -> Result<AuthenticatedClient, AuthError> {
+    let Some(client) = client else {
+        return Err(AuthError::Failed);
+    };
+    let jwks = match &client.credentials {
+        ClientCredentials::Keys {
+            keys: ClientKeys::Jwks(jwks),
+        } => jwks,
+        ClientCredentials::Keys {
+            keys: ClientKeys::JwksUri(_),
+        } => return Err(AuthError::KeysNotSupported),
+        // Only a client registered for private_key_jwt may use it
+        // (RFC 7591 §2 `token_endpoint_auth_method`).
+        ClientCredentials::Secret { .. } | ClientCredentials::None => {
+            tracing::info!(target: "audit", client_id = %client.id, "client assertion from a client not registered for private_key_jwt");
+            return Err(AuthError::Failed);
+        }
+    };
+    let verified = super::assertion::verify(jwks, assertion, &client.id, audience.issuer, audience.now)
+        .map_err(|e| {
+            tracing::info!(target: "audit", client_id = %client.id, "client assertion refused: {e}");
+            AuthError::Failed
+        })?;
+    if !store
+        .use_client_assertion(&client.id, &verified.jti, verified.exp)
+        .await?
+    {
+        tracing::warn!(target: "audit", client_id = %client.id, "client assertion replayed");
+        return Err(AuthError::Failed);
+    }
+    Ok(AuthenticatedClient {
+        client,
+        method: AuthMethod::PrivateKeyJwt,
+    })
 }
 
 /// The rules, over the registration found for the claimed id (if any) and
@@ -272,10 +385,18 @@ fn check(client: Option<Client>, presented: &Presented) -> Result<CallingClient,
         }
         // A confidential client that sent no secret proved nothing.
         (ClientCredentials::Secret { .. }, None) => Err(AuthError::Failed),
-        (ClientCredentials::Keys { .. }, _) => {
-            tracing::info!(target: "audit", client_id = %client.id, "client registered for private_key_jwt refused: not supported yet");
+        (
+            ClientCredentials::Keys {
+                keys: ClientKeys::JwksUri(_),
+            },
+            _,
+        ) => {
+            tracing::info!(target: "audit", client_id = %client.id, "client registered with a jwks_uri refused: not supported yet");
             Err(AuthError::KeysNotSupported)
         }
+        // A client registered for private_key_jwt that sent no assertion
+        // proved nothing (and is never taken for public).
+        (ClientCredentials::Keys { .. }, _) => Err(AuthError::Failed),
         // A public client has no secret to send: one sent is wrong.
         (ClientCredentials::None, Some(_)) => Err(AuthError::Failed),
         (ClientCredentials::None, None) => Ok(CallingClient::Identified(IdentifiedClient(client))),
@@ -375,6 +496,9 @@ mod tests {
         let keys = ClientCredentials::Keys {
             keys: ClientKeys::Jwks(r#"{"keys":[]}"#.into()),
         };
+        let keys_by_uri = ClientCredentials::Keys {
+            keys: ClientKeys::JwksUri("https://svc.example/jwks".into()),
+        };
         let post = |id: &str, secret: Option<&str>| {
             Presented::new(None, Some(id.into()), secret.map(str::to_owned)).unwrap()
         };
@@ -464,11 +588,23 @@ mod tests {
                 "keys client, id alone: not public",
                 Some(keys.clone()),
                 post("c", None),
-                Refused("KeysNotSupported"),
+                Refused("Failed"),
             ),
             (
                 "keys client with a secret",
                 Some(keys),
+                post("c", Some("s3cret")),
+                Refused("Failed"),
+            ),
+            (
+                "jwks_uri client, id alone: not public",
+                Some(keys_by_uri.clone()),
+                post("c", None),
+                Refused("KeysNotSupported"),
+            ),
+            (
+                "jwks_uri client with a secret",
+                Some(keys_by_uri),
                 post("c", Some("s3cret")),
                 Refused("KeysNotSupported"),
             ),
@@ -520,16 +656,17 @@ mod tests {
             .unwrap();
         let id_alone = || Presented::new(None, Some("spa".into()), None).unwrap();
         assert!(matches!(
-            identify(&store, id_alone()).await,
+            identify(&store, id_alone(), crate::fixtures::audience()).await,
             Ok(CallingClient::Identified(_))
         ));
         assert!(matches!(
-            authenticate(&store, id_alone()).await,
+            authenticate(&store, id_alone(), crate::fixtures::audience()).await,
             Err(AuthError::PublicClientNotAllowed)
         ));
         let proved = authenticate(
             &store,
             Presented::new(None, Some("svc".into()), Some("s3cret".into())).unwrap(),
+            crate::fixtures::audience(),
         )
         .await
         .unwrap();

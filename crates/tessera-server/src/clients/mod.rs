@@ -7,5 +7,6 @@
 //! and above `store/` (which persists what registration built); the CLI
 //! and the demo seed register through here (ARCHITECTURE.md, "Layers").
 
+pub mod assertion;
 pub mod authentication;
 pub mod registration;

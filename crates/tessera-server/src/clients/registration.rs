@@ -276,21 +276,17 @@ fn is_word(word: &str) -> bool {
     !word.is_empty() && !word.chars().any(char::is_whitespace)
 }
 
-/// Checks an inline JWK Set: a JSON object with a non-empty `keys` array
-/// of objects ([RFC 7517 §5]). The keys themselves are read when
-/// `private_key_jwt` is implemented.
+/// Checks an inline JWK Set ([RFC 7517 §5]): it loads, and holds at least
+/// one asymmetric signature key (the only kind `private_key_jwt` uses).
+/// A `jwks_uri` must be https (or loopback http).
 ///
 /// [RFC 7517 §5]: https://www.rfc-editor.org/rfc/rfc7517#section-5
 fn check_keys(keys: &ClientKeys) -> Result<(), RegistrationError> {
     match keys {
         ClientKeys::Jwks(text) => {
-            let value: serde_json::Value =
-                serde_json::from_str(text).map_err(|_| RegistrationError::MalformedJwks)?;
-            let well_formed = value
-                .get("keys")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|keys| !keys.is_empty() && keys.iter().all(serde_json::Value::is_object));
-            if well_formed {
+            let keys = tessera_jwt::KeySet::from_jwks_json(text.as_bytes())
+                .map_err(|_| RegistrationError::MalformedJwks)?;
+            if keys.keys().iter().any(|k| !k.algorithm().is_symmetric()) {
                 Ok(())
             } else {
                 Err(RegistrationError::MalformedJwks)

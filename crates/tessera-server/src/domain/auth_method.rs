@@ -18,8 +18,8 @@ pub enum AuthMethod {
     /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     ClientSecretPost,
     /// A JWT signed with one of the client's registered keys ([RFC 7523 §2.2],
-    /// OpenID Connect Core §9). Registered clients may hold keys; the token
-    /// endpoint does not accept this method yet (not in [`AuthMethod::SUPPORTED`]).
+    /// OpenID Connect Core §9), registered inline (a `jwks_uri` is not
+    /// fetched yet).
     ///
     /// [RFC 7523 §2.2]: https://www.rfc-editor.org/rfc/rfc7523#section-2.2
     PrivateKeyJwt,
@@ -38,14 +38,6 @@ impl AuthMethod {
         AuthMethod::None,
     ];
 
-    /// The methods the token endpoint accepts today, in discovery's order
-    /// (`token_endpoint_auth_methods_supported`).
-    pub const SUPPORTED: [AuthMethod; 3] = [
-        AuthMethod::ClientSecretBasic,
-        AuthMethod::ClientSecretPost,
-        AuthMethod::None,
-    ];
-
     /// The registered name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,11 +51,6 @@ impl AuthMethod {
     /// The method named `value`, if it is one of [`AuthMethod::ALL`].
     pub fn parse(value: &str) -> Option<AuthMethod> {
         AuthMethod::ALL.into_iter().find(|m| m.as_str() == value)
-    }
-
-    /// Whether the token endpoint accepts it today.
-    pub fn is_supported(self) -> bool {
-        AuthMethod::SUPPORTED.contains(&self)
     }
 }
 
@@ -88,13 +75,11 @@ mod tests {
     }
 
     #[test]
-    fn private_key_jwt_is_named_but_not_supported_yet() {
+    fn private_key_jwt_is_named() {
         assert_eq!(
             AuthMethod::parse("private_key_jwt"),
             Some(AuthMethod::PrivateKeyJwt)
         );
-        assert!(!AuthMethod::PrivateKeyJwt.is_supported(), "not implemented");
-        let names: Vec<_> = AuthMethod::SUPPORTED.map(AuthMethod::as_str).into();
-        assert_eq!(names, ["client_secret_basic", "client_secret_post", "none"]);
+        assert_eq!(AuthMethod::parse("client_secret_jwt"), None, "not offered");
     }
 }

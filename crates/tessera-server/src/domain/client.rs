@@ -86,8 +86,9 @@ pub enum ClientCredentials {
         method: SecretMethod,
     },
     /// A confidential client that signs a JWT with one of its keys
-    /// (`private_key_jwt`, [RFC 7523 §2.2]). Not accepted at the token
-    /// endpoint yet: such a client is refused, never taken for public.
+    /// (`private_key_jwt`, [RFC 7523 §2.2]); never taken for public. Keys
+    /// registered by `jwks_uri` are not fetched yet: such a client is
+    /// refused.
     ///
     /// [RFC 7523 §2.2]: https://www.rfc-editor.org/rfc/rfc7523#section-2.2
     Keys {

@@ -173,6 +173,7 @@ pub(super) async fn logout(
         }
         first_party::logout(
             &state.store,
+            &state.issuer,
             UnixTime::now().as_secs(),
             authorization(&headers)?,
             &request,

@@ -42,6 +42,9 @@ pub(super) fn document(issuer: &str) -> String {
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         // Public clients may use some grants (crate::oauth::token).
         "token_endpoint_auth_methods_supported": auth_methods(PublicClients::Allowed),
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
@@ -61,6 +64,16 @@ pub(super) fn document(issuer: &str) -> String {
     .to_string()
 }
 
+/// The algorithms a `private_key_jwt` assertion may be signed with: every
+/// asymmetric one tessera-jwt verifies (`crate::clients::assertion`).
+fn assertion_algorithms() -> Vec<&'static str> {
+    tessera_jwt::Algorithm::ALL
+        .into_iter()
+        .filter(|a| !a.is_symmetric())
+        .map(tessera_jwt::Algorithm::name)
+        .collect()
+}
+
 /// The client authentication methods of an endpoint that `callers` may
 /// call: `none` only where public clients may.
 fn auth_methods(callers: PublicClients) -> Vec<&'static str> {
@@ -69,8 +82,8 @@ fn auth_methods(callers: PublicClients) -> Vec<&'static str> {
         .filter(|m| match m {
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => true,
             AuthMethod::None => callers == PublicClients::Allowed,
-            // Registered clients may hold keys; the method is not accepted yet.
-            AuthMethod::PrivateKeyJwt => false,
+            // RFC 7523 §2.2: a confidential client with registered keys.
+            AuthMethod::PrivateKeyJwt => true,
         })
         .map(AuthMethod::as_str)
         .collect()
@@ -125,13 +138,23 @@ mod tests {
     #[test]
     fn endpoints_list_what_they_accept() {
         let doc = metadata();
-        let all = ["client_secret_basic", "client_secret_post", "none"];
+        let all = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
         assert_eq!(list(&doc, "token_endpoint_auth_methods_supported"), all);
         assert_eq!(list(&doc, "revocation_endpoint_auth_methods_supported"), all);
         assert_eq!(
             list(&doc, "introspection_endpoint_auth_methods_supported"),
-            ["client_secret_basic", "client_secret_post"]
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"]
         );
+        // private_key_jwt assertions: asymmetric algorithms only.
+        for member in [
+            "token_endpoint_auth_signing_alg_values_supported",
+            "introspection_endpoint_auth_signing_alg_values_supported",
+            "revocation_endpoint_auth_signing_alg_values_supported",
+        ] {
+            let algs = list(&doc, member);
+            assert!(algs.contains(&"ES256".to_owned()) && algs.contains(&"RS256".to_owned()), "{member}");
+            assert!(!algs.iter().any(|a| a.starts_with("HS")), "{member}: {algs:?}");
+        }
         assert_eq!(
             list(&doc, "grant_types_supported"),
             [

@@ -4,19 +4,31 @@
 //!
 //! [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 
-pub use crate::clients::authentication::{hash_secret, AuthenticatedClient, CallingClient, IdentifiedClient};
+pub use crate::clients::authentication::{hash_secret, Audience, AuthenticatedClient, CallingClient, IdentifiedClient};
 pub use crate::domain::AuthMethod;
 
 use super::{OAuthError, Params};
 use crate::clients::authentication::{self, Presented};
-use crate::store::ClientStore;
+use crate::store::{AssertionStore, ClientStore};
 
-/// What the request presents: the `Authorization` header and the body's
-/// `client_id` and `client_secret`, taken out of `params` so no grant
-/// reads them again.
+/// What the request presents: the `Authorization` header, the body's
+/// `client_id` and `client_secret`, or a client assertion
+/// (`client_assertion_type`, `client_assertion`), taken out of `params` so
+/// no grant reads them again.
 fn presented(authorization: Option<&str>, params: &mut Params) -> Result<Presented, OAuthError> {
     let body_id = params.take("client_id");
     let body_secret = params.take("client_secret");
+    let assertion_type = params.take("client_assertion_type");
+    let assertion = params.take("client_assertion");
+    if assertion_type.is_some() || assertion.is_some() {
+        return Ok(Presented::assertion(
+            authorization,
+            body_id,
+            body_secret,
+            assertion_type,
+            assertion,
+        )?);
+    }
     Ok(Presented::new(authorization, body_id, body_secret)?)
 }
 
@@ -37,24 +49,26 @@ pub enum PublicClients {
 
 /// Authenticates a confidential client, the only kind allowed here
 /// (client_credentials, introspection): the answer is the proof.
-pub async fn authenticate<S: ClientStore>(
+pub async fn authenticate<S: ClientStore + AssertionStore>(
     store: &S,
     authorization: Option<&str>,
     params: &mut Params,
+    audience: Audience<'_>,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    Ok(authentication::authenticate(store, presented(authorization, params)?).await?)
+    Ok(authentication::authenticate(store, presented(authorization, params)?, audience).await?)
 }
 
 /// Identifies a public client or authenticates a confidential one; a
 /// public one is refused ([`OAuthError::PublicClientNotAllowed`]) where
 /// `public` says so.
-pub async fn identify<S: ClientStore>(
+pub async fn identify<S: ClientStore + AssertionStore>(
     store: &S,
     authorization: Option<&str>,
     params: &mut Params,
     public: PublicClients,
+    audience: Audience<'_>,
 ) -> Result<CallingClient, OAuthError> {
-    let caller = authentication::identify(store, presented(authorization, params)?).await?;
+    let caller = authentication::identify(store, presented(authorization, params)?, audience).await?;
     match (caller, public) {
         (CallingClient::Identified(_), PublicClients::Refused) => Err(OAuthError::PublicClientNotAllowed),
         (caller, _) => Ok(caller),
@@ -90,18 +104,21 @@ mod tests {
             for public in [Some(PublicClients::Allowed), Some(PublicClients::Refused), None] {
                 let mut params = Params::parse(body.as_bytes()).unwrap();
                 let e = match public {
-                    Some(public) => identify(&store, None, &mut params, public).await.unwrap_err(),
-                    None => authenticate(&store, None, &mut params).await.unwrap_err(),
+                    Some(public) => identify(&store, None, &mut params, public, crate::fixtures::audience()).await.unwrap_err(),
+                    None => authenticate(&store, None, &mut params, crate::fixtures::audience()).await.unwrap_err(),
                 };
                 assert!(matches!(e, OAuthError::ClientKeysNotSupported), "{body}: {e:?}");
                 assert_eq!((e.code(), e.status()), ("invalid_client", 401));
-                assert_eq!(e.description(), "private_key_jwt is not supported yet");
+                assert_eq!(
+                    e.description(),
+                    "private_key_jwt with a jwks_uri is not supported yet: register the keys inline"
+                );
             }
         }
         // The public client is identified, and the credentials are taken
         // out of the parameters.
         let mut params = Params::parse(b"client_id=spa&username=ann").unwrap();
-        let caller = identify(&store, None, &mut params, PublicClients::Allowed)
+        let caller = identify(&store, None, &mut params, PublicClients::Allowed, crate::fixtures::audience())
             .await
             .unwrap();
         assert!(caller.authenticated().is_none());
@@ -109,10 +126,10 @@ mod tests {
         assert_eq!(params.get("username"), Some("ann"));
         // Where public clients are refused, it is refused.
         let mut params = Params::parse(b"client_id=spa").unwrap();
-        let e = authenticate(&store, None, &mut params).await.unwrap_err();
+        let e = authenticate(&store, None, &mut params, crate::fixtures::audience()).await.unwrap_err();
         assert_eq!((e.code(), e.status()), ("invalid_client", 401));
         let mut params = Params::parse(b"client_id=spa").unwrap();
-        let e = identify(&store, None, &mut params, PublicClients::Refused)
+        let e = identify(&store, None, &mut params, PublicClients::Refused, crate::fixtures::audience())
             .await
             .unwrap_err();
         assert!(matches!(e, OAuthError::PublicClientNotAllowed), "{e:?}");

@@ -51,10 +51,16 @@ pub enum OAuthError {
     /// A public client tried a grant that needs a confidential one.
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
-    /// The client is registered to authenticate with keys
-    /// (`private_key_jwt`), which the server does not accept yet.
-    #[error("private_key_jwt is not supported yet")]
+    /// The client registered its keys by `jwks_uri`, which the server does
+    /// not fetch yet.
+    #[error("private_key_jwt with a jwks_uri is not supported yet: register the keys inline")]
     ClientKeysNotSupported,
+    /// A client assertion's parameters are incomplete or of an unsupported
+    /// type ([RFC 7521 §4.2]).
+    ///
+    /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+    #[error("{0}")]
+    BadClientAssertion(&'static str),
     /// `grant_type` is not one this server implements.
     #[error(
         "grant_type is not supported; use authorization_code, client_credentials, password or refresh_token"
@@ -139,6 +145,12 @@ impl From<crate::clients::authentication::AuthError> for OAuthError {
             AuthError::Failed => OAuthError::ClientAuthFailed,
             AuthError::PublicClientNotAllowed => OAuthError::PublicClientNotAllowed,
             AuthError::KeysNotSupported => OAuthError::ClientKeysNotSupported,
+            AuthError::IncompleteAssertion => {
+                OAuthError::BadClientAssertion("client_assertion and client_assertion_type go together")
+            }
+            AuthError::UnsupportedAssertionType => OAuthError::BadClientAssertion(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
             AuthError::Store(e) => OAuthError::Store(e),
         }
     }
@@ -199,6 +211,7 @@ impl OAuthError {
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
+            | OAuthError::BadClientAssertion(_)
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)
@@ -256,6 +269,7 @@ impl OAuthError {
             | OAuthError::MissingParameter(_)
             | OAuthError::SeveralAuthMethods
             | OAuthError::MalformedBasicAuth
+            | OAuthError::BadClientAssertion(_)
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)

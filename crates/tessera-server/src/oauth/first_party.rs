@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
-use super::client_auth::{hash_secret, identify, PublicClients};
+use super::client_auth::{hash_secret, identify, Audience, PublicClients};
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
 use super::sign_in;
@@ -22,7 +22,7 @@ use super::{OAuthError, Params, Scope};
 use crate::identity::device::DeviceKey;
 use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
-use crate::store::{AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
+use crate::store::{AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
 
 /// `POST /api/v1/login` body.
 #[derive(Debug, Deserialize)]
@@ -177,7 +177,7 @@ pub async fn register<S: UserStore + AttemptStore>(
 /// cookie (`device`, checked with `devices`) is counted on its own budget
 /// rather than against the account's lock (see [`crate::identity::device`]); a
 /// successful login gets a new one.
-pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore>(
+pub async fn login<S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore>(
     store: &S,
     issue: &Issue<'_>,
     authorization: Option<&str>,
@@ -191,7 +191,7 @@ pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore
         ("password", Some(request.password.as_str())),
         ("scope", request.scope.as_deref()),
     ]);
-    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
+    let client = identify(store, authorization, &mut params, PublicClients::Allowed, issue.audience()).await?;
     let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
     let (tokens, user) = password::handle_from(store, issue, &client, &params, presented).await?;
     Ok(Issued {
@@ -202,7 +202,7 @@ pub async fn login<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore
 }
 
 /// Refreshes from the cookie: the refresh grant for a cookie client.
-pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
+pub async fn refresh<S: ClientStore + AssertionStore + UserStore + RefreshTokenStore>(
     store: &S,
     issue: &Issue<'_>,
     request: &RefreshRequest,
@@ -212,7 +212,7 @@ pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
         ("client_id", Some(request.client_id.as_str())),
         ("refresh_token", cookie),
     ]);
-    let client = identify(store, None, &mut params, PublicClients::Allowed).await?;
+    let client = identify(store, None, &mut params, PublicClients::Allowed, issue.audience()).await?;
     if !client.client().refresh_cookie {
         return Err(OAuthError::MalformedJson(
             "this client does not use the refresh cookie",
@@ -228,15 +228,23 @@ pub async fn refresh<S: ClientStore + UserStore + RefreshTokenStore>(
 
 /// Ends a login: revokes the refresh token's family. Repeating it, or an
 /// unknown token, is not an error (RFC 7009 §2.2).
-pub async fn logout<S: ClientStore + RefreshTokenStore>(
+pub async fn logout<S: ClientStore + AssertionStore + RefreshTokenStore>(
     store: &S,
+    issuer: &str,
     now: i64,
     authorization: Option<&str>,
     request: &LogoutRequest,
     cookie: Option<&str>,
 ) -> Result<(), OAuthError> {
     let mut params = Params::from_pairs([("client_id", Some(request.client_id.as_str()))]);
-    let client = identify(store, authorization, &mut params, PublicClients::Allowed).await?;
+    let client = identify(
+        store,
+        authorization,
+        &mut params,
+        PublicClients::Allowed,
+        Audience { issuer, now },
+    )
+    .await?;
     let caller = &client.client().id;
     let Some(token) = request.refresh_token.as_deref().or(cookie) else {
         return Ok(());

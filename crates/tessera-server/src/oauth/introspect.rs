@@ -34,9 +34,9 @@ use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
 use super::client_auth::hash_secret;
-use super::client_auth::{identify, AuthenticatedClient, CallingClient, PublicClients};
+use super::client_auth::{identify, Audience, AuthenticatedClient, CallingClient, PublicClients};
 use super::{OAuthError, Params};
-use crate::store::{key_revocation_jti, Client, ClientStore, IntrospectionStore, RevocationStore};
+use crate::store::{key_revocation_jti, AssertionStore, Client, ClientStore, IntrospectionStore, RevocationStore};
 
 /// What introspection needs from the server.
 pub struct Context<'a, S> {
@@ -176,14 +176,18 @@ fn inactive() -> Value {
 pub const CALLERS: PublicClients = PublicClients::Refused;
 
 /// Handles an introspection request.
-pub async fn handle<S: ClientStore + RevocationStore + IntrospectionStore>(
+pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + IntrospectionStore>(
     ctx: &Context<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let mut params = Params::parse(body)?;
     // 1.
-    let caller: AuthenticatedClient = match identify(ctx.store, authorization, &mut params, CALLERS).await? {
+    let audience = Audience {
+        issuer: ctx.issuer,
+        now: ctx.now,
+    };
+    let caller: AuthenticatedClient = match identify(ctx.store, authorization, &mut params, CALLERS, audience).await? {
         CallingClient::Authenticated(proved) => proved,
         // (`CALLERS` refuses public clients; `identify` said so already.)
         CallingClient::Identified(_) => return Err(OAuthError::PublicClientNotAllowed),

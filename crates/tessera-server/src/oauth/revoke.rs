@@ -16,10 +16,10 @@
 
 use serde_json::Value;
 
-use super::client_auth::{hash_secret, identify, PublicClients};
+use super::client_auth::{hash_secret, identify, Audience, PublicClients};
 use super::introspect::{active_claims, Context};
 use super::{OAuthError, Params};
-use crate::store::{ClientStore, RefreshTokenStore, RevocationStore};
+use crate::store::{AssertionStore, ClientStore, RefreshTokenStore, RevocationStore};
 
 /// Who may call: confidential clients, and public clients for their own
 /// refresh tokens (RFC 7009 §2.1, §5). Discovery's
@@ -27,14 +27,18 @@ use crate::store::{ClientStore, RefreshTokenStore, RevocationStore};
 pub const CALLERS: PublicClients = PublicClients::Allowed;
 
 /// Handles a revocation request.
-pub async fn handle<S: ClientStore + RevocationStore + RefreshTokenStore>(
+pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshTokenStore>(
     ctx: &Context<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<(), OAuthError> {
     let mut params = Params::parse(body)?;
     // Public clients may revoke their own refresh tokens (§2.1, §5).
-    let client = identify(ctx.store, authorization, &mut params, CALLERS).await?;
+    let audience = Audience {
+        issuer: ctx.issuer,
+        now: ctx.now,
+    };
+    let client = identify(ctx.store, authorization, &mut params, CALLERS, audience).await?;
     let token = params.require("token")?;
     // 3. A refresh token? Revoke its family, if it is this client's.
     if !token.contains('.') {

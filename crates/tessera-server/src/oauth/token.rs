@@ -4,11 +4,11 @@
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
 
 use super::access_token::TokenResponse;
-use super::client_auth::{identify, PublicClients};
+use super::client_auth::{identify, Audience, PublicClients};
 use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
-use crate::store::{AttemptStore, ClientStore, CodeStore, RefreshTokenStore, UserStore};
+use crate::store::{AssertionStore, AttemptStore, ClientStore, CodeStore, RefreshTokenStore, UserStore};
 
 /// The server state a token request needs.
 pub struct TokenContext<'a, S> {
@@ -22,7 +22,7 @@ pub struct TokenContext<'a, S> {
 
 /// Handles a token request from its form body and `Authorization` header;
 /// the response and the grant type that issued it.
-pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore>(
+pub async fn handle<S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore>(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
@@ -39,7 +39,11 @@ pub async fn handle<S: ClientStore + UserStore + AttemptStore + RefreshTokenStor
             PublicClients::Allowed
         }
     };
-    let client = identify(ctx.store, authorization, &mut params, public).await?;
+    let audience = Audience {
+        issuer: ctx.issue.issuer,
+        now: ctx.issue.now,
+    };
+    let client = identify(ctx.store, authorization, &mut params, public, audience).await?;
     let issue = &ctx.issue;
     let result = match grant_type {
         GrantType::Password => password::handle(ctx.store, issue, &client, &params).await,

@@ -36,6 +36,16 @@ pub struct Issue<'a> {
     pub family_lifetime: i64,
 }
 
+impl Issue<'_> {
+    /// Whom a client assertion sent with this request must be for.
+    pub fn audience(&self) -> crate::oauth::client_auth::Audience<'_> {
+        crate::oauth::client_auth::Audience {
+            issuer: self.issuer,
+            now: self.now,
+        }
+    }
+}
+
 fn random_token() -> Result<String, OAuthError> {
     crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))
 }

@@ -9,6 +9,7 @@
 //! `migrations/{sqlite,postgres}/`, embedded in the binary and applied at
 //! start.
 
+mod assertions;
 mod attempts;
 mod clients;
 mod codes;
@@ -34,6 +35,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
 pub use crate::domain::{Client, User};
+pub use assertions::AssertionStore;
 pub use attempts::{AttemptStore, Counts};
 pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
@@ -221,6 +223,11 @@ macro_rules! migrations {
                 21,
                 "sign_in_proofs",
                 include_str!(concat!("../../migrations/", $dir, "/0021_sign_in_proofs.sql")),
+            ),
+            (
+                22,
+                "client_assertions",
+                include_str!(concat!("../../migrations/", $dir, "/0022_client_assertions.sql")),
             ),
         ]
     };

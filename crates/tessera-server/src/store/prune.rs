@@ -1,7 +1,7 @@
 //! Forgetting rows nobody needs any more: expired codes, sessions,
 //! refresh tokens and families, sign-in interactions, revocations of
-//! tokens that have expired anyway, and attempt counters whose window has
-//! passed.
+//! tokens that have expired anyway, attempt counters whose window has
+//! passed, and used client assertions that have expired.
 //!
 //! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
 //! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
@@ -36,6 +36,8 @@ pub struct Pruned {
     pub interactions: u64,
     /// Trips to upstream providers.
     pub upstream_requests: u64,
+    /// Used client assertions.
+    pub client_assertions: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -48,6 +50,7 @@ impl std::ops::AddAssign for Pruned {
         self.attempts += other.attempts;
         self.interactions += other.interactions;
         self.upstream_requests += other.upstream_requests;
+        self.client_assertions += other.client_assertions;
     }
 }
 
@@ -62,6 +65,7 @@ impl Pruned {
             + self.attempts
             + self.interactions
             + self.upstream_requests
+            + self.client_assertions
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -78,6 +82,7 @@ impl Pruned {
             self.attempts,
             self.interactions,
             self.upstream_requests,
+            self.client_assertions,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -157,6 +162,9 @@ impl PruneStore for Store {
                 .await?,
             upstream_requests: self
                 .prune_table("upstream_requests", "state_hash", "expires_at", now, batch)
+                .await?,
+            client_assertions: self
+                .prune_table("client_assertions", "jti_hash", "expires_at", now, batch)
                 .await?,
         })
     }
