@@ -26,7 +26,10 @@ pub const FAMILY_LIFETIME: i64 = 90 * 24 * 3600;
 
 /// Whom client assertions are for in the fixtures: [`ISSUER`], at [`NOW`].
 pub fn audience() -> client_auth::Audience<'static> {
-    client_auth::Audience { issuer: ISSUER, now: NOW }
+    client_auth::Audience {
+        issuer: ISSUER,
+        now: NOW,
+    }
 }
 
 /// A fresh, migrated, in-memory store of its own.
@@ -75,7 +78,9 @@ pub async fn proved(store: &Store, client: &Client, secret: &str) -> Authenticat
         ("client_id", Some(client.id.as_str())),
         ("client_secret", Some(secret)),
     ]);
-    client_auth::authenticate(store, None, &mut params, audience()).await.unwrap()
+    client_auth::authenticate(store, None, &mut params, audience())
+        .await
+        .unwrap()
 }
 
 /// `client_id` authenticated with `secret` (or identified, when public).

@@ -233,9 +233,9 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         })?),
     };
     let keys = match (&args.jwks, args.jwks_uri) {
-        (Some(path), _) => Some(ClientKeys::Jwks(std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("--jwks {}: {e}", path.display())
-        })?)),
+        (Some(path), _) => Some(ClientKeys::Jwks(
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--jwks {}: {e}", path.display()))?,
+        )),
         (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
         (None, None) => None,
     };

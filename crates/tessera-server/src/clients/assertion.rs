@@ -79,7 +79,13 @@ pub struct Verified {
 /// Verifies `assertion` for the client `client_id` whose registered JWK
 /// Set is `jwks`, for the server whose issuer identifier is `issuer`, at
 /// `now` (checks 1-4 of the module; the caller uses up the `jti`).
-pub fn verify(jwks: &str, assertion: &str, client_id: &str, issuer: &str, now: i64) -> Result<Verified, AssertionError> {
+pub fn verify(
+    jwks: &str,
+    assertion: &str,
+    client_id: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<Verified, AssertionError> {
     // 4. The client's asymmetric keys only.
     let registered = KeySet::from_jwks_json(jwks.as_bytes()).map_err(|_| AssertionError::BadKeys)?;
     let asymmetric = registered
@@ -125,7 +131,12 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
 
     use super::*;
     use serde_json::json;
@@ -136,7 +147,9 @@ mod tests {
 
     fn key(alg: Algorithm) -> (Signer, String) {
         let signing = SigningKey::generate(alg).unwrap();
-        let jwks = KeySet::new(vec![signing.verifying_key().unwrap()]).unwrap().to_public_jwks();
+        let jwks = KeySet::new(vec![signing.verifying_key().unwrap()])
+            .unwrap()
+            .to_public_jwks();
         (Signer::new(signing, None), serde_json::to_string(&jwks).unwrap())
     }
 
@@ -162,16 +175,46 @@ mod tests {
         let (other, _) = key(Algorithm::ES256);
         let rows: Vec<(&str, &Signer, serde_json::Value, bool)> = vec![
             ("a good assertion", &signer, json!({}), true),
-            ("aud is the token endpoint", &signer, json!({"aud": "https://id.example/token"}), true),
-            ("aud is a list naming the issuer", &signer, json!({"aud": ["https://else.example", ISSUER]}), true),
-            ("1. iss is another client", &signer, json!({"iss": "other"}), false),
-            ("1. sub is another client", &signer, json!({"sub": "other"}), false),
+            (
+                "aud is the token endpoint",
+                &signer,
+                json!({"aud": "https://id.example/token"}),
+                true,
+            ),
+            (
+                "aud is a list naming the issuer",
+                &signer,
+                json!({"aud": ["https://else.example", ISSUER]}),
+                true,
+            ),
+            (
+                "1. iss is another client",
+                &signer,
+                json!({"iss": "other"}),
+                false,
+            ),
+            (
+                "1. sub is another client",
+                &signer,
+                json!({"sub": "other"}),
+                false,
+            ),
             ("1. no sub", &signer, json!({"sub": null}), false),
-            ("2. aud is someone else", &signer, json!({"aud": "https://else.example"}), false),
+            (
+                "2. aud is someone else",
+                &signer,
+                json!({"aud": "https://else.example"}),
+                false,
+            ),
             ("2. no aud", &signer, json!({"aud": null}), false),
             ("3. expired", &signer, json!({"exp": NOW - 120}), false),
             ("3. no exp", &signer, json!({"exp": null}), false),
-            ("3. lives too long", &signer, json!({"exp": NOW + MAX_LIFETIME + 60}), false),
+            (
+                "3. lives too long",
+                &signer,
+                json!({"exp": NOW + MAX_LIFETIME + 60}),
+                false,
+            ),
             ("4. signed with another key", &other, json!({}), false),
             ("5. no jti", &signer, json!({"jti": null}), false),
         ];
@@ -198,7 +241,8 @@ mod tests {
     fn symmetric_keys_are_not_used() {
         let secret = [7u8; 32];
         let k = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
-        let jwks = json!({"keys": [{"kty": "oct", "k": k, "alg": "HS256", "kid": "h", "use": "sig"}]}).to_string();
+        let jwks =
+            json!({"keys": [{"kty": "oct", "k": k, "alg": "HS256", "kid": "h", "use": "sig"}]}).to_string();
         let hmac = SigningKey::from_hmac_secret(Algorithm::HS256, &secret).unwrap();
         let assertion = Signer::new(hmac, None).sign(&claims(json!({}))).unwrap();
         assert!(verify(&jwks, &assertion, "app", ISSUER, NOW).is_err());

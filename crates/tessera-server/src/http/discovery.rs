@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn endpoints_list_what_they_accept() {
         let doc = metadata();
-        let all = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+        let all = [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ];
         assert_eq!(list(&doc, "token_endpoint_auth_methods_supported"), all);
         assert_eq!(list(&doc, "revocation_endpoint_auth_methods_supported"), all);
         assert_eq!(
@@ -152,7 +157,10 @@ mod tests {
             "revocation_endpoint_auth_signing_alg_values_supported",
         ] {
             let algs = list(&doc, member);
-            assert!(algs.contains(&"ES256".to_owned()) && algs.contains(&"RS256".to_owned()), "{member}");
+            assert!(
+                algs.contains(&"ES256".to_owned()) && algs.contains(&"RS256".to_owned()),
+                "{member}"
+            );
             assert!(!algs.iter().any(|a| a.starts_with("HS")), "{member}: {algs:?}");
         }
         assert_eq!(

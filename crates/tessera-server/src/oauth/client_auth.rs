@@ -4,7 +4,9 @@
 //!
 //! [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 
-pub use crate::clients::authentication::{hash_secret, Audience, AuthenticatedClient, CallingClient, IdentifiedClient};
+pub use crate::clients::authentication::{
+    hash_secret, Audience, AuthenticatedClient, CallingClient, IdentifiedClient,
+};
 pub use crate::domain::AuthMethod;
 
 use super::{OAuthError, Params};
@@ -104,8 +106,12 @@ mod tests {
             for public in [Some(PublicClients::Allowed), Some(PublicClients::Refused), None] {
                 let mut params = Params::parse(body.as_bytes()).unwrap();
                 let e = match public {
-                    Some(public) => identify(&store, None, &mut params, public, crate::fixtures::audience()).await.unwrap_err(),
-                    None => authenticate(&store, None, &mut params, crate::fixtures::audience()).await.unwrap_err(),
+                    Some(public) => identify(&store, None, &mut params, public, crate::fixtures::audience())
+                        .await
+                        .unwrap_err(),
+                    None => authenticate(&store, None, &mut params, crate::fixtures::audience())
+                        .await
+                        .unwrap_err(),
                 };
                 assert!(matches!(e, OAuthError::ClientKeysNotSupported), "{body}: {e:?}");
                 assert_eq!((e.code(), e.status()), ("invalid_client", 401));
@@ -118,20 +124,34 @@ mod tests {
         // The public client is identified, and the credentials are taken
         // out of the parameters.
         let mut params = Params::parse(b"client_id=spa&username=ann").unwrap();
-        let caller = identify(&store, None, &mut params, PublicClients::Allowed, crate::fixtures::audience())
-            .await
-            .unwrap();
+        let caller = identify(
+            &store,
+            None,
+            &mut params,
+            PublicClients::Allowed,
+            crate::fixtures::audience(),
+        )
+        .await
+        .unwrap();
         assert!(caller.authenticated().is_none());
         assert_eq!(params.get("client_id"), None);
         assert_eq!(params.get("username"), Some("ann"));
         // Where public clients are refused, it is refused.
         let mut params = Params::parse(b"client_id=spa").unwrap();
-        let e = authenticate(&store, None, &mut params, crate::fixtures::audience()).await.unwrap_err();
-        assert_eq!((e.code(), e.status()), ("invalid_client", 401));
-        let mut params = Params::parse(b"client_id=spa").unwrap();
-        let e = identify(&store, None, &mut params, PublicClients::Refused, crate::fixtures::audience())
+        let e = authenticate(&store, None, &mut params, crate::fixtures::audience())
             .await
             .unwrap_err();
+        assert_eq!((e.code(), e.status()), ("invalid_client", 401));
+        let mut params = Params::parse(b"client_id=spa").unwrap();
+        let e = identify(
+            &store,
+            None,
+            &mut params,
+            PublicClients::Refused,
+            crate::fixtures::audience(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, OAuthError::PublicClientNotAllowed), "{e:?}");
     }
 }

@@ -22,7 +22,9 @@ use super::{OAuthError, Params, Scope};
 use crate::identity::device::DeviceKey;
 use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
-use crate::store::{AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore};
+use crate::store::{
+    AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore,
+};
 
 /// `POST /api/v1/login` body.
 #[derive(Debug, Deserialize)]
@@ -191,7 +193,14 @@ pub async fn login<S: ClientStore + AssertionStore + UserStore + AttemptStore + 
         ("password", Some(request.password.as_str())),
         ("scope", request.scope.as_deref()),
     ]);
-    let client = identify(store, authorization, &mut params, PublicClients::Allowed, issue.audience()).await?;
+    let client = identify(
+        store,
+        authorization,
+        &mut params,
+        PublicClients::Allowed,
+        issue.audience(),
+    )
+    .await?;
     let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
     let (tokens, user) = password::handle_from(store, issue, &client, &params, presented).await?;
     Ok(Issued {

@@ -36,7 +36,9 @@ use tessera_jwt::{KeySet, UnixTime, Validation};
 use super::client_auth::hash_secret;
 use super::client_auth::{identify, Audience, AuthenticatedClient, CallingClient, PublicClients};
 use super::{OAuthError, Params};
-use crate::store::{key_revocation_jti, AssertionStore, Client, ClientStore, IntrospectionStore, RevocationStore};
+use crate::store::{
+    key_revocation_jti, AssertionStore, Client, ClientStore, IntrospectionStore, RevocationStore,
+};
 
 /// What introspection needs from the server.
 pub struct Context<'a, S> {
@@ -187,11 +189,12 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + Introspe
         issuer: ctx.issuer,
         now: ctx.now,
     };
-    let caller: AuthenticatedClient = match identify(ctx.store, authorization, &mut params, CALLERS, audience).await? {
-        CallingClient::Authenticated(proved) => proved,
-        // (`CALLERS` refuses public clients; `identify` said so already.)
-        CallingClient::Identified(_) => return Err(OAuthError::PublicClientNotAllowed),
-    };
+    let caller: AuthenticatedClient =
+        match identify(ctx.store, authorization, &mut params, CALLERS, audience).await? {
+            CallingClient::Authenticated(proved) => proved,
+            // (`CALLERS` refuses public clients; `identify` said so already.)
+            CallingClient::Identified(_) => return Err(OAuthError::PublicClientNotAllowed),
+        };
     let caller = caller.client();
     // 2.
     let token = params.require("token")?;

@@ -22,7 +22,9 @@ pub struct TokenContext<'a, S> {
 
 /// Handles a token request from its form body and `Authorization` header;
 /// the response and the grant type that issued it.
-pub async fn handle<S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore>(
+pub async fn handle<
+    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore,
+>(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,

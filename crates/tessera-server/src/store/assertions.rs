@@ -34,7 +34,12 @@ fn key(client_id: &str, jti: &str) -> Vec<u8> {
 }
 
 impl AssertionStore for Store {
-    async fn use_client_assertion(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
         let hash = key(client_id, jti);
         // `Repeat::Once`: a retry after a lost commit would see its own
         // row and call a first use a replay; refusing one good assertion

@@ -201,7 +201,9 @@ mod tests {
         let public = fixtures::client("spa", None, &[GrantType::ClientCredentials], "tasks:read");
         store.create_client(&public).await.unwrap();
         for form in ["client_id=spa", "client_id=svc&client_secret=wrong"] {
-            let refused = client_auth::authenticate(&store, None, &mut fixtures::params(form), fixtures::audience()).await;
+            let refused =
+                client_auth::authenticate(&store, None, &mut fixtures::params(form), fixtures::audience())
+                    .await;
             assert!(
                 matches!(
                     refused,

@@ -1,0 +1,306 @@
+//! `private_key_jwt` client authentication ([RFC 7523 §2.2, §3]) at the
+//! token, introspection and revocation endpoints, over real HTTP: the
+//! assertion is signed with the client's own key (made here with
+//! tessera-jwt, standing in for the client), verified with the keys it
+//! registered, and used once, on every node (the race below sends one
+//! assertion many times at once).
+//!
+//! [RFC 7523 §2.2, §3]: https://www.rfc-editor.org/rfc/rfc7523#section-3
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests fail by panicking
+
+use tessera_testkit as support;
+
+use serde_json::json;
+use support::{request, start, token};
+use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
+use tessera_server::clients::registration::{register_with_id, NewClient};
+use tessera_server::domain::{ClientKeys, GrantType, Scope};
+use tessera_server::store::Store;
+
+const TYPE: &str = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+
+/// The client's key pair: its signer, and its public JWK Set.
+fn key_pair(alg: Algorithm) -> (Signer, String) {
+    let key = SigningKey::generate(alg).unwrap();
+    let jwks = KeySet::new(vec![key.verifying_key().unwrap()])
+        .unwrap()
+        .to_public_jwks();
+    (Signer::new(key, None), serde_json::to_string(&jwks).unwrap())
+}
+
+async fn register(store: &Store, id: &str, keys: ClientKeys) {
+    let new = NewClient {
+        keys: Some(keys),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: Scope::parse("read").unwrap(),
+        audiences: vec!["api".into()],
+        ..NewClient::new(id, 600)
+    };
+    register_with_id(store, id, new, 1).await.unwrap();
+}
+
+/// An assertion by `signer` for `client_id`, to `aud`, with `jti`,
+/// expiring `ttl` seconds from now.
+fn assertion(signer: &Signer, client_id: &str, aud: &str, jti: &str, ttl: i64) -> String {
+    let now = UnixTime::now().as_secs();
+    signer
+        .sign(&json!({
+            "iss": client_id, "sub": client_id, "aud": aud, "jti": jti,
+            "iat": now, "exp": now + ttl,
+        }))
+        .unwrap()
+}
+
+fn form(assertion: &str, with_id: Option<&str>) -> String {
+    let id = with_id.map(|id| format!("&client_id={id}")).unwrap_or_default();
+    format!("grant_type=client_credentials&client_assertion_type={TYPE}&client_assertion={assertion}{id}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_7523_client_authentication() {
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let store = Store::open(&db).await.unwrap();
+    let (signer, jwks) = key_pair(Algorithm::ES256);
+    let (stranger, _) = key_pair(Algorithm::ES256);
+    register(&store, "svc", ClientKeys::Jwks(jwks)).await;
+    register(
+        &store,
+        "by-uri",
+        ClientKeys::JwksUri("https://svc.example/jwks".into()),
+    )
+    .await;
+    let addr = server.addr;
+    let issuer = server.issuer.clone();
+    let token_endpoint = format!("{issuer}/token");
+
+    // A good assertion, aud the issuer; the client is named by sub alone.
+    let r = token(
+        addr,
+        &form(&assertion(&signer, "svc", &issuer, "j1", 60), None),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["scope"], "read");
+    // aud the token endpoint URL, with client_id in the body.
+    let r = token(
+        addr,
+        &form(&assertion(&signer, "svc", &token_endpoint, "j2", 60), Some("svc")),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    // Each refusal is invalid_client (RFC 7521 §4.2.1).
+    let refused: Vec<(&str, String)> = vec![
+        (
+            "a replayed jti",
+            form(&assertion(&signer, "svc", &issuer, "j1", 60), None),
+        ),
+        (
+            "aud another server",
+            form(&assertion(&signer, "svc", "https://else.example", "j3", 60), None),
+        ),
+        (
+            "signed by another key",
+            form(&assertion(&stranger, "svc", &issuer, "j4", 60), None),
+        ),
+        (
+            "living too long",
+            form(&assertion(&signer, "svc", &issuer, "j5", 3600), None),
+        ),
+        (
+            "expired",
+            form(&assertion(&signer, "svc", &issuer, "j6", -120), None),
+        ),
+        (
+            "body client_id another client",
+            form(&assertion(&signer, "svc", &issuer, "j7", 60), Some("by-uri")),
+        ),
+        (
+            "no assertion at all",
+            "grant_type=client_credentials&client_id=svc".into(),
+        ),
+    ];
+    for (name, body) in refused {
+        let r = token(addr, &body, &[]).await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{name}"
+        );
+    }
+    // A jwks_uri client: refused, saying why.
+    let r = token(
+        addr,
+        &form(&assertion(&signer, "by-uri", &issuer, "j8", 60), None),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("jwks_uri"));
+    // An assertion and a secret at once: one method per request.
+    let body = format!(
+        "{}&client_secret=x",
+        form(&assertion(&signer, "svc", &issuer, "j9", 60), None)
+    );
+    let r = token(addr, &body, &[]).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // An unknown assertion type.
+    let body = format!(
+        "grant_type=client_credentials&client_assertion_type=saml&client_assertion={}",
+        assertion(&signer, "svc", &issuer, "j10", 60)
+    );
+    let r = token(addr, &body, &[]).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // Introspection takes the same proof.
+    let access = token(
+        addr,
+        &form(&assertion(&signer, "svc", &issuer, "j11", 60), None),
+        &[],
+    )
+    .await
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = format!(
+        "token={access}&client_assertion_type={TYPE}&client_assertion={}",
+        assertion(&signer, "svc", &issuer, "j12", 60)
+    );
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let r = request(addr, "POST", "/introspect", &headers, body.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["active"], true);
+
+    // Discovery says so.
+    let r = request(addr, "GET", "/.well-known/openid-configuration", &[], b"").await;
+    let doc = r.json();
+    let methods = doc["token_endpoint_auth_methods_supported"].as_array().unwrap();
+    assert!(methods.iter().any(|m| m == "private_key_jwt"));
+}
+
+/// RFC 7523 §3 item 7 under real concurrency: one assertion sent many
+/// times at once is accepted exactly once, trial after trial.
+async fn one_assertion_sent_at_once_many_times_is_accepted_once(db: &str) {
+    let server = start(db, "ES256").await;
+    let store = Store::open(db).await.unwrap();
+    let (signer, jwks) = key_pair(Algorithm::ES256);
+    register(&store, "svc", ClientKeys::Jwks(jwks)).await;
+    for trial in 0..5 {
+        let body = form(
+            &assertion(&signer, "svc", &server.issuer, &format!("race-{trial}"), 60),
+            None,
+        );
+        let mut sent = Vec::new();
+        for _ in 0..12 {
+            let body = body.clone();
+            let addr = server.addr;
+            sent.push(tokio::spawn(async move { token(addr, &body, &[]).await.status }));
+        }
+        let mut statuses = Vec::new();
+        for s in sent {
+            statuses.push(s.await.unwrap());
+        }
+        let won = statuses.iter().filter(|s| **s == 200).count();
+        assert_eq!(won, 1, "trial {trial}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 401),
+            "trial {trial}: {statuses:?}"
+        );
+    }
+}
+
+mod replay_race {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        one_assertion_sent_at_once_many_times_is_accepted_once(&support::sqlite_url()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(url) = support::postgres_url().await {
+            one_assertion_sent_at_once_many_times_is_accepted_once(&url).await;
+        }
+    }
+}
+
+/// `tessera client create --jwks FILE` registers a private_key_jwt client:
+/// no secret is printed, and an assertion signed with the key is
+/// accepted. A file that is not a JWK Set with an asymmetric key is
+/// refused, naming the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_registers_a_client_by_its_keys() {
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let (signer, jwks) = key_pair(Algorithm::EdDSA);
+    let dir = std::env::temp_dir().join(format!("tessera-pkjwt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("client.jwks");
+    std::fs::write(&file, jwks).unwrap();
+    let create = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "client",
+                "create",
+                "--name",
+                "svc",
+                "--scope",
+                "read",
+                "--database",
+                &db,
+                "--jwks",
+            ])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = create(&file);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created.get("client_secret").is_none(), "{created}");
+    let id = created["client_id"].as_str().unwrap();
+    let r = token(
+        server.addr,
+        &form(&assertion(&signer, id, &server.issuer, "cli-1", 60), None),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    let secret = dir.join("hmac.jwks");
+    std::fs::write(
+        &secret,
+        r#"{"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0","alg":"HS256"}]}"#,
+    )
+    .unwrap();
+    for bad in [secret, dir.join("missing.jwks")] {
+        let out = create(&bad);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--jwks"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
