@@ -304,3 +304,71 @@ async fn the_cli_registers_a_client_by_its_keys() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real client library nobody here wrote: npm openid-client signs its
+/// own assertions (`client.PrivateKeyJwt`) for the client credentials
+/// grant and for introspection. Its key pair is made by Node's WebCrypto;
+/// Tessera only ever sees the public JWK Set, registered through the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_authenticates_with_private_key_jwt() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        scripts.join("node_modules/openid-client").exists(),
+        "run `npm ci` in {} (.ci/run does)",
+        scripts.display()
+    );
+    let db = support::sqlite_url();
+    let server = start(&db, "ES256").await;
+    let dir = std::env::temp_dir().join(format!("tessera-pkjwt-node-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let node = move |args: Vec<String>| {
+        let out = std::process::Command::new("node")
+            .current_dir(&scripts)
+            .arg("private_key_jwt.mjs")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let jwks = node(vec!["keygen".into(), dir.display().to_string()]);
+    let file = dir.join("client.jwks");
+    std::fs::write(&file, jwks).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "create",
+            "--name",
+            "node",
+            "--scope",
+            "read",
+            "--audience",
+            "api",
+        ])
+        .args(["--database", &db, "--resource-server", "api", "--jwks"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let (issuer, dir_arg) = (server.issuer.clone(), dir.display().to_string());
+    let got = tokio::task::spawn_blocking(move || node(vec!["grant".into(), issuer, id.clone(), dir_arg]))
+        .await
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_slice(&got).unwrap();
+    assert_eq!(got["scope"], "read");
+    assert_eq!(got["token_type"], "bearer", "openid-client lower-cases it");
+    assert_eq!(got["active"], true);
+    assert!(got["advertised"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "private_key_jwt"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
