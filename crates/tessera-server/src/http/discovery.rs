@@ -42,6 +42,9 @@ pub(super) fn document(issuer: &str) -> String {
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         // Public clients may use some grants (crate::oauth::token).
         "token_endpoint_auth_methods_supported": auth_methods(PublicClients::Allowed),
+        // RFC 9126 §5.
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": false,
         "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),

@@ -212,6 +212,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/introspect", post(token::introspect))
         .route("/revoke", post(token::revoke))
+        .route("/par", post(token::par))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/refresh", post(api::refresh))

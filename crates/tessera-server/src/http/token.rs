@@ -1,11 +1,13 @@
 //! The client-authenticated form endpoints: `/token` ([RFC 6749 §3.2]),
-//! `/introspect` ([RFC 7662 §2]) and `/revoke` ([RFC 7009 §2]). Each reads a
+//! `/introspect` ([RFC 7662 §2]), `/revoke` ([RFC 7009 §2]) and `/par`
+//! ([RFC 9126 §2]). Each reads a
 //! [`ClientForm`], calls its protocol module, and answers JSON that is
 //! never cached, or an [`OAuthError`].
 //!
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
 //! [RFC 7662 §2]: https://www.rfc-editor.org/rfc/rfc7662#section-2
 //! [RFC 7009 §2]: https://www.rfc-editor.org/rfc/rfc7009#section-2
+//! [RFC 9126 §2]: https://www.rfc-editor.org/rfc/rfc9126#section-2
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use super::client_form::ClientForm;
 use super::client_ip::ClientIp;
 use super::response::Json;
 use super::AppState;
+use crate::oauth::par::{self, ParContext};
 use crate::oauth::token::{self, TokenContext};
 use crate::oauth::{introspect, revoke, OAuthError};
 
@@ -63,4 +66,21 @@ pub(super) async fn revoke(
         StatusCode::OK,
         [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
     ))
+}
+
+/// `POST /par`: 201 with `request_uri` and `expires_in` (RFC 9126 §2.2).
+pub(super) async fn par(
+    State(state): State<Arc<AppState>>,
+    form: Result<ClientForm, OAuthError>,
+) -> Result<Json, OAuthError> {
+    let form = form?;
+    let keys = state.keys();
+    let ctx = ParContext {
+        store: &state.store,
+        issuer: &state.issuer,
+        keys: &keys.verify,
+        now: tessera_jwt::UnixTime::now().as_secs(),
+    };
+    let pushed = par::push(&ctx, &form.body, form.authorization.as_deref()).await?;
+    Ok(Json::no_store(StatusCode::CREATED, &pushed))
 }

@@ -38,6 +38,16 @@ pub enum AuthorizeError {
     RequestNotSupported,
     /// A request object by reference.
     RequestUriNotSupported,
+    /// A `request_uri` that names no pushed request of this client: unknown,
+    /// expired, used up or another client's ([RFC 9126 §4]).
+    ///
+    /// [RFC 9126 §4]: https://www.rfc-editor.org/rfc/rfc9126#section-4
+    BadRequestUri,
+    /// A `request_uri` sent to `/par` itself ([RFC 9126 §2.1]: it "MUST NOT
+    /// be provided").
+    ///
+    /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
+    RequestUriPushed,
     /// `code_challenge_method=plain` (RFC 9700 §2.1.1).
     PlainPkce,
     /// A `code_challenge_method` other than `S256`.
@@ -83,7 +93,9 @@ impl AuthorizeError {
             | AuthorizeError::UnknownClient
             | AuthorizeError::ClientUnavailable
             | AuthorizeError::RedirectUriNotRegistered
-            | AuthorizeError::MissingRedirectUri => false,
+            | AuthorizeError::MissingRedirectUri
+            | AuthorizeError::BadRequestUri
+            | AuthorizeError::RequestUriPushed => false,
             AuthorizeError::RepeatedParameter(_)
             | AuthorizeError::MissingResponseType
             | AuthorizeError::UnsupportedResponseType
@@ -128,7 +140,9 @@ impl AuthorizeError {
             | AuthorizeError::PromptNoneCombined
             | AuthorizeError::UnsupportedResponseMode
             | AuthorizeError::BadMaxAge
-            | AuthorizeError::BadIdTokenHint => "invalid_request",
+            | AuthorizeError::BadIdTokenHint
+            | AuthorizeError::RequestUriPushed => "invalid_request",
+            AuthorizeError::BadRequestUri => "invalid_request_uri",
             AuthorizeError::ClientUnavailable => "server_error",
             AuthorizeError::UnsupportedResponseType => "unsupported_response_type",
             AuthorizeError::UnauthorizedClient => "unauthorized_client",
@@ -158,6 +172,10 @@ impl AuthorizeError {
             AuthorizeError::UnauthorizedClient => "this client may not use the authorization code flow",
             AuthorizeError::RequestNotSupported => "request objects are not supported",
             AuthorizeError::RequestUriNotSupported => "request_uri is not supported",
+            AuthorizeError::BadRequestUri => {
+                "the request_uri is unknown, expired, already used, or another client's: push the request again"
+            }
+            AuthorizeError::RequestUriPushed => "request_uri may not be pushed (RFC 9126 section 2.1)",
             AuthorizeError::PlainPkce => "code_challenge_method plain is not allowed; use S256",
             AuthorizeError::UnsupportedPkceMethod => "this code_challenge_method is not supported; use S256",
             AuthorizeError::PkceMethodWithoutChallenge => "code_challenge_method without code_challenge",

@@ -55,6 +55,13 @@ pub enum OAuthError {
     /// not fetch yet.
     #[error("private_key_jwt with a jwks_uri is not supported yet: register the keys inline")]
     ClientKeysNotSupported,
+    /// A pushed authorization request breaks a rule of the authorization
+    /// request ([RFC 9126 §2.3]: the error is the one `/authorize` would
+    /// give, as JSON).
+    ///
+    /// [RFC 9126 §2.3]: https://www.rfc-editor.org/rfc/rfc9126#section-2.3
+    #[error("{}", .0.description())]
+    PushedRequestRefused(crate::oauth::authorize_error::AuthorizeError),
     /// A client assertion's parameters are incomplete or of an unsupported
     /// type ([RFC 7521 §4.2]).
     ///
@@ -203,6 +210,7 @@ impl OAuthError {
     /// The registered error code (RFC 6749 §5.2, RFC 8707 §2).
     pub fn code(&self) -> &'static str {
         match self {
+            OAuthError::PushedRequestRefused(e) => e.code(),
             OAuthError::WrongContentType
             | OAuthError::BodyTooLarge
             | OAuthError::MalformedBody
@@ -261,6 +269,8 @@ impl OAuthError {
             OAuthError::Busy => 503,
             OAuthError::BodyTooLarge => 413,
             OAuthError::RegistrationDisabled => 403,
+            OAuthError::PushedRequestRefused(e) if e.code() == "server_error" => 500,
+            OAuthError::PushedRequestRefused(_) => 400,
             OAuthError::UserExists => 409,
             OAuthError::WrongContentType
             | OAuthError::MalformedBody

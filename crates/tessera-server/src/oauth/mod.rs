@@ -17,6 +17,7 @@ pub mod interaction;
 pub mod introspect;
 pub mod logout;
 pub mod origins;
+pub mod par;
 pub mod params;
 pub mod revoke;
 pub mod sign_in;

@@ -83,6 +83,11 @@ impl Params {
         self.get(name).ok_or(OAuthError::MissingParameter(name))
     }
 
+    /// Every parameter, in no particular order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Removes a parameter (client credentials are taken out once read).
     pub fn take(&mut self, name: &str) -> Option<String> {
         self.0.remove(name)

@@ -19,6 +19,7 @@ mod interactions;
 mod introspection;
 mod keys;
 mod prune;
+mod pushed;
 mod refresh_tokens;
 pub mod retry;
 mod revocations;
@@ -46,6 +47,7 @@ pub use keys::{KeyGeneration, KeyStore, StoredKey};
 pub use prune::{
     drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
 };
+pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
 pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
@@ -228,6 +230,11 @@ macro_rules! migrations {
                 22,
                 "client_assertions",
                 include_str!(concat!("../../migrations/", $dir, "/0022_client_assertions.sql")),
+            ),
+            (
+                23,
+                "pushed_requests",
+                include_str!(concat!("../../migrations/", $dir, "/0023_pushed_requests.sql")),
             ),
         ]
     };

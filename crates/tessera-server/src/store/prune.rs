@@ -1,7 +1,8 @@
 //! Forgetting rows nobody needs any more: expired codes, sessions,
 //! refresh tokens and families, sign-in interactions, revocations of
 //! tokens that have expired anyway, attempt counters whose window has
-//! passed, and used client assertions that have expired.
+//! passed, used client assertions and pushed authorization requests that
+//! have expired.
 //!
 //! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
 //! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
@@ -38,6 +39,8 @@ pub struct Pruned {
     pub upstream_requests: u64,
     /// Used client assertions.
     pub client_assertions: u64,
+    /// Pushed authorization requests.
+    pub pushed_requests: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -51,6 +54,7 @@ impl std::ops::AddAssign for Pruned {
         self.interactions += other.interactions;
         self.upstream_requests += other.upstream_requests;
         self.client_assertions += other.client_assertions;
+        self.pushed_requests += other.pushed_requests;
     }
 }
 
@@ -66,6 +70,7 @@ impl Pruned {
             + self.interactions
             + self.upstream_requests
             + self.client_assertions
+            + self.pushed_requests
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -83,6 +88,7 @@ impl Pruned {
             self.interactions,
             self.upstream_requests,
             self.client_assertions,
+            self.pushed_requests,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -165,6 +171,9 @@ impl PruneStore for Store {
                 .await?,
             client_assertions: self
                 .prune_table("client_assertions", "jti_hash", "expires_at", now, batch)
+                .await?,
+            pushed_requests: self
+                .prune_table("pushed_requests", "uri_hash", "expires_at", now, batch)
                 .await?,
         })
     }

@@ -34,8 +34,8 @@ use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, Session, SessionStore,
-    UpstreamStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, PushedRequestStore, Session,
+    SessionStore, UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -52,6 +52,7 @@ pub trait FlowStore:
     + CodeStore
     + AttemptStore
     + UpstreamStore
+    + PushedRequestStore
     + Sync
 {
 }
@@ -65,6 +66,7 @@ impl<S> FlowStore for S where
         + CodeStore
         + AttemptStore
         + UpstreamStore
+        + PushedRequestStore
         + Sync
 {
 }
@@ -314,12 +316,21 @@ pub async fn start<S: FlowStore>(
     raw: &str,
     browser: Browser<'_>,
 ) -> Result<Answer, FlowError> {
-    let request = check(ctx, raw).await?;
+    // A pushed request's request_uri (RFC 9126 §4), or the parameters.
+    let (params, repeated) = crate::oauth::Params::parse_browser(raw.as_bytes());
+    let (request, origin) = if params.get("request_uri").is_some() {
+        let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, &params, repeated, ctx.now)
+            .await
+            .map_err(FlowError::Refused)?;
+        (request, Origin::Pushed { request_uri_hash })
+    } else {
+        (check(ctx, raw).await?, Origin::Authorize)
+    };
     let (binding, new_binding) = super::binding_for(browser.binding)?;
-    let id = super::begin(ctx.store, Origin::Authorize, &request, &binding, ctx.now).await?;
+    let id = super::begin(ctx.store, origin.clone(), &request, &binding, ctx.now).await?;
     let flow = Flow {
         id,
-        origin: Origin::Authorize,
+        origin,
         binding,
         redirect_uri: request.redirect_uri().to_owned(),
         proven: None,
@@ -436,8 +447,16 @@ async fn next<S: FlowStore>(
                 sid: &session.sid,
                 amr: &session.amr,
             };
-            let url = match flow.origin {
+            let url = match &flow.origin {
                 Origin::Authorize => code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?,
+                Origin::Pushed { request_uri_hash } => {
+                    // Single use (RFC 9126 §4): of two sign-ins started
+                    // from one request_uri, one completes.
+                    if !crate::oauth::par::use_up(ctx.store, request_uri_hash).await? {
+                        return Err(ResumeError::Gone.into());
+                    }
+                    code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?
+                }
             };
             Ok(flow.answer(Outcome::ToClient(url)))
         }

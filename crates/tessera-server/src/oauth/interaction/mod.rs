@@ -48,13 +48,19 @@ use crate::store::{Interaction, InteractionStore};
 pub const INTERACTION_TTL: i64 = 600;
 
 /// What started an interaction, which picks its last step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// `/authorize`: the last step sends the browser back to the client
-    /// with a code (RFC 6749 §4.1.2). (The device grant and pushed
-    /// authorization requests are further origins.)
+    /// with a code (RFC 6749 §4.1.2). (The device grant is a further
+    /// origin.)
     Authorize,
+    /// `/authorize` with a pushed request's `request_uri` (RFC 9126 §4):
+    /// the last step uses the pushed request up, then sends the code.
+    Pushed {
+        /// The `request_uri`'s SHA-256, base64url.
+        request_uri_hash: String,
+    },
 }
 
 /// What an interaction keeps of what started it.
