@@ -158,6 +158,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 crate::oauth::device::DeviceKey::new(master.device_cookie_key()),
             )
             .with_self_registration(config.self_registration)
+            .with_require_par(config.require_pushed_authorization_requests)
             .with_cors_origins(config.cors_origins.clone())
             .with_trusted_proxies(config.proxies()?)
             .with_forwarded_header(config.forwarded_header()?)

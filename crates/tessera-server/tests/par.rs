@@ -204,3 +204,33 @@ async fn two_sign_ins_from_one_request_uri_complete_once() {
         assert_eq!(codes, 1, "trial {trial}: {statuses:?}");
     }
 }
+
+/// RFC 9126 §5: with `require_pushed_authorization_requests`, plain
+/// parameters at `/authorize` are refused (to the client: it and its
+/// redirect URI are known), a pushed request works, and discovery says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_requests_may_be_required() {
+    let db = support::sqlite_url();
+    let server = support::start_configured(&db, "ES256", None, |c| {
+        c.require_pushed_authorization_requests = true;
+    })
+    .await;
+    let store = tessera_server::store::Store::open(&db).await.unwrap();
+    support::browser::seed(&store).await;
+    let mut browser = Browser::default();
+    let plain = browser
+        .get(&server, &support::browser::authorize_path("web", ""))
+        .await;
+    assert_eq!(plain.status, 303, "{}", text(&plain));
+    let back = support::browser::redirected(&plain);
+    assert_eq!(back["error"], "invalid_request");
+    assert_eq!(back["state"], "st-1");
+    let r = push(server.addr, &pushed_form("web", ""), None).await;
+    let request_uri = r.json()["request_uri"].as_str().unwrap().to_owned();
+    let done = sign_in(&mut browser, &server, &front_channel("web", &request_uri, "")).await;
+    assert!(done.contains_key("code"), "{done:?}");
+    let doc = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
+        .await
+        .json();
+    assert_eq!(doc["require_pushed_authorization_requests"], true);
+}

@@ -63,6 +63,9 @@ default below each.
       wins; PostgreSQL needs one of the two
   self_registration        TESSERA_SELF_REGISTRATION
       false (true: anyone may POST /api/v1/users)
+  require_pushed_authorization_requests
+                           TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+      false (true: /authorize takes only a request_uri from /par, RFC 9126)
   cors_origins             TESSERA_CORS_ORIGINS
       none (exact origins; comma-separated in the environment)
   trusted_proxies          TESSERA_TRUSTED_PROXIES

@@ -108,6 +108,10 @@ pub struct Config {
     /// Whether `POST /api/v1/users` lets anyone create an account (off by
     /// default). Env `TESSERA_SELF_REGISTRATION=true`.
     pub self_registration: bool,
+    /// Whether `/authorize` accepts only pushed requests (RFC 9126 §5:
+    /// `request_uri` from `/par`); off by default. Env
+    /// `TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=true`.
+    pub require_pushed_authorization_requests: bool,
     /// Browser origins (e.g. `https://app.example`) allowed to call the
     /// token, revocation and `/api/v1` endpoints; none by default.
     /// Env `TESSERA_CORS_ORIGINS` (comma-separated).
@@ -186,6 +190,7 @@ impl Default for Config {
             access_token_ttl: 900,
             master_key_file: None,
             self_registration: false,
+            require_pushed_authorization_requests: false,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             forwarded_header: crate::client_addr::ForwardedHeader::default().name().into(),
@@ -252,6 +257,9 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_SELF_REGISTRATION") {
             config.self_registration = matches!(v.as_str(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = env("TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS") {
+            config.require_pushed_authorization_requests = matches!(v.as_str(), "1" | "true" | "yes" | "on");
         }
         let list = |v: String| {
             v.split(',')

@@ -27,7 +27,7 @@ use crate::oauth::grant::GrantType;
 ///
 /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
-pub(super) fn document(issuer: &str) -> String {
+pub(super) fn document(issuer: &str, require_par: bool) -> String {
     serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -44,7 +44,7 @@ pub(super) fn document(issuer: &str) -> String {
         "token_endpoint_auth_methods_supported": auth_methods(PublicClients::Allowed),
         // RFC 9126 §5.
         "pushed_authorization_request_endpoint": format!("{issuer}/par"),
-        "require_pushed_authorization_requests": false,
+        "require_pushed_authorization_requests": require_par,
         "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
@@ -110,7 +110,7 @@ mod tests {
     use base64::Engine;
 
     fn metadata() -> serde_json::Value {
-        serde_json::from_str(&document(fixtures::ISSUER)).unwrap()
+        serde_json::from_str(&document(fixtures::ISSUER, false)).unwrap()
     }
 
     fn list(doc: &serde_json::Value, member: &str) -> Vec<String> {

@@ -42,6 +42,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     issuer: String,
     self_registration: bool,
+    require_par: bool,
     cors_origins: Vec<String>,
     proxies: Vec<crate::client_addr::Cidr>,
     forwarded_header: crate::client_addr::ForwardedHeader,
@@ -67,9 +68,10 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = discovery::document(&issuer);
+        let discovery = discovery::document(&issuer, false);
         AppState {
             self_registration: false,
+            require_par: false,
             cors_origins: Vec::new(),
             proxies: Vec::new(),
             forwarded_header: crate::client_addr::ForwardedHeader::default(),
@@ -102,6 +104,15 @@ impl AppState {
             Ok(mut k) => *k = Arc::new(keys),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(keys),
         }
+    }
+
+    /// Requires pushed authorization requests (RFC 9126 §5) or not; the
+    /// discovery document says so.
+    #[must_use]
+    pub fn with_require_par(mut self, on: bool) -> AppState {
+        self.require_par = on;
+        self.discovery = discovery::document(&self.issuer, on);
+        self
     }
 
     /// Turns self-registration on or off.

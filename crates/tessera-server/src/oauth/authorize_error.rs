@@ -48,6 +48,11 @@ pub enum AuthorizeError {
     ///
     /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
     RequestUriPushed,
+    /// Plain parameters where the server requires pushed requests
+    /// ([RFC 9126 §5]).
+    ///
+    /// [RFC 9126 §5]: https://www.rfc-editor.org/rfc/rfc9126#section-5
+    ParRequired,
     /// `code_challenge_method=plain` (RFC 9700 §2.1.1).
     PlainPkce,
     /// A `code_challenge_method` other than `S256`.
@@ -97,6 +102,7 @@ impl AuthorizeError {
             | AuthorizeError::BadRequestUri
             | AuthorizeError::RequestUriPushed => false,
             AuthorizeError::RepeatedParameter(_)
+            | AuthorizeError::ParRequired
             | AuthorizeError::MissingResponseType
             | AuthorizeError::UnsupportedResponseType
             | AuthorizeError::UnauthorizedClient
@@ -141,7 +147,8 @@ impl AuthorizeError {
             | AuthorizeError::UnsupportedResponseMode
             | AuthorizeError::BadMaxAge
             | AuthorizeError::BadIdTokenHint
-            | AuthorizeError::RequestUriPushed => "invalid_request",
+            | AuthorizeError::RequestUriPushed
+            | AuthorizeError::ParRequired => "invalid_request",
             AuthorizeError::BadRequestUri => "invalid_request_uri",
             AuthorizeError::ClientUnavailable => "server_error",
             AuthorizeError::UnsupportedResponseType => "unsupported_response_type",
@@ -176,6 +183,9 @@ impl AuthorizeError {
                 "the request_uri is unknown, expired, already used, or another client's: push the request again"
             }
             AuthorizeError::RequestUriPushed => "request_uri may not be pushed (RFC 9126 section 2.1)",
+            AuthorizeError::ParRequired => {
+                "this server requires pushed authorization requests: push to /par first (RFC 9126)"
+            }
             AuthorizeError::PlainPkce => "code_challenge_method plain is not allowed; use S256",
             AuthorizeError::UnsupportedPkceMethod => "this code_challenge_method is not supported; use S256",
             AuthorizeError::PkceMethodWithoutChallenge => "code_challenge_method without code_challenge",

@@ -84,6 +84,8 @@ pub struct Ctx<'a, S> {
     /// The sign-in methods this server offers (the password; an upstream
     /// provider when one is configured).
     pub available: &'a [Method],
+    /// Whether `/authorize` takes only pushed requests (RFC 9126 §5).
+    pub require_par: bool,
     /// Now.
     pub now: i64,
 }
@@ -324,7 +326,18 @@ pub async fn start<S: FlowStore>(
             .map_err(FlowError::Refused)?;
         (request, Origin::Pushed { request_uri_hash })
     } else {
-        (check(ctx, raw).await?, Origin::Authorize)
+        let request = check(ctx, raw).await?;
+        // RFC 9126 §5: with PAR required, the parameters themselves are
+        // refused (the client and its redirect URI are known by now, so
+        // the client hears it).
+        if ctx.require_par {
+            return Err(FlowError::Refused(Refusal::Redirect(Redirect {
+                redirect_uri: request.redirect_uri().to_owned(),
+                error: AuthorizeError::ParRequired,
+                state: request.state().map(str::to_owned),
+            })));
+        }
+        (request, Origin::Authorize)
     };
     let (binding, new_binding) = super::binding_for(browser.binding)?;
     let id = super::begin(ctx.store, origin.clone(), &request, &binding, ctx.now).await?;

@@ -81,6 +81,7 @@ impl Run<'_> {
             keys: &self.keys.verify,
             devices: &self.devices,
             available: &[Method::Password],
+            require_par: false,
             now: NOW,
         }
     }
