@@ -234,3 +234,66 @@ async fn pushed_requests_may_be_required() {
         .json();
     assert_eq!(doc["require_pushed_authorization_requests"], true);
 }
+
+/// A real client library nobody here wrote: npm openid-client pushes the
+/// request (`buildAuthorizationUrlWithPAR`, authenticated with the secret)
+/// and gets back the URL to send the browser to; signing in through it
+/// gives a code that redeems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_pushes_its_request() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        scripts.join("node_modules/openid-client").exists(),
+        "run `npm ci` in {} (.ci/run does)",
+        scripts.display()
+    );
+    let db = support::sqlite_url();
+    let (server, _store) = setup(&db).await;
+    let issuer = server.issuer.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .current_dir(&scripts)
+            .args([
+                "par.mjs",
+                &issuer,
+                "first",
+                "pw",
+                support::browser::CALLBACK,
+                CHALLENGE,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = got["url"].as_str().unwrap();
+    let path = url.strip_prefix(server.issuer.as_str()).unwrap();
+    let query: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(path.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    assert!(
+        query["request_uri"].starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{url}"
+    );
+    assert!(
+        !query.contains_key("scope"),
+        "the parameters stay out of the URL: {url}"
+    );
+    let mut browser = Browser::default();
+    let done = sign_in(&mut browser, &server, path).await;
+    assert_eq!(done["state"], "st-1");
+    let form = format!(
+        "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}",
+        done["code"]
+    );
+    let r = support::token(server.addr, &form, &[("Authorization", &basic("first", "pw"))]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}

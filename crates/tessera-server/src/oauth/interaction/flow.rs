@@ -320,7 +320,12 @@ pub async fn start<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     // A pushed request's request_uri (RFC 9126 §4), or the parameters.
     let (params, repeated) = crate::oauth::Params::parse_browser(raw.as_bytes());
-    let (request, origin) = if params.get("request_uri").is_some() {
+    // (Another kind of request_uri, an OpenID request object by
+    // reference, goes to the rules, which refuse it.)
+    let pushed = params
+        .get("request_uri")
+        .is_some_and(|uri| uri.starts_with(crate::oauth::par::REQUEST_URI_PREFIX));
+    let (request, origin) = if pushed {
         let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, &params, repeated, ctx.now)
             .await
             .map_err(FlowError::Refused)?;
