@@ -60,6 +60,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         first_party: false,
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
+        require_par: false,
     }
 }
 

@@ -297,3 +297,68 @@ async fn openid_client_pushes_its_request() {
     let r = support::token(server.addr, &form, &[("Authorization", &basic("first", "pw"))]).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
+
+/// RFC 9126 §6 per client (`tessera client create --require-par`): that
+/// client's plain parameters are refused; other clients are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_may_require_pushed_requests() {
+    let db = support::sqlite_url();
+    let (server, store) = setup(&db).await;
+    let mut strict = support::client(
+        "strict",
+        None,
+        &["authorization_code"],
+        &["openid", "profile", "email"],
+        &[],
+    );
+    strict.redirect_uris = vec![support::browser::CALLBACK.into()];
+    strict.require_par = true;
+    tessera_server::store::ClientStore::create_client(&store, &strict)
+        .await
+        .unwrap();
+    let plain = Browser::default()
+        .get(&server, &support::browser::authorize_path("strict", ""))
+        .await;
+    assert_eq!(plain.status, 303, "{}", text(&plain));
+    assert_eq!(support::browser::redirected(&plain)["error"], "invalid_request");
+    let other = Browser::default()
+        .get(&server, &support::browser::authorize_path("web", ""))
+        .await;
+    assert_eq!(other.status, 200, "another client is not affected");
+    let r = push(server.addr, &pushed_form("strict", ""), None).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let request_uri = r.json()["request_uri"].as_str().unwrap().to_owned();
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&server, &front_channel("strict", &request_uri, ""))
+        .await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+
+    // The CLI flag registers it, and `client show` says so.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "client",
+            "create",
+            "--name",
+            "cli",
+            "--grant-type",
+            "authorization_code",
+        ])
+        .args([
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--public",
+            "--require-par",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let client = tessera_server::store::ClientStore::client(&store, created["client_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client.require_par);
+}

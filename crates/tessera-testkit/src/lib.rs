@@ -346,6 +346,7 @@ pub fn client(
         first_party: false,
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
+        require_par: false,
     }
 }
 

@@ -95,6 +95,10 @@ pub(crate) struct CreateArgs {
     /// sign-in (authorization code flow).
     #[arg(long)]
     first_party: bool,
+    /// Its authorization requests must be pushed to /par first (RFC 9126):
+    /// /authorize refuses its plain parameters.
+    #[arg(long)]
+    require_par: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -115,6 +119,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "created_at": c.created_at,
         "refresh_cookie": c.refresh_cookie,
         "first_party": c.first_party,
+        "require_par": c.require_par,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "resource_server_for": c.resource_server_for,
         "auth_method": c.credentials.auth_methods().iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "),
@@ -258,6 +263,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         access_token_ttl: args.ttl.unwrap_or(config.access_token_ttl),
         refresh_cookie: args.refresh_cookie,
         first_party: args.first_party,
+        require_par: args.require_par,
     };
     let method = args.auth_method.as_deref();
     // Bad input touches no database.

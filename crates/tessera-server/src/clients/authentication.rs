@@ -423,6 +423,7 @@ mod tests {
             first_party: false,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
+            require_par: false,
         }
     }
 

@@ -91,6 +91,8 @@ pub struct NewClient {
     pub refresh_cookie: bool,
     /// The operator's own app.
     pub first_party: bool,
+    /// Its authorization requests must be pushed (RFC 9126 §6).
+    pub require_par: bool,
 }
 
 impl NewClient {
@@ -112,6 +114,7 @@ impl NewClient {
             access_token_ttl,
             refresh_cookie: false,
             first_party: false,
+            require_par: false,
         }
     }
 }
@@ -465,6 +468,7 @@ async fn insert<S: ClientStore>(
         created_at: now,
         refresh_cookie: new.refresh_cookie,
         first_party: new.first_party,
+        require_par: new.require_par,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,
     };

@@ -144,6 +144,9 @@ pub struct Client {
     /// A first-party client (the operator's own app): its users are not
     /// asked for consent.
     pub first_party: bool,
+    /// Whether `/authorize` takes this client's requests only pushed
+    /// (RFC 9126 §6, `require_pushed_authorization_requests`).
+    pub require_par: bool,
     /// Where RP-initiated logout may send the user back to.
     pub post_logout_redirect_uris: Vec<String>,
     /// The audiences (APIs) this client is the resource server for: it may

@@ -123,6 +123,7 @@ mod tests {
             first_party,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
+            require_par: false,
         }
     }
 

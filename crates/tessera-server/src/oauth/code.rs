@@ -93,6 +93,7 @@ mod tests {
             first_party: false,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
+            require_par: false,
         };
         AuthorizationRequest::for_tests(
             client,

@@ -195,6 +195,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         created_at: row.try_get("created_at").map_err(get)?,
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
+        require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
                 .map_err(get)?,
@@ -207,7 +208,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par"
     };
 }
 
@@ -224,7 +225,7 @@ impl ClientStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO clients (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             ))
             .bind(&c.id)
             .bind(&c.name)
@@ -242,6 +243,7 @@ impl ClientStore for Store {
             .bind(join(&c.resource_server_for))
             .bind(stored.jwks)
             .bind(stored.jwks_uri)
+            .bind(i64::from(c.require_par))
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

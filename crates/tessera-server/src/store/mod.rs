@@ -236,6 +236,11 @@ macro_rules! migrations {
                 "pushed_requests",
                 include_str!(concat!("../../migrations/", $dir, "/0023_pushed_requests.sql")),
             ),
+            (
+                24,
+                "client_require_par",
+                include_str!(concat!("../../migrations/", $dir, "/0024_client_require_par.sql")),
+            ),
         ]
     };
 }

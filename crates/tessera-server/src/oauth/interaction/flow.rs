@@ -335,7 +335,7 @@ pub async fn start<S: FlowStore>(
         // RFC 9126 §5: with PAR required, the parameters themselves are
         // refused (the client and its redirect URI are known by now, so
         // the client hears it).
-        if ctx.require_par {
+        if ctx.require_par || request.client().require_par {
             return Err(FlowError::Refused(Refusal::Redirect(Redirect {
                 redirect_uri: request.redirect_uri().to_owned(),
                 error: AuthorizeError::ParRequired,
