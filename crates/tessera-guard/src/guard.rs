@@ -22,7 +22,7 @@ use crate::bearer::{self, CookieToken};
 use crate::fetch::{FetchError, Fetcher};
 use crate::introspection::Introspector;
 use crate::jwks::{KeyCache, KeyPolicy, KeysError};
-use crate::{discovery, Claims, GuardLayer, Rejection};
+use crate::{discovery, Claims, GuardLayer, Rejection, ResourceMetadata};
 
 /// Verifies access tokens for one API. Cheap to clone; build it once at
 /// start-up with [`Guard::discover`] or [`Guard::builder`].
@@ -36,6 +36,7 @@ struct Inner {
     check: Check,
     realm: Option<String>,
     cookie: Option<CookieToken>,
+    resource: Option<ResourceMetadata>,
 }
 
 /// How a token is checked.
@@ -55,6 +56,10 @@ pub enum SetupError {
     /// The metadata document is not usable.
     #[error("issuer metadata: {0}")]
     Metadata(String),
+    /// The resource identifier given to [`GuardBuilder::resource`] is not
+    /// an https URL.
+    #[error(transparent)]
+    Resource(#[from] crate::resource::BadResource),
     /// The metadata names another issuer (OIDC Discovery §4.3).
     #[error("the metadata names issuer {found:?}, not {expected:?}")]
     IssuerMismatch {
@@ -96,6 +101,7 @@ pub struct GuardBuilder {
     introspection: Option<(String, zeroize::Zeroizing<String>)>,
     introspection_cache: (Duration, usize),
     tls_roots: Vec<u8>,
+    resource: Option<(String, Vec<String>)>,
 }
 
 impl Guard {
@@ -122,6 +128,7 @@ impl Guard {
             introspection: None,
             introspection_cache: (Duration::from_secs(5), 10_000),
             tls_roots: Vec::new(),
+            resource: None,
         }
     }
 
@@ -176,6 +183,22 @@ impl Guard {
         self.inner.realm.as_deref()
     }
 
+    /// The API's protected resource metadata ([RFC 9728]), if
+    /// [`GuardBuilder::resource`] named the API: serve
+    /// [`ResourceMetadata::response`] at [`ResourceMetadata::path`].
+    ///
+    /// [RFC 9728]: https://www.rfc-editor.org/rfc/rfc9728
+    pub fn resource_metadata(&self) -> Option<&ResourceMetadata> {
+        self.inner.resource.as_ref()
+    }
+
+    /// The response for a rejection: status, JSON body, and a challenge
+    /// with the realm and, when configured, `resource_metadata`.
+    pub fn reject<B: From<String>>(&self, rejection: &Rejection) -> http::Response<B> {
+        let metadata = self.inner.resource.as_ref().map(ResourceMetadata::url);
+        rejection.to_response_with(self.realm(), metadata.as_deref())
+    }
+
     /// How many times the JWKS was fetched (0 with fixed keys or
     /// introspection).
     pub fn key_fetches(&self) -> u64 {
@@ -224,6 +247,24 @@ impl GuardBuilder {
     /// Clock skew allowed for `exp`, `nbf` and `iat` (default 60 s).
     pub fn leeway(mut self, leeway: Duration) -> GuardBuilder {
         self.leeway = leeway;
+        self
+    }
+
+    /// Names the API by its resource identifier (an `https` URL, [RFC 9728
+    /// §1.2]) and the scopes it uses: the guard then has
+    /// [`Guard::resource_metadata`] to serve, and every challenge names
+    /// it (`resource_metadata`, [RFC 9728 §5.1]). The audience checked in
+    /// tokens stays the one given to [`Guard::builder`]; use the
+    /// identifier as the audience when the issuer issues tokens for it
+    /// (RFC 8707 `resource`).
+    ///
+    /// [RFC 9728 §1.2]: https://www.rfc-editor.org/rfc/rfc9728#section-1.2
+    /// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+    pub fn resource(mut self, identifier: &str, scopes: &[&str]) -> GuardBuilder {
+        self.resource = Some((
+            identifier.to_owned(),
+            scopes.iter().map(|s| (*s).to_owned()).collect(),
+        ));
         self
     }
 
@@ -295,6 +336,13 @@ impl GuardBuilder {
     /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     /// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
     pub async fn build(self) -> Result<Guard, SetupError> {
+        let resource = match &self.resource {
+            None => None,
+            Some((identifier, scopes)) => {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                Some(ResourceMetadata::new(identifier, &self.issuer)?.scopes(&scopes))
+            }
+        };
         let fetcher = Fetcher::new(self.timeout, &self.tls_roots)?;
         let validation = Validation::access_token(&self.issuer, &self.audience).leeway(self.leeway.as_secs());
         let needs_metadata =
@@ -343,6 +391,7 @@ impl GuardBuilder {
                 check,
                 realm: self.realm,
                 cookie: self.cookie,
+                resource,
             }),
         })
     }

@@ -126,7 +126,7 @@ where
                     parts.extensions.insert(claims);
                     inner.call(Request::from_parts(parts, body)).await
                 }
-                Err(rejection) => Ok(rejection.to_response(layer.guard.realm())),
+                Err(rejection) => Ok(layer.guard.reject(&rejection)),
             }
         })
     }

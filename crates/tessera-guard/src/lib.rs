@@ -15,6 +15,10 @@
 //! - [`Rejection`]: RFC 6750 §3 errors: 401 `invalid_token`, 403
 //!   `insufficient_scope` naming the scope, 400 `invalid_request`, each
 //!   with a `WWW-Authenticate` challenge. A bad token is never a 5xx.
+//! - [`ResourceMetadata`]: the API's protected resource metadata ([RFC
+//!   9728]), served at its well-known URL and named in every challenge
+//!   (`resource_metadata`), so a client that knows only the API finds its
+//!   authorization server ([`GuardBuilder::resource`]).
 //!
 //! ## An API in a few lines
 //!
@@ -47,6 +51,7 @@
 //! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 //! [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+//! [RFC 9728]: https://www.rfc-editor.org/rfc/rfc9728
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -62,6 +67,7 @@ mod introspection;
 mod jwks;
 mod layer;
 mod rejection;
+pub mod resource;
 
 pub use bearer::{CookieToken, Csrf};
 pub use claims::Claims;
@@ -70,3 +76,4 @@ pub use guard::{Guard, GuardBuilder, SetupError};
 pub use jwks::{KeyPolicy, KeysError};
 pub use layer::{GuardLayer, GuardService};
 pub use rejection::Rejection;
+pub use resource::{BadResource, ResourceMetadata};

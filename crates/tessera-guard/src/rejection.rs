@@ -78,6 +78,14 @@ impl Rejection {
     /// The `WWW-Authenticate` challenge (RFC 6750 §3), if this rejection
     /// has one.
     pub fn challenge(&self, realm: Option<&str>) -> Option<String> {
+        self.challenge_with(realm, None)
+    }
+
+    /// [`Rejection::challenge`], also naming the API's protected resource
+    /// metadata (`resource_metadata`, [RFC 9728 §5.1]).
+    ///
+    /// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+    pub fn challenge_with(&self, realm: Option<&str>, resource_metadata: Option<&str>) -> Option<String> {
         if matches!(self, Rejection::Unavailable(_)) {
             return None;
         }
@@ -94,6 +102,9 @@ impl Rejection {
                 params.push(format!("scope=\"{}\"", quotable(scope)));
             }
         }
+        if let Some(url) = resource_metadata {
+            params.push(format!("resource_metadata=\"{}\"", quotable(url)));
+        }
         Some(if params.is_empty() {
             "Bearer".to_owned()
         } else {
@@ -104,6 +115,16 @@ impl Rejection {
     /// The whole response: status, challenge, and a JSON body with the same
     /// `error` and `error_description`.
     pub fn to_response<B: From<String>>(&self, realm: Option<&str>) -> Response<B> {
+        self.to_response_with(realm, None)
+    }
+
+    /// [`Rejection::to_response`], its challenge naming the API's protected
+    /// resource metadata ([`Rejection::challenge_with`]).
+    pub fn to_response_with<B: From<String>>(
+        &self,
+        realm: Option<&str>,
+        resource_metadata: Option<&str>,
+    ) -> Response<B> {
         let body = match self.error_code() {
             Some(code) => serde_json::json!({"error": code, "error_description": self.description()}),
             None => serde_json::json!({"error_description": self.description()}),
@@ -113,7 +134,10 @@ impl Rejection {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(value) = self.challenge(realm).and_then(|c| HeaderValue::try_from(c).ok()) {
+        if let Some(value) = self
+            .challenge_with(realm, resource_metadata)
+            .and_then(|c| HeaderValue::try_from(c).ok())
+        {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if matches!(self, Rejection::Unavailable(_)) {
@@ -167,6 +191,18 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert!(Rejection::Unavailable("down".into()).challenge(None).is_none());
+        // RFC 9728 §5.1: the challenge names the resource metadata.
+        let url = "https://api.example/.well-known/oauth-protected-resource/tasks";
+        assert_eq!(
+            Rejection::MissingToken
+                .challenge_with(Some("api"), Some(url))
+                .unwrap(),
+            format!("Bearer realm=\"api\", resource_metadata=\"{url}\"")
+        );
+        assert!(Rejection::InvalidToken("expired".into())
+            .challenge_with(None, Some(url))
+            .unwrap()
+            .ends_with(&format!("resource_metadata=\"{url}\"")));
     }
 
     #[test]

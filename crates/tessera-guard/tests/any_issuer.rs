@@ -331,3 +331,74 @@ async fn wait_for(mut done: impl FnMut() -> bool) {
     }
     panic!("condition not reached in 2 s");
 }
+
+/// RFC 9728: a guard that names its API serves the protected resource
+/// metadata at the well-known URL made from the identifier (§3.1), and
+/// every 401 names that URL in `resource_metadata` (§5.1); a 403 still
+/// names the scope needed.
+#[tokio::test]
+async fn protected_resource_metadata() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let jwks =
+        serde_json::json!({ "keys": [key.verifying_key().unwrap().public_jwk().unwrap()] }).to_string();
+    let guard = Guard::builder("https://id.example", "https://api.example/tasks")
+        .jwks_json(jwks.as_bytes())
+        .resource("https://api.example/tasks", &["read", "write"])
+        .build()
+        .await
+        .unwrap();
+    let metadata = guard.resource_metadata().unwrap().clone();
+    assert_eq!(metadata.path(), "/.well-known/oauth-protected-resource/tasks");
+    let served = metadata.clone();
+    let app = api(&guard).route(
+        &metadata.path(),
+        axum::routing::get(move || {
+            let served = served.clone();
+            async move { served.response::<axum::body::Body>() }
+        }),
+    );
+    let doc = call(&app, &metadata.path(), None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert_eq!(doc.body["resource"], "https://api.example/tasks");
+    assert_eq!(
+        doc.body["authorization_servers"],
+        serde_json::json!(["https://id.example"])
+    );
+    assert_eq!(doc.body["scopes_supported"], serde_json::json!(["read", "write"]));
+    let url = "https://api.example/.well-known/oauth-protected-resource/tasks";
+    let none = call(&app, "/me", None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        none.challenge().contains(&format!("resource_metadata=\"{url}\"")),
+        "{}",
+        none.challenge()
+    );
+    let bad = call(&app, "/me", Some("not.a.token")).await;
+    assert!(
+        bad.challenge().contains("resource_metadata="),
+        "{}",
+        bad.challenge()
+    );
+    let now = UnixTime::now().as_secs();
+    let token = Signer::new(key, Some("at+jwt"))
+        .sign(&serde_json::json!({
+            "iss": "https://id.example", "sub": "u", "aud": "https://api.example/tasks", "exp": now + 300,
+            "iat": now, "jti": "j", "client_id": "c", "scope": "write"
+        }))
+        .unwrap();
+    let forbidden = call(&app, "/read", Some(&token)).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert!(
+        forbidden.challenge().contains("scope=\"read\""),
+        "{}",
+        forbidden.challenge()
+    );
+    assert_eq!(call(&app, "/me", Some(&token)).await.status, StatusCode::OK);
+    // A resource identifier that is not an https URL is refused at build.
+    let refused = Guard::builder("https://id.example", "api")
+        .jwks_json(jwks.as_bytes())
+        .resource("tasks-api", &[])
+        .build()
+        .await;
+    assert!(matches!(refused, Err(SetupError::Resource(_))));
+}
