@@ -263,8 +263,23 @@ pub async fn check<S: ClientStore>(
 ) -> Result<AuthorizationRequest, Refusal> {
     // 1.
     let (params, repeated) = Params::parse_browser(query);
+    check_params(store, keys, issuer, &params, repeated, now).await
+}
+
+/// [`check`] on parameters already parsed (`repeated`: the first name
+/// sent twice), for callers that read the parameters themselves first:
+/// `/authorize` looks for a pushed request's `request_uri`, `/par` adds the
+/// authenticated `client_id`.
+pub async fn check_params<S: ClientStore>(
+    store: &S,
+    keys: &tessera_jwt::KeySet,
+    issuer: &str,
+    params: &Params,
+    repeated: Option<&'static str>,
+    now: i64,
+) -> Result<AuthorizationRequest, Refusal> {
     // 2.
-    let (client, redirect_uri) = check_client(store, &params, repeated).await?;
+    let (client, redirect_uri) = check_client(store, params, repeated).await?;
     // 3.
     let state = params.get("state").map(str::to_owned);
     let refuse = |error: AuthorizeError| {
@@ -278,15 +293,15 @@ pub async fn check<S: ClientStore>(
         return Err(refuse(AuthorizeError::RepeatedParameter(name)));
     }
     let checked = (|| {
-        check_response_type(&params)?; // 4.
+        check_response_type(params)?; // 4.
         check_grant(&client)?; // 5.
-        check_request_objects(&params)?; // 6.
-        let code_challenge = check_pkce(&params, &client)?; // 7.
-        let scope = check_scope(&params, &client)?; // 8.
-        let prompts = check_prompt(&params)?; // 9.
-        check_response_mode(&params)?;
-        let max_age = check_max_age(&params)?;
-        let hint_subject = check_id_token_hint(&params, keys, issuer, &client, now)?; // 10.
+        check_request_objects(params)?; // 6.
+        let code_challenge = check_pkce(params, &client)?; // 7.
+        let scope = check_scope(params, &client)?; // 8.
+        let prompts = check_prompt(params)?; // 9.
+        check_response_mode(params)?;
+        let max_age = check_max_age(params)?;
+        let hint_subject = check_id_token_hint(params, keys, issuer, &client, now)?; // 10.
         Ok((code_challenge, scope, prompts, max_age, hint_subject))
     })();
     let (code_challenge, scope, prompts, max_age, hint_subject) = checked.map_err(refuse)?;

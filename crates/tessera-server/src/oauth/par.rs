@@ -90,15 +90,14 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore>(
         return Err(OAuthError::PushedRequestRefused(AuthorizeError::RequestUriPushed));
     }
     // 4. The authorization request's rules, for the authenticated client.
-    let query = {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("client_id", &client_id);
-        for (name, value) in params.pairs() {
-            query.append_pair(name, value);
-        }
-        query.finish()
-    };
-    let request = authorize::check(ctx.store, ctx.keys, ctx.issuer, query.as_bytes(), ctx.now)
+    // (client authentication took `client_id` out of the parameters.)
+    let request_params = Params::from_pairs(
+        params
+            .pairs()
+            .map(|(name, value)| (name, Some(value)))
+            .chain([("client_id", Some(client_id.as_str()))]),
+    );
+    let request = authorize::check_params(ctx.store, ctx.keys, ctx.issuer, &request_params, None, ctx.now)
         .await
         .map_err(|refusal| match refusal {
             Refusal::Page(e) | Refusal::Redirect(Redirect { error: e, .. }) => {

@@ -306,12 +306,6 @@ impl Flow {
     }
 }
 
-async fn check<S: FlowStore>(ctx: &Ctx<'_, S>, raw: &str) -> Result<AuthorizationRequest, FlowError> {
-    authorize::check(ctx.store, ctx.keys, ctx.issuer, raw.as_bytes(), ctx.now)
-        .await
-        .map_err(FlowError::Refused)
-}
-
 /// Step 1: `/authorize` with the request's parameters `raw`.
 pub async fn start<S: FlowStore>(
     ctx: &Ctx<'_, S>,
@@ -331,7 +325,9 @@ pub async fn start<S: FlowStore>(
             .map_err(FlowError::Refused)?;
         (request, Origin::Pushed { request_uri_hash })
     } else {
-        let request = check(ctx, raw).await?;
+        let request = authorize::check_params(ctx.store, ctx.keys, ctx.issuer, &params, repeated, ctx.now)
+            .await
+            .map_err(FlowError::Refused)?;
         // RFC 9126 §5: with PAR required, the parameters themselves are
         // refused (the client and its redirect URI are known by now, so
         // the client hears it).
