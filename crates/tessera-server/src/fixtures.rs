@@ -61,6 +61,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
         require_par: false,
+        provenance: crate::domain::Provenance::Operator,
     }
 }
 

@@ -120,6 +120,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "refresh_cookie": c.refresh_cookie,
         "first_party": c.first_party,
         "require_par": c.require_par,
+        "provenance": c.provenance.as_str(),
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "resource_server_for": c.resource_server_for,
         "auth_method": c.credentials.auth_methods().iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "),
@@ -264,6 +265,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         refresh_cookie: args.refresh_cookie,
         first_party: args.first_party,
         require_par: args.require_par,
+        provenance: crate::domain::Provenance::Operator,
     };
     let method = args.auth_method.as_deref();
     // Bad input touches no database.

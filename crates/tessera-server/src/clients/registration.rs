@@ -41,7 +41,9 @@
 use zeroize::Zeroizing;
 
 use super::authentication::hash_secret;
-use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Scope, SecretMethod};
+use crate::domain::{
+    AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
+};
 use crate::store::{ClientStore, StoreError};
 
 /// The two client types of [RFC 6749 §2.1].
@@ -93,6 +95,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// Its authorization requests must be pushed (RFC 9126 §6).
     pub require_par: bool,
+    /// Who registers it.
+    pub provenance: Provenance,
 }
 
 impl NewClient {
@@ -115,6 +119,7 @@ impl NewClient {
             refresh_cookie: false,
             first_party: false,
             require_par: false,
+            provenance: Provenance::Operator,
         }
     }
 }
@@ -469,6 +474,7 @@ async fn insert<S: ClientStore>(
         refresh_cookie: new.refresh_cookie,
         first_party: new.first_party,
         require_par: new.require_par,
+        provenance: new.provenance,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,
     };

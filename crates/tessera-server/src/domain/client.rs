@@ -117,6 +117,52 @@ impl ClientCredentials {
     }
 }
 
+/// How a client came to be known: who vouches for it. Consent pages say
+/// so, and which resources a client may ask for depends on it (issue 21:
+/// an operator lists them; a client nobody registered by hand may ask for
+/// any registered resource, with the user's consent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Provenance {
+    /// Registered by the operator (CLI, admin surface).
+    #[default]
+    Operator,
+    /// Registered by itself at the registration endpoint ([RFC 7591]).
+    ///
+    /// [RFC 7591]: https://www.rfc-editor.org/rfc/rfc7591
+    Dynamic,
+    /// Known by its client ID metadata document: the `client_id` is an
+    /// https URL whose document describes it
+    /// (draft-ietf-oauth-client-id-metadata-document).
+    MetadataDocument,
+}
+
+impl Provenance {
+    /// The name stored in the `clients.provenance` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Operator => "operator",
+            Provenance::Dynamic => "dynamic",
+            Provenance::MetadataDocument => "metadata_document",
+        }
+    }
+
+    /// The provenance a stored name names.
+    pub fn parse(name: &str) -> Option<Provenance> {
+        match name {
+            "operator" => Some(Provenance::Operator),
+            "dynamic" => Some(Provenance::Dynamic),
+            "metadata_document" => Some(Provenance::MetadataDocument),
+            _ => None,
+        }
+    }
+
+    /// Whether an operator registered the client: consent pages present
+    /// any other client as one nobody here vetted.
+    pub fn is_vetted(self) -> bool {
+        self == Provenance::Operator
+    }
+}
+
 /// A registered client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
@@ -147,6 +193,8 @@ pub struct Client {
     /// Whether `/authorize` takes this client's requests only pushed
     /// (RFC 9126 §6, `require_pushed_authorization_requests`).
     pub require_par: bool,
+    /// Who registered it.
+    pub provenance: Provenance,
     /// Where RP-initiated logout may send the user back to.
     pub post_logout_redirect_uris: Vec<String>,
     /// The audiences (APIs) this client is the resource server for: it may
@@ -202,6 +250,21 @@ mod tests {
             }
         }
         assert_eq!(SecretMethod::Either.registered(), Option::None);
+    }
+
+    #[test]
+    fn provenance_names_round_trip() {
+        for p in [
+            Provenance::Operator,
+            Provenance::Dynamic,
+            Provenance::MetadataDocument,
+        ] {
+            assert_eq!(Provenance::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Provenance::parse("Operator"), Option::None);
+        assert!(Provenance::Operator.is_vetted());
+        assert!(!Provenance::Dynamic.is_vetted());
+        assert!(!Provenance::MetadataDocument.is_vetted());
     }
 
     #[test]

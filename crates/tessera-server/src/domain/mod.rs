@@ -19,7 +19,7 @@ pub mod scope;
 pub mod user;
 
 pub use auth_method::AuthMethod;
-pub use client::{Client, ClientCredentials, ClientKeys, SecretMethod};
+pub use client::{Client, ClientCredentials, ClientKeys, Provenance, SecretMethod};
 pub use credential::{Credential, CredentialError, CredentialKind, CredentialType, PasswordHash};
 pub use grant_type::GrantType;
 pub use method::Method;

@@ -10,7 +10,9 @@ use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{conflict, join, split, Store, StoreError};
-use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Scope, SecretMethod};
+use crate::domain::{
+    AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
+};
 
 /// How long a node may serve a cached client after another node changed or
 /// deleted it. Changes made through this node apply at once.
@@ -173,6 +175,11 @@ fn grant_types(id: &str, stored: &str) -> Result<Vec<GrantType>, StoreError> {
         .collect()
 }
 
+fn provenance(id: &str, stored: &str) -> Result<Provenance, StoreError> {
+    Provenance::parse(stored)
+        .ok_or_else(|| StoreError::Corrupt(format!("client {id}: unknown provenance {stored:?}")))
+}
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("clients: {e}"));
     let id: String = row.try_get("id").map_err(get)?;
@@ -196,6 +203,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
         require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
+        provenance: provenance(&id, &row.try_get::<String, _>("provenance").map_err(get)?)?,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
                 .map_err(get)?,
@@ -208,7 +216,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance"
     };
 }
 
@@ -225,7 +233,7 @@ impl ClientStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO clients (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
             ))
             .bind(&c.id)
             .bind(&c.name)
@@ -244,6 +252,7 @@ impl ClientStore for Store {
             .bind(stored.jwks)
             .bind(stored.jwks_uri)
             .bind(i64::from(c.require_par))
+            .bind(c.provenance.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

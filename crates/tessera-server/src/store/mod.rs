@@ -241,6 +241,11 @@ macro_rules! migrations {
                 "client_require_par",
                 include_str!(concat!("../../migrations/", $dir, "/0024_client_require_par.sql")),
             ),
+            (
+                25,
+                "client_provenance",
+                include_str!(concat!("../../migrations/", $dir, "/0025_client_provenance.sql")),
+            ),
         ]
     };
 }
