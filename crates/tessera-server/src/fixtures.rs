@@ -151,6 +151,7 @@ pub fn code(code: &str, client_id: &str, user_id: &str, scope: &str) -> Authoriz
         sid: "sid-1".into(),
         expires_at: NOW + 60,
         amr: crate::domain::Amr::of([crate::domain::Method::Password]),
+        resources: crate::domain::Resources::default(),
     }
 }
 

@@ -9,7 +9,7 @@ use super::serve::ConfigArgs;
 use super::Failure;
 use crate::clients::registration::{self, ClientType, NewClient, RegistrationError};
 use crate::domain::{AuthMethod, Client, ClientKeys, GrantType, Scope};
-use crate::store::{ClientStore, Store};
+use crate::store::{ClientStore, ResourceStore, Store};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
@@ -56,6 +56,11 @@ pub(crate) struct CreateArgs {
     /// Allowed audience (resource server); repeat for several.
     #[arg(long = "audience")]
     audiences: Vec<String>,
+    /// A registered resource server (`tessera resource create`) the client
+    /// may ask tokens for with `resource` (RFC 8707); repeat for several.
+    /// Also an allowed audience.
+    #[arg(long = "resource", value_name = "URI")]
+    resources: Vec<String>,
     /// This client is the API AUDIENCE and may introspect tokens issued for
     /// it (RFC 7662 §4); repeat for several. Without it a client may
     /// introspect only its own tokens: for others' it gets {"active": false}.
@@ -245,6 +250,21 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
         (None, None) => None,
     };
+    let mut audiences = args.audiences;
+    if !args.resources.is_empty() {
+        let store = Store::open(&config.database).await?;
+        let registry = store.resources().await?;
+        for uri in args.resources {
+            if registry.find(&uri).is_none() {
+                anyhow::bail!(
+                    "--resource {uri:?}: no such resource; register it with `tessera resource create`"
+                );
+            }
+            if !audiences.contains(&uri) {
+                audiences.push(uri);
+            }
+        }
+    }
     let new = NewClient {
         name: args.name,
         client_type: if args.public {
@@ -256,7 +276,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         keys,
         grant_types,
         scopes: args.scope,
-        audiences: args.audiences,
+        audiences,
         redirect_uris: args.redirect_uris,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         resource_server_for: args.resource_server_for,

@@ -1,4 +1,5 @@
-//! The command line: `tessera serve`, `tessera client ...`, and the offline
+//! The command line: `tessera serve`, `tessera client ...`,
+//! `tessera resource ...`, `tessera user ...`, and the offline
 //! `tessera keys ...` and `tessera token ...`.
 //!
 //! Flags are parsed by clap into plain structs (each flag's help is its doc
@@ -11,6 +12,7 @@
 mod client;
 mod input;
 mod keys;
+mod resource;
 mod serve;
 mod token;
 mod user;
@@ -34,6 +36,10 @@ enum Command {
     /// Manage registered clients (works while the server runs).
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Manage resource servers: the APIs clients ask tokens for with
+    /// `resource` (RFC 8707; works while the server runs).
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
     /// Manage users (works while the server runs).
     #[command(subcommand)]
     User(user::UserCommand),
@@ -71,7 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
     // (the server logs its own to the same target, `audit`).
     if matches!(
         cli.command,
-        Command::Client(_) | Command::User(_) | Command::Keys(_)
+        Command::Client(_) | Command::Resource(_) | Command::User(_) | Command::Keys(_)
     ) {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -83,6 +89,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Client(cmd) => client::run(cmd),
+        Command::Resource(cmd) => resource::run(cmd),
         Command::User(cmd) => user::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Token(cmd) => token::run(cmd),

@@ -15,6 +15,7 @@ pub mod credential;
 pub mod grant_type;
 pub mod method;
 pub mod proof;
+pub mod resource;
 pub mod scope;
 pub mod user;
 
@@ -24,5 +25,6 @@ pub use credential::{Credential, CredentialError, CredentialKind, CredentialType
 pub use grant_type::GrantType;
 pub use method::Method;
 pub use proof::{Amr, Proof, Proofs};
+pub use resource::{Approval, Registry, Resource, Resources, Target, TargetError};
 pub use scope::{Scope, ScopeError};
 pub use user::User;

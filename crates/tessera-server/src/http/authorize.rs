@@ -247,11 +247,13 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             client_name,
             username,
             scope,
+            apis,
         } => {
             let html = ui::consent(&ui::Consent {
                 client_name: &client_name,
                 username: &username,
                 scope: &scope,
+                apis: &apis,
                 interaction: &keys.interaction,
                 csrf: &keys.csrf,
             });

@@ -21,8 +21,11 @@
 //!    refused, RFC 9700 §2.1.1); a public client must send a
 //!    `code_challenge`; a challenge is 43 unreserved characters (a
 //!    base64url SHA-256).
-//! 8. `scope` within the client's scopes (`invalid_scope`); `address` and
-//!    `phone` are left out of the grant (no such data is held).
+//! 8. `resource` (RFC 8707 §2, repeatable): each an absolute URI without a
+//!    fragment, a registered resource server the client may ask for
+//!    (`invalid_target`); then `scope` within the client's scopes and those
+//!    the named resources accept (`invalid_scope`); `address` and `phone`
+//!    are left out of the grant (no such data is held).
 //! 9. `prompt` is a set of `none`, `login`, `consent`, `select_account`
 //!    ([`Prompt`]); `response_mode`, if sent, is `query` ([`ResponseMode`]);
 //!    and `none` stands alone; `max_age` is a non-negative integer.
@@ -36,8 +39,8 @@
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
 use super::Params;
-use crate::domain::Scope;
-use crate::store::{Client, ClientStore};
+use crate::domain::{Registry, Resources, Scope};
+use crate::store::{Client, ClientStore, ResourceStore};
 
 /// A checked authorization request. Only [`check`] (at `/authorize`) and
 /// [`AuthorizationRequest::from_kept`] (at a later step) make one, so
@@ -47,6 +50,7 @@ pub struct AuthorizationRequest {
     client: Client,
     redirect_uri: String,
     scope: Scope,
+    resources: Resources,
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
@@ -73,6 +77,12 @@ impl AuthorizationRequest {
     /// The granted scope.
     pub fn scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The resources (RFC 8707) the tokens are for; empty when none was
+    /// named.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// Returned unchanged to the client.
@@ -134,6 +144,7 @@ impl AuthorizationRequest {
             client,
             redirect_uri: redirect_uri.to_owned(),
             scope,
+            resources: Resources::default(),
             state: state.map(str::to_owned),
             nonce: Some("n".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
@@ -254,7 +265,7 @@ pub struct Redirect {
 /// Checks an authorization request's parameters (query or form), in the
 /// order of the module's list; each numbered rule is one `check_*`
 /// function.
-pub async fn check<S: ClientStore>(
+pub async fn check<S: ClientStore + ResourceStore>(
     store: &S,
     keys: &tessera_jwt::KeySet,
     issuer: &str,
@@ -270,7 +281,7 @@ pub async fn check<S: ClientStore>(
 /// sent twice), for callers that read the parameters themselves first:
 /// `/authorize` looks for a pushed request's `request_uri`, `/par` adds the
 /// authenticated `client_id`.
-pub async fn check_params<S: ClientStore>(
+pub async fn check_params<S: ClientStore + ResourceStore>(
     store: &S,
     keys: &tessera_jwt::KeySet,
     issuer: &str,
@@ -292,12 +303,24 @@ pub async fn check_params<S: ClientStore>(
     if let Some(name) = repeated {
         return Err(refuse(AuthorizeError::RepeatedParameter(name)));
     }
+    // 8. (the resources are read before the synchronous rules)
+    let resources =
+        Resources::parse(params.all("resource")).map_err(|e| refuse(AuthorizeError::Target(e)))?;
+    let registry = if resources.is_empty() {
+        Registry::default()
+    } else {
+        store.resources().await.map_err(|e| {
+            tracing::error!("authorize: reading the resources failed: {e}");
+            refuse(AuthorizeError::ResourcesUnavailable)
+        })?
+    };
     let checked = (|| {
         check_response_type(params)?; // 4.
         check_grant(&client)?; // 5.
         check_request_objects(params)?; // 6.
         let code_challenge = check_pkce(params, &client)?; // 7.
-        let scope = check_scope(params, &client)?; // 8.
+        let accepted = check_resources(&registry, &client, &resources)?; // 8.
+        let scope = check_scope(params, &client, &accepted)?;
         let prompts = check_prompt(params)?; // 9.
         check_response_mode(params)?;
         let max_age = check_max_age(params)?;
@@ -308,6 +331,7 @@ pub async fn check_params<S: ClientStore>(
     Ok(AuthorizationRequest {
         redirect_uri,
         scope,
+        resources,
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge,
         prompt_none: prompts.contains(&Prompt::None),
@@ -422,11 +446,24 @@ fn check_pkce_not_needed(client: &Client) -> Result<(), AuthorizeError> {
     Ok(())
 }
 
-/// Rule 8: The scope, within the client's. RFC 6749 §3.3 lets the server grant
-/// less than asked: the OpenID scopes for data Tessera does not hold
-/// (`address`, `phone`) are left out rather than refused, as OpenID
-/// Connect Core §5.4 allows.
-fn check_scope(params: &Params, client: &Client) -> Result<Scope, AuthorizeError> {
+/// Rule 8: The resources (RFC 8707 §2): registered, and allowed to the
+/// client; the scopes they accept, which the client may ask for with them.
+fn check_resources(
+    registry: &Registry,
+    client: &Client,
+    resources: &Resources,
+) -> Result<Scope, AuthorizeError> {
+    let resolved = registry
+        .resolve(client, resources)
+        .map_err(AuthorizeError::Target)?;
+    Ok(crate::domain::resource::accepted_scopes(resolved))
+}
+
+/// Rule 8: The scope, within the client's and what the named resources
+/// accept. RFC 6749 §3.3 lets the server grant less than asked: the OpenID
+/// scopes for data Tessera does not hold (`address`, `phone`) are left out
+/// rather than refused, as OpenID Connect Core §5.4 allows.
+fn check_scope(params: &Params, client: &Client, accepted: &Scope) -> Result<Scope, AuthorizeError> {
     let requested = params
         .get("scope")
         .map(Scope::parse)
@@ -436,6 +473,7 @@ fn check_scope(params: &Params, client: &Client) -> Result<Scope, AuthorizeError
         .filter(|s| !s.is_empty());
     client
         .scopes
+        .union(accepted)
         .narrow(requested.as_ref())
         .ok_or(AuthorizeError::ScopeNotAllowed)
 }
@@ -503,6 +541,9 @@ struct Kept {
     client_id: String,
     redirect_uri: String,
     scope: String,
+    /// Space-separated; absent in requests kept before RFC 8707 support.
+    #[serde(default)]
+    resources: String,
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
@@ -534,6 +575,7 @@ impl AuthorizationRequest {
             client_id: self.client.id.clone(),
             redirect_uri: self.redirect_uri.clone(),
             scope: self.scope.as_str().to_owned(),
+            resources: self.resources.to_stored(),
             state: self.state.clone(),
             nonce: self.nonce.clone(),
             code_challenge: self.code_challenge.clone(),
@@ -550,9 +592,13 @@ impl AuthorizationRequest {
     /// A request kept by [`AuthorizationRequest::to_kept`], checked again
     /// only where something can have changed since `/authorize`: the
     /// client's registration as it is now (it exists; the redirect URI,
-    /// the grant, the scope and the PKCE rule still hold). The parameters
-    /// themselves were checked once and are not parsed again.
-    pub async fn from_kept<S: ClientStore>(store: &S, kept: &str) -> Result<AuthorizationRequest, Unkept> {
+    /// the grant, the resources, the scope and the PKCE rule still hold).
+    /// The parameters themselves were checked once and are not parsed
+    /// again.
+    pub async fn from_kept<S: ClientStore + ResourceStore>(
+        store: &S,
+        kept: &str,
+    ) -> Result<AuthorizationRequest, Unkept> {
         let kept: Kept = serde_json::from_str(kept).map_err(|e| Unkept::Unreadable(e.to_string()))?;
         let client = store
             .client(&kept.client_id)
@@ -565,13 +611,24 @@ impl AuthorizationRequest {
         let redirect_uri = check_redirect_uri(&client, Some(&kept.redirect_uri))
             .map_err(|e| Unkept::Refused(Refusal::Page(e)))?;
         let scope = Scope::from_stored(&kept.scope);
+        let resources = Resources::from_stored(&kept.resources);
+        let registry = if resources.is_empty() {
+            Registry::default()
+        } else {
+            store.resources().await.map_err(|e| {
+                tracing::error!("authorize: reading the resources failed: {e}");
+                Unkept::Refused(Refusal::Page(AuthorizeError::ResourcesUnavailable))
+            })?
+        };
         let still_holds = (|| {
             check_grant(&client)?;
             if kept.code_challenge.is_none() {
                 check_pkce_not_needed(&client)?;
             }
+            let accepted = check_resources(&registry, &client, &resources)?;
             client
                 .scopes
+                .union(&accepted)
                 .narrow(Some(&scope))
                 .ok_or(AuthorizeError::ScopeNotAllowed)
         })();
@@ -586,6 +643,7 @@ impl AuthorizationRequest {
             client,
             redirect_uri,
             scope,
+            resources,
             state: kept.state,
             nonce: kept.nonce,
             code_challenge: kept.code_challenge,

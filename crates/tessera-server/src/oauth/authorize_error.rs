@@ -70,6 +70,10 @@ pub enum AuthorizeError {
     ScopeNotAllowed,
     /// A `scope` that is not one (RFC 6749 §3.3).
     MalformedScope(crate::domain::ScopeError),
+    /// A `resource` that cannot be granted (RFC 8707 §2).
+    Target(crate::domain::TargetError),
+    /// The registered resources could not be read (storage failed).
+    ResourcesUnavailable,
     /// A `prompt` value that is not defined.
     UnknownPrompt,
     /// `prompt=none` with other values.
@@ -116,6 +120,8 @@ impl AuthorizeError {
             | AuthorizeError::MalformedChallenge
             | AuthorizeError::ScopeNotAllowed
             | AuthorizeError::MalformedScope(_)
+            | AuthorizeError::Target(_)
+            | AuthorizeError::ResourcesUnavailable
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
             | AuthorizeError::UnsupportedResponseMode
@@ -150,7 +156,8 @@ impl AuthorizeError {
             | AuthorizeError::RequestUriPushed
             | AuthorizeError::ParRequired => "invalid_request",
             AuthorizeError::BadRequestUri => "invalid_request_uri",
-            AuthorizeError::ClientUnavailable => "server_error",
+            AuthorizeError::ClientUnavailable | AuthorizeError::ResourcesUnavailable => "server_error",
+            AuthorizeError::Target(_) => "invalid_target",
             AuthorizeError::UnsupportedResponseType => "unsupported_response_type",
             AuthorizeError::UnauthorizedClient => "unauthorized_client",
             AuthorizeError::RequestNotSupported => "request_not_supported",
@@ -198,6 +205,8 @@ impl AuthorizeError {
             }
             AuthorizeError::ScopeNotAllowed => "a requested scope is not allowed for this client",
             AuthorizeError::MalformedScope(e) => return format!("scope is malformed: {e}"),
+            AuthorizeError::Target(e) => return e.to_string(),
+            AuthorizeError::ResourcesUnavailable => "the server could not read the resources; try again",
             AuthorizeError::UnknownPrompt => "prompt may only be none, login, consent or select_account",
             AuthorizeError::PromptNoneCombined => "prompt=none cannot be combined with other values",
             AuthorizeError::UnsupportedResponseMode => "response_mode must be query",

@@ -60,6 +60,7 @@ pub async fn issue<S: CodeStore>(
             sid: subject.sid.to_owned(),
             expires_at: now + CODE_TTL,
             amr: subject.amr.clone(),
+            resources: request.resources().clone(),
         })
         .await?;
     tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client().id, "authorization code issued");

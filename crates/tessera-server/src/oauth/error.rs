@@ -85,6 +85,9 @@ pub enum OAuthError {
     /// A requested audience is not registered for the client (RFC 8707).
     #[error("the requested audience is not allowed for this client")]
     AudienceNotAllowed,
+    /// A `resource` that cannot be granted (RFC 8707 §2).
+    #[error(transparent)]
+    Target(#[from] crate::domain::TargetError),
     /// A client tried to revoke a token issued to another (RFC 7009 §2.1).
     #[error("the token was not issued to this client")]
     NotYourToken,
@@ -240,7 +243,7 @@ impl OAuthError {
             | OAuthError::InvalidCode
             | OAuthError::CodeReplayed
             | OAuthError::PkceFailed(_) => "invalid_grant",
-            OAuthError::AudienceNotAllowed => "invalid_target",
+            OAuthError::AudienceNotAllowed | OAuthError::Target(_) => "invalid_target",
             // RFC 6749 §4.1.2.1's code for an overloaded server, or one
             // whose database is unreachable.
             OAuthError::Busy => "temporarily_unavailable",
@@ -288,6 +291,7 @@ impl OAuthError {
             | OAuthError::ScopeNotAllowed
             | OAuthError::MalformedScope(_)
             | OAuthError::AudienceNotAllowed
+            | OAuthError::Target(_)
             | OAuthError::BadCredentials
             | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken

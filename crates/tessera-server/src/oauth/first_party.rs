@@ -23,7 +23,7 @@ use crate::identity::device::DeviceKey;
 use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, RevocationStore, UserStore,
+    AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
 };
 
 /// `POST /api/v1/login` body.
@@ -179,7 +179,9 @@ pub async fn register<S: UserStore + AttemptStore>(
 /// cookie (`device`, checked with `devices`) is counted on its own budget
 /// rather than against the account's lock (see [`crate::identity::device`]); a
 /// successful login gets a new one.
-pub async fn login<S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore>(
+pub async fn login<
+    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + ResourceStore,
+>(
     store: &S,
     issue: &Issue<'_>,
     authorization: Option<&str>,
@@ -211,7 +213,7 @@ pub async fn login<S: ClientStore + AssertionStore + UserStore + AttemptStore + 
 }
 
 /// Refreshes from the cookie: the refresh grant for a cookie client.
-pub async fn refresh<S: ClientStore + AssertionStore + UserStore + RefreshTokenStore>(
+pub async fn refresh<S: ClientStore + AssertionStore + UserStore + RefreshTokenStore + ResourceStore>(
     store: &S,
     issue: &Issue<'_>,
     request: &RefreshRequest,

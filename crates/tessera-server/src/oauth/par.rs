@@ -31,7 +31,7 @@ use tessera_jwt::KeySet;
 use super::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use super::client_auth::{hash_secret, identify, Audience, PublicClients};
 use super::{OAuthError, Params};
-use crate::store::{AssertionStore, ClientStore, PushedRequest, PushedRequestStore};
+use crate::store::{AssertionStore, ClientStore, PushedRequest, PushedRequestStore, ResourceStore};
 
 /// The prefix of every `request_uri` ([RFC 9126 §2.2]).
 ///
@@ -64,7 +64,7 @@ pub struct Pushed {
 }
 
 /// `POST /par` (steps 1-5 of the module).
-pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore>(
+pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + ResourceStore>(
     ctx: &ParContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
@@ -128,7 +128,7 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore>(
 /// The pushed request a front-channel `/authorize` request names, checked
 /// again against the client as it is now; with the `request_uri`'s hash
 /// (base64url), which the interaction keeps to use it up at the end.
-pub async fn pulled<S: ClientStore + PushedRequestStore>(
+pub async fn pulled<S: ClientStore + PushedRequestStore + ResourceStore>(
     store: &S,
     params: &Params,
     repeated: Option<&'static str>,

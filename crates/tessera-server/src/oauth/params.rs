@@ -5,6 +5,9 @@
 //! and an empty value counts as absent ("Parameters sent without a value
 //! MUST be treated as if they were omitted").
 //!
+//! One parameter may be repeated: `resource` ([RFC 8707 §2]: "may be used
+//! multiple times"); [`Params::all`] gives every value.
+//!
 //! A token request refuses a repeat at once ([`Params::parse`]). A browser
 //! request is parsed whole first ([`Params::parse_browser`]), because where
 //! its error may go depends on *which* parameter was repeated: the
@@ -12,14 +15,23 @@
 //!
 //! [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+//! [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
 
 use std::collections::HashMap;
 
 use super::OAuthError;
 
+/// The parameters that may be sent more than once.
+const REPEATABLE: [&str; 1] = ["resource"];
+
 /// Parsed form parameters.
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    /// Each parameter's (first) value.
+    first: HashMap<String, String>,
+    /// The later values of the [`REPEATABLE`] ones.
+    more: Vec<(String, String)>,
+}
 
 impl Params {
     /// Parses an `application/x-www-form-urlencoded` body.
@@ -27,19 +39,21 @@ impl Params {
         if std::str::from_utf8(body).is_err() {
             return Err(OAuthError::MalformedBody);
         }
-        let mut map = HashMap::new();
+        let mut params = Params::default();
         for (name, value) in form_urlencoded::parse(body) {
             if value.is_empty() {
                 continue;
             }
-            if map
-                .insert(name.clone().into_owned(), value.into_owned())
-                .is_some()
-            {
-                return Err(OAuthError::RepeatedParameter(parameter_name(&name)));
+            if params.first.contains_key(name.as_ref()) {
+                if !REPEATABLE.contains(&name.as_ref()) {
+                    return Err(OAuthError::RepeatedParameter(parameter_name(&name)));
+                }
+                params.more.push((name.into_owned(), value.into_owned()));
+            } else {
+                params.first.insert(name.into_owned(), value.into_owned());
             }
         }
-        Ok(Params(map))
+        Ok(params)
     }
 
     /// Parses a browser request's query or form: the parameters (the first
@@ -47,35 +61,50 @@ impl Params {
     /// [`parameter_name`] gives it. Bytes that are not UTF-8 are replaced,
     /// as browsers' own decoders do.
     pub fn parse_browser(query: &[u8]) -> (Params, Option<&'static str>) {
-        let mut map = HashMap::new();
+        let mut params = Params::default();
         let mut repeated = None;
         for (name, value) in form_urlencoded::parse(query) {
             if value.is_empty() {
                 continue;
             }
-            if map.contains_key(name.as_ref()) {
-                repeated.get_or_insert_with(|| parameter_name(&name));
+            if params.first.contains_key(name.as_ref()) {
+                if REPEATABLE.contains(&name.as_ref()) {
+                    params.more.push((name.into_owned(), value.into_owned()));
+                } else {
+                    repeated.get_or_insert_with(|| parameter_name(&name));
+                }
             } else {
-                map.insert(name.into_owned(), value.into_owned());
+                params.first.insert(name.into_owned(), value.into_owned());
             }
         }
-        (Params(map), repeated)
+        (params, repeated)
     }
 
     /// Parameters from name/value pairs (the JSON API builds them this
     /// way); empty values count as absent, as in a form.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Params {
-        Params(
-            pairs
+        Params {
+            first: pairs
                 .into_iter()
                 .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k.to_owned(), v.to_owned())))
                 .collect(),
-        )
+            more: Vec::new(),
+        }
     }
 
     /// A parameter's value, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.first.get(name).map(String::as_str)
+    }
+
+    /// Every value of a parameter that may be repeated, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get(name).into_iter().chain(
+            self.more
+                .iter()
+                .filter(move |(n, _)| n == name)
+                .map(|(_, v)| v.as_str()),
+        )
     }
 
     /// A required parameter.
@@ -83,14 +112,18 @@ impl Params {
         self.get(name).ok_or(OAuthError::MissingParameter(name))
     }
 
-    /// Every parameter, in no particular order.
+    /// Every parameter (each value of a repeated one), in no particular
+    /// order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.first
+            .iter()
+            .chain(self.more.iter().map(|(k, v)| (k, v)))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Removes a parameter (client credentials are taken out once read).
     pub fn take(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name)
+        self.first.remove(name)
     }
 }
 
@@ -165,6 +198,19 @@ mod tests {
             Params::parse(b"%3Cscript%3E=a&%3Cscript%3E=b"),
             Err(OAuthError::RepeatedParameter("a parameter"))
         ));
+    }
+
+    /// RFC 8707 §2: `resource` may be repeated, in a form and in a query;
+    /// every value is kept, in order.
+    #[test]
+    fn resource_may_be_repeated() {
+        let p = Params::parse(b"resource=https%3A%2F%2Fa&scope=x&resource=https%3A%2F%2Fb").unwrap();
+        assert_eq!(p.all("resource").collect::<Vec<_>>(), ["https://a", "https://b"]);
+        assert_eq!(p.all("scope").collect::<Vec<_>>(), ["x"]);
+        assert_eq!(p.all("state").count(), 0);
+        let (p, repeated) = Params::parse_browser(b"resource=a&resource=b&resource=c");
+        assert_eq!(repeated, None);
+        assert_eq!(p.all("resource").collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]

@@ -8,7 +8,10 @@ use super::client_auth::{identify, Audience, PublicClients};
 use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
-use crate::store::{AssertionStore, AttemptStore, ClientStore, CodeStore, RefreshTokenStore, UserStore};
+use crate::domain::Registry;
+use crate::store::{
+    AssertionStore, AttemptStore, ClientStore, CodeStore, RefreshTokenStore, ResourceStore, UserStore,
+};
 
 /// The server state a token request needs.
 pub struct TokenContext<'a, S> {
@@ -23,7 +26,7 @@ pub struct TokenContext<'a, S> {
 /// Handles a token request from its form body and `Authorization` header;
 /// the response and the grant type that issued it.
 pub async fn handle<
-    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore,
+    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore + ResourceStore,
 >(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
@@ -54,10 +57,16 @@ pub async fn handle<
         }
         GrantType::RefreshToken => refresh_token::handle(ctx.store, issue, &client, &params).await,
         GrantType::ClientCredentials => {
+            let registry = if params.get("resource").is_some() {
+                ctx.store.resources().await?
+            } else {
+                Registry::default()
+            };
             let grant = client_credentials::Context {
                 issuer: issue.issuer,
                 signer: issue.signer,
                 now: issue.now,
+                registry: &registry,
             };
             // §4.4.2: "The client MUST authenticate": the proof (a public
             // client was refused above).

@@ -16,7 +16,32 @@ use tessera_jwt::Signer;
 use super::access_token::{self, AccessClaims, TokenResponse};
 use super::client_auth::hash_secret;
 use super::{claims, OAuthError, Scope};
+use crate::domain::{Resources, Target};
 use crate::store::{Client, Family, IssuedGrant, RefreshToken, RefreshTokenStore, User};
+
+/// What a grant gave the client: the scope and the resources (RFC 8707)
+/// the refresh token remembers, and what this one access token is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Granted<'a> {
+    /// The granted scope.
+    pub scope: &'a Scope,
+    /// The granted resources (none: the client's registered audiences).
+    pub resources: &'a Resources,
+    /// This access token's resources and narrowed scope, when the grant
+    /// names resources ([`crate::domain::Registry::target`]).
+    pub target: Option<&'a Target>,
+}
+
+impl<'a> Granted<'a> {
+    /// A grant of `scope` that names no resource.
+    pub fn scope(scope: &'a Scope) -> Granted<'a> {
+        Granted {
+            scope,
+            resources: Resources::none(),
+            target: None,
+        }
+    }
+}
 
 /// How long one refresh token lives (30 days), within its family's
 /// absolute lifetime.
@@ -122,7 +147,7 @@ pub fn prepare<'a>(
     ctx: &Issue<'a>,
     client: &'a Client,
     user: &'a User,
-    granted: &'a Scope,
+    granted: Granted<'a>,
     family: FamilyOf,
 ) -> Result<Prepared<'a>, OAuthError> {
     Ok(prepare_drawn(ctx, client, user, granted, family, Drawn::new()?))
@@ -134,14 +159,25 @@ pub fn prepare_drawn<'a>(
     ctx: &Issue<'a>,
     client: &'a Client,
     user: &'a User,
-    granted: &'a Scope,
+    granted: Granted<'a>,
     family: FamilyOf,
     drawn: Drawn,
 ) -> Prepared<'a> {
-    let aud = access_token::audience(&client.audiences, ctx.issuer);
+    // RFC 8707 §2: the token is for the named resources, with the scopes
+    // they accept; else for the client's registered audiences.
+    let (aud, access_scope) = match granted.target {
+        Some(t) => (
+            access_token::audience(t.resources.identifiers(), ctx.issuer),
+            &t.scope,
+        ),
+        None => (
+            access_token::audience(&client.audiences, ctx.issuer),
+            granted.scope,
+        ),
+    };
     let jti = drawn.jti;
     let expires_at = ctx.now.saturating_add(client.access_token_ttl);
-    let released = claims::Released::for_grant(user, client, granted);
+    let released = claims::Released::for_grant(user, client, access_scope);
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &user.id,
@@ -150,7 +186,7 @@ pub fn prepare_drawn<'a>(
         iat: ctx.now,
         jti: jti.clone(),
         client_id: &client.id,
-        scope: granted.as_str(),
+        scope: access_scope.as_str(),
         preferred_username: released.preferred_username,
         roles: released.roles,
         email: released.email,
@@ -165,7 +201,7 @@ pub fn prepare_drawn<'a>(
     };
     let refreshable = client.may_use(super::grant::GrantType::RefreshToken)
         && match family {
-            FamilyOf::New { .. } => offline_allowed(client, granted),
+            FamilyOf::New { .. } => offline_allowed(client, granted.scope),
             // A family exists: it was allowed when it began.
             FamilyOf::Existing { .. } => true,
         };
@@ -182,7 +218,7 @@ pub fn prepare_drawn<'a>(
                     client_id: client.id.clone(),
                     user_id: user.id.clone(),
                     sid,
-                    offline: granted.has("offline_access"),
+                    offline: granted.scope.has("offline_access"),
                     created_at: ctx.now,
                     expires_at: ctx.now.saturating_add(ctx.family_lifetime),
                 };
@@ -196,7 +232,8 @@ pub fn prepare_drawn<'a>(
             family_id,
             client_id: client.id.clone(),
             user_id: user.id.clone(),
-            scope: granted.clone(),
+            scope: granted.scope.clone(),
+            resources: granted.resources.clone(),
             expires_at: ctx.now.saturating_add(REFRESH_TTL).min(family_ends),
         });
         Some(token)
@@ -234,7 +271,7 @@ pub async fn issue<S: RefreshTokenStore>(
     ctx: &Issue<'_>,
     client: &Client,
     user: &User,
-    granted: &Scope,
+    granted: Granted<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let prepared = prepare(ctx, client, user, granted, FamilyOf::New { sid: None })?;
     store.record_grant(&prepared.grant).await?;

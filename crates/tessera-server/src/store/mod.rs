@@ -21,6 +21,7 @@ mod keys;
 mod prune;
 mod pushed;
 mod refresh_tokens;
+mod resources;
 pub mod retry;
 mod revocations;
 mod sessions;
@@ -49,6 +50,7 @@ pub use prune::{
 };
 pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
+pub use resources::ResourceStore;
 pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
@@ -110,6 +112,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     clients: clients::Cache,
+    resources: resources::Cache,
     revocation_checks: std::sync::Arc<revocations::Batch>,
 }
 
@@ -246,6 +249,11 @@ macro_rules! migrations {
                 "client_provenance",
                 include_str!(concat!("../../migrations/", $dir, "/0025_client_provenance.sql")),
             ),
+            (
+                26,
+                "resources",
+                include_str!(concat!("../../migrations/", $dir, "/0026_resources.sql")),
+            ),
         ]
     };
 }
@@ -340,6 +348,7 @@ impl Store {
             pool,
             backend,
             clients: clients::Cache::default(),
+            resources: resources::Cache::default(),
             revocation_checks: std::sync::Arc::default(),
         };
         store.migrate().await?;

@@ -24,7 +24,7 @@ use sqlx::{Row, Transaction};
 use super::grants::revoke_family;
 use super::retry::{retried, Repeat};
 use super::{users, Store, StoreError, User};
-use crate::domain::Scope;
+use crate::domain::{Resources, Scope};
 
 /// A refresh token as stored (the token itself is never stored).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct RefreshToken {
     pub user_id: String,
     /// Granted scope.
     pub scope: Scope,
+    /// Granted resources (RFC 8707): a refresh may narrow them, never
+    /// widen them.
+    pub resources: Resources,
     /// Expiry (never after the family's).
     pub expires_at: i64,
 }
@@ -161,6 +164,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<RefreshToken, StoreError> {
         client_id: row.try_get("client_id").map_err(get)?,
         user_id: row.try_get("user_id").map_err(get)?,
         scope: Scope::from_stored(&row.try_get::<String, _>("scope").map_err(get)?),
+        resources: Resources::from_stored(&row.try_get::<String, _>("resources").map_err(get)?),
         expires_at: row.try_get("expires_at").map_err(get)?,
     })
 }
@@ -188,7 +192,7 @@ pub(crate) async fn insert_grant(
     if let Some(t) = &grant.refresh {
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, expires_at, \
-             access_jti, access_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             access_jti, access_expires_at, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(t.token_hash.clone())
         .bind(&t.family_id)
@@ -198,6 +202,7 @@ pub(crate) async fn insert_grant(
         .bind(t.expires_at)
         .bind(&grant.access_jti)
         .bind(grant.access_expires_at)
+        .bind(t.resources.to_stored())
         .execute(&mut **tx)
         .await?;
     }
@@ -237,7 +242,7 @@ async fn rotate_once<E>(
     // 2. The token and its user with their credentials (one row each),
     //    read under the family's lock in one query.
     let rows = sqlx::query(concat!(
-        "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.expires_at, \
+        "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.resources, t.expires_at, \
          t.used_at, t.revoked_at, ",
         users::user_columns!(),
         " FROM refresh_tokens t JOIN users u ON u.id = t.user_id ",
@@ -350,7 +355,7 @@ impl RefreshTokenStore for Store {
     ) -> Result<Option<RefreshToken>, StoreError> {
         retried!("refresh family revocation", Repeat::Safe, async {
             let row = sqlx::query(
-                "SELECT token_hash, family_id, client_id, user_id, scope, expires_at FROM refresh_tokens WHERE token_hash = $1",
+                "SELECT token_hash, family_id, client_id, user_id, scope, resources, expires_at FROM refresh_tokens WHERE token_hash = $1",
             )
             .bind(hash.to_vec())
             .fetch_optional(self.pool())

@@ -311,6 +311,9 @@ pub struct Consent<'a> {
     pub username: &'a str,
     /// The requested scopes.
     pub scope: &'a Scope,
+    /// The APIs (RFC 8707 resources) the access is for: name and
+    /// identifier. None: the client's own registered APIs.
+    pub apis: &'a [(String, String)],
     /// The interaction the form continues.
     pub interaction: &'a str,
     /// The form's CSRF token.
@@ -336,11 +339,27 @@ pub fn consent(c: &Consent<'_>) -> String {
         .tokens()
         .map(|s| format!("<li>{}</li>", scope_text(s)))
         .collect();
+    let apis = if c.apis.is_empty() {
+        String::new()
+    } else {
+        let list: String = c
+            .apis
+            .iter()
+            .map(|(name, id)| {
+                format!(
+                    "<li><strong>{}</strong> <code>{}</code></li>",
+                    escape(name),
+                    escape(id)
+                )
+            })
+            .collect();
+        format!("<p>It asks for access to these APIs on your behalf:</p><ul class=\"apis\">{list}</ul>")
+    };
     page(
         "Allow access",
         &format!(
             "<h1>Allow {client}?</h1><p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
-             <ul>{items}</ul>\
+             <ul>{items}</ul>{apis}\
              <form method=\"post\" action=\"/authorize/consent\">\
              <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\

@@ -17,33 +17,39 @@
 //! 6. PKCE: with a challenge, the verifier is required and
 //!    `BASE64URL(SHA256(code_verifier))` must equal it; without one, a
 //!    verifier is refused (RFC 9700 §4.8.2, PKCE downgrade).
-//! 7. Redeem, in one transaction: the code is marked used, the refresh
+//! 7. `resource` ([RFC 8707 §2.2]), if sent, within the resources the code
+//!    was given for (`invalid_target`), each still registered and allowed
+//!    to the client; the access token is for them, its scope narrowed to
+//!    what they accept.
+//! 8. Redeem, in one transaction: the code is marked used, the refresh
 //!    family and token and the access token's `jti` are stored. A second
 //!    use that passed steps 5-6 (the code's own client, its verifier) finds
 //!    the code used and revokes what the first use issued ("SHOULD revoke
 //!    ... all tokens previously issued based on that authorization code");
 //!    two redemptions at once cannot both win.
-//! 8. Sign the access token and, when `openid` was granted, the ID token.
+//! 9. Sign the access token and, when `openid` was granted, the ID token.
 //!
 //! [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
 //! [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
+//! [RFC 8707 §2.2]: https://www.rfc-editor.org/rfc/rfc8707#section-2.2
 //! [OpenID Connect Core §3.1.3]: https://openid.net/specs/openid-connect-core-1_0.html#TokenEndpoint
 
 use base64::Engine;
 use tessera_jwt::Signer;
 
+use crate::domain::{Registry, Resources};
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::client_auth::CallingClient;
-use crate::oauth::user_tokens::{self, FamilyOf, Issue};
+use crate::oauth::user_tokens::{self, FamilyOf, Granted, Issue};
 use crate::oauth::{id_token, OAuthError, Params};
-use crate::store::{CodeStore, Redeemed, RefreshTokenStore, UserStore};
+use crate::store::{CodeStore, Redeemed, RefreshTokenStore, ResourceStore, UserStore};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::AuthorizationCode;
 
 /// Handles an authorization code token request.
-pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
+pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore + ResourceStore>(
     store: &S,
     ctx: &Issue<'_>,
     id_signer: &Signer,
@@ -93,6 +99,14 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
         (None, None) => {}
     }
     // 7.
+    let requested = Resources::parse(params.all("resource"))?;
+    let registry = if code.resources.is_empty() {
+        Registry::default()
+    } else {
+        store.resources().await?
+    };
+    let target = registry.target(client, &code.resources, &requested, &code.scope)?;
+    // 8.
     let Some(user) = store
         .user(&code.user_id)
         .await?
@@ -103,7 +117,12 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
     let family = FamilyOf::New {
         sid: Some(code.sid.clone()),
     };
-    let prepared = user_tokens::prepare(ctx, client, &user, &code.scope, family)?;
+    let granted = Granted {
+        scope: &code.scope,
+        resources: &code.resources,
+        target: target.as_ref(),
+    };
+    let prepared = user_tokens::prepare(ctx, client, &user, granted, family)?;
     match store.redeem_code(&hash, ctx.now, &prepared.grant).await? {
         Redeemed::Fresh(_) => {}
         Redeemed::Replayed => {
@@ -112,7 +131,7 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore>(
         }
         Redeemed::Unknown => return Err(OAuthError::InvalidCode),
     }
-    // 8.
+    // 9.
     let mut response = prepared.sign(ctx.signer)?;
     if code.scope.has("openid") {
         response.id_token = Some(id_token::issue(

@@ -6,18 +6,26 @@
 //!    [`AuthenticatedClient`] is the proof, and only confidential clients
 //!    have one.
 //! 3. The client is registered for this grant type.
-//! 4. `scope` (optional, [RFC 6749 §3.3]) must be within the client's
-//!    registered scopes; when absent, all registered scopes are granted.
-//! 5. `audience` (optional) must be one of the client's registered
-//!    audiences; when absent, all of them (or the issuer, if none).
-//! 6. Issue a JWT access token; no refresh token (§4.4.3: "A refresh token
+//! 4. `resource` ([RFC 8707 §2], optional, repeatable): each a registered
+//!    resource server the client may ask for (`invalid_target`).
+//! 5. `scope` (optional, [RFC 6749 §3.3]) must be within the client's
+//!    registered scopes and those the resources accept; when absent, all of
+//!    them are granted. With resources, the token's scope is narrowed
+//!    silently to what they accept.
+//! 6. `audience` (optional) must be one of the client's registered
+//!    audiences; when absent, all of them (or the issuer, if none). With
+//!    `resource`, the resources are the audience.
+//! 7. Issue a JWT access token; no refresh token (§4.4.3: "A refresh token
 //!    SHOULD NOT be included").
 //!
 //! [RFC 6749 §4.4]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4
 //! [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+//! [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
 
 use tessera_jwt::{Audience, Signer};
 
+use crate::domain::resource::accepted_scopes;
+use crate::domain::{Registry, Resources};
 use crate::oauth::access_token::{self, AccessClaims, TokenResponse};
 use crate::oauth::{AuthenticatedClient, OAuthError, Params, Scope};
 
@@ -32,6 +40,8 @@ pub struct Context<'a> {
     pub signer: &'a Signer,
     /// Now, in seconds since the epoch.
     pub now: i64,
+    /// The registered resources (read only when the request names one).
+    pub registry: &'a Registry,
 }
 
 /// Handles a client credentials token request.
@@ -46,20 +56,30 @@ pub fn handle(
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 4.
+    let resources = Resources::parse(params.all("resource"))?;
+    let accepted = accepted_scopes(ctx.registry.resolve(client, &resources)?);
+    // 5.
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let scope = client
         .scopes
+        .union(&accepted)
         .narrow(requested.as_ref())
         .ok_or(OAuthError::ScopeNotAllowed)?;
-    // 5.
-    let aud = match params.get("audience") {
-        Some(requested) if client.audiences.iter().any(|a| a == requested) => {
+    let target = ctx
+        .registry
+        .target(client, &resources, Resources::none(), &scope)?;
+    let scope = target.as_ref().map_or(scope.clone(), |t| t.scope.clone());
+    // 6.
+    let aud = match (params.get("audience"), &target) {
+        (Some(_), Some(_)) => return Err(OAuthError::AudienceNotAllowed),
+        (None, Some(t)) => access_token::audience(t.resources.identifiers(), ctx.issuer),
+        (Some(requested), None) if client.audiences.iter().any(|a| a == requested) => {
             Audience::One(requested.to_owned())
         }
-        Some(_) => return Err(OAuthError::AudienceNotAllowed),
-        None => access_token::audience(&client.audiences, ctx.issuer),
+        (Some(_), None) => return Err(OAuthError::AudienceNotAllowed),
+        (None, None) => access_token::audience(&client.audiences, ctx.issuer),
     };
-    // 6.
+    // 7.
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &client.id,
@@ -127,10 +147,12 @@ mod tests {
             "openid",
         );
         let other = fixtures::proved(&store, &other, "web-secret").await;
+        let registry = Registry::default();
         let ctx = Context {
             issuer: fixtures::ISSUER,
             signer: fixtures::signer(),
             now: fixtures::NOW,
+            registry: &registry,
         };
         let rows: &[(&str, &AuthenticatedClient, &str, Expect)] = &[
             (

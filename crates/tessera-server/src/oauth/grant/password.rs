@@ -7,7 +7,9 @@
 //! 3. "require client authentication for confidential clients": done by
 //!    the caller; public clients are identified by `client_id`.
 //! 4. The client is registered for this grant type.
-//! 5. `scope` within the client's scopes.
+//! 5. `resource` ([RFC 8707 §2]), if sent: registered and allowed to the
+//!    client (`invalid_target`); `scope` within the client's scopes and
+//!    those the resources accept.
 //! 6. "validate the resource owner password credentials using its existing
 //!    password validation algorithm": argon2id on the blocking pool; an
 //!    unknown user costs the same as a wrong password; a locked account is
@@ -18,20 +20,23 @@
 //!    token in a new family.
 //!
 //! [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+//! [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
 
 use zeroize::Zeroizing;
 
+use crate::domain::resource::accepted_scopes;
+use crate::domain::{Registry, Resources};
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::CallingClient;
-use crate::oauth::user_tokens::{self, Issue};
+use crate::oauth::user_tokens::{self, Granted, Issue};
 use crate::oauth::{sign_in, OAuthError, Params, Scope};
-use crate::store::{AttemptStore, RefreshTokenStore, UserStore};
+use crate::store::{AttemptStore, RefreshTokenStore, ResourceStore, UserStore};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::Password;
 /// Handles a password grant request (the token endpoint: no device
 /// cookie, so the account's plain lock applies).
-pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
+pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &CallingClient,
@@ -44,7 +49,7 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore>(
 /// [`handle`] for a browser that may have presented a device cookie
 /// (`POST /api/v1/login`, see [`crate::oauth::device`]); the tokens and
 /// the user they were issued for.
-pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore>(
+pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore + ResourceStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &CallingClient,
@@ -60,15 +65,29 @@ pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore>(
         return Err(OAuthError::GrantNotAllowed(GRANT_TYPE.as_str()));
     }
     // 5.
+    let resources = Resources::parse(params.all("resource"))?;
+    let registry = if resources.is_empty() {
+        Registry::default()
+    } else {
+        store.resources().await?
+    };
+    let accepted = accepted_scopes(registry.resolve(client, &resources)?);
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let granted = client
         .scopes
+        .union(&accepted)
         .narrow(requested.as_ref())
         .ok_or(OAuthError::ScopeNotAllowed)?;
+    let target = registry.target(client, &resources, Resources::none(), &granted)?;
     // 6.
     let user = sign_in::check_password_from(store, ctx, username, password, &client.id, device).await?;
     // 7.
-    let tokens = user_tokens::issue(store, ctx, client, &user, &granted).await?;
+    let granted = Granted {
+        scope: &granted,
+        resources: &resources,
+        target: target.as_ref(),
+    };
+    let tokens = user_tokens::issue(store, ctx, client, &user, granted).await?;
     Ok((tokens, user))
 }
 

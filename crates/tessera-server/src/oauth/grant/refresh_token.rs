@@ -11,7 +11,11 @@
 //!    family (a family ends a fixed time after its sign-in, however often it
 //!    is rotated). Another client's token is invalid and stays untouched.
 //! 6. `scope`, if given, within the original grant ("MUST NOT include any
-//!    scope not originally granted"); the user still exists and is enabled.
+//!    scope not originally granted"); `resource` ([RFC 8707 §2.2]), if
+//!    given, within the resources granted (`invalid_target`: narrowed,
+//!    never widened), each still registered and allowed to the client; the
+//!    user still exists and is enabled. The new refresh token remembers
+//!    the whole grant; the access token is for the resources asked for.
 //! 7. Rotate, in one transaction serialised on the family: the old token is
 //!    used up, the new refresh token and the new access token's `jti` are
 //!    stored. A token presented a second time is a replay: the whole family
@@ -23,19 +27,21 @@
 //!
 //! [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 //! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+//! [RFC 8707 §2.2]: https://www.rfc-editor.org/rfc/rfc8707#section-2.2
 
+use crate::domain::{Resources, Target};
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::client_auth::CallingClient;
-use crate::oauth::user_tokens::{self, FamilyOf, Issue};
+use crate::oauth::user_tokens::{self, FamilyOf, Granted, Issue};
 use crate::oauth::{OAuthError, Params, Scope};
-use crate::store::{Consumed, Presented, RefreshTokenStore, User};
+use crate::store::{Consumed, Presented, RefreshTokenStore, ResourceStore, User};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::RefreshToken;
 
 /// Handles a refresh token request.
-pub async fn handle<S: RefreshTokenStore>(
+pub async fn handle<S: RefreshTokenStore + ResourceStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &CallingClient,
@@ -50,18 +56,23 @@ pub async fn handle<S: RefreshTokenStore>(
     }
     // 6. (parsed before the transaction; checked inside it)
     let requested = params.get("scope").map(Scope::parse).transpose()?;
+    let resources = Resources::parse(params.all("resource"))?;
+    let registry = store.resources().await?;
     let drawn = user_tokens::Drawn::new()?;
     // What to issue for the token as read: the narrowed scope and the
-    // tokens, built the same way inside the rotation and for signing.
-    let grant_for = |presented: &Presented, user: &User| -> Result<Scope, OAuthError> {
+    // access token's target, built the same way inside the rotation and
+    // for signing.
+    let grant_for = |presented: &Presented, user: &User| -> Result<(Scope, Option<Target>), OAuthError> {
         if user.disabled_at.is_some() {
             return Err(OAuthError::InvalidRefreshToken);
         }
-        presented
+        let scope = presented
             .token
             .scope
             .narrow(requested.as_ref())
-            .ok_or(OAuthError::ScopeNotAllowed)
+            .ok_or(OAuthError::ScopeNotAllowed)?;
+        let target = registry.target(client, &presented.token.resources, &resources, &scope)?;
+        Ok((scope, target))
     };
     let family_of = |presented: &Presented| FamilyOf::Existing {
         family_id: presented.token.family_id.clone(),
@@ -72,9 +83,14 @@ pub async fn handle<S: RefreshTokenStore>(
     let hash = hash_secret(presented);
     let rotated = store
         .rotate_refresh_token(&hash, &client.id, ctx.now, |presented, user| {
-            let granted = grant_for(presented, user)?;
+            let (scope, target) = grant_for(presented, user)?;
             let family = family_of(presented);
-            Ok(user_tokens::prepare_drawn(ctx, client, user, &granted, family, drawn.clone()).grant)
+            let granted = Granted {
+                scope: &scope,
+                resources: &presented.token.resources,
+                target: target.as_ref(),
+            };
+            Ok(user_tokens::prepare_drawn(ctx, client, user, granted, family, drawn.clone()).grant)
         })
         .await?;
     let (presented, user) = match rotated {
@@ -87,9 +103,14 @@ pub async fn handle<S: RefreshTokenStore>(
         Consumed::Invalid => return Err(OAuthError::InvalidRefreshToken),
     };
     // 8. The tokens stored in the rotation, rebuilt from the same draw.
-    let granted = grant_for(&presented, &user)?;
+    let (scope, target) = grant_for(&presented, &user)?;
     let family = family_of(&presented);
-    user_tokens::prepare_drawn(ctx, client, &user, &granted, family, drawn).sign(ctx.signer)
+    let granted = Granted {
+        scope: &scope,
+        resources: &presented.token.resources,
+        target: target.as_ref(),
+    };
+    user_tokens::prepare_drawn(ctx, client, &user, granted, family, drawn).sign(ctx.signer)
 }
 
 #[cfg(test)]
@@ -133,7 +154,7 @@ mod tests {
             ..fixtures::issue(fixtures::NOW)
         };
         let scope = Scope::from_tokens(["openid", "profile", "offline_access"]);
-        user_tokens::issue(store, &ctx, web.client(), user, &scope)
+        user_tokens::issue(store, &ctx, web.client(), user, Granted::scope(&scope))
             .await
             .unwrap()
             .refresh_token

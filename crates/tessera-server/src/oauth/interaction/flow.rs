@@ -27,15 +27,15 @@ use zeroize::Zeroizing;
 
 use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
 use super::{csrf_token, Origin, ResumeError, StepProof};
-use crate::domain::Proofs;
+use crate::domain::{Approval, Proofs};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, PushedRequestStore, Session,
-    SessionStore, UpstreamStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, PushedRequestStore, ResourceStore,
+    Session, SessionStore, UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -53,6 +53,7 @@ pub trait FlowStore:
     + AttemptStore
     + UpstreamStore
     + PushedRequestStore
+    + ResourceStore
     + Sync
 {
 }
@@ -67,6 +68,7 @@ impl<S> FlowStore for S where
         + AttemptStore
         + UpstreamStore
         + PushedRequestStore
+        + ResourceStore
         + Sync
 {
 }
@@ -191,6 +193,9 @@ pub enum Screen {
         username: String,
         /// The requested scopes.
         scope: Scope,
+        /// The APIs (RFC 8707 resources) the tokens are for: name and
+        /// identifier.
+        apis: Vec<(String, String)>,
     },
 }
 
@@ -442,11 +447,26 @@ async fn next<S: FlowStore>(
                 let methods = still_offered(ctx, &flow);
                 return Ok(sign_in_page(flow, request, methods));
             };
+            let apis = if request.resources().is_empty() {
+                Vec::new()
+            } else {
+                let registry = ctx.store.resources().await?;
+                request
+                    .resources()
+                    .identifiers()
+                    .iter()
+                    .map(|id| {
+                        let name = registry.find(id).map_or_else(|| id.clone(), |r| r.name.clone());
+                        (name, id.clone())
+                    })
+                    .collect()
+            };
             let screen = Screen::Consent {
                 keys: flow.keys(),
                 client_name: request.client().name.clone(),
                 username: user.username,
                 scope: request.scope().clone(),
+                apis,
             };
             Ok(flow.answer(Outcome::Show(screen)))
         }
@@ -485,11 +505,7 @@ async fn decide<S: FlowStore>(
     session: Option<&Session>,
 ) -> Result<Decision, FlowError> {
     let remembered = match session {
-        Some(s) => {
-            ctx.store
-                .consented_scope(&s.user_id, &request.client().id)
-                .await?
-        }
+        Some(s) => ctx.store.consented(&s.user_id, &request.client().id).await?,
         None => None,
     };
     let snapshot = Snapshot {
@@ -500,6 +516,7 @@ async fn decide<S: FlowStore>(
             max_age: request.max_age(),
             hint_subject: request.hint_subject(),
             scope: request.scope(),
+            resources: request.resources(),
             first_party: request.client().first_party,
         },
         session: session.map(|s| SessionView {
@@ -691,7 +708,15 @@ pub async fn consent<S: FlowStore>(
     };
     ctx.store.interaction_consented(&hash_secret(&flow.id)).await?;
     ctx.store
-        .record_consent(&session.user_id, &request.client().id, request.scope(), ctx.now)
+        .record_consent(
+            &session.user_id,
+            &request.client().id,
+            &Approval {
+                scope: request.scope().clone(),
+                resources: request.resources().clone(),
+            },
+            ctx.now,
+        )
         .await?;
     tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client().id, "consent given");
     flow.consented_here = true;

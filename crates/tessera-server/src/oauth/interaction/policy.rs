@@ -32,9 +32,9 @@
 //! 5. first-party clients skip consent, unless `prompt=consent`;
 //! 6. `prompt_consent`: `prompt=consent` asks again, which only a consent
 //!    given in this interaction satisfies;
-//! 7. `scopes_not_consented`: a scope the user has not approved for this
-//!    client (OpenID Connect Core §3.1.2.4: a remembered consent covers the
-//!    same or fewer scopes).
+//! 7. `scopes_not_consented`: a scope or a resource (RFC 8707) the user has
+//!    not approved for this client (OpenID Connect Core §3.1.2.4: a
+//!    remembered consent covers the same or fewer scopes and resources).
 //!
 //! then, with `prompt=none`, a needed consent is `consent_required`.
 //! Otherwise a code is issued.
@@ -45,7 +45,7 @@
 //!
 //! [OpenID Connect Core §3.1.2]: https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint
 
-use crate::domain::Scope;
+use crate::domain::{Approval, Resources, Scope};
 
 pub use crate::domain::Method;
 use crate::domain::Proofs;
@@ -70,7 +70,7 @@ pub enum LoginCheck {
 pub enum ConsentCheck {
     /// `prompt=consent`.
     PromptConsent,
-    /// Scopes the user has not approved for this client.
+    /// Scopes or resources the user has not approved for this client.
     ScopesNotConsented,
 }
 
@@ -186,6 +186,8 @@ pub struct RequestView<'a> {
     pub hint_subject: Option<&'a str>,
     /// The requested (granted) scope.
     pub scope: &'a Scope,
+    /// The requested resources (RFC 8707).
+    pub resources: &'a Resources,
     /// The client is first-party (skips consent).
     pub first_party: bool,
 }
@@ -206,8 +208,8 @@ pub struct Snapshot<'a> {
     pub available: &'a [Method],
     /// Whether consent was given during this interaction.
     pub consented_here: bool,
-    /// The scope the session's user approved for this client before.
-    pub remembered_consent: Option<&'a Scope>,
+    /// What the session's user approved for this client before.
+    pub remembered_consent: Option<&'a Approval>,
     /// Now.
     pub now: i64,
 }
@@ -276,7 +278,7 @@ fn consent_check(s: &Snapshot<'_>) -> Option<ConsentCheck> {
     // 7.
     let covered = s
         .remembered_consent
-        .is_some_and(|given| given.covers(s.request.scope));
+        .is_some_and(|given| given.covers(s.request.scope, s.request.resources));
     (!covered).then_some(ConsentCheck::ScopesNotConsented)
 }
 
@@ -319,6 +321,20 @@ mod tests {
         Box::leak(Box::new(Scope::from_stored(text)))
     }
 
+    /// Resources that live as long as the test's snapshots.
+    fn resources(text: &str) -> &'static Resources {
+        Box::leak(Box::new(Resources::from_stored(text)))
+    }
+
+    /// An approval of `scope` and `resources` that lives as long as the
+    /// test's snapshots.
+    fn approved(scope: &str, resources: &str) -> Option<&'static Approval> {
+        Some(Box::leak(Box::new(Approval {
+            scope: Scope::from_stored(scope),
+            resources: Resources::from_stored(resources),
+        })))
+    }
+
     fn request() -> RequestView<'static> {
         RequestView {
             prompt_none: false,
@@ -327,6 +343,7 @@ mod tests {
             max_age: None,
             hint_subject: None,
             scope: scope("openid profile"),
+            resources: resources(""),
             first_party: false,
         }
     }
@@ -358,7 +375,7 @@ mod tests {
             required: Requirement::AnyMethod,
             available: &[Method::Password, Method::Upstream],
             consented_here: false,
-            remembered_consent: Some(scope("openid profile email")),
+            remembered_consent: approved("openid profile email", "https://api.example"),
             now: NOW,
         }
     }
@@ -511,12 +528,36 @@ mod tests {
             (
                 "more scopes than remembered",
                 Snapshot {
-                    remembered_consent: Some(scope("openid")),
+                    remembered_consent: approved("openid", ""),
                     ..snapshot()
                 },
                 Decision::AskConsent {
                     because: ConsentCheck::ScopesNotConsented,
                 },
+            ),
+            (
+                "an API not approved before",
+                Snapshot {
+                    request: RequestView {
+                        resources: resources("https://other.example"),
+                        ..request()
+                    },
+                    ..snapshot()
+                },
+                Decision::AskConsent {
+                    because: ConsentCheck::ScopesNotConsented,
+                },
+            ),
+            (
+                "an API approved before",
+                Snapshot {
+                    request: RequestView {
+                        resources: resources("https://api.example"),
+                        ..request()
+                    },
+                    ..snapshot()
+                },
+                Decision::IssueCode,
             ),
             (
                 "consented here",
