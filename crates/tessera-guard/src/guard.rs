@@ -60,6 +60,17 @@ pub enum SetupError {
     /// an https URL.
     #[error(transparent)]
     Resource(#[from] crate::resource::BadResource),
+    /// [`GuardBuilder::resource`] names an API other than the audience
+    /// the guard checks: tokens for another API would be taken as this
+    /// one's (RFC 9728 §7.4: the resource checks that a token is meant for
+    /// it; RFC 8707 tokens carry the identifier as `aud`).
+    #[error("the resource {resource:?} must be the audience the guard checks, not {audience:?}")]
+    ResourceAudience {
+        /// The audience given to [`Guard::builder`].
+        audience: String,
+        /// The identifier given to [`GuardBuilder::resource`].
+        resource: String,
+    },
     /// The metadata names another issuer (OIDC Discovery §4.3).
     #[error("the metadata names issuer {found:?}, not {expected:?}")]
     IssuerMismatch {
@@ -253,10 +264,11 @@ impl GuardBuilder {
     /// Names the API by its resource identifier (an `https` URL, [RFC 9728
     /// §1.2]) and the scopes it uses: the guard then has
     /// [`Guard::resource_metadata`] to serve, and every challenge names
-    /// it (`resource_metadata`, [RFC 9728 §5.1]). The audience checked in
-    /// tokens stays the one given to [`Guard::builder`]; use the
-    /// identifier as the audience when the issuer issues tokens for it
-    /// (RFC 8707 `resource`).
+    /// it (`resource_metadata`, [RFC 9728 §5.1]). The identifier must be
+    /// the audience given to [`Guard::builder`] (else
+    /// [`SetupError::ResourceAudience`]): a token is taken only if its
+    /// `aud` names this API, as tokens an issuer mints for an RFC 8707
+    /// `resource` do.
     ///
     /// [RFC 9728 §1.2]: https://www.rfc-editor.org/rfc/rfc9728#section-1.2
     /// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
@@ -339,6 +351,12 @@ impl GuardBuilder {
         let resource = match &self.resource {
             None => None,
             Some((identifier, scopes)) => {
+                if *identifier != self.audience {
+                    return Err(SetupError::ResourceAudience {
+                        audience: self.audience.clone(),
+                        resource: identifier.clone(),
+                    });
+                }
                 let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
                 Some(ResourceMetadata::new(identifier, &self.issuer)?.scopes(&scopes))
             }

@@ -380,7 +380,8 @@ async fn protected_resource_metadata() {
         bad.challenge()
     );
     let now = UnixTime::now().as_secs();
-    let token = Signer::new(key, Some("at+jwt"))
+    let signer = Signer::new(key, Some("at+jwt"));
+    let token = signer
         .sign(&serde_json::json!({
             "iss": "https://id.example", "sub": "u", "aud": "https://api.example/tasks", "exp": now + 300,
             "iat": now, "jti": "j", "client_id": "c", "scope": "write"
@@ -394,8 +395,31 @@ async fn protected_resource_metadata() {
         forbidden.challenge()
     );
     assert_eq!(call(&app, "/me", Some(&token)).await.status, StatusCode::OK);
+    // A token the issuer minted for another API (RFC 8707 `resource`) is
+    // not this one's.
+    let elsewhere = signer
+        .sign(&serde_json::json!({
+            "iss": "https://id.example", "sub": "u", "aud": "https://api.example/other", "exp": now + 300,
+            "iat": now, "jti": "j2", "client_id": "c", "scope": "read write"
+        }))
+        .unwrap();
+    let refused = call(&app, "/me", Some(&elsewhere)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.challenge().contains("invalid_token"),
+        "{}",
+        refused.challenge()
+    );
+    // The guard checks its resource as the audience: naming another is a
+    // setup error, not a guard that takes the wrong tokens.
+    let mismatched = Guard::builder("https://id.example", "api")
+        .jwks_json(jwks.as_bytes())
+        .resource("https://api.example/tasks", &[])
+        .build()
+        .await;
+    assert!(matches!(mismatched, Err(SetupError::ResourceAudience { .. })));
     // A resource identifier that is not an https URL is refused at build.
-    let refused = Guard::builder("https://id.example", "api")
+    let refused = Guard::builder("https://id.example", "tasks-api")
         .jwks_json(jwks.as_bytes())
         .resource("tasks-api", &[])
         .build()

@@ -48,6 +48,7 @@ async fn prunes(database: &str) {
                 auth_time: now,
                 sid: "sid".into(),
                 amr: tessera_server::domain::Amr::default(),
+                resources: Default::default(),
                 expires_at: if expires < now {
                     expires - CODE_KEPT_FOR
                 } else {

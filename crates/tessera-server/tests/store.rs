@@ -103,23 +103,32 @@ async fn store_conformance(url: &str) {
         let (i, revoked) = check.await.unwrap();
         assert_eq!(revoked, i % 3 == 0, "many-{i}");
     }
-    // Consent accumulates scopes per user and client.
+    // Consent accumulates scopes and resources per user and client.
+    use tessera_server::domain::{Approval, Resources};
     use tessera_server::store::ConsentStore;
-    assert_eq!(store.consented_scope("u", "c").await.unwrap(), None);
-    let scope = |s| tessera_server::oauth::Scope::parse(s).unwrap();
+    assert_eq!(store.consented("u", "c").await.unwrap(), None);
+    let approval = |s, r: &[&str]| Approval {
+        scope: tessera_server::oauth::Scope::parse(s).unwrap(),
+        resources: Resources::from_identifiers(r.iter().copied()),
+    };
     store
-        .record_consent("u", "c", &scope("openid profile"), 1)
+        .record_consent("u", "c", &approval("openid profile", &["https://a"]), 1)
         .await
         .unwrap();
     store
-        .record_consent("u", "c", &scope("openid email"), 2)
+        .record_consent(
+            "u",
+            "c",
+            &approval("openid email", &["https://b", "https://a"]),
+            2,
+        )
         .await
         .unwrap();
     assert_eq!(
-        store2.consented_scope("u", "c").await.unwrap(),
-        Some(scope("openid profile email"))
+        store2.consented("u", "c").await.unwrap(),
+        Some(approval("openid profile email", &["https://a", "https://b"]))
     );
-    assert_eq!(store.consented_scope("u", "other").await.unwrap(), None);
+    assert_eq!(store.consented("u", "other").await.unwrap(), None);
 
     // A revocation made now is seen by the next check, on every node.
     store.revoke("late", i64::MAX).await.unwrap();
@@ -173,6 +182,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             client_id: "c".into(),
             user_id: "u1".into(),
             scope: scope.clone(),
+            resources: Default::default(),
             expires_at: now + 600,
         }),
         new_family: new.then(|| Family {
@@ -237,6 +247,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             sid: "sid".into(),
             expires_at: now + 60,
             amr: tessera_server::domain::Amr::of([tessera_server::domain::Method::Password]),
+            resources: Default::default(),
         })
         .await
         .unwrap();

@@ -255,7 +255,7 @@ pub struct Target {
 /// documentation).
 pub fn may_request(client: &Client, resource: &Resource) -> bool {
     match client.provenance {
-        Provenance::Operator => client.audiences.iter().any(|a| *a == resource.identifier),
+        Provenance::Operator => client.audiences.contains(&resource.identifier),
         Provenance::Dynamic | Provenance::MetadataDocument => true,
     }
 }
@@ -288,6 +288,28 @@ impl Approval {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{ClientCredentials, GrantType};
+
+    /// A public code-flow client allowed `audiences`.
+    fn client(audiences: &[&str]) -> Client {
+        Client {
+            id: "c".into(),
+            name: "C".into(),
+            credentials: ClientCredentials::None,
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scope::from_tokens(["openid"]),
+            audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            access_token_ttl: 60,
+            created_at: 0,
+            refresh_cookie: false,
+            first_party: false,
+            require_par: false,
+            provenance: Provenance::Operator,
+            post_logout_redirect_uris: vec![],
+            resource_server_for: vec![],
+        }
+    }
 
     #[test]
     fn identifiers_are_absolute_uris_without_fragments() {
@@ -336,9 +358,7 @@ mod tests {
             scopes: Scope::from_tokens(["read"]),
             created_at: 0,
         };
-        let mut client =
-            crate::fixtures::client("c", None, &[super::super::GrantType::AuthorizationCode], "openid");
-        client.audiences = vec![];
+        let mut client = client(&[]);
         assert!(!may_request(&client, &api));
         client.audiences = vec!["https://api.example".into()];
         assert!(may_request(&client, &api));
@@ -365,9 +385,7 @@ mod tests {
                 created_at: 0,
             },
         ]);
-        let mut client =
-            crate::fixtures::client("c", None, &[super::super::GrantType::AuthorizationCode], "openid");
-        client.audiences = vec!["https://a".into(), "https://b".into()];
+        let mut client = client(&["https://a", "https://b"]);
         let granted = Resources::from_identifiers(["https://a", "https://b"]);
         let scope = Scope::from_tokens(["openid", "a:read", "b:write"]);
         let all = registry

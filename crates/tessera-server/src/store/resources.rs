@@ -53,7 +53,7 @@ pub trait ResourceStore {
         resource: &Resource,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// Every registered resource (from the node's cache for up to
-    /// [`CACHE_TTL`]).
+    /// `CACHE_TTL`).
     fn resources(&self) -> impl std::future::Future<Output = Result<Registry, StoreError>> + Send;
 }
 
