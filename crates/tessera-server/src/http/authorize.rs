@@ -245,11 +245,13 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
         Screen::Consent {
             keys,
             client_name,
+            provenance,
             username,
             scope,
         } => {
             let html = ui::consent(&ui::Consent {
                 client_name: &client_name,
+                provenance,
                 username: &username,
                 scope: &scope,
                 interaction: &keys.interaction,

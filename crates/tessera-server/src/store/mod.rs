@@ -21,6 +21,7 @@ mod keys;
 mod prune;
 mod pushed;
 mod refresh_tokens;
+mod registrations;
 pub mod retry;
 mod revocations;
 mod sessions;
@@ -49,6 +50,7 @@ pub use prune::{
 };
 pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
+pub use registrations::RegistrationStore;
 pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
@@ -245,6 +247,15 @@ macro_rules! migrations {
                 25,
                 "client_provenance",
                 include_str!(concat!("../../migrations/", $dir, "/0025_client_provenance.sql")),
+            ),
+            (
+                28,
+                "dynamic_registration",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0028_dynamic_registration.sql"
+                )),
             ),
         ]
     };

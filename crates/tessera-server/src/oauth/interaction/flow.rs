@@ -187,6 +187,9 @@ pub enum Screen {
         keys: FormKeys,
         /// The client's display name.
         client_name: String,
+        /// Who vouches for the client: the page marks one nobody here
+        /// vetted.
+        provenance: crate::domain::Provenance,
         /// The signed-in user.
         username: String,
         /// The requested scopes.
@@ -445,6 +448,7 @@ async fn next<S: FlowStore>(
             let screen = Screen::Consent {
                 keys: flow.keys(),
                 client_name: request.client().name.clone(),
+                provenance: request.client().provenance,
                 username: user.username,
                 scope: request.scope().clone(),
             };
