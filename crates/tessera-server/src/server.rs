@@ -159,6 +159,8 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             )
             .with_self_registration(config.self_registration)
             .with_require_par(config.require_pushed_authorization_requests)
+            .with_dynamic_registration(config.dynamic_registration)
+            .with_access_token_ttl(config.access_token_ttl)
             .with_cors_origins(config.cors_origins.clone())
             .with_trusted_proxies(config.proxies()?)
             .with_forwarded_header(config.forwarded_header()?)
@@ -277,7 +279,7 @@ impl Server {
         // coordination).
         let pruner = tokio::spawn(store::prune_forever(
             state.store().clone(),
-            crate::oauth::throttle::WINDOW_SECS,
+            crate::oauth::throttle::LONGEST_WINDOW,
         ));
         // Keys: a rotation or revocation made anywhere, and a rotated key's
         // activation time passing, are seen within `CHECK_EVERY` (a small

@@ -21,6 +21,22 @@ pub(crate) enum ClientCommand {
     Show(IdArgs),
     /// Delete a client.
     Delete(IdArgs),
+    /// Make an initial access token for dynamic client registration
+    /// (dynamic_registration = "token"); prints {"initial_access_token",
+    /// "expires_at"}. Each token registers one client.
+    RegistrationToken(RegistrationTokenArgs),
+}
+
+/// The default lifetime of an initial access token: a day.
+pub(crate) const REGISTRATION_TOKEN_TTL: i64 = 86_400;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RegistrationTokenArgs {
+    /// Seconds the token works for (default 86400, a day).
+    #[arg(long, default_value_t = REGISTRATION_TOKEN_TTL, value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
+    ttl: i64,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +157,7 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
         .block_on(async move {
             match cmd {
                 ClientCommand::Create(args) => create(*args).await,
+                ClientCommand::RegistrationToken(args) => registration_token(args).await,
                 ClientCommand::List(args) => {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let clients: Vec<_> = store.clients().await?.iter().map(describe).collect();
@@ -217,9 +234,40 @@ fn refusal(e: RegistrationError, auth_method: Option<&str>) -> anyhow::Error {
         other @ (NoGrantTypes
         | PublicClientCredentials
         | KeysForPublicClient
+        | Unvetted(_)
+        | Gone
         | Id(_)
         | NoRandomness) => anyhow::Error::from(other),
     }
+}
+
+/// `client registration-token`: a 256-bit random token, stored as its
+/// SHA-256 (like client secrets), shown once.
+async fn registration_token(args: RegistrationTokenArgs) -> anyhow::Result<()> {
+    use crate::store::RegistrationStore;
+    let config = args.config.load(None, None)?;
+    let store = Store::open(&config.database).await?;
+    let token = zeroize::Zeroizing::new(
+        crate::random::base64url(32).ok_or_else(|| anyhow::anyhow!("no randomness available"))?,
+    );
+    let now = UnixTime::now().as_secs();
+    let expires_at = now.saturating_add(args.ttl);
+    store
+        .create_initial_access_token(
+            &crate::clients::authentication::hash_secret(&token),
+            now,
+            expires_at,
+        )
+        .await?;
+    tracing::info!(target: "audit", expires_at, "initial access token made");
+    if config.dynamic_registration != crate::config::DynamicRegistration::Token {
+        eprintln!("note: the server takes initial access tokens only with dynamic_registration = \"token\"");
+    }
+    println!(
+        "{}",
+        json!({"initial_access_token": token.as_str(), "expires_at": expires_at})
+    );
+    Ok(())
 }
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {

@@ -66,6 +66,10 @@ default below each.
   require_pushed_authorization_requests
                            TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
       false (true: /authorize takes only a request_uri from /par, RFC 9126)
+  dynamic_registration     TESSERA_DYNAMIC_REGISTRATION
+      off: no /register (RFC 7591); open: anyone may register a client,
+      10 per client address an hour; token: with an initial access token
+      from `tessera client registration-token` (one client each)
   cors_origins             TESSERA_CORS_ORIGINS
       none (exact origins; comma-separated in the environment)
   trusted_proxies          TESSERA_TRUSTED_PROXIES

@@ -1,6 +1,7 @@
 //! The clients this server serves: [`registration`], the one place a
 //! [`Client`](crate::domain::Client) is built and checked, and
-//! [`authentication`], which says who is calling and what it proved.
+//! [`authentication`], which says who is calling and what it proved;
+//! [`metadata`] reads and writes RFC 7591 client metadata.
 //!
 //! Below `oauth/` (which takes an
 //! [`AuthenticatedClient`](authentication::AuthenticatedClient) as proof)
@@ -9,4 +10,5 @@
 
 pub mod assertion;
 pub mod authentication;
+pub mod metadata;
 pub mod registration;

@@ -2,7 +2,7 @@
 //! client metadata of [RFC 7591 §2]), the rules it must meet, and
 //! [`register`], the one place a [`Client`] is built. The CLI (`tessera
 //! client create`) and the demo seed call it; an admin API or dynamic
-//! registration ([RFC 7591 §3]) will too.
+//! registration ([RFC 7591 §3], `oauth::dynamic_registration`) does too.
 //!
 //! The rules, in the order they are checked (each a [`RegistrationError`]):
 //!
@@ -26,7 +26,19 @@
 //!    signs people in; the refresh cookie is for the password grant's
 //!    `/api/v1/login`.
 //! 9. Browser origins (CORS) are origins: `scheme://host[:port]`.
+//! 10. A client the operator did not register ([`Provenance::is_vetted`]
+//!     false: it registered itself, [RFC 7591 §3]) is a third party: never
+//!     first-party, never a resource server, no password grant (which
+//!     counts as first-party), no refresh cookie, no browser origins and no
+//!     audiences of its own. Its users consent to what it asks, and only
+//!     with that consent does it get `offline_access`.
 //!
+//! [`register_dynamic`] and [`replace_dynamic`] build and store the
+//! clients of dynamic registration ([RFC 7591], [RFC 7592]), with the
+//! same rules.
+//!
+//! [RFC 7591]: https://www.rfc-editor.org/rfc/rfc7591
+//! [RFC 7592]: https://www.rfc-editor.org/rfc/rfc7592
 //! [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
 //! [RFC 7591 §3]: https://www.rfc-editor.org/rfc/rfc7591#section-3
 //! [RFC 6749 §1.5]: https://www.rfc-editor.org/rfc/rfc6749#section-1.5
@@ -44,7 +56,7 @@ use super::authentication::hash_secret;
 use crate::domain::{
     AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
 };
-use crate::store::{ClientStore, StoreError};
+use crate::store::{ClientStore, RegistrationStore, StoreError};
 
 /// The two client types of [RFC 6749 §2.1].
 ///
@@ -131,6 +143,19 @@ pub struct Registered {
     pub client: Client,
     /// The secret, for a client registered with one.
     pub secret: Option<Zeroizing<String>>,
+}
+
+/// A client that registered itself ([`register_dynamic`]), and its
+/// registration access token ([RFC 7592 §3]): shown once, stored as its
+/// SHA-256.
+///
+/// [RFC 7592 §3]: https://www.rfc-editor.org/rfc/rfc7592#section-3
+#[derive(Debug)]
+pub struct SelfRegistered {
+    /// The client and its secret.
+    pub registered: Registered,
+    /// Its registration access token.
+    pub registration_access_token: Zeroizing<String>,
 }
 
 /// Why a redirect URI cannot be registered.
@@ -232,6 +257,13 @@ pub enum RegistrationError {
     /// A browser origin that is not one.
     #[error("{0:?} is not an origin like https://app.example")]
     Origin(String),
+    /// A client the operator did not register asked for what only the
+    /// operator's may have (rule 10).
+    #[error("a client that registered itself cannot {0}")]
+    Unvetted(&'static str),
+    /// The self-registered client to replace is gone.
+    #[error("the client is not registered")]
+    Gone,
     /// A chosen client id that is empty or not printable ASCII.
     #[error("client id {0:?}: use printable ASCII without spaces")]
     Id(String),
@@ -405,6 +437,20 @@ fn check(new: &NewClient) -> Result<Proof, RegistrationError> {
     if let Some(origin) = new.origins.iter().find(|o| !crate::config::is_origin(o)) {
         return Err(RegistrationError::Origin(origin.clone()));
     }
+    // 10.
+    if !new.provenance.is_vetted() {
+        let refused = [
+            (new.first_party, "be first-party"),
+            (!new.resource_server_for.is_empty(), "be a resource server"),
+            (has(GrantType::Password), "use the password grant"),
+            (new.refresh_cookie, "have a refresh cookie"),
+            (!new.origins.is_empty(), "register browser origins"),
+            (!new.audiences.is_empty(), "register audiences"),
+        ];
+        if let Some((_, what)) = refused.into_iter().find(|(broken, _)| *broken) {
+            return Err(RegistrationError::Unvetted(what));
+        }
+    }
     Ok(proof)
 }
 
@@ -421,12 +467,7 @@ pub async fn register<S: ClientStore>(
     now: i64,
 ) -> Result<Registered, RegistrationError> {
     let proof = check(&new)?;
-    // An id that starts with '-' would read as a flag in shell commands.
-    let mut id = random(16)?;
-    while !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        id = random(16)?;
-    }
-    insert(store, id, new, proof, now).await
+    insert(store, new_id()?, new, proof, now).await
 }
 
 /// Registers a client under an id the caller chose (the demo seed's
@@ -444,22 +485,32 @@ pub async fn register_with_id<S: ClientStore>(
     insert(store, id.to_owned(), new, proof, now).await
 }
 
-async fn insert<S: ClientStore>(
-    store: &S,
+/// Builds the client `id` from `new` and how it proves itself: a new
+/// 256-bit secret for a secret client, unless `kept` holds the secret hash
+/// it had (an update that keeps the secret, RFC 7592 §2.2).
+fn build(
     id: String,
     new: NewClient,
     proof: Proof,
-    now: i64,
-) -> Result<Registered, RegistrationError> {
+    kept: Option<&ClientCredentials>,
+    created_at: i64,
+) -> Result<(Registered, Vec<String>), RegistrationError> {
     // 256 bits: high entropy, so a fast hash (SHA-256) is the right store.
-    let (credentials, secret) = match proof {
-        Proof::Secret(method) => {
+    let (credentials, secret) = match (proof, kept) {
+        (Proof::Secret(method), Some(ClientCredentials::Secret { hash, .. })) => (
+            ClientCredentials::Secret {
+                hash: hash.clone(),
+                method,
+            },
+            None,
+        ),
+        (Proof::Secret(method), _) => {
             let secret = Zeroizing::new(random(32)?);
             let hash = hash_secret(&secret);
             (ClientCredentials::Secret { hash, method }, Some(secret))
         }
-        Proof::Keys(keys) => (ClientCredentials::Keys { keys }, None),
-        Proof::None => (ClientCredentials::None, None),
+        (Proof::Keys(keys), _) => (ClientCredentials::Keys { keys }, None),
+        (Proof::None, _) => (ClientCredentials::None, None),
     };
     let client = Client {
         id,
@@ -470,7 +521,7 @@ async fn insert<S: ClientStore>(
         audiences: new.audiences,
         redirect_uris: new.redirect_uris,
         access_token_ttl: new.access_token_ttl,
-        created_at: now,
+        created_at,
         refresh_cookie: new.refresh_cookie,
         first_party: new.first_party,
         require_par: new.require_par,
@@ -478,13 +529,107 @@ async fn insert<S: ClientStore>(
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,
     };
-    match store.create_client_with_origins(&client, &new.origins).await {
+    Ok((Registered { client, secret }, new.origins))
+}
+
+async fn insert<S: ClientStore>(
+    store: &S,
+    id: String,
+    new: NewClient,
+    proof: Proof,
+    now: i64,
+) -> Result<Registered, RegistrationError> {
+    let (registered, origins) = build(id, new, proof, None, now)?;
+    match store
+        .create_client_with_origins(&registered.client, &origins)
+        .await
+    {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(client.id)),
+        Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(registered.client.id)),
         Err(e) => return Err(RegistrationError::Store(e)),
     }
-    tracing::info!(target: "audit", client_id = %client.id, "client created");
-    Ok(Registered { client, secret })
+    tracing::info!(target: "audit", client_id = %registered.client.id, "client created");
+    Ok(registered)
+}
+
+/// A new random client id (one that starts with '-' would read as a flag
+/// in shell commands).
+fn new_id() -> Result<String, RegistrationError> {
+    let mut id = random(16)?;
+    while !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        id = random(16)?;
+    }
+    Ok(id)
+}
+
+/// Registers a client that registered itself ([RFC 7591 §3]): every rule,
+/// rule 10 included (its provenance is made [`Provenance::Dynamic`]
+/// whatever `new` says); a new random id, a secret if it authenticates with
+/// one, and a 256-bit registration access token ([RFC 7592 §3]), stored as
+/// its SHA-256 with the client in one transaction.
+///
+/// [RFC 7591 §3]: https://www.rfc-editor.org/rfc/rfc7591#section-3
+/// [RFC 7592 §3]: https://www.rfc-editor.org/rfc/rfc7592#section-3
+pub async fn register_dynamic<S: RegistrationStore>(
+    store: &S,
+    new: NewClient,
+    now: i64,
+) -> Result<SelfRegistered, RegistrationError> {
+    let new = NewClient {
+        provenance: Provenance::Dynamic,
+        ..new
+    };
+    let proof = check(&new)?;
+    let (registered, _) = build(new_id()?, new, proof, None, now)?;
+    let token = Zeroizing::new(random(32)?);
+    match store
+        .create_registered_client(&registered.client, &hash_secret(&token))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(registered.client.id)),
+        Err(e) => return Err(RegistrationError::Store(e)),
+    }
+    tracing::info!(target: "audit", client_id = %registered.client.id, "client registered itself");
+    Ok(SelfRegistered {
+        registered,
+        registration_access_token: token,
+    })
+}
+
+/// Replaces a self-registered client's registration with `new` ([RFC 7592
+/// §2.2]): every rule again; same id, creation time and registration
+/// access token; the same secret while it stays a secret client (a new one
+/// when it becomes one). [`RegistrationError::Gone`] if it was deleted
+/// meanwhile.
+///
+/// [RFC 7592 §2.2]: https://www.rfc-editor.org/rfc/rfc7592#section-2.2
+pub async fn replace_dynamic<S: RegistrationStore>(
+    store: &S,
+    current: &Client,
+    new: NewClient,
+) -> Result<Registered, RegistrationError> {
+    let new = NewClient {
+        provenance: Provenance::Dynamic,
+        ..new
+    };
+    let proof = check(&new)?;
+    let (registered, _) = build(
+        current.id.clone(),
+        new,
+        proof,
+        Some(&current.credentials),
+        current.created_at,
+    )?;
+    if !store
+        .replace_registered_client(&registered.client)
+        .await
+        .map_err(RegistrationError::Store)?
+    {
+        return Err(RegistrationError::Gone);
+    }
+    tracing::info!(target: "audit", client_id = %registered.client.id, "self-registered client updated");
+    Ok(registered)
 }
 
 #[cfg(test)]
@@ -547,6 +692,13 @@ mod tests {
             client_type: ClientType::Public,
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             ..NewClient::new("spa", 600)
+        }
+    }
+
+    fn dynamic() -> NewClient {
+        NewClient {
+            provenance: Provenance::Dynamic,
+            ..web_app()
         }
     }
 
@@ -906,6 +1058,61 @@ mod tests {
                 },
                 Err("Origin"),
             ),
+            // Rule 10: a client that registered itself is a third party.
+            (
+                "a dynamic web app",
+                dynamic(),
+                Ok(Proof::Secret(SecretMethod::Either)),
+            ),
+            (
+                "a dynamic first-party app",
+                NewClient {
+                    first_party: true,
+                    ..dynamic()
+                },
+                Err("Unvetted"),
+            ),
+            (
+                "a dynamic resource server",
+                NewClient {
+                    resource_server_for: vec!["api".into()],
+                    ..dynamic()
+                },
+                Err("Unvetted"),
+            ),
+            (
+                "a dynamic password app",
+                NewClient {
+                    grant_types: vec![GrantType::Password],
+                    ..dynamic()
+                },
+                Err("Unvetted"),
+            ),
+            (
+                "a dynamic app with origins",
+                NewClient {
+                    origins: vec!["https://app.example".into()],
+                    ..dynamic()
+                },
+                Err("Unvetted"),
+            ),
+            (
+                "a dynamic app with audiences",
+                NewClient {
+                    audiences: vec!["api".into()],
+                    ..dynamic()
+                },
+                Err("Unvetted"),
+            ),
+            (
+                "a metadata-document app first-party",
+                NewClient {
+                    first_party: true,
+                    provenance: Provenance::MetadataDocument,
+                    ..web_app()
+                },
+                Err("Unvetted"),
+            ),
         ];
         let mut wrong = Vec::new();
         for (name, new, expected) in table {
@@ -999,5 +1206,76 @@ mod tests {
         assert!(matches!(refused, Err(RegistrationError::PublicClientCredentials)));
         assert!(!store.origin_registered("https://never.example").await.unwrap());
         assert_eq!(store.clients().await.unwrap().len(), 4);
+    }
+
+    /// `register_dynamic` stores the client with the hash of its
+    /// registration access token (provenance `dynamic` whatever was
+    /// asked); `replace_dynamic` keeps id, creation time and secret, and
+    /// reports a client that is gone.
+    #[tokio::test]
+    async fn dynamic_clients_have_a_registration_token() {
+        use crate::store::RegistrationStore;
+        let store = crate::fixtures::store().await;
+        let made = register_dynamic(&store, web_app(), 1_000).await.unwrap();
+        let client = &made.registered.client;
+        assert_eq!(client.provenance, Provenance::Dynamic);
+        let secret = made.registered.secret.as_deref().unwrap().to_owned();
+        assert_eq!(
+            store.registration_token_hash(&client.id).await.unwrap(),
+            Some(hash_secret(&made.registration_access_token))
+        );
+        let first_party = register_dynamic(
+            &store,
+            NewClient {
+                first_party: true,
+                ..web_app()
+            },
+            1_000,
+        )
+        .await;
+        assert!(
+            matches!(first_party, Err(RegistrationError::Unvetted(_))),
+            "{first_party:?}"
+        );
+
+        let replaced = replace_dynamic(
+            &store,
+            client,
+            NewClient {
+                name: "renamed".into(),
+                auth_method: Some(AuthMethod::ClientSecretPost),
+                ..web_app()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(replaced.secret.is_none(), "the secret stays");
+        let stored = store.client(&client.id).await.unwrap().unwrap();
+        assert_eq!(stored.name, "renamed");
+        assert_eq!(stored.created_at, 1_000);
+        assert_eq!(
+            stored.credentials,
+            ClientCredentials::Secret {
+                hash: hash_secret(&secret),
+                method: SecretMethod::Post
+            }
+        );
+
+        // An operator's client is never replaced or deleted this way.
+        let operator = register(&store, web_app(), 1_000).await.unwrap().client;
+        assert!(store
+            .registration_token_hash(&operator.id)
+            .await
+            .unwrap()
+            .is_none());
+        let gone = replace_dynamic(&store, &operator, web_app()).await;
+        assert!(matches!(gone, Err(RegistrationError::Gone)), "{gone:?}");
+        assert!(!store.delete_registered_client(&operator.id, 1_000).await.unwrap());
+        assert!(store.client(&operator.id).await.unwrap().is_some());
+
+        assert!(store.delete_registered_client(&client.id, 1_000).await.unwrap());
+        assert!(store.registration_token_hash(&client.id).await.unwrap().is_none());
+        let gone = replace_dynamic(&store, client, web_app()).await;
+        assert!(matches!(gone, Err(RegistrationError::Gone)), "{gone:?}");
     }
 }

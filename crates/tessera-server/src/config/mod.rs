@@ -77,6 +77,37 @@ pub enum MetricsAt {
     Off,
 }
 
+/// Who may register a client at `/register` (dynamic client registration,
+/// [RFC 7591 §3]).
+///
+/// [RFC 7591 §3]: https://www.rfc-editor.org/rfc/rfc7591#section-3
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DynamicRegistration {
+    /// Nobody: `/register` is not served, and discovery does not name it.
+    #[default]
+    Off,
+    /// Anyone, at most [`crate::identity::guard::CLIENT_REGISTRATIONS_PER_WINDOW`]
+    /// registrations per client address an hour.
+    Open,
+    /// Whoever presents an initial access token (`Authorization: Bearer`)
+    /// made by `tessera client registration-token`; each token registers
+    /// one client.
+    Token,
+}
+
+impl DynamicRegistration {
+    /// The setting's value named `name`.
+    pub fn parse(name: &str) -> Option<DynamicRegistration> {
+        match name {
+            "off" => Some(DynamicRegistration::Off),
+            "open" => Some(DynamicRegistration::Open),
+            "token" => Some(DynamicRegistration::Token),
+            _ => None,
+        }
+    }
+}
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -112,6 +143,14 @@ pub struct Config {
     /// `request_uri` from `/par`); off by default. Env
     /// `TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=true`.
     pub require_pushed_authorization_requests: bool,
+    /// Dynamic client registration ([RFC 7591], [RFC 7592]) at `/register`:
+    /// `off` (default), `open` (anyone, throttled per client address) or
+    /// `token` (an initial access token from `tessera client
+    /// registration-token`). Env `TESSERA_DYNAMIC_REGISTRATION`.
+    ///
+    /// [RFC 7591]: https://www.rfc-editor.org/rfc/rfc7591
+    /// [RFC 7592]: https://www.rfc-editor.org/rfc/rfc7592
+    pub dynamic_registration: DynamicRegistration,
     /// Browser origins (e.g. `https://app.example`) allowed to call the
     /// token, revocation and `/api/v1` endpoints; none by default.
     /// Env `TESSERA_CORS_ORIGINS` (comma-separated).
@@ -191,6 +230,7 @@ impl Default for Config {
             master_key_file: None,
             self_registration: false,
             require_pushed_authorization_requests: false,
+            dynamic_registration: DynamicRegistration::Off,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             forwarded_header: crate::client_addr::ForwardedHeader::default().name().into(),
@@ -260,6 +300,13 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS") {
             config.require_pushed_authorization_requests = matches!(v.as_str(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = env("TESSERA_DYNAMIC_REGISTRATION") {
+            config.dynamic_registration =
+                DynamicRegistration::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                    setting: "dynamic_registration",
+                    message: format!("{v:?}: use off, open or token"),
+                })?;
         }
         let list = |v: String| {
             v.split(',')

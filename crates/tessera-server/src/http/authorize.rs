@@ -245,12 +245,14 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
         Screen::Consent {
             keys,
             client_name,
+            provenance,
             username,
             scope,
             apis,
         } => {
             let html = ui::consent(&ui::Consent {
                 client_name: &client_name,
+                provenance,
                 username: &username,
                 scope: &scope,
                 apis: &apis,

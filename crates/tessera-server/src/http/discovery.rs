@@ -27,8 +27,8 @@ use crate::oauth::grant::GrantType;
 ///
 /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
-pub(super) fn document(issuer: &str, require_par: bool) -> String {
-    serde_json::json!({
+pub(super) fn document(issuer: &str, require_par: bool, registration: bool) -> String {
+    let mut doc = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -63,8 +63,17 @@ pub(super) fn document(issuer: &str, require_par: bool) -> String {
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [crate::keys::ID_TOKEN_ALG.name()],
-    })
-    .to_string()
+    });
+    // RFC 8414 §2, RFC 7591 §3: only when clients may register.
+    if registration {
+        if let Some(doc) = doc.as_object_mut() {
+            doc.insert(
+                "registration_endpoint".into(),
+                format!("{issuer}{}", crate::oauth::dynamic_registration::PATH).into(),
+            );
+        }
+    }
+    doc.to_string()
 }
 
 /// The algorithms a `private_key_jwt` assertion may be signed with: every
@@ -110,7 +119,7 @@ mod tests {
     use base64::Engine;
 
     fn metadata() -> serde_json::Value {
-        serde_json::from_str(&document(fixtures::ISSUER, false)).unwrap()
+        serde_json::from_str(&document(fixtures::ISSUER, false, false)).unwrap()
     }
 
     fn list(doc: &serde_json::Value, member: &str) -> Vec<String> {

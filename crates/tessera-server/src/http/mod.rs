@@ -14,6 +14,7 @@ mod error;
 mod health;
 mod logout;
 pub mod metrics;
+mod registration;
 mod response;
 mod token;
 mod upstream;
@@ -43,6 +44,8 @@ pub struct AppState {
     issuer: String,
     self_registration: bool,
     require_par: bool,
+    dynamic_registration: crate::config::DynamicRegistration,
+    access_token_ttl: i64,
     cors_origins: Vec<String>,
     proxies: Vec<crate::client_addr::Cidr>,
     forwarded_header: crate::client_addr::ForwardedHeader,
@@ -68,10 +71,12 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = discovery::document(&issuer, false);
+        let discovery = discovery::document(&issuer, false, false);
         AppState {
             self_registration: false,
             require_par: false,
+            dynamic_registration: crate::config::DynamicRegistration::Off,
+            access_token_ttl: crate::config::Config::default().access_token_ttl,
             cors_origins: Vec::new(),
             proxies: Vec::new(),
             forwarded_header: crate::client_addr::ForwardedHeader::default(),
@@ -111,8 +116,29 @@ impl AppState {
     #[must_use]
     pub fn with_require_par(mut self, on: bool) -> AppState {
         self.require_par = on;
-        self.discovery = discovery::document(&self.issuer, on);
+        self.rerender_discovery();
         self
+    }
+
+    /// Who may register clients at `/register` (RFC 7591); discovery names
+    /// the endpoint unless it is off.
+    #[must_use]
+    pub fn with_dynamic_registration(mut self, mode: crate::config::DynamicRegistration) -> AppState {
+        self.dynamic_registration = mode;
+        self.rerender_discovery();
+        self
+    }
+
+    /// The access-token lifetime of clients that register themselves.
+    #[must_use]
+    pub fn with_access_token_ttl(mut self, seconds: i64) -> AppState {
+        self.access_token_ttl = seconds;
+        self
+    }
+
+    fn rerender_discovery(&mut self) {
+        let registration = self.dynamic_registration != crate::config::DynamicRegistration::Off;
+        self.discovery = discovery::document(&self.issuer, self.require_par, registration);
     }
 
     /// Turns self-registration on or off.
@@ -199,6 +225,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         router.route("/metrics", get(metrics::endpoint))
     } else {
         router
+    };
+    // Dynamic client registration is not routed when it is off (404).
+    let router = if state.dynamic_registration == crate::config::DynamicRegistration::Off {
+        router
+    } else {
+        router
+            .route(
+                crate::oauth::dynamic_registration::PATH,
+                post(registration::register),
+            )
+            .route(
+                "/register/{client_id}",
+                get(registration::read)
+                    .put(registration::update)
+                    .delete(registration::delete),
+            )
     };
     router
         .route("/.well-known/openid-configuration", get(discovery::metadata))

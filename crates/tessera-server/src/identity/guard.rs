@@ -48,7 +48,8 @@
 //! up to [`MAX_DELAY`]), so many good logins at once from one address (a
 //! company's NAT) are not slowed. A successful login hands its attempt
 //! back. Registrations count every attempt, at most
-//! [`REGISTRATIONS_PER_WINDOW`].
+//! [`REGISTRATIONS_PER_WINDOW`]; client registrations (open dynamic
+//! registration) too, at most [`CLIENT_REGISTRATIONS_PER_WINDOW`] an hour.
 //!
 //! IPv6 clients are counted per /64, the block one subscriber usually
 //! holds, so rotating addresses within it does not reset the count.
@@ -84,6 +85,18 @@ pub const WINDOW_SECS: i64 = 600;
 pub const MAX_DELAY: Duration = Duration::from_secs(4);
 /// Registrations per address per window.
 pub const REGISTRATIONS_PER_WINDOW: i64 = 10;
+/// Client registrations (open dynamic registration, RFC 7591 §3) per
+/// address per [`CLIENT_REGISTRATION_WINDOW`].
+pub const CLIENT_REGISTRATIONS_PER_WINDOW: i64 = 10;
+/// The client-registration window, in seconds: an hour.
+pub const CLIENT_REGISTRATION_WINDOW: i64 = 3600;
+/// The longest window of any count here: counters older than it are
+/// pruned (`store::prune`).
+pub const LONGEST_WINDOW: i64 = if CLIENT_REGISTRATION_WINDOW > WINDOW_SECS {
+    CLIENT_REGISTRATION_WINDOW
+} else {
+    WINDOW_SECS
+};
 
 /// Why the guard said no.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +265,21 @@ pub async fn reserve_registration<S: AttemptStore>(
         .reserve_attempt(&bucket("register", addr), now, WINDOW_SECS)
         .await?;
     Ok(counts.attempts <= REGISTRATIONS_PER_WINDOW)
+}
+
+/// Whether `peer` may register another client now (counted, every
+/// attempt: [`CLIENT_REGISTRATIONS_PER_WINDOW`] per
+/// [`CLIENT_REGISTRATION_WINDOW`]).
+pub async fn reserve_client_registration<S: AttemptStore>(
+    store: &S,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(addr) = peer else { return Ok(true) };
+    let counts = store
+        .reserve_attempt(&bucket("client-register", addr), now, CLIENT_REGISTRATION_WINDOW)
+        .await?;
+    Ok(counts.attempts <= CLIENT_REGISTRATIONS_PER_WINDOW)
 }
 
 /// Against which count an attempt was reserved.

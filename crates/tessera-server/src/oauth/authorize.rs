@@ -17,7 +17,8 @@
 //!    (`unauthorized_client`).
 //! 6. `request` and `request_uri` are not supported (OpenID Connect Core
 //!    §6: `request_not_supported`, `request_uri_not_supported`).
-//! 7. PKCE (RFC 7636): `code_challenge_method` is `S256` (`plain` is
+//! 7. PKCE (RFC 7636): required of public clients and of clients that
+//!    registered themselves; `code_challenge_method` is `S256` (`plain` is
 //!    refused, RFC 9700 §2.1.1); a public client must send a
 //!    `code_challenge`; a challenge is 43 unreserved characters (a
 //!    base64url SHA-256).
@@ -438,10 +439,15 @@ fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, Author
     Ok(code_challenge)
 }
 
-/// Rule 7: A request without PKCE is allowed only of a confidential client.
+/// Rule 7: A request without PKCE is allowed only of a confidential client
+/// the operator registered: a client that registered itself always uses
+/// PKCE (RFC 9700 §2.1.1), whatever it authenticates with.
 fn check_pkce_not_needed(client: &Client) -> Result<(), AuthorizeError> {
     if client.is_public() {
         return Err(AuthorizeError::PublicClientWithoutPkce);
+    }
+    if !client.provenance.is_vetted() {
+        return Err(AuthorizeError::UnvettedClientWithoutPkce);
     }
     Ok(())
 }

@@ -64,6 +64,8 @@ pub enum AuthorizeError {
     PkceMethodRequired,
     /// A public client without PKCE.
     PublicClientWithoutPkce,
+    /// A client that registered itself, without PKCE.
+    UnvettedClientWithoutPkce,
     /// A `code_challenge` that is not a base64url SHA-256.
     MalformedChallenge,
     /// A scope not registered for the client.
@@ -117,6 +119,7 @@ impl AuthorizeError {
             | AuthorizeError::PkceMethodWithoutChallenge
             | AuthorizeError::PkceMethodRequired
             | AuthorizeError::PublicClientWithoutPkce
+            | AuthorizeError::UnvettedClientWithoutPkce
             | AuthorizeError::MalformedChallenge
             | AuthorizeError::ScopeNotAllowed
             | AuthorizeError::MalformedScope(_)
@@ -147,6 +150,7 @@ impl AuthorizeError {
             | AuthorizeError::PkceMethodWithoutChallenge
             | AuthorizeError::PkceMethodRequired
             | AuthorizeError::PublicClientWithoutPkce
+            | AuthorizeError::UnvettedClientWithoutPkce
             | AuthorizeError::MalformedChallenge
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
@@ -199,6 +203,9 @@ impl AuthorizeError {
             AuthorizeError::PkceMethodRequired => "code_challenge_method=S256 is required",
             AuthorizeError::PublicClientWithoutPkce => {
                 "a public client must use PKCE (code_challenge with S256)"
+            }
+            AuthorizeError::UnvettedClientWithoutPkce => {
+                "a client that registered itself must use PKCE (code_challenge with S256)"
             }
             AuthorizeError::MalformedChallenge => {
                 "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"

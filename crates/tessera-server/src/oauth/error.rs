@@ -102,6 +102,29 @@ pub enum OAuthError {
     /// Too many registrations from the client's address.
     #[error("too many registrations from this address; try again later")]
     RegistrationThrottled,
+    /// Too many client registrations from the client's address (open
+    /// dynamic registration).
+    #[error("too many client registrations from this address; try again in an hour")]
+    ClientRegistrationThrottled,
+    /// A redirect URI a client may not register ([RFC 7591 §3.2.2]
+    /// `invalid_redirect_uri`). Fixed words: member names and rules, never
+    /// the value sent.
+    ///
+    /// [RFC 7591 §3.2.2]: https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2
+    #[error("{0}")]
+    InvalidRedirectUri(String),
+    /// Client metadata that cannot be registered ([RFC 7591 §3.2.2]
+    /// `invalid_client_metadata`). Fixed words, as above.
+    ///
+    /// [RFC 7591 §3.2.2]: https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2
+    #[error("{0}")]
+    InvalidClientMetadata(String),
+    /// A client update request that breaks [RFC 7592 §2.2] (another
+    /// `client_id`, a wrong `client_secret`, a member only the server sets).
+    ///
+    /// [RFC 7592 §2.2]: https://www.rfc-editor.org/rfc/rfc7592#section-2.2
+    #[error("{0}")]
+    ClientUpdateRefused(&'static str),
     /// The refresh token is unknown, expired, revoked or another client's.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
@@ -227,7 +250,11 @@ impl OAuthError {
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)
             | OAuthError::UserExists
-            | OAuthError::RegistrationThrottled => "invalid_request",
+            | OAuthError::RegistrationThrottled
+            | OAuthError::ClientRegistrationThrottled
+            | OAuthError::ClientUpdateRefused(_) => "invalid_request",
+            OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
             OAuthError::RegistrationDisabled => "access_denied",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
@@ -268,7 +295,7 @@ impl OAuthError {
             | OAuthError::Signing(_)
             | OAuthError::Internal(_)
             | OAuthError::Password(_) => 500,
-            OAuthError::RegistrationThrottled => 429,
+            OAuthError::RegistrationThrottled | OAuthError::ClientRegistrationThrottled => 429,
             OAuthError::Busy => 503,
             OAuthError::BodyTooLarge => 413,
             OAuthError::RegistrationDisabled => 403,
@@ -286,6 +313,9 @@ impl OAuthError {
             | OAuthError::MalformedJson(_)
             | OAuthError::NotYourToken
             | OAuthError::WeakPassword(_)
+            | OAuthError::InvalidRedirectUri(_)
+            | OAuthError::InvalidClientMetadata(_)
+            | OAuthError::ClientUpdateRefused(_)
             | OAuthError::UnsupportedGrantType
             | OAuthError::GrantNotAllowed(_)
             | OAuthError::ScopeNotAllowed
@@ -299,6 +329,19 @@ impl OAuthError {
             | OAuthError::InvalidCode
             | OAuthError::CodeReplayed
             | OAuthError::PkceFailed(_) => 400,
+        }
+    }
+
+    /// The seconds a client should wait before trying again (`Retry-After`,
+    /// RFC 9110 §10.2.3), for the answers that have one.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            OAuthError::Busy => Some(1),
+            OAuthError::Store(e) if e.is_unavailable() => Some(1),
+            // The windows of `identity::guard`.
+            OAuthError::RegistrationThrottled => Some(600),
+            OAuthError::ClientRegistrationThrottled => Some(3600),
+            _ => None,
         }
     }
 

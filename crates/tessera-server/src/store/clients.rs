@@ -220,6 +220,96 @@ macro_rules! columns {
     };
 }
 
+/// Inserts a client and its browser origins inside `tx`
+/// ([`StoreError::Conflict`] if the id exists).
+pub(super) async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    c: &Client,
+    origins: &[String],
+) -> Result<(), StoreError> {
+    let stored = StoredCredentials::of(&c.credentials);
+    let names: Vec<String> = c.grant_types.iter().map(|g| g.as_str().to_owned()).collect();
+    sqlx::query(concat!(
+        "INSERT INTO clients (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    ))
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(stored.secret_hash)
+    .bind(join(&names))
+    .bind(c.scopes.as_str())
+    .bind(join(&c.audiences))
+    .bind(join(&c.redirect_uris))
+    .bind(c.access_token_ttl)
+    .bind(c.created_at)
+    .bind(i64::from(c.refresh_cookie))
+    .bind(stored.auth_method)
+    .bind(i64::from(c.first_party))
+    .bind(join(&c.post_logout_redirect_uris))
+    .bind(join(&c.resource_server_for))
+    .bind(stored.jwks)
+    .bind(stored.jwks_uri)
+    .bind(i64::from(c.require_par))
+    .bind(c.provenance.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
+    for origin in origins {
+        sqlx::query("INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(&c.id)
+            .bind(origin)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces every column of the client `c.id` of provenance `provenance`
+/// but its id, creation time and provenance, inside `tx`; whether it was
+/// there. The caller forgets it in the node's cache.
+pub(super) async fn replace(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    c: &Client,
+    provenance: Provenance,
+) -> Result<bool, StoreError> {
+    let stored = StoredCredentials::of(&c.credentials);
+    let names: Vec<String> = c.grant_types.iter().map(|g| g.as_str().to_owned()).collect();
+    let done = sqlx::query(
+        "UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5, audiences = $6, \
+         redirect_uris = $7, access_token_ttl = $8, refresh_cookie = $9, auth_method = $10, \
+         first_party = $11, post_logout_redirect_uris = $12, resource_server_for = $13, jwks = $14, \
+         jwks_uri = $15, require_par = $16 WHERE id = $1 AND provenance = $17",
+    )
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(stored.secret_hash)
+    .bind(join(&names))
+    .bind(c.scopes.as_str())
+    .bind(join(&c.audiences))
+    .bind(join(&c.redirect_uris))
+    .bind(c.access_token_ttl)
+    .bind(i64::from(c.refresh_cookie))
+    .bind(stored.auth_method)
+    .bind(i64::from(c.first_party))
+    .bind(join(&c.post_logout_redirect_uris))
+    .bind(join(&c.resource_server_for))
+    .bind(stored.jwks)
+    .bind(stored.jwks_uri)
+    .bind(i64::from(c.require_par))
+    .bind(provenance.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// Forgets a client in this node's cache (after a change made here).
+    pub(super) fn forget_client(&self, id: &str) {
+        self.clients.forget(id);
+    }
+}
+
 impl ClientStore for Store {
     async fn create_client(&self, c: &Client) -> Result<(), StoreError> {
         self.create_client_with_origins(c, &[]).await
@@ -227,44 +317,8 @@ impl ClientStore for Store {
 
     async fn create_client_with_origins(&self, c: &Client, origins: &[String]) -> Result<(), StoreError> {
         retried!("client registration", Repeat::Once, async {
-            let stored = StoredCredentials::of(&c.credentials);
-            let names: Vec<String> = c.grant_types.iter().map(|g| g.as_str().to_owned()).collect();
             let mut tx = self.pool().begin().await?;
-            sqlx::query(concat!(
-                "INSERT INTO clients (",
-                columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-            ))
-            .bind(&c.id)
-            .bind(&c.name)
-            .bind(stored.secret_hash)
-            .bind(join(&names))
-            .bind(c.scopes.as_str())
-            .bind(join(&c.audiences))
-            .bind(join(&c.redirect_uris))
-            .bind(c.access_token_ttl)
-            .bind(c.created_at)
-            .bind(i64::from(c.refresh_cookie))
-            .bind(stored.auth_method)
-            .bind(i64::from(c.first_party))
-            .bind(join(&c.post_logout_redirect_uris))
-            .bind(join(&c.resource_server_for))
-            .bind(stored.jwks)
-            .bind(stored.jwks_uri)
-            .bind(i64::from(c.require_par))
-            .bind(c.provenance.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
-            for origin in origins {
-                sqlx::query(
-                    "INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(&c.id)
-                .bind(origin)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert(&mut tx, c, origins).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -304,6 +358,11 @@ impl ClientStore for Store {
         retried!("client deletion", Repeat::Safe, async {
             self.clients.forget(id);
             sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            // A registration access token (RFC 7592) dies with its client.
+            sqlx::query("DELETE FROM client_registrations WHERE client_id = $1")
                 .bind(id)
                 .execute(self.pool())
                 .await?;

@@ -63,6 +63,25 @@ pub(crate) async fn revoke_user_families(
     Ok(())
 }
 
+/// Revokes every family of the client `client_id` (and their access
+/// tokens), inside `tx`: a deleted client's grants end with it.
+pub(crate) async fn revoke_client_families(
+    tx: &mut Transaction<'static, Any>,
+    client_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let families: Vec<String> = sqlx::query_scalar(
+        "SELECT family_id FROM refresh_families WHERE client_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(client_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for family in families {
+        revoke_family(tx, &family, now).await?;
+    }
+    Ok(())
+}
+
 /// Ends everything a user's credentials obtained, inside `tx`: refresh
 /// families (with the access tokens they issued) and SSO sessions
 /// ([RFC 9700 §4.14.2]: refresh tokens are bound to the credentials that

@@ -21,6 +21,7 @@ mod keys;
 mod prune;
 mod pushed;
 mod refresh_tokens;
+mod registrations;
 mod resources;
 pub mod retry;
 mod revocations;
@@ -50,6 +51,7 @@ pub use prune::{
 };
 pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
+pub use registrations::RegistrationStore;
 pub use resources::ResourceStore;
 pub use retry::{Failure, Repeat, MOST_ATTEMPTS};
 pub use revocations::RevocationStore;
@@ -253,6 +255,15 @@ macro_rules! migrations {
                 26,
                 "resources",
                 include_str!(concat!("../../migrations/", $dir, "/0026_resources.sql")),
+            ),
+            (
+                28,
+                "dynamic_registration",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0028_dynamic_registration.sql"
+                )),
             ),
         ]
     };

@@ -3,6 +3,7 @@
 //! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`],
 //! [`content_security_policy`]).
 
+use crate::domain::Provenance;
 use crate::oauth::Scope;
 
 /// Headers on every page besides its [`content_security_policy`]: no
@@ -81,6 +82,7 @@ input:focus,button:focus{outline:3px solid #a5b4fc;outline-offset:1px}\
 button{width:100%;margin-top:1.25rem;padding:.65rem;border:0;border-radius:8px;background:#4338ca;color:#fff;font:inherit;font-weight:600;cursor:pointer}\
 button.secondary{background:#eef0f6;color:#1d2130;margin-top:.5rem}\
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .75rem;margin:0 0 1rem}\
+.notice{background:#fff6e0;color:#6b4a00;border-radius:8px;padding:.6rem .75rem;margin:0 0 1rem}\
 ul{padding-left:1.2rem;margin:.5rem 0 0}li{margin:.2rem 0}code{font-size:.9em}";
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -307,6 +309,8 @@ pub fn register(r: &Register<'_>) -> String {
 pub struct Consent<'a> {
     /// The client's display name.
     pub client_name: &'a str,
+    /// Who vouches for the client ([`Provenance::is_vetted`]).
+    pub provenance: Provenance,
     /// The signed-in user's name.
     pub username: &'a str,
     /// The requested scopes.
@@ -330,6 +334,17 @@ fn scope_text(scope: &str) -> String {
         "offline_access" => "Stay signed in when you are away".into(),
         other => format!("Use <code>{}</code>", escape(other)),
     }
+}
+
+/// What the consent page says of a client nobody here vetted
+/// ([`Provenance::is_vetted`]); nothing for an operator's. Its name is
+/// only its own claim.
+fn unvetted_notice(provenance: Provenance) -> &'static str {
+    if provenance.is_vetted() {
+        return "";
+    }
+    "<p class=\"notice\"><strong>This app registered itself; Tessera has not vetted it.</strong> \
+     Its name is what it calls itself. Allow it only if you trust it.</p>"
 }
 
 /// The consent page.
@@ -358,7 +373,7 @@ pub fn consent(c: &Consent<'_>) -> String {
     page(
         "Allow access",
         &format!(
-            "<h1>Allow {client}?</h1><p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
+            "<h1>Allow {client}?</h1>{notice}<p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
              <ul>{items}</ul>{apis}\
              <form method=\"post\" action=\"/authorize/consent\">\
              <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
@@ -366,6 +381,7 @@ pub fn consent(c: &Consent<'_>) -> String {
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
             client = escape(c.client_name),
+            notice = unvetted_notice(c.provenance),
             user = escape(c.username),
             interaction = escape(c.interaction),
             csrf = escape(c.csrf),

@@ -189,6 +189,9 @@ pub enum Screen {
         keys: FormKeys,
         /// The client's display name.
         client_name: String,
+        /// Who vouches for the client: the page marks one nobody here
+        /// vetted.
+        provenance: crate::domain::Provenance,
         /// The signed-in user.
         username: String,
         /// The requested scopes.
@@ -464,6 +467,7 @@ async fn next<S: FlowStore>(
             let screen = Screen::Consent {
                 keys: flow.keys(),
                 client_name: request.client().name.clone(),
+                provenance: request.client().provenance,
                 username: user.username,
                 scope: request.scope().clone(),
                 apis,
