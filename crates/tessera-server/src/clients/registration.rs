@@ -238,6 +238,9 @@ pub enum RegistrationError {
     /// The id is taken.
     #[error("client id {0:?} is taken")]
     IdTaken(String),
+    /// A client known by its metadata document asked for a secret.
+    #[error("a client described by a metadata document cannot have a secret: use none or private_key_jwt")]
+    SecretForDescribedClient,
     /// The system's random number generator failed.
     #[error("no randomness available")]
     NoRandomness,
@@ -300,9 +303,24 @@ fn check_keys(keys: &ClientKeys) -> Result<(), RegistrationError> {
                 Err(RegistrationError::MalformedJwks)
             }
         }
-        ClientKeys::JwksUri(uri) if crate::config::secure_transport(uri) => Ok(()),
+        ClientKeys::JwksUri(uri) if jwks_uri_allowed(uri) => Ok(()),
         ClientKeys::JwksUri(uri) => Err(RegistrationError::JwksUri(uri.clone())),
     }
+}
+
+/// A `jwks_uri`: https (or http to a loopback host) with a host, no
+/// credentials and no fragment. Whether a loopback or private host may be
+/// fetched is `client_metadata_allow_hosts`' to say, when it is fetched
+/// ([`super::outbound`]).
+fn jwks_uri_allowed(uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(uri) else {
+        return false;
+    };
+    crate::config::secure_transport(uri)
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
 }
 
 /// How the client will prove itself, from its type, method and keys
@@ -461,7 +479,19 @@ async fn insert<S: ClientStore>(
         Proof::Keys(keys) => (ClientCredentials::Keys { keys }, None),
         Proof::None => (ClientCredentials::None, None),
     };
-    let client = Client {
+    let origins = new.origins.clone();
+    let client = build(id, new, credentials, now);
+    match store.create_client_with_origins(&client, &origins).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(client.id)),
+        Err(e) => return Err(RegistrationError::Store(e)),
+    }
+    tracing::info!(target: "audit", client_id = %client.id, "client created");
+    Ok(Registered { client, secret })
+}
+
+fn build(id: String, new: NewClient, credentials: ClientCredentials, now: i64) -> Client {
+    Client {
         id,
         name: new.name,
         credentials,
@@ -477,14 +507,21 @@ async fn insert<S: ClientStore>(
         provenance: new.provenance,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,
-    };
-    match store.create_client_with_origins(&client, &new.origins).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(client.id)),
-        Err(e) => return Err(RegistrationError::Store(e)),
     }
-    tracing::info!(target: "audit", client_id = %client.id, "client created");
-    Ok(Registered { client, secret })
+}
+
+/// A client described rather than registered: one whose `client_id` is
+/// the URL of its metadata document ([`super::metadata_document`]). The
+/// same rules as [`register`], nothing stored; such a client proves itself
+/// with keys or is public, never with a secret (there is nowhere to show
+/// one), so [`RegistrationError::SecretForDescribedClient`] otherwise.
+pub fn describe(id: &str, new: NewClient, now: i64) -> Result<Client, RegistrationError> {
+    let credentials = match check(&new)? {
+        Proof::Keys(keys) => ClientCredentials::Keys { keys },
+        Proof::None => ClientCredentials::None,
+        Proof::Secret(_) => return Err(RegistrationError::SecretForDescribedClient),
+    };
+    Ok(build(id.to_owned(), new, credentials, now))
 }
 
 #[cfg(test)]
@@ -840,6 +877,21 @@ mod tests {
             (
                 "jwks_uri plain http",
                 keys(ClientKeys::JwksUri("http://svc.example/jwks".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri with credentials",
+                keys(ClientKeys::JwksUri("https://u:p@svc.example/jwks".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri with a fragment",
+                keys(ClientKeys::JwksUri("https://svc.example/jwks#k".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri not a URL",
+                keys(ClientKeys::JwksUri("svc.example/jwks".into())),
                 Err("JwksUri"),
             ),
             (

@@ -245,11 +245,15 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
         Screen::Consent {
             keys,
             client_name,
+            vetted,
+            client_host,
             username,
             scope,
         } => {
             let html = ui::consent(&ui::Consent {
                 client_name: &client_name,
+                vetted,
+                client_host: client_host.as_deref(),
                 username: &username,
                 scope: &scope,
                 interaction: &keys.interaction,

@@ -25,10 +25,13 @@ use crate::oauth::grant::GrantType;
 /// ([`Prompt::is_acted_on`]), the ID-token algorithm
 /// ([`crate::keys::ID_TOKEN_ALG`]).
 ///
+/// `client_id_metadata_document_supported` (draft-ietf-oauth-client-id-metadata-document
+/// §6) is there, `true`, only when `metadata_documents` is on.
+///
 /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
-pub(super) fn document(issuer: &str, require_par: bool) -> String {
-    serde_json::json!({
+pub(super) fn document(issuer: &str, require_par: bool, metadata_documents: bool) -> String {
+    let mut document = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -63,8 +66,11 @@ pub(super) fn document(issuer: &str, require_par: bool) -> String {
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [crate::keys::ID_TOKEN_ALG.name()],
-    })
-    .to_string()
+    });
+    if let (true, Some(fields)) = (metadata_documents, document.as_object_mut()) {
+        fields.insert("client_id_metadata_document_supported".into(), true.into());
+    }
+    document.to_string()
 }
 
 /// The algorithms a `private_key_jwt` assertion may be signed with: every
@@ -110,7 +116,16 @@ mod tests {
     use base64::Engine;
 
     fn metadata() -> serde_json::Value {
-        serde_json::from_str(&document(fixtures::ISSUER, false)).unwrap()
+        serde_json::from_str(&document(fixtures::ISSUER, false, false)).unwrap()
+    }
+
+    /// `client_id_metadata_document_supported` only when the setting is
+    /// on (draft-ietf-oauth-client-id-metadata-document §6).
+    #[test]
+    fn metadata_documents_are_advertised_only_when_on() {
+        assert!(metadata().get("client_id_metadata_document_supported").is_none());
+        let on: serde_json::Value = serde_json::from_str(&document(fixtures::ISSUER, false, true)).unwrap();
+        assert_eq!(on["client_id_metadata_document_supported"], true);
     }
 
     fn list(doc: &serde_json::Value, member: &str) -> Vec<String> {

@@ -55,6 +55,7 @@ pub struct AppState {
     metrics: metrics::Metrics,
     upstreams: crate::oauth::upstream::Upstreams,
     devices: crate::oauth::device::DeviceKey,
+    clients: crate::clients::directory::Directory,
 }
 
 impl AppState {
@@ -68,7 +69,7 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = discovery::document(&issuer, false);
+        let discovery = discovery::document(&issuer, false, false);
         AppState {
             self_registration: false,
             require_par: false,
@@ -84,6 +85,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
             devices,
+            clients: crate::clients::directory::Directory::default(),
             issuer,
         }
     }
@@ -111,7 +113,7 @@ impl AppState {
     #[must_use]
     pub fn with_require_par(mut self, on: bool) -> AppState {
         self.require_par = on;
-        self.discovery = discovery::document(&self.issuer, on);
+        self.discovery = discovery::document(&self.issuer, on, self.clients.documents_supported());
         self
     }
 
@@ -162,6 +164,16 @@ impl AppState {
     #[must_use]
     pub fn with_upstreams(mut self, upstreams: crate::oauth::upstream::Upstreams) -> AppState {
         self.upstreams = upstreams;
+        self
+    }
+
+    /// Where clients are found: the store, client ID metadata documents
+    /// (when on), and the fetcher of what clients point at. Discovery
+    /// says whether documents are supported.
+    #[must_use]
+    pub fn with_clients(mut self, clients: crate::clients::directory::Directory) -> AppState {
+        self.clients = clients;
+        self.discovery = discovery::document(&self.issuer, self.require_par, self.clients.documents_supported());
         self
     }
 
@@ -296,6 +308,7 @@ impl AppState {
             now: UnixTime::now().as_secs(),
             peer,
             family_lifetime: self.family_lifetime,
+            clients: &self.clients,
         }
     }
 
@@ -306,6 +319,7 @@ impl AppState {
             issuer: &self.issuer,
             keys: &keys.verify,
             now: UnixTime::now().as_secs(),
+            clients: &self.clients,
         }
     }
 }

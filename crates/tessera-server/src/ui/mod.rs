@@ -307,6 +307,10 @@ pub fn register(r: &Register<'_>) -> String {
 pub struct Consent<'a> {
     /// The client's display name.
     pub client_name: &'a str,
+    /// Whether the operator registered the client.
+    pub vetted: bool,
+    /// The host of a client known by its metadata document.
+    pub client_host: Option<&'a str>,
     /// The signed-in user's name.
     pub username: &'a str,
     /// The requested scopes.
@@ -336,10 +340,30 @@ pub fn consent(c: &Consent<'_>) -> String {
         .tokens()
         .map(|s| format!("<li>{}</li>", scope_text(s)))
         .collect();
+    // The name is whatever the client says it is; its host is proven (the
+    // document was fetched from it over https). An unvetted client is
+    // said to be one.
+    let host = c
+        .client_host
+        .map(|h| format!("<p class=\"client-host\">From <strong>{}</strong></p>", escape(h)))
+        .unwrap_or_default();
+    let unvetted = if c.vetted {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"warning\" role=\"note\">{client} is not an app registered with this server: \
+             nobody here has checked it. Allow only if you trust {who}.</p>",
+            client = escape(c.client_name),
+            who = c
+                .client_host
+                .map(|h| format!("<strong>{}</strong>", escape(h)))
+                .unwrap_or_else(|| "it".into()),
+        )
+    };
     page(
         "Allow access",
         &format!(
-            "<h1>Allow {client}?</h1><p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
+            "<h1>Allow {client}?</h1>{host}{unvetted}<p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
              <ul>{items}</ul>\
              <form method=\"post\" action=\"/authorize/consent\">\
              <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
@@ -420,6 +444,34 @@ mod tests {
         let csp = content_security_policy(&["https://app.example".into()]);
         assert!(csp.ends_with("; form-action 'self' https://app.example"), "{csp}");
         assert!(content_security_policy(&[]).ends_with("form-action 'self'"));
+    }
+
+    /// Consent for a client nobody here vetted says so; one known by its
+    /// metadata document shows the host it came from (escaped: it comes
+    /// from the client). An operator's client gets neither.
+    #[test]
+    fn consent_says_who_vouches_for_the_client() {
+        let scope = Scope::from_tokens(["openid"]);
+        let page = |vetted, client_host| {
+            consent(&Consent {
+                client_name: "Agent",
+                vetted,
+                client_host,
+                username: "ann",
+                scope: &scope,
+                interaction: "i",
+                csrf: "c",
+            })
+        };
+        let operator = page(true, None);
+        assert!(!operator.contains("not an app registered"), "{operator}");
+        let dynamic = page(false, None);
+        assert!(dynamic.contains("Agent is not an app registered with this server"), "{dynamic}");
+        let documented = page(false, Some("agent.example"));
+        assert!(documented.contains("From <strong>agent.example</strong>"), "{documented}");
+        assert!(documented.contains("Allow only if you trust <strong>agent.example</strong>"));
+        let hostile = page(false, Some("<b>x"));
+        assert!(!hostile.contains("<b>x") && hostile.contains("&lt;b&gt;x"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 
 use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
 use super::{csrf_token, Origin, ResumeError, StepProof};
-use crate::domain::Proofs;
+use crate::domain::{Proofs, Provenance};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
@@ -88,6 +88,8 @@ pub struct Ctx<'a, S> {
     pub require_par: bool,
     /// Now.
     pub now: i64,
+    /// Where clients are found.
+    pub clients: &'a crate::clients::directory::Directory,
 }
 
 /// What the browser presented.
@@ -187,6 +189,13 @@ pub enum Screen {
         keys: FormKeys,
         /// The client's display name.
         client_name: String,
+        /// Whether the operator registered the client
+        /// ([`crate::domain::Provenance::is_vetted`]): any other is
+        /// presented as one nobody here vetted.
+        vetted: bool,
+        /// The host a client known by its metadata document is at (its
+        /// `client_id` URL's): the one thing about it that is proven.
+        client_host: Option<String>,
         /// The signed-in user.
         username: String,
         /// The requested scopes.
@@ -320,12 +329,12 @@ pub async fn start<S: FlowStore>(
         .get("request_uri")
         .is_some_and(|uri| uri.starts_with(crate::oauth::par::REQUEST_URI_PREFIX));
     let (request, origin) = if pushed {
-        let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, &params, repeated, ctx.now)
+        let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, ctx.clients, &params, repeated, ctx.now)
             .await
             .map_err(FlowError::Refused)?;
         (request, Origin::Pushed { request_uri_hash })
     } else {
-        let request = authorize::check_params(ctx.store, ctx.keys, ctx.issuer, &params, repeated, ctx.now)
+        let request = authorize::check_params(ctx.store, ctx.clients, ctx.keys, ctx.issuer, &params, repeated, ctx.now)
             .await
             .map_err(FlowError::Refused)?;
         // RFC 9126 §5: with PAR required, the parameters themselves are
@@ -365,7 +374,7 @@ pub(super) async fn resume<S: FlowStore>(
     proof: StepProof<'_>,
 ) -> Result<(Flow, AuthorizationRequest), FlowError> {
     let (record, origin, kept) = super::resume(ctx.store, proof, browser.binding, ctx.now).await?;
-    let request = match AuthorizationRequest::from_kept(ctx.store, &kept).await {
+    let request = match AuthorizationRequest::from_kept(ctx.store, ctx.clients, &kept, ctx.now).await {
         Ok(request) => request,
         Err(Unkept::Refused(refusal)) => return Err(FlowError::Refused(refusal)),
         Err(e @ Unkept::Unreadable(_)) => {
@@ -445,6 +454,13 @@ async fn next<S: FlowStore>(
             let screen = Screen::Consent {
                 keys: flow.keys(),
                 client_name: request.client().name.clone(),
+                vetted: request.client().provenance.is_vetted(),
+                client_host: match request.client().provenance {
+                    Provenance::MetadataDocument => url::Url::parse(&request.client().id)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned)),
+                    Provenance::Operator | Provenance::Dynamic => None,
+                },
                 username: user.username,
                 scope: request.scope().clone(),
             };
