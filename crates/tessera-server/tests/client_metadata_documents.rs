@@ -95,7 +95,14 @@ async fn a_client_known_by_its_document_signs_a_user_in() {
         Page::json(&document(&id)).with("cache-control", "max-age=600"),
     );
 
-    let discovery = support::request(server.addr, "GET", "/.well-known/oauth-authorization-server", &[], b"").await;
+    let discovery = support::request(
+        server.addr,
+        "GET",
+        "/.well-known/oauth-authorization-server",
+        &[],
+        b"",
+    )
+    .await;
     assert_eq!(discovery.json()["client_id_metadata_document_supported"], true);
     let discovery = support::request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"").await;
     assert_eq!(discovery.json()["client_id_metadata_document_supported"], true);
@@ -151,7 +158,14 @@ async fn a_client_known_by_its_document_signs_a_user_in() {
     let r = support::token(server.addr, &form, &[]).await;
     assert_eq!(r.status, 200, "{}", text(&r));
     let bearer = format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
-    let me = support::request(server.addr, "GET", "/userinfo", &[("authorization", &bearer)], b"").await;
+    let me = support::request(
+        server.addr,
+        "GET",
+        "/userinfo",
+        &[("authorization", &bearer)],
+        b"",
+    )
+    .await;
     assert_eq!(me.status, 200, "{}", text(&me));
 
     // A pushed request from the same client.
@@ -253,7 +267,9 @@ async fn documents_that_break_a_rule_are_refused() {
     let id = site.url("/good.json");
     site.put("/good.json", Page::json(&document(&id)));
     let mut b = Browser::default();
-    let page = b.get(&server, &authorize_path(&id, "https://evil.example/cb")).await;
+    let page = b
+        .get(&server, &authorize_path(&id, "https://evil.example/cb"))
+        .await;
     assert_eq!(page.status, 400, "{}", text(&page));
     assert!(page.header("location").is_none());
     let page = b.get(&server, &authorize_path(&id, CALLBACK)).await;
@@ -285,6 +301,9 @@ async fn private_addresses_and_the_setting_off() {
     assert!(text(&page).contains("not a registered client"));
     assert_eq!(site.hits("/client.json"), 0, "off: nothing fetched");
     let discovery = support::request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"").await;
-    assert!(discovery.json().get("client_id_metadata_document_supported").is_none());
+    assert!(discovery
+        .json()
+        .get("client_id_metadata_document_supported")
+        .is_none());
     server.stop().await;
 }

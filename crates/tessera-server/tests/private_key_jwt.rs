@@ -419,7 +419,10 @@ async fn keys_at_a_jwks_uri_are_fetched_kept_and_refreshed_on_rotation() {
     serve(&new_jwks);
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let body = form(&assertion(&new, "rotating", &issuer, &format!("r3-{i}"), 60), None);
+            let body = form(
+                &assertion(&new, "rotating", &issuer, &format!("r3-{i}"), 60),
+                None,
+            );
             let addr = server.addr;
             tokio::spawn(async move { token(addr, &body, &[]).await })
         })
@@ -449,14 +452,20 @@ async fn keys_at_a_jwks_uri_are_fetched_kept_and_refreshed_on_rotation() {
 /// the site sees no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_uri_on_a_private_address_is_not_fetched() {
-    let site = fake_site::FakeSite::start(None).await;
+    // https with a trusted certificate, so only the address rule can
+    // refuse it.
+    let dir = support::self_signed_certificate("pkjwt-private");
+    let site = fake_site::FakeSite::start(Some((&dir.join("cert.pem"), &dir.join("key.pem")))).await;
     let (signer, jwks) = key_pair(Algorithm::ES256);
-    site.put("/jwks", fake_site::Page::json(&serde_json::from_str(&jwks).unwrap()));
+    site.put(
+        "/jwks",
+        fake_site::Page::json(&serde_json::from_str(&jwks).unwrap()),
+    );
     let db = support::sqlite_url();
-    let server = start(&db, "ES256").await;
+    let ca = dir.join("cert.pem").display().to_string();
+    let server = support::start_configured(&db, "ES256", None, |c| c.outbound_ca_file = Some(ca)).await;
     let store = Store::open(&db).await.unwrap();
-    // https, so only the address rule can refuse it.
-    let url = format!("https://{}/jwks", site.addr);
+    let url = site.url("/jwks");
     register(&store, "inside", ClientKeys::JwksUri(url)).await;
     let r = token(
         server.addr,

@@ -25,8 +25,8 @@
 use aws_lc_rs::digest::{digest, SHA256};
 use zeroize::Zeroizing;
 
-use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys};
 use super::directory::Directory;
+use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys};
 use crate::store::{AssertionStore, ClientStore, StoreError};
 
 /// Why a caller was not identified or authenticated. The wire codes
@@ -327,7 +327,8 @@ async fn by_assertion<S: AssertionStore>(
     let Some(client) = client else {
         return Err(AuthError::Failed);
     };
-    let verify = |jwks: &str| super::assertion::verify(jwks, assertion, &client.id, audience.issuer, audience.now);
+    let verify =
+        |jwks: &str| super::assertion::verify(jwks, assertion, &client.id, audience.issuer, audience.now);
     let refused = |e: &dyn std::fmt::Display| {
         tracing::info!(target: "audit", client_id = %client.id, "client assertion refused: {e}");
         AuthError::Failed

@@ -61,7 +61,12 @@ impl Directory {
     /// The client `id` names, at `now`: registered, or described by its
     /// document. A document that cannot be had or is refused makes the
     /// client unknown (`None`); why goes to the audit log.
-    pub async fn client<S: ClientStore>(&self, store: &S, id: &str, now: i64) -> Result<Option<Client>, StoreError> {
+    pub async fn client<S: ClientStore>(
+        &self,
+        store: &S,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Client>, StoreError> {
         if let Some(client) = store.client(id).await? {
             return Ok(Some(client));
         }

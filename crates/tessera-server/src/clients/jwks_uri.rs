@@ -139,7 +139,12 @@ impl RemoteKeys {
         (entry.uri == uri && entry.expires > Instant::now()).then(|| Arc::clone(&entry.jwks))
     }
 
-    async fn fetch(&self, outbound: Option<&Outbound>, client_id: &str, uri: &str) -> Result<Arc<str>, KeysError> {
+    async fn fetch(
+        &self,
+        outbound: Option<&Outbound>,
+        client_id: &str,
+        uri: &str,
+    ) -> Result<Arc<str>, KeysError> {
         let outbound = outbound.ok_or(KeysError::Unconfigured)?;
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = outbound
@@ -150,7 +155,8 @@ impl RemoteKeys {
                 error,
             })?;
         let text = std::str::from_utf8(&fetched.body).map_err(|_| KeysError::NotJwks(uri.to_owned()))?;
-        tessera_jwt::KeySet::from_jwks_json(text.as_bytes()).map_err(|_| KeysError::NotJwks(uri.to_owned()))?;
+        tessera_jwt::KeySet::from_jwks_json(text.as_bytes())
+            .map_err(|_| KeysError::NotJwks(uri.to_owned()))?;
         let jwks: Arc<str> = Arc::from(text);
         let ttl = lifetime(&fetched, MIN_TTL, MAX_TTL, DEFAULT_TTL);
         if let Ok(mut entries) = self.entries.lock() {

@@ -318,12 +318,16 @@ mod tests {
             ("a public client", doc(json!({})), Ok(())),
             (
                 "private_key_jwt, jwks_uri",
-                doc(json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks"})),
+                doc(
+                    json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks"}),
+                ),
                 Ok(()),
             ),
             (
                 "refresh listed",
-                doc(json!({"grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})),
+                doc(
+                    json!({"grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}),
+                ),
                 Ok(()),
             ),
             ("1. not JSON", b"<html>".to_vec(), Err("NotJson")),
@@ -368,12 +372,16 @@ mod tests {
             ),
             (
                 "4. private_key_jwt with both",
-                doc(json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks", "jwks": {"keys": []}})),
+                doc(
+                    json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks", "jwks": {"keys": []}}),
+                ),
                 Err("Registration"),
             ),
             (
                 "4. plain http jwks_uri",
-                doc(json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://app.example/jwks"})),
+                doc(
+                    json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://app.example/jwks"}),
+                ),
                 Err("Registration"),
             ),
             (
@@ -422,7 +430,10 @@ mod tests {
         assert_eq!(client.id, ID);
         assert_eq!(client.name, "Example App");
         assert_eq!(client.provenance, Provenance::MetadataDocument);
-        assert!(!client.first_party, "never first-party: the consent page is shown");
+        assert!(
+            !client.first_party,
+            "never first-party: the consent page is shown"
+        );
         assert_eq!(client.credentials, ClientCredentials::None);
         assert_eq!(client.grant_types, [GrantType::AuthorizationCode]);
         assert_eq!(client.scopes.as_str(), "openid tasks:read");

@@ -65,7 +65,9 @@ pub enum OutboundError {
     #[error("not an absolute URL with a host")]
     NotAUrl,
     /// Neither https nor allow-listed loopback http.
-    #[error("only https URLs are fetched (plain http only to a loopback host in client_metadata_allow_hosts)")]
+    #[error(
+        "only https URLs are fetched (plain http only to a loopback host in client_metadata_allow_hosts)"
+    )]
     Scheme,
     /// A user name or password in the URL.
     #[error("the URL carries credentials")]
@@ -191,7 +193,7 @@ impl Outbound {
     /// Whether `host` is in `client_metadata_allow_hosts`.
     fn allowed(&self, host: &str) -> bool {
         let host = normalize_host(host);
-        self.allow_hosts.iter().any(|h| *h == host)
+        self.allow_hosts.contains(&host)
     }
 
     /// Step 1: whether `url` may be fetched at all, before any lookup
@@ -202,7 +204,10 @@ impl Outbound {
 
     fn target(&self, url: &str) -> Result<Target, OutboundError> {
         let parsed = url::Url::parse(url).map_err(|_| OutboundError::NotAUrl)?;
-        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or(OutboundError::NotAUrl)?;
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or(OutboundError::NotAUrl)?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(OutboundError::Credentials);
         }
@@ -283,7 +288,8 @@ impl Outbound {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(OutboundError::TooLarge(limit));
         }
-        let (max_age, no_cache) = tessera_guard::fetch::cache_control(response.headers().get(header::CACHE_CONTROL));
+        let (max_age, no_cache) =
+            tessera_guard::fetch::cache_control(response.headers().get(header::CACHE_CONTROL));
         let body = Limited::new(response.into_body(), limit)
             .collect()
             .await
@@ -535,7 +541,10 @@ mod tests {
         assert_eq!(ok(&out, "http://[::1]:8000/c").unwrap(), (false, true));
         assert_eq!(ok(&out, "https://127.0.0.1:8443/c").unwrap(), (true, true));
         let t = out.target("https://app.example:8443/a/b?x=1").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("app.example", 8443, "/a/b?x=1"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("app.example", 8443, "/a/b?x=1")
+        );
         assert_eq!(t.authority, "app.example:8443");
         for (o, u, want) in [
             (&none, "http://localhost:8000/c", "Scheme"),
@@ -571,7 +580,10 @@ mod tests {
             "https://localhost:9/c",
         ] {
             let got = none.get(url, Limit::MetadataDocument).await;
-            assert!(matches!(got, Err(OutboundError::Address { .. })), "{url}: {got:?}");
+            assert!(
+                matches!(got, Err(OutboundError::Address { .. })),
+                "{url}: {got:?}"
+            );
         }
         // Allow-listed: the address passes, and the fetch fails later
         // (nothing listens on port 9).

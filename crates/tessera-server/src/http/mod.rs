@@ -173,7 +173,8 @@ impl AppState {
     #[must_use]
     pub fn with_clients(mut self, clients: crate::clients::directory::Directory) -> AppState {
         self.clients = clients;
-        self.discovery = discovery::document(&self.issuer, self.require_par, self.clients.documents_supported());
+        self.discovery =
+            discovery::document(&self.issuer, self.require_par, self.clients.documents_supported());
         self
     }
 

@@ -859,7 +859,9 @@ mod tests {
         .await
         .unwrap();
         let kept = request.to_kept().unwrap();
-        let back = AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0).await.unwrap();
+        let back = AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0)
+            .await
+            .unwrap();
         assert_eq!(
             (
                 back.scope().as_str(),
@@ -871,14 +873,21 @@ mod tests {
             ("openid profile", Some("st"), Some("n"), true, Some(60))
         );
         assert!(matches!(
-            AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, "client_id=conf&response_type=code", 0).await,
+            AuthorizationRequest::from_kept(
+                &store,
+                &crate::clients::directory::STORE_ONLY,
+                "client_id=conf&response_type=code",
+                0
+            )
+            .await,
             Err(Unkept::Unreadable(_))
         ));
         // The client loses the profile scope: the kept request no longer holds.
         assert!(store.delete_client("conf").await.unwrap());
         let narrower = fixtures::client("conf", Some("s3cret"), &[GrantType::AuthorizationCode], "openid");
         store.create_client(&narrower).await.unwrap();
-        let refused = AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0).await;
+        let refused =
+            AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0).await;
         assert!(
             matches!(
                 refused,

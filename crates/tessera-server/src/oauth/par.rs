@@ -100,13 +100,21 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore>(
             .map(|(name, value)| (name, Some(value)))
             .chain([("client_id", Some(client_id.as_str()))]),
     );
-    let request = authorize::check_params(ctx.store, ctx.clients, ctx.keys, ctx.issuer, &request_params, None, ctx.now)
-        .await
-        .map_err(|refusal| match refusal {
-            Refusal::Page(e) | Refusal::Redirect(Redirect { error: e, .. }) => {
-                OAuthError::PushedRequestRefused(e)
-            }
-        })?;
+    let request = authorize::check_params(
+        ctx.store,
+        ctx.clients,
+        ctx.keys,
+        ctx.issuer,
+        &request_params,
+        None,
+        ctx.now,
+    )
+    .await
+    .map_err(|refusal| match refusal {
+        Refusal::Page(e) | Refusal::Redirect(Redirect { error: e, .. }) => {
+            OAuthError::PushedRequestRefused(e)
+        }
+    })?;
     // 5.
     let random = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let request_uri = format!("{REQUEST_URI_PREFIX}{random}");

@@ -466,9 +466,15 @@ mod tests {
         let operator = page(true, None);
         assert!(!operator.contains("not an app registered"), "{operator}");
         let dynamic = page(false, None);
-        assert!(dynamic.contains("Agent is not an app registered with this server"), "{dynamic}");
+        assert!(
+            dynamic.contains("Agent is not an app registered with this server"),
+            "{dynamic}"
+        );
         let documented = page(false, Some("agent.example"));
-        assert!(documented.contains("From <strong>agent.example</strong>"), "{documented}");
+        assert!(
+            documented.contains("From <strong>agent.example</strong>"),
+            "{documented}"
+        );
         assert!(documented.contains("Allow only if you trust <strong>agent.example</strong>"));
         let hostile = page(false, Some("<b>x"));
         assert!(!hostile.contains("<b>x") && hostile.contains("&lt;b&gt;x"));

@@ -75,27 +75,30 @@ impl FakeSite {
                 };
                 let (state, acceptor) = (Arc::clone(&shared), acceptor.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let state = Arc::clone(&state);
-                        async move {
-                            let path = request.uri().path().to_owned();
-                            let page = {
-                                let mut s = state.lock().unwrap();
-                                *s.hits.entry(path.clone()).or_default() += 1;
-                                s.pages.get(&path).cloned()
-                            };
-                            let page = page.unwrap_or(Page {
-                                status: 404,
-                                headers: vec![],
-                                body: b"not found".to_vec(),
-                            });
-                            let mut response = hyper::Response::builder().status(page.status);
-                            for (name, value) in &page.headers {
-                                response = response.header(name, value);
+                    let service =
+                        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                            let state = Arc::clone(&state);
+                            async move {
+                                let path = request.uri().path().to_owned();
+                                let page = {
+                                    let mut s = state.lock().unwrap();
+                                    *s.hits.entry(path.clone()).or_default() += 1;
+                                    s.pages.get(&path).cloned()
+                                };
+                                let page = page.unwrap_or(Page {
+                                    status: 404,
+                                    headers: vec![],
+                                    body: b"not found".to_vec(),
+                                });
+                                let mut response = hyper::Response::builder().status(page.status);
+                                for (name, value) in &page.headers {
+                                    response = response.header(name, value);
+                                }
+                                Ok::<_, std::convert::Infallible>(
+                                    response.body(Full::new(Bytes::from(page.body))).unwrap(),
+                                )
                             }
-                            Ok::<_, std::convert::Infallible>(response.body(Full::new(Bytes::from(page.body))).unwrap())
-                        }
-                    });
+                        });
                     let http = hyper::server::conn::http1::Builder::new();
                     match acceptor {
                         Some(acceptor) => {

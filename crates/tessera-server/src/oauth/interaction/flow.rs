@@ -329,14 +329,23 @@ pub async fn start<S: FlowStore>(
         .get("request_uri")
         .is_some_and(|uri| uri.starts_with(crate::oauth::par::REQUEST_URI_PREFIX));
     let (request, origin) = if pushed {
-        let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, ctx.clients, &params, repeated, ctx.now)
-            .await
-            .map_err(FlowError::Refused)?;
+        let (request, request_uri_hash) =
+            crate::oauth::par::pulled(ctx.store, ctx.clients, &params, repeated, ctx.now)
+                .await
+                .map_err(FlowError::Refused)?;
         (request, Origin::Pushed { request_uri_hash })
     } else {
-        let request = authorize::check_params(ctx.store, ctx.clients, ctx.keys, ctx.issuer, &params, repeated, ctx.now)
-            .await
-            .map_err(FlowError::Refused)?;
+        let request = authorize::check_params(
+            ctx.store,
+            ctx.clients,
+            ctx.keys,
+            ctx.issuer,
+            &params,
+            repeated,
+            ctx.now,
+        )
+        .await
+        .map_err(FlowError::Refused)?;
         // RFC 9126 §5: with PAR required, the parameters themselves are
         // refused (the client and its redirect URI are known by now, so
         // the client hears it).
