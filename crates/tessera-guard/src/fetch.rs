@@ -212,8 +212,10 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// `max-age` and `no-store`/`no-cache` of a `Cache-Control` header
-/// (RFC 9111 §5.2.2); an unparsable header counts as absent.
-fn cache_control(value: Option<&HeaderValue>) -> (Option<Duration>, bool) {
+/// (RFC 9111 §5.2.2); an unparsable header counts as absent. Public so
+/// the server reads the headers of what it fetches for clients the same
+/// way.
+pub fn cache_control(value: Option<&HeaderValue>) -> (Option<Duration>, bool) {
     let Some(value) = value.and_then(|v| v.to_str().ok()) else {
         return (None, false);
     };

@@ -29,6 +29,7 @@ pub fn audience() -> client_auth::Audience<'static> {
     client_auth::Audience {
         issuer: ISSUER,
         now: NOW,
+        clients: &crate::clients::directory::STORE_ONLY,
     }
 }
 
@@ -180,6 +181,7 @@ pub fn issue(now: i64) -> Issue<'static> {
         now,
         peer: None,
         family_lifetime: FAMILY_LIFETIME,
+        clients: &crate::clients::directory::STORE_ONLY,
     }
 }
 

@@ -167,7 +167,12 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             .with_metrics_elsewhere(config.metrics_at()? != MetricsAt::Listen)
             .with_family_lifetime(config.refresh_family_lifetime)
             .with_hsts(config.tls_cert.is_some())
-            .with_upstreams(upstreams),
+            .with_upstreams(upstreams)
+            .with_clients(crate::clients::directory::Directory::new(
+                config.outbound()?,
+                config.client_metadata_documents,
+                config.access_token_ttl,
+            )),
         ),
         master: Arc::new(master),
         token_alg,

@@ -16,6 +16,8 @@
 
 use tessera_testkit as support;
 
+mod fake_site;
+
 use serde_json::json;
 use support::{request, start, token};
 use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
@@ -137,18 +139,18 @@ async fn rfc_7523_client_authentication() {
             "{name}"
         );
     }
-    // A jwks_uri client: refused, saying why.
+    // A jwks_uri client whose keys cannot be fetched (no such host here):
+    // invalid_client.
     let r = token(
         addr,
         &form(&assertion(&signer, "by-uri", &issuer, "j8", 60), None),
         &[],
     )
     .await;
-    assert_eq!(r.status, 401);
-    assert!(r.json()["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("jwks_uri"));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     // An assertion and a secret at once: one method per request.
     let body = format!(
         "{}&client_secret=x",
@@ -371,4 +373,110 @@ async fn openid_client_authenticates_with_private_key_jwt() {
         .iter()
         .any(|m| m == "private_key_jwt"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `private_key_jwt` with keys at a `jwks_uri` (RFC 7591 §2), served on
+/// an allow-listed loopback host over plain http: the keys are fetched and
+/// kept (one fetch for several assertions); a key rotation is picked up
+/// when an assertion names a key the kept set does not hold; and an
+/// unknown key again within 30 seconds does not fetch again, so made-up
+/// `kid`s cannot make the server hammer the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_at_a_jwks_uri_are_fetched_kept_and_refreshed_on_rotation() {
+    let site = fake_site::FakeSite::start(None).await;
+    let db = support::sqlite_url();
+    let server = support::start_configured(&db, "ES256", None, |c| {
+        c.client_metadata_allow_hosts = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let store = Store::open(&db).await.unwrap();
+    let (old, old_jwks) = key_pair(Algorithm::ES256);
+    let (new, new_jwks) = key_pair(Algorithm::ES256);
+    let (stranger, _) = key_pair(Algorithm::ES256);
+    let serve = |jwks: &str| {
+        site.put(
+            "/jwks",
+            fake_site::Page::json(&serde_json::from_str(jwks).unwrap()).with("cache-control", "max-age=3600"),
+        )
+    };
+    serve(&old_jwks);
+    register(&store, "rotating", ClientKeys::JwksUri(site.url("/jwks"))).await;
+    let issuer = server.issuer.clone();
+    let send = |signer: &Signer, jti: &str| {
+        let body = form(&assertion(signer, "rotating", &issuer, jti, 60), None);
+        async move { token(server.addr, &body, &[]).await }
+    };
+
+    for jti in ["r1", "r2"] {
+        let r = send(&old, jti).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(site.hits("/jwks"), 1, "fetched once, then kept");
+
+    // The client rotates: the kept set lacks the new kid, so it is fetched
+    // again and the assertion is accepted; many requests seeing the
+    // rotation at once share that one fetch, and none is refused.
+    serve(&new_jwks);
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let body = form(
+                &assertion(&new, "rotating", &issuer, &format!("r3-{i}"), 60),
+                None,
+            );
+            let addr = server.addr;
+            tokio::spawn(async move { token(addr, &body, &[]).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(site.hits("/jwks"), 2, "one fetch for the rotation");
+    // The old key is gone from the set now.
+    let r = send(&old, "r4").await;
+    assert_eq!(r.status, 401);
+    // Unknown kids again: refused without another fetch (rate limit).
+    for jti in ["r5", "r6", "r7"] {
+        let r = send(&stranger, jti).await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+    }
+    assert_eq!(site.hits("/jwks"), 2, "at most one early fetch per 30 s");
+    server.stop().await;
+}
+
+/// A `jwks_uri` on a private address whose host is not allow-listed is
+/// never fetched (server-side request forgery): the client is refused and
+/// the site sees no request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_uri_on_a_private_address_is_not_fetched() {
+    // https with a trusted certificate, so only the address rule can
+    // refuse it.
+    let dir = support::self_signed_certificate("pkjwt-private");
+    let site = fake_site::FakeSite::start(Some((&dir.join("cert.pem"), &dir.join("key.pem")))).await;
+    let (signer, jwks) = key_pair(Algorithm::ES256);
+    site.put(
+        "/jwks",
+        fake_site::Page::json(&serde_json::from_str(&jwks).unwrap()),
+    );
+    let db = support::sqlite_url();
+    let ca = dir.join("cert.pem").display().to_string();
+    let server = support::start_configured(&db, "ES256", None, |c| c.outbound_ca_file = Some(ca)).await;
+    let store = Store::open(&db).await.unwrap();
+    let url = site.url("/jwks");
+    register(&store, "inside", ClientKeys::JwksUri(url)).await;
+    let r = token(
+        server.addr,
+        &form(&assertion(&signer, "inside", &server.issuer, "p1", 60), None),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert_eq!(site.hits("/jwks"), 0);
+    server.stop().await;
 }

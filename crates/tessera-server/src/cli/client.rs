@@ -99,8 +99,10 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["jwks_uri", "public"])]
     jwks: Option<std::path::PathBuf>,
     /// Where the client publishes its JWK Set (https): private_key_jwt.
-    /// Registered, but not fetched yet: such a client is refused until it
-    /// is, so use --jwks for now.
+    /// Fetched when the client authenticates, kept as its Cache-Control
+    /// says (5 minutes to a day), fetched again for a key it does not
+    /// hold. Plain http only to a loopback host in
+    /// client_metadata_allow_hosts.
     #[arg(long, value_name = "URL", conflicts_with = "public")]
     jwks_uri: Option<String>,
     /// Deliver the refresh token of /api/v1/login in an HttpOnly, Secure,
@@ -236,6 +238,7 @@ fn refusal(e: RegistrationError, auth_method: Option<&str>) -> anyhow::Error {
         | KeysForPublicClient
         | Unvetted(_)
         | Gone
+        | SecretForDescribedClient
         | Id(_)
         | NoRandomness) => anyhow::Error::from(other),
     }
@@ -338,6 +341,12 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let method = args.auth_method.as_deref();
     // Bad input touches no database.
     registration::validate(&new).map_err(|e| refusal(e, method))?;
+    if let Some(ClientKeys::JwksUri(uri)) = &new.keys {
+        config
+            .outbound()?
+            .check_url(uri)
+            .map_err(|e| anyhow::anyhow!("--jwks-uri {uri:?}: {e}"))?;
+    }
     let store = Store::open(&config.database).await?;
     let registered = registration::register(&store, new, UnixTime::now().as_secs())
         .await

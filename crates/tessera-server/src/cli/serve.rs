@@ -100,6 +100,20 @@ default below each.
       10 seconds (waiting for a database connection, then 503)
   upstream_timeout         TESSERA_UPSTREAM_TIMEOUT
       10 seconds (each call to an upstream identity provider)
+  client_metadata_documents
+                           TESSERA_CLIENT_METADATA_DOCUMENTS
+      false (true: a client_id that is an https URL names a client by its
+      client ID metadata document, fetched from it: 5 KB, 5 s, no
+      redirects, public addresses only; discovery says so)
+  client_metadata_allow_hosts
+                           TESSERA_CLIENT_METADATA_ALLOW_HOSTS
+      none (hosts whose client-supplied URLs, metadata documents and
+      jwks_uri, may resolve to loopback or private addresses; plain http
+      only to loopback hosts listed here; comma-separated in the
+      environment)
+  outbound_ca_file         TESSERA_OUTBOUND_CA_FILE
+      none (PEM CAs trusted, besides Mozilla's roots, when fetching
+      client-supplied URLs)
   [[upstream]]             (file only)
       none; one table per \"Continue with\" provider (README.md):
       id, name, kind = \"oidc\" | \"github\" | \"oauth2\", client_id,

@@ -13,8 +13,10 @@
 //!   caller that proved nothing.
 //!
 //! Secrets are compared as SHA-256 hashes in constant time. A client
-//! registered with keys (`private_key_jwt`) is refused until that method
-//! is implemented: it is confidential, never taken for public.
+//! registered with keys (`private_key_jwt`) proves itself with an
+//! assertion signed by one of them, inline or fetched from its `jwks_uri`:
+//! it is confidential, never taken for public. The client is looked up in
+//! the [`Directory`] (the store, or its metadata document).
 //!
 //! [RFC 6749 §2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.1
 //! [RFC 6749 §2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3
@@ -23,6 +25,7 @@
 use aws_lc_rs::digest::{digest, SHA256};
 use zeroize::Zeroizing;
 
+use super::directory::Directory;
 use crate::domain::{AuthMethod, Client, ClientCredentials, ClientKeys};
 use crate::store::{AssertionStore, ClientStore, StoreError};
 
@@ -51,10 +54,6 @@ pub enum AuthError {
     /// A public client where the endpoint needs a confidential one.
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
-    /// The client registered its keys by `jwks_uri`, which the server
-    /// does not fetch yet (keys registered inline are accepted).
-    #[error("private_key_jwt with a jwks_uri is not supported yet: register the keys inline")]
-    KeysNotSupported,
     /// `client_assertion` without `client_assertion_type` or the other way
     /// round ([RFC 7521 §4.2]).
     ///
@@ -277,13 +276,15 @@ impl CallingClient {
 }
 
 /// Whom a client assertion must be for: this server (its issuer
-/// identifier), now.
+/// identifier), now; and where the calling client is found.
 #[derive(Clone, Copy, Debug)]
 pub struct Audience<'a> {
     /// The issuer identifier (the token endpoint URL is derived from it).
     pub issuer: &'a str,
     /// Now, in seconds since the epoch.
     pub now: i64,
+    /// Where clients are found, and their `jwks_uri` keys.
+    pub clients: &'a Directory,
 }
 
 /// Identifies a public client or authenticates a confidential one.
@@ -292,7 +293,10 @@ pub async fn identify<S: ClientStore + AssertionStore>(
     presented: Presented,
     audience: Audience<'_>,
 ) -> Result<CallingClient, AuthError> {
-    let client = store.client(&presented.client_id).await?;
+    let client = audience
+        .clients
+        .client(store, &presented.client_id, audience.now)
+        .await?;
     if let Some(assertion) = presented.assertion.as_deref() {
         return by_assertion(store, client, assertion, audience)
             .await
@@ -323,13 +327,42 @@ async fn by_assertion<S: AssertionStore>(
     let Some(client) = client else {
         return Err(AuthError::Failed);
     };
-    let jwks = match &client.credentials {
+    let verify =
+        |jwks: &str| super::assertion::verify(jwks, assertion, &client.id, audience.issuer, audience.now);
+    let refused = |e: &dyn std::fmt::Display| {
+        tracing::info!(target: "audit", client_id = %client.id, "client assertion refused: {e}");
+        AuthError::Failed
+    };
+    let verified = match &client.credentials {
         ClientCredentials::Keys {
             keys: ClientKeys::Jwks(jwks),
-        } => jwks,
+        } => verify(jwks).map_err(|e| refused(&e))?,
         ClientCredentials::Keys {
-            keys: ClientKeys::JwksUri(_),
-        } => return Err(AuthError::KeysNotSupported),
+            keys: ClientKeys::JwksUri(uri),
+        } => {
+            let jwks = audience
+                .clients
+                .keys(&client.id, uri)
+                .await
+                .map_err(|e| refused(&e))?;
+            match verify(&jwks) {
+                // A key the set does not hold: the client may have rotated
+                // its keys since they were fetched. Fetch again (rate
+                // limited) and try once more.
+                Err(super::assertion::AssertionError::Invalid(
+                    tessera_jwt::Error::UnknownKid(_) | tessera_jwt::Error::NoKeyForAlgorithm(_),
+                )) => match audience
+                    .clients
+                    .refreshed_keys(&client.id, uri, &jwks)
+                    .await
+                    .map_err(|e| refused(&e))?
+                {
+                    Some(jwks) => verify(&jwks).map_err(|e| refused(&e))?,
+                    None => return Err(refused(&"a key the client's jwks_uri does not hold")),
+                },
+                other => other.map_err(|e| refused(&e))?,
+            }
+        }
         // Only a client registered for private_key_jwt may use it
         // (RFC 7591 §2 `token_endpoint_auth_method`).
         ClientCredentials::Secret { .. } | ClientCredentials::None => {
@@ -337,11 +370,6 @@ async fn by_assertion<S: AssertionStore>(
             return Err(AuthError::Failed);
         }
     };
-    let verified = super::assertion::verify(jwks, assertion, &client.id, audience.issuer, audience.now)
-        .map_err(|e| {
-            tracing::info!(target: "audit", client_id = %client.id, "client assertion refused: {e}");
-            AuthError::Failed
-        })?;
     if !store
         .use_client_assertion(&client.id, &verified.jti, verified.exp)
         .await?
@@ -385,15 +413,6 @@ fn check(client: Option<Client>, presented: &Presented) -> Result<CallingClient,
         }
         // A confidential client that sent no secret proved nothing.
         (ClientCredentials::Secret { .. }, None) => Err(AuthError::Failed),
-        (
-            ClientCredentials::Keys {
-                keys: ClientKeys::JwksUri(_),
-            },
-            _,
-        ) => {
-            tracing::info!(target: "audit", client_id = %client.id, "client registered with a jwks_uri refused: not supported yet");
-            Err(AuthError::KeysNotSupported)
-        }
         // A client registered for private_key_jwt that sent no assertion
         // proved nothing (and is never taken for public).
         (ClientCredentials::Keys { .. }, _) => Err(AuthError::Failed),
@@ -602,13 +621,13 @@ mod tests {
                 "jwks_uri client, id alone: not public",
                 Some(keys_by_uri.clone()),
                 post("c", None),
-                Refused("KeysNotSupported"),
+                Refused("Failed"),
             ),
             (
                 "jwks_uri client with a secret",
                 Some(keys_by_uri),
                 post("c", Some("s3cret")),
-                Refused("KeysNotSupported"),
+                Refused("Failed"),
             ),
             (
                 "unknown client",
@@ -635,7 +654,6 @@ mod tests {
                 }
                 Err(e) => Refused(match e {
                     AuthError::Failed => "Failed",
-                    AuthError::KeysNotSupported => "KeysNotSupported",
                     other => panic!("{name}: {other:?}"),
                 }),
             };

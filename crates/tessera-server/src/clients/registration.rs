@@ -270,6 +270,9 @@ pub enum RegistrationError {
     /// The id is taken.
     #[error("client id {0:?} is taken")]
     IdTaken(String),
+    /// A client known by its metadata document asked for a secret.
+    #[error("a client described by a metadata document cannot have a secret: use none or private_key_jwt")]
+    SecretForDescribedClient,
     /// The system's random number generator failed.
     #[error("no randomness available")]
     NoRandomness,
@@ -332,9 +335,24 @@ fn check_keys(keys: &ClientKeys) -> Result<(), RegistrationError> {
                 Err(RegistrationError::MalformedJwks)
             }
         }
-        ClientKeys::JwksUri(uri) if crate::config::secure_transport(uri) => Ok(()),
+        ClientKeys::JwksUri(uri) if jwks_uri_allowed(uri) => Ok(()),
         ClientKeys::JwksUri(uri) => Err(RegistrationError::JwksUri(uri.clone())),
     }
+}
+
+/// A `jwks_uri`: https (or http to a loopback host) with a host, no
+/// credentials and no fragment. Whether a loopback or private host may be
+/// fetched is `client_metadata_allow_hosts`' to say, when it is fetched
+/// ([`super::outbound`]).
+fn jwks_uri_allowed(uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(uri) else {
+        return false;
+    };
+    crate::config::secure_transport(uri)
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
 }
 
 /// How the client will prove itself, from its type, method and keys
@@ -530,6 +548,20 @@ fn build(
         resource_server_for: new.resource_server_for,
     };
     Ok((Registered { client, secret }, new.origins))
+}
+
+/// A client described rather than registered: one whose `client_id` is
+/// the URL of its metadata document ([`super::metadata_document`]). The
+/// same rules as [`register`], nothing stored; such a client proves itself
+/// with keys or is public, never with a secret (there is nowhere to show
+/// one), so [`RegistrationError::SecretForDescribedClient`] otherwise.
+pub fn describe(id: &str, new: NewClient, now: i64) -> Result<Client, RegistrationError> {
+    let proof = check(&new)?;
+    if matches!(proof, Proof::Secret(_)) {
+        return Err(RegistrationError::SecretForDescribedClient);
+    }
+    let (registered, _) = build(id.to_owned(), new, proof, None, now)?;
+    Ok(registered.client)
 }
 
 async fn insert<S: ClientStore>(
@@ -992,6 +1024,21 @@ mod tests {
             (
                 "jwks_uri plain http",
                 keys(ClientKeys::JwksUri("http://svc.example/jwks".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri with credentials",
+                keys(ClientKeys::JwksUri("https://u:p@svc.example/jwks".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri with a fragment",
+                keys(ClientKeys::JwksUri("https://svc.example/jwks#k".into())),
+                Err("JwksUri"),
+            ),
+            (
+                "jwks_uri not a URL",
+                keys(ClientKeys::JwksUri("svc.example/jwks".into())),
                 Err("JwksUri"),
             ),
             (

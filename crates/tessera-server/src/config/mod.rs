@@ -217,6 +217,20 @@ pub struct Config {
     /// Upstream identity providers ("Continue with GitHub"), one
     /// `[[upstream]]` table each, file only (see README.md).
     pub upstream: Vec<UpstreamConfig>,
+    /// Whether a `client_id` that is an https URL names a client by its
+    /// client ID metadata document, fetched from that URL
+    /// (draft-ietf-oauth-client-id-metadata-document); off by default.
+    /// Env `TESSERA_CLIENT_METADATA_DOCUMENTS=true`.
+    pub client_metadata_documents: bool,
+    /// Hosts whose client-supplied URLs (metadata documents, `jwks_uri`)
+    /// may be fetched although they resolve to loopback or private
+    /// addresses (tests, an intranet); plain http is accepted only for
+    /// loopback hosts listed here. None by default. Env
+    /// `TESSERA_CLIENT_METADATA_ALLOW_HOSTS` (comma-separated).
+    pub client_metadata_allow_hosts: Vec<String>,
+    /// PEM CA certificates trusted, besides Mozilla's roots, for fetching
+    /// client-supplied URLs. Env `TESSERA_OUTBOUND_CA_FILE`.
+    pub outbound_ca_file: Option<String>,
 }
 
 impl Default for Config {
@@ -245,6 +259,9 @@ impl Default for Config {
             upstream_timeout: 10,
             database_timeout: 10,
             upstream: Vec::new(),
+            client_metadata_documents: false,
+            client_metadata_allow_hosts: Vec::new(),
+            outbound_ca_file: None,
         }
     }
 }
@@ -314,6 +331,15 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .collect::<Vec<_>>()
         };
+        if let Some(v) = env("TESSERA_CLIENT_METADATA_DOCUMENTS") {
+            config.client_metadata_documents = matches!(v.as_str(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = env("TESSERA_CLIENT_METADATA_ALLOW_HOSTS") {
+            config.client_metadata_allow_hosts = list(v);
+        }
+        if let Some(v) = env("TESSERA_OUTBOUND_CA_FILE") {
+            config.outbound_ca_file = Some(v);
+        }
         if let Some(v) = env("TESSERA_CORS_ORIGINS") {
             config.cors_origins = list(v);
         }
@@ -427,6 +453,7 @@ impl Config {
             }
         }
         upstream::validate(&self.upstream)?;
+        self.outbound()?;
         if self.refresh_family_lifetime <= 0 {
             return Err(ConfigError::Invalid {
                 setting: "refresh_family_lifetime",
@@ -440,6 +467,24 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The fetcher of client-supplied URLs: `client_metadata_allow_hosts`
+    /// and the CAs of `outbound_ca_file`.
+    pub fn outbound(&self) -> Result<crate::clients::outbound::Outbound, ConfigError> {
+        let roots = match &self.outbound_ca_file {
+            Some(path) => std::fs::read(path).map_err(|e| ConfigError::Invalid {
+                setting: "outbound_ca_file",
+                message: format!("{path}: {e}"),
+            })?,
+            None => Vec::new(),
+        };
+        crate::clients::outbound::Outbound::new(&self.client_metadata_allow_hosts, &roots).map_err(|e| {
+            ConfigError::Invalid {
+                setting: "outbound_ca_file",
+                message: e.to_string(),
+            }
+        })
     }
 
     /// The listen address.

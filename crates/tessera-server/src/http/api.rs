@@ -173,8 +173,11 @@ pub(super) async fn logout(
         }
         first_party::logout(
             &state.store,
-            &state.issuer,
-            UnixTime::now().as_secs(),
+            crate::oauth::client_auth::Audience {
+                issuer: &state.issuer,
+                now: UnixTime::now().as_secs(),
+                clients: &state.clients,
+            },
             authorization(&headers)?,
             &request,
             cookie.as_deref(),

@@ -246,6 +246,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             keys,
             client_name,
             provenance,
+            client_host,
             username,
             scope,
             apis,
@@ -253,6 +254,7 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             let html = ui::consent(&ui::Consent {
                 client_name: &client_name,
                 provenance,
+                client_host: client_host.as_deref(),
                 username: &username,
                 scope: &scope,
                 apis: &apis,

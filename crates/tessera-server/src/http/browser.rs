@@ -100,6 +100,7 @@ impl AppState {
                 &[Method::Password, Method::Upstream]
             },
             now: UnixTime::now().as_secs(),
+            clients: &self.clients,
         }
     }
 }

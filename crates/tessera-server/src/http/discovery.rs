@@ -16,6 +16,17 @@ use crate::oauth::authorize::Prompt;
 use crate::oauth::client_auth::{AuthMethod, PublicClients};
 use crate::oauth::grant::GrantType;
 
+/// The switches that change what discovery advertises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Advertised {
+    /// `require_pushed_authorization_requests` (RFC 9126 §5).
+    pub require_par: bool,
+    /// Dynamic registration is on: `registration_endpoint`.
+    pub registration: bool,
+    /// Client ID metadata documents are on.
+    pub metadata_documents: bool,
+}
+
 /// The metadata document ([RFC 8414 §2], [OpenID Connect Discovery §3]),
 /// rendered once. Every list that names what the server implements is
 /// derived from the code that implements it, so it cannot claim more or
@@ -25,9 +36,20 @@ use crate::oauth::grant::GrantType;
 /// ([`Prompt::is_acted_on`]), the ID-token algorithm
 /// ([`crate::keys::ID_TOKEN_ALG`]).
 ///
+/// What depends on settings is in [`Advertised`]: `registration_endpoint`
+/// only when clients may register (RFC 7591 §3), and
+/// `client_id_metadata_document_supported`
+/// (draft-ietf-oauth-client-id-metadata-document §6), `true`, only when
+/// metadata documents are on.
+///
 /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
-pub(super) fn document(issuer: &str, require_par: bool, registration: bool) -> String {
+pub(super) fn document(issuer: &str, on: Advertised) -> String {
+    let Advertised {
+        require_par,
+        registration,
+        metadata_documents,
+    } = on;
     let mut doc = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -72,6 +94,9 @@ pub(super) fn document(issuer: &str, require_par: bool, registration: bool) -> S
                 format!("{issuer}{}", crate::oauth::dynamic_registration::PATH).into(),
             );
         }
+    }
+    if let (true, Some(fields)) = (metadata_documents, doc.as_object_mut()) {
+        fields.insert("client_id_metadata_document_supported".into(), true.into());
     }
     doc.to_string()
 }
@@ -119,7 +144,23 @@ mod tests {
     use base64::Engine;
 
     fn metadata() -> serde_json::Value {
-        serde_json::from_str(&document(fixtures::ISSUER, false, false)).unwrap()
+        serde_json::from_str(&document(fixtures::ISSUER, Advertised::default())).unwrap()
+    }
+
+    /// `client_id_metadata_document_supported` only when the setting is
+    /// on (draft-ietf-oauth-client-id-metadata-document §6).
+    #[test]
+    fn metadata_documents_are_advertised_only_when_on() {
+        assert!(metadata().get("client_id_metadata_document_supported").is_none());
+        let on: serde_json::Value = serde_json::from_str(&document(
+            fixtures::ISSUER,
+            Advertised {
+                metadata_documents: true,
+                ..Advertised::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(on["client_id_metadata_document_supported"], true);
     }
 
     fn list(doc: &serde_json::Value, member: &str) -> Vec<String> {

@@ -58,6 +58,7 @@ pub struct AppState {
     metrics: metrics::Metrics,
     upstreams: crate::oauth::upstream::Upstreams,
     devices: crate::oauth::device::DeviceKey,
+    clients: crate::clients::directory::Directory,
 }
 
 impl AppState {
@@ -71,7 +72,7 @@ impl AppState {
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
     ) -> AppState {
-        let discovery = discovery::document(&issuer, false, false);
+        let discovery = discovery::document(&issuer, discovery::Advertised::default());
         AppState {
             self_registration: false,
             require_par: false,
@@ -89,6 +90,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
             devices,
+            clients: crate::clients::directory::Directory::default(),
             issuer,
         }
     }
@@ -137,8 +139,12 @@ impl AppState {
     }
 
     fn rerender_discovery(&mut self) {
-        let registration = self.dynamic_registration != crate::config::DynamicRegistration::Off;
-        self.discovery = discovery::document(&self.issuer, self.require_par, registration);
+        let on = discovery::Advertised {
+            require_par: self.require_par,
+            registration: self.dynamic_registration != crate::config::DynamicRegistration::Off,
+            metadata_documents: self.clients.documents_supported(),
+        };
+        self.discovery = discovery::document(&self.issuer, on);
     }
 
     /// Turns self-registration on or off.
@@ -188,6 +194,16 @@ impl AppState {
     #[must_use]
     pub fn with_upstreams(mut self, upstreams: crate::oauth::upstream::Upstreams) -> AppState {
         self.upstreams = upstreams;
+        self
+    }
+
+    /// Where clients are found: the store, client ID metadata documents
+    /// (when on), and the fetcher of what clients point at. Discovery
+    /// says whether documents are supported.
+    #[must_use]
+    pub fn with_clients(mut self, clients: crate::clients::directory::Directory) -> AppState {
+        self.clients = clients;
+        self.rerender_discovery();
         self
     }
 
@@ -338,6 +354,7 @@ impl AppState {
             now: UnixTime::now().as_secs(),
             peer,
             family_lifetime: self.family_lifetime,
+            clients: &self.clients,
         }
     }
 
@@ -348,6 +365,7 @@ impl AppState {
             issuer: &self.issuer,
             keys: &keys.verify,
             now: UnixTime::now().as_secs(),
+            clients: &self.clients,
         }
     }
 }

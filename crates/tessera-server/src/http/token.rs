@@ -80,6 +80,7 @@ pub(super) async fn par(
         issuer: &state.issuer,
         keys: &keys.verify,
         now: tessera_jwt::UnixTime::now().as_secs(),
+        clients: &state.clients,
     };
     let pushed = par::push(&ctx, &form.body, form.authorization.as_deref()).await?;
     Ok(Json::no_store(StatusCode::CREATED, &pushed))

@@ -40,6 +40,7 @@
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
 use super::Params;
+use crate::clients::directory::Directory;
 use crate::domain::{Registry, Resources, Scope};
 use crate::store::{Client, ClientStore, ResourceStore};
 
@@ -268,6 +269,7 @@ pub struct Redirect {
 /// function.
 pub async fn check<S: ClientStore + ResourceStore>(
     store: &S,
+    clients: &Directory,
     keys: &tessera_jwt::KeySet,
     issuer: &str,
     query: &[u8],
@@ -275,7 +277,7 @@ pub async fn check<S: ClientStore + ResourceStore>(
 ) -> Result<AuthorizationRequest, Refusal> {
     // 1.
     let (params, repeated) = Params::parse_browser(query);
-    check_params(store, keys, issuer, &params, repeated, now).await
+    check_params(store, clients, keys, issuer, &params, repeated, now).await
 }
 
 /// [`check`] on parameters already parsed (`repeated`: the first name
@@ -284,6 +286,7 @@ pub async fn check<S: ClientStore + ResourceStore>(
 /// authenticated `client_id`.
 pub async fn check_params<S: ClientStore + ResourceStore>(
     store: &S,
+    clients: &Directory,
     keys: &tessera_jwt::KeySet,
     issuer: &str,
     params: &Params,
@@ -291,7 +294,7 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
     now: i64,
 ) -> Result<AuthorizationRequest, Refusal> {
     // 2.
-    let (client, redirect_uri) = check_client(store, params, repeated).await?;
+    let (client, redirect_uri) = check_client(store, clients, params, repeated, now).await?;
     // 3.
     let state = params.get("state").map(str::to_owned);
     let refuse = |error: AuthorizeError| {
@@ -352,8 +355,10 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
 /// its own, compared exactly. Every failure here is a page.
 async fn check_client<S: ClientStore>(
     store: &S,
+    clients: &Directory,
     params: &Params,
     repeated: Option<&'static str>,
+    now: i64,
 ) -> Result<(Client, String), Refusal> {
     if let Some(name) = repeated.filter(|n| *n == "client_id" || *n == "redirect_uri") {
         return Err(Refusal::Page(AuthorizeError::RepeatedClientParameter(name)));
@@ -361,8 +366,8 @@ async fn check_client<S: ClientStore>(
     let client_id = params
         .get("client_id")
         .ok_or(Refusal::Page(AuthorizeError::MissingClientId))?;
-    let client = store
-        .client(client_id)
+    let client = clients
+        .client(store, client_id, now)
         .await
         .map_err(|e| {
             tracing::error!("authorize: reading the client failed: {e}");
@@ -603,11 +608,13 @@ impl AuthorizationRequest {
     /// again.
     pub async fn from_kept<S: ClientStore + ResourceStore>(
         store: &S,
+        clients: &Directory,
         kept: &str,
+        now: i64,
     ) -> Result<AuthorizationRequest, Unkept> {
         let kept: Kept = serde_json::from_str(kept).map_err(|e| Unkept::Unreadable(e.to_string()))?;
-        let client = store
-            .client(&kept.client_id)
+        let client = clients
+            .client(store, &kept.client_id, now)
             .await
             .map_err(|e| {
                 tracing::error!("authorize: reading the client failed: {e}");
@@ -733,6 +740,7 @@ mod tests {
         let keys = fixtures::key_ring(&store, tessera_jwt::Algorithm::ES256).await;
         check(
             &store,
+            &crate::clients::directory::STORE_ONLY,
             &keys.verify,
             fixtures::ISSUER,
             query.as_bytes(),
@@ -903,6 +911,7 @@ mod tests {
         let query = "response_type=code&client_id=conf&scope=openid%20profile&state=st&nonce=n&prompt=login&max_age=60";
         let request = check(
             &store,
+            &crate::clients::directory::STORE_ONLY,
             &keys.verify,
             fixtures::ISSUER,
             query.as_bytes(),
@@ -911,7 +920,9 @@ mod tests {
         .await
         .unwrap();
         let kept = request.to_kept().unwrap();
-        let back = AuthorizationRequest::from_kept(&store, &kept).await.unwrap();
+        let back = AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0)
+            .await
+            .unwrap();
         assert_eq!(
             (
                 back.scope().as_str(),
@@ -923,14 +934,21 @@ mod tests {
             ("openid profile", Some("st"), Some("n"), true, Some(60))
         );
         assert!(matches!(
-            AuthorizationRequest::from_kept(&store, "client_id=conf&response_type=code").await,
+            AuthorizationRequest::from_kept(
+                &store,
+                &crate::clients::directory::STORE_ONLY,
+                "client_id=conf&response_type=code",
+                0
+            )
+            .await,
             Err(Unkept::Unreadable(_))
         ));
         // The client loses the profile scope: the kept request no longer holds.
         assert!(store.delete_client("conf").await.unwrap());
         let narrower = fixtures::client("conf", Some("s3cret"), &[GrantType::AuthorizationCode], "openid");
         store.create_client(&narrower).await.unwrap();
-        let refused = AuthorizationRequest::from_kept(&store, &kept).await;
+        let refused =
+            AuthorizationRequest::from_kept(&store, &crate::clients::directory::STORE_ONLY, &kept, 0).await;
         assert!(
             matches!(
                 refused,

@@ -341,6 +341,7 @@ fn refusal(e: RegistrationError) -> Refusal {
         | R::RefreshCookieWithoutPassword
         | R::Origin(_)
         | R::Id(_)
-        | R::Gone) => Refusal::Error(OAuthError::Internal(format!("registration: {other}"))),
+        | R::Gone
+        | R::SecretForDescribedClient) => Refusal::Error(OAuthError::Internal(format!("registration: {other}"))),
     }
 }

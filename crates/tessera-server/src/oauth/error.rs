@@ -51,10 +51,6 @@ pub enum OAuthError {
     /// A public client tried a grant that needs a confidential one.
     #[error("this grant requires a confidential client")]
     PublicClientNotAllowed,
-    /// The client registered its keys by `jwks_uri`, which the server does
-    /// not fetch yet.
-    #[error("private_key_jwt with a jwks_uri is not supported yet: register the keys inline")]
-    ClientKeysNotSupported,
     /// A pushed authorization request breaks a rule of the authorization
     /// request ([RFC 9126 §2.3]: the error is the one `/authorize` would
     /// give, as JSON).
@@ -177,7 +173,6 @@ impl From<crate::clients::authentication::AuthError> for OAuthError {
             AuthError::Missing => OAuthError::ClientAuthMissing,
             AuthError::Failed => OAuthError::ClientAuthFailed,
             AuthError::PublicClientNotAllowed => OAuthError::PublicClientNotAllowed,
-            AuthError::KeysNotSupported => OAuthError::ClientKeysNotSupported,
             AuthError::IncompleteAssertion => {
                 OAuthError::BadClientAssertion("client_assertion and client_assertion_type go together")
             }
@@ -258,8 +253,7 @@ impl OAuthError {
             OAuthError::RegistrationDisabled => "access_denied",
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
-            | OAuthError::PublicClientNotAllowed
-            | OAuthError::ClientKeysNotSupported => "invalid_client",
+            | OAuthError::PublicClientNotAllowed => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
             OAuthError::ScopeNotAllowed | OAuthError::MalformedScope(_) => "invalid_scope",
@@ -288,8 +282,7 @@ impl OAuthError {
         match self {
             OAuthError::ClientAuthMissing
             | OAuthError::ClientAuthFailed
-            | OAuthError::PublicClientNotAllowed
-            | OAuthError::ClientKeysNotSupported => 401,
+            | OAuthError::PublicClientNotAllowed => 401,
             OAuthError::Store(e) if e.is_unavailable() => 503,
             OAuthError::Store(_)
             | OAuthError::Signing(_)

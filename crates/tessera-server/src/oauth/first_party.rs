@@ -241,8 +241,7 @@ pub async fn refresh<S: ClientStore + AssertionStore + UserStore + RefreshTokenS
 /// unknown token, is not an error (RFC 7009 §2.2).
 pub async fn logout<S: ClientStore + AssertionStore + RefreshTokenStore>(
     store: &S,
-    issuer: &str,
-    now: i64,
+    audience: Audience<'_>,
     authorization: Option<&str>,
     request: &LogoutRequest,
     cookie: Option<&str>,
@@ -253,7 +252,7 @@ pub async fn logout<S: ClientStore + AssertionStore + RefreshTokenStore>(
         authorization,
         &mut params,
         PublicClients::Allowed,
-        Audience { issuer, now },
+        audience,
     )
     .await?;
     let caller = &client.client().id;
@@ -261,7 +260,7 @@ pub async fn logout<S: ClientStore + AssertionStore + RefreshTokenStore>(
         return Ok(());
     };
     if let Some(found) = store
-        .revoke_refresh_family(&hash_secret(token), caller, now)
+        .revoke_refresh_family(&hash_secret(token), caller, audience.now)
         .await?
     {
         if &found.client_id != caller {

@@ -50,6 +50,8 @@ pub struct Context<'a, S> {
     pub keys: &'a KeySet,
     /// Now, in seconds since the epoch.
     pub now: i64,
+    /// Where clients are found.
+    pub clients: &'a crate::clients::directory::Directory,
 }
 
 /// Verifies one of this server's access tokens, without the audience check
@@ -188,6 +190,7 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + Introspe
     let audience = Audience {
         issuer: ctx.issuer,
         now: ctx.now,
+        clients: ctx.clients,
     };
     let caller: AuthenticatedClient =
         match identify(ctx.store, authorization, &mut params, CALLERS, audience).await? {

@@ -52,6 +52,8 @@ pub struct ParContext<'a, S> {
     pub keys: &'a KeySet,
     /// Now.
     pub now: i64,
+    /// Where clients are found.
+    pub clients: &'a crate::clients::directory::Directory,
 }
 
 /// The answer to a push (§2.2).
@@ -75,6 +77,7 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + Resourc
     let audience = Audience {
         issuer: ctx.issuer,
         now: ctx.now,
+        clients: ctx.clients,
     };
     let caller = identify(
         ctx.store,
@@ -97,13 +100,21 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + Resourc
             .map(|(name, value)| (name, Some(value)))
             .chain([("client_id", Some(client_id.as_str()))]),
     );
-    let request = authorize::check_params(ctx.store, ctx.keys, ctx.issuer, &request_params, None, ctx.now)
-        .await
-        .map_err(|refusal| match refusal {
-            Refusal::Page(e) | Refusal::Redirect(Redirect { error: e, .. }) => {
-                OAuthError::PushedRequestRefused(e)
-            }
-        })?;
+    let request = authorize::check_params(
+        ctx.store,
+        ctx.clients,
+        ctx.keys,
+        ctx.issuer,
+        &request_params,
+        None,
+        ctx.now,
+    )
+    .await
+    .map_err(|refusal| match refusal {
+        Refusal::Page(e) | Refusal::Redirect(Redirect { error: e, .. }) => {
+            OAuthError::PushedRequestRefused(e)
+        }
+    })?;
     // 5.
     let random = crate::random::base64url(32).ok_or_else(|| OAuthError::Internal("no randomness".into()))?;
     let request_uri = format!("{REQUEST_URI_PREFIX}{random}");
@@ -130,6 +141,7 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + Resourc
 /// (base64url), which the interaction keeps to use it up at the end.
 pub async fn pulled<S: ClientStore + PushedRequestStore + ResourceStore>(
     store: &S,
+    clients: &crate::clients::directory::Directory,
     params: &Params,
     repeated: Option<&'static str>,
     now: i64,
@@ -153,7 +165,7 @@ pub async fn pulled<S: ClientStore + PushedRequestStore + ResourceStore>(
     let Some(pushed) = pushed.filter(|p| p.client_id == client_id) else {
         return Err(Refusal::Page(AuthorizeError::BadRequestUri));
     };
-    let request = match AuthorizationRequest::from_kept(store, &pushed.request).await {
+    let request = match AuthorizationRequest::from_kept(store, clients, &pushed.request, now).await {
         Ok(request) => request,
         Err(Unkept::Refused(refusal)) => return Err(refusal),
         Err(Unkept::Unreadable(_)) => return Err(Refusal::Page(AuthorizeError::BadRequestUri)),

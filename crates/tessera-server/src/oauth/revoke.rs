@@ -37,6 +37,7 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshT
     let audience = Audience {
         issuer: ctx.issuer,
         now: ctx.now,
+        clients: ctx.clients,
     };
     let client = identify(ctx.store, authorization, &mut params, CALLERS, audience).await?;
     let token = params.require("token")?;

@@ -4,7 +4,7 @@
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
 
 use super::access_token::TokenResponse;
-use super::client_auth::{identify, Audience, PublicClients};
+use super::client_auth::{identify, PublicClients};
 use super::grant::{authorization_code, client_credentials, password, refresh_token, GrantType};
 use super::user_tokens::Issue;
 use super::{OAuthError, Params};
@@ -44,10 +44,7 @@ pub async fn handle<
             PublicClients::Allowed
         }
     };
-    let audience = Audience {
-        issuer: ctx.issue.issuer,
-        now: ctx.issue.now,
-    };
+    let audience = ctx.issue.audience();
     let client = identify(ctx.store, authorization, &mut params, public, audience).await?;
     let issue = &ctx.issue;
     let result = match grant_type {

@@ -59,6 +59,8 @@ pub struct Issue<'a> {
     pub peer: Option<std::net::IpAddr>,
     /// How long a refresh family lives from its sign-in.
     pub family_lifetime: i64,
+    /// Where clients are found.
+    pub clients: &'a crate::clients::directory::Directory,
 }
 
 impl Issue<'_> {
@@ -67,6 +69,7 @@ impl Issue<'_> {
         crate::oauth::client_auth::Audience {
             issuer: self.issuer,
             now: self.now,
+            clients: self.clients,
         }
     }
 }

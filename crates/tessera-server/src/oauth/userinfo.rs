@@ -44,7 +44,7 @@ pub async fn handle<S: UserStore + ClientStore + RevocationStore>(
     let Some(client) = claims
         .get("client_id")
         .and_then(Value::as_str)
-        .map(|id| ctx.store.client(id))
+        .map(|id| ctx.clients.client(ctx.store, id, ctx.now))
     else {
         return Ok(Answer::InvalidToken);
     };

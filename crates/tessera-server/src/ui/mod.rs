@@ -311,6 +311,8 @@ pub struct Consent<'a> {
     pub client_name: &'a str,
     /// Who vouches for the client ([`Provenance::is_vetted`]).
     pub provenance: Provenance,
+    /// The host of a client known by its metadata document.
+    pub client_host: Option<&'a str>,
     /// The signed-in user's name.
     pub username: &'a str,
     /// The requested scopes.
@@ -370,10 +372,32 @@ pub fn consent(c: &Consent<'_>) -> String {
             .collect();
         format!("<p>It asks for access to these APIs on your behalf:</p><ul class=\"apis\">{list}</ul>")
     };
+    // The name is whatever the client says it is; its host is proven (the
+    // document was fetched from it over https). An unvetted client is
+    // said to be one.
+    let host = c
+        .client_host
+        .map(|h| format!("<p class=\"client-host\">From <strong>{}</strong></p>", escape(h)))
+        .unwrap_or_default();
+    let unvetted = if c.client_host.is_none() {
+        unvetted_notice(c.provenance).to_owned()
+    } else if c.provenance.is_vetted() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"warning\" role=\"note\">{client} is not an app registered with this server: \
+             nobody here has checked it. Allow only if you trust {who}.</p>",
+            client = escape(c.client_name),
+            who = c
+                .client_host
+                .map(|h| format!("<strong>{}</strong>", escape(h)))
+                .unwrap_or_else(|| "it".into()),
+        )
+    };
     page(
         "Allow access",
         &format!(
-            "<h1>Allow {client}?</h1>{notice}<p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
+            "<h1>Allow {client}?</h1>{host}{unvetted}<p>Signed in as <strong>{user}</strong>. {client} asks to:</p>\
              <ul>{items}</ul>{apis}\
              <form method=\"post\" action=\"/authorize/consent\">\
              <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
@@ -381,7 +405,6 @@ pub fn consent(c: &Consent<'_>) -> String {
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
             client = escape(c.client_name),
-            notice = unvetted_notice(c.provenance),
             user = escape(c.username),
             interaction = escape(c.interaction),
             csrf = escape(c.csrf),
@@ -455,6 +478,46 @@ mod tests {
         let csp = content_security_policy(&["https://app.example".into()]);
         assert!(csp.ends_with("; form-action 'self' https://app.example"), "{csp}");
         assert!(content_security_policy(&[]).ends_with("form-action 'self'"));
+    }
+
+    /// Consent for a client nobody here vetted says so; one known by its
+    /// metadata document shows the host it came from (escaped: it comes
+    /// from the client). An operator's client gets neither.
+    #[test]
+    fn consent_says_who_vouches_for_the_client() {
+        let scope = Scope::from_tokens(["openid"]);
+        let page = |provenance, client_host| {
+            consent(&Consent {
+                client_name: "Agent",
+                provenance,
+                client_host,
+                apis: &[],
+                username: "ann",
+                scope: &scope,
+                interaction: "i",
+                csrf: "c",
+            })
+        };
+        let operator = page(Provenance::Operator, None);
+        assert!(!operator.contains("not an app registered"), "{operator}");
+        assert!(!operator.contains("not vetted"), "{operator}");
+        let dynamic = page(Provenance::Dynamic, None);
+        assert!(
+            dynamic.contains("This app registered itself; Tessera has not vetted it."),
+            "{dynamic}"
+        );
+        let documented = page(Provenance::MetadataDocument, Some("agent.example"));
+        assert!(
+            documented.contains("From <strong>agent.example</strong>"),
+            "{documented}"
+        );
+        assert!(documented.contains("Allow only if you trust <strong>agent.example</strong>"));
+        assert!(
+            documented.contains("Agent is not an app registered with this server"),
+            "{documented}"
+        );
+        let hostile = page(Provenance::MetadataDocument, Some("<b>x"));
+        assert!(!hostile.contains("<b>x") && hostile.contains("&lt;b&gt;x"));
     }
 
     #[test]

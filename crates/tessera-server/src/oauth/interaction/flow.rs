@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 
 use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
 use super::{csrf_token, Origin, ResumeError, StepProof};
-use crate::domain::{Approval, Proofs};
+use crate::domain::{Approval, Proofs, Provenance};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
@@ -90,6 +90,8 @@ pub struct Ctx<'a, S> {
     pub require_par: bool,
     /// Now.
     pub now: i64,
+    /// Where clients are found.
+    pub clients: &'a crate::clients::directory::Directory,
 }
 
 /// What the browser presented.
@@ -191,7 +193,10 @@ pub enum Screen {
         client_name: String,
         /// Who vouches for the client: the page marks one nobody here
         /// vetted.
-        provenance: crate::domain::Provenance,
+        provenance: Provenance,
+        /// The host a client known by its metadata document is at (its
+        /// `client_id` URL's): the one thing about it that is proven.
+        client_host: Option<String>,
         /// The signed-in user.
         username: String,
         /// The requested scopes.
@@ -328,14 +333,23 @@ pub async fn start<S: FlowStore>(
         .get("request_uri")
         .is_some_and(|uri| uri.starts_with(crate::oauth::par::REQUEST_URI_PREFIX));
     let (request, origin) = if pushed {
-        let (request, request_uri_hash) = crate::oauth::par::pulled(ctx.store, &params, repeated, ctx.now)
-            .await
-            .map_err(FlowError::Refused)?;
+        let (request, request_uri_hash) =
+            crate::oauth::par::pulled(ctx.store, ctx.clients, &params, repeated, ctx.now)
+                .await
+                .map_err(FlowError::Refused)?;
         (request, Origin::Pushed { request_uri_hash })
     } else {
-        let request = authorize::check_params(ctx.store, ctx.keys, ctx.issuer, &params, repeated, ctx.now)
-            .await
-            .map_err(FlowError::Refused)?;
+        let request = authorize::check_params(
+            ctx.store,
+            ctx.clients,
+            ctx.keys,
+            ctx.issuer,
+            &params,
+            repeated,
+            ctx.now,
+        )
+        .await
+        .map_err(FlowError::Refused)?;
         // RFC 9126 §5: with PAR required, the parameters themselves are
         // refused (the client and its redirect URI are known by now, so
         // the client hears it).
@@ -373,7 +387,7 @@ pub(super) async fn resume<S: FlowStore>(
     proof: StepProof<'_>,
 ) -> Result<(Flow, AuthorizationRequest), FlowError> {
     let (record, origin, kept) = super::resume(ctx.store, proof, browser.binding, ctx.now).await?;
-    let request = match AuthorizationRequest::from_kept(ctx.store, &kept).await {
+    let request = match AuthorizationRequest::from_kept(ctx.store, ctx.clients, &kept, ctx.now).await {
         Ok(request) => request,
         Err(Unkept::Refused(refusal)) => return Err(FlowError::Refused(refusal)),
         Err(e @ Unkept::Unreadable(_)) => {
@@ -468,6 +482,12 @@ async fn next<S: FlowStore>(
                 keys: flow.keys(),
                 client_name: request.client().name.clone(),
                 provenance: request.client().provenance,
+                client_host: match request.client().provenance {
+                    Provenance::MetadataDocument => url::Url::parse(&request.client().id)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned)),
+                    Provenance::Operator | Provenance::Dynamic => None,
+                },
                 username: user.username,
                 scope: request.scope().clone(),
                 apis,

@@ -83,6 +83,7 @@ impl Run<'_> {
             available: &[Method::Password],
             require_par: false,
             now: NOW,
+            clients: &crate::clients::directory::STORE_ONLY,
         }
     }
 
