@@ -61,6 +61,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
         require_par: false,
+        dpop_bound: false,
         provenance: crate::domain::Provenance::Operator,
     }
 }
@@ -151,6 +152,7 @@ pub fn code(code: &str, client_id: &str, user_id: &str, scope: &str) -> Authoriz
         sid: "sid-1".into(),
         expires_at: NOW + 60,
         amr: crate::domain::Amr::of([crate::domain::Method::Password]),
+        dpop_jkt: None,
     }
 }
 
@@ -179,6 +181,7 @@ pub fn issue(now: i64) -> Issue<'static> {
         now,
         peer: None,
         family_lifetime: FAMILY_LIFETIME,
+        dpop: None,
     }
 }
 

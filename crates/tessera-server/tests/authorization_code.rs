@@ -335,6 +335,7 @@ async fn code_redemption_checks() {
             sid: "s".into(),
             expires_at: now - 1,
             amr: tessera_server::domain::Amr::default(),
+            dpop_jkt: None,
         })
         .await
         .unwrap();

@@ -29,6 +29,7 @@ async fn prunes(database: &str) {
                 expires_at: expires,
                 client_ip: None,
                 amr: tessera_server::domain::Amr::default(),
+                dpop_jkt: None,
             })
             .await
             .unwrap();
@@ -48,6 +49,7 @@ async fn prunes(database: &str) {
                 auth_time: now,
                 sid: "sid".into(),
                 amr: tessera_server::domain::Amr::default(),
+                dpop_jkt: None,
                 expires_at: if expires < now {
                     expires - CODE_KEPT_FOR
                 } else {

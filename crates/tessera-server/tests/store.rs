@@ -183,6 +183,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             offline: false,
             created_at: now,
             expires_at: now + 3600,
+            dpop_jkt: None,
         }),
     };
 
@@ -237,6 +238,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             sid: "sid".into(),
             expires_at: now + 60,
             amr: tessera_server::domain::Amr::of([tessera_server::domain::Method::Password]),
+            dpop_jkt: None,
         })
         .await
         .unwrap();

@@ -296,6 +296,7 @@ impl AppState {
             now: UnixTime::now().as_secs(),
             peer,
             family_lifetime: self.family_lifetime,
+            dpop: None,
         }
     }
 

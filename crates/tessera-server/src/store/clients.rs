@@ -203,6 +203,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
         require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
+        dpop_bound: row.try_get::<i64, _>("dpop_bound").map_err(get)? != 0,
         provenance: provenance(&id, &row.try_get::<String, _>("provenance").map_err(get)?)?,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
@@ -216,7 +217,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound"
     };
 }
 
@@ -233,7 +234,7 @@ impl ClientStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO clients (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
             ))
             .bind(&c.id)
             .bind(&c.name)
@@ -253,6 +254,7 @@ impl ClientStore for Store {
             .bind(stored.jwks_uri)
             .bind(i64::from(c.require_par))
             .bind(c.provenance.as_str())
+            .bind(i64::from(c.dpop_bound))
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -34,6 +34,9 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
     /// How the user signed in (RFC 8176 `amr` values, the ID token's `amr`).
     pub amr: Amr,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): its
+    /// redemption must prove that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What redeeming a code found.
@@ -77,7 +80,7 @@ pub trait CodeStore {
 }
 
 const COLUMNS: &str =
-    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at, amr";
+    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at, amr, dpop_jkt";
 
 fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
@@ -94,6 +97,7 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         expires_at: row.try_get("expires_at").map_err(get)?,
         amr: Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?)
             .map_err(|e| StoreError::Corrupt(format!("authorization_codes: {e}")))?,
+        dpop_jkt: row.try_get("dpop_jkt").map_err(get)?,
     })
 }
 
@@ -102,7 +106,8 @@ impl CodeStore for Store {
         retried!("authorization code", Repeat::Once, async {
             sqlx::query(
                 "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-                 code_challenge, auth_time, sid, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 code_challenge, auth_time, sid, expires_at, amr, dpop_jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(c.code_hash.clone())
             .bind(&c.client_id)
@@ -115,6 +120,7 @@ impl CodeStore for Store {
             .bind(&c.sid)
             .bind(c.expires_at)
             .bind(c.amr.to_stored())
+            .bind(c.dpop_jkt.clone())
             .execute(self.pool())
             .await?;
             Ok(())

@@ -1,8 +1,8 @@
 //! Forgetting rows nobody needs any more: expired codes, sessions,
 //! refresh tokens and families, sign-in interactions, revocations of
 //! tokens that have expired anyway, attempt counters whose window has
-//! passed, used client assertions and pushed authorization requests that
-//! have expired.
+//! passed, used client assertions, DPoP proofs and pushed authorization
+//! requests that have expired.
 //!
 //! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
 //! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
@@ -41,6 +41,8 @@ pub struct Pruned {
     pub client_assertions: u64,
     /// Pushed authorization requests.
     pub pushed_requests: u64,
+    /// Used DPoP proofs.
+    pub dpop_proofs: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -55,6 +57,7 @@ impl std::ops::AddAssign for Pruned {
         self.upstream_requests += other.upstream_requests;
         self.client_assertions += other.client_assertions;
         self.pushed_requests += other.pushed_requests;
+        self.dpop_proofs += other.dpop_proofs;
     }
 }
 
@@ -71,6 +74,7 @@ impl Pruned {
             + self.upstream_requests
             + self.client_assertions
             + self.pushed_requests
+            + self.dpop_proofs
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -89,6 +93,7 @@ impl Pruned {
             self.upstream_requests,
             self.client_assertions,
             self.pushed_requests,
+            self.dpop_proofs,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -174,6 +179,9 @@ impl PruneStore for Store {
                 .await?,
             pushed_requests: self
                 .prune_table("pushed_requests", "uri_hash", "expires_at", now, batch)
+                .await?,
+            dpop_proofs: self
+                .prune_table("dpop_proofs", "jti_hash", "expires_at", now, batch)
                 .await?,
         })
     }

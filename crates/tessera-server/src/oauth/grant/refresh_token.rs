@@ -11,7 +11,9 @@
 //!    family (a family ends a fixed time after its sign-in, however often it
 //!    is rotated). Another client's token is invalid and stays untouched.
 //! 6. `scope`, if given, within the original grant ("MUST NOT include any
-//!    scope not originally granted"); the user still exists and is enabled.
+//!    scope not originally granted"); the user still exists and is enabled;
+//!    a family bound to a DPoP key (a public client's, [RFC 9449 §5]) is
+//!    refreshed only with a proof made with that key (`invalid_grant`).
 //! 7. Rotate, in one transaction serialised on the family: the old token is
 //!    used up, the new refresh token and the new access token's `jti` are
 //!    stored. A token presented a second time is a replay: the whole family
@@ -23,6 +25,7 @@
 //!
 //! [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 //! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+//! [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
 
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
@@ -56,6 +59,11 @@ pub async fn handle<S: RefreshTokenStore>(
     let grant_for = |presented: &Presented, user: &User| -> Result<Scope, OAuthError> {
         if user.disabled_at.is_some() {
             return Err(OAuthError::InvalidRefreshToken);
+        }
+        if let Some(bound) = &presented.family_jkt {
+            if !ctx.dpop.as_ref().is_some_and(|k| k.matches(bound)) {
+                return Err(OAuthError::DpopKeyMismatch);
+            }
         }
         presented
             .token

@@ -82,6 +82,7 @@ impl Run<'_> {
             devices: &self.devices,
             available: &[Method::Password],
             require_par: false,
+            dpop_bound: false,
             now: NOW,
         }
     }
