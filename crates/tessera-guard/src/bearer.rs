@@ -124,7 +124,9 @@ pub fn parse_scheme(value: &[u8]) -> Result<Option<(Scheme, &str)>, Rejection> {
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
     let token = rest.get(start..).unwrap_or_default();
     if token.is_empty() {
-        return Err(Rejection::InvalidRequest("the Authorization scheme needs a token"));
+        return Err(Rejection::InvalidRequest(
+            "the Authorization scheme needs a token",
+        ));
     }
     if !is_b64token(token) {
         return Err(Rejection::InvalidRequest(

@@ -348,7 +348,10 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError>
         return Err(ProofError::FromTheFuture { iat, now });
     }
     let max_lifetime = i64::try_from(MAX_LIFETIME).unwrap_or(i64::MAX);
-    if scanned.exp.is_some_and(|exp| exp.saturating_sub(iat) > max_lifetime) {
+    if scanned
+        .exp
+        .is_some_and(|exp| exp.saturating_sub(iat) > max_lifetime)
+    {
         return Err(ProofError::LivesTooLong);
     }
     // 9.
@@ -546,7 +549,11 @@ mod tests {
             ),
             (
                 "4. typ at+jwt",
-                sign(&key, &with(good_header.clone(), json!({"typ": "at+jwt"})), &claims()),
+                sign(
+                    &key,
+                    &with(good_header.clone(), json!({"typ": "at+jwt"})),
+                    &claims(),
+                ),
                 |e| matches!(e, ProofError::WrongType(_)),
             ),
             (
@@ -573,7 +580,8 @@ mod tests {
             (
                 "5. alg HS256 with the public EC key as the secret",
                 sign(
-                    &SigningKey::from_hmac_secret(Algorithm::HS256, good_header.to_string().as_bytes()).unwrap(),
+                    &SigningKey::from_hmac_secret(Algorithm::HS256, good_header.to_string().as_bytes())
+                        .unwrap(),
                     &with(good_header.clone(), json!({"alg": "HS256"})),
                     &claims(),
                 ),
@@ -581,7 +589,11 @@ mod tests {
             ),
             (
                 "5. alg RS256 over an EC jwk",
-                sign(&key, &with(good_header.clone(), json!({"alg": "RS256"})), &claims()),
+                sign(
+                    &key,
+                    &with(good_header.clone(), json!({"alg": "RS256"})),
+                    &claims(),
+                ),
                 |e| matches!(e, ProofError::BadJwk(_)),
             ),
             (
@@ -596,7 +608,11 @@ mod tests {
             ),
             (
                 "7. jwk with the private key d",
-                sign(&key, &with(good_header.clone(), json!({"jwk": private})), &claims()),
+                sign(
+                    &key,
+                    &with(good_header.clone(), json!({"jwk": private})),
+                    &claims(),
+                ),
                 |e| *e == ProofError::PrivateKeyInJwk,
             ),
             (
@@ -621,7 +637,11 @@ mod tests {
             ),
             (
                 "3. iat a string",
-                sign(&key, &good_header, &with(claims(), json!({"iat": NOW.to_string()}))),
+                sign(
+                    &key,
+                    &good_header,
+                    &with(claims(), json!({"iat": NOW.to_string()})),
+                ),
                 |e| matches!(e, ProofError::Malformed(Error::InvalidClaim { .. })),
             ),
             (
@@ -718,7 +738,9 @@ mod tests {
         let key = SigningKey::generate(Algorithm::ES256).unwrap();
         let h = header(&key);
         let x = h["jwk"]["x"].as_str().unwrap();
-        let raw = h.to_string().replacen("\"x\":", &format!("\"x\":\"{x}\",\"x\":"), 1);
+        let raw = h
+            .to_string()
+            .replacen("\"x\":", &format!("\"x\":\"{x}\",\"x\":"), 1);
         let input = format!(
             "{}.{}",
             b64::encode(raw.as_bytes()),
@@ -735,13 +757,22 @@ mod tests {
     #[test]
     fn urls_compare_without_query_fragment_case_or_default_port() {
         assert!(same_url("https://a.example/token", "https://a.example/token"));
-        assert!(same_url("https://A.example:443/token?q#f", "https://a.example/token"));
+        assert!(same_url(
+            "https://A.example:443/token?q#f",
+            "https://a.example/token"
+        ));
         assert!(same_url("http://a.example:80/x", "http://a.example/x"));
         assert!(same_url("https://a.example", "https://a.example/"));
         assert!(!same_url("https://a.example/Token", "https://a.example/token"));
         assert!(!same_url("http://a.example/token", "https://a.example/token"));
-        assert!(!same_url("https://a.example:8443/token", "https://a.example/token"));
-        assert!(!same_url("https://user@a.example/token", "https://a.example/token"));
+        assert!(!same_url(
+            "https://a.example:8443/token",
+            "https://a.example/token"
+        ));
+        assert!(!same_url(
+            "https://user@a.example/token",
+            "https://a.example/token"
+        ));
         assert!(!same_url("/token", "/token"));
     }
 }

@@ -102,7 +102,10 @@ impl Challenge {
 /// same error as a JSON body; never cached.
 impl IntoResponse for Challenge {
     fn into_response(self) -> Response {
-        let dpop = matches!(self, Challenge::DpopInvalidToken(_) | Challenge::InvalidDpopProof(_));
+        let dpop = matches!(
+            self,
+            Challenge::DpopInvalidToken(_) | Challenge::InvalidDpopProof(_)
+        );
         let (header, body) = match self.error() {
             // RFC 9449 §7.1: the DPoP scheme, with the algorithms a proof
             // may use.

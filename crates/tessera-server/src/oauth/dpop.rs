@@ -257,11 +257,17 @@ mod tests {
             matches!(again, Err(OAuthError::InvalidDpopProof(DpopError::Replayed))),
             "{again:?}"
         );
-        let two = [proof(&key, &url, fixtures::NOW, "j2"), proof(&key, &url, fixtures::NOW, "j3")];
+        let two = [
+            proof(&key, &url, fixtures::NOW, "j2"),
+            proof(&key, &url, fixtures::NOW, "j3"),
+        ];
         let e = at_token_endpoint(&store, &two, fixtures::ISSUER, fixtures::NOW)
             .await
             .unwrap_err();
-        assert!(matches!(e, OAuthError::InvalidDpopProof(DpopError::Repeated)), "{e:?}");
+        assert!(
+            matches!(e, OAuthError::InvalidDpopProof(DpopError::Repeated)),
+            "{e:?}"
+        );
         assert_eq!((e.code(), e.status()), ("invalid_dpop_proof", 400));
         assert_eq!(
             at_token_endpoint(&store, &[], fixtures::ISSUER, fixtures::NOW)

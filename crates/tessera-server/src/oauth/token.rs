@@ -29,13 +29,7 @@ pub struct TokenContext<'a, S> {
 /// Handles a token request from its form body, `Authorization` header and
 /// `DPoP` headers; the response and the grant type that issued it.
 pub async fn handle<
-    S: ClientStore
-        + AssertionStore
-        + UserStore
-        + AttemptStore
-        + RefreshTokenStore
-        + CodeStore
-        + DpopProofStore,
+    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore + DpopProofStore,
 >(
     ctx: &TokenContext<'_, S>,
     body: &[u8],

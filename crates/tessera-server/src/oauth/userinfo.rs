@@ -13,9 +13,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::dpop;
 use super::introspect::{active_claims, Context};
 use super::{OAuthError, Scope};
-use super::dpop;
 use crate::store::{ClientStore, DpopProofStore, RevocationStore, UserStore};
 
 /// What the endpoint answers.
@@ -64,7 +64,10 @@ pub async fn handle<S: UserStore + ClientStore + RevocationStore + DpopProofStor
         return Ok(Answer::InvalidToken);
     };
     // RFC 9449 §7: a bound token only with a proof by its key.
-    let bound = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str);
+    let bound = claims
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
     match (presented, bound) {
         (Presented::Bearer(_), None) => {}
         (Presented::Bearer(_), Some(_)) | (Presented::Dpop { .. }, None) => return Ok(Answer::WrongScheme),
