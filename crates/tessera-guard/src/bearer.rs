@@ -49,13 +49,25 @@ pub struct CookieToken {
 
 /// The token of a request, borrowed from its headers.
 pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r str, Rejection> {
+    match presented(parts, cookie)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::DPoP, _) => Err(Rejection::MissingToken),
+    }
+}
+
+/// The token of a request and how it was presented: `Authorization:
+/// Bearer`, `Authorization: DPoP` ([RFC 9449 §7.1]), or the cookie (a
+/// bearer token).
+///
+/// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+pub fn presented<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<(Scheme, &'r str), Rejection> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = values.next() {
         if values.next().is_some() {
             return Err(Rejection::InvalidRequest("more than one Authorization header"));
         }
-        if let Some(token) = parse_authorization(value.as_bytes())? {
-            return Ok(token);
+        if let Some(found) = parse_scheme(value.as_bytes())? {
+            return Ok(found);
         }
     }
     let Some(config) = cookie else {
@@ -72,7 +84,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
             "the token cookie is not a bearer token",
         ));
     }
-    Ok(token)
+    Ok((Scheme::Bearer, token))
 }
 
 /// The token of one `Authorization` header value, `Bearer <b64token>`
