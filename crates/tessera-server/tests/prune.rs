@@ -29,7 +29,6 @@ async fn prunes(database: &str) {
                 expires_at: expires,
                 client_ip: None,
                 amr: tessera_server::domain::Amr::default(),
-                dpop_jkt: None,
             })
             .await
             .unwrap();

@@ -247,12 +247,13 @@ mod tests {
         let key = SigningKey::generate(Algorithm::ES256).unwrap();
         let url = token_endpoint(fixtures::ISSUER);
         let p = proof(&key, &url, fixtures::NOW, "j1");
-        let jkt = at_token_endpoint(&store, &[p.clone()], fixtures::ISSUER, fixtures::NOW)
+        let jkt = at_token_endpoint(&store, std::slice::from_ref(&p), fixtures::ISSUER, fixtures::NOW)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(jkt.as_str(), key.public_jwk().unwrap().thumbprint().unwrap());
-        let again = at_token_endpoint(&store, &[p.clone()], fixtures::ISSUER, fixtures::NOW).await;
+        let again =
+            at_token_endpoint(&store, std::slice::from_ref(&p), fixtures::ISSUER, fixtures::NOW).await;
         assert!(
             matches!(again, Err(OAuthError::InvalidDpopProof(DpopError::Replayed))),
             "{again:?}"

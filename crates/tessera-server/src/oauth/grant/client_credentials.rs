@@ -134,6 +134,7 @@ mod tests {
             issuer: fixtures::ISSUER,
             signer: fixtures::signer(),
             now: fixtures::NOW,
+            dpop: None,
         };
         let rows: &[(&str, &AuthenticatedClient, &str, Expect)] = &[
             (

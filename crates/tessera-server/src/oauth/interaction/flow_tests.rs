@@ -82,7 +82,6 @@ impl Run<'_> {
             devices: &self.devices,
             available: &[Method::Password],
             require_par: false,
-            dpop_bound: false,
             now: NOW,
         }
     }
