@@ -63,7 +63,7 @@
 pub mod bearer;
 mod claims;
 mod discovery;
-mod dpop;
+pub mod dpop;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod fetch;
