@@ -49,13 +49,25 @@ pub struct CookieToken {
 
 /// The token of a request, borrowed from its headers.
 pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r str, Rejection> {
+    match presented(parts, cookie)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::DPoP, _) => Err(Rejection::MissingToken),
+    }
+}
+
+/// The token of a request and how it was presented: `Authorization:
+/// Bearer`, `Authorization: DPoP` ([RFC 9449 §7.1]), or the cookie (a
+/// bearer token).
+///
+/// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+pub fn presented<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<(Scheme, &'r str), Rejection> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = values.next() {
         if values.next().is_some() {
             return Err(Rejection::InvalidRequest("more than one Authorization header"));
         }
-        if let Some(token) = parse_authorization(value.as_bytes())? {
-            return Ok(token);
+        if let Some(found) = parse_scheme(value.as_bytes())? {
+            return Ok(found);
         }
     }
     let Some(config) = cookie else {
@@ -72,7 +84,7 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
             "the token cookie is not a bearer token",
         ));
     }
-    Ok(token)
+    Ok((Scheme::Bearer, token))
 }
 
 /// The token of one `Authorization` header value, `Bearer <b64token>`
@@ -88,15 +100,45 @@ pub fn token<'r>(parts: &'r Parts, cookie: Option<&CookieToken>) -> Result<&'r s
 ///
 /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
+    match parse_scheme(value)? {
+        Some((Scheme::Bearer, token)) => Ok(Some(token)),
+        Some((Scheme::DPoP, _)) | None => Ok(None),
+    }
+}
+
+/// How an access token is presented in the `Authorization` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` ([RFC 6750 §2.1]).
+    ///
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+    Bearer,
+    /// `DPoP` ([RFC 9449 §7.1]): the token is bound to a key, and a `DPoP`
+    /// proof header comes with it.
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    DPoP,
+}
+
+/// [`parse_authorization`] for both schemes a token may come with:
+/// `Bearer <token>` or `DPoP <token>` (the same `b64token` syntax, RFC
+/// 9449 §7.1); `None` for any other scheme.
+pub fn parse_scheme(value: &[u8]) -> Result<Option<(Scheme, &str)>, Rejection> {
     let scheme_end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case(b"dpop") {
+        Scheme::DPoP
+    } else {
         return Ok(None);
-    }
+    };
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
     let token = rest.get(start..).unwrap_or_default();
     if token.is_empty() {
-        return Err(Rejection::InvalidRequest("the Bearer scheme needs a token"));
+        return Err(Rejection::InvalidRequest(
+            "the Authorization scheme needs a token",
+        ));
     }
     if !is_b64token(token) {
         return Err(Rejection::InvalidRequest(
@@ -105,7 +147,7 @@ pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Rejection> {
     }
     // b64token characters are ASCII.
     std::str::from_utf8(token)
-        .map(Some)
+        .map(|t| Some((scheme, t)))
         .map_err(|_| Rejection::InvalidRequest("the bearer token is not ASCII"))
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use http::request::Parts;
 use tessera_jwt::{Error as JwtError, KeySet, UnixTime, Validation};
 
-use crate::bearer::{self, CookieToken};
+use crate::bearer::{self, CookieToken, Scheme};
 use crate::fetch::{FetchError, Fetcher};
 use crate::introspection::Introspector;
 use crate::jwks::{KeyCache, KeyPolicy, KeysError};
@@ -37,6 +37,7 @@ struct Inner {
     realm: Option<String>,
     cookie: Option<CookieToken>,
     resource: Option<ResourceMetadata>,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 /// How a token is checked.
@@ -113,6 +114,7 @@ pub struct GuardBuilder {
     introspection_cache: (Duration, usize),
     tls_roots: Vec<u8>,
     resource: Option<(String, Vec<String>)>,
+    dpop: Option<String>,
 }
 
 impl Guard {
@@ -140,6 +142,7 @@ impl Guard {
             introspection_cache: (Duration::from_secs(5), 10_000),
             tls_roots: Vec::new(),
             resource: None,
+            dpop: None,
         }
     }
 
@@ -183,10 +186,45 @@ impl Guard {
         }
     }
 
-    /// Finds the request's token and checks it.
+    /// Finds the request's token and checks it; a DPoP-bound one
+    /// (`cnf.jkt`) with its proof ([`crate::dpop`], [RFC 9449 §7]).
+    ///
+    /// [RFC 9449 §7]: https://www.rfc-editor.org/rfc/rfc9449#section-7
     pub async fn authenticate(&self, parts: &Parts) -> Result<Claims, Rejection> {
-        let token = bearer::token(parts, self.inner.cookie.as_ref())?;
-        self.verify(token).await
+        let (scheme, token) = bearer::presented(parts, self.inner.cookie.as_ref())?;
+        let claims = self.verify(token).await?;
+        let bound = claims
+            .get::<serde_json::Value>("cnf")
+            .and_then(|cnf| cnf.get("jkt").and_then(|j| j.as_str()).map(str::to_owned));
+        match (scheme, bound, &self.inner.dpop) {
+            (Scheme::Bearer, None, _) => Ok(claims),
+            (Scheme::Bearer, Some(_), _) => Err(Rejection::DpopInvalidToken(
+                "the token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof",
+            )),
+            (Scheme::DPoP, None, _) => Err(Rejection::DpopInvalidToken(
+                "the token is not DPoP-bound: send it as Authorization: Bearer",
+            )),
+            (Scheme::DPoP, Some(_), None) => Err(Rejection::DpopInvalidToken(
+                "this API does not accept DPoP-bound tokens",
+            )),
+            (Scheme::DPoP, Some(jkt), Some(dpop)) => {
+                let proofs: Vec<&[u8]> = parts
+                    .headers
+                    .get_all("dpop")
+                    .iter()
+                    .map(|v| v.as_bytes())
+                    .collect();
+                dpop.check(
+                    &proofs,
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    token,
+                    &jkt,
+                    UnixTime::now(),
+                )?;
+                Ok(claims)
+            }
+        }
     }
 
     /// The `realm` of the challenges, if configured.
@@ -277,6 +315,20 @@ impl GuardBuilder {
             identifier.to_owned(),
             scopes.iter().map(|s| (*s).to_owned()).collect(),
         ));
+        self
+    }
+
+    /// Accepts DPoP-bound tokens ([RFC 9449 §7]) at this API, whose
+    /// requests are made to `base_url` (scheme, host, and any path prefix
+    /// before the routes, e.g. `https://api.example`): a proof's `htu`
+    /// must be `base_url` plus the request's path. The URL is configured,
+    /// never read from the `Host` header. Proofs are remembered in memory
+    /// (see the crate docs). Without it, bound tokens are refused; a bound
+    /// token sent as `Bearer` is refused either way.
+    ///
+    /// [RFC 9449 §7]: https://www.rfc-editor.org/rfc/rfc9449#section-7
+    pub fn dpop(mut self, base_url: &str) -> GuardBuilder {
+        self.dpop = Some(base_url.to_owned());
         self
     }
 
@@ -410,6 +462,7 @@ impl GuardBuilder {
                 realm: self.realm,
                 cookie: self.cookie,
                 resource,
+                dpop: self.dpop.as_deref().map(crate::dpop::Dpop::new),
             }),
         })
     }

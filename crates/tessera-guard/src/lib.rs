@@ -15,6 +15,9 @@
 //! - [`Rejection`]: RFC 6750 §3 errors: 401 `invalid_token`, 403
 //!   `insufficient_scope` naming the scope, 400 `invalid_request`, each
 //!   with a `WWW-Authenticate` challenge. A bad token is never a 5xx.
+//! - DPoP ([RFC 9449]): a DPoP-bound token (`cnf.jkt`) is accepted only
+//!   as `Authorization: DPoP` with a proof by its key
+//!   ([`GuardBuilder::dpop`]), and refused as a bearer token.
 //! - [`ResourceMetadata`]: the API's protected resource metadata ([RFC
 //!   9728]), served at its well-known URL and named in every challenge
 //!   (`resource_metadata`), so a client that knows only the API finds its
@@ -52,6 +55,7 @@
 //! [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 //! [RFC 9728]: https://www.rfc-editor.org/rfc/rfc9728
+//! [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -59,6 +63,7 @@
 pub mod bearer;
 mod claims;
 mod discovery;
+pub mod dpop;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod fetch;

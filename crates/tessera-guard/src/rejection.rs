@@ -6,6 +6,8 @@
 //! | malformed request (`invalid_request`) | 400 | `Bearer error="invalid_request", ..` |
 //! | bad, expired or revoked token (`invalid_token`) | 401 | `Bearer error="invalid_token", ..` |
 //! | scope or role missing (`insufficient_scope`) | 403 | `Bearer error="insufficient_scope", scope=".."` |
+//! | DPoP-bound token sent as `Bearer`, or unbound as `DPoP` | 401 | `DPoP error="invalid_token", .., algs=".."` |
+//! | bad or missing DPoP proof (`invalid_dpop_proof`, RFC 9449 §7.1) | 401 | `DPoP error="invalid_dpop_proof", .., algs=".."` |
 //! | keys or introspection unavailable | 503 | none |
 //!
 //! A bad token is never a 5xx: only the guard's own inability to check any
@@ -38,6 +40,20 @@ pub enum Rejection {
         /// What is missing.
         description: String,
     },
+    /// `invalid_token` with a `DPoP` challenge ([RFC 9449 §7.1]): a
+    /// DPoP-bound token sent as a bearer token, or an unbound one as a
+    /// DPoP token.
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    #[error("invalid_token: {0}")]
+    DpopInvalidToken(&'static str),
+    /// `invalid_dpop_proof` ([RFC 9449 §7.1]): the DPoP proof is missing,
+    /// malformed, for another request, replayed, or made with another key
+    /// than the token is bound to.
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(String),
     /// The guard cannot check any token right now (no keys, or the
     /// introspection endpoint is unreachable).
     #[error("token verification unavailable: {0}")]
@@ -48,7 +64,10 @@ impl Rejection {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::MissingToken | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Rejection::MissingToken
+            | Rejection::InvalidToken(_)
+            | Rejection::DpopInvalidToken(_)
+            | Rejection::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Rejection::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -60,7 +79,8 @@ impl Rejection {
         match self {
             Rejection::MissingToken | Rejection::Unavailable(_) => None,
             Rejection::InvalidRequest(_) => Some("invalid_request"),
-            Rejection::InvalidToken(_) => Some("invalid_token"),
+            Rejection::InvalidToken(_) | Rejection::DpopInvalidToken(_) => Some("invalid_token"),
+            Rejection::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Rejection::InsufficientScope { .. } => Some("insufficient_scope"),
         }
     }
@@ -69,8 +89,10 @@ impl Rejection {
     pub fn description(&self) -> String {
         match self {
             Rejection::MissingToken => "no access token was sent".into(),
-            Rejection::InvalidRequest(d) => (*d).into(),
-            Rejection::InvalidToken(d) | Rejection::Unavailable(d) => d.clone(),
+            Rejection::InvalidRequest(d) | Rejection::DpopInvalidToken(d) => (*d).into(),
+            Rejection::InvalidToken(d) | Rejection::Unavailable(d) | Rejection::InvalidDpopProof(d) => {
+                d.clone()
+            }
             Rejection::InsufficientScope { description, .. } => description.clone(),
         }
     }
@@ -105,10 +127,20 @@ impl Rejection {
         if let Some(url) = resource_metadata {
             params.push(format!("resource_metadata=\"{}\"", quotable(url)));
         }
+        // RFC 9449 §7.1: the DPoP scheme names the algorithms a proof may
+        // use.
+        let scheme = match self {
+            Rejection::DpopInvalidToken(_) | Rejection::InvalidDpopProof(_) => {
+                let algs: Vec<&str> = tessera_jwt::dpop::ALGORITHMS.iter().map(|a| a.name()).collect();
+                params.push(format!("algs=\"{}\"", algs.join(" ")));
+                "DPoP"
+            }
+            _ => "Bearer",
+        };
         Some(if params.is_empty() {
-            "Bearer".to_owned()
+            scheme.to_owned()
         } else {
-            format!("Bearer {}", params.join(", "))
+            format!("{scheme} {}", params.join(", "))
         })
     }
 

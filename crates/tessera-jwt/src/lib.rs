@@ -12,6 +12,9 @@
 //! - **The token names a key; it never supplies one.** Keys come from a
 //!   [`KeySet`] the application trusts. `kid` is an opaque lookup string;
 //!   `jku`, `x5u`, `jwk` and `x5c` are never fetched, parsed or exposed.
+//!   The one exception is [`dpop`], a separate entry point for DPoP proofs,
+//!   whose key is bound to a token by its thumbprint rather than trusted
+//!   (see the [`manual`]).
 //! - **One spelling per token.** Strict base64url, no duplicate JSON member
 //!   names, unknown `crit` extensions refused, a size bound before decoding.
 //! - **Signature first, claims second.** The payload is not even decoded
@@ -82,6 +85,7 @@ mod b64;
 mod claims;
 mod compact;
 pub mod danger;
+pub mod dpop;
 mod error;
 mod header;
 mod json;

@@ -32,6 +32,23 @@
 //! keys come only from the [`KeySet`] the application built
 //! ([RFC 8725 §3.10]). Test: `embedded_jwk_and_jku_are_ignored`.
 //!
+//! ## DPoP proofs: the one embedded key that is read, and why it is not this hole
+//! A DPoP proof ([RFC 9449]) must carry its key in the `jwk` header, and
+//! [`dpop::verify`] checks the proof's signature with it. That is only
+//! safe because the proof is never believed about *who* signed it: the
+//! embedded-key attack works when a verifier takes "the signature checks
+//! with the key in the token" to mean "the issuer signed this". A proof
+//! claims no issuer and grants nothing by itself. The server bound the
+//! token to the key's RFC 7638 thumbprint when it issued it (`cnf.jkt`),
+//! so the proof shows only that the sender holds the private half of the
+//! key the token is bound to; a proof made with the attacker's own key
+//! verifies, and then fails the comparison with the binding. For that
+//! reason the entry point is separate ([`dpop::verify`], never
+//! [`KeySet`]), returns only the thumbprint of the key ([`dpop::Proof::jkt`]),
+//! and refuses a `jwk` with private members and symmetric algorithms (a
+//! public key used as an HMAC secret would let anyone sign). Tests:
+//! `rfc_9449_4_3_checks` in `src/dpop.rs`.
+//!
 //! ## `kid` injection
 //! Libraries that used `kid` as a file path or in SQL were tricked into
 //! using `/dev/null` or a chosen row as the key. Here `kid` is compared
@@ -114,6 +131,9 @@
 //! [`Signer::sign`]: crate::Signer::sign
 //! [`Validation`]: crate::Validation
 //! [`KeySet`]: crate::KeySet
+//! [`dpop::verify`]: crate::dpop::verify
+//! [`dpop::Proof::jkt`]: crate::dpop::Proof::jkt
+//! [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
 //! [`Validation::typ`]: crate::Validation::typ
 //! [`Validation::max_token_len`]: crate::Validation::max_token_len
 //! [RFC 7515 §4.1.11]: https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11

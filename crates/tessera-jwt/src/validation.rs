@@ -236,7 +236,7 @@ impl Validation {
 
 /// RFC 7515 §4.1.9: media types compare case-insensitively, and
 /// `application/` may be omitted.
-fn same_media_type(a: &str, b: &str) -> bool {
+pub(crate) fn same_media_type(a: &str, b: &str) -> bool {
     fn strip(s: &str) -> &str {
         match s.get(..12) {
             Some(prefix) if prefix.eq_ignore_ascii_case("application/") => s.get(12..).unwrap_or(s),

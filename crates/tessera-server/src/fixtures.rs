@@ -62,6 +62,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
         require_par: false,
+        dpop_bound: false,
         provenance: crate::domain::Provenance::Operator,
     }
 }
@@ -153,6 +154,7 @@ pub fn code(code: &str, client_id: &str, user_id: &str, scope: &str) -> Authoriz
         expires_at: NOW + 60,
         amr: crate::domain::Amr::of([crate::domain::Method::Password]),
         resources: crate::domain::Resources::default(),
+        dpop_jkt: None,
     }
 }
 
@@ -182,6 +184,7 @@ pub fn issue(now: i64) -> Issue<'static> {
         peer: None,
         family_lifetime: FAMILY_LIFETIME,
         clients: &crate::clients::directory::STORE_ONLY,
+        dpop: None,
     }
 }
 

@@ -336,6 +336,7 @@ async fn code_redemption_checks() {
             expires_at: now - 1,
             amr: tessera_server::domain::Amr::default(),
             resources: Default::default(),
+            dpop_jkt: None,
         })
         .await
         .unwrap();

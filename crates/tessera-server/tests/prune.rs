@@ -49,6 +49,7 @@ async fn prunes(database: &str) {
                 sid: "sid".into(),
                 amr: tessera_server::domain::Amr::default(),
                 resources: Default::default(),
+                dpop_jkt: None,
                 expires_at: if expires < now {
                     expires - CODE_KEPT_FOR
                 } else {

@@ -326,6 +326,37 @@ async fn resource_indicators(db: &str) {
         assert_eq!(r.json()["error"], "invalid_target", "{extra}");
     }
 
+    // A pushed request (RFC 9126) keeps every resource it names.
+    let form = format!(
+        "response_type=code&client_id=agent&redirect_uri={}&scope=openid+photos%3Aread+print&state=st-1\
+         &code_challenge={}&code_challenge_method=S256{}",
+        enc(support::browser::CALLBACK),
+        support::browser::CHALLENGE,
+        resource_params(&[PHOTOS, PRINT])
+    );
+    let pushed = support::request(
+        server.addr,
+        "POST",
+        "/par",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    )
+    .await;
+    assert_eq!(pushed.status, 201, "{}", text(&pushed));
+    let uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+    let (_, done) = sign_in(
+        &mut browser,
+        &server,
+        &format!("/authorize?client_id=agent&request_uri={}", enc(&uri)),
+    )
+    .await;
+    let r = redeem(&server, "agent", &done["code"], Some(VERIFIER)).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(
+        claims(&server, &r, PRINT).await["aud"],
+        serde_json::json!([PHOTOS, PRINT])
+    );
+
     server.stop().await;
 }
 

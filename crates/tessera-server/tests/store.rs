@@ -193,6 +193,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             offline: false,
             created_at: now,
             expires_at: now + 3600,
+            dpop_jkt: None,
         }),
     };
 
@@ -248,6 +249,7 @@ async fn repeated_spends_recognise_their_own_commit(url: &str) {
             expires_at: now + 60,
             amr: tessera_server::domain::Amr::of([tessera_server::domain::Method::Password]),
             resources: Default::default(),
+            dpop_jkt: None,
         })
         .await
         .unwrap();

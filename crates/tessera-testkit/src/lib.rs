@@ -347,6 +347,7 @@ pub fn client(
         post_logout_redirect_uris: vec![],
         resource_server_for: vec![],
         require_par: false,
+        dpop_bound: false,
         provenance: tessera_server::domain::Provenance::Operator,
     }
 }

@@ -122,6 +122,10 @@ pub(crate) struct CreateArgs {
     /// /authorize refuses its plain parameters.
     #[arg(long)]
     require_par: bool,
+    /// Its tokens must be DPoP-bound (RFC 9449): token requests without a
+    /// DPoP proof are refused.
+    #[arg(long)]
+    dpop_bound: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -143,6 +147,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "refresh_cookie": c.refresh_cookie,
         "first_party": c.first_party,
         "require_par": c.require_par,
+        "dpop_bound": c.dpop_bound,
         "provenance": c.provenance.as_str(),
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "resource_server_for": c.resource_server_for,
@@ -336,6 +341,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         refresh_cookie: args.refresh_cookie,
         first_party: args.first_party,
         require_par: args.require_par,
+        dpop_bound: args.dpop_bound,
         provenance: crate::domain::Provenance::Operator,
     };
     let method = args.auth_method.as_deref();

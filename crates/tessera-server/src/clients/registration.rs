@@ -107,6 +107,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// Its authorization requests must be pushed (RFC 9126 §6).
     pub require_par: bool,
+    /// Its tokens must be DPoP-bound (RFC 9449).
+    pub dpop_bound: bool,
     /// Who registers it.
     pub provenance: Provenance,
 }
@@ -131,6 +133,7 @@ impl NewClient {
             refresh_cookie: false,
             first_party: false,
             require_par: false,
+            dpop_bound: false,
             provenance: Provenance::Operator,
         }
     }
@@ -543,6 +546,7 @@ fn build(
         refresh_cookie: new.refresh_cookie,
         first_party: new.first_party,
         require_par: new.require_par,
+        dpop_bound: new.dpop_bound,
         provenance: new.provenance,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,

@@ -193,6 +193,13 @@ pub struct Client {
     /// Whether `/authorize` takes this client's requests only pushed
     /// (RFC 9126 §6, `require_pushed_authorization_requests`).
     pub require_par: bool,
+    /// Whether its tokens must be DPoP-bound ([RFC 9449]): a token
+    /// request without a DPoP proof is refused (`tessera client create
+    /// --dpop-bound`, the `dpop_bound_access_tokens` client metadata of
+    /// RFC 9449 §5.2).
+    ///
+    /// [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
+    pub dpop_bound: bool,
     /// Who registered it.
     pub provenance: Provenance,
     /// Where RP-initiated logout may send the user back to.

@@ -306,6 +306,7 @@ mod tests {
             first_party: false,
             require_par: false,
             provenance: Provenance::Operator,
+            dpop_bound: false,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
         }

@@ -10,12 +10,27 @@
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+pub(super) use tessera_guard::bearer::Scheme;
 
 /// The token of an `Authorization: Bearer` header; `None` without one, a
 /// [`Challenge::InvalidRequest`] for a repeated header, another scheme
 /// (this server's resources take bearer tokens only), or a token outside
 /// RFC 6750 §2.1's `b64token`.
 pub(super) fn from_header(headers: &HeaderMap) -> Result<Option<&str>, Challenge> {
+    match with_scheme(headers)? {
+        Some((Scheme::Bearer, token)) => Ok(Some(token)),
+        Some((Scheme::DPoP, _)) => Err(Challenge::InvalidRequest(
+            "use Authorization: Bearer <access token>",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The token of an `Authorization: Bearer` or `Authorization: DPoP` header
+/// ([RFC 9449 §7.1]), with its scheme; otherwise as [`from_header`].
+///
+/// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+pub(super) fn with_scheme(headers: &HeaderMap) -> Result<Option<(Scheme, &str)>, Challenge> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -23,8 +38,8 @@ pub(super) fn from_header(headers: &HeaderMap) -> Result<Option<&str>, Challenge
     if values.next().is_some() {
         return Err(Challenge::InvalidRequest("send one Authorization header"));
     }
-    match tessera_guard::bearer::parse_authorization(value.as_bytes()) {
-        Ok(Some(token)) => Ok(Some(token)),
+    match tessera_guard::bearer::parse_scheme(value.as_bytes()) {
+        Ok(Some(found)) => Ok(Some(found)),
         Ok(None) => Err(Challenge::InvalidRequest(
             "use Authorization: Bearer <access token>",
         )),
@@ -47,12 +62,25 @@ pub(super) enum Challenge {
     InvalidToken(&'static str),
     /// 403 `insufficient_scope`: valid, but not for this resource.
     InsufficientScope(&'static str),
+    /// 401 `invalid_token` with a `DPoP` challenge ([RFC 9449 §7.1]): a
+    /// DPoP-bound token sent as a bearer token, or a bearer token sent as
+    /// a DPoP one.
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    DpopInvalidToken(&'static str),
+    /// 401 `invalid_dpop_proof` with a `DPoP` challenge ([RFC 9449 §7.1]).
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    InvalidDpopProof(&'static str),
 }
 
 impl Challenge {
     fn status(self) -> StatusCode {
         match self {
-            Challenge::Missing | Challenge::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Challenge::Missing
+            | Challenge::InvalidToken(_)
+            | Challenge::DpopInvalidToken(_)
+            | Challenge::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Challenge::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Challenge::InsufficientScope(_) => StatusCode::FORBIDDEN,
         }
@@ -63,7 +91,8 @@ impl Challenge {
         match self {
             Challenge::Missing => None,
             Challenge::InvalidRequest(d) => Some(("invalid_request", d)),
-            Challenge::InvalidToken(d) => Some(("invalid_token", d)),
+            Challenge::InvalidToken(d) | Challenge::DpopInvalidToken(d) => Some(("invalid_token", d)),
+            Challenge::InvalidDpopProof(d) => Some(("invalid_dpop_proof", d)),
             Challenge::InsufficientScope(d) => Some(("insufficient_scope", d)),
         }
     }
@@ -73,7 +102,20 @@ impl Challenge {
 /// same error as a JSON body; never cached.
 impl IntoResponse for Challenge {
     fn into_response(self) -> Response {
+        let dpop = matches!(
+            self,
+            Challenge::DpopInvalidToken(_) | Challenge::InvalidDpopProof(_)
+        );
         let (header, body) = match self.error() {
+            // RFC 9449 §7.1: the DPoP scheme, with the algorithms a proof
+            // may use.
+            Some((code, description)) if dpop => (
+                format!(
+                    "DPoP realm=\"tessera\", error=\"{code}\", error_description=\"{description}\", algs=\"{}\"",
+                    crate::oauth::dpop::ALGORITHMS.map(tessera_jwt::Algorithm::name).join(" ")
+                ),
+                serde_json::json!({"error": code, "error_description": description}).to_string(),
+            ),
             // (Descriptions are fixed text without quotes or backslashes,
             // so they need no quoted-string escaping.)
             Some((code, description)) => (

@@ -18,6 +18,12 @@ pub struct ClientForm {
     pub body: Bytes,
     /// The `Authorization` header, if sent.
     pub authorization: Option<String>,
+    /// Every `DPoP` header sent ([RFC 9449 §4.1]; more than one is refused
+    /// by the protocol code). A value that is not visible ASCII is kept
+    /// empty, which no proof parses as.
+    ///
+    /// [RFC 9449 §4.1]: https://www.rfc-editor.org/rfc/rfc9449#section-4.1
+    pub dpop: Vec<String>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for ClientForm {
@@ -36,9 +42,19 @@ impl<S: Send + Sync> FromRequest<S> for ClientForm {
                     .map_err(|_| OAuthError::MalformedBasicAuth)
             })
             .transpose()?;
+        let dpop = request
+            .headers()
+            .get_all("dpop")
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .collect();
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|_| OAuthError::BodyTooLarge)?;
-        Ok(ClientForm { body, authorization })
+        Ok(ClientForm {
+            body,
+            authorization,
+            dpop,
+        })
     }
 }

@@ -70,6 +70,8 @@ pub(super) fn document(issuer: &str, on: Advertised) -> String {
         "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms(),
+        // RFC 9449 §5.1: the algorithms a DPoP proof may use.
+        "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGORITHMS.map(tessera_jwt::Algorithm::name),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],

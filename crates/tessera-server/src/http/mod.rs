@@ -355,6 +355,7 @@ impl AppState {
             peer,
             family_lifetime: self.family_lifetime,
             clients: &self.clients,
+            dpop: None,
         }
     }
 

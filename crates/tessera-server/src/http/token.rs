@@ -37,7 +37,8 @@ pub(super) async fn token(
         issue: state.issue(&keys, peer),
         id_signer: &keys.id_tokens,
     };
-    let (response, grant_type) = token::handle(&ctx, &form.body, form.authorization.as_deref()).await?;
+    let (response, grant_type) =
+        token::handle(&ctx, &form.body, form.authorization.as_deref(), &form.dpop).await?;
     state.metrics.token_issued(grant_type);
     Ok(Json::no_store(StatusCode::OK, &response))
 }
@@ -82,6 +83,6 @@ pub(super) async fn par(
         now: tessera_jwt::UnixTime::now().as_secs(),
         clients: &state.clients,
     };
-    let pushed = par::push(&ctx, &form.body, form.authorization.as_deref()).await?;
+    let pushed = par::push(&ctx, &form.body, form.authorization.as_deref(), &form.dpop).await?;
     Ok(Json::no_store(StatusCode::CREATED, &pushed))
 }

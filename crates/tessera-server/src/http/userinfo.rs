@@ -11,10 +11,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::bearer::{self, Challenge};
+use super::bearer::{self, Challenge, Scheme};
 use super::response::Json;
 use super::{content_type_is, AppState};
-use crate::oauth::userinfo::{self, Answer};
+use crate::oauth::userinfo::{self, Answer, Presented};
 use crate::oauth::Params;
 
 /// Both methods.
@@ -24,13 +24,26 @@ pub(super) async fn userinfo(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let token = match bearer_token(&method, &headers, &body) {
-        Ok(Some(token)) => token,
+    let (scheme, token) = match bearer_token(&method, &headers, &body) {
+        Ok(Some(found)) => found,
         Ok(None) => return Challenge::Missing.into_response(),
         Err(challenge) => return challenge.into_response(),
     };
+    let proofs: Vec<String> = headers
+        .get_all("dpop")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect();
+    let presented = match scheme {
+        Scheme::Bearer => Presented::Bearer(&token),
+        Scheme::DPoP => Presented::Dpop {
+            token: &token,
+            proofs: &proofs,
+            method: method.as_str(),
+        },
+    };
     let keys = state.keys();
-    match userinfo::handle(&state.introspection(&keys), &token).await {
+    match userinfo::handle(&state.introspection(&keys), presented).await {
         Ok(Answer::Claims(claims)) => Json::no_store(StatusCode::OK, &claims).into_response(),
         Ok(Answer::InvalidToken) => {
             Challenge::InvalidToken("the access token is invalid, expired, revoked or not a user's")
@@ -39,17 +52,23 @@ pub(super) async fn userinfo(
         Ok(Answer::InsufficientScope) => {
             Challenge::InsufficientScope("the access token lacks the openid scope").into_response()
         }
+        Ok(Answer::WrongScheme) => Challenge::DpopInvalidToken(
+            "a DPoP-bound token goes with Authorization: DPoP and a DPoP proof; a bearer token with Bearer",
+        )
+        .into_response(),
+        Ok(Answer::InvalidDpopProof(why)) => Challenge::InvalidDpopProof(why).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-/// The token, from the header or the form body; `None` when there is none.
+/// The token, from the header (`Bearer` or `DPoP`) or the form body (a
+/// bearer token); `None` when there is none.
 fn bearer_token(
     method: &Method,
     headers: &HeaderMap,
     body: &Result<Bytes, BytesRejection>,
-) -> Result<Option<String>, Challenge> {
-    let mut found = bearer::from_header(headers)?.map(str::to_owned);
+) -> Result<Option<(Scheme, String)>, Challenge> {
+    let mut found = bearer::with_scheme(headers)?.map(|(s, t)| (s, t.to_owned()));
     if method == Method::POST && content_type_is(headers, "application/x-www-form-urlencoded") {
         let body = body
             .as_ref()
@@ -62,7 +81,7 @@ fn bearer_token(
                     "send the access token one way only (RFC 6750 §2)",
                 ));
             }
-            found = Some(token.to_owned());
+            found = Some((Scheme::Bearer, token.to_owned()));
         }
     }
     Ok(found)

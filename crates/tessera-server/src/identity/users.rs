@@ -482,6 +482,7 @@ mod tests {
                     offline: false,
                     created_at: 1,
                     expires_at: i64::MAX,
+                    dpop_jkt: None,
                 }),
             })
             .await

@@ -43,6 +43,45 @@ pub struct AccessClaims<'a> {
     /// The user's name, when the `profile` scope was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<&'a str>,
+    /// The key the token is bound to ([RFC 9449 §6.1]), when the request
+    /// proved one with DPoP.
+    ///
+    /// [RFC 9449 §6.1]: https://www.rfc-editor.org/rfc/rfc9449#section-6.1
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim of a DPoP-bound token ([RFC 7800 §3.1], [RFC
+/// 9449 §6.1]): the JWK SHA-256 thumbprint of the key.
+///
+/// [RFC 7800 §3.1]: https://www.rfc-editor.org/rfc/rfc7800#section-3.1
+/// [RFC 9449 §6.1]: https://www.rfc-editor.org/rfc/rfc9449#section-6.1
+#[derive(Debug, Serialize)]
+pub struct Confirmation {
+    /// The thumbprint.
+    pub jkt: String,
+}
+
+impl Confirmation {
+    /// The `cnf` of a token issued to a request that proved `jkt`, if any.
+    pub fn of(jkt: Option<&crate::oauth::dpop::Jkt>) -> Option<Confirmation> {
+        jkt.map(|k| Confirmation {
+            jkt: k.as_str().to_owned(),
+        })
+    }
+}
+
+/// The `token_type` of a token response: `DPoP` for a bound token
+/// ([RFC 9449 §5]), `Bearer` otherwise ([RFC 6750]).
+///
+/// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
+/// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+pub fn token_type(cnf: &Option<Confirmation>) -> &'static str {
+    if cnf.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 /// A random token id (128 bits).
@@ -72,9 +111,11 @@ pub fn issue(signer: &Signer, claims: &AccessClaims<'_>) -> Result<String, OAuth
 pub struct TokenResponse {
     /// The JWT.
     pub access_token: String,
-    /// Always `Bearer` ([RFC 6750]).
+    /// `Bearer` ([RFC 6750]), or `DPoP` for a DPoP-bound token ([RFC 9449
+    /// §5]).
     ///
     /// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+    /// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
     pub token_type: &'static str,
     /// Lifetime in seconds.
     pub expires_in: i64,

@@ -21,7 +21,8 @@
 //!    registered themselves; `code_challenge_method` is `S256` (`plain` is
 //!    refused, RFC 9700 §2.1.1); a public client must send a
 //!    `code_challenge`; a challenge is 43 unreserved characters (a
-//!    base64url SHA-256).
+//!    base64url SHA-256). `dpop_jkt`, when sent, is a JWK SHA-256
+//!    thumbprint ([RFC 9449 §10]): the code will be bound to that key.
 //! 8. `resource` (RFC 8707 §2, repeatable): each an absolute URI without a
 //!    fragment, a registered resource server the client may ask for
 //!    (`invalid_target`); then `scope` within the client's scopes and those
@@ -36,6 +37,7 @@
 //!
 //! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
 //! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+//! [RFC 9449 §10]: https://www.rfc-editor.org/rfc/rfc9449#section-10
 
 pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
@@ -56,6 +58,7 @@ pub struct AuthorizationRequest {
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
+    dpop_jkt: Option<String>,
     prompt_none: bool,
     prompt_login: bool,
     prompt_consent: bool,
@@ -100,6 +103,11 @@ impl AuthorizationRequest {
     /// The PKCE S256 challenge.
     pub fn code_challenge(&self) -> Option<&str> {
         self.code_challenge.as_deref()
+    }
+
+    /// The DPoP key the code is to be bound to (RFC 9449 §10).
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
     }
 
     /// `prompt=none`: no page may be shown.
@@ -150,6 +158,7 @@ impl AuthorizationRequest {
             state: state.map(str::to_owned),
             nonce: Some("n".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            dpop_jkt: None,
             prompt_none: false,
             prompt_login: false,
             prompt_consent: false,
@@ -323,21 +332,23 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
         check_grant(&client)?; // 5.
         check_request_objects(params)?; // 6.
         let code_challenge = check_pkce(params, &client)?; // 7.
+        let dpop_jkt = check_dpop_jkt(params)?;
         let accepted = check_resources(&registry, &client, &resources)?; // 8.
         let scope = check_scope(params, &client, &accepted)?;
         let prompts = check_prompt(params)?; // 9.
         check_response_mode(params)?;
         let max_age = check_max_age(params)?;
         let hint_subject = check_id_token_hint(params, keys, issuer, &client, now)?; // 10.
-        Ok((code_challenge, scope, prompts, max_age, hint_subject))
+        Ok((code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject))
     })();
-    let (code_challenge, scope, prompts, max_age, hint_subject) = checked.map_err(refuse)?;
+    let (code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject) = checked.map_err(refuse)?;
     Ok(AuthorizationRequest {
         redirect_uri,
         scope,
         resources,
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge,
+        dpop_jkt,
         prompt_none: prompts.contains(&Prompt::None),
         prompt_login: prompts.contains(&Prompt::Login),
         prompt_consent: prompts.contains(&Prompt::Consent),
@@ -442,6 +453,17 @@ fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, Author
         }
     }
     Ok(code_challenge)
+}
+
+/// Rule 7: `dpop_jkt` ([RFC 9449 §10]), a JWK SHA-256 thumbprint.
+///
+/// [RFC 9449 §10]: https://www.rfc-editor.org/rfc/rfc9449#section-10
+fn check_dpop_jkt(params: &Params) -> Result<Option<String>, AuthorizeError> {
+    match params.get("dpop_jkt") {
+        None => Ok(None),
+        Some(jkt) if super::dpop::is_thumbprint(jkt) => Ok(Some(jkt.to_owned())),
+        Some(_) => Err(AuthorizeError::MalformedDpopJkt),
+    }
 }
 
 /// Rule 7: A request without PKCE is allowed only of a confidential client
@@ -558,6 +580,8 @@ struct Kept {
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
+    #[serde(default)]
+    dpop_jkt: Option<String>,
     prompt_none: bool,
     prompt_login: bool,
     prompt_consent: bool,
@@ -590,6 +614,7 @@ impl AuthorizationRequest {
             state: self.state.clone(),
             nonce: self.nonce.clone(),
             code_challenge: self.code_challenge.clone(),
+            dpop_jkt: self.dpop_jkt.clone(),
             prompt_none: self.prompt_none,
             prompt_login: self.prompt_login,
             prompt_consent: self.prompt_consent,
@@ -660,6 +685,7 @@ impl AuthorizationRequest {
             state: kept.state,
             nonce: kept.nonce,
             code_challenge: kept.code_challenge,
+            dpop_jkt: kept.dpop_jkt,
             prompt_none: kept.prompt_none,
             prompt_login: kept.prompt_login,
             prompt_consent: kept.prompt_consent,

@@ -68,6 +68,8 @@ pub enum AuthorizeError {
     UnvettedClientWithoutPkce,
     /// A `code_challenge` that is not a base64url SHA-256.
     MalformedChallenge,
+    /// A `dpop_jkt` that is not a JWK SHA-256 thumbprint (RFC 9449 §10).
+    MalformedDpopJkt,
     /// A scope not registered for the client.
     ScopeNotAllowed,
     /// A `scope` that is not one (RFC 6749 §3.3).
@@ -121,6 +123,7 @@ impl AuthorizeError {
             | AuthorizeError::PublicClientWithoutPkce
             | AuthorizeError::UnvettedClientWithoutPkce
             | AuthorizeError::MalformedChallenge
+            | AuthorizeError::MalformedDpopJkt
             | AuthorizeError::ScopeNotAllowed
             | AuthorizeError::MalformedScope(_)
             | AuthorizeError::Target(_)
@@ -152,6 +155,7 @@ impl AuthorizeError {
             | AuthorizeError::PublicClientWithoutPkce
             | AuthorizeError::UnvettedClientWithoutPkce
             | AuthorizeError::MalformedChallenge
+            | AuthorizeError::MalformedDpopJkt
             | AuthorizeError::UnknownPrompt
             | AuthorizeError::PromptNoneCombined
             | AuthorizeError::UnsupportedResponseMode
@@ -209,6 +213,9 @@ impl AuthorizeError {
             }
             AuthorizeError::MalformedChallenge => {
                 "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
+            }
+            AuthorizeError::MalformedDpopJkt => {
+                "dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key (43 characters)"
             }
             AuthorizeError::ScopeNotAllowed => "a requested scope is not allowed for this client",
             AuthorizeError::MalformedScope(e) => return format!("scope is malformed: {e}"),

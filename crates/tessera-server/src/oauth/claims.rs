@@ -124,6 +124,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
             require_par: false,
+            dpop_bound: false,
             provenance: crate::domain::Provenance::Operator,
         }
     }

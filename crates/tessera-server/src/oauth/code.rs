@@ -4,7 +4,8 @@
 //!
 //! 1. 256 random bits; only the SHA-256 is stored.
 //! 2. Bound to everything the token request must match: the client, the
-//!    `redirect_uri`, the PKCE challenge, and what the ID token will say
+//!    `redirect_uri`, the PKCE challenge, the DPoP key (`dpop_jkt`, RFC
+//!    9449 §10), and what the ID token will say
 //!    (user, `nonce`, `auth_time`, `sid`, `amr`).
 //! 3. Redeemable for [`CODE_TTL`] seconds (RFC 6749 §4.1.2 recommends at
 //!    most 10 minutes; a browser redirect takes seconds).
@@ -61,6 +62,7 @@ pub async fn issue<S: CodeStore>(
             expires_at: now + CODE_TTL,
             amr: subject.amr.clone(),
             resources: request.resources().clone(),
+            dpop_jkt: request.dpop_jkt().map(str::to_owned),
         })
         .await?;
     tracing::info!(target: "audit", user_id = %subject.user_id, client_id = %request.client().id, "authorization code issued");
@@ -95,6 +97,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
             require_par: false,
+            dpop_bound: false,
             provenance: crate::domain::Provenance::Operator,
         };
         AuthorizationRequest::for_tests(

@@ -64,6 +64,20 @@ pub enum OAuthError {
     /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
     #[error("{0}")]
     BadClientAssertion(&'static str),
+    /// A DPoP proof was refused ([RFC 9449 §5]).
+    ///
+    /// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
+    #[error("{}", .0.description())]
+    InvalidDpopProof(crate::oauth::dpop::DpopError),
+    /// The client is registered `--dpop-bound` and sent no DPoP proof.
+    #[error("this client's tokens must be DPoP-bound: send a DPoP proof (RFC 9449)")]
+    DpopRequired,
+    /// The code or refresh token is bound to a DPoP key ([RFC 9449 §5],
+    /// §10) and the request did not prove possession of that key.
+    ///
+    /// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
+    #[error("the grant is bound to a DPoP key: send a DPoP proof made with that key")]
+    DpopKeyMismatch,
     /// `grant_type` is not one this server implements.
     #[error(
         "grant_type is not supported; use authorization_code, client_credentials, password or refresh_token"
@@ -247,7 +261,9 @@ impl OAuthError {
             | OAuthError::UserExists
             | OAuthError::RegistrationThrottled
             | OAuthError::ClientRegistrationThrottled
-            | OAuthError::ClientUpdateRefused(_) => "invalid_request",
+            | OAuthError::ClientUpdateRefused(_)
+            | OAuthError::DpopRequired => "invalid_request",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
             OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
             OAuthError::RegistrationDisabled => "access_denied",
@@ -263,7 +279,8 @@ impl OAuthError {
             | OAuthError::RefreshTokenReplayed
             | OAuthError::InvalidCode
             | OAuthError::CodeReplayed
-            | OAuthError::PkceFailed(_) => "invalid_grant",
+            | OAuthError::PkceFailed(_)
+            | OAuthError::DpopKeyMismatch => "invalid_grant",
             OAuthError::AudienceNotAllowed | OAuthError::Target(_) => "invalid_target",
             // RFC 6749 §4.1.2.1's code for an overloaded server, or one
             // whose database is unreachable.
@@ -321,7 +338,10 @@ impl OAuthError {
             | OAuthError::RefreshTokenReplayed
             | OAuthError::InvalidCode
             | OAuthError::CodeReplayed
-            | OAuthError::PkceFailed(_) => 400,
+            | OAuthError::PkceFailed(_)
+            | OAuthError::InvalidDpopProof(_)
+            | OAuthError::DpopRequired
+            | OAuthError::DpopKeyMismatch => 400,
         }
     }
 

@@ -21,7 +21,8 @@
 //!    authorization server ... SHOULD return `active: false`" rather than
 //!    reveal the token), never an error.
 //! 5. An active access token's claims are returned with `active: true` and
-//!    `token_type: Bearer` (and `username` from `preferred_username`); an
+//!    `token_type: Bearer`, or `DPoP` with its `cnf` for a DPoP-bound one
+//!    ([RFC 9449 §6.2]) (and `username` from `preferred_username`); an
 //!    active refresh token as `token_type: refresh_token` with `client_id`,
 //!    `sub` (the user), `scope`, `exp` and `iss` ([§2.2]).
 //!
@@ -29,6 +30,7 @@
 //! [§2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
 //! [§2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
 //! [§4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
+//! [RFC 9449 §6.2]: https://www.rfc-editor.org/rfc/rfc9449#section-6.2
 
 use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
@@ -127,7 +129,11 @@ async fn access_token<S: RevocationStore>(
     }
     // 5.
     claims.insert("active".into(), Value::Bool(true));
-    claims.insert("token_type".into(), Value::from("Bearer"));
+    let bound = claims.get("cnf").and_then(|c| c.get("jkt")).is_some();
+    claims.insert(
+        "token_type".into(),
+        Value::from(if bound { "DPoP" } else { "Bearer" }),
+    );
     if let Some(name) = claims.get("preferred_username").cloned() {
         claims.entry("username").or_insert(name);
     }

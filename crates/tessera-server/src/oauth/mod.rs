@@ -7,6 +7,7 @@ pub mod authorize_error;
 pub mod claims;
 pub mod client_auth;
 pub mod code;
+pub mod dpop;
 pub mod dynamic_registration;
 /// Device cookies, now part of the login guard ([`crate::identity::device`]).
 pub use crate::identity::device;

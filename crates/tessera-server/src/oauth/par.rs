@@ -8,7 +8,9 @@
 //! 1. The form's parameters, each at most once.
 //! 2. The client authenticates as at the token endpoint (§2.1); a public
 //!    client is identified, and must then use PKCE like anywhere else.
-//! 3. `request_uri` itself may not be pushed (§2.1).
+//! 3. `request_uri` itself may not be pushed (§2.1). A DPoP proof sent
+//!    with the push ([RFC 9449 §10.1]) binds the code to its key, as
+//!    `dpop_jkt` would; sent with a `dpop_jkt`, both must name one key.
 //! 4. Every rule of the authorization request ([`super::authorize`]) for
 //!    this client; a broken one is answered here, as JSON (§2.3).
 //! 5. The checked request is kept under the SHA-256 of a new random
@@ -24,6 +26,7 @@
 //!
 //! [RFC 9126]: https://www.rfc-editor.org/rfc/rfc9126
 //! [RFC 9126 §2]: https://www.rfc-editor.org/rfc/rfc9126#section-2
+//! [RFC 9449 §10.1]: https://www.rfc-editor.org/rfc/rfc9449#section-10.1
 
 use base64::Engine;
 use tessera_jwt::KeySet;
@@ -31,7 +34,9 @@ use tessera_jwt::KeySet;
 use super::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use super::client_auth::{hash_secret, identify, Audience, PublicClients};
 use super::{OAuthError, Params};
-use crate::store::{AssertionStore, ClientStore, PushedRequest, PushedRequestStore, ResourceStore};
+use crate::store::{
+    AssertionStore, ClientStore, DpopProofStore, PushedRequest, PushedRequestStore, ResourceStore,
+};
 
 /// The prefix of every `request_uri` ([RFC 9126 §2.2]).
 ///
@@ -66,10 +71,11 @@ pub struct Pushed {
 }
 
 /// `POST /par` (steps 1-5 of the module).
-pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + ResourceStore>(
+pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + ResourceStore + DpopProofStore>(
     ctx: &ParContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
+    dpop: &[String],
 ) -> Result<Pushed, OAuthError> {
     // 1.
     let mut params = Params::parse(body)?;
@@ -92,13 +98,28 @@ pub async fn push<S: ClientStore + AssertionStore + PushedRequestStore + Resourc
     if params.get("request_uri").is_some() {
         return Err(OAuthError::PushedRequestRefused(AuthorizeError::RequestUriPushed));
     }
+    let url = super::dpop::endpoint(ctx.issuer, "/par");
+    let proved = super::dpop::at_post_endpoint(ctx.store, dpop, &url, ctx.now).await?;
+    let named = params.get("dpop_jkt");
+    if let (Some(proved), Some(named)) = (&proved, named) {
+        if !proved.matches(named) {
+            return Err(OAuthError::InvalidDpopProof(
+                super::dpop::DpopError::NotTheNamedKey,
+            ));
+        }
+    }
+    let proved_jkt = match (&proved, named) {
+        (Some(proved), None) => Some(proved.as_str()),
+        _ => None,
+    };
     // 4. The authorization request's rules, for the authenticated client.
     // (client authentication took `client_id` out of the parameters.)
     let request_params = Params::from_pairs(
         params
             .pairs()
             .map(|(name, value)| (name, Some(value)))
-            .chain([("client_id", Some(client_id.as_str()))]),
+            .chain([("client_id", Some(client_id.as_str()))])
+            .chain(proved_jkt.map(|jkt| ("dpop_jkt", Some(jkt)))),
     );
     let request = authorize::check_params(
         ctx.store,

@@ -80,16 +80,22 @@ impl Params {
         (params, repeated)
     }
 
-    /// Parameters from name/value pairs (the JSON API builds them this
-    /// way); empty values count as absent, as in a form.
+    /// Parameters from name/value pairs (the JSON API and `/par` build
+    /// them this way); empty values count as absent, as in a form; a
+    /// repeatable parameter keeps every value, any other its last.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Params {
-        Params {
-            first: pairs
-                .into_iter()
-                .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k.to_owned(), v.to_owned())))
-                .collect(),
-            more: Vec::new(),
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            let Some(value) = value.filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if params.first.contains_key(name) && REPEATABLE.contains(&name) {
+                params.more.push((name.to_owned(), value.to_owned()));
+            } else {
+                params.first.insert(name.to_owned(), value.to_owned());
+            }
         }
+        params
     }
 
     /// A parameter's value, if present.
@@ -211,6 +217,11 @@ mod tests {
         let (p, repeated) = Params::parse_browser(b"resource=a&resource=b&resource=c");
         assert_eq!(repeated, None);
         assert_eq!(p.all("resource").collect::<Vec<_>>(), ["a", "b", "c"]);
+        // Rebuilt from its pairs (as /par does), every value is kept.
+        let rebuilt = Params::from_pairs(p.pairs().map(|(k, v)| (k, Some(v))));
+        let mut all: Vec<&str> = rebuilt.all("resource").collect();
+        all.sort_unstable();
+        assert_eq!(all, ["a", "b", "c"]);
     }
 
     #[test]

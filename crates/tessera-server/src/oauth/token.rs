@@ -1,7 +1,11 @@
-//! The token endpoint ([RFC 6749 §3.2]): authenticate the client, then
-//! dispatch on `grant_type` to the grant's module.
+//! The token endpoint ([RFC 6749 §3.2]): check a DPoP proof if one came
+//! ([RFC 9449 §5], [`super::dpop`]), authenticate the client (one
+//! registered `--dpop-bound` must have sent a proof), then dispatch on
+//! `grant_type` to the grant's module, which binds what it issues to the
+//! proof's key.
 //!
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+//! [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
 
 use super::access_token::TokenResponse;
 use super::client_auth::{identify, PublicClients};
@@ -10,7 +14,8 @@ use super::user_tokens::Issue;
 use super::{OAuthError, Params};
 use crate::domain::Registry;
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, CodeStore, RefreshTokenStore, ResourceStore, UserStore,
+    AssertionStore, AttemptStore, ClientStore, CodeStore, DpopProofStore, RefreshTokenStore, ResourceStore,
+    UserStore,
 };
 
 /// The server state a token request needs.
@@ -23,14 +28,22 @@ pub struct TokenContext<'a, S> {
     pub id_signer: &'a tessera_jwt::Signer,
 }
 
-/// Handles a token request from its form body and `Authorization` header;
-/// the response and the grant type that issued it.
+/// Handles a token request from its form body, `Authorization` header and
+/// `DPoP` headers; the response and the grant type that issued it.
 pub async fn handle<
-    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + CodeStore + ResourceStore,
+    S: ClientStore
+        + AssertionStore
+        + UserStore
+        + AttemptStore
+        + RefreshTokenStore
+        + CodeStore
+        + ResourceStore
+        + DpopProofStore,
 >(
     ctx: &TokenContext<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
+    dpop: &[String],
 ) -> Result<(TokenResponse, GrantType), OAuthError> {
     let mut params = Params::parse(body)?;
     // Refuse unknown grant types before touching client credentials; public
@@ -46,7 +59,22 @@ pub async fn handle<
     };
     let audience = ctx.issue.audience();
     let client = identify(ctx.store, authorization, &mut params, public, audience).await?;
-    let issue = &ctx.issue;
+    // RFC 9449 §5: the proof, once the request is known to be well formed
+    // and its client known; a client registered to be DPoP-bound must
+    // send one (§5.2, `dpop_bound_access_tokens`).
+    let proved = super::dpop::at_token_endpoint(ctx.store, dpop, ctx.issue.issuer, ctx.issue.now).await?;
+    if proved.is_none() && client.client().dpop_bound {
+        return Err(OAuthError::DpopRequired);
+    }
+    let issue = &Issue {
+        issuer: ctx.issue.issuer,
+        signer: ctx.issue.signer,
+        now: ctx.issue.now,
+        peer: ctx.issue.peer,
+        family_lifetime: ctx.issue.family_lifetime,
+        clients: ctx.issue.clients,
+        dpop: proved,
+    };
     let result = match grant_type {
         GrantType::Password => password::handle(ctx.store, issue, &client, &params).await,
         GrantType::AuthorizationCode => {
@@ -64,6 +92,7 @@ pub async fn handle<
                 signer: issue.signer,
                 now: issue.now,
                 registry: &registry,
+                dpop: issue.dpop.as_ref(),
             };
             // §4.4.2: "The client MUST authenticate": the proof (a public
             // client was refused above).

@@ -15,6 +15,7 @@ use tessera_jwt::Signer;
 
 use super::access_token::{self, AccessClaims, TokenResponse};
 use super::client_auth::hash_secret;
+use super::dpop::Jkt;
 use super::{claims, OAuthError, Scope};
 use crate::domain::{Resources, Target};
 use crate::store::{Client, Family, IssuedGrant, RefreshToken, RefreshTokenStore, User};
@@ -61,6 +62,12 @@ pub struct Issue<'a> {
     pub family_lifetime: i64,
     /// Where clients are found.
     pub clients: &'a crate::clients::directory::Directory,
+    /// The DPoP key the token request proved, if any ([RFC 9449 §5]): the
+    /// access token is bound to it, and a public client's new refresh
+    /// family too.
+    ///
+    /// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
+    pub dpop: Option<Jkt>,
 }
 
 impl Issue<'_> {
@@ -195,6 +202,7 @@ pub fn prepare_drawn<'a>(
         email: released.email,
         email_verified: released.email_verified,
         name: released.name,
+        cnf: access_token::Confirmation::of(ctx.dpop.as_ref()),
     };
     let mut grant = IssuedGrant {
         access_jti: jti,
@@ -224,6 +232,13 @@ pub fn prepare_drawn<'a>(
                     offline: granted.scope.has("offline_access"),
                     created_at: ctx.now,
                     expires_at: ctx.now.saturating_add(ctx.family_lifetime),
+                    // RFC 9449 §5: a public client's refresh tokens are
+                    // bound to the key; a confidential client's are not
+                    // ("already sender-constrained" by its authentication).
+                    dpop_jkt: match client.is_public() {
+                        true => ctx.dpop.as_ref().map(|k| k.as_str().to_owned()),
+                        false => None,
+                    },
                 };
                 let ids = (family.family_id.clone(), family.expires_at);
                 grant.new_family = Some(family);
@@ -257,8 +272,8 @@ impl Prepared<'_> {
         let access_token = access_token::issue(signer, &self.claims)?;
         let scope = (!self.claims.scope.is_empty()).then(|| self.claims.scope.to_owned());
         Ok(TokenResponse {
+            token_type: access_token::token_type(&self.claims.cnf),
             access_token,
-            token_type: "Bearer",
             expires_in: self.ttl,
             scope,
             refresh_token: self.refresh_token,

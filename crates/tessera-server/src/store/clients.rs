@@ -203,6 +203,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         refresh_cookie: row.try_get::<i64, _>("refresh_cookie").map_err(get)? != 0,
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
         require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
+        dpop_bound: row.try_get::<i64, _>("dpop_bound").map_err(get)? != 0,
         provenance: provenance(&id, &row.try_get::<String, _>("provenance").map_err(get)?)?,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
@@ -216,7 +217,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound"
     };
 }
 
@@ -232,7 +233,7 @@ pub(super) async fn insert(
     sqlx::query(concat!(
         "INSERT INTO clients (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -252,6 +253,7 @@ pub(super) async fn insert(
     .bind(stored.jwks_uri)
     .bind(i64::from(c.require_par))
     .bind(c.provenance.as_str())
+    .bind(i64::from(c.dpop_bound))
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
@@ -279,7 +281,7 @@ pub(super) async fn replace(
         "UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5, audiences = $6, \
          redirect_uris = $7, access_token_ttl = $8, refresh_cookie = $9, auth_method = $10, \
          first_party = $11, post_logout_redirect_uris = $12, resource_server_for = $13, jwks = $14, \
-         jwks_uri = $15, require_par = $16 WHERE id = $1 AND provenance = $17",
+         jwks_uri = $15, require_par = $16, dpop_bound = $18 WHERE id = $1 AND provenance = $17",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -298,6 +300,7 @@ pub(super) async fn replace(
     .bind(stored.jwks_uri)
     .bind(i64::from(c.require_par))
     .bind(provenance.as_str())
+    .bind(i64::from(c.dpop_bound))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -36,6 +36,9 @@ pub struct AuthorizationCode {
     pub amr: Amr,
     /// The resources (RFC 8707) the code was given for.
     pub resources: Resources,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): its
+    /// redemption must prove that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What redeeming a code found.
@@ -79,7 +82,7 @@ pub trait CodeStore {
 }
 
 const COLUMNS: &str =
-    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at, amr, resources";
+    "client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, expires_at, amr, resources, dpop_jkt";
 
 fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("authorization_codes: {e}"));
@@ -97,6 +100,7 @@ fn from_row(hash: &[u8], row: &sqlx::any::AnyRow) -> Result<AuthorizationCode, S
         amr: Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?)
             .map_err(|e| StoreError::Corrupt(format!("authorization_codes: {e}")))?,
         resources: Resources::from_stored(&row.try_get::<String, _>("resources").map_err(get)?),
+        dpop_jkt: row.try_get("dpop_jkt").map_err(get)?,
     })
 }
 
@@ -105,7 +109,8 @@ impl CodeStore for Store {
         retried!("authorization code", Repeat::Once, async {
             sqlx::query(
                 "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-                 code_challenge, auth_time, sid, expires_at, amr, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 code_challenge, auth_time, sid, expires_at, amr, resources, dpop_jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(c.code_hash.clone())
             .bind(&c.client_id)
@@ -119,6 +124,7 @@ impl CodeStore for Store {
             .bind(c.expires_at)
             .bind(c.amr.to_stored())
             .bind(c.resources.to_stored())
+            .bind(c.dpop_jkt.clone())
             .execute(self.pool())
             .await?;
             Ok(())

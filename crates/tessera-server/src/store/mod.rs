@@ -14,6 +14,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod consents;
+mod dpop_proofs;
 mod grants;
 mod interactions;
 mod introspection;
@@ -43,6 +44,7 @@ pub use attempts::{AttemptStore, Counts};
 pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
+pub use dpop_proofs::DpopProofStore;
 pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
@@ -255,6 +257,11 @@ macro_rules! migrations {
                 26,
                 "resources",
                 include_str!(concat!("../../migrations/", $dir, "/0026_resources.sql")),
+            ),
+            (
+                27,
+                "dpop_proofs",
+                include_str!(concat!("../../migrations/", $dir, "/0027_dpop_proofs.sql")),
             ),
             (
                 28,

@@ -3,6 +3,8 @@
 //! tokens that have expired anyway, attempt counters whose window has
 //! passed, used client assertions, pushed authorization requests and
 //! initial access tokens that have expired.
+//! passed, used client assertions, DPoP proofs and pushed authorization
+//! requests that have expired.
 //!
 //! Each call deletes at most `batch` rows per table (`DELETE ... WHERE key
 //! IN (SELECT key ... LIMIT n)`), so one pass never holds a long lock or a
@@ -43,6 +45,8 @@ pub struct Pruned {
     pub pushed_requests: u64,
     /// Initial access tokens (dynamic client registration).
     pub initial_access_tokens: u64,
+    /// Used DPoP proofs.
+    pub dpop_proofs: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -58,6 +62,7 @@ impl std::ops::AddAssign for Pruned {
         self.client_assertions += other.client_assertions;
         self.pushed_requests += other.pushed_requests;
         self.initial_access_tokens += other.initial_access_tokens;
+        self.dpop_proofs += other.dpop_proofs;
     }
 }
 
@@ -75,6 +80,7 @@ impl Pruned {
             + self.client_assertions
             + self.pushed_requests
             + self.initial_access_tokens
+            + self.dpop_proofs
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -94,6 +100,7 @@ impl Pruned {
             self.client_assertions,
             self.pushed_requests,
             self.initial_access_tokens,
+            self.dpop_proofs,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -182,6 +189,9 @@ impl PruneStore for Store {
                 .await?,
             initial_access_tokens: self
                 .prune_table("initial_access_tokens", "token_hash", "expires_at", now, batch)
+                .await?,
+            dpop_proofs: self
+                .prune_table("dpop_proofs", "jti_hash", "expires_at", now, batch)
                 .await?,
         })
     }

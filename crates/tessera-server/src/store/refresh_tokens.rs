@@ -64,6 +64,9 @@ pub struct Family {
     pub created_at: i64,
     /// The absolute end of the family, however often it is rotated.
     pub expires_at: i64,
+    /// The DPoP key (RFC 7638 thumbprint) every refresh in the family must
+    /// prove (a public client's, RFC 9449 §5), if bound.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What one token response issued, stored with the step that issued it.
@@ -87,6 +90,8 @@ pub struct Presented {
     pub token: RefreshToken,
     /// The family's absolute end.
     pub family_expires_at: i64,
+    /// The DPoP key the family is bound to, if any.
+    pub family_jkt: Option<String>,
 }
 
 /// What presenting a refresh token did.
@@ -176,8 +181,8 @@ pub(crate) async fn insert_grant(
 ) -> Result<(), StoreError> {
     if let Some(f) = &grant.new_family {
         sqlx::query(
-            "INSERT INTO refresh_families (family_id, client_id, user_id, sid, offline, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO refresh_families (family_id, client_id, user_id, sid, offline, created_at, expires_at, \
+             dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&f.family_id)
         .bind(&f.client_id)
@@ -186,6 +191,7 @@ pub(crate) async fn insert_grant(
         .bind(i64::from(f.offline))
         .bind(f.created_at)
         .bind(f.expires_at)
+        .bind(f.dpop_jkt.clone())
         .execute(&mut **tx)
         .await?;
     }
@@ -225,7 +231,7 @@ async fn rotate_once<E>(
     let family = sqlx::query(
         "UPDATE refresh_families SET revoked_at = revoked_at \
          WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2) \
-         AND revoked_at IS NULL AND expires_at > $3 RETURNING family_id, expires_at",
+         AND revoked_at IS NULL AND expires_at > $3 RETURNING family_id, expires_at, dpop_jkt",
     )
     .bind(hash.to_vec())
     .bind(client_id)
@@ -239,6 +245,7 @@ async fn rotate_once<E>(
     let corrupt = |e: sqlx::Error| StoreError::Corrupt(format!("refresh_families: {e}"));
     let family_id: String = family.try_get("family_id").map_err(corrupt)?;
     let family_expires_at: i64 = family.try_get("expires_at").map_err(corrupt)?;
+    let family_jkt: Option<String> = family.try_get("dpop_jkt").map_err(corrupt)?;
     // 2. The token and its user with their credentials (one row each),
     //    read under the family's lock in one query.
     let rows = sqlx::query(concat!(
@@ -263,6 +270,7 @@ async fn rotate_once<E>(
     let presented = Presented {
         token: from_row(row)?,
         family_expires_at,
+        family_jkt,
     };
     // 3. A used token is a replay, which ends the family; unless the
     //    successor this request drew is stored: an earlier try of this same

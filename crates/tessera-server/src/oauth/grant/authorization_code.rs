@@ -16,7 +16,9 @@
 //!    the authorization request.
 //! 6. PKCE: with a challenge, the verifier is required and
 //!    `BASE64URL(SHA256(code_verifier))` must equal it; without one, a
-//!    verifier is refused (RFC 9700 §4.8.2, PKCE downgrade).
+//!    verifier is refused (RFC 9700 §4.8.2, PKCE downgrade). A code issued
+//!    for a `dpop_jkt` ([RFC 9449 §10]) needs a DPoP proof made with that
+//!    key (`invalid_grant` otherwise).
 //! 7. `resource` ([RFC 8707 §2.2]), if sent, within the resources the code
 //!    was given for (`invalid_target`), each still registered and allowed
 //!    to the client; the access token is for them, its scope narrowed to
@@ -33,6 +35,7 @@
 //! [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
 //! [RFC 8707 §2.2]: https://www.rfc-editor.org/rfc/rfc8707#section-2.2
 //! [OpenID Connect Core §3.1.3]: https://openid.net/specs/openid-connect-core-1_0.html#TokenEndpoint
+//! [RFC 9449 §10]: https://www.rfc-editor.org/rfc/rfc9449#section-10
 
 use base64::Engine;
 use tessera_jwt::Signer;
@@ -97,6 +100,12 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore + ResourceStore
             ))
         }
         (None, None) => {}
+    }
+    // 6. RFC 9449 §10: the code is bound to the key named at /authorize.
+    if let Some(bound) = &code.dpop_jkt {
+        if !ctx.dpop.as_ref().is_some_and(|k| k.matches(bound)) {
+            return Err(OAuthError::DpopKeyMismatch);
+        }
     }
     // 7.
     let requested = Resources::parse(params.all("resource"))?;

@@ -42,6 +42,8 @@ pub struct Context<'a> {
     pub now: i64,
     /// The registered resources (read only when the request names one).
     pub registry: &'a Registry,
+    /// The DPoP key the request proved, if any: the token is bound to it.
+    pub dpop: Option<&'a crate::oauth::dpop::Jkt>,
 }
 
 /// Handles a client credentials token request.
@@ -94,10 +96,11 @@ pub fn handle(
         email: None,
         email_verified: None,
         name: None,
+        cnf: access_token::Confirmation::of(ctx.dpop),
     };
     Ok(TokenResponse {
         access_token: access_token::issue(ctx.signer, &claims)?,
-        token_type: "Bearer",
+        token_type: access_token::token_type(&claims.cnf),
         expires_in: client.access_token_ttl,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         refresh_token: None,
@@ -153,6 +156,7 @@ mod tests {
             signer: fixtures::signer(),
             now: fixtures::NOW,
             registry: &registry,
+            dpop: None,
         };
         let rows: &[(&str, &AuthenticatedClient, &str, Expect)] = &[
             (

@@ -15,7 +15,9 @@
 //!    given, within the resources granted (`invalid_target`: narrowed,
 //!    never widened), each still registered and allowed to the client; the
 //!    user still exists and is enabled. The new refresh token remembers
-//!    the whole grant; the access token is for the resources asked for.
+//!    the whole grant; the access token is for the resources asked for. A
+//!    family bound to a DPoP key (a public client's, [RFC 9449 §5]) is
+//!    refreshed only with a proof made with that key (`invalid_grant`).
 //! 7. Rotate, in one transaction serialised on the family: the old token is
 //!    used up, the new refresh token and the new access token's `jti` are
 //!    stored. A token presented a second time is a replay: the whole family
@@ -28,6 +30,7 @@
 //! [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 //! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 //! [RFC 8707 §2.2]: https://www.rfc-editor.org/rfc/rfc8707#section-2.2
+//! [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
 
 use crate::domain::{Resources, Target};
 use crate::oauth::access_token::TokenResponse;
@@ -65,6 +68,11 @@ pub async fn handle<S: RefreshTokenStore + ResourceStore>(
     let grant_for = |presented: &Presented, user: &User| -> Result<(Scope, Option<Target>), OAuthError> {
         if user.disabled_at.is_some() {
             return Err(OAuthError::InvalidRefreshToken);
+        }
+        if let Some(bound) = &presented.family_jkt {
+            if !ctx.dpop.as_ref().is_some_and(|k| k.matches(bound)) {
+                return Err(OAuthError::DpopKeyMismatch);
+            }
         }
         let scope = presented
             .token
