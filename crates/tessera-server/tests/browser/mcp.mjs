@@ -7,20 +7,54 @@
 // consent pages in headless Chromium, exchange the code with PKCE and
 // `resource` (RFC 8707), reconnect and call the tool.
 //
-//   node mcp.mjs MCP_URL MODE USERNAME PASSWORD APP_PORT [CLIENT_METADATA_URL]
+//   node mcp.mjs MCP_URL MODE USERNAME PASSWORD APP_PORT [TLS_DIR DOC_PORT]
 // MODE is "dcr" (dynamic client registration, RFC 7591) or "cimd" (a client
-// ID metadata document at CLIENT_METADATA_URL, which must be https and
-// list http://127.0.0.1:APP_PORT/callback). Prints one JSON object for the
-// Rust test to check.
+// ID metadata document): in "cimd" mode this script publishes the host's
+// document at https://127.0.0.1:DOC_PORT/agent.json with TLS_DIR's
+// cert.pem and key.pem (the MCP SDK takes only https document URLs), and
+// the SDK names it as its client_id. Prints one JSON object for the Rust
+// test to check.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { chromium } from 'playwright-core';
 
-const [mcpUrl, mode, username, password, appPort, metadataUrl] = process.argv.slice(2);
+const [mcpUrl, mode, username, password, appPort, tlsDir, docPort] = process.argv.slice(2);
 const CALLBACK = `http://127.0.0.1:${appPort}/callback`;
+const metadataUrl = mode === 'cimd' ? `https://127.0.0.1:${docPort}/agent.json` : undefined;
 const out = { mode };
+
+// The host's client ID metadata document (cimd mode), served over https.
+let documentFetches = 0;
+const documentServer =
+  mode === 'cimd'
+    ? createHttpsServer(
+        { cert: readFileSync(`${tlsDir}/cert.pem`), key: readFileSync(`${tlsDir}/key.pem`) },
+        (req, res) => {
+          if (req.url !== '/agent.json') {
+            res.writeHead(404);
+            res.end();
+            return;
+          }
+          documentFetches++;
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+          res.end(
+            JSON.stringify({
+              client_id: metadataUrl,
+              client_name: 'Agent Host',
+              redirect_uris: [CALLBACK],
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+              token_endpoint_auth_method: 'none',
+            }),
+          );
+        },
+      )
+    : null;
+if (documentServer) await new Promise((resolve) => documentServer.listen(Number(docPort), '127.0.0.1', resolve));
 
 // Where the browser lands after consent: the host's callback.
 let landed = null;
@@ -127,5 +161,7 @@ try {
 } finally {
   await browser.close();
   app.close();
+  documentServer?.close();
 }
+out.document_fetches = documentFetches;
 process.stdout.write(JSON.stringify(out));
