@@ -315,9 +315,9 @@ async fn registration_refuses_what_it_must() {
             "invalid_client_metadata",
         ),
         (
-            "jwks_uri",
+            "jwks_uri over plain http",
             json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt",
-                   "jwks_uri": "https://notes.example/jwks"}),
+                   "jwks_uri": "http://notes.example/jwks"}),
             "invalid_client_metadata",
         ),
         (

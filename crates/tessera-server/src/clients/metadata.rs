@@ -14,11 +14,11 @@
 //! | `response_types` | `["code"]` with the code grant (§2) | `code` only, and only with the code grant (§2.1) |
 //! | `client_name` | "Unnamed app" | on the consent page, at most 100 characters |
 //! | `scope` | `openid profile email offline_access` | what it may ask for, with the user's consent |
-//! | `jwks` | none | its public keys, for `private_key_jwt` |
+//! | `jwks` or `jwks_uri` | none | its public keys, for `private_key_jwt` (a `jwks_uri` is fetched as `client_metadata_allow_hosts` allows) |
 //! | `post_logout_redirect_uris` | none | RP-initiated logout |
 //! | `require_pushed_authorization_requests` | false | [RFC 9126 §6] |
 //!
-//! `jwks_uri` is refused (keys are not fetched yet). Every other member
+//! Every other member
 //! (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`, `contacts`,
 //! `software_id`, `software_version`, `software_statement`, ...) is
 //! ignored and not stored, as §2 asks of members a server does not act on:
@@ -76,9 +76,6 @@ pub enum MetadataError {
     /// Both `jwks` and `jwks_uri` (RFC 7591 §2: "MUST NOT both be present").
     #[error("send jwks or jwks_uri, not both (RFC 7591 §2)")]
     BothJwks,
-    /// `jwks_uri`: keys are not fetched yet.
-    #[error("jwks_uri is not supported yet: send the keys inline as jwks")]
-    JwksUri,
 }
 
 /// A member that must be a string, if present and not `null`.
@@ -114,7 +111,7 @@ pub fn new_client(map: &Map<String, Value>, access_token_ttl: i64) -> Result<New
     };
     let keys = match (map.get("jwks").filter(|v| !v.is_null()), string(map, "jwks_uri")?) {
         (Some(_), Some(_)) => return Err(MetadataError::BothJwks),
-        (None, Some(_)) => return Err(MetadataError::JwksUri),
+        (None, Some(uri)) => Some(ClientKeys::JwksUri(uri.to_owned())),
         (Some(jwks @ Value::Object(_)), None) => Some(ClientKeys::Jwks(jwks.to_string())),
         (Some(_), None) => return Err(MetadataError::Type("jwks")),
         (None, None) => None,
@@ -218,11 +215,14 @@ pub fn registered(client: &Client) -> Map<String, Value> {
         .copied()
         .unwrap_or(AuthMethod::ClientSecretBasic);
     put("token_endpoint_auth_method", method.as_str().into());
-    if let ClientCredentials::Keys {
-        keys: ClientKeys::Jwks(jwks),
-    } = &client.credentials
-    {
-        put("jwks", serde_json::from_str(jwks).unwrap_or(Value::Null));
+    match &client.credentials {
+        ClientCredentials::Keys {
+            keys: ClientKeys::Jwks(jwks),
+        } => put("jwks", serde_json::from_str(jwks).unwrap_or(Value::Null)),
+        ClientCredentials::Keys {
+            keys: ClientKeys::JwksUri(uri),
+        } => put("jwks_uri", uri.as_str().into()),
+        ClientCredentials::Secret { .. } | ClientCredentials::None => {}
     }
     put("scope", client.scopes.as_str().into());
     put("require_pushed_authorization_requests", client.require_par.into());
@@ -305,7 +305,6 @@ mod tests {
                 r#"{"jwks":{"keys":[]},"jwks_uri":"https://a.example/j"}"#,
                 MetadataError::BothJwks,
             ),
-            (r#"{"jwks_uri":"https://a.example/j"}"#, MetadataError::JwksUri),
             (r#"{"jwks":"keys"}"#, MetadataError::Type("jwks")),
             (
                 r#"{"require_pushed_authorization_requests":"yes"}"#,

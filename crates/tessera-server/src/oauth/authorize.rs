@@ -43,7 +43,7 @@ pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
 use super::Params;
 use crate::clients::directory::Directory;
-use crate::domain::{Registry, Resources, Scope};
+use crate::domain::{Provenance, Registry, Resources, Scope};
 use crate::store::{Client, ClientStore, ResourceStore};
 
 /// A checked authorization request. Only [`check`] (at `/authorize`) and
@@ -504,11 +504,25 @@ fn check_scope(params: &Params, client: &Client, accepted: &Scope) -> Result<Sco
         .map_err(AuthorizeError::MalformedScope)?
         .map(|s| s.without(|t| matches!(t, "address" | "phone")))
         .filter(|s| !s.is_empty());
-    client
-        .scopes
-        .union(accepted)
+    allowed_scopes(client, accepted)
         .narrow(requested.as_ref())
         .ok_or(AuthorizeError::ScopeNotAllowed)
+}
+
+/// Rule 8: What a client may ask for: its own scopes and those the named
+/// resources accept, except that a client ID metadata document that lists
+/// its `scope` limits its client to exactly those (a document that lists
+/// none gets [`metadata_document::DEFAULT_SCOPE`], and the resources'
+/// scopes with it).
+///
+/// [`metadata_document::DEFAULT_SCOPE`]: crate::clients::metadata_document::DEFAULT_SCOPE
+fn allowed_scopes(client: &Client, accepted: &Scope) -> Scope {
+    let declared = client.provenance == Provenance::MetadataDocument
+        && client.scopes.as_str() != crate::clients::metadata_document::DEFAULT_SCOPE;
+    match declared {
+        true => client.scopes.clone(),
+        false => client.scopes.union(accepted),
+    }
 }
 
 /// Rule 9: `prompt`: a set of known values, `none` alone.
@@ -664,9 +678,7 @@ impl AuthorizationRequest {
                 check_pkce_not_needed(&client)?;
             }
             let accepted = check_resources(&registry, &client, &resources)?;
-            client
-                .scopes
-                .union(&accepted)
+            allowed_scopes(&client, &accepted)
                 .narrow(Some(&scope))
                 .ok_or(AuthorizeError::ScopeNotAllowed)
         })();
@@ -773,6 +785,40 @@ mod tests {
             fixtures::NOW,
         )
         .await
+    }
+
+    /// A metadata document's `scope` limits its client (issue 21); a
+    /// document without one, and every other client, may also ask for the
+    /// scopes of the resources it names (RFC 8707).
+    #[test]
+    fn a_documents_scope_limits_its_client() {
+        use crate::clients::metadata_document::DEFAULT_SCOPE;
+        let api = Scope::from_tokens(["notes:read"]);
+        let mut client = crate::fixtures::client(
+            "c",
+            None,
+            &[crate::domain::GrantType::AuthorizationCode],
+            "openid",
+        );
+        assert!(
+            allowed_scopes(&client, &api).has("notes:read"),
+            "an operator's client"
+        );
+        client.provenance = Provenance::Dynamic;
+        assert!(
+            allowed_scopes(&client, &api).has("notes:read"),
+            "a dynamic client"
+        );
+        client.provenance = Provenance::MetadataDocument;
+        assert!(
+            !allowed_scopes(&client, &api).has("notes:read"),
+            "a document that lists openid only"
+        );
+        client.scopes = Scope::from_stored(DEFAULT_SCOPE);
+        assert!(
+            allowed_scopes(&client, &api).has("notes:read"),
+            "a document that lists no scope"
+        );
     }
 
     /// RFC 6749 §4.1.1 and OpenID Connect Core §3.1.2.1, one row per rule,
