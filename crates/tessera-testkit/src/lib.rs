@@ -60,14 +60,22 @@ pub async fn postgres_url() -> Option<String> {
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
         .await
         .unwrap();
-    // Drop databases left by earlier test processes (never this one's).
+    // Drop databases left by earlier test processes: never this one's, nor
+    // those of a test process still running (another test binary, or
+    // another checkout's run on the same server, uses them right now).
     let ours = format!("tessera_test_{}_", std::process::id());
     let stale: Vec<String> =
         sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'tessera_test_%'")
             .fetch_all(&mut admin)
             .await
             .unwrap();
-    for db in stale.into_iter().filter(|d| !d.starts_with(&ours)) {
+    let running = |db: &str| {
+        db.strip_prefix("tessera_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    };
+    for db in stale.into_iter().filter(|d| !d.starts_with(&ours) && !running(d)) {
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
         )))
