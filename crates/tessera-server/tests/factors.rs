@@ -78,7 +78,7 @@ async fn totp_lifecycle(db: &str) {
         secret.as_bytes()
     );
     assert!(master.open("totp:other", &row.secret_sealed).is_err());
-    assert!(super_master_fails(&row.id, &row.secret_sealed));
+    assert!(self::master().open(&row.id, &row.secret_sealed).is_err());
 
     // Unconfirmed, it does not count.
     let code = totp::code_at(&secret, t);
@@ -88,6 +88,9 @@ async fn totp_lifecycle(db: &str) {
             .unwrap(),
         None
     );
+    // The store itself advances an unconfirmed credential only by a
+    // confirmation, and a confirmed one never by a confirmation.
+    assert!(!store.advance_totp_step(&row.id, t, false).await.unwrap());
     // A wrong code does not confirm it.
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     assert!(!factors::confirm_totp(&store, &master, "u-ann", &wrong, NOW)
@@ -101,6 +104,7 @@ async fn totp_lifecycle(db: &str) {
     let row = store.totp("u-ann").await.unwrap().unwrap();
     assert!(row.confirmed);
     assert_eq!(row.last_step, Some(t));
+    assert!(!store.advance_totp_step(&row.id, t + 5, true).await.unwrap());
     assert_eq!(
         factors::verify_totp(&store, &master, "u-ann", &code, NOW)
             .await
@@ -165,11 +169,6 @@ async fn totp_lifecycle(db: &str) {
     assert!(!factors::confirm_totp(&store, &master, "u-ann", &code, NOW)
         .await
         .unwrap());
-}
-
-/// Whether another master key fails to open this blob.
-fn super_master_fails(id: &str, sealed: &[u8]) -> bool {
-    master().open(id, sealed).is_err()
 }
 
 /// RFC 6238 §5.2 under real concurrency: one code sent many times at once

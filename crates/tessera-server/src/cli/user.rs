@@ -303,13 +303,11 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let list: Vec<_> = factors::list(&store, &user.id)
                         .await?
                         .into_iter()
-                        .map(|f| {
-                            let mut entry = json!({"id": f.id, "kind": f.kind.as_str(), "created_at": f.created_at});
-                            match f.kind {
-                                FactorKind::Totp { confirmed } => entry["confirmed"] = json!(confirmed),
-                                FactorKind::RecoveryCodes { left } => entry["left"] = json!(left),
-                            }
-                            entry
+                        .map(|f| match f.kind {
+                            FactorKind::Totp { confirmed } => json!({"id": f.id, "kind": f.kind.as_str(),
+                                "confirmed": confirmed, "created_at": f.created_at}),
+                            FactorKind::RecoveryCodes { left } => json!({"id": f.id, "kind": f.kind.as_str(),
+                                "left": left, "created_at": f.created_at}),
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&list)?);
