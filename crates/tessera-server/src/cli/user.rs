@@ -1,5 +1,5 @@
 //! `tessera user create | list | delete | set-password | disable | enable |
-//! verify-email`: manage users in the
+//! verify-email | links | unlink | factors | reset-factors`: manage users in the
 //! same database the server uses (works while it runs). Passwords come from
 //! standard input only (`--password-stdin`), never from a flag that would
 //! end up in shell history and `ps`.
@@ -13,6 +13,8 @@ use zeroize::Zeroizing;
 
 use super::serve::ConfigArgs;
 use super::Failure;
+use crate::domain::FactorKind;
+use crate::identity::factors;
 use crate::identity::users::{self, NewUser, UserError};
 use crate::password;
 use crate::store::Store;
@@ -44,6 +46,14 @@ pub(crate) enum UserCommand {
     /// Remove the user's link to an upstream provider: signing in there no
     /// longer signs in as this user.
     Unlink(UnlinkArgs),
+    /// List the user's second factors as JSON (id, kind, created_at; for
+    /// an authenticator whether it is confirmed, for recovery codes how
+    /// many are left). No secrets.
+    Factors(NameArgs),
+    /// Remove every second factor of the user (authenticator app and
+    /// recovery codes), for a person who lost them all; their refresh
+    /// tokens and sign-in sessions end. Audited.
+    ResetFactors(NameArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -285,6 +295,30 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     }
                     tracing::info!(target: "audit", user_id = %user.id, provider = %args.provider, "upstream identity unlinked");
                     eprintln!("unlinked {} from {}", args.username, args.provider);
+                    Ok(())
+                }
+                UserCommand::Factors(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = named(&store, &args.username).await?;
+                    let list: Vec<_> = factors::list(&store, &user.id)
+                        .await?
+                        .into_iter()
+                        .map(|f| match f.kind {
+                            FactorKind::Totp { confirmed } => json!({"id": f.id, "kind": f.kind.as_str(),
+                                "confirmed": confirmed, "created_at": f.created_at}),
+                            FactorKind::RecoveryCodes { left } => json!({"id": f.id, "kind": f.kind.as_str(),
+                                "left": left, "created_at": f.created_at}),
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                    Ok(())
+                }
+                UserCommand::ResetFactors(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = named(&store, &args.username).await?;
+                    let removed = factors::reset(&store, &user.id, UnixTime::now().as_secs()).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, removed, "second factors reset; grants and sessions ended");
+                    eprintln!("removed the second factors of {} ({removed} rows)", args.username);
                     Ok(())
                 }
                 UserCommand::VerifyEmail(args) => {

@@ -2,21 +2,22 @@
 //! a list, one entry per thing they can present, never a column of the
 //! user.
 //!
-//! Today the only kind is a [`CredentialKind::Password`], and it is
+//! Today the only kind here is a [`CredentialKind::Password`], and it is
 //! optional: an account made through an upstream provider has none and
-//! signs in there. The list has room for the kinds the next features add,
-//! each with its own row in the `credentials` table and its own checks in
-//! the login guard (`identity::guard`):
+//! signs in there. Second factors have their own tables and type
+//! ([`super::factor`]):
 //!
-//! - a TOTP secret ([RFC 6238]), sealed at rest like the signing keys;
-//! - WebAuthn public-key credentials ([WebAuthn Level 2 §6]), several per
-//!   user, each with its credential id and signature counter;
-//! - recovery codes, stored hashed like a password, each single use.
+//! - a TOTP secret ([RFC 6238]), sealed at rest like the signing keys
+//!   (`identity::totp`, `identity::factors`);
+//! - recovery codes, stored as keyed hashes, each single use
+//!   (`identity::recovery`).
 //!
-//! They are not built yet; when they are, each is one more variant of
-//! [`CredentialKind`] and one more [`CredentialType`], and adding or
-//! removing one is a credential event that ends the user's grants, as a
-//! password change does (`identity::users`).
+//! WebAuthn public-key credentials ([WebAuthn Level 2 §6]), several per
+//! user, each with its credential id and signature counter, are not built
+//! yet. A password change is a credential event that ends the user's
+//! grants (`identity::users`); so is `tessera user reset-factors`. Factor
+//! changes from the account page are to end the user's other sessions
+//! too (issue 19, item 6).
 //!
 //! [RFC 6238]: https://www.rfc-editor.org/rfc/rfc6238
 //! [WebAuthn Level 2 §6]: https://www.w3.org/TR/webauthn-2/#sctn-authenticator-model

@@ -1,6 +1,6 @@
 //! The vocabulary and the entities every other layer speaks of, with no
 //! I/O: [`Scope`], the sign-in [`Method`]s and their RFC 8176 `amr`
-//! values, [`User`]s and their [`Credential`]s, [`GrantType`], client
+//! values, [`User`]s and their [`Credential`]s and second [`Factor`]s, [`GrantType`], client
 //! authentication [`AuthMethod`]s, and [`Client`] with its
 //! [`ClientCredentials`].
 //!
@@ -12,6 +12,7 @@
 pub mod auth_method;
 pub mod client;
 pub mod credential;
+pub mod factor;
 pub mod grant_type;
 pub mod method;
 pub mod proof;
@@ -22,6 +23,7 @@ pub mod user;
 pub use auth_method::AuthMethod;
 pub use client::{Client, ClientCredentials, ClientKeys, Provenance, SecretMethod};
 pub use credential::{Credential, CredentialError, CredentialKind, CredentialType, PasswordHash};
+pub use factor::{Factor, FactorKind};
 pub use grant_type::GrantType;
 pub use method::Method;
 pub use proof::{Amr, Proof, Proofs};

@@ -27,9 +27,11 @@ pub enum SealError {
     Crypto,
 }
 
-/// The 256-bit key that seals private keys at rest, and the key derived
-/// from it that signs device cookies ([`MasterKey::device_cookie_key`]).
-pub struct MasterKey(LessSafeKey, hmac::Key);
+/// The 256-bit key that seals private keys (and TOTP secrets) at rest,
+/// and the keys derived from it that sign device cookies
+/// ([`MasterKey::device_cookie_key`]) and hash recovery codes
+/// ([`MasterKey::recovery_code_key`]).
+pub struct MasterKey(LessSafeKey, hmac::Key, hmac::Key);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,7 +74,11 @@ impl MasterKey {
             .expand(&[b"device cookies"], hmac::HMAC_SHA256)
             .map(hmac::Key::from)
             .map_err(|_| SealError::Crypto)?;
-        Ok(MasterKey(LessSafeKey::new(key), devices))
+        let recovery = prk
+            .expand(&[b"recovery codes"], hmac::HMAC_SHA256)
+            .map(hmac::Key::from)
+            .map_err(|_| SealError::Crypto)?;
+        Ok(MasterKey(LessSafeKey::new(key), devices, recovery))
     }
 
     /// The HMAC-SHA256 key of device cookies (see
@@ -80,6 +86,13 @@ impl MasterKey {
     /// node sharing the master key recognises the same devices.
     pub fn device_cookie_key(&self) -> hmac::Key {
         self.1.clone()
+    }
+
+    /// The HMAC-SHA256 key recovery codes are stored under (see
+    /// [`crate::identity::recovery`]), derived from the master key like
+    /// the device cookie key, so every node checks the same codes.
+    pub fn recovery_code_key(&self) -> hmac::Key {
+        self.2.clone()
     }
 
     /// Seals `plaintext`, bound to `context` (the key id).

@@ -15,6 +15,7 @@ mod clients;
 mod codes;
 mod consents;
 mod dpop_proofs;
+mod factors;
 mod grants;
 mod interactions;
 mod introspection;
@@ -45,6 +46,7 @@ pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::ConsentStore;
 pub use dpop_proofs::DpopProofStore;
+pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
@@ -271,6 +273,11 @@ macro_rules! migrations {
                     $dir,
                     "/0028_dynamic_registration.sql"
                 )),
+            ),
+            (
+                29,
+                "factors",
+                include_str!(concat!("../../migrations/", $dir, "/0029_factors.sql")),
             ),
         ]
     };

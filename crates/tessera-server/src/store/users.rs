@@ -354,6 +354,8 @@ impl UserStore for Store {
                 "DELETE FROM refresh_tokens WHERE user_id = $1",
                 "DELETE FROM upstream_identities WHERE user_id = $1",
                 "DELETE FROM credentials WHERE user_id = $1",
+                "DELETE FROM totp_credentials WHERE user_id = $1",
+                "DELETE FROM recovery_codes WHERE user_id = $1",
             ] {
                 sqlx::query(table).bind(id).execute(&mut *tx).await?;
             }
