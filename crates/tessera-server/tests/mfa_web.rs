@@ -21,9 +21,7 @@ use tessera_server::keys::MasterKey;
 use tessera_server::store::{Store, UserStore};
 use tessera_testkit as support;
 
-use support::browser::{
-    authorize_path, field, redeem, setup, text, through_consent, Browser, VERIFIER,
-};
+use support::browser::{authorize_path, field, redeem, setup, text, through_consent, Browser, VERIFIER};
 use support::{request, Response, Running};
 
 const PASSWORD: &str = "correct horse battery";
@@ -66,7 +64,9 @@ fn current_code(secret: &totp::TotpSecret) -> String {
 /// A six-digit code no step near now accepts.
 fn wrong_code(secret: &totp::TotpSecret) -> String {
     let t = totp::step_of(now());
-    let near: Vec<String> = (t - 2..=t + 2).map(|s| totp::code_at(secret, s).to_string()).collect();
+    let near: Vec<String> = (t - 2..=t + 2)
+        .map(|s| totp::code_at(secret, s).to_string())
+        .collect();
     ["000000", "111111", "222222"]
         .into_iter()
         .find(|c| !near.iter().any(|n| n == c))
@@ -142,7 +142,11 @@ async fn two_factor_sign_in(database: &str) {
         .post(
             &server,
             "/authorize/consent",
-            &[("interaction", &interaction), ("csrf", &csrf), ("decision", "allow")],
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("decision", "allow"),
+            ],
         )
         .await;
     assert_eq!(consent.status, 200, "{}", text(&consent));
@@ -185,7 +189,9 @@ async fn two_factor_sign_in_sqlite() {
 
 #[tokio::test]
 async fn two_factor_sign_in_postgres() {
-    let Some(url) = support::postgres_url().await else { return };
+    let Some(url) = support::postgres_url().await else {
+        return;
+    };
     two_factor_sign_in(&url).await;
 }
 
@@ -244,7 +250,9 @@ async fn a_recovery_code_works_once() {
     let (server, store) = setup(&database).await;
     let master = master_of(&database);
     enroll(&store, &master, "u-ann").await;
-    let codes = factors::new_recovery_codes(&store, &master, "u-ann", now()).await.unwrap();
+    let codes = factors::new_recovery_codes(&store, &master, "u-ann", now())
+        .await
+        .unwrap();
     let recovery = codes[0].to_string();
 
     let mut browser = Browser::default();
@@ -279,7 +287,9 @@ async fn without_a_second_factor_one_factor() {
     for prepare in ["none", "unconfirmed", "recovery codes alone"] {
         match prepare {
             "unconfirmed" => {
-                factors::enroll_totp(&store, &master, "u-ann", now()).await.unwrap();
+                factors::enroll_totp(&store, &master, "u-ann", now())
+                    .await
+                    .unwrap();
             }
             "recovery codes alone" => {
                 factors::new_recovery_codes(&store, &master, "u-ann", now())
@@ -300,7 +310,10 @@ async fn without_a_second_factor_one_factor() {
     let doc = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
         .await
         .json();
-    assert_eq!(doc["acr_values_supported"], serde_json::json!([ONE_FACTOR, TWO_FACTORS]));
+    assert_eq!(
+        doc["acr_values_supported"],
+        serde_json::json!([ONE_FACTOR, TWO_FACTORS])
+    );
     assert!(doc["claims_supported"]
         .as_array()
         .unwrap()

@@ -417,7 +417,12 @@ pub async fn check<S: UserStore + AttemptStore>(
 /// and the account. A wrong code, or any code for a disabled or locked
 /// account, is [`GuardError::BadCredentials`], counted like a wrong
 /// password.
-pub async fn check_code<S, F>(store: &S, attempt: &Attempt<'_>, user: &User, verify: F) -> Result<(), GuardError>
+pub async fn check_code<S, F>(
+    store: &S,
+    attempt: &Attempt<'_>,
+    user: &User,
+    verify: F,
+) -> Result<(), GuardError>
 where
     S: UserStore + AttemptStore,
     F: std::future::Future<Output = Result<bool, super::factors::FactorError>>,

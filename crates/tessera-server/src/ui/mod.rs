@@ -601,9 +601,7 @@ mod tests {
             providers: &[],
         });
         assert!(code_only.contains("action=\"/authorize/otp\""));
-        assert!(code_only.contains(
-            "name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\""
-        ));
+        assert!(code_only.contains("name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\""));
         assert!(!code_only.contains("current-password") && !code_only.contains("/authorize/login"));
     }
 }

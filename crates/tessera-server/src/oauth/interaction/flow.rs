@@ -37,8 +37,8 @@ use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, FactorStore, InteractionStore, PushedRequestStore, ResourceStore,
-    Session, SessionStore, UpstreamStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, FactorStore, InteractionStore, PushedRequestStore,
+    ResourceStore, Session, SessionStore, UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10

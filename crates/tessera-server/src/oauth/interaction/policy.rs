@@ -757,9 +757,7 @@ mod tests {
 
     /// `user` proved `methods` here at `NOW - 5`; no session made yet.
     fn proved(user: &'static str, methods: &[Method]) -> Option<ProvenHere<'static>> {
-        let proofs = methods
-            .iter()
-            .fold(Proofs::none(), |p, m| p.with(*m, NOW - 5));
+        let proofs = methods.iter().fold(Proofs::none(), |p, m| p.with(*m, NOW - 5));
         Some(ProvenHere {
             user_id: user,
             proofs: Box::leak(Box::new(proofs)),
@@ -782,13 +780,21 @@ mod tests {
             methods: vec![Method::Otp],
         };
         let table: Vec<(&str, Snapshot<'static>, Decision)> = vec![
-            ("password alone: the code is asked", two(proved("ann", &[Method::Password]), None), otp_only.clone()),
+            (
+                "password alone: the code is asked",
+                two(proved("ann", &[Method::Password]), None),
+                otp_only.clone(),
+            ),
             (
                 "password alone, with an older session of the same user",
                 two(proved("ann", &[Method::Password]), signed_in(NOW - 60)),
                 otp_only.clone(),
             ),
-            ("upstream alone: the code is asked", two(proved("ann", &[Method::Upstream]), None), otp_only.clone()),
+            (
+                "upstream alone: the code is asked",
+                two(proved("ann", &[Method::Upstream]), None),
+                otp_only.clone(),
+            ),
             (
                 "a code alone is not a sign-in",
                 two(proved("ann", &[Method::Otp]), None),
