@@ -243,6 +243,37 @@ async fn wrong_codes_count_and_lock() {
     server.stop().await;
 }
 
+/// A correct password does not reset the count of wrong codes: four
+/// wrong codes, the password again (which clears the account's password
+/// count), one more wrong code, and the right code is refused.
+#[tokio::test]
+async fn a_correct_password_does_not_reset_wrong_codes() {
+    let database = support::sqlite_url();
+    let (server, store) = setup(&database).await;
+    let master = master_of(&database);
+    let secret = enroll(&store, &master, "u-ann").await;
+    let wrong = wrong_code(&secret);
+
+    let mut browser = Browser::default();
+    let mut page = password_step(&mut browser, &server).await;
+    for _ in 0..4 {
+        page = send_code(&mut browser, &server, &page, &wrong).await;
+        assert_eq!(page.status, 401, "{}", text(&page));
+    }
+    let mut again = Browser::default();
+    let page = password_step(&mut again, &server).await;
+    is_code_page(&page);
+    assert_eq!(store.user("u-ann").await.unwrap().unwrap().failed_logins, 0);
+    let page = send_code(&mut again, &server, &page, &wrong).await;
+    assert_eq!(page.status, 401, "{}", text(&page));
+    let right = send_code(&mut again, &server, &page, &current_code(&secret)).await;
+    assert_eq!(right.status, 401, "{}", text(&right));
+    is_code_page(&right);
+    assert!(!again.cookies.contains_key("tessera_session"));
+
+    server.stop().await;
+}
+
 /// A recovery code stands in for the authenticator, once.
 #[tokio::test]
 async fn a_recovery_code_works_once() {

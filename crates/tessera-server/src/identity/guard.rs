@@ -62,7 +62,11 @@
 //! against the account's lock before it is checked (a locked account's
 //! code is not checked at all), a failure counted and delayed like a
 //! wrong password. Five wrong codes lock the account like five wrong
-//! passwords.
+//! passwords. The codes are also counted in the account's own bucket
+//! ([`AttemptStore`], [`WINDOW_SECS`]), which a correct password does not
+//! clear: more than [`LOCK_THRESHOLD`] code attempts in a window are
+//! refused unchecked, so someone who knows the password cannot guess
+//! codes five at a time between password sign-ins.
 //!
 //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
 //! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
@@ -411,6 +415,11 @@ pub async fn check<S: UserStore + AttemptStore>(
     Ok(user)
 }
 
+/// The bucket of an account's second-factor codes.
+fn code_bucket(user_id: &str) -> String {
+    format!("code:{user_id}")
+}
+
 /// Checks a second-factor code typed for `user` (named by a first factor
 /// already proven): `verify` says whether the code is good (and spends
 /// it); it runs only once the attempt is reserved against the address
@@ -435,22 +444,31 @@ where
         }
         Verdict::Wait(delay) => wait(delay).await,
     }
+    // The account's own count of codes, which a correct password does
+    // not clear (the account's lock count it does): reserved first, so a
+    // burst gets at most LOCK_THRESHOLD evaluations.
+    let codes = code_bucket(&user.id);
+    let within_codes = store.reserve_attempt(&codes, now, WINDOW_SECS).await?.attempts <= LOCK_THRESHOLD;
     let reserved = !user.is_disabled()
+        && within_codes
         && store
             .reserve_login(&user.id, now, LOCK_THRESHOLD, now + LOCK_SECONDS)
             .await?;
     let ok = reserved && verify.await?;
     if !ok {
-        let why = match (user.is_disabled(), reserved) {
-            (true, _) => "account disabled",
-            (false, false) => "account locked",
-            (false, true) => "wrong code",
+        let why = match (user.is_disabled(), within_codes, reserved) {
+            (true, _, _) => "account disabled",
+            (false, false, _) => "too many wrong codes",
+            (false, true, false) => "account locked",
+            (false, true, true) => "wrong code",
         };
         tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, why, "second factor failed");
         failed_login(store, peer, now).await?;
+        store.record_failure(&codes, now, WINDOW_SECS).await?;
         tokio::time::sleep(FAILURE_DELAY).await;
         return Err(GuardError::BadCredentials);
     }
+    store.refund_attempt(&codes, now, WINDOW_SECS).await?;
     store.record_login(&user.id).await?;
     refund_login(store, peer, now).await?;
     tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, "second factor proven");
