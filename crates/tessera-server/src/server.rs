@@ -133,6 +133,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let common = crate::password::load_common_passwords();
     tracing::debug!("{common} common passwords loaded");
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
+    let master = Arc::new(master);
     let upstreams = crate::oauth::upstream::Upstreams::new(
         &config.upstream,
         &config.issuer(),
@@ -156,6 +157,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 store,
                 keys,
                 crate::oauth::device::DeviceKey::new(master.device_cookie_key()),
+                Arc::clone(&master),
             )
             .with_self_registration(config.self_registration)
             .with_require_par(config.require_pushed_authorization_requests)
@@ -174,7 +176,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 config.access_token_ttl,
             )),
         ),
-        master: Arc::new(master),
+        master,
         token_alg,
     })
 }

@@ -16,17 +16,30 @@ pub enum Method {
     Upstream,
     /// Username and password (`amr` value `pwd`, RFC 8176 §2).
     Password,
+    /// A one-time code: a TOTP code or a recovery code, the second factor
+    /// (`amr` value `otp`, RFC 8176 §2).
+    Otp,
 }
 
 impl Method {
     /// Every method, in the order `amr` lists them.
-    pub const ALL: [Method; 2] = [Method::Upstream, Method::Password];
+    pub const ALL: [Method; 3] = [Method::Upstream, Method::Password, Method::Otp];
 
     /// The `amr` value.
     pub fn amr(self) -> &'static str {
         match self {
             Method::Password => "pwd",
             Method::Upstream => "fed",
+            Method::Otp => "otp",
+        }
+    }
+
+    /// Whether it identifies the person on its own (a first factor): a
+    /// one-time code only adds to one.
+    pub fn is_first_factor(self) -> bool {
+        match self {
+            Method::Upstream | Method::Password => true,
+            Method::Otp => false,
         }
     }
 
@@ -44,10 +57,12 @@ mod tests {
     fn amr_values_are_rfc_8176_names_and_read_back() {
         assert_eq!(Method::Password.amr(), "pwd");
         assert_eq!(Method::Upstream.amr(), "fed");
+        assert_eq!(Method::Otp.amr(), "otp");
         for m in Method::ALL {
             assert_eq!(Method::from_amr(m.amr()), Some(m));
         }
-        assert_eq!(Method::from_amr("otp"), None);
+        assert_eq!(Method::from_amr("hwk"), None);
+        assert_eq!(Method::from_amr("mfa"), None);
         assert_eq!(Method::from_amr(""), None);
     }
 }

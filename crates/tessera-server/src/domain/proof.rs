@@ -20,6 +20,33 @@ use super::Method;
 #[error("not a list of sign-in methods: {0:?}")]
 pub struct UnknownMethod(pub String);
 
+/// The authentication context class a sign-in reached (the ID token's
+/// `acr`, OpenID Connect Core §2), from its methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Acr {
+    /// One factor (a password, or an upstream provider).
+    OneFactor,
+    /// Two factors of different kinds: a first factor and a one-time code.
+    TwoFactors,
+}
+
+impl Acr {
+    /// Every level, lowest first, as discovery's `acr_values_supported`
+    /// lists them.
+    pub const ALL: [Acr; 2] = [Acr::OneFactor, Acr::TwoFactors];
+
+    /// The `acr` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::OneFactor => "urn:tessera:acr:1fa",
+            Acr::TwoFactors => "urn:tessera:acr:2fa",
+        }
+    }
+}
+
+/// The `amr` value (RFC 8176 §2) of a sign-in with more than one factor.
+pub const MFA: &str = "mfa";
+
 /// A set of sign-in methods, each at most once, in [`Method::ALL`]'s
 /// order: how a session's user signed in, as its `amr` says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,12 +71,37 @@ impl Amr {
         self.0.is_empty()
     }
 
-    /// The `amr` claim's values.
+    /// The methods' `amr` values.
     pub fn values(&self) -> Vec<&'static str> {
         self.0.iter().map(|m| m.amr()).collect()
     }
 
-    /// The stored form: the `amr` values separated by spaces.
+    /// Whether the methods are two factors of different kinds: a first
+    /// factor and a one-time code.
+    pub fn two_factors(&self) -> bool {
+        self.0.contains(&Method::Otp) && self.0.iter().any(|m| m.is_first_factor())
+    }
+
+    /// The level reached (the ID token's `acr`).
+    pub fn acr(&self) -> Acr {
+        if self.two_factors() {
+            Acr::TwoFactors
+        } else {
+            Acr::OneFactor
+        }
+    }
+
+    /// The `amr` claim's values: the methods', and `mfa` (RFC 8176 §2,
+    /// "multiple-factor authentication") after two factors.
+    pub fn claim_values(&self) -> Vec<&'static str> {
+        let mut values = self.values();
+        if self.two_factors() {
+            values.push(MFA);
+        }
+        values
+    }
+
+    /// The stored form: the methods' `amr` values separated by spaces.
     pub fn to_stored(&self) -> String {
         self.values().join(" ")
     }
@@ -66,7 +118,7 @@ impl Amr {
 
 impl serde::Serialize for Amr {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|m| m.amr()))
+        serializer.collect_seq(self.claim_values())
     }
 }
 
@@ -171,10 +223,32 @@ mod tests {
 
     #[test]
     fn an_unknown_stored_method_is_an_error_not_dropped() {
-        assert_eq!(Amr::from_stored("pwd otp"), Err(UnknownMethod("otp".into())));
-        for bad in ["pwd", "pwd=", "pwd=x", "otp=5", "=5"] {
+        assert_eq!(Amr::from_stored("pwd hwk"), Err(UnknownMethod("hwk".into())));
+        // `mfa` is said of a claim, never stored.
+        assert_eq!(Amr::from_stored("pwd mfa"), Err(UnknownMethod("mfa".into())));
+        for bad in ["pwd", "pwd=", "pwd=x", "hwk=5", "mfa=5", "=5"] {
             assert!(Proofs::from_stored(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn two_factors_are_a_first_factor_and_a_code() {
+        let one = Amr::of([Method::Upstream, Method::Password]);
+        assert_eq!(one.acr(), Acr::OneFactor);
+        assert_eq!(one.claim_values(), ["fed", "pwd"]);
+        assert_eq!(Amr::of([Method::Otp]).acr(), Acr::OneFactor);
+        let two = Amr::of([Method::Otp, Method::Password]);
+        assert_eq!(two.acr(), Acr::TwoFactors);
+        assert_eq!(two.claim_values(), ["pwd", "otp", "mfa"]);
+        assert_eq!(two.to_stored(), "pwd otp");
+        assert_eq!(Amr::from_stored(&two.to_stored()), Ok(two.clone()));
+        assert_eq!(
+            serde_json::to_string(&two).ok().as_deref(),
+            Some(r#"["pwd","otp","mfa"]"#)
+        );
+        assert_eq!(Amr::of([Method::Upstream, Method::Otp]).acr(), Acr::TwoFactors);
+        assert_eq!(Acr::TwoFactors.as_str(), "urn:tessera:acr:2fa");
+        assert_eq!(Acr::OneFactor.as_str(), "urn:tessera:acr:1fa");
     }
 
     #[test]

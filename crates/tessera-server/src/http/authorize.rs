@@ -72,6 +72,17 @@ pub(super) async fn login(State(state): State<Arc<AppState>>, sent: BrowserForm)
     render(&state, answer)
 }
 
+/// `POST /authorize/otp`: the one-time code form (a second factor).
+pub(super) async fn otp(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let keys = state.keys();
+    let ctx = state.flow(&keys);
+    let browser = sent.browser();
+    let issue = state.issue(&keys, browser.peer);
+    let code = sent.form.get("code");
+    let answer = flow::otp(&ctx, &issue, browser, sent.step(), code).await;
+    render(&state, answer)
+}
+
 /// `POST /authorize/consent`: the consent form.
 pub(super) async fn consent(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
@@ -178,10 +189,13 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 error: error.map(sign_in_message),
                 register_url: register_url.as_deref(),
                 password: methods.contains(&Method::Password),
+                code: methods.contains(&Method::Otp),
                 providers: &providers,
             });
             let status = match error {
-                Some(SignInError::BadCredentials | SignInError::TooManyAttempts) => StatusCode::UNAUTHORIZED,
+                Some(SignInError::BadCredentials | SignInError::BadCode | SignInError::TooManyAttempts) => {
+                    StatusCode::UNAUTHORIZED
+                }
                 _ => StatusCode::OK,
             };
             let mut targets = client_target(&keys);
@@ -280,6 +294,11 @@ fn sign_in_message(e: SignInError) -> &'static str {
         }
         SignInError::TooManyRegistrations => {
             "Too many new accounts from your network. Wait a few minutes and try again."
+        }
+        SignInError::MissingCode => "Enter the code from your authenticator app, or a recovery code.",
+        // One text for a wrong, used or replayed code and a locked account.
+        SignInError::BadCode => {
+            "That code is not right, or was used already. After repeated failures, sign-in pauses for a few minutes."
         }
     }
 }

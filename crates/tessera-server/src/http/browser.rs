@@ -93,6 +93,7 @@ impl AppState {
             issuer: &self.issuer,
             keys: &keys.verify,
             devices: &self.devices,
+            master: &self.master,
             require_par: self.require_par,
             available: if self.upstreams.buttons().is_empty() {
                 &[Method::Password]

@@ -76,7 +76,9 @@ pub(super) fn document(issuer: &str, on: Advertised) -> String {
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "name", "preferred_username", "email", "email_verified", "roles"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "acr", "name", "preferred_username", "email", "email_verified", "roles"],
+        // The levels a sign-in reaches (`phr` comes with WebAuthn).
+        "acr_values_supported": crate::domain::Acr::ALL.map(crate::domain::Acr::as_str),
         "prompt_values_supported": Prompt::ALL
             .into_iter()
             .filter(|p| p.is_acted_on())

@@ -58,6 +58,7 @@ pub struct AppState {
     metrics: metrics::Metrics,
     upstreams: crate::oauth::upstream::Upstreams,
     devices: crate::oauth::device::DeviceKey,
+    master: Arc<crate::keys::MasterKey>,
     clients: crate::clients::directory::Directory,
 }
 
@@ -65,12 +66,13 @@ impl AppState {
     /// Builds the state, rendering the discovery document once. `devices`
     /// signs device cookies: the key derived from the master key
     /// ([`crate::keys::MasterKey::device_cookie_key`]), so every node knows
-    /// the same devices.
+    /// the same devices. `master` opens second factors' secrets.
     pub fn new(
         issuer: String,
         store: Store,
         keys: KeyRing,
         devices: crate::oauth::device::DeviceKey,
+        master: Arc<crate::keys::MasterKey>,
     ) -> AppState {
         let discovery = discovery::document(&issuer, discovery::Advertised::default());
         AppState {
@@ -90,6 +92,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
             devices,
+            master,
             clients: crate::clients::directory::Directory::default(),
             issuer,
         }
@@ -267,6 +270,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/jwks", get(discovery::jwks))
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
+        .route("/authorize/otp", post(authorize::otp))
         .route("/authorize/consent", post(authorize::consent))
         .route("/authorize/upstream", post(upstream::leave))
         .route("/authorize/link", post(upstream::link))

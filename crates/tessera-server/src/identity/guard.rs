@@ -54,6 +54,20 @@
 //! IPv6 clients are counted per /64, the block one subscriber usually
 //! holds, so rotating addresses within it does not reset the count.
 //!
+//! # Second factors
+//!
+//! A one-time or recovery code ([`check_code`]) is a secret typed for an
+//! account already named by its first factor, and is counted the same
+//! way: against the address first (slowed, then refused), then reserved
+//! against the account's lock before it is checked (a locked account's
+//! code is not checked at all), a failure counted and delayed like a
+//! wrong password. Five wrong codes lock the account like five wrong
+//! passwords. The codes are also counted in the account's own bucket
+//! ([`AttemptStore`], [`WINDOW_SECS`]), which a correct password does not
+//! clear: more than [`LOCK_THRESHOLD`] code attempts in a window are
+//! refused unchecked, so someone who knows the password cannot guess
+//! codes five at a time between password sign-ins.
+//!
 //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
 //! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
 
@@ -114,6 +128,9 @@ pub enum GuardError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A second factor could not be checked (its secret would not open).
+    #[error(transparent)]
+    Factor(#[from] super::factors::FactorError),
 }
 
 /// A device cookie a browser presented with its secret, and the key that
@@ -396,6 +413,66 @@ pub async fn check<S: UserStore + AttemptStore>(
     let device = matches!(reserved, Reserved::Device(_));
     tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, device, "login");
     Ok(user)
+}
+
+/// The bucket of an account's second-factor codes.
+fn code_bucket(user_id: &str) -> String {
+    format!("code:{user_id}")
+}
+
+/// Checks a second-factor code typed for `user` (named by a first factor
+/// already proven): `verify` says whether the code is good (and spends
+/// it); it runs only once the attempt is reserved against the address
+/// and the account. A wrong code, or any code for a disabled or locked
+/// account, is [`GuardError::BadCredentials`], counted like a wrong
+/// password.
+pub async fn check_code<S, F>(
+    store: &S,
+    attempt: &Attempt<'_>,
+    user: &User,
+    verify: F,
+) -> Result<(), GuardError>
+where
+    S: UserStore + AttemptStore,
+    F: std::future::Future<Output = Result<bool, super::factors::FactorError>>,
+{
+    let (peer, now, client_id) = (attempt.peer, attempt.now, attempt.client_id);
+    match reserve_login(store, peer, now).await? {
+        Verdict::Refuse => {
+            tracing::warn!(target: "audit", peer = ?peer, "second factor refused: too many failures from this address");
+            return Err(GuardError::TooManyAttempts);
+        }
+        Verdict::Wait(delay) => wait(delay).await,
+    }
+    // The account's own count of codes, which a correct password does
+    // not clear (the account's lock count it does): reserved first, so a
+    // burst gets at most LOCK_THRESHOLD evaluations.
+    let codes = code_bucket(&user.id);
+    let within_codes = store.reserve_attempt(&codes, now, WINDOW_SECS).await?.attempts <= LOCK_THRESHOLD;
+    let reserved = !user.is_disabled()
+        && within_codes
+        && store
+            .reserve_login(&user.id, now, LOCK_THRESHOLD, now + LOCK_SECONDS)
+            .await?;
+    let ok = reserved && verify.await?;
+    if !ok {
+        let why = match (user.is_disabled(), within_codes, reserved) {
+            (true, _, _) => "account disabled",
+            (false, false, _) => "too many wrong codes",
+            (false, true, false) => "account locked",
+            (false, true, true) => "wrong code",
+        };
+        tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, why, "second factor failed");
+        failed_login(store, peer, now).await?;
+        store.record_failure(&codes, now, WINDOW_SECS).await?;
+        tokio::time::sleep(FAILURE_DELAY).await;
+        return Err(GuardError::BadCredentials);
+    }
+    store.refund_attempt(&codes, now, WINDOW_SECS).await?;
+    store.record_login(&user.id).await?;
+    refund_login(store, peer, now).await?;
+    tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, "second factor proven");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -216,6 +216,8 @@ impl From<crate::identity::guard::GuardError> for OAuthError {
             GuardError::TooManyAttempts => OAuthError::TooManyAttempts,
             GuardError::Password(e) => e.into(),
             GuardError::Store(e) => OAuthError::Store(e),
+            GuardError::Factor(crate::identity::factors::FactorError::Store(e)) => OAuthError::Store(e),
+            GuardError::Factor(e) => OAuthError::Internal(format!("second factor: {e}")),
         }
     }
 }

@@ -44,6 +44,8 @@ struct IdClaims<'a> {
     /// How the user signed in (RFC 8176), when known.
     #[serde(skip_serializing_if = "Amr::is_empty")]
     amr: &'a Amr,
+    /// The level the sign-in reached, from its methods.
+    acr: &'static str,
 }
 
 /// What the ID token says.
@@ -91,6 +93,7 @@ pub fn issue(signer: &Signer, t: &IdToken<'_>) -> Result<String, OAuthError> {
         email: released.email,
         email_verified: released.email_verified,
         amr: t.amr,
+        acr: t.amr.acr().as_str(),
     };
     signer
         .sign(&claims)

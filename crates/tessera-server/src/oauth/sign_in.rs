@@ -7,15 +7,19 @@
 //! lock, the per-address slowing, the device cookies' budget, the dummy
 //! work, the bounded hashing queue) is the guard's.
 //!
+//! A second factor's code ([`check_code`]) goes through the same guard.
+//!
 //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
 
 use zeroize::Zeroizing;
 
 use crate::domain::User;
+use crate::identity::factors;
 use crate::identity::guard::{self, Attempt};
+use crate::keys::MasterKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::OAuthError;
-use crate::store::{AttemptStore, UserStore};
+use crate::store::{AttemptStore, FactorStore, UserStore};
 
 pub use guard::{Presented, FAILURE_DELAY, LOCK_SECONDS, LOCK_THRESHOLD};
 
@@ -48,4 +52,39 @@ pub async fn check_password_from<S: UserStore + AttemptStore>(
         device,
     };
     Ok(guard::check_password(store, &attempt, username, password).await?)
+}
+
+/// Checks `code`, a TOTP code (verified and its step recorded, so it
+/// cannot be used again) or else a recovery code (spent), as `user`'s
+/// second factor, through the login guard.
+pub async fn check_code<S: UserStore + AttemptStore + FactorStore>(
+    store: &S,
+    master: &MasterKey,
+    ctx: &Issue<'_>,
+    user: &User,
+    code: &str,
+    client_id: &str,
+) -> Result<(), OAuthError> {
+    let attempt = Attempt {
+        now: ctx.now,
+        peer: ctx.peer,
+        client_id,
+        device: None,
+    };
+    let verify = async {
+        if factors::verify_totp(store, master, &user.id, code, ctx.now)
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        factors::use_recovery_code(store, master, &user.id, code).await
+    };
+    Ok(guard::check_code(store, &attempt, user, verify).await?)
+}
+
+/// Whether `user_id` has a second factor: a confirmed authenticator app
+/// (recovery codes alone are not one; they stand in for one).
+pub async fn has_second_factor<S: FactorStore>(store: &S, user_id: &str) -> Result<bool, OAuthError> {
+    Ok(store.totp(user_id).await?.is_some_and(|t| t.confirmed))
 }

@@ -127,6 +127,8 @@ pub struct Login<'a> {
     pub register_url: Option<&'a str>,
     /// Whether the password form is offered.
     pub password: bool,
+    /// Whether the one-time code form (a second factor) is offered.
+    pub code: bool,
     /// Upstream providers: (id, label), one "Continue with" button each.
     pub providers: &'a [(String, String)],
 }
@@ -231,8 +233,9 @@ pub fn login(l: &Login<'_>) -> String {
     page(
         "Sign in",
         &format!(
-            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}{password}{providers}{register}",
+            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}{password}{code}{providers}{register}",
             password = if l.password { password_form(l) } else { String::new() },
+            code = if l.code { code_form(l) } else { String::new() },
             providers = provider_buttons(l.providers, l.interaction, l.csrf),
             register = l
                 .register_url
@@ -257,6 +260,22 @@ fn password_form(l: &Login<'_>) -> String {
         interaction = escape(l.interaction),
         csrf = escape(l.csrf),
         username = escape(l.username.unwrap_or("")),
+    )
+}
+
+/// The sign-in page's second step: the one-time code form (a code from an
+/// authenticator app, or a recovery code).
+fn code_form(l: &Login<'_>) -> String {
+    format!(
+        "<form method=\"post\" action=\"/authorize/otp\">\
+         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"code\">Code from your authenticator app</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required autofocus>\
+         <p>Lost your device? Enter one of your recovery codes instead.</p>\
+         <button type=\"submit\">Continue</button></form>",
+        interaction = escape(l.interaction),
+        csrf = escape(l.csrf),
     )
 }
 
@@ -530,6 +549,7 @@ mod tests {
             error: Some("<b>"),
             register_url: None,
             password: true,
+            code: true,
             providers: &[("g\"h".to_owned(), "<i>Hub</i>".to_owned())],
         });
         assert!(!html.contains("<script>x"));
@@ -553,6 +573,7 @@ mod tests {
                 error: None,
                 register_url: None,
                 password,
+                code: false,
                 providers,
             })
         };
@@ -566,5 +587,21 @@ mod tests {
         assert!(upstream_only.contains("Continue with GitHub"));
         let password_only = page(true, &[]);
         assert!(password_only.contains("current-password") && !password_only.contains("/authorize/upstream"));
+        assert!(!password_only.contains("/authorize/otp") && !password_only.contains("one-time-code"));
+        // The second step: the code form alone.
+        let code_only = login(&Login {
+            client_name: "App",
+            interaction: "i",
+            csrf: "t",
+            username: None,
+            error: None,
+            register_url: None,
+            password: false,
+            code: true,
+            providers: &[],
+        });
+        assert!(code_only.contains("action=\"/authorize/otp\""));
+        assert!(code_only.contains("name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\""));
+        assert!(!code_only.contains("current-password") && !code_only.contains("/authorize/login"));
     }
 }

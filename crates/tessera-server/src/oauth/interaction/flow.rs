@@ -7,7 +7,9 @@
 //!    and stores it as an interaction bound to this browser.
 //! 2. [`password`], [`register`] (and the upstream steps): a sign-in
 //!    method was proven. The interaction records it ([`Proofs`]: who, which
-//!    method, when); nothing else changes yet.
+//!    method, when); nothing else changes yet. For an account with a
+//!    second factor ([`Requirement::TwoFactors`]) that is not enough: the
+//!    page asks for a one-time code, and [`otp`] proves it.
 //! 3. When the policy finds the proofs enough
 //!    ([`Decision::StartSession`]), `start_session` makes the SSO session:
 //!    the one place a session is made (a new random id every time; the
@@ -28,14 +30,15 @@ use zeroize::Zeroizing;
 use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
 use super::{csrf_token, Origin, ResumeError, StepProof};
 use crate::domain::{Approval, Proofs, Provenance};
+use crate::keys::MasterKey;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
 use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, InteractionStore, PushedRequestStore, ResourceStore,
-    Session, SessionStore, UpstreamStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, FactorStore, InteractionStore, PushedRequestStore,
+    ResourceStore, Session, SessionStore, UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -54,6 +57,7 @@ pub trait FlowStore:
     + UpstreamStore
     + PushedRequestStore
     + ResourceStore
+    + FactorStore
     + Sync
 {
 }
@@ -69,6 +73,7 @@ impl<S> FlowStore for S where
         + UpstreamStore
         + PushedRequestStore
         + ResourceStore
+        + FactorStore
         + Sync
 {
 }
@@ -83,6 +88,8 @@ pub struct Ctx<'a, S> {
     pub keys: &'a KeySet,
     /// The key of device cookies (see [`crate::oauth::device`]).
     pub devices: &'a DeviceKey,
+    /// The master key: opens TOTP secrets and keys recovery-code hashes.
+    pub master: &'a MasterKey,
     /// The sign-in methods this server offers (the password; an upstream
     /// provider when one is configured).
     pub available: &'a [Method],
@@ -218,6 +225,11 @@ pub enum SignInError {
     TooManyAttempts,
     /// Too many new accounts from this address.
     TooManyRegistrations,
+    /// The one-time code field is empty.
+    MissingCode,
+    /// A wrong, used or replayed one-time or recovery code (or a locked
+    /// account): one answer.
+    BadCode,
 }
 
 /// What to do with the browser.
@@ -434,10 +446,11 @@ async fn next<S: FlowStore>(
         Some(session) => Some(session),
         None => current_session(ctx, browser).await?,
     };
-    let mut decision = decide(ctx, &flow, request, session.as_ref()).await?;
+    let required = requirement(ctx, &flow).await?;
+    let mut decision = decide(ctx, &flow, request, session.as_ref(), required).await?;
     if decision == Decision::StartSession {
         session = Some(start_session(ctx, &mut flow, browser).await?);
-        decision = decide(ctx, &flow, request, session.as_ref()).await?;
+        decision = decide(ctx, &flow, request, session.as_ref(), required).await?;
         if decision == Decision::StartSession {
             // The session just made is the proofs' own: the policy cannot
             // ask for another.
@@ -456,12 +469,12 @@ async fn next<S: FlowStore>(
         (Decision::SignIn { methods, .. }, _) => Ok(sign_in_page(flow, request, methods)),
         // (The policy asks for a sign-in whenever there is no session.)
         (Decision::StartSession, _) | (_, None) => {
-            let methods = still_offered(ctx, &flow);
+            let methods = still_offered(ctx, &flow, required);
             Ok(sign_in_page(flow, request, methods))
         }
         (Decision::AskConsent { .. }, Some(session)) => {
             let Some(user) = ctx.store.user(&session.user_id).await? else {
-                let methods = still_offered(ctx, &flow);
+                let methods = still_offered(ctx, &flow, required);
                 return Ok(sign_in_page(flow, request, methods));
             };
             let apis = if request.resources().is_empty() {
@@ -527,6 +540,7 @@ async fn decide<S: FlowStore>(
     flow: &Flow,
     request: &AuthorizationRequest,
     session: Option<&Session>,
+    required: Requirement,
 ) -> Result<Decision, FlowError> {
     let remembered = match session {
         Some(s) => ctx.store.consented(&s.user_id, &request.client().id).await?,
@@ -553,7 +567,7 @@ async fn decide<S: FlowStore>(
             proofs,
             session_sid: flow.session_sid.as_deref(),
         }),
-        required: requirement(),
+        required,
         available: ctx.available,
         consented_here: flow.consented_here,
         remembered_consent: remembered.as_ref(),
@@ -562,10 +576,18 @@ async fn decide<S: FlowStore>(
     Ok(policy::decide(&snapshot))
 }
 
-/// What a sign-in must prove: one method for every account until second
-/// factors add accounts (and `acr_values`) that need two.
-fn requirement() -> Requirement {
-    Requirement::AnyMethod
+/// What this flow's sign-in must prove, once its user is known (by a
+/// first proof): a first factor and a one-time code for an account with a
+/// confirmed second factor, any one method otherwise.
+async fn requirement<S: FlowStore>(ctx: &Ctx<'_, S>, flow: &Flow) -> Result<Requirement, FlowError> {
+    let Some((user_id, _)) = flow.proven.as_ref() else {
+        return Ok(Requirement::AnyMethod);
+    };
+    Ok(if sign_in::has_second_factor(ctx.store, user_id).await? {
+        Requirement::TwoFactors
+    } else {
+        Requirement::AnyMethod
+    })
 }
 
 /// The sign-in page, offering `methods`.
@@ -582,9 +604,9 @@ fn sign_in_page(flow: Flow, request: &AuthorizationRequest, methods: Vec<Method>
 
 /// The methods a sign-in page of this flow offers again after a failed
 /// attempt (as [`policy::offered`] says).
-fn still_offered<S>(ctx: &Ctx<'_, S>, flow: &Flow) -> Vec<Method> {
+fn still_offered<S>(ctx: &Ctx<'_, S>, flow: &Flow, required: Requirement) -> Vec<Method> {
     let proofs = flow.proven.as_ref().map(|(_, p)| p);
-    policy::offered(ctx.available, proofs, requirement())
+    policy::offered(ctx.available, proofs, required)
 }
 
 /// The one place an SSO session is made: when the policy found this
@@ -648,12 +670,13 @@ pub async fn password<S: FlowStore>(
     password: Option<Zeroizing<String>>,
 ) -> Result<Answer, FlowError> {
     let (flow, request) = resume(ctx, browser, form.into()).await?;
+    let required = requirement(ctx, &flow).await?;
     let failed = |flow: Flow, username: Option<&str>, error: SignInError| {
         let screen = Screen::SignIn {
             keys: flow.keys(),
             client_name: request.client().name.clone(),
             username: username.map(str::to_owned),
-            methods: still_offered(ctx, &flow),
+            methods: still_offered(ctx, &flow, required),
             error: Some(error),
         };
         Ok(flow.answer(Outcome::Show(screen)))
@@ -679,6 +702,59 @@ pub async fn password<S: FlowStore>(
     let mut flow = flow;
     flow.new_device = ctx.devices.issue(&user.id, ctx.now);
     proved(ctx, flow, &request, browser, &user.id, &[Method::Password]).await
+}
+
+/// Step 2, second factor: the one-time code form, for a sign-in that has
+/// proven its first factor for an account with a second factor. The code
+/// (a TOTP code, verified and its step recorded so it cannot be used
+/// again, or a recovery code, spent) goes through the login guard like a
+/// password; a wrong one shows the form again. Sent at any other moment,
+/// the form changes nothing: the interaction's current page is shown.
+pub async fn otp<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    issue: &Issue<'_>,
+    browser: Browser<'_>,
+    form: StepForm<'_>,
+    code: Option<&str>,
+) -> Result<Answer, FlowError> {
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
+    let required = requirement(ctx, &flow).await?;
+    let awaiting_code = flow
+        .proven
+        .as_ref()
+        .filter(|(_, proofs)| {
+            required == Requirement::TwoFactors
+                && !required.met_by(proofs)
+                && proofs.proofs().iter().any(|p| p.method.is_first_factor())
+        })
+        .map(|(user_id, _)| user_id.clone());
+    let Some(user_id) = awaiting_code else {
+        return next(ctx, flow, &request, browser, None).await;
+    };
+    let failed = |flow: Flow, error: SignInError| {
+        let screen = Screen::SignIn {
+            keys: flow.keys(),
+            client_name: request.client().name.clone(),
+            username: None,
+            methods: still_offered(ctx, &flow, required),
+            error: Some(error),
+        };
+        Ok(flow.answer(Outcome::Show(screen)))
+    };
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return failed(flow, SignInError::MissingCode);
+    };
+    let Some(user) = ctx.store.user(&user_id).await? else {
+        return Err(ResumeError::Gone.into());
+    };
+    let checked = sign_in::check_code(ctx.store, ctx.master, issue, &user, code, &request.client().id);
+    match checked.await {
+        Ok(()) => {}
+        Err(OAuthError::BadCredentials) => return failed(flow, SignInError::BadCode),
+        Err(OAuthError::TooManyAttempts) => return failed(flow, SignInError::TooManyAttempts),
+        Err(e) => return Err(e.into()),
+    }
+    proved(ctx, flow, &request, browser, &user_id, &[Method::Otp]).await
 }
 
 /// After any sign-in method: what `user_id` just proved (`methods`: an

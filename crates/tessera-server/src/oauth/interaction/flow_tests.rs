@@ -71,6 +71,7 @@ struct Run<'a> {
     store: &'a Store,
     keys: &'a crate::keys::KeyRing,
     devices: DeviceKey,
+    master: crate::keys::MasterKey,
 }
 
 impl Run<'_> {
@@ -80,6 +81,7 @@ impl Run<'_> {
             issuer: fixtures::ISSUER,
             keys: &self.keys.verify,
             devices: &self.devices,
+            master: &self.master,
             available: &[Method::Password],
             require_par: false,
             now: NOW,
@@ -120,6 +122,7 @@ async fn the_sign_in_steps() {
         store: &store,
         keys: &keys,
         devices: DeviceKey::random().unwrap(),
+        master: crate::keys::MasterKey::generate().unwrap().0,
     };
 
     // 1. No session: the sign-in page, offering what the policy offers; a
@@ -240,6 +243,7 @@ async fn steps_are_accepted_only_from_the_browser_with_the_form() {
         store: &store,
         keys: &keys,
         devices: DeviceKey::random().unwrap(),
+        master: crate::keys::MasterKey::generate().unwrap().0,
     };
     let page = run.start(&authorize_query("app", ""), None, None).await;
     let binding = page.new_binding.clone().unwrap();
@@ -309,6 +313,7 @@ async fn a_later_step_sees_the_clients_registration_as_it_is_now() {
         store: &store,
         keys: &keys,
         devices: DeviceKey::random().unwrap(),
+        master: crate::keys::MasterKey::generate().unwrap().0,
     };
     let page = run.start(&authorize_query("app", ""), None, None).await;
     let binding = page.new_binding.clone().unwrap();

@@ -39,6 +39,12 @@
 //! then, with `prompt=none`, a needed consent is `consent_required`.
 //! Otherwise a code is issued.
 //!
+//! An account with a confirmed second factor needs
+//! [`Requirement::TwoFactors`]: after its password (or upstream sign-in)
+//! `more_proof_needed` offers only the one-time code ([`Method::Otp`]), and
+//! no session (so no consent and no code) exists before the code is
+//! proven.
+//!
 //! Sign-in methods are a list ([`Method`]); the page shows exactly the
 //! methods [`Decision::SignIn`] offers, and `amr` (RFC 8176) comes from
 //! the proofs, through the session.
@@ -134,10 +140,13 @@ pub enum Decision {
 /// How much a sign-in must prove before a session is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requirement {
-    /// Any one of the offered methods: every account today. (Second
-    /// factors add a requirement of two kinds of proof, for the accounts
-    /// and the `acr_values` that ask for it.)
+    /// Any one of the offered methods: an account without a second
+    /// factor.
     AnyMethod,
+    /// A first factor (a password or an upstream provider), then a
+    /// one-time code ([`Method::Otp`]): an account with a confirmed
+    /// second factor.
+    TwoFactors,
 }
 
 impl Requirement {
@@ -145,6 +154,7 @@ impl Requirement {
     pub fn met_by(self, proofs: &Proofs) -> bool {
         match self {
             Requirement::AnyMethod => !proofs.is_empty(),
+            Requirement::TwoFactors => proofs.amr().two_factors(),
         }
     }
 }
@@ -217,9 +227,15 @@ pub struct Snapshot<'a> {
 /// The methods a sign-in page offers: every available one for a new
 /// sign-in; while a sign-in here is in progress (proven, not yet enough),
 /// the available ones it has not proven (a proven method is not asked for
-/// again).
+/// again), and once a first factor is proven for an account that needs
+/// two, only the one-time code.
 pub fn offered(available: &[Method], proven_here: Option<&Proofs>, required: Requirement) -> Vec<Method> {
     let in_progress = proven_here.filter(|p| !required.met_by(p));
+    let first_factor_proven =
+        in_progress.is_some_and(|p| p.proofs().iter().any(|proof| proof.method.is_first_factor()));
+    if required == Requirement::TwoFactors && first_factor_proven {
+        return vec![Method::Otp];
+    }
     available
         .iter()
         .copied()
@@ -737,6 +753,90 @@ mod tests {
         for (name, s, want) in table {
             assert_eq!(decide(&s), want, "{name}");
         }
+    }
+
+    /// `user` proved `methods` here at `NOW - 5`; no session made yet.
+    fn proved(user: &'static str, methods: &[Method]) -> Option<ProvenHere<'static>> {
+        let proofs = methods.iter().fold(Proofs::none(), |p, m| p.with(*m, NOW - 5));
+        Some(ProvenHere {
+            user_id: user,
+            proofs: Box::leak(Box::new(proofs)),
+            session_sid: None,
+        })
+    }
+
+    /// Issue 19: an account with a second factor signs in with a first
+    /// factor and then a one-time code; nothing else starts its session.
+    #[test]
+    fn second_factor_rows() {
+        let two = |proven_here, session| Snapshot {
+            session,
+            proven_here,
+            required: Requirement::TwoFactors,
+            ..snapshot()
+        };
+        let otp_only = Decision::SignIn {
+            because: LoginCheck::MoreProofNeeded,
+            methods: vec![Method::Otp],
+        };
+        let table: Vec<(&str, Snapshot<'static>, Decision)> = vec![
+            (
+                "password alone: the code is asked",
+                two(proved("ann", &[Method::Password]), None),
+                otp_only.clone(),
+            ),
+            (
+                "password alone, with an older session of the same user",
+                two(proved("ann", &[Method::Password]), signed_in(NOW - 60)),
+                otp_only.clone(),
+            ),
+            (
+                "upstream alone: the code is asked",
+                two(proved("ann", &[Method::Upstream]), None),
+                otp_only.clone(),
+            ),
+            (
+                "a code alone is not a sign-in",
+                two(proved("ann", &[Method::Otp]), None),
+                Decision::SignIn {
+                    because: LoginCheck::MoreProofNeeded,
+                    methods: vec![Method::Password, Method::Upstream],
+                },
+            ),
+            (
+                "password and code",
+                two(proved("ann", &[Method::Password, Method::Otp]), None),
+                Decision::StartSession,
+            ),
+            (
+                "upstream and code",
+                two(proved("ann", &[Method::Upstream, Method::Otp]), None),
+                Decision::StartSession,
+            ),
+            (
+                "one factor is enough without a second factor",
+                Snapshot {
+                    session: None,
+                    proven_here: proved("ann", &[Method::Password]),
+                    ..snapshot()
+                },
+                Decision::StartSession,
+            ),
+        ];
+        for (name, s, want) in table {
+            assert_eq!(decide(&s), want, "{name}");
+        }
+        // prompt=none cannot ask for the code.
+        let mut s = two(proved("ann", &[Method::Password]), signed_in(NOW - 60));
+        s.request.prompt_none = true;
+        assert_eq!(
+            decide(&s),
+            Decision::Fail(PromptError::LoginRequired(LoginCheck::MoreProofNeeded))
+        );
+        let pwd = Proofs::none().with(Method::Password, 1);
+        assert!(!Requirement::TwoFactors.met_by(&pwd));
+        assert!(!Requirement::TwoFactors.met_by(&Proofs::none().with(Method::Otp, 1)));
+        assert!(Requirement::TwoFactors.met_by(&pwd.with(Method::Otp, 2)));
     }
 
     #[test]
