@@ -149,6 +149,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             tracing::info!(provider = %upstream.id, key, moved, "linked identities now keyed by the provider's identity key");
         }
     }
+    let master = Arc::new(master);
     Ok(Prepared {
         state: Arc::new(
             AppState::new(
@@ -172,9 +173,10 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
                 config.outbound()?,
                 config.client_metadata_documents,
                 config.access_token_ttl,
-            )),
+            ))
+            .with_master_key(Arc::clone(&master)),
         ),
-        master: Arc::new(master),
+        master,
         token_alg,
     })
 }

@@ -59,6 +59,7 @@ pub struct AppState {
     upstreams: crate::oauth::upstream::Upstreams,
     devices: crate::oauth::device::DeviceKey,
     clients: crate::clients::directory::Directory,
+    master: Option<Arc<crate::keys::MasterKey>>,
 }
 
 impl AppState {
@@ -91,6 +92,7 @@ impl AppState {
             upstreams: crate::oauth::upstream::Upstreams::none(&issuer),
             devices,
             clients: crate::clients::directory::Directory::default(),
+            master: None,
             issuer,
         }
     }
@@ -207,6 +209,15 @@ impl AppState {
         self
     }
 
+    /// The master key, which opens second-factor secrets (without it,
+    /// `POST /api/v1/login/mfa` cannot check a code and answers
+    /// `server_error`).
+    #[must_use]
+    pub fn with_master_key(mut self, master: Arc<crate::keys::MasterKey>) -> AppState {
+        self.master = Some(master);
+        self
+    }
+
     /// How long a refresh-token family lives from its sign-in.
     #[must_use]
     pub fn with_family_lifetime(mut self, seconds: i64) -> AppState {
@@ -283,6 +294,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/revoke", post(token::revoke))
         .route("/par", post(token::par))
         .route("/api/v1/login", post(api::login))
+        .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))

@@ -398,6 +398,73 @@ pub async fn check<S: UserStore + AttemptStore>(
     Ok(user)
 }
 
+/// Checks a one-time or recovery code `user` typed (the second step of a
+/// sign-in) through the same counts as a password: the address is
+/// reserved and slowed first (step 1), the attempt is reserved against the
+/// account's lock (step 2; a locked account is refused without spending
+/// the code), and a wrong code counts as a wrong password does, with the
+/// same delay and the same answer ([`GuardError::BadCredentials`]).
+/// `verify` checks (and spends) the code; it runs only once both are
+/// reserved. Success clears the account's count: the sign-in is complete.
+/// `verify`'s own failures (a store or sealing fault) come back as they are.
+pub async fn check_code<S, F, E>(store: &S, attempt: &Attempt<'_>, user: &User, verify: F) -> Result<(), E>
+where
+    S: UserStore + AttemptStore,
+    F: std::future::Future<Output = Result<bool, E>>,
+    E: From<GuardError>,
+{
+    Ok(check_code_counted(store, attempt, user, verify).await??)
+}
+
+/// [`check_code`], with the guard's refusals inside.
+async fn check_code_counted<S, F, E>(
+    store: &S,
+    attempt: &Attempt<'_>,
+    user: &User,
+    verify: F,
+) -> Result<Result<(), E>, GuardError>
+where
+    S: UserStore + AttemptStore,
+    F: std::future::Future<Output = Result<bool, E>>,
+    E: From<GuardError>,
+{
+    let (peer, now, client_id) = (attempt.peer, attempt.now, attempt.client_id);
+    // 1.
+    match reserve_login(store, peer, now).await? {
+        Verdict::Refuse => {
+            tracing::warn!(target: "audit", peer = ?peer, "second factor refused: too many failures from this address");
+            return Ok(Err(GuardError::TooManyAttempts.into()));
+        }
+        Verdict::Wait(delay) => wait(delay).await,
+    }
+    // 2.
+    let reserved = !user.is_disabled()
+        && store
+            .reserve_login(&user.id, now, LOCK_THRESHOLD, now + LOCK_SECONDS)
+            .await?;
+    // 3.
+    let ok = if reserved {
+        match verify.await {
+            Ok(ok) => ok,
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        false
+    };
+    if !ok {
+        let why = if reserved { "wrong code" } else { "account locked or disabled" };
+        tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, why, "second factor failed");
+        failed_login(store, peer, now).await?;
+        tokio::time::sleep(FAILURE_DELAY).await;
+        return Ok(Err(GuardError::BadCredentials.into()));
+    }
+    // 4.
+    store.record_login(&user.id).await?;
+    refund_login(store, peer, now).await?;
+    tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, "second factor accepted");
+    Ok(Ok(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ mod dpop_proofs;
 mod factors;
 mod grants;
 mod interactions;
+mod mfa_tokens;
 mod introspection;
 mod keys;
 mod prune;
@@ -48,6 +49,7 @@ pub use consents::ConsentStore;
 pub use dpop_proofs::DpopProofStore;
 pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};
+pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
 pub use prune::{
@@ -278,6 +280,11 @@ macro_rules! migrations {
                 29,
                 "factors",
                 include_str!(concat!("../../migrations/", $dir, "/0029_factors.sql")),
+            ),
+            (
+                30,
+                "mfa_tokens",
+                include_str!(concat!("../../migrations/", $dir, "/0030_mfa_tokens.sql")),
             ),
         ]
     };
