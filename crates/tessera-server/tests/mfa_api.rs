@@ -19,7 +19,7 @@ use tessera_jwt::UnixTime;
 use tessera_server::clients::authentication::hash_secret;
 use tessera_server::identity::{factors, totp};
 use tessera_server::keys::MasterKey;
-use tessera_server::store::{ClientStore, MfaToken, MfaTokenStore, Store, UserStore};
+use tessera_server::store::{ClientStore, MfaToken, MfaTokenStore, PruneStore, Store, UserStore};
 use tessera_testkit as support;
 
 const PASSWORD: &str = "dora's long password";
@@ -52,7 +52,13 @@ fn server_master_key(db: &str) -> MasterKey {
 async fn setup(db: &str) -> Env {
     let server = support::start(db, "ES256").await;
     let store = Store::open(db).await.unwrap();
-    let mut app = support::client("app", None, &["password", "refresh_token"], &["openid", "email"], &[]);
+    let mut app = support::client(
+        "app",
+        None,
+        &["password", "refresh_token"],
+        &["openid", "email"],
+        &[],
+    );
     app.refresh_cookie = true;
     store.create_client(&app).await.unwrap();
     let other = support::client("other", None, &["password"], &["openid"], &[]);
@@ -65,7 +71,9 @@ async fn setup(db: &str) -> Env {
     }
     let master = server_master_key(db);
     let now = UnixTime::now().as_secs();
-    let enrollment = factors::enroll_totp(&store, &master, "u-dora", now).await.unwrap();
+    let enrollment = factors::enroll_totp(&store, &master, "u-dora", now)
+        .await
+        .unwrap();
     // Confirmed with the code of the step before, so the current step's
     // code is still fresh for the test.
     let code = totp::code_at(&enrollment.secret, totp::step_of(now) - 1);
@@ -116,7 +124,10 @@ async fn first_step(addr: SocketAddr) -> String {
     assert!(body.get("access_token").is_none(), "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
     assert!(r.header("authorization").is_none());
-    assert!(r.header("set-cookie").is_none(), "no cookie before the second step");
+    assert!(
+        r.header("set-cookie").is_none(),
+        "no cookie before the second step"
+    );
     body["mfa_token"].as_str().unwrap().to_owned()
 }
 
@@ -184,8 +195,14 @@ async fn login_with_totp_then_recovery_code(db: &str) {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let body = r.json();
     let access = body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {access}").as_str()));
-    assert!(body.get("refresh_token").is_none(), "a cookie client's refresh token is in the cookie");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    assert!(
+        body.get("refresh_token").is_none(),
+        "a cookie client's refresh token is in the cookie"
+    );
     let cookies: Vec<&str> = r
         .headers
         .iter()
@@ -193,7 +210,9 @@ async fn login_with_totp_then_recovery_code(db: &str) {
         .map(|(_, v)| v.as_str())
         .collect();
     assert!(
-        cookies.iter().any(|c| c.contains("HttpOnly") && c.contains("refresh")),
+        cookies
+            .iter()
+            .any(|c| c.contains("HttpOnly") && c.contains("refresh")),
         "{cookies:?}"
     );
     let me = support::request(
@@ -214,7 +233,10 @@ async fn login_with_totp_then_recovery_code(db: &str) {
     // The token survives a wrong code: a recovery code completes it, once.
     let r = second_step(addr, &mfa_token, &env.recovery[0]).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(), 9);
+    assert_eq!(
+        factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(),
+        9
+    );
     let mfa_token = first_step(addr).await;
     assert_invalid_grant(
         &second_step(addr, &mfa_token, &env.recovery[0]).await,
@@ -239,7 +261,10 @@ async fn wrong_codes_lock_the_account(db: &str) {
         .find(|c| !near.iter().any(|n| n == c))
         .unwrap();
     for n in 0..5 {
-        assert_invalid_grant(&second_step(addr, &mfa_token, wrong).await, &format!("wrong code {n}"));
+        assert_invalid_grant(
+            &second_step(addr, &mfa_token, wrong).await,
+            &format!("wrong code {n}"),
+        );
     }
     let user = env.store.user("u-dora").await.unwrap().unwrap();
     assert!(user.failed_logins >= 5, "{}", user.failed_logins);
@@ -267,8 +292,15 @@ async fn mfa_token_is_hashed_bound_expiring_and_single_use(db: &str) {
         .await
         .unwrap()
         .expect("stored under its SHA-256");
-    assert_eq!((stored.user_id.as_str(), stored.client_id.as_str()), ("u-dora", "app"));
-    assert!((295..=305).contains(&(stored.expires_at - now)), "{}", stored.expires_at - now);
+    assert_eq!(
+        (stored.user_id.as_str(), stored.client_id.as_str()),
+        ("u-dora", "app")
+    );
+    assert!(
+        (295..=305).contains(&(stored.expires_at - now)),
+        "{}",
+        stored.expires_at - now
+    );
     assert!(env
         .store
         .mfa_token(mfa_token.as_bytes(), now)
@@ -284,14 +316,20 @@ async fn mfa_token_is_hashed_bound_expiring_and_single_use(db: &str) {
     )
     .await;
     assert_invalid_grant(&r, "another client's mfa_token");
-    assert_eq!(factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(), 10);
+    assert_eq!(
+        factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(),
+        10
+    );
     let r = second_step(addr, &mfa_token, &env.recovery[1]).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 
     // Used: refused before any code is checked.
     let r = second_step(addr, &mfa_token, &env.recovery[2]).await;
     assert_invalid_grant(&r, "a used mfa_token");
-    assert_eq!(factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(), 9);
+    assert_eq!(
+        factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(),
+        9
+    );
 
     // Expired, and unknown.
     let expired = "an-expired-mfa-token";
@@ -307,9 +345,22 @@ async fn mfa_token_is_hashed_bound_expiring_and_single_use(db: &str) {
         )
         .await
         .unwrap();
-    assert_invalid_grant(&second_step(addr, expired, &env.recovery[2]).await, "an expired mfa_token");
-    assert_invalid_grant(&second_step(addr, "no-such-token", &env.recovery[2]).await, "an unknown mfa_token");
-    assert_eq!(factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(), 9);
+    assert_invalid_grant(
+        &second_step(addr, expired, &env.recovery[2]).await,
+        "an expired mfa_token",
+    );
+    assert_invalid_grant(
+        &second_step(addr, "no-such-token", &env.recovery[2]).await,
+        "an unknown mfa_token",
+    );
+    assert_eq!(
+        factors::recovery_codes_left(&env.store, "u-dora").await.unwrap(),
+        9
+    );
+
+    // Expired tokens are pruned.
+    let pruned = env.store.prune(now, 1000, 600).await.unwrap();
+    assert_eq!(pruned.mfa_tokens, 1);
 }
 
 /// Racing uses of one mfa_token, each with a different good recovery

@@ -16,7 +16,9 @@ use super::client_ip::ClientIp;
 use super::cookie::{self, Cookie};
 use super::response::Json;
 use super::{authorization, content_type_is, AppState};
-use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, MfaRequest, RefreshRequest, RegisterRequest};
+use crate::oauth::first_party::{
+    self, LoginRequest, LogoutRequest, MfaRequest, RefreshRequest, RegisterRequest,
+};
 use crate::oauth::grant::GrantType;
 use crate::oauth::OAuthError;
 

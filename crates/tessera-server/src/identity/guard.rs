@@ -452,7 +452,11 @@ where
         false
     };
     if !ok {
-        let why = if reserved { "wrong code" } else { "account locked or disabled" };
+        let why = if reserved {
+            "wrong code"
+        } else {
+            "account locked or disabled"
+        };
         tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, why, "second factor failed");
         failed_login(store, peer, now).await?;
         tokio::time::sleep(FAILURE_DELAY).await;

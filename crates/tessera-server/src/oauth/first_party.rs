@@ -286,7 +286,9 @@ pub async fn login<
         tracing::info!(target: "audit", user_id = %user.id, client_id = %client.client().id, "login: second factor required");
         return Ok(Login::MfaRequired(MfaToken(zeroize::Zeroizing::new(token))));
     }
-    finish(store, issue, &client, &user, &approved, devices).await.map(Login::Issued)
+    finish(store, issue, &client, &user, &approved, devices)
+        .await
+        .map(Login::Issued)
 }
 
 /// The second step of a login (`POST /api/v1/login/mfa`): the mfa_token

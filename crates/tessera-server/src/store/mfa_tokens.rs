@@ -54,7 +54,10 @@ pub trait MfaTokenStore {
         now: i64,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Counts a wrong code against the token.
-    fn mfa_token_failed(&self, hash: &[u8]) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn mfa_token_failed(
+        &self,
+        hash: &[u8],
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl MfaTokenStore for Store {

@@ -18,9 +18,9 @@ mod dpop_proofs;
 mod factors;
 mod grants;
 mod interactions;
-mod mfa_tokens;
 mod introspection;
 mod keys;
+mod mfa_tokens;
 mod prune;
 mod pushed;
 mod refresh_tokens;
@@ -49,9 +49,9 @@ pub use consents::ConsentStore;
 pub use dpop_proofs::DpopProofStore;
 pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};
-pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
+pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use prune::{
     drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
 };

@@ -281,18 +281,30 @@ mod tests {
         let right = fixtures::params("username=alice&password=alice%27s%20long%20password");
         let wrong = fixtures::params("username=alice&password=not%20her%20password");
         let master = fixtures::master_key();
-        let enrollment = factors::enroll_totp(&store, master, "u1", fixtures::NOW).await.unwrap();
+        let enrollment = factors::enroll_totp(&store, master, "u1", fixtures::NOW)
+            .await
+            .unwrap();
         let pending = handle(&store, &ctx, &app, &right).await;
-        assert!(pending.is_ok(), "an unconfirmed enrollment does not count: {pending:?}");
+        assert!(
+            pending.is_ok(),
+            "an unconfirmed enrollment does not count: {pending:?}"
+        );
         let code = totp::code_at(&enrollment.secret, totp::step_of(fixtures::NOW));
         assert!(factors::confirm_totp(&store, master, "u1", &code, fixtures::NOW)
             .await
             .unwrap());
         let refused = handle(&store, &ctx, &app, &right).await;
-        assert!(matches!(refused, Err(OAuthError::SecondFactorRequired)), "{refused:?}");
+        assert!(
+            matches!(refused, Err(OAuthError::SecondFactorRequired)),
+            "{refused:?}"
+        );
         let e = refused.unwrap_err();
         assert_eq!(e.code(), "invalid_grant");
-        assert!(e.description().contains("authorization code flow"), "{}", e.description());
+        assert!(
+            e.description().contains("authorization code flow"),
+            "{}",
+            e.description()
+        );
         assert!(e.description().contains("/api/v1/login"), "{}", e.description());
         let bad = handle(&store, &ctx, &app, &wrong).await;
         assert!(matches!(bad, Err(OAuthError::BadCredentials)), "{bad:?}");
