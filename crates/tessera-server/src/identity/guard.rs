@@ -413,7 +413,7 @@ where
     F: std::future::Future<Output = Result<bool, E>>,
     E: From<GuardError>,
 {
-    Ok(check_code_counted(store, attempt, user, verify).await??)
+    check_code_counted(store, attempt, user, verify).await?
 }
 
 /// [`check_code`], with the guard's refusals inside.
