@@ -251,18 +251,10 @@ async fn wrong_codes_lock_the_account(db: &str) {
     let addr = env.server.addr;
     let mfa_token = first_step(addr).await;
     let right = current_code(&env.secret);
-    // A code no step of the window accepts.
-    let step = totp::step_of(UnixTime::now().as_secs());
-    let near: Vec<String> = (step - 2..=step + 2)
-        .map(|s| totp::code_at(&env.secret, s).as_str().to_owned())
-        .collect();
-    let wrong = ["000000", "111111", "222222", "333333", "444444", "555555"]
-        .into_iter()
-        .find(|c| !near.iter().any(|n| n == c))
-        .unwrap();
+    let wrong = wrong_code(&env.secret);
     for n in 0..5 {
         assert_invalid_grant(
-            &second_step(addr, &mfa_token, wrong).await,
+            &second_step(addr, &mfa_token, &wrong).await,
             &format!("wrong code {n}"),
         );
     }
@@ -275,6 +267,59 @@ async fn wrong_codes_lock_the_account(db: &str) {
     let r = login(addr, "dora", PASSWORD).await;
     assert_invalid_grant(&r, "the right password on a locked account");
     assert!(r.json().get("mfa_token").is_none());
+}
+
+/// A correct password does not reset the count of wrong codes (only a
+/// completed sign-in does): wrong codes spread over fresh logins still
+/// lock the account.
+async fn a_right_password_does_not_reset_the_count_of_wrong_codes(db: &str) {
+    let env = setup(db).await;
+    let addr = env.server.addr;
+    let wrong = wrong_code(&env.secret);
+    let first = first_step(addr).await;
+    for _ in 0..2 {
+        assert_invalid_grant(&second_step(addr, &first, &wrong).await, "wrong code");
+    }
+    let again = first_step(addr).await;
+    assert_invalid_grant(&second_step(addr, &again, &wrong).await, "wrong code");
+    let r = login(addr, "dora", PASSWORD).await;
+    assert_invalid_grant(&r, "the right password after wrong codes over two logins");
+
+    // A completed sign-in clears the count (dora is locked above: on a
+    // fresh database).
+    let env = setup(&support_db(db).await).await;
+    let addr = env.server.addr;
+    let token = first_step(addr).await;
+    assert_invalid_grant(
+        &second_step(addr, &token, &wrong_code(&env.secret)).await,
+        "wrong code",
+    );
+    let r = second_step(addr, &token, &current_code(&env.secret)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let user = env.store.user("u-dora").await.unwrap().unwrap();
+    assert_eq!(user.failed_logins, 0);
+}
+
+/// A fresh database of the same kind as `db`.
+async fn support_db(db: &str) -> String {
+    if db.starts_with("postgres") {
+        tessera_testkit::postgres_url().await.unwrap()
+    } else {
+        tessera_testkit::sqlite_url()
+    }
+}
+
+/// A code no step near now accepts.
+fn wrong_code(secret: &totp::TotpSecret) -> String {
+    let step = totp::step_of(UnixTime::now().as_secs());
+    let near: Vec<String> = (step - 2..=step + 2)
+        .map(|s| totp::code_at(secret, s).as_str().to_owned())
+        .collect();
+    ["000000", "111111", "222222", "333333", "444444", "555555"]
+        .into_iter()
+        .find(|c| !near.iter().any(|n| n == c))
+        .unwrap()
+        .to_owned()
 }
 
 /// The mfa_token is stored as its SHA-256, expires after five minutes,
@@ -414,5 +459,6 @@ macro_rules! on_both {
 on_both!(password_grant_refuses_a_second_factor_user);
 on_both!(login_with_totp_then_recovery_code);
 on_both!(wrong_codes_lock_the_account);
+on_both!(a_right_password_does_not_reset_the_count_of_wrong_codes);
 on_both!(mfa_token_is_hashed_bound_expiring_and_single_use);
 on_both!(racing_uses_of_one_mfa_token_one_wins);

@@ -146,6 +146,12 @@ pub struct Attempt<'a> {
 pub enum Secret {
     /// A password, checked against the user's password credential.
     Password(Zeroizing<String>),
+    /// The password of a user with a second factor, whose code comes
+    /// next: checked the same way, but a success does not clear the
+    /// account's count (nor hand back its own attempt). Only a completed
+    /// sign-in does ([`check_code`]), so wrong codes cannot be spread over
+    /// fresh password logins to escape the lock.
+    PasswordBeforeCode(Zeroizing<String>),
 }
 
 /// What to do before checking a secret from an address.
@@ -361,8 +367,9 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 3.
     // (An account made through an upstream provider has no password: it
     // is refused as an unknown one is, against the dummy hash.)
+    let completes = matches!(secret, Secret::Password(_));
     let ok = match secret {
-        Secret::Password(password) => {
+        Secret::Password(password) | Secret::PasswordBeforeCode(password) => {
             let stored = user
                 .as_ref()
                 .filter(|_| !matches!(reserved, Reserved::No))
@@ -390,7 +397,8 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 4.
     match &reserved {
         Reserved::Device(bucket) => store.refund_attempt(bucket, now, WINDOW_SECS).await?,
-        Reserved::Account | Reserved::No => store.record_login(&user.id).await?,
+        Reserved::Account | Reserved::No if completes => store.record_login(&user.id).await?,
+        Reserved::Account | Reserved::No => {}
     }
     refund_login(store, peer, now).await?;
     let device = matches!(reserved, Reserved::Device(_));

@@ -268,8 +268,8 @@ pub async fn login<
     .await?;
     let approved = password::approve(store, &client, &params).await?;
     let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
-    let user = password::authenticate(store, issue, &client, &params, presented).await?;
-    if password::has_second_factor(store, &user.id).await? {
+    let (user, second_factor) = password::authenticate(store, issue, &client, &params, presented).await?;
+    if second_factor {
         let token = crate::random::base64url(32)
             .ok_or_else(|| OAuthError::Internal("no randomness for the mfa_token".into()))?;
         store

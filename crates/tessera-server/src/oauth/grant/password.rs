@@ -60,8 +60,8 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceSt
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     let approved = approve(store, client, params).await?;
-    let user = authenticate(store, ctx, client, params, None).await?;
-    if has_second_factor(store, &user.id).await? {
+    let (user, second_factor) = authenticate(store, ctx, client, params, None).await?;
+    if second_factor {
         tracing::info!(target: "audit", user_id = %user.id, client_id = %client.client().id, "password grant refused: the user has a second factor");
         return Err(OAuthError::SecondFactorRequired);
     }
@@ -123,18 +123,35 @@ pub async fn approve_scope<S: ResourceStore>(
 
 /// Check 6: the user, if the password is theirs, from a browser that may
 /// have presented a device cookie (`POST /api/v1/login`, see
-/// [`crate::identity::device`]).
-pub async fn authenticate<S: UserStore + AttemptStore>(
+/// [`crate::identity::device`]), and whether they have a second factor.
+/// For such a user a right password does not clear the account's count of
+/// failures: only the completed sign-in does (issue 19).
+pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &CallingClient,
     params: &Params,
     device: Option<sign_in::Presented<'_>>,
-) -> Result<crate::store::User, OAuthError> {
+) -> Result<(crate::store::User, bool), OAuthError> {
     let username = params.require("username")?;
     let password = Zeroizing::new(params.require("password")?.to_owned());
+    let known = store
+        .user_by_username(&crate::username::normalize(username))
+        .await?;
+    let second_factor = match &known {
+        Some(user) => has_second_factor(store, &user.id).await?,
+        None => false,
+    };
+    let client_id = &client.client().id;
     // 6.
-    sign_in::check_password_from(store, ctx, username, password, &client.client().id, device).await
+    let user = if second_factor {
+        sign_in::check_password_before_code(store, ctx, username, password, client_id, device).await?
+    } else {
+        sign_in::check_password_from(store, ctx, username, password, client_id, device).await?
+    };
+    // (A factor confirmed between the two looks is seen here.)
+    let second_factor = second_factor || has_second_factor(store, &user.id).await?;
+    Ok((user, second_factor))
 }
 
 /// Step 7: the tokens for `user`.
