@@ -35,6 +35,10 @@
 //!    count (a stranger's success) or hands the device's attempt back (a
 //!    known device's: the strangers' count stays, so an owner signing in
 //!    does not give a guesser five fresh tries).
+//!    The password of a user with a second factor clears nothing: the
+//!    count stays until the code is right ([`check_code`], which puts
+//!    one-time and recovery codes through steps 1, 2 and 4 like a
+//!    password).
 //!
 //! # Per address
 //!
