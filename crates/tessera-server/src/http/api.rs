@@ -16,7 +16,9 @@ use super::client_ip::ClientIp;
 use super::cookie::{self, Cookie};
 use super::response::Json;
 use super::{authorization, content_type_is, AppState};
-use crate::oauth::first_party::{self, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
+use crate::oauth::first_party::{
+    self, LoginRequest, LogoutRequest, MfaRequest, RefreshRequest, RegisterRequest,
+};
 use crate::oauth::grant::GrantType;
 use crate::oauth::OAuthError;
 
@@ -100,6 +102,48 @@ pub(super) async fn login(
             &request,
             &state.devices,
             device,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(first_party::Login::Issued(tokens)) => {
+            state.metrics.token_issued(GrantType::Password);
+            issued(&state, tokens)
+        }
+        Ok(first_party::Login::MfaRequired(token)) => Json::no_store(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({
+                "error": "mfa_required",
+                "error_description": "this user signs in with a second factor: POST the mfa_token and a one-time or recovery code to /api/v1/login/mfa",
+                "mfa_token": token.as_str(),
+            }),
+        )
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /api/v1/login/mfa`: the second step of a login for a user with
+/// a second factor; on success the same answer as `POST /api/v1/login`.
+pub(super) async fn login_mfa(
+    State(state): State<Arc<AppState>>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let request: MfaRequest = json_body(&headers, &body)?;
+        let master = state.master.clone();
+        let keys = state.keys();
+        let issue = state.issue(&keys, peer);
+        first_party::login_mfa(
+            &state.store,
+            &issue,
+            &master,
+            authorization(&headers)?,
+            &request,
+            &state.devices,
         )
         .await
     }

@@ -287,6 +287,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/revoke", post(token::revoke))
         .route("/par", post(token::par))
         .route("/api/v1/login", post(api::login))
+        .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))

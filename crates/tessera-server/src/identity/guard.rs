@@ -35,6 +35,10 @@
 //!    count (a stranger's success) or hands the device's attempt back (a
 //!    known device's: the strangers' count stays, so an owner signing in
 //!    does not give a guesser five fresh tries).
+//!    The password of a user with a second factor clears nothing: the
+//!    count stays until the code is right ([`check_code`], which puts
+//!    one-time and recovery codes through steps 1, 2 and 4 like a
+//!    password).
 //!
 //! # Per address
 //!
@@ -163,6 +167,12 @@ pub struct Attempt<'a> {
 pub enum Secret {
     /// A password, checked against the user's password credential.
     Password(Zeroizing<String>),
+    /// The password of a user with a second factor, whose code comes
+    /// next: checked the same way, but a success does not clear the
+    /// account's count (nor hand back its own attempt). Only a completed
+    /// sign-in does ([`check_code`]), so wrong codes cannot be spread over
+    /// fresh password logins to escape the lock.
+    PasswordBeforeCode(Zeroizing<String>),
 }
 
 /// What to do before checking a secret from an address.
@@ -378,8 +388,9 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 3.
     // (An account made through an upstream provider has no password: it
     // is refused as an unknown one is, against the dummy hash.)
+    let completes = matches!(secret, Secret::Password(_));
     let ok = match secret {
-        Secret::Password(password) => {
+        Secret::Password(password) | Secret::PasswordBeforeCode(password) => {
             let stored = user
                 .as_ref()
                 .filter(|_| !matches!(reserved, Reserved::No))
@@ -407,7 +418,8 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 4.
     match &reserved {
         Reserved::Device(bucket) => store.refund_attempt(bucket, now, WINDOW_SECS).await?,
-        Reserved::Account | Reserved::No => store.record_login(&user.id).await?,
+        Reserved::Account | Reserved::No if completes => store.record_login(&user.id).await?,
+        Reserved::Account | Reserved::No => {}
     }
     refund_login(store, peer, now).await?;
     let device = matches!(reserved, Reserved::Device(_));
@@ -420,33 +432,49 @@ fn code_bucket(user_id: &str) -> String {
     format!("code:{user_id}")
 }
 
-/// Checks a second-factor code typed for `user` (named by a first factor
-/// already proven): `verify` says whether the code is good (and spends
-/// it); it runs only once the attempt is reserved against the address
-/// and the account. A wrong code, or any code for a disabled or locked
-/// account, is [`GuardError::BadCredentials`], counted like a wrong
-/// password.
-pub async fn check_code<S, F>(
+/// Checks a one-time or recovery code `user` typed (the second step of a
+/// sign-in, named by a first factor already proven) through the same counts
+/// as a password: the address is reserved and slowed first (step 1); the
+/// attempt is reserved against the account's own count of codes, which a
+/// correct password does not clear, and against the account's lock (step
+/// 2; a locked account is refused without spending the code); a wrong code
+/// counts as a wrong password does, with the same delay and the same answer
+/// ([`GuardError::BadCredentials`]). `verify` checks (and spends) the code;
+/// it runs only once everything is reserved (step 3). Success clears the
+/// counts: the sign-in is complete (step 4). `verify`'s own failures (a
+/// store or sealing fault) come back as they are.
+pub async fn check_code<S, F, E>(store: &S, attempt: &Attempt<'_>, user: &User, verify: F) -> Result<(), E>
+where
+    S: UserStore + AttemptStore,
+    F: std::future::Future<Output = Result<bool, E>>,
+    E: From<GuardError>,
+{
+    check_code_counted(store, attempt, user, verify).await?
+}
+
+/// [`check_code`], with the guard's refusals inside.
+async fn check_code_counted<S, F, E>(
     store: &S,
     attempt: &Attempt<'_>,
     user: &User,
     verify: F,
-) -> Result<(), GuardError>
+) -> Result<Result<(), E>, GuardError>
 where
     S: UserStore + AttemptStore,
-    F: std::future::Future<Output = Result<bool, super::factors::FactorError>>,
+    F: std::future::Future<Output = Result<bool, E>>,
+    E: From<GuardError>,
 {
     let (peer, now, client_id) = (attempt.peer, attempt.now, attempt.client_id);
+    // 1.
     match reserve_login(store, peer, now).await? {
         Verdict::Refuse => {
             tracing::warn!(target: "audit", peer = ?peer, "second factor refused: too many failures from this address");
-            return Err(GuardError::TooManyAttempts);
+            return Ok(Err(GuardError::TooManyAttempts.into()));
         }
         Verdict::Wait(delay) => wait(delay).await,
     }
-    // The account's own count of codes, which a correct password does
-    // not clear (the account's lock count it does): reserved first, so a
-    // burst gets at most LOCK_THRESHOLD evaluations.
+    // 2. The account's own count of codes first, so a burst gets at most
+    // LOCK_THRESHOLD evaluations however often the password is retyped.
     let codes = code_bucket(&user.id);
     let within_codes = store.reserve_attempt(&codes, now, WINDOW_SECS).await?.attempts <= LOCK_THRESHOLD;
     let reserved = !user.is_disabled()
@@ -454,7 +482,15 @@ where
         && store
             .reserve_login(&user.id, now, LOCK_THRESHOLD, now + LOCK_SECONDS)
             .await?;
-    let ok = reserved && verify.await?;
+    // 3.
+    let ok = if reserved {
+        match verify.await {
+            Ok(ok) => ok,
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        false
+    };
     if !ok {
         let why = match (user.is_disabled(), within_codes, reserved) {
             (true, _, _) => "account disabled",
@@ -466,13 +502,14 @@ where
         failed_login(store, peer, now).await?;
         store.record_failure(&codes, now, WINDOW_SECS).await?;
         tokio::time::sleep(FAILURE_DELAY).await;
-        return Err(GuardError::BadCredentials);
+        return Ok(Err(GuardError::BadCredentials.into()));
     }
+    // 4.
     store.refund_attempt(&codes, now, WINDOW_SECS).await?;
     store.record_login(&user.id).await?;
     refund_login(store, peer, now).await?;
     tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, "second factor proven");
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[cfg(test)]

@@ -105,6 +105,14 @@ pub enum OAuthError {
     /// `invalid_grant`), so usernames cannot be probed.
     #[error("invalid username or password")]
     BadCredentials,
+    /// The password was right, but the user has a second factor and the
+    /// password grant has no step for it (issue 19, "no bypass").
+    #[error("this user signs in with a second factor, which the password grant cannot ask for; use the authorization code flow, or POST /api/v1/login and /api/v1/login/mfa")]
+    SecondFactorRequired,
+    /// The mfa_token of `POST /api/v1/login/mfa` is unknown, expired,
+    /// used, dead after too many wrong codes, or another client's.
+    #[error("the mfa_token is invalid, expired or used; sign in again with POST /api/v1/login")]
+    InvalidMfaToken,
     /// Too many failed logins from the client's address (a locked
     /// account is [`OAuthError::BadCredentials`], so locks reveal nothing).
     #[error("too many failed sign-ins from this address; try again later")]
@@ -222,6 +230,18 @@ impl From<crate::identity::guard::GuardError> for OAuthError {
     }
 }
 
+/// A second-factor failure: storage keeps its mapping; a secret that
+/// cannot be opened is a fault of the server.
+impl From<crate::identity::factors::FactorError> for OAuthError {
+    fn from(e: crate::identity::factors::FactorError) -> OAuthError {
+        use crate::identity::factors::FactorError;
+        match e {
+            FactorError::Store(e) => OAuthError::Store(e),
+            other => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// A user-lifecycle failure where the protocol expects none of its
 /// refusals (storage and hashing failures keep their own mapping; the
 /// refusals a caller expects, such as a taken username, it matches first).
@@ -276,6 +296,8 @@ impl OAuthError {
             OAuthError::GrantNotAllowed(_) => "unauthorized_client",
             OAuthError::ScopeNotAllowed | OAuthError::MalformedScope(_) => "invalid_scope",
             OAuthError::BadCredentials
+            | OAuthError::SecondFactorRequired
+            | OAuthError::InvalidMfaToken
             | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken
             | OAuthError::RefreshTokenReplayed
@@ -334,6 +356,8 @@ impl OAuthError {
             | OAuthError::MalformedScope(_)
             | OAuthError::AudienceNotAllowed
             | OAuthError::Target(_)
+            | OAuthError::SecondFactorRequired
+            | OAuthError::InvalidMfaToken
             | OAuthError::BadCredentials
             | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken

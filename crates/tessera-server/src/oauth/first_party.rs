@@ -13,17 +13,20 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access_token::TokenResponse;
-use super::client_auth::{hash_secret, identify, Audience, PublicClients};
+use super::client_auth::{hash_secret, identify, Audience, CallingClient, PublicClients};
 use super::grant::{password, refresh_token};
 use super::introspect::{active_claims, Context};
 use super::sign_in;
 use super::user_tokens::Issue;
 use super::{OAuthError, Params, Scope};
 use crate::identity::device::DeviceKey;
+use crate::identity::factors;
 use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
+use crate::keys::MasterKey;
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
+    AssertionStore, AttemptStore, ClientStore, FactorStore, MfaToken as StoredMfaToken, MfaTokenStore,
+    RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
 };
 
 /// `POST /api/v1/login` body.
@@ -175,12 +178,72 @@ pub async fn register<S: UserStore + AttemptStore>(
     Ok(Registered::Created(user))
 }
 
+/// How long an mfa_token lives: five minutes.
+pub const MFA_TOKEN_SECONDS: i64 = 300;
+
+/// `POST /api/v1/login/mfa` body: the second step of a login.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaRequest {
+    /// The token `POST /api/v1/login` answered with.
+    pub mfa_token: String,
+    /// A one-time code from the user's authenticator, or a recovery code.
+    pub code: String,
+    /// The app's client id (optional: the first step's client is bound to
+    /// the token; when sent, it must be that client).
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+impl std::fmt::Debug for MfaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaRequest")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a correct password gets from `POST /api/v1/login`.
+#[derive(Debug)]
+pub enum Login {
+    /// The tokens: the user has no second factor.
+    Issued(Issued),
+    /// The user has a second factor: the token for
+    /// `POST /api/v1/login/mfa` (answered as 401 `mfa_required`).
+    MfaRequired(MfaToken),
+}
+
+/// A fresh mfa_token, shown once (its `Debug` leaves it out).
+pub struct MfaToken(zeroize::Zeroizing<String>);
+
+impl MfaToken {
+    /// The token, to send to the app.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MfaToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaToken(..)")
+    }
+}
+
 /// Logs a user in for an app: the password grant. A browser's device
 /// cookie (`device`, checked with `devices`) is counted on its own budget
 /// rather than against the account's lock (see [`crate::identity::device`]); a
-/// successful login gets a new one.
+/// successful login gets a new one. A user with a second factor gets no
+/// tokens: [`Login::MfaRequired`], with a token bound to the user, the
+/// client and the scope, for [`login_mfa`].
 pub async fn login<
-    S: ClientStore + AssertionStore + UserStore + AttemptStore + RefreshTokenStore + ResourceStore,
+    S: ClientStore
+        + AssertionStore
+        + UserStore
+        + AttemptStore
+        + RefreshTokenStore
+        + ResourceStore
+        + FactorStore
+        + MfaTokenStore,
 >(
     store: &S,
     issue: &Issue<'_>,
@@ -188,7 +251,7 @@ pub async fn login<
     request: &LoginRequest,
     devices: &DeviceKey,
     device: Option<&str>,
-) -> Result<Issued, OAuthError> {
+) -> Result<Login, OAuthError> {
     let mut params = Params::from_pairs([
         ("client_id", Some(request.client_id.as_str())),
         ("username", Some(request.username.as_str())),
@@ -203,8 +266,134 @@ pub async fn login<
         issue.audience(),
     )
     .await?;
+    let approved = password::approve(store, &client, &params).await?;
     let presented = device.map(|cookie| sign_in::Presented { key: devices, cookie });
-    let (tokens, user) = password::handle_from(store, issue, &client, &params, presented).await?;
+    let (user, second_factor) = password::authenticate(store, issue, &client, &params, presented).await?;
+    if second_factor {
+        let token = crate::random::base64url(32)
+            .ok_or_else(|| OAuthError::Internal("no randomness for the mfa_token".into()))?;
+        store
+            .create_mfa_token(
+                &hash_secret(&token),
+                &StoredMfaToken {
+                    user_id: user.id.clone(),
+                    client_id: client.client().id.clone(),
+                    scope: request.scope.clone(),
+                    expires_at: issue.now + MFA_TOKEN_SECONDS,
+                },
+            )
+            .await?;
+        tracing::info!(target: "audit", user_id = %user.id, client_id = %client.client().id, "login: second factor required");
+        return Ok(Login::MfaRequired(MfaToken(zeroize::Zeroizing::new(token))));
+    }
+    finish(store, issue, &client, &user, &approved, devices)
+        .await
+        .map(Login::Issued)
+}
+
+/// The second step of a login (`POST /api/v1/login/mfa`): the mfa_token
+/// of [`login`] and a one-time or recovery code. In order:
+///
+/// 1. The token is live (known, unexpired, unused, fewer than
+///    [`crate::store::MFA_TOKEN_FAILURES`] wrong codes) and its client is the caller
+///    (identified, and authenticated if confidential, as in [`login`]).
+/// 2. The first step's scope is still allowed to the client.
+/// 3. The code goes through the login guard like a password
+///    ([`throttle::check_code`]): a TOTP code is verified and its time
+///    step advanced (a replay is refused), else a recovery code is spent.
+///    A wrong code counts against the account and the address, and
+///    against the token.
+/// 4. The token is spent in one statement; of two racing uses, one wins.
+/// 5. The tokens, exactly as [`login`] issues them.
+pub async fn login_mfa<
+    S: ClientStore
+        + AssertionStore
+        + UserStore
+        + AttemptStore
+        + RefreshTokenStore
+        + ResourceStore
+        + FactorStore
+        + MfaTokenStore,
+>(
+    store: &S,
+    issue: &Issue<'_>,
+    master: &MasterKey,
+    authorization: Option<&str>,
+    request: &MfaRequest,
+    devices: &DeviceKey,
+) -> Result<Issued, OAuthError> {
+    // 1.
+    let hash = hash_secret(&request.mfa_token);
+    let pending = store
+        .mfa_token(&hash, issue.now)
+        .await?
+        .ok_or(OAuthError::InvalidMfaToken)?;
+    let client_id = request.client_id.as_deref().unwrap_or(&pending.client_id);
+    let mut params = Params::from_pairs([
+        ("client_id", Some(client_id)),
+        ("scope", pending.scope.as_deref()),
+    ]);
+    let client = identify(
+        store,
+        authorization,
+        &mut params,
+        PublicClients::Allowed,
+        issue.audience(),
+    )
+    .await?;
+    if client.client().id != pending.client_id {
+        tracing::warn!(target: "audit", client_id = %client.client().id, "mfa_token of another client refused");
+        return Err(OAuthError::InvalidMfaToken);
+    }
+    let user = store
+        .user(&pending.user_id)
+        .await?
+        .ok_or(OAuthError::InvalidMfaToken)?;
+    // 2.
+    let approved = password::approve_scope(store, &client, &params).await?;
+    // 3.
+    let attempt = throttle::Attempt {
+        now: issue.now,
+        peer: issue.peer,
+        client_id: &client.client().id,
+        device: None,
+    };
+    let checked = throttle::check_code(store, &attempt, &user, async {
+        if factors::verify_totp(store, master, &user.id, &request.code, issue.now)
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        Ok::<_, OAuthError>(factors::use_recovery_code(store, master, &user.id, &request.code).await?)
+    })
+    .await;
+    if let Err(e) = checked {
+        if matches!(e, OAuthError::BadCredentials) {
+            store.mfa_token_failed(&hash).await?;
+        }
+        return Err(e);
+    }
+    // 4.
+    if !store.consume_mfa_token(&hash, issue.now).await? {
+        return Err(OAuthError::InvalidMfaToken);
+    }
+    // 5.
+    finish(store, issue, &client, &user, &approved, devices).await
+}
+
+/// The tokens of a completed login, the same for one step or two: the
+/// grant's tokens, the refresh cookie if the client uses it, and a new
+/// device cookie.
+async fn finish<S: RefreshTokenStore>(
+    store: &S,
+    issue: &Issue<'_>,
+    client: &CallingClient,
+    user: &crate::store::User,
+    approved: &password::Approved,
+    devices: &DeviceKey,
+) -> Result<Issued, OAuthError> {
+    let tokens = password::issue(store, issue, client, user, approved).await?;
     Ok(Issued {
         tokens,
         cookie: client.client().refresh_cookie,

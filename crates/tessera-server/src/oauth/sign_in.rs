@@ -35,6 +35,32 @@ pub async fn check_password<S: UserStore + AttemptStore>(
     check_password_from(store, ctx, username, password, client_id, None).await
 }
 
+/// [`check_password_from`] for a user with a second factor, whose code
+/// comes next: a right password does not clear the account's count of
+/// failures ([`guard::Secret::PasswordBeforeCode`]).
+pub async fn check_password_before_code<S: UserStore + AttemptStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    username: &str,
+    password: Zeroizing<String>,
+    client_id: &str,
+    device: Option<Presented<'_>>,
+) -> Result<User, OAuthError> {
+    let attempt = Attempt {
+        now: ctx.now,
+        peer: ctx.peer,
+        client_id,
+        device,
+    };
+    Ok(guard::check(
+        store,
+        &attempt,
+        username,
+        guard::Secret::PasswordBeforeCode(password),
+    )
+    .await?)
+}
+
 /// [`check_password`] from a browser that may have presented a device
 /// cookie (the login page, `POST /api/v1/login`).
 pub async fn check_password_from<S: UserStore + AttemptStore>(
@@ -76,11 +102,11 @@ pub async fn check_code<S: UserStore + AttemptStore + FactorStore>(
             .await?
             .is_some()
         {
-            return Ok(true);
+            return Ok::<bool, OAuthError>(true);
         }
-        factors::use_recovery_code(store, master, &user.id, code).await
+        Ok(factors::use_recovery_code(store, master, &user.id, code).await?)
     };
-    Ok(guard::check_code(store, &attempt, user, verify).await?)
+    guard::check_code(store, &attempt, user, verify).await
 }
 
 /// Whether `user_id` has a second factor: a confirmed authenticator app

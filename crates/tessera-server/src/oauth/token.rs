@@ -14,8 +14,8 @@ use super::user_tokens::Issue;
 use super::{OAuthError, Params};
 use crate::domain::Registry;
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, CodeStore, DpopProofStore, RefreshTokenStore, ResourceStore,
-    UserStore,
+    AssertionStore, AttemptStore, ClientStore, CodeStore, DpopProofStore, FactorStore, RefreshTokenStore,
+    ResourceStore, UserStore,
 };
 
 /// The server state a token request needs.
@@ -38,7 +38,8 @@ pub async fn handle<
         + RefreshTokenStore
         + CodeStore
         + ResourceStore
-        + DpopProofStore,
+        + DpopProofStore
+        + FactorStore,
 >(
     ctx: &TokenContext<'_, S>,
     body: &[u8],

@@ -20,6 +20,7 @@ mod grants;
 mod interactions;
 mod introspection;
 mod keys;
+mod mfa_tokens;
 mod prune;
 mod pushed;
 mod refresh_tokens;
@@ -50,6 +51,7 @@ pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
+pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use prune::{
     drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
 };
@@ -278,6 +280,11 @@ macro_rules! migrations {
                 29,
                 "factors",
                 include_str!(concat!("../../migrations/", $dir, "/0029_factors.sql")),
+            ),
+            (
+                30,
+                "mfa_tokens",
+                include_str!(concat!("../../migrations/", $dir, "/0030_mfa_tokens.sql")),
             ),
         ]
     };

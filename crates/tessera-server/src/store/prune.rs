@@ -2,7 +2,7 @@
 //! refresh tokens and families, sign-in interactions, revocations of
 //! tokens that have expired anyway, attempt counters whose window has
 //! passed, used client assertions, pushed authorization requests and
-//! initial access tokens that have expired.
+//! initial access tokens and mfa_tokens that have expired.
 //! passed, used client assertions, DPoP proofs and pushed authorization
 //! requests that have expired.
 //!
@@ -47,6 +47,8 @@ pub struct Pruned {
     pub initial_access_tokens: u64,
     /// Used DPoP proofs.
     pub dpop_proofs: u64,
+    /// The JSON API's pending second steps (mfa_tokens).
+    pub mfa_tokens: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -63,6 +65,7 @@ impl std::ops::AddAssign for Pruned {
         self.pushed_requests += other.pushed_requests;
         self.initial_access_tokens += other.initial_access_tokens;
         self.dpop_proofs += other.dpop_proofs;
+        self.mfa_tokens += other.mfa_tokens;
     }
 }
 
@@ -81,6 +84,7 @@ impl Pruned {
             + self.pushed_requests
             + self.initial_access_tokens
             + self.dpop_proofs
+            + self.mfa_tokens
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -101,6 +105,7 @@ impl Pruned {
             self.pushed_requests,
             self.initial_access_tokens,
             self.dpop_proofs,
+            self.mfa_tokens,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -192,6 +197,9 @@ impl PruneStore for Store {
                 .await?,
             dpop_proofs: self
                 .prune_table("dpop_proofs", "jti_hash", "expires_at", now, batch)
+                .await?,
+            mfa_tokens: self
+                .prune_table("mfa_tokens", "token_hash", "expires_at", now, batch)
                 .await?,
         })
     }

@@ -16,7 +16,10 @@
 //!    refused; five failures in a row lock it for five minutes
 //!    ("the authorization server MUST protect the endpoint against
 //!    brute force attacks").
-//! 7. Issue an access token and, if the client may refresh, a refresh
+//! 7. Issue 19, "no bypass": a user with a second factor is refused
+//!    (`invalid_grant`) even after the right password, since this grant
+//!    has no step for the code.
+//! 8. Issue an access token and, if the client may refresh, a refresh
 //!    token in a new family.
 //!
 //! [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
@@ -25,40 +28,72 @@
 use zeroize::Zeroizing;
 
 use crate::domain::resource::accepted_scopes;
-use crate::domain::{Registry, Resources};
+use crate::domain::{Registry, Resources, Target};
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::CallingClient;
 use crate::oauth::user_tokens::{self, Granted, Issue};
 use crate::oauth::{sign_in, OAuthError, Params, Scope};
-use crate::store::{AttemptStore, RefreshTokenStore, ResourceStore, UserStore};
+use crate::store::{AttemptStore, FactorStore, RefreshTokenStore, ResourceStore, UserStore};
 
 /// The grant type this module serves.
 pub const GRANT_TYPE: super::GrantType = super::GrantType::Password;
+
+/// What checks 4 and 5 granted a request: the scope, the resources, and
+/// the access token's target. Issued by [`issue`] once the user is known
+/// (after step 6, and for the JSON API after its second step).
+#[derive(Debug)]
+pub struct Approved {
+    scope: Scope,
+    resources: Resources,
+    target: Option<Target>,
+}
+
 /// Handles a password grant request (the token endpoint: no device
-/// cookie, so the account's plain lock applies).
-pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceStore>(
+/// cookie, so the account's plain lock applies). A user with a second
+/// factor is refused after a correct password
+/// ([`OAuthError::SecondFactorRequired`]): this grant has no second step,
+/// and a password alone must not be enough (issue 19, "no bypass").
+pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceStore + FactorStore>(
     store: &S,
     ctx: &Issue<'_>,
     client: &CallingClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
-    let (tokens, _) = handle_from(store, ctx, client, params, None).await?;
-    Ok(tokens)
+    let approved = approve(store, client, params).await?;
+    let (user, second_factor) = authenticate(store, ctx, client, params, None).await?;
+    if second_factor {
+        tracing::info!(target: "audit", user_id = %user.id, client_id = %client.client().id, "password grant refused: the user has a second factor");
+        return Err(OAuthError::SecondFactorRequired);
+    }
+    issue(store, ctx, client, &user, &approved).await
 }
 
-/// [`handle`] for a browser that may have presented a device cookie
-/// (`POST /api/v1/login`, see [`crate::oauth::device`]); the tokens and
-/// the user they were issued for.
-pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore + ResourceStore>(
+/// Whether the user has a second factor: a confirmed authenticator
+/// (recovery codes alone do not count; they stand in for one).
+pub async fn has_second_factor<S: FactorStore>(store: &S, user_id: &str) -> Result<bool, OAuthError> {
+    Ok(store.totp(user_id).await?.is_some_and(|t| t.confirmed))
+}
+
+/// Checks 2 (`username` and `password` present), 4 and 5 of the module
+/// docs: what the request may be granted.
+pub async fn approve<S: ResourceStore>(
     store: &S,
-    ctx: &Issue<'_>,
     client: &CallingClient,
     params: &Params,
-    device: Option<sign_in::Presented<'_>>,
-) -> Result<(TokenResponse, crate::store::User), OAuthError> {
+) -> Result<Approved, OAuthError> {
     // 2.
-    let username = params.require("username")?;
-    let password = Zeroizing::new(params.require("password")?.to_owned());
+    params.require("username")?;
+    params.require("password")?;
+    approve_scope(store, client, params).await
+}
+
+/// Checks 4 and 5 alone (the JSON API's second step asks them again of
+/// the first step's scope).
+pub async fn approve_scope<S: ResourceStore>(
+    store: &S,
+    client: &CallingClient,
+    params: &Params,
+) -> Result<Approved, OAuthError> {
     let client = client.client();
     // 4.
     if !client.may_use(GRANT_TYPE) {
@@ -73,22 +108,66 @@ pub async fn handle_from<S: UserStore + AttemptStore + RefreshTokenStore + Resou
     };
     let accepted = accepted_scopes(registry.resolve(client, &resources)?);
     let requested = params.get("scope").map(Scope::parse).transpose()?;
-    let granted = client
+    let scope = client
         .scopes
         .union(&accepted)
         .narrow(requested.as_ref())
         .ok_or(OAuthError::ScopeNotAllowed)?;
-    let target = registry.target(client, &resources, Resources::none(), &granted)?;
-    // 6.
-    let user = sign_in::check_password_from(store, ctx, username, password, &client.id, device).await?;
-    // 7.
-    let granted = Granted {
-        scope: &granted,
-        resources: &resources,
-        target: target.as_ref(),
+    let target = registry.target(client, &resources, Resources::none(), &scope)?;
+    Ok(Approved {
+        scope,
+        resources,
+        target,
+    })
+}
+
+/// Check 6: the user, if the password is theirs, from a browser that may
+/// have presented a device cookie (`POST /api/v1/login`, see
+/// [`crate::identity::device`]), and whether they have a second factor.
+/// For such a user a right password does not clear the account's count of
+/// failures: only the completed sign-in does (issue 19).
+pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &CallingClient,
+    params: &Params,
+    device: Option<sign_in::Presented<'_>>,
+) -> Result<(crate::store::User, bool), OAuthError> {
+    let username = params.require("username")?;
+    let password = Zeroizing::new(params.require("password")?.to_owned());
+    let known = store
+        .user_by_username(&crate::username::normalize(username))
+        .await?;
+    let second_factor = match &known {
+        Some(user) => has_second_factor(store, &user.id).await?,
+        None => false,
     };
-    let tokens = user_tokens::issue(store, ctx, client, &user, granted).await?;
-    Ok((tokens, user))
+    let client_id = &client.client().id;
+    // 6.
+    let user = if second_factor {
+        sign_in::check_password_before_code(store, ctx, username, password, client_id, device).await?
+    } else {
+        sign_in::check_password_from(store, ctx, username, password, client_id, device).await?
+    };
+    // (A factor confirmed between the two looks is seen here.)
+    let second_factor = second_factor || has_second_factor(store, &user.id).await?;
+    Ok((user, second_factor))
+}
+
+/// Step 7: the tokens for `user`.
+pub async fn issue<S: RefreshTokenStore>(
+    store: &S,
+    ctx: &Issue<'_>,
+    client: &CallingClient,
+    user: &crate::store::User,
+    approved: &Approved,
+) -> Result<TokenResponse, OAuthError> {
+    let granted = Granted {
+        scope: &approved.scope,
+        resources: &approved.resources,
+        target: approved.target.as_ref(),
+    };
+    user_tokens::issue(store, ctx, client.client(), user, granted).await
 }
 
 #[cfg(test)]
@@ -205,6 +284,47 @@ mod tests {
             let result = handle(&store, &ctx, client, &fixtures::params(&form)).await;
             assert!(expect(&result), "{check}: {result:?}");
         }
+    }
+
+    /// 7. Issue 19, "no bypass": once alice has a confirmed authenticator,
+    /// her right password gets `invalid_grant` saying why (a wrong one
+    /// still gets the plain wrong-password answer); an enrollment not yet
+    /// confirmed does not count.
+    #[tokio::test]
+    async fn a_user_with_a_second_factor_is_refused_after_a_correct_password() {
+        use crate::identity::{factors, totp};
+        let (store, [app, _, _]) = setup().await;
+        let ctx = fixtures::issue(fixtures::NOW);
+        let right = fixtures::params("username=alice&password=alice%27s%20long%20password");
+        let wrong = fixtures::params("username=alice&password=not%20her%20password");
+        let master = fixtures::master_key();
+        let enrollment = factors::enroll_totp(&store, master, "u1", fixtures::NOW)
+            .await
+            .unwrap();
+        let pending = handle(&store, &ctx, &app, &right).await;
+        assert!(
+            pending.is_ok(),
+            "an unconfirmed enrollment does not count: {pending:?}"
+        );
+        let code = totp::code_at(&enrollment.secret, totp::step_of(fixtures::NOW));
+        assert!(factors::confirm_totp(&store, master, "u1", &code, fixtures::NOW)
+            .await
+            .unwrap());
+        let refused = handle(&store, &ctx, &app, &right).await;
+        assert!(
+            matches!(refused, Err(OAuthError::SecondFactorRequired)),
+            "{refused:?}"
+        );
+        let e = refused.unwrap_err();
+        assert_eq!(e.code(), "invalid_grant");
+        assert!(
+            e.description().contains("authorization code flow"),
+            "{}",
+            e.description()
+        );
+        assert!(e.description().contains("/api/v1/login"), "{}", e.description());
+        let bad = handle(&store, &ctx, &app, &wrong).await;
+        assert!(matches!(bad, Err(OAuthError::BadCredentials)), "{bad:?}");
     }
 
     /// 6. "MUST protect the endpoint against brute force attacks": after
