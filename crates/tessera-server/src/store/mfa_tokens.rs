@@ -5,7 +5,7 @@
 //!
 //! Only the token's SHA-256 is stored. It is bound to the user and client
 //! of the first step (and the scope asked for), lives
-//! [`crate::oauth::first_party::MFA_TOKEN_SECONDS`], and is spent by
+//! `MFA_TOKEN_SECONDS` (the first-party API sets it), and is spent by
 //! [`MfaTokenStore::consume_mfa_token`], one conditional `DELETE`: of two
 //! racing uses exactly one wins. Each wrong code is counted on the row;
 //! at [`MFA_TOKEN_FAILURES`] the token is dead.
