@@ -398,20 +398,14 @@ pub fn consent(c: &Consent<'_>) -> String {
         .client_host
         .map(|h| format!("<p class=\"client-host\">From <strong>{}</strong></p>", escape(h)))
         .unwrap_or_default();
-    let unvetted = if c.client_host.is_none() {
-        unvetted_notice(c.provenance).to_owned()
-    } else if c.provenance.is_vetted() {
-        String::new()
-    } else {
-        format!(
+    let unvetted = match c.client_host {
+        Some(h) if !c.provenance.is_vetted() => format!(
             "<p class=\"warning\" role=\"note\">{client} is not an app registered with this server: \
-             nobody here has checked it. Allow only if you trust {who}.</p>",
+             nobody here has checked it. Allow only if you trust <strong>{host}</strong>.</p>",
             client = escape(c.client_name),
-            who = c
-                .client_host
-                .map(|h| format!("<strong>{}</strong>", escape(h)))
-                .unwrap_or_else(|| "it".into()),
-        )
+            host = escape(h),
+        ),
+        _ => unvetted_notice(c.provenance).to_owned(),
     };
     page(
         "Allow access",
