@@ -4,11 +4,13 @@
 //! Vocabulary and entities live in [`domain`], client registration and
 //! authentication in [`clients`], protocol rules in [`oauth`] (no HTTP
 //! types), storage in [`store`] (SQLite or PostgreSQL), the thin HTTP
-//! layer in [`http`], pages in [`ui`], and the commands in [`cli`]. ARCHITECTURE.md walks a token
+//! layer in [`http`], pages in [`ui`], the person's own page in [`account`], and the commands in
+//! [`cli`]. ARCHITECTURE.md walks a token
 //! request and a browser sign-in through them file by file.
 
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;

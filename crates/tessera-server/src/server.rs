@@ -150,6 +150,14 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             tracing::info!(provider = %upstream.id, key, moved, "linked identities now keyed by the provider's identity key");
         }
     }
+    // The account page's own client (a first-party client of this
+    // issuer); without it `/account` cannot sign anyone in, which is no
+    // reason to refuse to serve tokens.
+    if let Err(e) =
+        crate::account::sign_in::ensure_client(&store, &config.issuer(), UnixTime::now().as_secs()).await
+    {
+        tracing::warn!("the account page is unavailable: its client could not be registered: {e}");
+    }
     Ok(Prepared {
         state: Arc::new(
             AppState::new(

@@ -28,17 +28,6 @@ const PASSWORD: &str = "correct horse battery";
 const TWO_FACTORS: &str = "urn:tessera:acr:2fa";
 const ONE_FACTOR: &str = "urn:tessera:acr:1fa";
 
-/// The master key the server of `database` uses (the test server's: for
-/// SQLite beside the database file, for PostgreSQL the process's file).
-fn master_of(database: &str) -> MasterKey {
-    let path = match database.strip_prefix("sqlite://") {
-        Some(file) => std::path::Path::new(file).with_file_name("master.key"),
-        None => std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id())),
-    };
-    let text = std::fs::read_to_string(&path).unwrap();
-    MasterKey::from_base64url(text.trim()).unwrap()
-}
-
 fn now() -> i64 {
     UnixTime::now().as_secs()
 }
@@ -124,7 +113,7 @@ async fn id_token_claims(server: &Running, code: &str) -> Value {
 
 async fn two_factor_sign_in(database: &str) {
     let (server, store) = setup(database).await;
-    let master = master_of(database);
+    let master = support::master_key_of(database);
     let secret = enroll(&store, &master, "u-ann").await;
 
     // The password alone: the code form, no session.
@@ -202,7 +191,7 @@ async fn two_factor_sign_in_postgres() {
 async fn wrong_codes_count_and_lock() {
     let database = support::sqlite_url();
     let (server, store) = setup(&database).await;
-    let master = master_of(&database);
+    let master = support::master_key_of(&database);
     let secret = enroll(&store, &master, "u-ann").await;
 
     let mut browser = Browser::default();
@@ -250,7 +239,7 @@ async fn wrong_codes_count_and_lock() {
 async fn a_correct_password_does_not_reset_wrong_codes() {
     let database = support::sqlite_url();
     let (server, store) = setup(&database).await;
-    let master = master_of(&database);
+    let master = support::master_key_of(&database);
     let secret = enroll(&store, &master, "u-ann").await;
     let wrong = wrong_code(&secret);
 
@@ -279,7 +268,7 @@ async fn a_correct_password_does_not_reset_wrong_codes() {
 async fn a_recovery_code_works_once() {
     let database = support::sqlite_url();
     let (server, store) = setup(&database).await;
-    let master = master_of(&database);
+    let master = support::master_key_of(&database);
     enroll(&store, &master, "u-ann").await;
     let codes = factors::new_recovery_codes(&store, &master, "u-ann", now())
         .await
@@ -313,7 +302,7 @@ async fn a_recovery_code_works_once() {
 async fn without_a_second_factor_one_factor() {
     let database = support::sqlite_url();
     let (server, store) = setup(&database).await;
-    let master = master_of(&database);
+    let master = support::master_key_of(&database);
 
     for prepare in ["none", "unconfirmed", "recovery codes alone"] {
         match prepare {

@@ -38,6 +38,17 @@ mod fake_provider;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The master key the test server of `database` uses: for SQLite the
+/// file beside the database, for PostgreSQL this process's file.
+pub fn master_key_of(database: &str) -> tessera_server::keys::MasterKey {
+    let path = match database.strip_prefix("sqlite://") {
+        Some(file) => std::path::Path::new(file).with_file_name("master.key"),
+        None => std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id())),
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    tessera_server::keys::MasterKey::from_base64url(text.trim()).unwrap()
+}
+
 /// A fresh SQLite database URL in a temp folder (with its own master key).
 pub fn sqlite_url() -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);

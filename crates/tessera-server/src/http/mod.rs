@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse the request, call `oauth`, and render.
 //! [`router`] builds the whole app, so tests can drive it.
 
+mod account;
 mod api;
 mod authorize;
 mod bearer;
@@ -286,6 +287,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/introspect", post(token::introspect))
         .route("/revoke", post(token::revoke))
         .route("/par", post(token::par))
+        .route("/account", get(account::show))
+        .route(crate::account::sign_in::CALLBACK, get(account::callback))
+        .route(
+            "/account/totp",
+            get(account::add_authenticator_page).post(account::confirm_authenticator),
+        )
+        .route("/account/totp/remove", post(account::remove_authenticator))
+        .route("/account/recovery-codes", post(account::new_recovery_codes))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))

@@ -95,6 +95,22 @@ pub async fn enroll_totp(
     Ok(Enrollment { id, secret })
 }
 
+/// `user_id`'s enrollment waiting for confirmation, opened again (to show
+/// it once more after a mistyped code), if there is one.
+pub async fn pending_totp(
+    store: &impl FactorStore,
+    master: &MasterKey,
+    user_id: &str,
+) -> Result<Option<Enrollment>, FactorError> {
+    match store.totp(user_id).await? {
+        Some(t) if !t.confirmed => Ok(Some(Enrollment {
+            secret: open(master, &t)?,
+            id: t.id,
+        })),
+        _ => Ok(None),
+    }
+}
+
 /// The opened secret of a stored credential.
 fn open(master: &MasterKey, stored: &StoredTotp) -> Result<totp::TotpSecret, FactorError> {
     let bytes = master.open(&stored.id, &stored.secret_sealed)?;

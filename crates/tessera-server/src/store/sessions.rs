@@ -46,6 +46,13 @@ pub trait SessionStore {
         &self,
         id_hash: &[u8],
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends every session of `user_id` but the one whose `sid` is `keep`
+    /// (after a change to how the user signs in); how many ended.
+    fn end_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
 }
 
 impl SessionStore for Store {
@@ -98,6 +105,17 @@ impl SessionStore for Store {
                 .execute(self.pool())
                 .await?;
             Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn end_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, StoreError> {
+        retried!("sessions end", Repeat::Safe, async {
+            let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sid <> $2")
+                .bind(user_id)
+                .bind(keep)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected())
         })
     }
 }

@@ -3,6 +3,8 @@
 //! escaped. The HTTP layer adds the security headers ([`SECURITY_HEADERS`],
 //! [`content_security_policy`]).
 
+pub mod account;
+
 use crate::domain::Provenance;
 use crate::oauth::Scope;
 
@@ -83,7 +85,9 @@ button{width:100%;margin-top:1.25rem;padding:.65rem;border:0;border-radius:8px;b
 button.secondary{background:#eef0f6;color:#1d2130;margin-top:.5rem}\
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .75rem;margin:0 0 1rem}\
 .notice{background:#fff6e0;color:#6b4a00;border-radius:8px;padding:.6rem .75rem;margin:0 0 1rem}\
-ul{padding-left:1.2rem;margin:.5rem 0 0}li{margin:.2rem 0}code{font-size:.9em}";
+ul{padding-left:1.2rem;margin:.5rem 0 0}li{margin:.2rem 0}code{font-size:.9em;word-break:break-all}\
+h2{font-size:1.05rem;margin:1.25rem 0 .25rem}pre{background:#f3f4f8;padding:.75rem;border-radius:8px;font-size:1.05rem}\
+.qr svg{display:block;margin:0 auto;max-width:100%;height:auto}";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {

@@ -1,0 +1,66 @@
+//! The signed-in person's own page, `/account`: what they may see and
+//! change about themselves, and the rules around it. The HTTP handlers
+//! (`http::account`) are thin shells over these functions.
+//!
+//! - **Signing in** ([`sign_in`]): the page is a first-party client of
+//!   Tessera's own (`tessera-account`). A browser without a session, or
+//!   whose sign-in is too old for a change, goes through the normal
+//!   `/authorize` interaction, so the same policy, second factors and
+//!   step-up apply as for any app.
+//! - **Second factors** ([`factors`]): adding an authenticator app (TOTP,
+//!   RFC 6238), removing it, and new recovery codes. Every change needs a
+//!   sign-in at most [`sign_in::FRESH_FOR`] seconds old, is audited, and
+//!   ends the user's other sessions (whoever else holds one may be who the
+//!   change locks out).
+
+pub mod factors;
+pub mod sign_in;
+
+use crate::identity::factors::FactorError;
+use crate::oauth::OAuthError;
+use crate::store::StoreError;
+
+/// Why an account step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The callback's `state` is not one this browser started.
+    #[error("this sign-in was not started by this browser")]
+    NotThisBrowser,
+    /// The code could not be redeemed (expired, used, or not this
+    /// client's).
+    #[error("the sign-in could not be completed: {0}")]
+    Code(OAuthError),
+    /// The change needs a recent sign-in.
+    #[error("this change needs a recent sign-in")]
+    NotFresh,
+    /// A one-time code that does not match.
+    #[error("that code is not right")]
+    WrongCode,
+    /// Nothing to do: no such factor, or no enrollment waiting.
+    #[error("there is no such sign-in method")]
+    NoSuchFactor,
+    /// The user already has an authenticator app.
+    #[error("an authenticator app is already set up")]
+    AlreadyEnrolled,
+    /// The system RNG failed.
+    #[error("no randomness")]
+    Random,
+    /// A factor's secret could not be handled.
+    #[error(transparent)]
+    Factor(FactorError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FactorError> for AccountError {
+    fn from(e: FactorError) -> AccountError {
+        match e {
+            FactorError::AlreadyEnrolled => AccountError::AlreadyEnrolled,
+            FactorError::NothingToConfirm => AccountError::NoSuchFactor,
+            FactorError::Random => AccountError::Random,
+            FactorError::Store(e) => AccountError::Store(e),
+            e => AccountError::Factor(e),
+        }
+    }
+}

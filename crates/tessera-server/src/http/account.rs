@@ -1,0 +1,322 @@
+//! `/account` and its pages: thin handlers over [`crate::account`]. Each
+//! reads the browser's cookies, finds who is signed in, calls one account
+//! function and renders the page or a 303.
+//!
+//! A browser without a session, or whose sign-in is too old for a change,
+//! is sent through `/authorize` as the account client
+//! ([`crate::account::sign_in`]) and comes back at `/account/callback`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_jwt::UnixTime;
+use zeroize::Zeroizing;
+
+use super::browser::{self, page, see_other, BrowserForm, BrowserQuery};
+use super::cookie::Cookie;
+use super::AppState;
+use crate::account::factors as account_factors;
+use crate::account::sign_in::{self, Then};
+use crate::account::AccountError;
+use crate::oauth::interaction::binding_for;
+use crate::oauth::token::TokenContext;
+use crate::store::Session;
+use crate::ui;
+use crate::ui::account as pages;
+
+/// What just happened, said at the top of `/account` after a 303: a fixed
+/// set, so the query cannot put words on the page.
+#[derive(Clone, Copy)]
+enum Done {
+    AuthenticatorAdded,
+    AuthenticatorRemoved,
+}
+
+impl Done {
+    const ALL: [Done; 2] = [Done::AuthenticatorAdded, Done::AuthenticatorRemoved];
+
+    fn name(self) -> &'static str {
+        match self {
+            Done::AuthenticatorAdded => "authenticator-added",
+            Done::AuthenticatorRemoved => "authenticator-removed",
+        }
+    }
+
+    fn notice(self) -> &'static str {
+        match self {
+            Done::AuthenticatorAdded => {
+                "Your authenticator app is on: signing in now asks for its code. Other sessions were signed out."
+            }
+            Done::AuthenticatorRemoved => "Your authenticator app was removed. Other sessions were signed out.",
+        }
+    }
+}
+
+/// Sends the browser to sign in for the account page, then to `then`
+/// (`fresh`: unless its sign-in is at most five minutes old), giving it a
+/// binding cookie if it has none.
+fn sign_in_first(state: &AppState, binding: Option<&str>, then: Then, fresh: bool) -> Response {
+    let (binding, new_binding) = match binding_for(binding) {
+        Ok(b) => b,
+        Err(e) => return browser::internal(&e),
+    };
+    let url = match sign_in::start(&state.issuer, &binding, then, fresh) {
+        Ok(url) => url,
+        Err(e) => return failed(&e),
+    };
+    let mut response = see_other(&url);
+    if let Some(value) = new_binding {
+        match Cookie::Binding.set(browser::https(state), &value) {
+            Ok(cookie) => cookie.append_to(&mut response),
+            Err(e) => return browser::internal(&crate::oauth::OAuthError::Internal(e.to_string())),
+        }
+    }
+    response
+}
+
+/// A page for an error no request should meet (storage, randomness).
+fn failed(e: &AccountError) -> Response {
+    tracing::error!("account page failed: {e}");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ui::error("The server could not show your account. Try again."),
+        &[],
+    )
+}
+
+/// The signed-in session, or the answer that signs the browser in first.
+async fn session_or_sign_in(
+    state: &AppState,
+    session_cookie: Option<&str>,
+    binding: Option<&str>,
+    then: Then,
+) -> Result<Session, Response> {
+    let now = UnixTime::now().as_secs();
+    match sign_in::signed_in(&state.store, session_cookie, now).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(sign_in_first(state, binding, then, false)),
+        Err(e) => Err(failed(&e)),
+    }
+}
+
+/// `GET /account`.
+pub(super) async fn show(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let browser = sent.browser();
+    let session = match session_or_sign_in(&state, browser.session, browser.binding, Then::Account).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Some(binding) = browser.binding else {
+        // The session outlived the binding cookie: sign in again, which
+        // sets one.
+        return sign_in_first(&state, None, Then::Account, true);
+    };
+    let done = sent
+        .query
+        .get("done")
+        .and_then(|d| Done::ALL.into_iter().find(|x| x.name() == d));
+    render_account(&state, &session, binding, done.map(Done::notice)).await
+}
+
+async fn render_account(
+    state: &AppState,
+    session: &Session,
+    binding: &str,
+    notice: Option<&str>,
+) -> Response {
+    let overview = match account_factors::overview(&state.store, &session.user_id).await {
+        Ok(o) => o,
+        Err(e) => return failed(&e),
+    };
+    let username = match crate::store::UserStore::user(&state.store, &session.user_id).await {
+        Ok(Some(user)) => user.username,
+        Ok(None) => return sign_in_first(state, Some(binding), Then::Account, true),
+        Err(e) => return failed(&e.into()),
+    };
+    let csrf = sign_in::form_token(binding, session);
+    page(
+        StatusCode::OK,
+        pages::account(&pages::Account {
+            username: &username,
+            csrf: &csrf,
+            notice,
+            authenticator: overview.authenticator.as_ref().map(|(id, at)| (id.as_str(), *at)),
+            recovery_codes_left: overview
+                .has_second_factor()
+                .then_some(overview.recovery_codes_left.unwrap_or(0)),
+        }),
+        &[],
+    )
+}
+
+/// `GET /account/callback`: back from `/authorize`.
+pub(super) async fn callback(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let browser = sent.browser();
+    let (Some(code), Some(state_param)) = (sent.query.get("code"), sent.query.get("state")) else {
+        // An error from /authorize (the person cancelled, or a policy
+        // refused): say so, with a way back.
+        let why = sent.query.get("error").unwrap_or("invalid_request");
+        tracing::info!(target: "audit", error = why, "account sign-in did not complete");
+        return page(
+            StatusCode::BAD_REQUEST,
+            ui::error("The sign-in to your account did not complete. Open /account to try again."),
+            &[],
+        );
+    };
+    let now = UnixTime::now().as_secs();
+    let session = match sign_in::signed_in(&state.store, browser.session, now).await {
+        Ok(s) => s,
+        Err(e) => return failed(&e),
+    };
+    let keys = state.keys();
+    let ctx = TokenContext {
+        store: &state.store,
+        issue: state.issue(&keys, browser.peer),
+        id_signer: &keys.id_tokens,
+    };
+    match sign_in::finish(&ctx, browser.binding, code, state_param, session.as_ref()).await {
+        Ok(then) => see_other(then.path()),
+        Err(AccountError::NotThisBrowser | AccountError::Code(_)) => page(
+            StatusCode::BAD_REQUEST,
+            ui::error("This sign-in link is not valid in this browser, or was already used. Open /account to try again."),
+            &[],
+        ),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `GET /account/totp`: a new authenticator secret to scan and confirm.
+pub(super) async fn add_authenticator_page(
+    State(state): State<Arc<AppState>>,
+    sent: BrowserQuery,
+) -> Response {
+    let browser = sent.browser();
+    let session =
+        match session_or_sign_in(&state, browser.session, browser.binding, Then::AddAuthenticator).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let now = UnixTime::now().as_secs();
+    let Some(binding) = browser.binding.filter(|_| sign_in::fresh(&session, now)) else {
+        return sign_in_first(&state, browser.binding, Then::AddAuthenticator, true);
+    };
+    match account_factors::begin_authenticator(&state.store, &state.master, &state.issuer, &session, now)
+        .await
+    {
+        Ok(to_confirm) => enrollment_page(binding, &session, &to_confirm, None),
+        Err(AccountError::AlreadyEnrolled) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::AddAuthenticator, true),
+        Err(e) => failed(&e),
+    }
+}
+
+fn enrollment_page(
+    binding: &str,
+    session: &Session,
+    to_confirm: &account_factors::ToConfirm,
+    error: Option<&str>,
+) -> Response {
+    let secret = to_confirm.enrollment.secret.base32();
+    let csrf = sign_in::form_token(binding, session);
+    page(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        pages::add_authenticator(&pages::AddAuthenticator {
+            uri: &to_confirm.uri,
+            secret: &secret,
+            csrf: &csrf,
+            error,
+        }),
+        &[],
+    )
+}
+
+/// A form to an account page from a signed-in browser, with a good CSRF
+/// token: the session and the binding, or the answer that refuses it.
+async fn signed_form<'f>(state: &AppState, sent: &'f BrowserForm) -> Result<(Session, &'f str), Response> {
+    let browser = sent.browser();
+    let session = session_or_sign_in(state, browser.session, browser.binding, Then::Account).await?;
+    let csrf = sent.form.get("csrf").unwrap_or("");
+    match browser.binding {
+        Some(binding) if sign_in::form_ok(Some(binding), &session, csrf) => Ok((session, binding)),
+        _ => Err(page(
+            StatusCode::FORBIDDEN,
+            ui::error("This form did not come from your account page. Open /account and try again."),
+            &[],
+        )),
+    }
+}
+
+/// `POST /account/totp`: confirms the new authenticator with one code.
+pub(super) async fn confirm_authenticator(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let code = sent.form.get("code").unwrap_or("");
+    match account_factors::confirm_authenticator(&state.store, &state.master, &session, code, now).await {
+        Ok(added) => match added.recovery_codes {
+            Some(codes) => codes_page("Your authenticator app is on", &codes),
+            None => see_other(&format!("/account?done={}", Done::AuthenticatorAdded.name())),
+        },
+        Err(AccountError::WrongCode) => {
+            match account_factors::pending_authenticator(&state.store, &state.master, &state.issuer, &session)
+                .await
+            {
+                Ok(to_confirm) => enrollment_page(
+                    binding,
+                    &session,
+                    &to_confirm,
+                    Some("That code is not right. Check the time on your device and type the newest code."),
+                ),
+                Err(AccountError::NoSuchFactor) => see_other("/account/totp"),
+                Err(e) => failed(&e),
+            }
+        }
+        Err(AccountError::NoSuchFactor) => see_other("/account/totp"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::AddAuthenticator, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/totp/remove`.
+pub(super) async fn remove_authenticator(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let id = sent.form.get("id").unwrap_or("");
+    match account_factors::remove_authenticator(&state.store, &session, id, now).await {
+        Ok(()) => see_other(&format!("/account?done={}", Done::AuthenticatorRemoved.name())),
+        Err(AccountError::NoSuchFactor) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/recovery-codes`: a new set, shown once.
+pub(super) async fn new_recovery_codes(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    match account_factors::new_recovery_codes(&state.store, &state.master, &session, now).await {
+        Ok(codes) => codes_page("Your new recovery codes", &codes),
+        Err(AccountError::NoSuchFactor) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+fn codes_page(heading: &str, codes: &[Zeroizing<String>]) -> Response {
+    let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    page(StatusCode::OK, pages::recovery_codes(heading, &codes), &[])
+}
