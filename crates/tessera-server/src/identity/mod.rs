@@ -14,3 +14,4 @@ pub mod guard;
 pub mod recovery;
 pub mod totp;
 pub mod users;
+pub mod webauthn;
