@@ -105,8 +105,9 @@ pub enum WebAuthnError {
     Counter,
 }
 
-/// SHA-256, as WebAuthn uses it for `rpIdHash` and the client data hash.
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+/// SHA-256, as WebAuthn uses it for `rpIdHash` and the client data hash
+/// (and Tessera for stored challenges).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
