@@ -325,4 +325,33 @@ pub(crate) mod tests {
             );
         }
     }
+
+    /// Every truncation and every single-bit flip of a real attestation
+    /// object (the §16 ES256 vector) is refused or accepted without a
+    /// panic; a cheap stand-in for the fuzz target in `fuzz/`.
+    #[test]
+    fn mutated_attestation_objects_never_panic() {
+        let vector = &v::NONE_ES256;
+        let challenge = hex(vector.registration_challenge);
+        let cd = hex(vector.registration_client_data_json);
+        let object = hex(vector.attestation_object);
+        let expected = vector_expected(&challenge, false);
+        let mut accepted = 0;
+        for len in 0..object.len() {
+            assert!(verify_registration(&cd, &object[..len], &expected).is_err());
+        }
+        for at in 0..object.len() {
+            for bit in 0..8 {
+                let mut mutated = object.clone();
+                mutated[at] ^= 1 << bit;
+                if verify_registration(&cd, &mutated, &expected).is_ok() {
+                    accepted += 1;
+                }
+            }
+        }
+        // Only flips inside the opaque parts (aaguid, credential id, the
+        // counter, ignored flag bits, key bytes that stay on the curve... )
+        // can pass; most do not.
+        assert!(accepted < object.len() * 8 / 2, "{accepted}");
+    }
 }
