@@ -35,7 +35,9 @@ fn b64(b: &[u8]) -> String {
 }
 
 fn unb64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 fn sha256(b: &[u8]) -> Vec<u8> {
@@ -81,7 +83,8 @@ struct Authenticator {
 
 impl Authenticator {
     fn new(credential_id: &[u8]) -> Authenticator {
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).unwrap();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).unwrap();
         Authenticator {
             key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap(),
             credential_id: credential_id.to_vec(),
@@ -149,7 +152,13 @@ impl Authenticator {
 
     /// `PublicKeyCredential.toJSON()` of an assertion answering `options`
     /// (the request options JSON) with counter `count`.
-    fn sign_in(&self, rp: &RelyingParty, options: &serde_json::Value, count: u32, handle: Option<&[u8]>) -> String {
+    fn sign_in(
+        &self,
+        rp: &RelyingParty,
+        options: &serde_json::Value,
+        count: u32,
+        handle: Option<&[u8]>,
+    ) -> String {
         let challenge = options["challenge"].as_str().unwrap();
         let client_data = Self::client_data("webauthn.get", challenge, &rp.origin);
         let data = self.auth_data(&rp.id, 0x05, count, false);
@@ -187,11 +196,27 @@ async fn store_with_users(db: &str) -> Store {
     store
 }
 
-async fn register(store: &Store, user_id: &str, auth: &Authenticator, now: i64) -> Result<Passkey, PasskeyError> {
+async fn register(
+    store: &Store,
+    user_id: &str,
+    auth: &Authenticator,
+    now: i64,
+) -> Result<Passkey, PasskeyError> {
     let user = store.user(user_id).await.unwrap().unwrap();
-    let options = passkeys::begin_registration(store, &user, &rp(), BROWSER, now).await.unwrap();
+    let options = passkeys::begin_registration(store, &user, &rp(), BROWSER, now)
+        .await
+        .unwrap();
     let options = serde_json::to_value(&options).unwrap();
-    passkeys::finish_registration(store, &user, &rp(), BROWSER, &auth.register(&rp(), &options), "My key", now).await
+    passkeys::finish_registration(
+        store,
+        &user,
+        &rp(),
+        BROWSER,
+        &auth.register(&rp(), &options),
+        "My key",
+        now,
+    )
+    .await
 }
 
 /// Register, sign in passwordless and as a second factor, and every
@@ -203,7 +228,9 @@ async fn register_and_sign_in(db: &str) {
 
     // Registration; the options name the user by handle, not username.
     let ann = store.user("u-ann").await.unwrap().unwrap();
-    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW).await.unwrap();
+    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW)
+        .await
+        .unwrap();
     let options = serde_json::to_value(&options).unwrap();
     assert_eq!(options["rp"]["id"], "localhost");
     assert_eq!(unb64(options["user"]["id"].as_str().unwrap()), b"u-ann");
@@ -231,27 +258,43 @@ async fn register_and_sign_in(db: &str) {
     assert_eq!(passkeys::count(&store, "u-ann").await.unwrap(), 1);
 
     // A credential id is registered once: again for Ann, or for Bob.
-    assert!(matches!(register(&store, "u-ann", &auth, NOW).await, Err(PasskeyError::AlreadyRegistered)));
+    assert!(matches!(
+        register(&store, "u-ann", &auth, NOW).await,
+        Err(PasskeyError::AlreadyRegistered)
+    ));
     let same_id = Authenticator::new(b"credential-ann-1");
-    assert!(matches!(register(&store, "u-bob", &same_id, NOW).await, Err(PasskeyError::AlreadyRegistered)));
+    assert!(matches!(
+        register(&store, "u-bob", &same_id, NOW).await,
+        Err(PasskeyError::AlreadyRegistered)
+    ));
     assert_eq!(passkeys::count(&store, "u-bob").await.unwrap(), 0);
     // The next creation options exclude it.
-    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW).await.unwrap();
+    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW)
+        .await
+        .unwrap();
     assert_eq!(options.exclude_credentials.len(), 1);
     assert_eq!(unb64(&options.exclude_credentials[0].id), b"credential-ann-1");
 
     // Passwordless (discoverable): no allowCredentials, UV required, the
     // user handle names the owner.
-    let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW).await.unwrap();
+    let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW)
+        .await
+        .unwrap();
     assert!(options.allow_credentials.is_empty());
     assert_eq!(options.user_verification, "required");
     let options = serde_json::to_value(&options).unwrap();
     let response = auth.sign_in(&rp, &options, 1, Some(b"u-ann"));
-    let signed_in = passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW + 1).await.unwrap();
+    let signed_in = passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW + 1)
+        .await
+        .unwrap();
     assert_eq!(signed_in.user_id, "u-ann");
     assert_eq!(signed_in.passkey_id, passkey.id);
     assert!(signed_in.user_verified);
-    let stored = store.passkey_by_credential_id(b"credential-ann-1").await.unwrap().unwrap();
+    let stored = store
+        .passkey_by_credential_id(b"credential-ann-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((stored.sign_count, stored.last_used_at), (1, Some(NOW + 1)));
     // The same response again: its challenge is spent.
     assert!(matches!(
@@ -261,7 +304,9 @@ async fn register_and_sign_in(db: &str) {
 
     // Discoverable without a user handle, or with another's: refused.
     for handle in [None, Some(&b"u-bob"[..])] {
-        let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW).await.unwrap();
+        let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW)
+            .await
+            .unwrap();
         let response = auth.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 2, handle);
         assert!(matches!(
             passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await,
@@ -271,12 +316,18 @@ async fn register_and_sign_in(db: &str) {
 
     // Second factor for Ann: her credentials are listed; Bob's challenge
     // does not accept Ann's passkey.
-    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-ann"), NOW).await.unwrap();
+    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-ann"), NOW)
+        .await
+        .unwrap();
     assert_eq!(options.allow_credentials.len(), 1);
     let response = auth.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 2, None);
-    let signed_in = passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await.unwrap();
+    let signed_in = passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW)
+        .await
+        .unwrap();
     assert_eq!(signed_in.user_id, "u-ann");
-    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-bob"), NOW).await.unwrap();
+    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-bob"), NOW)
+        .await
+        .unwrap();
     let response = auth.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 3, None);
     assert!(matches!(
         passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await,
@@ -284,7 +335,9 @@ async fn register_and_sign_in(db: &str) {
     ));
 
     // The counter did not increase (2 after 2): a possible clone.
-    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-ann"), NOW).await.unwrap();
+    let options = passkeys::begin_authentication(&store, &rp, BROWSER, Some("u-ann"), NOW)
+        .await
+        .unwrap();
     let response = auth.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 2, None);
     assert!(matches!(
         passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await,
@@ -292,14 +345,18 @@ async fn register_and_sign_in(db: &str) {
     ));
     // An unknown credential.
     let stranger = Authenticator::new(b"never-registered");
-    let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW).await.unwrap();
+    let options = passkeys::begin_authentication(&store, &rp, BROWSER, None, NOW)
+        .await
+        .unwrap();
     let response = stranger.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 1, Some(b"u-ann"));
     assert!(matches!(
         passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await,
         Err(PasskeyError::UnknownCredential)
     ));
     // A registration challenge does not serve a sign-in.
-    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW).await.unwrap();
+    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW)
+        .await
+        .unwrap();
     let response = auth.sign_in(&rp, &serde_json::to_value(&options).unwrap(), 9, Some(b"u-ann"));
     assert!(matches!(
         passkeys::finish_authentication(&store, &rp, BROWSER, &response, NOW).await,
@@ -307,8 +364,12 @@ async fn register_and_sign_in(db: &str) {
     ));
 
     // Renaming and removing: only by the owner.
-    assert!(!passkeys::rename(&store, "u-bob", &passkey.id, "mine now").await.unwrap());
-    assert!(passkeys::rename(&store, "u-ann", &passkey.id, "  Laptop  ").await.unwrap());
+    assert!(!passkeys::rename(&store, "u-bob", &passkey.id, "mine now")
+        .await
+        .unwrap());
+    assert!(passkeys::rename(&store, "u-ann", &passkey.id, "  Laptop  ")
+        .await
+        .unwrap());
     assert_eq!(passkeys::list(&store, "u-ann").await.unwrap()[0].name, "Laptop");
     assert!(!passkeys::remove(&store, "u-bob", &passkey.id).await.unwrap());
     assert_eq!(passkeys::count(&store, "u-ann").await.unwrap(), 1);
@@ -320,7 +381,11 @@ async fn register_and_sign_in(db: &str) {
     let again = Authenticator::new(b"credential-ann-2");
     register(&store, "u-ann", &again, NOW).await.unwrap();
     assert!(store.delete_user("u-ann", NOW).await.unwrap());
-    assert!(store.passkey_by_credential_id(b"credential-ann-2").await.unwrap().is_none());
+    assert!(store
+        .passkey_by_credential_id(b"credential-ann-2")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 fn challenge(hash: &[u8], purpose: ChallengePurpose, expires_at: i64) -> StoredChallenge {
@@ -338,27 +403,68 @@ fn challenge(hash: &[u8], purpose: ChallengePurpose, expires_at: i64) -> StoredC
 async fn challenges_are_single_use_bound_and_expiring(db: &str) {
     let store = store_with_users(db).await;
     let auth = ChallengePurpose::Authenticate;
-    store.put_challenge(&challenge(b"h1", auth, NOW + 10)).await.unwrap();
-    assert!(store.take_challenge(b"h1", ChallengePurpose::Register, BROWSER, NOW).await.unwrap().is_none());
-    assert!(store.take_challenge(b"h1", auth, "other-browser", NOW).await.unwrap().is_none());
-    assert!(store.take_challenge(b"h1", auth, BROWSER, NOW + 10).await.unwrap().is_none(), "expired");
-    let taken = store.take_challenge(b"h1", auth, BROWSER, NOW + 9).await.unwrap().unwrap();
+    store
+        .put_challenge(&challenge(b"h1", auth, NOW + 10))
+        .await
+        .unwrap();
+    assert!(store
+        .take_challenge(b"h1", ChallengePurpose::Register, BROWSER, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .take_challenge(b"h1", auth, "other-browser", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .take_challenge(b"h1", auth, BROWSER, NOW + 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let taken = store
+        .take_challenge(b"h1", auth, BROWSER, NOW + 9)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(taken.user_id.as_deref(), Some("u-ann"));
     assert_eq!(taken.expires_at, NOW + 10);
-    assert!(store.take_challenge(b"h1", auth, BROWSER, NOW).await.unwrap().is_none(), "single use");
+    assert!(
+        store
+            .take_challenge(b"h1", auth, BROWSER, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "single use"
+    );
 
     // Pruned once expired.
-    store.put_challenge(&challenge(b"h2", auth, NOW + 10)).await.unwrap();
-    store.put_challenge(&challenge(b"h3", auth, NOW + 100)).await.unwrap();
+    store
+        .put_challenge(&challenge(b"h2", auth, NOW + 10))
+        .await
+        .unwrap();
+    store
+        .put_challenge(&challenge(b"h3", auth, NOW + 100))
+        .await
+        .unwrap();
     let pruned = store.prune(NOW + 50, 100, 3600).await.unwrap();
     assert_eq!(pruned.webauthn_challenges, 1);
-    assert!(store.take_challenge(b"h3", auth, BROWSER, NOW + 60).await.unwrap().is_some());
+    assert!(store
+        .take_challenge(b"h3", auth, BROWSER, NOW + 60)
+        .await
+        .unwrap()
+        .is_some());
 
     // Through the service: an expired challenge is refused.
     let rp = rp();
     let authenticator = Authenticator::new(b"credential-exp");
     let ann = store.user("u-ann").await.unwrap().unwrap();
-    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW).await.unwrap();
+    let options = passkeys::begin_registration(&store, &ann, &rp, BROWSER, NOW)
+        .await
+        .unwrap();
     let response = authenticator.register(&rp, &serde_json::to_value(&options).unwrap());
     let late = NOW + passkeys::CHALLENGE_SECONDS;
     assert!(matches!(
@@ -418,7 +524,13 @@ fn stored_passkey(id: &str, credential_id: &[u8], count: i64) -> Passkey {
 /// `AlreadyRegistered`, not an error.
 async fn racing_counter_updates_give_one_success(db: &str) {
     let store = store_with_users(db).await;
-    assert_eq!(store.add_passkey(&stored_passkey("pk-1", b"cred", 0)).await.unwrap(), Added::Added);
+    assert_eq!(
+        store
+            .add_passkey(&stored_passkey("pk-1", b"cred", 0))
+            .await
+            .unwrap(),
+        Added::Added
+    );
     let mut dup = stored_passkey("pk-2", b"cred", 0);
     assert_eq!(store.add_passkey(&dup).await.unwrap(), Added::AlreadyRegistered);
     dup.user_id = "u-bob".into();
@@ -427,7 +539,11 @@ async fn racing_counter_updates_give_one_success(db: &str) {
         let tasks: Vec<_> = (0..RACERS)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.record_passkey_use("pk-1", trial, trial + 1, true, NOW).await })
+                tokio::spawn(async move {
+                    store
+                        .record_passkey_use("pk-1", trial, trial + 1, true, NOW)
+                        .await
+                })
             })
             .collect();
         let mut won = 0;
@@ -441,7 +557,10 @@ async fn racing_counter_updates_give_one_success(db: &str) {
         assert_eq!(row.sign_count, trial + 1);
         assert!(row.backup_state);
     }
-    assert!(!store.record_passkey_use("pk-1", 0, 1, false, NOW).await.unwrap(), "stale old count");
+    assert!(
+        !store.record_passkey_use("pk-1", 0, 1, false, NOW).await.unwrap(),
+        "stale old count"
+    );
 }
 
 macro_rules! on_both {

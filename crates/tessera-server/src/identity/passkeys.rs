@@ -297,8 +297,8 @@ pub async fn finish_registration(
     name: &str,
     now: i64,
 ) -> Result<Passkey, PasskeyError> {
-    let response: RegistrationJson =
-        serde_json::from_str(response_json).map_err(|_| PasskeyError::Malformed("not a registration response"))?;
+    let response: RegistrationJson = serde_json::from_str(response_json)
+        .map_err(|_| PasskeyError::Malformed("not a registration response"))?;
     let raw_id = credential_id(&response.id, &response.raw_id, &response.kind)?;
     let client_data_json = b64_decode(&response.response.client_data_json, "clientDataJSON")?;
     let attestation_object = b64_decode(&response.response.attestation_object, "attestationObject")?;
@@ -310,7 +310,11 @@ pub async fn finish_registration(
     if taken.user_id.as_deref() != Some(user.id.as_str()) {
         return Err(PasskeyError::Challenge);
     }
-    let credential = verify_registration(&client_data_json, &attestation_object, &rp.expected(&challenge, true))?;
+    let credential = verify_registration(
+        &client_data_json,
+        &attestation_object,
+        &rp.expected(&challenge, true),
+    )?;
     if credential.credential_id != raw_id {
         return Err(PasskeyError::Malformed("rawId is not the attested credential id"));
     }
@@ -382,8 +386,8 @@ pub async fn finish_authentication(
     response_json: &str,
     now: i64,
 ) -> Result<PasskeySignIn, PasskeyError> {
-    let response: AuthenticationJson =
-        serde_json::from_str(response_json).map_err(|_| PasskeyError::Malformed("not an authentication response"))?;
+    let response: AuthenticationJson = serde_json::from_str(response_json)
+        .map_err(|_| PasskeyError::Malformed("not an authentication response"))?;
     let raw_id = credential_id(&response.id, &response.raw_id, &response.kind)?;
     let client_data_json = b64_decode(&response.response.client_data_json, "clientDataJSON")?;
     let authenticator_data = b64_decode(&response.response.authenticator_data, "authenticatorData")?;
@@ -396,8 +400,14 @@ pub async fn finish_authentication(
         .map(|h| b64_decode(h, "userHandle"))
         .transpose()?;
 
-    let (challenge, taken) =
-        take_challenge(store, &client_data_json, ChallengePurpose::Authenticate, binding, now).await?;
+    let (challenge, taken) = take_challenge(
+        store,
+        &client_data_json,
+        ChallengePurpose::Authenticate,
+        binding,
+        now,
+    )
+    .await?;
 
     // §7.2 steps 5-6: the credential, and whose it is.
     let passkey = store
@@ -455,7 +465,12 @@ pub async fn list(store: &impl PasskeyStore, user_id: &str) -> Result<Vec<Passke
 
 /// Renames the user's passkey `id` (see [`clean_name`]); whether it was
 /// theirs.
-pub async fn rename(store: &impl PasskeyStore, user_id: &str, id: &str, name: &str) -> Result<bool, PasskeyError> {
+pub async fn rename(
+    store: &impl PasskeyStore,
+    user_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, PasskeyError> {
     Ok(store.rename_passkey(user_id, id, &clean_name(name)).await?)
 }
 
@@ -479,7 +494,10 @@ mod tests {
         assert_eq!(rp.id, "id.example");
         assert_eq!(rp.origin, "https://id.example:8443");
         let rp = RelyingParty::from_issuer("https://localhost/", "Tessera").unwrap();
-        assert_eq!((rp.id.as_str(), rp.origin.as_str()), ("localhost", "https://localhost"));
+        assert_eq!(
+            (rp.id.as_str(), rp.origin.as_str()),
+            ("localhost", "https://localhost")
+        );
         for bad in ["https://127.0.0.1:8443", "https://[::1]/", "not a url"] {
             assert!(RelyingParty::from_issuer(bad, "Tessera").is_err(), "{bad}");
         }

@@ -98,9 +98,15 @@ pub struct StoredChallenge {
 pub trait PasskeyStore {
     /// Stores a new passkey; [`Added::AlreadyRegistered`] if its credential
     /// id is taken.
-    fn add_passkey(&self, passkey: &Passkey) -> impl std::future::Future<Output = Result<Added, StoreError>> + Send;
+    fn add_passkey(
+        &self,
+        passkey: &Passkey,
+    ) -> impl std::future::Future<Output = Result<Added, StoreError>> + Send;
     /// The user's passkeys, oldest first.
-    fn passkeys(&self, user_id: &str) -> impl std::future::Future<Output = Result<Vec<Passkey>, StoreError>> + Send;
+    fn passkeys(
+        &self,
+        user_id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Passkey>, StoreError>> + Send;
     /// The passkey with this credential id.
     fn passkey_by_credential_id(
         &self,
@@ -131,7 +137,10 @@ pub trait PasskeyStore {
         id: &str,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// How many passkeys the user has.
-    fn passkey_count(&self, user_id: &str) -> impl std::future::Future<Output = Result<i64, StoreError>> + Send;
+    fn passkey_count(
+        &self,
+        user_id: &str,
+    ) -> impl std::future::Future<Output = Result<i64, StoreError>> + Send;
     /// Stores an issued challenge.
     fn put_challenge(
         &self,
@@ -149,7 +158,8 @@ pub trait PasskeyStore {
     ) -> impl std::future::Future<Output = Result<Option<StoredChallenge>, StoreError>> + Send;
 }
 
-const COLUMNS: &str = "id, user_id, credential_id, public_key, alg, sign_count, backup_eligible, backup_state, \
+const COLUMNS: &str =
+    "id, user_id, credential_id, public_key, alg, sign_count, backup_eligible, backup_state, \
                        user_verified, name, created_at, last_used_at";
 
 fn passkey_row(row: &sqlx::any::AnyRow) -> Result<Passkey, StoreError> {

@@ -45,11 +45,18 @@ pub fn verify_assertion(
     expected: &Expected<'_>,
 ) -> Result<VerifiedAssertion, WebAuthnError> {
     // Steps 9-14: the client data.
-    client_data::verify(client_data_json, Ceremony::Get, expected.challenge, expected.origin)?;
+    client_data::verify(
+        client_data_json,
+        Ceremony::Get,
+        expected.challenge,
+        expected.origin,
+    )?;
     let data = authenticator_data::parse(authenticator_data)?;
     // An assertion carries no attested credential data (§6.1).
     if data.attested.is_some() {
-        return Err(WebAuthnError::Malformed("attested credential data in an assertion"));
+        return Err(WebAuthnError::Malformed(
+            "attested credential data in an assertion",
+        ));
     }
     // Step 15: rpIdHash.
     if aws_lc_rs::constant_time::verify_slices_are_equal(&data.rp_id_hash, &sha256(expected.rp_id.as_bytes()))
@@ -111,11 +118,19 @@ mod tests {
         let mut msg = data.clone();
         msg.extend(sha256(&client_data));
         let sig = key.sign(&msg);
-        Signed { client_data, data, sig }
+        Signed {
+            client_data,
+            data,
+            sig,
+        }
     }
 
     fn good(key: &TestKey, flags: u8, count: u32) -> Signed {
-        sign(key, client_data("webauthn.get", CHALLENGE, ORIGIN), auth_data(RP_ID, flags, count, None))
+        sign(
+            key,
+            client_data("webauthn.get", CHALLENGE, ORIGIN),
+            auth_data(RP_ID, flags, count, None),
+        )
     }
 
     fn stored(cose: &[u8], count: u32, be: bool) -> StoredCredential<'_> {
@@ -159,29 +174,56 @@ mod tests {
         assert_eq!(run(&s, &st, true), Err(WebAuthnError::Type));
         let s = signed(client_data("webauthn.get", b"stale challenge", ORIGIN), data());
         assert_eq!(run(&s, &st, true), Err(WebAuthnError::Challenge));
-        let s = signed(client_data("webauthn.get", CHALLENGE, "https://evil.example"), data());
+        let s = signed(
+            client_data("webauthn.get", CHALLENGE, "https://evil.example"),
+            data(),
+        );
         assert_eq!(run(&s, &st, true), Err(WebAuthnError::Origin));
         // rpIdHash.
-        let s = signed(client_data("webauthn.get", CHALLENGE, ORIGIN), auth_data("evil.example", UP_UV, 0, None));
+        let s = signed(
+            client_data("webauthn.get", CHALLENGE, ORIGIN),
+            auth_data("evil.example", UP_UV, 0, None),
+        );
         assert_eq!(run(&s, &st, true), Err(WebAuthnError::RpIdHash));
         // UP, UV.
-        assert_eq!(run(&good(&key, 0x04, 0), &st, false), Err(WebAuthnError::UserPresence));
-        assert_eq!(run(&good(&key, 0x01, 0), &st, true), Err(WebAuthnError::UserVerification));
+        assert_eq!(
+            run(&good(&key, 0x04, 0), &st, false),
+            Err(WebAuthnError::UserPresence)
+        );
+        assert_eq!(
+            run(&good(&key, 0x01, 0), &st, true),
+            Err(WebAuthnError::UserVerification)
+        );
         assert!(!run(&good(&key, 0x01, 0), &st, false).unwrap().user_verified);
         // BE changed either way; BS without BE.
-        assert_eq!(run(&good(&key, UP_UV | 0x08, 0), &st, true), Err(WebAuthnError::Backup));
-        assert_eq!(run(&good(&key, UP_UV, 0), &stored(&cose, 0, true), true), Err(WebAuthnError::Backup));
-        assert_eq!(run(&good(&key, UP_UV | 0x10, 0), &st, true), Err(WebAuthnError::Backup));
+        assert_eq!(
+            run(&good(&key, UP_UV | 0x08, 0), &st, true),
+            Err(WebAuthnError::Backup)
+        );
+        assert_eq!(
+            run(&good(&key, UP_UV, 0), &stored(&cose, 0, true), true),
+            Err(WebAuthnError::Backup)
+        );
+        assert_eq!(
+            run(&good(&key, UP_UV | 0x10, 0), &st, true),
+            Err(WebAuthnError::Backup)
+        );
         // Bad signature: another key, a flipped bit, a changed flag.
         let other = TestKey::es256();
-        assert_eq!(run(&good(&other, UP_UV, 0), &st, true), Err(WebAuthnError::Signature));
+        assert_eq!(
+            run(&good(&other, UP_UV, 0), &st, true),
+            Err(WebAuthnError::Signature)
+        );
         let mut s = good(&key, UP_UV, 0);
         let last = s.sig.len() - 1;
         s.sig[last] ^= 1;
         assert_eq!(run(&s, &st, true), Err(WebAuthnError::Signature));
         let mut s = good(&key, UP_UV, 0);
         s.data[32] |= 0x08;
-        assert_eq!(run(&s, &stored(&cose, 0, true), true), Err(WebAuthnError::Signature));
+        assert_eq!(
+            run(&s, &stored(&cose, 0, true), true),
+            Err(WebAuthnError::Signature)
+        );
         // Trailing bytes after the authenticator data.
         let mut s = good(&key, UP_UV, 0);
         s.data.push(0);
@@ -199,10 +241,25 @@ mod tests {
         let key = TestKey::ed25519();
         let cose = key.cose();
         // 0 and 0: an authenticator without a counter.
-        assert_eq!(run(&good(&key, UP_UV, 0), &stored(&cose, 0, false), true).unwrap().sign_count, 0);
+        assert_eq!(
+            run(&good(&key, UP_UV, 0), &stored(&cose, 0, false), true)
+                .unwrap()
+                .sign_count,
+            0
+        );
         // Increasing.
-        assert_eq!(run(&good(&key, UP_UV, 8), &stored(&cose, 7, false), true).unwrap().sign_count, 8);
-        assert_eq!(run(&good(&key, UP_UV, 1), &stored(&cose, 0, false), true).unwrap().sign_count, 1);
+        assert_eq!(
+            run(&good(&key, UP_UV, 8), &stored(&cose, 7, false), true)
+                .unwrap()
+                .sign_count,
+            8
+        );
+        assert_eq!(
+            run(&good(&key, UP_UV, 1), &stored(&cose, 0, false), true)
+                .unwrap()
+                .sign_count,
+            1
+        );
         // Equal, lower, or back to zero: refused.
         for (new, old) in [(7, 7), (6, 7), (0, 7)] {
             assert_eq!(
@@ -228,9 +285,14 @@ mod tests {
     fn vector_key(vector: &v::Vector) -> (Vec<u8>, bool) {
         let object = hex(vector.attestation_object);
         let value = cbor::decode(&object).unwrap();
-        let Some(cbor::Value::Bytes(auth)) = value.get_text("authData") else { panic!("authData") };
+        let Some(cbor::Value::Bytes(auth)) = value.get_text("authData") else {
+            panic!("authData")
+        };
         let parsed = authenticator_data::parse(auth).unwrap();
-        (parsed.attested.unwrap().public_key.to_vec(), parsed.flags.backup_eligible())
+        (
+            parsed.attested.unwrap().public_key.to_vec(),
+            parsed.flags.backup_eligible(),
+        )
     }
 
     /// [WebAuthn §16](https://www.w3.org/TR/webauthn-3/#sctn-test-vectors):
@@ -249,7 +311,10 @@ mod tests {
         ];
         for (vector, alg) in vectors {
             let (cose, be) = vector_key(vector);
-            assert_eq!(PublicKey::from_cose(&cose, &Algorithm::ALL).unwrap().algorithm(), alg);
+            assert_eq!(
+                PublicKey::from_cose(&cose, &Algorithm::ALL).unwrap().algorithm(),
+                alg
+            );
             let challenge = hex(vector.authentication_challenge);
             let (cd, data, sig) = (
                 hex(vector.authentication_client_data_json),
@@ -273,7 +338,13 @@ mod tests {
             );
             // A stored counter of 1 makes the vector's 0 a possible clone.
             assert_eq!(
-                verify_assertion(&cd, &data, &sig, &stored(&cose, 1, be), &vector_expected(&challenge)),
+                verify_assertion(
+                    &cd,
+                    &data,
+                    &sig,
+                    &stored(&cose, 1, be),
+                    &vector_expected(&challenge)
+                ),
                 Err(WebAuthnError::Counter)
             );
         }

@@ -146,7 +146,9 @@ pub fn parse(bytes: &[u8]) -> Result<AuthenticatorData<'_>, WebAuthnError> {
         let (credential_id, after) = split(after, length)?;
         let (key, used) = cbor::decode_prefix(after)?;
         if !matches!(key, Value::Map(_)) {
-            return Err(WebAuthnError::Malformed("credential public key is not a COSE_Key map"));
+            return Err(WebAuthnError::Malformed(
+                "credential public key is not a COSE_Key map",
+            ));
         }
         let (public_key, after) = split(after, used)?;
         rest = after;
@@ -221,7 +223,12 @@ mod tests {
     #[test]
     fn parses_each_part() {
         let ext = encode(&E::Map(vec![(E::Text("credProtect".into()), E::Int(2))]));
-        let data = build(0x01 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80, 7, Some(b"cred"), Some(&ext));
+        let data = build(
+            0x01 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80,
+            7,
+            Some(b"cred"),
+            Some(&ext),
+        );
         let parsed = parse(&data).unwrap();
         assert_eq!(parsed.rp_id_hash, [7; 32]);
         assert_eq!(parsed.sign_count, 7);

@@ -98,7 +98,10 @@ impl<'a> Reader<'a> {
             .checked_add(n)
             .filter(|&end| end <= self.input.len())
             .ok_or(CborError("a length goes beyond the input"))?;
-        let bytes = self.input.get(self.at..end).ok_or(CborError("a length goes beyond the input"))?;
+        let bytes = self
+            .input
+            .get(self.at..end)
+            .ok_or(CborError("a length goes beyond the input"))?;
         self.at = end;
         Ok(bytes)
     }
@@ -297,7 +300,10 @@ pub(crate) mod tests {
             (text("fmt"), text("none")),
             (E::Int(-257), E::Int(-1)),
             (E::Int(3), bytes(&[1, 2, 3])),
-            (text("a"), E::Array(vec![E::Bool(true), E::Bool(false), E::Raw(vec![0xf6])])),
+            (
+                text("a"),
+                E::Array(vec![E::Bool(true), E::Bool(false), E::Raw(vec![0xf6])]),
+            ),
             (E::Int(1), E::Int(1_000_000_000_000)),
         ]));
         let value = decode(&input).unwrap();
@@ -306,12 +312,22 @@ pub(crate) mod tests {
         assert_eq!(value.get_int(3), Some(&Value::Bytes(&[1, 2, 3])));
         assert_eq!(
             value.get_text("a"),
-            Some(&Value::Array(vec![Value::Bool(true), Value::Bool(false), Value::Null]))
+            Some(&Value::Array(vec![
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Null
+            ]))
         );
         assert_eq!(value.get_int(1), Some(&Value::Int(1_000_000_000_000)));
         // Integer extremes.
-        assert_eq!(decode(&[0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(), Value::Int(i64::MAX));
-        assert_eq!(decode(&[0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(), Value::Int(i64::MIN));
+        assert_eq!(
+            decode(&[0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(),
+            Value::Int(i64::MAX)
+        );
+        assert_eq!(
+            decode(&[0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(),
+            Value::Int(i64::MIN)
+        );
     }
 
     #[test]
@@ -323,7 +339,10 @@ pub(crate) mod tests {
         assert_eq!(used, first);
         assert_eq!(value.get_int(1), Some(&Value::Int(2)));
         assert_eq!(decode(&input[used..]).unwrap(), Value::Text("next"));
-        assert_eq!(decode(&input), Err(CborError("trailing bytes after the data item")));
+        assert_eq!(
+            decode(&input),
+            Err(CborError("trailing bytes after the data item"))
+        );
     }
 
     #[test]
@@ -350,8 +369,14 @@ pub(crate) mod tests {
             (&[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0], "negative beyond i64"),
             (&[0x1c], "reserved additional information"),
             (&[0x44, 0x01, 0x02], "byte string longer than the input"),
-            (&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "huge length"),
-            (&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "huge array"),
+            (
+                &[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                "huge length",
+            ),
+            (
+                &[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                "huge array",
+            ),
             (&[0x62, 0xc3, 0x28], "invalid UTF-8"),
             (&[0xa2, 0x01, 0x01, 0x01, 0x02], "duplicate integer key"),
             (&[0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02], "duplicate text key"),
@@ -368,6 +393,9 @@ pub(crate) mod tests {
             v
         };
         assert!(decode(&nested(MAX_DEPTH)).is_ok());
-        assert_eq!(decode(&nested(MAX_DEPTH + 1)), Err(CborError("nested too deeply")));
+        assert_eq!(
+            decode(&nested(MAX_DEPTH + 1)),
+            Err(CborError("nested too deeply"))
+        );
     }
 }

@@ -108,7 +108,12 @@ mod tests {
 
     #[test]
     fn accepts_the_expected_client_data() {
-        let data = json("webauthn.get", b"challenge-bytes", ORIGIN, r#","crossOrigin":false,"other":1"#);
+        let data = json(
+            "webauthn.get",
+            b"challenge-bytes",
+            ORIGIN,
+            r#","crossOrigin":false,"other":1"#,
+        );
         verify(&data, Ceremony::Get, b"challenge-bytes", ORIGIN).unwrap();
         assert_eq!(challenge(&data).unwrap(), b"challenge-bytes");
     }
@@ -117,29 +122,69 @@ mod tests {
     fn refuses_each_mismatch() {
         let c = b"challenge-bytes";
         let check = |data: Vec<u8>, ceremony| verify(&data, ceremony, c, ORIGIN);
-        assert_eq!(check(json("webauthn.get", c, ORIGIN, ""), Ceremony::Create), Err(WebAuthnError::Type));
-        assert_eq!(check(json("webauthn.create", c, ORIGIN, ""), Ceremony::Get), Err(WebAuthnError::Type));
-        assert_eq!(check(json("webauthn.get", b"other", ORIGIN, ""), Ceremony::Get), Err(WebAuthnError::Challenge));
+        assert_eq!(
+            check(json("webauthn.get", c, ORIGIN, ""), Ceremony::Create),
+            Err(WebAuthnError::Type)
+        );
+        assert_eq!(
+            check(json("webauthn.create", c, ORIGIN, ""), Ceremony::Get),
+            Err(WebAuthnError::Type)
+        );
+        assert_eq!(
+            check(json("webauthn.get", b"other", ORIGIN, ""), Ceremony::Get),
+            Err(WebAuthnError::Challenge)
+        );
         assert_eq!(
             check(json("webauthn.get", b"challenge-byte", ORIGIN, ""), Ceremony::Get),
             Err(WebAuthnError::Challenge)
         );
-        for origin in ["https://localhost", "https://evil.example:8443", "http://localhost:8443", "https://localhost:8443/"] {
-            assert_eq!(check(json("webauthn.get", c, origin, ""), Ceremony::Get), Err(WebAuthnError::Origin), "{origin}");
+        for origin in [
+            "https://localhost",
+            "https://evil.example:8443",
+            "http://localhost:8443",
+            "https://localhost:8443/",
+        ] {
+            assert_eq!(
+                check(json("webauthn.get", c, origin, ""), Ceremony::Get),
+                Err(WebAuthnError::Origin),
+                "{origin}"
+            );
         }
         assert_eq!(
-            check(json("webauthn.get", c, ORIGIN, r#","crossOrigin":true"#), Ceremony::Get),
+            check(
+                json("webauthn.get", c, ORIGIN, r#","crossOrigin":true"#),
+                Ceremony::Get
+            ),
             Err(WebAuthnError::CrossOrigin)
         );
         assert_eq!(
-            check(json("webauthn.get", c, ORIGIN, r#","topOrigin":"https://framer.example""#), Ceremony::Get),
+            check(
+                json(
+                    "webauthn.get",
+                    c,
+                    ORIGIN,
+                    r#","topOrigin":"https://framer.example""#
+                ),
+                Ceremony::Get
+            ),
             Err(WebAuthnError::CrossOrigin)
         );
         // Padded or standard-alphabet challenges, duplicate members, not JSON.
         let padded = format!(r#"{{"type":"webauthn.get","challenge":"YQ==","origin":"{ORIGIN}"}}"#);
-        assert_eq!(verify(padded.as_bytes(), Ceremony::Get, b"a", ORIGIN), Err(WebAuthnError::Challenge));
-        let twice = format!(r#"{{"type":"webauthn.get","type":"webauthn.get","challenge":"YQ","origin":"{ORIGIN}"}}"#);
-        assert!(matches!(verify(twice.as_bytes(), Ceremony::Get, b"a", ORIGIN), Err(WebAuthnError::Malformed(_))));
-        assert!(matches!(verify(b"\xff{}", Ceremony::Get, b"a", ORIGIN), Err(WebAuthnError::Malformed(_))));
+        assert_eq!(
+            verify(padded.as_bytes(), Ceremony::Get, b"a", ORIGIN),
+            Err(WebAuthnError::Challenge)
+        );
+        let twice = format!(
+            r#"{{"type":"webauthn.get","type":"webauthn.get","challenge":"YQ","origin":"{ORIGIN}"}}"#
+        );
+        assert!(matches!(
+            verify(twice.as_bytes(), Ceremony::Get, b"a", ORIGIN),
+            Err(WebAuthnError::Malformed(_))
+        ));
+        assert!(matches!(
+            verify(b"\xff{}", Ceremony::Get, b"a", ORIGIN),
+            Err(WebAuthnError::Malformed(_))
+        ));
     }
 }

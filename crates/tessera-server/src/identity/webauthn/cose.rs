@@ -147,7 +147,7 @@ impl PublicKey {
                 let bits = n
                     .first()
                     .map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
-                if bits < MIN_RSA_BITS || bits > 8192 {
+                if !(MIN_RSA_BITS..=8192).contains(&bits) {
                     return Err(WebAuthnError::Algorithm);
                 }
                 if e.is_empty() || e.len() > 4 || e.last().is_none_or(|last| last & 1 == 0) {
@@ -174,11 +174,9 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), WebAuthnError> {
         let verified = match &self.key {
             Key::Parsed(key) => key.verify_sig(message, sig),
-            Key::Rsa { n, e } => RsaPublicKeyComponents { n, e }.verify(
-                &signature::RSA_PKCS1_2048_8192_SHA256,
-                message,
-                sig,
-            ),
+            Key::Rsa { n, e } => {
+                RsaPublicKeyComponents { n, e }.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
+            }
         };
         verified.map_err(|_| WebAuthnError::Signature)
     }
@@ -204,7 +202,8 @@ pub(crate) mod tests {
 
     impl TestKey {
         pub(crate) fn es256() -> TestKey {
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).unwrap();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).unwrap();
             TestKey::Es256(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap())
         }
 
@@ -277,8 +276,15 @@ pub(crate) mod tests {
             WebAuthnError::Algorithm
         );
         // No alg at all.
-        let no_alg = encode(&E::Map(vec![(E::Int(1), E::Int(1)), (E::Int(-1), E::Int(6)), (E::Int(-2), bytes(&[0; 32]))]));
-        assert_eq!(PublicKey::from_cose(&no_alg, &Algorithm::ALL).unwrap_err(), WebAuthnError::Algorithm);
+        let no_alg = encode(&E::Map(vec![
+            (E::Int(1), E::Int(1)),
+            (E::Int(-1), E::Int(6)),
+            (E::Int(-2), bytes(&[0; 32])),
+        ]));
+        assert_eq!(
+            PublicKey::from_cose(&no_alg, &Algorithm::ALL).unwrap_err(),
+            WebAuthnError::Algorithm
+        );
         // A point not on the curve.
         let off_curve = encode(&E::Map(vec![
             (E::Int(1), E::Int(2)),
@@ -293,7 +299,10 @@ pub(crate) mod tests {
         with_d[0] += 1; // a map of one more entry
         with_d.extend(encode(&E::Int(-4)));
         with_d.extend(encode(&bytes(&[3; 32])));
-        assert!(matches!(PublicKey::from_cose(&with_d, &Algorithm::ALL), Err(WebAuthnError::Malformed(_))));
+        assert!(matches!(
+            PublicKey::from_cose(&with_d, &Algorithm::ALL),
+            Err(WebAuthnError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -308,8 +317,14 @@ pub(crate) mod tests {
         };
         let mut n2047 = vec![0xff; 256];
         n2047[0] = 0x7f;
-        assert_eq!(PublicKey::from_cose(&rsa(&n2047), &Algorithm::ALL).unwrap_err(), WebAuthnError::Algorithm);
-        assert_eq!(PublicKey::from_cose(&rsa(&[0xff; 128]), &Algorithm::ALL).unwrap_err(), WebAuthnError::Algorithm);
+        assert_eq!(
+            PublicKey::from_cose(&rsa(&n2047), &Algorithm::ALL).unwrap_err(),
+            WebAuthnError::Algorithm
+        );
+        assert_eq!(
+            PublicKey::from_cose(&rsa(&[0xff; 128]), &Algorithm::ALL).unwrap_err(),
+            WebAuthnError::Algorithm
+        );
         let key = PublicKey::from_cose(&rsa(&[0xff; 256]), &Algorithm::ALL).unwrap();
         assert_eq!(key.algorithm(), Algorithm::Rs256);
     }

@@ -187,13 +187,22 @@ pub fn creation(
 
 /// The request options with `challenge` for `rp_id`, allowing `allowed`
 /// credential ids (none: any discoverable one).
-pub fn request(rp_id: &str, challenge: &[u8], allowed: &[Vec<u8>], user_verification_required: bool) -> RequestOptions {
+pub fn request(
+    rp_id: &str,
+    challenge: &[u8],
+    allowed: &[Vec<u8>],
+    user_verification_required: bool,
+) -> RequestOptions {
     RequestOptions {
         challenge: b64(challenge),
         timeout: TIMEOUT_MS,
         rp_id: rp_id.to_owned(),
         allow_credentials: allowed.iter().map(|id| CredentialDescriptor::new(id)).collect(),
-        user_verification: if user_verification_required { "required" } else { "preferred" },
+        user_verification: if user_verification_required {
+            "required"
+        } else {
+            "preferred"
+        },
     }
 }
 
@@ -207,7 +216,14 @@ mod tests {
             id: "localhost".into(),
             name: "Tessera".into(),
         };
-        let options = creation(rp, b"\x01\x02\xff", "alice", "Alice", b"\xfb\xff", &[b"\xfa".to_vec()]);
+        let options = creation(
+            rp,
+            b"\x01\x02\xff",
+            "alice",
+            "Alice",
+            b"\xfb\xff",
+            &[b"\xfa".to_vec()],
+        );
         let json = serde_json::to_value(&options).unwrap();
         assert_eq!(
             json,
@@ -246,7 +262,10 @@ mod tests {
             })
         );
         let json = serde_json::to_value(request("localhost", b"\x00", &[b"ab".to_vec()], false)).unwrap();
-        assert_eq!(json["allowCredentials"], serde_json::json!([{"type": "public-key", "id": "YWI"}]));
+        assert_eq!(
+            json["allowCredentials"],
+            serde_json::json!([{"type": "public-key", "id": "YWI"}])
+        );
         assert_eq!(json["userVerification"], "preferred");
     }
 }

@@ -41,7 +41,12 @@ pub fn verify_registration(
     expected: &Expected<'_>,
 ) -> Result<NewCredential, WebAuthnError> {
     // Steps 5-10: the client data.
-    client_data::verify(client_data_json, Ceremony::Create, expected.challenge, expected.origin)?;
+    client_data::verify(
+        client_data_json,
+        Ceremony::Create,
+        expected.challenge,
+        expected.origin,
+    )?;
     // Step 11 (the client data hash) is only used by attestation
     // statements, and `none` has none to verify.
 
@@ -52,14 +57,18 @@ pub fn verify_registration(
         return Err(WebAuthnError::Malformed("the attestation object is not a map"));
     };
     if entries.len() != 3 {
-        return Err(WebAuthnError::Malformed("the attestation object has other members"));
+        return Err(WebAuthnError::Malformed(
+            "the attestation object has other members",
+        ));
     }
     let (Some(Value::Text(fmt)), Some(statement), Some(Value::Bytes(auth_data))) = (
         object.get_text("fmt"),
         object.get_text("attStmt"),
         object.get_text("authData"),
     ) else {
-        return Err(WebAuthnError::Malformed("the attestation object lacks fmt, attStmt or authData"));
+        return Err(WebAuthnError::Malformed(
+            "the attestation object lacks fmt, attStmt or authData",
+        ));
     };
     let data = authenticator_data::parse(auth_data)?;
 
@@ -82,7 +91,9 @@ pub fn verify_registration(
 
     // AT must be set: a registration carries the new credential.
     let Some(attested) = data.attested else {
-        return Err(WebAuthnError::Malformed("no attested credential data in a registration"));
+        return Err(WebAuthnError::Malformed(
+            "no attested credential data in a registration",
+        ));
     };
     // Step 19: the credential public key's algorithm is one allowed.
     let key = PublicKey::from_cose(attested.public_key, expected.algorithms)?;
@@ -129,7 +140,8 @@ pub(crate) mod tests {
 
     pub(crate) fn client_data(kind: &str, challenge: &[u8], origin: &str) -> Vec<u8> {
         let c = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge);
-        format!(r#"{{"type":"{kind}","challenge":"{c}","origin":"{origin}","crossOrigin":false}}"#).into_bytes()
+        format!(r#"{{"type":"{kind}","challenge":"{c}","origin":"{origin}","crossOrigin":false}}"#)
+            .into_bytes()
     }
 
     pub(crate) fn auth_data(rp_id: &str, flags: u8, count: u32, attested: Option<(&[u8], &[u8])>) -> Vec<u8> {
@@ -202,38 +214,74 @@ pub(crate) mod tests {
         cd.extend(b"true}");
         assert_eq!(run(&cd, &good.object, true), Err(WebAuthnError::CrossOrigin));
         // Wrong rpIdHash.
-        let obj = attestation("none", E::Map(vec![]), &auth_data("evil.example", UP_UV_AT, 0, Some((b"c", &key.cose()))));
+        let obj = attestation(
+            "none",
+            E::Map(vec![]),
+            &auth_data("evil.example", UP_UV_AT, 0, Some((b"c", &key.cose()))),
+        );
         assert_eq!(run(&good.client_data, &obj, true), Err(WebAuthnError::RpIdHash));
         // No UP; no UV when required (and fine when not).
         let no_up = case(&key, UP_UV_AT & !0x01);
-        assert_eq!(run(&no_up.client_data, &no_up.object, false), Err(WebAuthnError::UserPresence));
+        assert_eq!(
+            run(&no_up.client_data, &no_up.object, false),
+            Err(WebAuthnError::UserPresence)
+        );
         let no_uv = case(&key, UP_UV_AT & !0x04);
-        assert_eq!(run(&no_uv.client_data, &no_uv.object, true), Err(WebAuthnError::UserVerification));
-        assert!(!run(&no_uv.client_data, &no_uv.object, false).unwrap().user_verified);
+        assert_eq!(
+            run(&no_uv.client_data, &no_uv.object, true),
+            Err(WebAuthnError::UserVerification)
+        );
+        assert!(
+            !run(&no_uv.client_data, &no_uv.object, false)
+                .unwrap()
+                .user_verified
+        );
         // BS without BE.
         let bs = case(&key, UP_UV_AT | 0x10);
         assert_eq!(run(&bs.client_data, &bs.object, true), Err(WebAuthnError::Backup));
         // fmt other than none; a non-empty statement.
         let data = auth_data(RP_ID, UP_UV_AT, 0, Some((b"c", &key.cose())));
         let packed = attestation("packed", E::Map(vec![]), &data);
-        assert_eq!(run(&good.client_data, &packed, true), Err(WebAuthnError::Attestation));
+        assert_eq!(
+            run(&good.client_data, &packed, true),
+            Err(WebAuthnError::Attestation)
+        );
         let stmt = attestation("none", E::Map(vec![(text("alg"), E::Int(-7))]), &data);
-        assert_eq!(run(&good.client_data, &stmt, true), Err(WebAuthnError::Attestation));
+        assert_eq!(
+            run(&good.client_data, &stmt, true),
+            Err(WebAuthnError::Attestation)
+        );
         // Trailing bytes, in the attestation object and in authData.
         let mut trailing = good.object.clone();
         trailing.push(0);
-        assert!(matches!(run(&good.client_data, &trailing, true), Err(WebAuthnError::Cbor(_))));
+        assert!(matches!(
+            run(&good.client_data, &trailing, true),
+            Err(WebAuthnError::Cbor(_))
+        ));
         let mut data_trailing = data.clone();
         data_trailing.push(0);
         let obj = attestation("none", E::Map(vec![]), &data_trailing);
-        assert!(matches!(run(&good.client_data, &obj, true), Err(WebAuthnError::Malformed(_))));
+        assert!(matches!(
+            run(&good.client_data, &obj, true),
+            Err(WebAuthnError::Malformed(_))
+        ));
         // No AT.
         let obj = attestation("none", E::Map(vec![]), &auth_data(RP_ID, 0x05, 0, None));
-        assert!(matches!(run(&good.client_data, &obj, true), Err(WebAuthnError::Malformed(_))));
+        assert!(matches!(
+            run(&good.client_data, &obj, true),
+            Err(WebAuthnError::Malformed(_))
+        ));
         // Unknown algorithm (ES384), and an algorithm not allowed.
-        let obj = attestation("none", E::Map(vec![]), &auth_data(RP_ID, UP_UV_AT, 0, Some((b"c", &key.cose_with_alg(-35)))));
+        let obj = attestation(
+            "none",
+            E::Map(vec![]),
+            &auth_data(RP_ID, UP_UV_AT, 0, Some((b"c", &key.cose_with_alg(-35)))),
+        );
         assert_eq!(run(&good.client_data, &obj, true), Err(WebAuthnError::Algorithm));
-        let only_ed = Expected { algorithms: &[Algorithm::EdDsa], ..expected(true) };
+        let only_ed = Expected {
+            algorithms: &[Algorithm::EdDsa],
+            ..expected(true)
+        };
         assert_eq!(
             verify_registration(&good.client_data, &good.object, &only_ed),
             Err(WebAuthnError::Algorithm)
@@ -245,7 +293,10 @@ pub(crate) mod tests {
             (text("authData"), bytes(&data)),
             (text("epAtt"), E::Bool(true)),
         ]));
-        assert!(matches!(run(&good.client_data, &obj, true), Err(WebAuthnError::Malformed(_))));
+        assert!(matches!(
+            run(&good.client_data, &obj, true),
+            Err(WebAuthnError::Malformed(_))
+        ));
         // And the good one passes.
         run(&good.client_data, &good.object, true).unwrap();
     }
@@ -267,7 +318,10 @@ pub(crate) mod tests {
     fn spec_vectors_none_es256_register() {
         for vector in [&v::NONE_ES256, &v::NONE_ES256_LONG_CREDENTIAL_ID] {
             let challenge = hex(vector.registration_challenge);
-            let (cd, obj) = (hex(vector.registration_client_data_json), hex(vector.attestation_object));
+            let (cd, obj) = (
+                hex(vector.registration_client_data_json),
+                hex(vector.attestation_object),
+            );
             let cred = verify_registration(&cd, &obj, &vector_expected(&challenge, false)).unwrap();
             assert_eq!(cred.credential_id, hex(vector.credential_id));
             assert_eq!(cred.aaguid.to_vec(), hex(vector.aaguid));
@@ -281,10 +335,22 @@ pub(crate) mod tests {
                 verify_registration(&cd, &obj, &vector_expected(&other, false)),
                 Err(WebAuthnError::Challenge)
             );
-            let wrong_rp = Expected { rp_id: "example.com", ..vector_expected(&challenge, false) };
-            assert_eq!(verify_registration(&cd, &obj, &wrong_rp), Err(WebAuthnError::RpIdHash));
-            let wrong_origin = Expected { origin: "https://example.org:443", ..vector_expected(&challenge, false) };
-            assert_eq!(verify_registration(&cd, &obj, &wrong_origin), Err(WebAuthnError::Origin));
+            let wrong_rp = Expected {
+                rp_id: "example.com",
+                ..vector_expected(&challenge, false)
+            };
+            assert_eq!(
+                verify_registration(&cd, &obj, &wrong_rp),
+                Err(WebAuthnError::RpIdHash)
+            );
+            let wrong_origin = Expected {
+                origin: "https://example.org:443",
+                ..vector_expected(&challenge, false)
+            };
+            assert_eq!(
+                verify_registration(&cd, &obj, &wrong_origin),
+                Err(WebAuthnError::Origin)
+            );
         }
         let v = &v::NONE_ES256;
         let challenge = hex(v.registration_challenge);
