@@ -12,6 +12,21 @@
 //! No HTTP, no storage: the caller ([`crate::identity::passkeys`]) keeps
 //! challenges single use and credential ids unique.
 //!
+//! # What each check stops
+//!
+//! | Attack | Stopped by | Error |
+//! |--------|------------|-------|
+//! | A phishing site relays the ceremony | `origin` is the issuer's origin exactly; `rpIdHash` is SHA-256 of the issuer's host | [`WebAuthnError::Origin`], [`WebAuthnError::RpIdHash`] |
+//! | A framing page runs the ceremony | `crossOrigin` true or a `topOrigin` refused | [`WebAuthnError::CrossOrigin`] |
+//! | A captured response is replayed | the challenge: issued by the server, single use, short-lived, bound to the browser | [`WebAuthnError::Challenge`] (and the store) |
+//! | A registration response used to sign in, or the reverse | `type` is the ceremony's | [`WebAuthnError::Type`] |
+//! | A cloned authenticator | the signature counter must increase (unless it is 0 on both sides) | [`WebAuthnError::Counter`] |
+//! | A stolen unlocked device, no PIN or biometric | UV required for passwordless sign-in and registration | [`WebAuthnError::UserVerification`] |
+//! | Silent use by malware without a touch | UP required | [`WebAuthnError::UserPresence`] |
+//! | Algorithm confusion, weak keys | the key's `alg` must be present, allowed and match its `kty`/`crv`; RSA ≥ 2048 bits; P-256 points checked | [`WebAuthnError::Algorithm`] |
+//! | Parser differentials, resource exhaustion | strict CBOR (no indefinite lengths, tags, floats, duplicate keys; bounded depth and lengths), no trailing bytes | [`WebAuthnError::Cbor`], [`WebAuthnError::Malformed`] |
+//! | Someone registers another person's credential id | credential ids are unique in the store | `identity::passkeys` |
+//!
 //! [WebAuthn]: https://www.w3.org/TR/webauthn-3/
 
 pub mod assertion;
