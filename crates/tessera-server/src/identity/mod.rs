@@ -2,7 +2,8 @@
 //! user is made or changed), the login [`guard`] that throttles every
 //! typed secret, with the [`device`] cookies that keep an account's owner
 //! from being locked out; second [`factors`]: [`totp`] authenticators
-//! and [`recovery`] codes; and, as they come, "what this sign-in proved
+//! and [`recovery`] codes; [`passkeys`] over the [`webauthn`] verifier;
+//! and, as they come, "what this sign-in proved
 //! so far" (ARCHITECTURE.md, "Layers").
 //!
 //! `identity` stands on [`crate::domain`] and [`crate::store`]; the
@@ -11,6 +12,8 @@
 pub mod device;
 pub mod factors;
 pub mod guard;
+pub mod passkeys;
 pub mod recovery;
 pub mod totp;
 pub mod users;
+pub mod webauthn;

@@ -106,7 +106,8 @@ pub trait FactorStore {
         &self,
         user_id: &str,
     ) -> impl std::future::Future<Output = Result<Option<(i64, i64)>, StoreError>> + Send;
-    /// Removes every second factor of the user (TOTP and recovery codes)
+    /// Removes every second factor of the user (TOTP, recovery codes and
+    /// passkeys)
     /// and ends their grants and SSO sessions, in one transaction; how
     /// many factor rows went.
     fn reset_factors(
@@ -254,6 +255,7 @@ impl FactorStore for Store {
             for table in [
                 "DELETE FROM totp_credentials WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
+                "DELETE FROM passkeys WHERE user_id = $1",
             ] {
                 removed += sqlx::query(table)
                     .bind(user_id)

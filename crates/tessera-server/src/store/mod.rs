@@ -21,6 +21,7 @@ mod interactions;
 mod introspection;
 mod keys;
 mod mfa_tokens;
+mod passkeys;
 mod prune;
 mod pushed;
 mod refresh_tokens;
@@ -52,6 +53,7 @@ pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
 pub use keys::{KeyGeneration, KeyStore, StoredKey};
 pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
+pub use passkeys::{Added, ChallengePurpose, Passkey, PasskeyStore, StoredChallenge};
 pub use prune::{
     drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
 };
@@ -285,6 +287,11 @@ macro_rules! migrations {
                 30,
                 "mfa_tokens",
                 include_str!(concat!("../../migrations/", $dir, "/0030_mfa_tokens.sql")),
+            ),
+            (
+                31,
+                "passkeys",
+                include_str!(concat!("../../migrations/", $dir, "/0031_passkeys.sql")),
             ),
         ]
     };

@@ -2,7 +2,8 @@
 //! refresh tokens and families, sign-in interactions, revocations of
 //! tokens that have expired anyway, attempt counters whose window has
 //! passed, used client assertions, pushed authorization requests and
-//! initial access tokens and mfa_tokens that have expired.
+//! initial access tokens, mfa_tokens and WebAuthn challenges that have
+//! expired.
 //! passed, used client assertions, DPoP proofs and pushed authorization
 //! requests that have expired.
 //!
@@ -49,6 +50,8 @@ pub struct Pruned {
     pub dpop_proofs: u64,
     /// The JSON API's pending second steps (mfa_tokens).
     pub mfa_tokens: u64,
+    /// WebAuthn challenges.
+    pub webauthn_challenges: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -66,6 +69,7 @@ impl std::ops::AddAssign for Pruned {
         self.initial_access_tokens += other.initial_access_tokens;
         self.dpop_proofs += other.dpop_proofs;
         self.mfa_tokens += other.mfa_tokens;
+        self.webauthn_challenges += other.webauthn_challenges;
     }
 }
 
@@ -85,6 +89,7 @@ impl Pruned {
             + self.initial_access_tokens
             + self.dpop_proofs
             + self.mfa_tokens
+            + self.webauthn_challenges
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -106,6 +111,7 @@ impl Pruned {
             self.initial_access_tokens,
             self.dpop_proofs,
             self.mfa_tokens,
+            self.webauthn_challenges,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -200,6 +206,9 @@ impl PruneStore for Store {
                 .await?,
             mfa_tokens: self
                 .prune_table("mfa_tokens", "token_hash", "expires_at", now, batch)
+                .await?,
+            webauthn_challenges: self
+                .prune_table("webauthn_challenges", "challenge_hash", "expires_at", now, batch)
                 .await?,
         })
     }

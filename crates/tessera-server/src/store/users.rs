@@ -356,6 +356,7 @@ impl UserStore for Store {
                 "DELETE FROM credentials WHERE user_id = $1",
                 "DELETE FROM totp_credentials WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
+                "DELETE FROM passkeys WHERE user_id = $1",
             ] {
                 sqlx::query(table).bind(id).execute(&mut *tx).await?;
             }
