@@ -19,7 +19,7 @@ use super::sign_in::fresh;
 use super::AccountError;
 use crate::identity::factors::{self, Enrollment};
 use crate::keys::MasterKey;
-use crate::store::{FactorStore, Session, SessionStore, UserStore};
+use crate::store::{FactorStore, PasskeyStore, Session, SessionStore, UserStore};
 
 /// What the account page shows of the user's second factors.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,18 +28,26 @@ pub struct Overview {
     pub authenticator: Option<(String, i64)>,
     /// How many recovery codes are left, if a set was ever made.
     pub recovery_codes_left: Option<i64>,
+    /// How many passkeys the user has.
+    pub passkeys: i64,
 }
 
 impl Overview {
     /// Whether the user has a second factor.
     pub fn has_second_factor(&self) -> bool {
-        self.authenticator.is_some()
+        self.authenticator.is_some() || self.passkeys > 0
     }
 }
 
 /// The user's second factors, without secrets.
-pub async fn overview(store: &impl FactorStore, user_id: &str) -> Result<Overview, AccountError> {
-    let mut overview = Overview::default();
+pub async fn overview<S: FactorStore + PasskeyStore>(
+    store: &S,
+    user_id: &str,
+) -> Result<Overview, AccountError> {
+    let mut overview = Overview {
+        passkeys: store.passkey_count(user_id).await?,
+        ..Overview::default()
+    };
     for factor in factors::list(store, user_id).await? {
         match factor.kind {
             crate::domain::FactorKind::Totp { confirmed: true } => {
@@ -53,7 +61,7 @@ pub async fn overview(store: &impl FactorStore, user_id: &str) -> Result<Overvie
 }
 
 /// Refuses a change on a sign-in older than [`FRESH_FOR`](super::sign_in::FRESH_FOR).
-fn need_fresh(session: &Session, now: i64) -> Result<(), AccountError> {
+pub(super) fn need_fresh(session: &Session, now: i64) -> Result<(), AccountError> {
     if fresh(session, now) {
         Ok(())
     } else {
@@ -63,7 +71,7 @@ fn need_fresh(session: &Session, now: i64) -> Result<(), AccountError> {
 
 /// Audits a change to how `session`'s user signs in and ends their other
 /// sessions.
-async fn changed(
+pub(super) async fn changed(
     store: &impl SessionStore,
     session: &Session,
     what: &'static str,
@@ -135,7 +143,7 @@ pub struct Added {
 
 /// Confirms the waiting authenticator with one valid `code`; the first
 /// second factor also gets a set of recovery codes.
-pub async fn confirm_authenticator<S: FactorStore + SessionStore>(
+pub async fn confirm_authenticator<S: FactorStore + PasskeyStore + SessionStore>(
     store: &S,
     master: &MasterKey,
     session: &Session,
@@ -172,7 +180,7 @@ pub async fn remove_authenticator<S: FactorStore + SessionStore>(
 
 /// A new set of recovery codes (replacing the old set), for a user with a
 /// second factor; shown once.
-pub async fn new_recovery_codes<S: FactorStore + SessionStore>(
+pub async fn new_recovery_codes<S: FactorStore + PasskeyStore + SessionStore>(
     store: &S,
     master: &MasterKey,
     session: &Session,

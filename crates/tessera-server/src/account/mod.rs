@@ -7,16 +7,19 @@
 //!   whose sign-in is too old for a change, goes through the normal
 //!   `/authorize` interaction, so the same policy, second factors and
 //!   step-up apply as for any app.
-//! - **Second factors** ([`factors`]): adding an authenticator app (TOTP,
-//!   RFC 6238), removing it, and new recovery codes. Every change needs a
+//! - **Second factors** ([`factors`], [`passkeys`]): adding an
+//!   authenticator app (TOTP, RFC 6238) or a passkey (WebAuthn), removing
+//!   them, and new recovery codes. Every change needs a
 //!   sign-in at most [`sign_in::FRESH_FOR`] seconds old, is audited, and
 //!   ends the user's other sessions (whoever else holds one may be who the
 //!   change locks out).
 
 pub mod factors;
+pub mod passkeys;
 pub mod sign_in;
 
 use crate::identity::factors::FactorError;
+use crate::identity::passkeys::PasskeyError;
 use crate::oauth::OAuthError;
 use crate::store::StoreError;
 
@@ -48,9 +51,27 @@ pub enum AccountError {
     /// A factor's secret could not be handled.
     #[error(transparent)]
     Factor(FactorError),
+    /// A passkey could not be registered: the browser's response failed
+    /// a WebAuthn check, or its challenge is spent or not this browser's.
+    #[error("the passkey was not accepted: {0}")]
+    Passkey(PasskeyError),
+    /// The issuer cannot be a WebAuthn relying party (an IP address).
+    #[error("passkeys need the issuer to be a host name")]
+    NoPasskeys,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PasskeyError> for AccountError {
+    fn from(e: PasskeyError) -> AccountError {
+        match e {
+            PasskeyError::Store(e) => AccountError::Store(e),
+            PasskeyError::Random => AccountError::Random,
+            PasskeyError::RelyingParty(_) => AccountError::NoPasskeys,
+            e => AccountError::Passkey(e),
+        }
+    }
 }
 
 impl From<FactorError> for AccountError {

@@ -54,16 +54,19 @@ pub enum Then {
     Account,
     /// Adding an authenticator app.
     AddAuthenticator,
+    /// Adding a passkey.
+    AddPasskey,
 }
 
 impl Then {
     /// Every place, for parsing.
-    const ALL: [Then; 2] = [Then::Account, Then::AddAuthenticator];
+    const ALL: [Then; 3] = [Then::Account, Then::AddAuthenticator, Then::AddPasskey];
 
     fn name(self) -> &'static str {
         match self {
             Then::Account => "account",
             Then::AddAuthenticator => "totp",
+            Then::AddPasskey => "passkey",
         }
     }
 
@@ -72,6 +75,7 @@ impl Then {
         match self {
             Then::Account => "/account",
             Then::AddAuthenticator => "/account/totp",
+            Then::AddPasskey => "/account/passkey",
         }
     }
 }

@@ -18,8 +18,10 @@ use super::browser::{self, page, see_other, BrowserForm, BrowserQuery};
 use super::cookie::Cookie;
 use super::AppState;
 use crate::account::factors as account_factors;
+use crate::account::passkeys as account_passkeys;
 use crate::account::sign_in::{self, Then};
 use crate::account::AccountError;
+use crate::identity::passkeys::RelyingParty;
 use crate::oauth::interaction::binding_for;
 use crate::oauth::token::TokenContext;
 use crate::store::Session;
@@ -32,15 +34,27 @@ use crate::ui::account as pages;
 enum Done {
     AuthenticatorAdded,
     AuthenticatorRemoved,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl Done {
-    const ALL: [Done; 2] = [Done::AuthenticatorAdded, Done::AuthenticatorRemoved];
+    const ALL: [Done; 5] = [
+        Done::AuthenticatorAdded,
+        Done::AuthenticatorRemoved,
+        Done::PasskeyAdded,
+        Done::PasskeyRenamed,
+        Done::PasskeyRemoved,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Done::AuthenticatorAdded => "authenticator-added",
             Done::AuthenticatorRemoved => "authenticator-removed",
+            Done::PasskeyAdded => "passkey-added",
+            Done::PasskeyRenamed => "passkey-renamed",
+            Done::PasskeyRemoved => "passkey-removed",
         }
     }
 
@@ -50,6 +64,9 @@ impl Done {
                 "Your authenticator app is on: signing in now asks for its code. Other sessions were signed out."
             }
             Done::AuthenticatorRemoved => "Your authenticator app was removed. Other sessions were signed out.",
+            Done::PasskeyAdded => "Your passkey was added. Other sessions were signed out.",
+            Done::PasskeyRenamed => "Your passkey was renamed.",
+            Done::PasskeyRemoved => "Your passkey was removed. Other sessions were signed out.",
         }
     }
 }
@@ -136,6 +153,19 @@ async fn render_account(
         Err(e) => return failed(&e.into()),
     };
     let csrf = sign_in::form_token(binding, session);
+    let passkeys = match account_passkeys::list(&state.store, session).await {
+        Ok(list) => list,
+        Err(e) => return failed(&e),
+    };
+    let lines: Vec<pages::PasskeyLine<'_>> = passkeys
+        .iter()
+        .map(|p| pages::PasskeyLine {
+            id: &p.id,
+            name: &p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        })
+        .collect();
     page(
         StatusCode::OK,
         pages::account(&pages::Account {
@@ -146,6 +176,7 @@ async fn render_account(
             recovery_codes_left: overview
                 .has_second_factor()
                 .then_some(overview.recovery_codes_left.unwrap_or(0)),
+            passkeys: relying_party(state).is_ok().then_some(lines.as_slice()),
         }),
         &[],
     )
@@ -319,4 +350,135 @@ pub(super) async fn new_recovery_codes(State(state): State<Arc<AppState>>, sent:
 fn codes_page(heading: &str, codes: &[Zeroizing<String>]) -> Response {
     let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
     page(StatusCode::OK, pages::recovery_codes(heading, &codes), &[])
+}
+
+/// This server as a WebAuthn relying party (its issuer's host and origin).
+fn relying_party(state: &AppState) -> Result<RelyingParty, AccountError> {
+    RelyingParty::from_issuer(&state.issuer, "Tessera").map_err(AccountError::from)
+}
+
+/// `GET /account/passkey`: the page that creates a passkey.
+pub(super) async fn add_passkey_page(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let browser = sent.browser();
+    let session = match session_or_sign_in(&state, browser.session, browser.binding, Then::AddPasskey).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let Some(binding) = browser.binding.filter(|_| sign_in::fresh(&session, now)) else {
+        return sign_in_first(&state, browser.binding, Then::AddPasskey, true);
+    };
+    passkey_page(&state, &session, binding, now, None).await
+}
+
+/// The "add a passkey" page with fresh options (a new challenge).
+async fn passkey_page(
+    state: &AppState,
+    session: &Session,
+    binding: &str,
+    now: i64,
+    error: Option<&str>,
+) -> Response {
+    let rp = match relying_party(state) {
+        Ok(rp) => rp,
+        Err(_) => return see_other("/account"),
+    };
+    match account_passkeys::begin(&state.store, &rp, session, binding, now).await {
+        Ok(options) => {
+            let csrf = sign_in::form_token(binding, session);
+            browser::page_with_script(
+                if error.is_some() {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                },
+                pages::add_passkey(&pages::AddPasskey {
+                    options: &options,
+                    csrf: &csrf,
+                    script: super::assets::passkey_script_path(),
+                    error,
+                }),
+                &[],
+                &[],
+            )
+        }
+        Err(AccountError::NotFresh) => sign_in_first(state, Some(binding), Then::AddPasskey, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/passkey`: the browser's new credential.
+pub(super) async fn add_passkey(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let rp = match relying_party(&state) {
+        Ok(rp) => rp,
+        Err(_) => return see_other("/account"),
+    };
+    let credential = sent.form.get("credential").unwrap_or("");
+    let name = sent.form.get("name").unwrap_or("");
+    match account_passkeys::finish(
+        &state.store,
+        &state.master,
+        &rp,
+        &session,
+        binding,
+        credential,
+        name,
+        now,
+    )
+    .await
+    {
+        Ok(Some(codes)) => codes_page("Your passkey was added", &codes),
+        Ok(None) => see_other(&format!("/account?done={}", Done::PasskeyAdded.name())),
+        Err(AccountError::Passkey(e)) => {
+            tracing::info!(target: "audit", user_id = %session.user_id, error = %e, "account: passkey refused");
+            passkey_page(
+                &state,
+                &session,
+                binding,
+                now,
+                Some("The passkey was not accepted. Try again."),
+            )
+            .await
+        }
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::AddPasskey, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/passkey/rename`.
+pub(super) async fn rename_passkey(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let id = sent.form.get("id").unwrap_or("");
+    let name = sent.form.get("name").unwrap_or("");
+    match account_passkeys::rename(&state.store, &session, id, name, now).await {
+        Ok(()) => see_other(&format!("/account?done={}", Done::PasskeyRenamed.name())),
+        Err(AccountError::NoSuchFactor) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/passkey/remove`.
+pub(super) async fn remove_passkey(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let id = sent.form.get("id").unwrap_or("");
+    match account_passkeys::remove(&state.store, &session, id, now).await {
+        Ok(()) => see_other(&format!("/account?done={}", Done::PasskeyRemoved.name())),
+        Err(AccountError::NoSuchFactor) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
 }

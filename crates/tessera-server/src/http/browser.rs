@@ -174,6 +174,23 @@ pub(super) fn page_to(
     response
 }
 
+/// [`page_to`] for a page that runs the passkey script: its CSP also
+/// allows scripts from Tessera itself.
+pub(super) fn page_with_script(
+    status: StatusCode,
+    html: String,
+    set_cookies: &[SetCookie],
+    form_targets: &[String],
+) -> Response {
+    let mut response = page_to(status, html, set_cookies, form_targets);
+    if let Ok(csp) = HeaderValue::from_str(&ui::content_security_policy_with_script(form_targets)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
 /// RFC 9700 §4.12: 303, so the browser follows with a GET.
 pub(super) fn see_other(url: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();

@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+mod assets;
 mod authorize;
 mod bearer;
 mod browser;
@@ -295,12 +296,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/account/totp/remove", post(account::remove_authenticator))
         .route("/account/recovery-codes", post(account::new_recovery_codes))
+        .route(
+            "/account/passkey",
+            get(account::add_passkey_page).post(account::add_passkey),
+        )
+        .route("/account/passkey/rename", post(account::rename_passkey))
+        .route("/account/passkey/remove", post(account::remove_passkey))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
+        .route("/static/{name}", get(assets::get))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .layer(DefaultBodyLimit::max(MAX_BODY))

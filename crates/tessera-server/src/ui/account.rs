@@ -23,6 +23,59 @@ pub struct Account<'a> {
     pub authenticator: Option<(&'a str, i64)>,
     /// How many recovery codes are left, if the user has a second factor.
     pub recovery_codes_left: Option<i64>,
+    /// The user's passkeys; `None` when this server cannot offer passkeys
+    /// (its issuer is an IP address, which WebAuthn refuses).
+    pub passkeys: Option<&'a [PasskeyLine<'a>]>,
+}
+
+/// One passkey, as the account page lists it.
+pub struct PasskeyLine<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// When it was added.
+    pub created_at: i64,
+    /// When it was last used to sign in.
+    pub last_used_at: Option<i64>,
+}
+
+fn passkey_section(passkeys: Option<&[PasskeyLine<'_>]>, csrf: &str) -> String {
+    let Some(passkeys) = passkeys else {
+        return "<h2>Passkeys</h2><p>Passkeys need this server to be reached by a host name.</p>".to_owned();
+    };
+    let mut out = String::from("<h2>Passkeys</h2>");
+    if passkeys.is_empty() {
+        out.push_str("<p>No passkeys yet.</p>");
+    } else {
+        out.push_str("<ul class=\"passkeys\">");
+        for p in passkeys {
+            let used = p
+                .last_used_at
+                .map_or_else(|| "never used".to_owned(), |at| format!("last used {}", day(at)));
+            out.push_str(&format!(
+                "<li><strong>{name}</strong>, added {added}, {used}\
+                 <form method=\"post\" action=\"/account/passkey/rename\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+                 <label for=\"name-{id}\">New name</label>\
+                 <input type=\"text\" id=\"name-{id}\" name=\"name\" maxlength=\"64\" required>\
+                 <button type=\"submit\" class=\"secondary\">Rename</button></form>\
+                 <form method=\"post\" action=\"/account/passkey/remove\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+                 <button type=\"submit\" class=\"secondary\">Remove {name}</button></form></li>",
+                name = escape(p.name),
+                added = escape(&day(p.created_at)),
+                used = escape(&used),
+                csrf = escape(csrf),
+                id = escape(p.id),
+            ));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<p><a href=\"/account/passkey\">Add a passkey</a></p>");
+    out
 }
 
 /// `/account`.
@@ -62,9 +115,10 @@ pub fn account(a: &Account<'_>) -> String {
         "Your account",
         &format!(
             "<h1>Your account</h1><p>Signed in as <strong>{username}</strong>.</p>{notice}\
-             <h2>Two-step sign-in</h2>{authenticator}{recovery}\
+             <h2>Two-step sign-in</h2>{authenticator}{passkeys}{recovery}\
              <p><a href=\"/logout\">Sign out</a></p>",
             username = escape(a.username),
+            passkeys = passkey_section(a.passkeys, a.csrf),
         ),
     )
 }
@@ -133,6 +187,48 @@ pub fn add_authenticator(a: &AddAuthenticator<'_>) -> String {
     )
 }
 
+/// What the "add a passkey" page shows.
+pub struct AddPasskey<'a> {
+    /// The `navigator.credentials.create()` options, as JSON.
+    pub options: &'a str,
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// The passkey script's path (`/static/passkey-<hash>.js`).
+    pub script: &'a str,
+    /// Why the last attempt was refused, if it was.
+    pub error: Option<&'a str>,
+}
+
+/// `/account/passkey`: a name and a button; the script asks the browser
+/// for a new passkey and posts it. Without JavaScript the page says
+/// passkeys need it.
+pub fn add_passkey(a: &AddPasskey<'_>) -> String {
+    let error = a
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Add a passkey",
+        &format!(
+            "<h1>Add a passkey</h1>{error}\
+             <p>A passkey signs you in with your device's screen lock or a security key, without a password.</p>\
+             <noscript><p class=\"notice\">Adding a passkey needs JavaScript.</p></noscript>\
+             <form method=\"post\" action=\"/account/passkey\" data-passkey=\"create\" data-options=\"{options}\" hidden>\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"credential\" value=\"\">\
+             <label for=\"name\">Name it (to tell your passkeys apart)</label>\
+             <input type=\"text\" id=\"name\" name=\"name\" maxlength=\"64\" value=\"Passkey\" required>\
+             <p class=\"error\" data-passkey-status hidden></p>\
+             <button type=\"submit\" id=\"create-passkey\">Create a passkey</button></form>\
+             <p><a href=\"/account\">Cancel</a></p>\
+             <script src=\"{script}\"></script>",
+            options = escape(a.options),
+            csrf = escape(a.csrf),
+            script = escape(a.script),
+        ),
+    )
+}
+
 /// The recovery codes, shown once: as text, one per line.
 pub fn recovery_codes(heading: &str, codes: &[&str]) -> String {
     let lines: Vec<String> = codes.iter().map(|c| escape(c)).collect();
@@ -185,8 +281,10 @@ mod tests {
             notice: None,
             authenticator: None,
             recovery_codes_left: None,
+            passkeys: Some(&[]),
         });
         assert!(html.contains("href=\"/account/totp\""));
+        assert!(html.contains("href=\"/account/passkey\""));
         assert_eq!(day(1_796_601_600), "07 Dec 2026");
     }
 }

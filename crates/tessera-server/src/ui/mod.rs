@@ -43,6 +43,13 @@ pub fn content_security_policy(form_targets: &[String]) -> String {
     policy
 }
 
+/// [`content_security_policy`] for a page that offers passkeys: the same,
+/// and scripts from Tessera itself (`script-src 'self'`: the one hashed
+/// passkey script, never inline code).
+pub fn content_security_policy_with_script(form_targets: &[String]) -> String {
+    format!("script-src 'self'; {}", content_security_policy(form_targets))
+}
+
 /// The CSP source expression that lets a form end at `url`: its origin
 /// (`https://app.example:8443`) for http(s), its scheme (`com.example.app:`)
 /// for a native app's private-use scheme (RFC 8252 §7.1). `None` when `url`
