@@ -286,6 +286,11 @@ macro_rules! migrations {
                 "mfa_tokens",
                 include_str!(concat!("../../migrations/", $dir, "/0030_mfa_tokens.sql")),
             ),
+            (
+                32,
+                "step_up",
+                include_str!(concat!("../../migrations/", $dir, "/0032_step_up.sql")),
+            ),
         ]
     };
 }
