@@ -47,7 +47,7 @@ async fn prunes(database: &str) {
                 code_challenge: None,
                 auth_time: now,
                 sid: "sid".into(),
-                proofs: tessera_server::domain::Proofs::none(),
+                amr: tessera_server::domain::Amr::default(),
                 resources: Default::default(),
                 dpop_jkt: None,
                 expires_at: if expires < now {

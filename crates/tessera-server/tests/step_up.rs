@@ -30,7 +30,9 @@ use tessera_server::keys::MasterKey;
 use tessera_server::store::{ClientStore, Store};
 use tessera_testkit as support;
 
-use support::browser::{authorize_path, field, redeem, redirected, seed, text, through_consent, Browser, VERIFIER};
+use support::browser::{
+    authorize_path, field, redeem, redirected, seed, text, through_consent, Browser, VERIFIER,
+};
 use support::{request, Response, Running};
 
 const PASSWORD: &str = "correct horse battery";
@@ -86,7 +88,9 @@ fn code(secret: &totp::TotpSecret, ahead: i64) -> String {
 /// A six-digit code no step near now accepts.
 fn wrong_code(secret: &totp::TotpSecret) -> String {
     let t = totp::step_of(now());
-    let near: Vec<String> = (t - 2..=t + 2).map(|s| totp::code_at(secret, s).to_string()).collect();
+    let near: Vec<String> = (t - 2..=t + 2)
+        .map(|s| totp::code_at(secret, s).to_string())
+        .collect();
     ["000000", "111111", "222222"]
         .into_iter()
         .find(|c| !near.iter().any(|n| n == c))
@@ -142,7 +146,11 @@ async fn id_token_claims(server: &Running, code: &str) -> Value {
 
 /// A sign-in with ann's password from `page`, through consent: the
 /// redirect's parameters.
-async fn password_through(browser: &mut Browser, server: &Running, page: Response) -> HashMap<String, String> {
+async fn password_through(
+    browser: &mut Browser,
+    server: &Running,
+    page: Response,
+) -> HashMap<String, String> {
     assert_eq!(page.status, 200, "{}", text(&page));
     let after = browser.log_in(server, &text(&page), "ann", PASSWORD).await;
     through_consent(browser, server, after).await
@@ -150,7 +158,11 @@ async fn password_through(browser: &mut Browser, server: &Running, page: Respons
 
 /// An error redirect to Photo Book: its `error`, with `state` and `iss`.
 fn error_of(answer: &HashMap<String, String>, server: &Running) -> String {
-    assert_eq!(answer.get("state").map(String::as_str), Some("st-1"), "{answer:?}");
+    assert_eq!(
+        answer.get("state").map(String::as_str),
+        Some("st-1"),
+        "{answer:?}"
+    );
     assert_eq!(answer.get("iss"), Some(&server.issuer), "{answer:?}");
     assert!(!answer.contains_key("code"), "{answer:?}");
     answer.get("error").cloned().unwrap_or_default()
@@ -211,7 +223,11 @@ async fn step_up_from_one_factor(database: &str) {
     assert_ne!(claims["sid"], first_sid.as_str(), "a new sid");
 
     // Two factors now, and fresh: no page, with or without prompt=none.
-    for extra in [ASK_2FA.to_owned(), format!("{ASK_2FA}&prompt=none"), essential_2fa()] {
+    for extra in [
+        ASK_2FA.to_owned(),
+        format!("{ASK_2FA}&prompt=none"),
+        essential_2fa(),
+    ] {
         let again = browser.get(&server, &authorize_path("web", &extra)).await;
         let answer = redirected(&again);
         let claims = id_token_claims(&server, &answer["code"]).await;
@@ -250,7 +266,9 @@ async fn without_a_factor(database: &str) {
     assert_eq!(claims["amr"], json!(["pwd"]));
 
     // Essential, with her session.
-    let unmet = browser.get(&server, &authorize_path("web", &essential_2fa())).await;
+    let unmet = browser
+        .get(&server, &authorize_path("web", &essential_2fa()))
+        .await;
     assert_eq!(
         error_of(&redirected(&unmet), &server),
         "unmet_authentication_requirements"
@@ -265,7 +283,10 @@ async fn without_a_factor(database: &str) {
     );
     // Essential with prompt=none: still unmet (no interaction would help).
     let none = browser
-        .get(&server, &authorize_path("web", &format!("{}&prompt=none", essential_2fa())))
+        .get(
+            &server,
+            &authorize_path("web", &format!("{}&prompt=none", essential_2fa())),
+        )
         .await;
     assert_eq!(
         error_of(&redirected(&none), &server),
@@ -422,7 +443,8 @@ async fn require_mfa_clients_and_users() {
     assert!(store.client(&strict).await.unwrap().unwrap().require_mfa);
 
     // The require-mfa client: after ann's password, unmet.
-    let strict_path = authorize_path(&strict, "").replace("http%3A%2F%2Fapp.example", "https%3A%2F%2Fapp.example");
+    let strict_path =
+        authorize_path(&strict, "").replace("http%3A%2F%2Fapp.example", "https%3A%2F%2Fapp.example");
     let mut browser = Browser::default();
     let page = browser.get(&server, &strict_path).await;
     let after = browser.log_in(&server, &text(&page), "ann", PASSWORD).await;
@@ -438,7 +460,10 @@ async fn require_mfa_clients_and_users() {
     assert_eq!(id_token_claims(&server, &answer["code"]).await["acr"], ONE_FACTOR);
     // No token from the password grant or the JSON API of that client.
     let r = password_grant(&server, &strict).await;
-    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_grant")));
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, json!("invalid_grant"))
+    );
     let r = api_login(&server, &strict).await;
     assert_eq!(r.status, 401, "{}", text(&r));
     assert_eq!(r.json()["error"], "mfa_enrollment_required");

@@ -374,9 +374,7 @@ mod tests {
 
     #[test]
     fn step_up_keeps_first_factors_and_old_rows_read_from_amr() {
-        let p = Proofs::none()
-            .with(Method::Password, 10)
-            .with(Method::Otp, 20);
+        let p = Proofs::none().with(Method::Password, 10).with(Method::Otp, 20);
         assert_eq!(p.proven_at(Method::Otp), Some(20));
         assert_eq!(p.first_factors(), Proofs::none().with(Method::Password, 10));
         let amr = Amr::of([Method::Password, Method::Otp]);

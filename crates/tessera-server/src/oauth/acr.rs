@@ -116,9 +116,18 @@ mod tests {
     /// OpenID Connect Core §3.1.2.1 and §5.5.1.1, row by row.
     #[test]
     fn requested_levels() {
-        let rows: Vec<(&str, Vec<(&str, &str)>, Result<Option<RequestedAcr>, AcrError>)> = vec![
+        type Row<'a> = (
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            Result<Option<RequestedAcr>, AcrError>,
+        );
+        let rows: Vec<Row<'_>> = vec![
             ("nothing", vec![], Ok(None)),
-            ("acr_values 2fa", vec![("acr_values", TWO)], Ok(level(Acr::TwoFactors, false))),
+            (
+                "acr_values 2fa",
+                vec![("acr_values", TWO)],
+                Ok(level(Acr::TwoFactors, false)),
+            ),
             (
                 "the lowest of several",
                 vec![("acr_values", "urn:tessera:acr:2fa urn:tessera:acr:1fa")],
@@ -127,22 +136,34 @@ mod tests {
             ("unknown values ignored", vec![("acr_values", "phr  0")], Ok(None)),
             (
                 "essential value",
-                vec![("claims", r#"{"id_token":{"acr":{"essential":true,"value":"urn:tessera:acr:2fa"}}}"#)],
+                vec![(
+                    "claims",
+                    r#"{"id_token":{"acr":{"essential":true,"value":"urn:tessera:acr:2fa"}}}"#,
+                )],
                 Ok(level(Acr::TwoFactors, true)),
             ),
             (
                 "essential values, unknown ones ignored",
-                vec![("claims", r#"{"id_token":{"acr":{"essential":true,"values":["phr","urn:tessera:acr:2fa"]}}}"#)],
+                vec![(
+                    "claims",
+                    r#"{"id_token":{"acr":{"essential":true,"values":["phr","urn:tessera:acr:2fa"]}}}"#,
+                )],
                 Ok(level(Acr::TwoFactors, true)),
             ),
             (
                 "voluntary claim",
-                vec![("claims", r#"{"id_token":{"acr":{"values":["urn:tessera:acr:2fa"]}}}"#)],
+                vec![(
+                    "claims",
+                    r#"{"id_token":{"acr":{"values":["urn:tessera:acr:2fa"]}}}"#,
+                )],
                 Ok(level(Acr::TwoFactors, false)),
             ),
             (
                 "other members ignored",
-                vec![("claims", r#"{"userinfo":{"email":null},"id_token":{"email":{"essential":true},"acr":null},"x":1}"#)],
+                vec![(
+                    "claims",
+                    r#"{"userinfo":{"email":null},"id_token":{"email":{"essential":true},"acr":null},"x":1}"#,
+                )],
                 Ok(None),
             ),
             (
@@ -152,21 +173,43 @@ mod tests {
             ),
             (
                 "essential with only unknown values",
-                vec![("claims", r#"{"id_token":{"acr":{"essential":true,"values":["phr"]}}}"#)],
+                vec![(
+                    "claims",
+                    r#"{"id_token":{"acr":{"essential":true,"values":["phr"]}}}"#,
+                )],
                 Err(AcrError::UnmeetableEssential),
             ),
             (
                 "claims essential, acr_values voluntary: the stricter at one level",
                 vec![
                     ("acr_values", TWO),
-                    ("claims", r#"{"id_token":{"acr":{"essential":true,"value":"urn:tessera:acr:2fa"}}}"#),
+                    (
+                        "claims",
+                        r#"{"id_token":{"acr":{"essential":true,"value":"urn:tessera:acr:2fa"}}}"#,
+                    ),
                 ],
                 Ok(level(Acr::TwoFactors, true)),
             ),
-            ("not JSON", vec![("claims", "{")], Err(AcrError::ClaimsNotAnObject)),
-            ("not an object", vec![("claims", "[]")], Err(AcrError::ClaimsNotAnObject)),
-            ("id_token not an object", vec![("claims", r#"{"id_token":5}"#)], Err(AcrError::IdTokenNotAnObject)),
-            ("acr a string", vec![("claims", r#"{"id_token":{"acr":"x"}}"#)], Err(AcrError::MalformedAcr)),
+            (
+                "not JSON",
+                vec![("claims", "{")],
+                Err(AcrError::ClaimsNotAnObject),
+            ),
+            (
+                "not an object",
+                vec![("claims", "[]")],
+                Err(AcrError::ClaimsNotAnObject),
+            ),
+            (
+                "id_token not an object",
+                vec![("claims", r#"{"id_token":5}"#)],
+                Err(AcrError::IdTokenNotAnObject),
+            ),
+            (
+                "acr a string",
+                vec![("claims", r#"{"id_token":{"acr":"x"}}"#)],
+                Err(AcrError::MalformedAcr),
+            ),
             (
                 "essential not a boolean",
                 vec![("claims", r#"{"id_token":{"acr":{"essential":"yes"}}}"#)],

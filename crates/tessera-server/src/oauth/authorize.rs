@@ -351,7 +351,15 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
         let max_age = check_max_age(params)?;
         let hint_subject = check_id_token_hint(params, keys, issuer, &client, now)?; // 10.
         let acr = super::acr::requested(params).map_err(AuthorizeError::Acr)?; // 11.
-        Ok((code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject, acr))
+        Ok((
+            code_challenge,
+            dpop_jkt,
+            scope,
+            prompts,
+            max_age,
+            hint_subject,
+            acr,
+        ))
     })();
     let (code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject, acr) = checked.map_err(refuse)?;
     Ok(AuthorizationRequest {

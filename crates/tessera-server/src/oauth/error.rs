@@ -114,7 +114,9 @@ pub enum OAuthError {
     /// user has none: no token until one is enrolled (issue 19). The
     /// token endpoint answers `invalid_grant`; `POST /api/v1/login`
     /// answers 401 `mfa_enrollment_required`.
-    #[error("this sign-in requires a second factor and the user has none: enroll an authenticator app first")]
+    #[error(
+        "this sign-in requires a second factor and the user has none: enroll an authenticator app first"
+    )]
     MfaEnrollmentRequired,
     /// The mfa_token of `POST /api/v1/login/mfa` is unknown, expired,
     /// used, dead after too many wrong codes, or another client's.

@@ -96,7 +96,8 @@ impl SessionStore for Store {
         let proofs = match row.try_get::<Option<String>, _>("proofs").map_err(get)? {
             Some(stored) => Proofs::from_stored(&stored).map_err(corrupt)?,
             None => {
-                let amr = Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?).map_err(corrupt)?;
+                let amr =
+                    Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?).map_err(corrupt)?;
                 Proofs::of_amr(&amr, auth_time)
             }
         };

@@ -1111,8 +1111,14 @@ mod tests {
             ..s
         };
         let interaction = Decision::Fail(PromptError::InteractionRequired(LoginCheck::StepUp));
-        assert_eq!(decide(&none(asked(session(None, true, false), two(false)))), interaction);
-        assert_eq!(decide(&none(asked(session(None, false, true), two(true)))), interaction);
+        assert_eq!(
+            decide(&none(asked(session(None, true, false), two(false)))),
+            interaction
+        );
+        assert_eq!(
+            decide(&none(asked(session(None, false, true), two(true)))),
+            interaction
+        );
         assert_eq!(
             decide(&none(asked(session(None, false, false), two(true)))),
             Decision::Unmet
