@@ -581,3 +581,57 @@ async fn openid_client_steps_up_with_acr_values() {
     assert_ne!(got["first"]["sid"], got["stepped"]["sid"]);
     server.stop().await;
 }
+
+/// OpenID Connect Core §5.5 through a pushed request (RFC 9126): the
+/// level asked for in `claims` at `/par` is kept with the request, so the
+/// sign-in it starts ends in `unmet_authentication_requirements` for ann
+/// (no factor); a `claims` that is not a JSON object is refused at `/par`
+/// itself (400 `invalid_request`).
+#[tokio::test]
+async fn a_pushed_request_keeps_its_level() {
+    let database = support::sqlite_url();
+    let (server, _store) = setup(&database, 3600).await;
+    let push = |claims: String| {
+        let form = format!(
+            "response_type=code&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&scope=openid&state=st-1\
+             &code_challenge={}&code_challenge_method=S256&claims={}",
+            support::browser::CHALLENGE,
+            form_urlencoded::byte_serialize(claims.as_bytes()).collect::<String>()
+        );
+        let auth = support::basic("first", "pw");
+        async move {
+            request(
+                server.addr,
+                "POST",
+                "/par",
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Authorization", &auth),
+                ],
+                form.as_bytes(),
+            )
+            .await
+        }
+    };
+    let bad = push("[1]".into()).await;
+    assert_eq!(bad.status, 400, "{}", text(&bad));
+    assert_eq!(bad.json()["error"], "invalid_request");
+
+    let claims = json!({"id_token": {"acr": {"essential": true, "value": TWO_FACTORS}}}).to_string();
+    let pushed = push(claims).await;
+    assert_eq!(pushed.status, 201, "{}", text(&pushed));
+    let uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+    let path = format!(
+        "/authorize?client_id=first&request_uri={}",
+        form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+    );
+    let mut browser = Browser::default();
+    let page = browser.get(&server, &path).await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let after = browser.log_in(&server, &text(&page), "ann", PASSWORD).await;
+    assert_eq!(
+        error_of(&redirected(&after), &server),
+        "unmet_authentication_requirements"
+    );
+    server.stop().await;
+}
