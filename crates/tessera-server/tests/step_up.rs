@@ -293,6 +293,18 @@ async fn without_a_factor(database: &str) {
         "unmet_authentication_requirements"
     );
 
+    // Discovery says `claims` is read, and that ID tokens carry the level.
+    let doc = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
+        .await
+        .json();
+    assert_eq!(doc["claims_parameter_supported"], true);
+    for claim in ["acr", "amr"] {
+        assert!(doc["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(claim)));
+    }
+
     for bad in ["%7B", "%5B%5D", "%7B%22id_token%22%3A1%7D"] {
         let r = browser
             .get(&server, &authorize_path("web", &format!("&claims={bad}")))
