@@ -590,20 +590,22 @@ async fn decide<S: FlowStore>(
         Some(s) => ctx.store.consented(&s.user_id, &request.client().id).await?,
         None => None,
     };
-    // The session's user: their second factor, and whether they require
-    // one (which, like the client's requirement, makes two factors
-    // essential).
-    let (has_second_factor, user_requires) = match session {
-        Some(s) => (
-            sign_in::has_second_factor(ctx.store, &s.user_id).await?,
-            ctx.store.user(&s.user_id).await?.is_some_and(|u| u.require_mfa),
-        ),
-        None => (false, false),
+    // The level asked for: the request's, and two factors (essential)
+    // when the client or the session's user requires them.
+    let user_requires = match session {
+        Some(s) => ctx.store.user(&s.user_id).await?.is_some_and(|u| u.require_mfa),
+        None => false,
     };
     let mut requested = request.acr();
     if request.client().require_mfa || user_requires {
         requested = RequestedAcr::stricter(requested, Some(RequestedAcr::MFA_REQUIRED));
     }
+    // Whether the session's user has a second factor (read only when a
+    // level is asked for: nothing else in the snapshot depends on it).
+    let has_second_factor = match (session, requested) {
+        (Some(s), Some(_)) => sign_in::has_second_factor(ctx.store, &s.user_id).await?,
+        _ => false,
+    };
     let snapshot = Snapshot {
         request: RequestView {
             prompt_none: request.prompt_none(),

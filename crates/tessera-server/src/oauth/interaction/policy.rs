@@ -203,7 +203,8 @@ pub struct SessionView<'a> {
     pub auth_time: i64,
     /// What they proved, and when.
     pub proofs: &'a Proofs,
-    /// Whether the session's user has a second factor.
+    /// Whether the session's user has a second factor (read only when a
+    /// level is requested: check 5 is its only reader).
     pub has_second_factor: bool,
     /// Whether the session's user may enroll a second factor during this
     /// sign-in (not yet possible: the flow says `false`).
