@@ -63,6 +63,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         resource_server_for: vec![],
         require_par: false,
         dpop_bound: false,
+        require_mfa: false,
         provenance: crate::domain::Provenance::Operator,
     }
 }
@@ -113,6 +114,7 @@ pub fn user(id: &str, username: &str, password: &str) -> User {
         failed_logins: 0,
         locked_until: None,
         disabled_at: None,
+        require_mfa: false,
     }
 }
 

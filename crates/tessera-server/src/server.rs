@@ -176,6 +176,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             .with_forwarded_header(config.forwarded_header()?)
             .with_metrics_elsewhere(config.metrics_at()? != MetricsAt::Listen)
             .with_family_lifetime(config.refresh_family_lifetime)
+            .with_second_factor_max_age(config.second_factor_max_age)
             .with_hsts(config.tls_cert.is_some())
             .with_upstreams(upstreams)
             .with_clients(crate::clients::directory::Directory::new(

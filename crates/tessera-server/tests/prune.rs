@@ -28,7 +28,7 @@ async fn prunes(database: &str) {
                 auth_time: now - 1000,
                 expires_at: expires,
                 client_ip: None,
-                amr: tessera_server::domain::Amr::default(),
+                proofs: tessera_server::domain::Proofs::none(),
             })
             .await
             .unwrap();

@@ -367,6 +367,7 @@ pub fn client(
         resource_server_for: vec![],
         require_par: false,
         dpop_bound: false,
+        require_mfa: false,
         provenance: tessera_server::domain::Provenance::Operator,
     }
 }
@@ -410,6 +411,7 @@ pub fn user(id: &str, username: &str, password: &str, roles: &[&str]) -> tessera
         failed_logins: 0,
         locked_until: None,
         disabled_at: None,
+        require_mfa: false,
     }
 }
 

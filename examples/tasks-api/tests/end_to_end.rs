@@ -76,6 +76,7 @@ fn user(id: &str, username: &str, roles: &[&str]) -> User {
         failed_logins: 0,
         locked_until: None,
         disabled_at: None,
+        require_mfa: false,
     }
 }
 

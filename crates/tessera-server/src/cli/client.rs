@@ -126,6 +126,12 @@ pub(crate) struct CreateArgs {
     /// DPoP proof are refused.
     #[arg(long)]
     dpop_bound: bool,
+    /// Its users must sign in with a second factor: every authorization
+    /// request of it asks for two factors as an essential level
+    /// (unmet_authentication_requirements for a user without one), and
+    /// the password grant refuses a user without one.
+    #[arg(long)]
+    require_mfa: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -148,6 +154,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "first_party": c.first_party,
         "require_par": c.require_par,
         "dpop_bound": c.dpop_bound,
+        "require_mfa": c.require_mfa,
         "provenance": c.provenance.as_str(),
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "resource_server_for": c.resource_server_for,
@@ -342,6 +349,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         first_party: args.first_party,
         require_par: args.require_par,
         dpop_bound: args.dpop_bound,
+        require_mfa: args.require_mfa,
         provenance: crate::domain::Provenance::Operator,
     };
     let method = args.auth_method.as_deref();

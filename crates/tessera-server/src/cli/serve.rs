@@ -96,6 +96,9 @@ default below each.
       before), `off` nowhere; 127.0.0.1:0 picks a free port
   refresh_family_lifetime  TESSERA_REFRESH_FAMILY_LIFETIME
       2592000 seconds = 30 days (from sign-in, however often rotated)
+  second_factor_max_age    TESSERA_SECOND_FACTOR_MAX_AGE
+      3600 seconds a one-time code satisfies a request for two factors
+      (acr_values urn:tessera:acr:2fa); older, the code is asked again
   database_timeout         TESSERA_DATABASE_TIMEOUT
       10 seconds (waiting for a database connection, then 503)
   upstream_timeout         TESSERA_UPSTREAM_TIMEOUT

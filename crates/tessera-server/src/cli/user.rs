@@ -1,5 +1,5 @@
 //! `tessera user create | list | delete | set-password | disable | enable |
-//! verify-email | links | unlink | factors | reset-factors`: manage users in the
+//! verify-email | links | unlink | factors | reset-factors | require-mfa`: manage users in the
 //! same database the server uses (works while it runs). Passwords come from
 //! standard input only (`--password-stdin`), never from a flag that would
 //! end up in shell history and `ps`.
@@ -54,6 +54,23 @@ pub(crate) enum UserCommand {
     /// recovery codes), for a person who lost them all; their refresh
     /// tokens and sign-in sessions end. Audited.
     ResetFactors(NameArgs),
+    /// Require the user to sign in with a second factor (`--off` lifts
+    /// it): every sign-in asks for two factors as an essential level, and
+    /// until they have a factor, sign-ins end in
+    /// unmet_authentication_requirements and the password grant and
+    /// /api/v1/login refuse them. Audited.
+    RequireMfa(RequireMfaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RequireMfaArgs {
+    /// The username.
+    username: String,
+    /// Lift the requirement instead.
+    #[arg(long)]
+    off: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -213,7 +230,7 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         .into_iter()
                         .map(|u| {
                             json!({"user_id": u.id, "username": u.username, "email": u.email, "name": u.name,
-                                   "roles": u.roles, "locked_until": u.locked_until})
+                                   "roles": u.roles, "locked_until": u.locked_until, "require_mfa": u.require_mfa})
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&users)?);
@@ -319,6 +336,15 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let removed = factors::reset(&store, &user.id, UnixTime::now().as_secs()).await?;
                     tracing::info!(target: "audit", user_id = %user.id, removed, "second factors reset; grants and sessions ended");
                     eprintln!("removed the second factors of {} ({removed} rows)", args.username);
+                    Ok(())
+                }
+                UserCommand::RequireMfa(args) => {
+                    let store = Store::open(&args.config.load(None, None)?.database).await?;
+                    let user = named(&store, &args.username).await?;
+                    users::set_require_mfa(&store, &user.id, !args.off).await?;
+                    tracing::info!(target: "audit", user_id = %user.id, require_mfa = !args.off, "second factor requirement set");
+                    let what = if args.off { "no longer requires" } else { "requires" };
+                    eprintln!("{} {what} a second factor", args.username);
                     Ok(())
                 }
                 UserCommand::VerifyEmail(args) => {

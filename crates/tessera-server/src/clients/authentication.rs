@@ -444,6 +444,7 @@ mod tests {
             resource_server_for: vec![],
             require_par: false,
             dpop_bound: false,
+            require_mfa: false,
             provenance: crate::domain::Provenance::Operator,
         }
     }

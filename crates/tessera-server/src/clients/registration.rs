@@ -109,6 +109,10 @@ pub struct NewClient {
     pub require_par: bool,
     /// Its tokens must be DPoP-bound (RFC 9449).
     pub dpop_bound: bool,
+    /// Its users must sign in with a second factor (two factors are an
+    /// essential level of its every authorization request; the password
+    /// grant refuses a user without one).
+    pub require_mfa: bool,
     /// Who registers it.
     pub provenance: Provenance,
 }
@@ -134,6 +138,7 @@ impl NewClient {
             first_party: false,
             require_par: false,
             dpop_bound: false,
+            require_mfa: false,
             provenance: Provenance::Operator,
         }
     }
@@ -547,6 +552,7 @@ fn build(
         first_party: new.first_party,
         require_par: new.require_par,
         dpop_bound: new.dpop_bound,
+        require_mfa: new.require_mfa,
         provenance: new.provenance,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,

@@ -206,6 +206,13 @@ pub struct Config {
     /// it, however often it is rotated. Default 30 days.
     /// Env `TESSERA_REFRESH_FAMILY_LIFETIME`.
     pub refresh_family_lifetime: i64,
+    /// Seconds a second factor satisfies a requested two-factor level
+    /// (`acr_values` or an essential `acr` asking for
+    /// `urn:tessera:acr:2fa`, or a client or user that requires a second
+    /// factor): a sign-in whose one-time code is older is asked for the
+    /// code again (a step-up). The ID token's `acr` still says what the
+    /// sign-in reached. Default 3600. Env `TESSERA_SECOND_FACTOR_MAX_AGE`.
+    pub second_factor_max_age: i64,
     /// Seconds a request waits for a database connection before it fails
     /// with 503 `temporarily_unavailable` (the database is down or every
     /// connection is busy). Default 10. Env `TESSERA_DATABASE_TIMEOUT`.
@@ -256,6 +263,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             metrics_listen: DEFAULT_METRICS_LISTEN.into(),
             refresh_family_lifetime: 30 * 24 * 3600,
+            second_factor_max_age: 3600,
             upstream_timeout: 10,
             database_timeout: 10,
             upstream: Vec::new(),
@@ -379,6 +387,9 @@ impl Config {
         if let Some(v) = env("TESSERA_REFRESH_FAMILY_LIFETIME") {
             config.refresh_family_lifetime = number("refresh_family_lifetime", v)?;
         }
+        if let Some(v) = env("TESSERA_SECOND_FACTOR_MAX_AGE") {
+            config.second_factor_max_age = number("second_factor_max_age", v)?;
+        }
         if let Some(v) = env("TESSERA_DATABASE_TIMEOUT") {
             config.database_timeout = u64::try_from(number("database_timeout", v)?).unwrap_or(0);
         }
@@ -457,6 +468,12 @@ impl Config {
         if self.refresh_family_lifetime <= 0 {
             return Err(ConfigError::Invalid {
                 setting: "refresh_family_lifetime",
+                message: "must be a positive number of seconds".into(),
+            });
+        }
+        if self.second_factor_max_age <= 0 {
+            return Err(ConfigError::Invalid {
+                setting: "second_factor_max_age",
                 message: "must be a positive number of seconds".into(),
             });
         }

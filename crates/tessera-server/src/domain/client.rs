@@ -200,6 +200,10 @@ pub struct Client {
     ///
     /// [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
     pub dpop_bound: bool,
+    /// Whether its users must sign in with a second factor (`tessera
+    /// client create --require-mfa`): two factors are an essential level
+    /// of its every authorization request.
+    pub require_mfa: bool,
     /// Who registered it.
     pub provenance: Provenance,
     /// Where RP-initiated logout may send the user back to.

@@ -26,7 +26,7 @@ pub use credential::{Credential, CredentialError, CredentialKind, CredentialType
 pub use factor::{Factor, FactorKind};
 pub use grant_type::GrantType;
 pub use method::Method;
-pub use proof::{Acr, Amr, Proof, Proofs};
+pub use proof::{Acr, Amr, Proof, Proofs, RequestedAcr};
 pub use resource::{Approval, Registry, Resource, Resources, Target, TargetError};
 pub use scope::{Scope, ScopeError};
 pub use user::User;

@@ -42,6 +42,68 @@ impl Acr {
             Acr::TwoFactors => "urn:tessera:acr:2fa",
         }
     }
+
+    /// The level an `acr` value names, if it is one of ours (an unknown
+    /// value in a request is ignored, OpenID Connect Core §3.1.2.1).
+    pub fn from_value(value: &str) -> Option<Acr> {
+        Acr::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+}
+
+/// The level a sign-in must reach for one authorization request, and
+/// whether it is essential.
+///
+/// A request names levels with `acr_values` (voluntary, [OpenID Connect
+/// Core §3.1.2.1]) or with an `acr` member of the `claims` parameter
+/// ([§5.5.1.1]: essential when `"essential": true`); a client or a user
+/// that requires a second factor makes two factors essential. Of several
+/// levels named, the lowest recognised one is asked for: a sign-in that
+/// reached a higher level satisfies a lower request.
+///
+/// [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+/// [§5.5.1.1]: https://openid.net/specs/openid-connect-core-1_0.html#acrSemantics
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestedAcr {
+    /// The lowest level that satisfies the request.
+    pub level: Acr,
+    /// Whether a sign-in that cannot reach it fails
+    /// (`unmet_authentication_requirements`) rather than being issued at
+    /// the level it reached.
+    pub essential: bool,
+}
+
+impl RequestedAcr {
+    /// Two factors, essential: what a client or a user that requires a
+    /// second factor asks of every sign-in.
+    pub const MFA_REQUIRED: RequestedAcr = RequestedAcr {
+        level: Acr::TwoFactors,
+        essential: true,
+    };
+
+    /// The lowest level of `values` that is one of ours, if any is.
+    pub fn lowest_of<'v>(values: impl IntoIterator<Item = &'v str>, essential: bool) -> Option<RequestedAcr> {
+        values
+            .into_iter()
+            .filter_map(Acr::from_value)
+            .min()
+            .map(|level| RequestedAcr { level, essential })
+    }
+
+    /// The stricter of two requests: the higher level; at one level,
+    /// essential if either is. (With two levels, of which every sign-in
+    /// reaches the lower, an essential lower level that a voluntary higher
+    /// one replaces is always met; a third level will need both kept.)
+    pub fn stricter(a: Option<RequestedAcr>, b: Option<RequestedAcr>) -> Option<RequestedAcr> {
+        match (a, b) {
+            (Some(a), Some(b)) if a.level == b.level => Some(RequestedAcr {
+                level: a.level,
+                essential: a.essential || b.essential,
+            }),
+            (Some(a), Some(b)) => Some(if a.level > b.level { a } else { b }),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
 }
 
 /// The `amr` value (RFC 8176 §2) of a sign-in with more than one factor.
@@ -177,6 +239,31 @@ impl Proofs {
         self.0.iter().map(|p| p.at).max()
     }
 
+    /// When `method` was proven, if it was.
+    pub fn proven_at(&self, method: Method) -> Option<i64> {
+        self.0.iter().find(|p| p.method == method).map(|p| p.at)
+    }
+
+    /// Only the first factors of these proofs (what a step-up keeps of a
+    /// session: its second factor is asked again).
+    pub fn first_factors(&self) -> Proofs {
+        Proofs(
+            self.0
+                .iter()
+                .copied()
+                .filter(|p| p.method.is_first_factor())
+                .collect(),
+        )
+    }
+
+    /// Proofs of the methods of `amr`, each at `at`: how a session stored
+    /// before proofs were (only its `amr` and `auth_time`) is read.
+    pub fn of_amr(amr: &Amr, at: i64) -> Proofs {
+        amr.methods()
+            .iter()
+            .fold(Proofs::none(), |proofs, m| proofs.with(*m, at))
+    }
+
     /// The methods, as `amr`.
     pub fn amr(&self) -> Amr {
         Amr::of(self.0.iter().map(|p| p.method))
@@ -249,6 +336,52 @@ mod tests {
         assert_eq!(Amr::of([Method::Upstream, Method::Otp]).acr(), Acr::TwoFactors);
         assert_eq!(Acr::TwoFactors.as_str(), "urn:tessera:acr:2fa");
         assert_eq!(Acr::OneFactor.as_str(), "urn:tessera:acr:1fa");
+    }
+
+    #[test]
+    fn requested_levels() {
+        assert_eq!(Acr::from_value("urn:tessera:acr:2fa"), Some(Acr::TwoFactors));
+        assert_eq!(Acr::from_value("phr"), None);
+        let two = |essential| RequestedAcr {
+            level: Acr::TwoFactors,
+            essential,
+        };
+        let one = |essential| RequestedAcr {
+            level: Acr::OneFactor,
+            essential,
+        };
+        // The lowest recognised value; unknown ones are ignored.
+        assert_eq!(
+            RequestedAcr::lowest_of(["x", "urn:tessera:acr:2fa", "urn:tessera:acr:1fa"], false),
+            Some(one(false))
+        );
+        assert_eq!(
+            RequestedAcr::lowest_of(["x", "urn:tessera:acr:2fa"], true),
+            Some(two(true))
+        );
+        assert_eq!(RequestedAcr::lowest_of(["x", "0"], true), None);
+        assert_eq!(
+            RequestedAcr::stricter(Some(one(true)), Some(two(false))),
+            Some(two(false))
+        );
+        assert_eq!(
+            RequestedAcr::stricter(Some(two(false)), Some(two(true))),
+            Some(two(true))
+        );
+        assert_eq!(RequestedAcr::stricter(None, Some(one(false))), Some(one(false)));
+        assert_eq!(RequestedAcr::stricter(None, None), None);
+    }
+
+    #[test]
+    fn step_up_keeps_first_factors_and_old_rows_read_from_amr() {
+        let p = Proofs::none().with(Method::Password, 10).with(Method::Otp, 20);
+        assert_eq!(p.proven_at(Method::Otp), Some(20));
+        assert_eq!(p.first_factors(), Proofs::none().with(Method::Password, 10));
+        let amr = Amr::of([Method::Password, Method::Otp]);
+        assert_eq!(
+            Proofs::of_amr(&amr, 7),
+            Proofs::none().with(Method::Password, 7).with(Method::Otp, 7)
+        );
     }
 
     #[test]

@@ -307,6 +307,7 @@ mod tests {
             require_par: false,
             provenance: Provenance::Operator,
             dpop_bound: false,
+            require_mfa: false,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
         }

@@ -38,6 +38,11 @@ pub struct User {
     pub locked_until: Option<i64>,
     /// When an administrator disabled the account: it cannot sign in.
     pub disabled_at: Option<i64>,
+    /// Whether the user must sign in with a second factor (`tessera user
+    /// require-mfa`): two factors are an essential level of every
+    /// sign-in for them, and the password grant and `/api/v1/login` refuse
+    /// them while they have none.
+    pub require_mfa: bool,
 }
 
 impl User {

@@ -120,6 +120,14 @@ pub(super) async fn login(
             }),
         )
         .into_response(),
+        Err(OAuthError::MfaEnrollmentRequired) => Json::no_store(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({
+                "error": "mfa_enrollment_required",
+                "error_description": OAuthError::MfaEnrollmentRequired.to_string(),
+            }),
+        )
+        .into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -95,6 +95,7 @@ impl AppState {
             devices: &self.devices,
             master: &self.master,
             require_par: self.require_par,
+            second_factor_max_age: self.second_factor_max_age,
             available: if self.upstreams.buttons().is_empty() {
                 &[Method::Password]
             } else {

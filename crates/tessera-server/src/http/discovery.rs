@@ -84,6 +84,9 @@ pub(super) fn document(issuer: &str, on: Advertised) -> String {
             .filter(|p| p.is_acted_on())
             .map(Prompt::as_str)
             .collect::<Vec<_>>(),
+        // OpenID Connect Core §5.5: read for `id_token.acr` (essential
+        // levels); other members are accepted and ignored.
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

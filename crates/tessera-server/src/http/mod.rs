@@ -54,6 +54,7 @@ pub struct AppState {
     metrics_elsewhere: bool,
     hsts: bool,
     family_lifetime: i64,
+    second_factor_max_age: i64,
     store: Store,
     keys: std::sync::RwLock<Arc<KeyRing>>,
     discovery: String,
@@ -88,6 +89,7 @@ impl AppState {
             metrics_elsewhere: false,
             hsts: false,
             family_lifetime: crate::config::Config::default().refresh_family_lifetime,
+            second_factor_max_age: crate::config::Config::default().second_factor_max_age,
             store,
             keys: std::sync::RwLock::new(Arc::new(keys)),
             discovery,
@@ -133,6 +135,14 @@ impl AppState {
     pub fn with_dynamic_registration(mut self, mode: crate::config::DynamicRegistration) -> AppState {
         self.dynamic_registration = mode;
         self.rerender_discovery();
+        self
+    }
+
+    /// Seconds a second factor satisfies a requested two-factor level
+    /// (step-up).
+    #[must_use]
+    pub fn with_second_factor_max_age(mut self, seconds: i64) -> AppState {
+        self.second_factor_max_age = seconds;
         self
     }
 

@@ -141,6 +141,7 @@ async fn prepare(new: NewUser, now: i64) -> Result<User, UserError> {
         failed_logins: 0,
         locked_until: None,
         disabled_at: None,
+        require_mfa: false,
     })
 }
 
@@ -289,6 +290,18 @@ pub async fn set_disabled<S: UserStore>(
     now: i64,
 ) -> Result<(), UserError> {
     if !store.set_disabled(id, disabled, now).await? {
+        return Err(UserError::NotFound);
+    }
+    Ok(())
+}
+
+/// Requires (`true`) the user to sign in with a second factor, or lifts
+/// the requirement. While it holds, every sign-in of theirs asks for two
+/// factors as an essential level (one without a factor ends in
+/// `unmet_authentication_requirements`), and the password grant and
+/// `/api/v1/login` refuse them while they have no factor.
+pub async fn set_require_mfa<S: UserStore>(store: &S, id: &str, required: bool) -> Result<(), UserError> {
+    if !store.set_require_mfa(id, required).await? {
         return Err(UserError::NotFound);
     }
     Ok(())
@@ -495,7 +508,7 @@ mod tests {
                 auth_time: 1,
                 expires_at: i64::MAX,
                 client_ip: None,
-                amr: crate::domain::Amr::of([crate::domain::Method::Password]),
+                proofs: crate::domain::Proofs::none().with(crate::domain::Method::Password, 1),
             })
             .await
             .unwrap();

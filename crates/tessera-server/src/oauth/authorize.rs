@@ -34,6 +34,8 @@
 //! 10. `id_token_hint`, when sent, is a current ID token this server issued
 //!     to this client (fully verified: not an access token); only a session
 //!     of the user it names will do.
+//! 11. `acr_values` and `claims` ([`super::acr`]): the level the sign-in is
+//!     asked to reach; `claims` must be a JSON object (`invalid_request`).
 //!
 //! [RFC 6749 §4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
 //! [OpenID Connect Core §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
@@ -43,7 +45,7 @@ pub use super::authorize_error::AuthorizeError;
 use super::grant::authorization_code;
 use super::Params;
 use crate::clients::directory::Directory;
-use crate::domain::{Provenance, Registry, Resources, Scope};
+use crate::domain::{Acr, Provenance, Registry, RequestedAcr, Resources, Scope};
 use crate::store::{Client, ClientStore, ResourceStore};
 
 /// A checked authorization request. Only [`check`] (at `/authorize`) and
@@ -66,6 +68,7 @@ pub struct AuthorizationRequest {
     login_hint: Option<String>,
     ui_locales: Option<String>,
     hint_subject: Option<String>,
+    acr: Option<RequestedAcr>,
 }
 
 impl AuthorizationRequest {
@@ -146,6 +149,13 @@ impl AuthorizationRequest {
         self.hint_subject.as_deref()
     }
 
+    /// The level the request's `acr_values` or `claims` ask for (the
+    /// client's and the user's requirements are added by the
+    /// interaction).
+    pub fn acr(&self) -> Option<RequestedAcr> {
+        self.acr
+    }
+
     /// A request as [`check`] would make it, for tests of the steps after
     /// it.
     #[cfg(test)]
@@ -166,6 +176,7 @@ impl AuthorizationRequest {
             login_hint: None,
             ui_locales: None,
             hint_subject: None,
+            acr: None,
         }
     }
 }
@@ -339,9 +350,18 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
         check_response_mode(params)?;
         let max_age = check_max_age(params)?;
         let hint_subject = check_id_token_hint(params, keys, issuer, &client, now)?; // 10.
-        Ok((code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject))
+        let acr = super::acr::requested(params).map_err(AuthorizeError::Acr)?; // 11.
+        Ok((
+            code_challenge,
+            dpop_jkt,
+            scope,
+            prompts,
+            max_age,
+            hint_subject,
+            acr,
+        ))
     })();
-    let (code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject) = checked.map_err(refuse)?;
+    let (code_challenge, dpop_jkt, scope, prompts, max_age, hint_subject, acr) = checked.map_err(refuse)?;
     Ok(AuthorizationRequest {
         redirect_uri,
         scope,
@@ -356,6 +376,7 @@ pub async fn check_params<S: ClientStore + ResourceStore>(
         login_hint: params.get("login_hint").map(str::to_owned),
         ui_locales: params.get("ui_locales").map(str::to_owned),
         hint_subject,
+        acr,
         state,
         client,
     })
@@ -603,6 +624,13 @@ struct Kept {
     login_hint: Option<String>,
     ui_locales: Option<String>,
     hint_subject: Option<String>,
+    /// The requested level's `acr` value; absent in requests kept before
+    /// step-up support.
+    #[serde(default)]
+    acr_level: Option<String>,
+    /// Whether that level is essential.
+    #[serde(default)]
+    acr_essential: bool,
 }
 
 /// Why a kept request cannot be used again.
@@ -636,6 +664,8 @@ impl AuthorizationRequest {
             login_hint: self.login_hint.clone(),
             ui_locales: self.ui_locales.clone(),
             hint_subject: self.hint_subject.clone(),
+            acr_level: self.acr.map(|a| a.level.as_str().to_owned()),
+            acr_essential: self.acr.is_some_and(|a| a.essential),
         })
     }
 
@@ -652,6 +682,14 @@ impl AuthorizationRequest {
         now: i64,
     ) -> Result<AuthorizationRequest, Unkept> {
         let kept: Kept = serde_json::from_str(kept).map_err(|e| Unkept::Unreadable(e.to_string()))?;
+        let acr = match kept.acr_level.as_deref() {
+            None => None,
+            Some(value) => Some(RequestedAcr {
+                level: Acr::from_value(value)
+                    .ok_or_else(|| Unkept::Unreadable(format!("an unknown acr level {value:?}")))?,
+                essential: kept.acr_essential,
+            }),
+        };
         let client = clients
             .client(store, &kept.client_id, now)
             .await
@@ -705,6 +743,7 @@ impl AuthorizationRequest {
             login_hint: kept.login_hint,
             ui_locales: kept.ui_locales,
             hint_subject: kept.hint_subject,
+            acr,
         })
     }
 }

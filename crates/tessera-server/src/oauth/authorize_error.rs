@@ -8,6 +8,7 @@
 //!
 //! [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
 //! [OpenID Connect Core §3.1.2.6]: https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+//! [Unmet Authentication Requirements §1]: https://openid.net/specs/openid-connect-unmet-authentication-requirements-1_0.html
 
 use super::interaction::policy::PromptError;
 
@@ -92,6 +93,19 @@ pub enum AuthorizeError {
     Prompt(PromptError),
     /// The user denied the request.
     AccessDenied,
+    /// The `claims` parameter cannot be read, or its essential `acr`
+    /// names no level of this server ([`super::acr`]).
+    Acr(super::acr::AcrError),
+    /// An essential level the sign-in cannot reach (the user has no
+    /// second factor and cannot enroll one here): the
+    /// `unmet_authentication_requirements` error of [OpenID Connect Core
+    /// Error Code unmet_authentication_requirements 1.0 §1][Unmet
+    /// Authentication Requirements §1] ("SHALL be used if the Relying
+    /// Party wants the OP to conform to a certain Authentication Context
+    /// Class Reference value using an essential claim acr claim ... and
+    /// the OP is unable to meet this requirement"), registered in IANA's
+    /// OAuth Extensions Error registry.
+    UnmetAuthenticationRequirements,
 }
 
 impl AuthorizeError {
@@ -134,7 +148,9 @@ impl AuthorizeError {
             | AuthorizeError::BadMaxAge
             | AuthorizeError::BadIdTokenHint
             | AuthorizeError::Prompt(_)
-            | AuthorizeError::AccessDenied => true,
+            | AuthorizeError::AccessDenied
+            | AuthorizeError::Acr(_)
+            | AuthorizeError::UnmetAuthenticationRequirements => true,
         }
     }
 
@@ -173,6 +189,9 @@ impl AuthorizeError {
             AuthorizeError::ScopeNotAllowed | AuthorizeError::MalformedScope(_) => "invalid_scope",
             AuthorizeError::Prompt(e) => e.code(),
             AuthorizeError::AccessDenied => "access_denied",
+            AuthorizeError::Acr(super::acr::AcrError::UnmeetableEssential)
+            | AuthorizeError::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            AuthorizeError::Acr(_) => "invalid_request",
         }
     }
 
@@ -228,6 +247,10 @@ impl AuthorizeError {
             AuthorizeError::BadIdTokenHint => "the id_token_hint is not an ID token from this server",
             AuthorizeError::Prompt(e) => e.description(),
             AuthorizeError::AccessDenied => "the user denied access",
+            AuthorizeError::Acr(e) => return e.to_string(),
+            AuthorizeError::UnmetAuthenticationRequirements => {
+                "the essential authentication level cannot be met: the user has no second factor"
+            }
         };
         text.to_owned()
     }

@@ -102,6 +102,7 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
             disabled_at: None,
+            require_mfa: false,
         }
     }
 
@@ -125,6 +126,7 @@ mod tests {
             resource_server_for: vec![],
             require_par: false,
             dpop_bound: false,
+            require_mfa: false,
             provenance: crate::domain::Provenance::Operator,
         }
     }

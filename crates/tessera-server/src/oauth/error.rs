@@ -109,6 +109,15 @@ pub enum OAuthError {
     /// password grant has no step for it (issue 19, "no bypass").
     #[error("this user signs in with a second factor, which the password grant cannot ask for; use the authorization code flow, or POST /api/v1/login and /api/v1/login/mfa")]
     SecondFactorRequired,
+    /// The password was right, but the user (`tessera user require-mfa`)
+    /// or the client (`--require-mfa`) requires a second factor and the
+    /// user has none: no token until one is enrolled (issue 19). The
+    /// token endpoint answers `invalid_grant`; `POST /api/v1/login`
+    /// answers 401 `mfa_enrollment_required`.
+    #[error(
+        "this sign-in requires a second factor and the user has none: enroll an authenticator app first"
+    )]
+    MfaEnrollmentRequired,
     /// The mfa_token of `POST /api/v1/login/mfa` is unknown, expired,
     /// used, dead after too many wrong codes, or another client's.
     #[error("the mfa_token is invalid, expired or used; sign in again with POST /api/v1/login")]
@@ -297,6 +306,7 @@ impl OAuthError {
             OAuthError::ScopeNotAllowed | OAuthError::MalformedScope(_) => "invalid_scope",
             OAuthError::BadCredentials
             | OAuthError::SecondFactorRequired
+            | OAuthError::MfaEnrollmentRequired
             | OAuthError::InvalidMfaToken
             | OAuthError::TooManyAttempts
             | OAuthError::InvalidRefreshToken
@@ -357,6 +367,7 @@ impl OAuthError {
             | OAuthError::AudienceNotAllowed
             | OAuthError::Target(_)
             | OAuthError::SecondFactorRequired
+            | OAuthError::MfaEnrollmentRequired
             | OAuthError::InvalidMfaToken
             | OAuthError::BadCredentials
             | OAuthError::TooManyAttempts

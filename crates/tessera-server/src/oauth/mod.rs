@@ -2,6 +2,7 @@
 //! HTTP types. The `http` module is a thin shell around these.
 
 pub mod access_token;
+pub mod acr;
 pub mod authorize;
 pub mod authorize_error;
 pub mod claims;

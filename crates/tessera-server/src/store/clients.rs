@@ -204,6 +204,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         first_party: row.try_get::<i64, _>("first_party").map_err(get)? != 0,
         require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
         dpop_bound: row.try_get::<i64, _>("dpop_bound").map_err(get)? != 0,
+        require_mfa: row.try_get::<i64, _>("require_mfa").map_err(get)? != 0,
         provenance: provenance(&id, &row.try_get::<String, _>("provenance").map_err(get)?)?,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
@@ -217,7 +218,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound, require_mfa"
     };
 }
 
@@ -233,7 +234,7 @@ pub(super) async fn insert(
     sqlx::query(concat!(
         "INSERT INTO clients (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -254,6 +255,7 @@ pub(super) async fn insert(
     .bind(i64::from(c.require_par))
     .bind(c.provenance.as_str())
     .bind(i64::from(c.dpop_bound))
+    .bind(i64::from(c.require_mfa))
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, &format!("client {}", c.id)))?;
@@ -281,7 +283,8 @@ pub(super) async fn replace(
         "UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5, audiences = $6, \
          redirect_uris = $7, access_token_ttl = $8, refresh_cookie = $9, auth_method = $10, \
          first_party = $11, post_logout_redirect_uris = $12, resource_server_for = $13, jwks = $14, \
-         jwks_uri = $15, require_par = $16, dpop_bound = $18 WHERE id = $1 AND provenance = $17",
+         jwks_uri = $15, require_par = $16, dpop_bound = $18, require_mfa = $19 \
+         WHERE id = $1 AND provenance = $17",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -301,6 +304,7 @@ pub(super) async fn replace(
     .bind(i64::from(c.require_par))
     .bind(provenance.as_str())
     .bind(i64::from(c.dpop_bound))
+    .bind(i64::from(c.require_mfa))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

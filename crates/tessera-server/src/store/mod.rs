@@ -293,6 +293,11 @@ macro_rules! migrations {
                 "passkeys",
                 include_str!(concat!("../../migrations/", $dir, "/0031_passkeys.sql")),
             ),
+            (
+                32,
+                "step_up",
+                include_str!(concat!("../../migrations/", $dir, "/0032_step_up.sql")),
+            ),
         ]
     };
 }

@@ -1,11 +1,13 @@
 //! Single sign-on sessions: the browser holds a random cookie value; the
-//! store holds its SHA-256, the user and when they authenticated.
+//! store holds its SHA-256, the user, when they authenticated and what
+//! they proved when (the methods and their times, so a step-up can weigh
+//! the age of a second factor).
 
 use sqlx::Row;
 
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
-use crate::domain::Amr;
+use crate::domain::{Amr, Proofs};
 
 /// A session as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,8 +26,17 @@ pub struct Session {
     pub expires_at: i64,
     /// The client address it was signed in from, when known.
     pub client_ip: Option<String>,
+    /// What the user proved, and when: the ID token's `amr` (RFC 8176)
+    /// and `acr` come from it. A session stored before proofs were is
+    /// read with every method of its `amr` at its `auth_time`.
+    pub proofs: Proofs,
+}
+
+impl Session {
     /// How the user signed in (the ID token's `amr`, RFC 8176).
-    pub amr: Amr,
+    pub fn amr(&self) -> Amr {
+        self.proofs.amr()
+    }
 }
 
 /// SSO sessions.
@@ -59,8 +70,8 @@ impl SessionStore for Store {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         retried!("session", Repeat::Once, async {
             sqlx::query(
-                "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip, amr) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, client_ip, amr, proofs) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(s.id_hash.clone())
             .bind(&s.sid)
@@ -68,7 +79,8 @@ impl SessionStore for Store {
             .bind(s.auth_time)
             .bind(s.expires_at)
             .bind(s.client_ip.clone())
-            .bind(s.amr.to_stored())
+            .bind(s.amr().to_stored())
+            .bind(s.proofs.to_stored())
             .execute(self.pool())
             .await?;
             Ok(())
@@ -77,7 +89,7 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT sid, user_id, auth_time, expires_at, client_ip, amr FROM sessions \
+            "SELECT sid, user_id, auth_time, expires_at, client_ip, amr, proofs FROM sessions \
              WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash.to_vec())
@@ -86,15 +98,24 @@ impl SessionStore for Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let get = |e: sqlx::Error| StoreError::Corrupt(format!("sessions: {e}"));
+        let corrupt = |e: crate::domain::proof::UnknownMethod| StoreError::Corrupt(format!("sessions: {e}"));
+        let auth_time: i64 = row.try_get("auth_time").map_err(get)?;
+        let proofs = match row.try_get::<Option<String>, _>("proofs").map_err(get)? {
+            Some(stored) => Proofs::from_stored(&stored).map_err(corrupt)?,
+            None => {
+                let amr =
+                    Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?).map_err(corrupt)?;
+                Proofs::of_amr(&amr, auth_time)
+            }
+        };
         Ok(Some(Session {
             id_hash: id_hash.to_vec(),
             sid: row.try_get("sid").map_err(get)?,
             user_id: row.try_get("user_id").map_err(get)?,
-            auth_time: row.try_get("auth_time").map_err(get)?,
+            auth_time,
             expires_at: row.try_get("expires_at").map_err(get)?,
             client_ip: row.try_get("client_ip").map_err(get)?,
-            amr: Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?)
-                .map_err(|e| StoreError::Corrupt(format!("sessions: {e}")))?,
+            proofs,
         }))
     }
 
@@ -117,5 +138,44 @@ impl SessionStore for Store {
                 .await?;
             Ok(done.rows_affected())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Method;
+
+    /// Proofs are kept per method with their times; a row stored before
+    /// migration 0032 (no proofs) is read from its `amr` at its
+    /// `auth_time`.
+    #[tokio::test]
+    async fn proofs_round_trip_and_old_rows_read_from_amr() {
+        let store = Store::open(crate::store::SQLITE_MEMORY).await.unwrap();
+        let session = Session {
+            id_hash: vec![1; 32],
+            sid: "sid-1".into(),
+            user_id: "u".into(),
+            auth_time: 200,
+            expires_at: 10_000,
+            client_ip: None,
+            proofs: Proofs::none().with(Method::Password, 100).with(Method::Otp, 200),
+        };
+        store.create_session(&session).await.unwrap();
+        assert_eq!(store.session(&[1; 32], 150).await.unwrap(), Some(session));
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, expires_at, amr) \
+             VALUES ($1, 'old', 'u', 300, 10000, 'pwd otp')",
+        )
+        .bind(vec![2u8; 32])
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let old = store.session(&[2; 32], 150).await.unwrap().unwrap();
+        assert_eq!(
+            old.proofs,
+            Proofs::none().with(Method::Password, 300).with(Method::Otp, 300)
+        );
+        assert_eq!(old.amr().values(), ["pwd", "otp"]);
     }
 }

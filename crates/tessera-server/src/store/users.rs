@@ -111,6 +111,13 @@ pub trait UserStore {
         disabled: bool,
         now: i64,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Records whether the user must sign in with a second factor.
+    /// Whether the user exists.
+    fn set_require_mfa(
+        &self,
+        id: &str,
+        required: bool,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Records whether the user's email address is verified.
     fn set_email_verified(
         &self,
@@ -142,7 +149,7 @@ pub trait UserStore {
 macro_rules! user_columns {
     () => {
         "u.id, u.username, u.email, u.name, u.roles, u.created_at, u.failed_logins, u.locked_until, \
-         u.email_verified, u.disabled_at, c.id AS credential_id, c.kind AS credential_kind, \
+         u.email_verified, u.disabled_at, u.require_mfa, c.id AS credential_id, c.kind AS credential_kind, \
          c.secret AS credential_secret, c.created_at AS credential_created_at"
     };
 }
@@ -234,6 +241,7 @@ pub(super) fn from_rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<User>, StoreEr
             locked_until: row.try_get("locked_until").map_err(get)?,
             email_verified: row.try_get::<i64, _>("email_verified").map_err(get)? != 0,
             disabled_at: row.try_get("disabled_at").map_err(get)?,
+            require_mfa: row.try_get::<i64, _>("require_mfa").map_err(get)? != 0,
         });
     }
     Ok(users)
@@ -267,7 +275,8 @@ async fn insert_credential(
 pub(super) async fn insert(tx: &mut Transaction<'static, Any>, u: &User) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, username, email, name, roles, created_at, failed_logins, locked_until, \
-         email_verified, disabled_at, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         email_verified, disabled_at, username_key, require_mfa) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&u.id)
     .bind(&u.username)
@@ -280,6 +289,7 @@ pub(super) async fn insert(tx: &mut Transaction<'static, Any>, u: &User) -> Resu
     .bind(i64::from(u.email_verified))
     .bind(u.disabled_at)
     .bind(crate::username::skeleton(&u.username))
+    .bind(i64::from(u.require_mfa))
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, "username or email"))?;
@@ -419,6 +429,17 @@ impl UserStore for Store {
                 end_user_grants(&mut tx, id, now).await?;
             }
             tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn set_require_mfa(&self, id: &str, required: bool) -> Result<bool, StoreError> {
+        retried!("user mfa requirement", Repeat::Safe, async {
+            let done = sqlx::query("UPDATE users SET require_mfa = $1 WHERE id = $2")
+                .bind(i64::from(required))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
             Ok(done.rows_affected() > 0)
         })
     }

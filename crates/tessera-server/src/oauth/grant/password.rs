@@ -125,7 +125,9 @@ pub async fn approve_scope<S: ResourceStore>(
 /// have presented a device cookie (`POST /api/v1/login`, see
 /// [`crate::identity::device`]), and whether they have a second factor.
 /// For such a user a right password does not clear the account's count of
-/// failures: only the completed sign-in does (issue 19).
+/// failures: only the completed sign-in does (issue 19). A user without
+/// one whom the user's or the client's `require_mfa` obliges to have one
+/// is refused ([`OAuthError::MfaEnrollmentRequired`]).
 pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
     store: &S,
     ctx: &Issue<'_>,
@@ -151,6 +153,12 @@ pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
     };
     // (A factor confirmed between the two looks is seen here.)
     let second_factor = second_factor || has_second_factor(store, &user.id).await?;
+    // A user or client that requires a second factor, and a user without
+    // one: no token on a password alone, and no second step to offer.
+    if !second_factor && (user.require_mfa || client.client().require_mfa) {
+        tracing::info!(target: "audit", user_id = %user.id, client_id, "password sign-in refused: a second factor is required and the user has none");
+        return Err(OAuthError::MfaEnrollmentRequired);
+    }
     Ok((user, second_factor))
 }
 

@@ -18,6 +18,16 @@
 //! 4. [`consent`]: the user approved (remembered per user, client and
 //!    scope) or denied.
 //!
+//! A step-up ([`LoginCheck::StepUp`]: the request, the client or the user
+//! asks for two factors and the session's second factor is missing or
+//! older than [`Ctx::second_factor_max_age`]) makes the session's first
+//! factors this interaction's proofs, so the page asks only for the
+//! one-time code of the session's user, and [`otp`] completes them into a
+//! new session. Enrollment of a second factor inside the sign-in does not
+//! exist yet: the policy is told `can_enroll: false`, so a user without a
+//! factor gets the lower level (voluntary) or
+//! `unmet_authentication_requirements` (essential).
+//!
 //! After each step `next` runs the whole [`super::policy`] again on a
 //! fresh snapshot and turns its decision into a page, the code
 //! ([`crate::oauth::code`]) or an error for the client.
@@ -27,9 +37,11 @@ use std::net::IpAddr;
 use tessera_jwt::KeySet;
 use zeroize::Zeroizing;
 
-use super::policy::{self, Decision, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot};
+use super::policy::{
+    self, Decision, LoginCheck, Method, ProvenHere, RequestView, Requirement, SessionView, Snapshot,
+};
 use super::{csrf_token, Origin, ResumeError, StepProof};
-use crate::domain::{Approval, Proofs, Provenance};
+use crate::domain::{Approval, Proofs, Provenance, RequestedAcr};
 use crate::keys::MasterKey;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
@@ -95,6 +107,9 @@ pub struct Ctx<'a, S> {
     pub available: &'a [Method],
     /// Whether `/authorize` takes only pushed requests (RFC 9126 §5).
     pub require_par: bool,
+    /// Seconds a second factor satisfies a requested two-factor level
+    /// (the `second_factor_max_age` setting).
+    pub second_factor_max_age: i64,
     /// Now.
     pub now: i64,
     /// Where clients are found.
@@ -466,6 +481,35 @@ async fn next<S: FlowStore>(
             let url = to_client(ctx, request, AuthorizeError::Prompt(e));
             Ok(flow.answer(Outcome::ToClient(url)))
         }
+        (Decision::Unmet, _) => {
+            ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
+            tracing::info!(target: "audit", client_id = %request.client().id, "sign-in refused: the essential authentication level cannot be met");
+            let url = to_client(ctx, request, AuthorizeError::UnmetAuthenticationRequirements);
+            Ok(flow.answer(Outcome::ToClient(url)))
+        }
+        // (`can_enroll` is false: enrollment inside the sign-in is not
+        // built yet.)
+        (Decision::EnrollSecondFactor, _) => Err(FlowError::Internal(OAuthError::Internal(
+            "enrolling a second factor during sign-in is not available".into(),
+        ))),
+        (
+            Decision::SignIn {
+                because: LoginCheck::StepUp,
+                methods,
+            },
+            Some(session),
+        ) => {
+            // A step-up: the session's first factors count (no password
+            // again); its second factor, too old or missing, is asked.
+            let kept = session.proofs.first_factors();
+            ctx.store
+                .interaction_proved(&hash_secret(&flow.id), &session.user_id, &kept)
+                .await?;
+            tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client().id, "step-up: second factor asked");
+            flow.proven = Some((session.user_id.clone(), kept));
+            flow.session_sid = None;
+            Ok(sign_in_page(flow, request, methods))
+        }
         (Decision::SignIn { methods, .. }, _) => Ok(sign_in_page(flow, request, methods)),
         // (The policy asks for a sign-in whenever there is no session.)
         (Decision::StartSession, _) | (_, None) => {
@@ -516,7 +560,7 @@ async fn next<S: FlowStore>(
                 user_id: &session.user_id,
                 auth_time: session.auth_time,
                 sid: &session.sid,
-                amr: &session.amr,
+                amr: &session.amr(),
             };
             let url = match &flow.origin {
                 Origin::Authorize => code::issue(ctx.store, ctx.issuer, request, subject, ctx.now).await?,
@@ -546,6 +590,22 @@ async fn decide<S: FlowStore>(
         Some(s) => ctx.store.consented(&s.user_id, &request.client().id).await?,
         None => None,
     };
+    // The level asked for: the request's, and two factors (essential)
+    // when the client or the session's user requires them.
+    let user_requires = match session {
+        Some(s) => ctx.store.user(&s.user_id).await?.is_some_and(|u| u.require_mfa),
+        None => false,
+    };
+    let mut requested = request.acr();
+    if request.client().require_mfa || user_requires {
+        requested = RequestedAcr::stricter(requested, Some(RequestedAcr::MFA_REQUIRED));
+    }
+    // Whether the session's user has a second factor (read only when a
+    // level is asked for: nothing else in the snapshot depends on it).
+    let has_second_factor = match (session, requested) {
+        (Some(s), Some(_)) => sign_in::has_second_factor(ctx.store, &s.user_id).await?,
+        _ => false,
+    };
     let snapshot = Snapshot {
         request: RequestView {
             prompt_none: request.prompt_none(),
@@ -561,6 +621,11 @@ async fn decide<S: FlowStore>(
             sid: &s.sid,
             user_id: &s.user_id,
             auth_time: s.auth_time,
+            proofs: &s.proofs,
+            has_second_factor,
+            // Enrollment inside the sign-in is for later: the lead wires
+            // it (issue 19, item 4).
+            can_enroll: false,
         }),
         proven_here: flow.proven.as_ref().map(|(user_id, proofs)| ProvenHere {
             user_id,
@@ -568,6 +633,8 @@ async fn decide<S: FlowStore>(
             session_sid: flow.session_sid.as_deref(),
         }),
         required,
+        requested,
+        second_factor_max_age: ctx.second_factor_max_age,
         available: ctx.available,
         consented_here: flow.consented_here,
         remembered_consent: remembered.as_ref(),
@@ -638,13 +705,13 @@ async fn start_session<S: FlowStore>(
         auth_time: proofs.completed_at().unwrap_or(ctx.now),
         expires_at: ctx.now + SESSION_TTL,
         client_ip: browser.peer.map(|ip| ip.to_string()),
-        amr: proofs.amr(),
+        proofs: proofs.clone(),
     };
     ctx.store.create_session(&session).await?;
     ctx.store
         .interaction_session_started(&hash_secret(&flow.id), &session.sid)
         .await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, client_ip = ?browser.peer, amr = %session.amr.to_stored(), "session started");
+    tracing::info!(target: "audit", user_id = %session.user_id, client_ip = ?browser.peer, amr = %session.amr().to_stored(), "session started");
     flow.session_sid = Some(session.sid.clone());
     flow.new_session = Some(cookie);
     Ok(session)

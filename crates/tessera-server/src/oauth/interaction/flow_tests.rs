@@ -84,6 +84,7 @@ impl Run<'_> {
             master: &self.master,
             available: &[Method::Password],
             require_par: false,
+            second_factor_max_age: 3600,
             now: NOW,
             clients: &crate::clients::directory::STORE_ONLY,
         }
@@ -162,7 +163,7 @@ async fn the_sign_in_steps() {
         .unwrap()
         .unwrap();
     assert_eq!((stored.user_id.as_str(), stored.auth_time), ("u-ann", NOW));
-    assert_eq!(stored.amr.values(), ["pwd"]);
+    assert_eq!(stored.amr().values(), ["pwd"]);
     assert!(
         matches!(consent.outcome, Outcome::Show(Screen::Consent { .. })),
         "3"

@@ -28,11 +28,27 @@
 //! then, with `prompt=none`, a needed login is the error `login_required`
 //! (§3.1.2.6) instead of a page.
 //!
+//! 5. `step_up` (node-oidc-provider's `essential_acrs`): the level the
+//!    request asks for ([`RequestedAcr`]: `acr_values`, an `acr` in
+//!    `claims`, a client or user that requires a second factor) above the
+//!    level the session reaches *now*: a second factor proven more than
+//!    `second_factor_max_age` seconds ago no longer counts (unless the
+//!    session was made in this interaction). Then, for a user with a
+//!    second factor, the sign-in page offers only the one-time code (the
+//!    session's first factor counts: no password again), and the code
+//!    makes a new session with both proofs; with `prompt=none` that is
+//!    `interaction_required`. A user without one who may enroll one is sent
+//!    to enrollment ([`Decision::EnrollSecondFactor`]; `can_enroll` is
+//!    false until enrollment inside the sign-in exists). Otherwise an
+//!    essential level fails ([`Decision::Unmet`]:
+//!    `unmet_authentication_requirements`) and a voluntary one is issued
+//!    at the level reached (the ID token's `acr` says which).
+//!
 //! consent ([`ConsentCheck`]), for the signed-in user:
-//! 5. first-party clients skip consent, unless `prompt=consent`;
-//! 6. `prompt_consent`: `prompt=consent` asks again, which only a consent
+//! 6. first-party clients skip consent, unless `prompt=consent`;
+//! 7. `prompt_consent`: `prompt=consent` asks again, which only a consent
 //!    given in this interaction satisfies;
-//! 7. `scopes_not_consented`: a scope or a resource (RFC 8707) the user has
+//! 8. `scopes_not_consented`: a scope or a resource (RFC 8707) the user has
 //!    not approved for this client (OpenID Connect Core §3.1.2.4: a
 //!    remembered consent covers the same or fewer scopes and resources).
 //!
@@ -51,7 +67,7 @@
 //!
 //! [OpenID Connect Core §3.1.2]: https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint
 
-use crate::domain::{Approval, Resources, Scope};
+use crate::domain::{Acr, Approval, RequestedAcr, Resources, Scope};
 
 pub use crate::domain::Method;
 use crate::domain::Proofs;
@@ -69,6 +85,9 @@ pub enum LoginCheck {
     MaxAge,
     /// The signed-in user is not the `id_token_hint`'s.
     IdTokenHint,
+    /// The session's level (its second factor, if any, younger than
+    /// `second_factor_max_age`) is below the requested one.
+    StepUp,
 }
 
 /// Why consent is needed.
@@ -87,6 +106,9 @@ pub enum PromptError {
     LoginRequired(LoginCheck),
     /// Consent is needed.
     ConsentRequired(ConsentCheck),
+    /// A step-up (or a second factor's enrollment) is needed: the user
+    /// must interact (`interaction_required`).
+    InteractionRequired(LoginCheck),
 }
 
 impl PromptError {
@@ -95,6 +117,7 @@ impl PromptError {
         match self {
             PromptError::LoginRequired(_) => "login_required",
             PromptError::ConsentRequired(_) => "consent_required",
+            PromptError::InteractionRequired(_) => "interaction_required",
         }
     }
 
@@ -107,6 +130,9 @@ impl PromptError {
             PromptError::LoginRequired(LoginCheck::MaxAge) => "the sign-in is older than max_age",
             PromptError::LoginRequired(LoginCheck::IdTokenHint) => {
                 "the signed-in user is not the one id_token_hint names"
+            }
+            PromptError::LoginRequired(LoginCheck::StepUp) | PromptError::InteractionRequired(_) => {
+                "the requested authentication level needs the user's second factor"
             }
             PromptError::ConsentRequired(_) => "the user has not consented",
         }
@@ -135,6 +161,13 @@ pub enum Decision {
     IssueCode,
     /// Answer the client with an error (`prompt=none`).
     Fail(PromptError),
+    /// The essential requested level cannot be reached: answer the client
+    /// with `unmet_authentication_requirements`.
+    Unmet,
+    /// The requested level needs a second factor the signed-in user does
+    /// not have and may enroll now (only when the snapshot says
+    /// `can_enroll`).
+    EnrollSecondFactor,
 }
 
 /// How much a sign-in must prove before a session is made.
@@ -168,6 +201,14 @@ pub struct SessionView<'a> {
     pub user_id: &'a str,
     /// When they signed in.
     pub auth_time: i64,
+    /// What they proved, and when.
+    pub proofs: &'a Proofs,
+    /// Whether the session's user has a second factor (read only when a
+    /// level is requested: check 5 is its only reader).
+    pub has_second_factor: bool,
+    /// Whether the session's user may enroll a second factor during this
+    /// sign-in (not yet possible: the flow says `false`).
+    pub can_enroll: bool,
 }
 
 /// What a person proved during this interaction.
@@ -213,6 +254,11 @@ pub struct Snapshot<'a> {
     pub proven_here: Option<ProvenHere<'a>>,
     /// What the sign-in must prove.
     pub required: Requirement,
+    /// The level asked for: by the request, and by the client or the
+    /// session's user when they require a second factor.
+    pub requested: Option<RequestedAcr>,
+    /// Seconds a second factor satisfies a requested two-factor level.
+    pub second_factor_max_age: i64,
     /// The methods this server can offer (the password always; an
     /// upstream provider when one is configured).
     pub available: &'a [Method],
@@ -278,20 +324,69 @@ fn login_check(s: &Snapshot<'_>) -> Option<LoginCheck> {
     None
 }
 
+/// What check 5 needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepUp {
+    /// Ask for the one-time code.
+    Code,
+    /// Enroll a second factor.
+    Enroll,
+    /// The essential level cannot be reached.
+    Unmet,
+}
+
+/// The level `session` reaches now: two factors only while its second
+/// factor is younger than `second_factor_max_age` (or it was made in
+/// this interaction).
+fn level_now(s: &Snapshot<'_>, session: SessionView<'_>) -> Acr {
+    let fresh_here = session_from_here(s, session);
+    let second_factor_fresh = session
+        .proofs
+        .proven_at(Method::Otp)
+        .is_some_and(|at| fresh_here || s.now - at < s.second_factor_max_age);
+    let first_factor = session.proofs.proofs().iter().any(|p| p.method.is_first_factor());
+    if second_factor_fresh && first_factor {
+        Acr::TwoFactors
+    } else {
+        Acr::OneFactor
+    }
+}
+
+/// Check 5: whether the signed-in session reaches the requested level,
+/// and what to do when it does not.
+fn step_up_check(s: &Snapshot<'_>) -> Option<StepUp> {
+    let (Some(session), Some(requested)) = (s.session, s.requested) else {
+        return None;
+    };
+    if level_now(s, session) >= requested.level {
+        return None;
+    }
+    if session.has_second_factor {
+        Some(StepUp::Code)
+    } else if session.can_enroll {
+        Some(StepUp::Enroll)
+    } else if requested.essential {
+        Some(StepUp::Unmet)
+    } else {
+        // Voluntary: issued at the level reached.
+        None
+    }
+}
+
 /// The first consent check that asks for consent, if any.
 fn consent_check(s: &Snapshot<'_>) -> Option<ConsentCheck> {
     if s.consented_here {
         return None;
     }
-    // 5.
+    // 6.
     if s.request.first_party && !s.request.prompt_consent {
         return None;
     }
-    // 6.
+    // 7.
     if s.request.prompt_consent {
         return Some(ConsentCheck::PromptConsent);
     }
-    // 7.
+    // 8.
     let covered = s
         .remembered_consent
         .is_some_and(|given| given.covers(s.request.scope, s.request.resources));
@@ -316,6 +411,24 @@ pub fn decide(s: &Snapshot<'_>) -> Decision {
             }
         };
     }
+    // 5.
+    match step_up_check(s) {
+        Some(StepUp::Code) if s.request.prompt_none => {
+            return Decision::Fail(PromptError::InteractionRequired(LoginCheck::StepUp))
+        }
+        Some(StepUp::Code) => {
+            return Decision::SignIn {
+                because: LoginCheck::StepUp,
+                methods: vec![Method::Otp],
+            }
+        }
+        Some(StepUp::Enroll) if s.request.prompt_none => {
+            return Decision::Fail(PromptError::InteractionRequired(LoginCheck::StepUp))
+        }
+        Some(StepUp::Enroll) => return Decision::EnrollSecondFactor,
+        Some(StepUp::Unmet) => return Decision::Unmet,
+        None => {}
+    }
     if let Some(because) = consent_check(s) {
         return if s.request.prompt_none {
             Decision::Fail(PromptError::ConsentRequired(because))
@@ -331,6 +444,8 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 10_000;
+    /// `second_factor_max_age` in the snapshots.
+    const MAX_AGE: i64 = 300;
 
     /// A scope that lives as long as the test's snapshots.
     fn scope(text: &str) -> &'static Scope {
@@ -364,11 +479,21 @@ mod tests {
         }
     }
 
+    /// Proofs that live as long as the test's snapshots.
+    fn proofs(methods: &[(Method, i64)]) -> &'static Proofs {
+        Box::leak(Box::new(
+            methods.iter().fold(Proofs::none(), |p, (m, at)| p.with(*m, *at)),
+        ))
+    }
+
     fn signed_in(at: i64) -> Option<SessionView<'static>> {
         Some(SessionView {
             sid: "sid-ann",
             user_id: "ann",
             auth_time: at,
+            proofs: proofs(&[(Method::Password, at)]),
+            has_second_factor: false,
+            can_enroll: false,
         })
     }
 
@@ -389,6 +514,8 @@ mod tests {
             session: signed_in(NOW - 60),
             proven_here: None,
             required: Requirement::AnyMethod,
+            requested: None,
+            second_factor_max_age: MAX_AGE,
             available: &[Method::Password, Method::Upstream],
             consented_here: false,
             remembered_consent: approved("openid profile email", "https://api.example"),
@@ -737,8 +864,7 @@ mod tests {
                 Snapshot {
                     session: Some(SessionView {
                         sid: "sid-elsewhere",
-                        user_id: "ann",
-                        auth_time: NOW - 60,
+                        ..signed_in(NOW - 60).unwrap()
                     }),
                     proven_here: here("ann", Some("sid-ann")),
                     request: RequestView {
@@ -837,6 +963,171 @@ mod tests {
         assert!(!Requirement::TwoFactors.met_by(&pwd));
         assert!(!Requirement::TwoFactors.met_by(&Proofs::none().with(Method::Otp, 1)));
         assert!(Requirement::TwoFactors.met_by(&pwd.with(Method::Otp, 2)));
+    }
+
+    /// Issue 19, item 4: a requested level against the session's, row by
+    /// row (check 5 of the module): step-up to the code, its maximum age,
+    /// essential and voluntary levels that cannot be met, `prompt=none`.
+    #[test]
+    fn step_up_rows() {
+        let two = |essential| {
+            Some(RequestedAcr {
+                level: Acr::TwoFactors,
+                essential,
+            })
+        };
+        let one = |essential| {
+            Some(RequestedAcr {
+                level: Acr::OneFactor,
+                essential,
+            })
+        };
+        // ann's session: a password an hour ago, and maybe a code.
+        let session = |otp_at: Option<i64>, has_second_factor: bool, can_enroll: bool| {
+            let mut methods = vec![(Method::Password, NOW - 3600)];
+            methods.extend(otp_at.map(|at| (Method::Otp, at)));
+            Some(SessionView {
+                sid: "sid-ann",
+                user_id: "ann",
+                auth_time: NOW - 3600,
+                proofs: proofs(&methods),
+                has_second_factor,
+                can_enroll,
+            })
+        };
+        let asked = |session, requested| Snapshot {
+            session,
+            requested,
+            ..snapshot()
+        };
+        let code_only = Decision::SignIn {
+            because: LoginCheck::StepUp,
+            methods: vec![Method::Otp],
+        };
+        let table: Vec<(&str, Snapshot<'static>, Decision)> = vec![
+            (
+                "nothing requested: one factor is issued",
+                asked(session(None, true, false), None),
+                Decision::IssueCode,
+            ),
+            (
+                "1fa requested, 1fa reached",
+                asked(session(None, true, false), one(true)),
+                Decision::IssueCode,
+            ),
+            (
+                "2fa requested of a 1fa session, user with a factor: only the code",
+                asked(session(None, true, false), two(false)),
+                code_only.clone(),
+            ),
+            (
+                "2fa essential of a 1fa session, user with a factor: only the code",
+                asked(session(None, true, false), two(true)),
+                code_only.clone(),
+            ),
+            (
+                "2fa requested, code proven within the maximum age",
+                asked(session(Some(NOW - MAX_AGE + 1), true, false), two(true)),
+                Decision::IssueCode,
+            ),
+            (
+                "2fa requested, code older than the maximum age: asked again",
+                asked(session(Some(NOW - MAX_AGE), true, false), two(false)),
+                code_only.clone(),
+            ),
+            (
+                "an old code still satisfies a 1fa request",
+                asked(session(Some(NOW - 5000), true, false), one(false)),
+                Decision::IssueCode,
+            ),
+            (
+                "2fa voluntary, user without a factor: issued at 1fa",
+                asked(session(None, false, false), two(false)),
+                Decision::IssueCode,
+            ),
+            (
+                "2fa essential, user without a factor: unmet",
+                asked(session(None, false, false), two(true)),
+                Decision::Unmet,
+            ),
+            (
+                "2fa essential, user without a factor who may enroll: enrollment",
+                asked(session(None, false, true), two(true)),
+                Decision::EnrollSecondFactor,
+            ),
+            (
+                "2fa voluntary, user without a factor who may enroll: enrollment",
+                asked(session(None, false, true), two(false)),
+                Decision::EnrollSecondFactor,
+            ),
+            (
+                "no session: signing in comes first",
+                asked(None, two(true)),
+                sign_in(LoginCheck::NoSession),
+            ),
+            (
+                "a session made here with an old code is not asked again",
+                Snapshot {
+                    proven_here: Some(ProvenHere {
+                        user_id: "ann",
+                        proofs: proofs(&[(Method::Password, NOW - 4000), (Method::Otp, NOW - 4000)]),
+                        session_sid: Some("sid-ann"),
+                    }),
+                    ..asked(session(Some(NOW - 4000), true, false), two(true))
+                },
+                Decision::IssueCode,
+            ),
+            (
+                "the step-up comes before consent",
+                Snapshot {
+                    remembered_consent: None,
+                    ..asked(session(None, true, false), two(false))
+                },
+                code_only.clone(),
+            ),
+            (
+                "a code without a first factor is not two factors",
+                Snapshot {
+                    session: Some(SessionView {
+                        proofs: proofs(&[(Method::Otp, NOW)]),
+                        ..session(None, true, false).unwrap()
+                    }),
+                    requested: two(true),
+                    ..snapshot()
+                },
+                code_only.clone(),
+            ),
+        ];
+        for (name, s, want) in table {
+            assert_eq!(decide(&s), want, "{name}");
+        }
+        // prompt=none: a needed step-up or enrollment is
+        // interaction_required; an unmeetable essential level is still
+        // unmet.
+        let none = |s: Snapshot<'static>| Snapshot {
+            request: RequestView {
+                prompt_none: true,
+                ..s.request
+            },
+            ..s
+        };
+        let interaction = Decision::Fail(PromptError::InteractionRequired(LoginCheck::StepUp));
+        assert_eq!(
+            decide(&none(asked(session(None, true, false), two(false)))),
+            interaction
+        );
+        assert_eq!(
+            decide(&none(asked(session(None, false, true), two(true)))),
+            interaction
+        );
+        assert_eq!(
+            decide(&none(asked(session(None, false, false), two(true)))),
+            Decision::Unmet
+        );
+        assert_eq!(
+            PromptError::InteractionRequired(LoginCheck::StepUp).code(),
+            "interaction_required"
+        );
     }
 
     #[test]

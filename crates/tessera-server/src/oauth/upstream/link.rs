@@ -181,6 +181,7 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
             disabled_at: None,
+            require_mfa: false,
         }
     }
 
