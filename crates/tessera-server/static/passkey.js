@@ -3,11 +3,12 @@
 // (their CSP says `script-src 'self'`); every page works without it for
 // password users.
 //
-// The server puts the options (PublicKeyCredential*OptionsJSON, with a
-// fresh single-use challenge) in a `data-options` attribute of a form; the
-// script asks the browser for a credential and posts the result
-// (PublicKeyCredential.toJSON()) in the form's `credential` field. The
-// server checks everything; this script only carries bytes.
+// The options (PublicKeyCredential*OptionsJSON, with a fresh single-use
+// challenge) are in a form's `data-options` attribute (registration) or
+// at its `data-options-url` (sign-in); the script asks the browser for a
+// credential and posts the result (PublicKeyCredential.toJSON()) in the
+// form's `credential` field. The server checks everything; this script
+// only carries bytes.
 "use strict";
 (function () {
   function fromB64url(text) {
@@ -89,30 +90,42 @@
   });
 
   // Sign-in: a button, and, on the password form, conditional UI (the
-  // browser offers passkeys in the username field's autofill).
+  // browser offers passkeys in the username field's autofill). The
+  // options come from the server (a fresh challenge for this sign-in);
+  // a second-factor form shows only to a user who has a passkey.
   document.querySelectorAll("form[data-passkey=get]").forEach(function (form) {
-    form.hidden = false;
-    let pending = null;
-    function ask(mediation) {
-      if (pending) pending.abort();
-      pending = new AbortController();
-      const request = { publicKey: requestOptions(form.dataset.options), signal: pending.signal };
-      if (mediation) request.mediation = mediation;
-      return navigator.credentials.get(request).then(function (credential) {
-        if (credential) send(form, credential);
-      });
-    }
-    form.addEventListener("submit", function (event) {
-      if (form.querySelector("input[name=credential]").value) return;
-      event.preventDefault();
-      ask(null).catch(function (e) {
-        if (e.name !== "AbortError") say(form, "The passkey did not work (" + e.name + "). Try again.");
-      });
-    });
-    if (form.dataset.conditional === "true" && PublicKeyCredential.isConditionalMediationAvailable) {
-      PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-        if (available) ask("conditional").catch(function () {});
-      });
-    }
+    fetch(form.dataset.optionsUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("no passkey options");
+        return r.text();
+      })
+      .then(function (json) {
+        const options = requestOptions(json);
+        if (form.dataset.secondFactor === "true" && options.allowCredentials.length === 0) return;
+        form.hidden = false;
+        let pending = null;
+        function ask(mediation) {
+          if (pending) pending.abort();
+          pending = new AbortController();
+          const request = { publicKey: requestOptions(json), signal: pending.signal };
+          if (mediation) request.mediation = mediation;
+          return navigator.credentials.get(request).then(function (credential) {
+            if (credential) send(form, credential);
+          });
+        }
+        form.addEventListener("submit", function (event) {
+          if (form.querySelector("input[name=credential]").value) return;
+          event.preventDefault();
+          ask(null).catch(function (e) {
+            if (e.name !== "AbortError") say(form, "The passkey did not work (" + e.name + "). Try again.");
+          });
+        });
+        if (form.dataset.conditional === "true" && PublicKeyCredential.isConditionalMediationAvailable) {
+          PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+            if (available) ask("conditional").catch(function () {});
+          });
+        }
+      })
+      .catch(function () {});
   });
 })();

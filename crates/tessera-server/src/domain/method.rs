@@ -19,11 +19,17 @@ pub enum Method {
     /// A one-time code: a TOTP code or a recovery code, the second factor
     /// (`amr` value `otp`, RFC 8176 §2).
     Otp,
+    /// A passkey: a WebAuthn assertion with user verification (`amr`
+    /// value `hwk`, RFC 8176 §2: proof of possession of a key the
+    /// authenticator holds, unlocked by the person's screen lock or
+    /// biometric). Complete on its own, and phishing-resistant: the
+    /// browser binds it to this origin.
+    Passkey,
 }
 
 impl Method {
     /// Every method, in the order `amr` lists them.
-    pub const ALL: [Method; 3] = [Method::Upstream, Method::Password, Method::Otp];
+    pub const ALL: [Method; 4] = [Method::Upstream, Method::Password, Method::Otp, Method::Passkey];
 
     /// The `amr` value.
     pub fn amr(self) -> &'static str {
@@ -31,15 +37,17 @@ impl Method {
             Method::Password => "pwd",
             Method::Upstream => "fed",
             Method::Otp => "otp",
+            Method::Passkey => "hwk",
         }
     }
 
-    /// Whether it identifies the person on its own (a first factor): a
-    /// one-time code only adds to one.
+    /// Whether it is a first factor (identifies the person, and a second
+    /// factor adds to it): a one-time code only adds to one; a passkey is
+    /// both factors at once, so neither.
     pub fn is_first_factor(self) -> bool {
         match self {
             Method::Upstream | Method::Password => true,
-            Method::Otp => false,
+            Method::Otp | Method::Passkey => false,
         }
     }
 
@@ -58,10 +66,11 @@ mod tests {
         assert_eq!(Method::Password.amr(), "pwd");
         assert_eq!(Method::Upstream.amr(), "fed");
         assert_eq!(Method::Otp.amr(), "otp");
+        assert_eq!(Method::Passkey.amr(), "hwk");
         for m in Method::ALL {
             assert_eq!(Method::from_amr(m.amr()), Some(m));
         }
-        assert_eq!(Method::from_amr("hwk"), None);
+        assert_eq!(Method::from_amr("swk"), None);
         assert_eq!(Method::from_amr("mfa"), None);
         assert_eq!(Method::from_amr(""), None);
     }

@@ -26,20 +26,26 @@ pub struct UnknownMethod(pub String);
 pub enum Acr {
     /// One factor (a password, or an upstream provider).
     OneFactor,
-    /// Two factors of different kinds: a first factor and a one-time code.
+    /// Two factors of different kinds: a first factor and a one-time code
+    /// or a passkey.
     TwoFactors,
+    /// Phishing-resistant: a passkey (a user-verified WebAuthn assertion,
+    /// bound by the browser to this origin). `phr` is the OpenID
+    /// Extended Authentication Profile's value.
+    PhishingResistant,
 }
 
 impl Acr {
     /// Every level, lowest first, as discovery's `acr_values_supported`
     /// lists them.
-    pub const ALL: [Acr; 2] = [Acr::OneFactor, Acr::TwoFactors];
+    pub const ALL: [Acr; 3] = [Acr::OneFactor, Acr::TwoFactors, Acr::PhishingResistant];
 
     /// The `acr` value.
     pub fn as_str(self) -> &'static str {
         match self {
             Acr::OneFactor => "urn:tessera:acr:1fa",
             Acr::TwoFactors => "urn:tessera:acr:2fa",
+            Acr::PhishingResistant => "phr",
         }
     }
 
@@ -139,14 +145,18 @@ impl Amr {
     }
 
     /// Whether the methods are two factors of different kinds: a first
-    /// factor and a one-time code.
+    /// factor and a one-time code, or a passkey (possession of the key and
+    /// the person's verification by the authenticator).
     pub fn two_factors(&self) -> bool {
-        self.0.contains(&Method::Otp) && self.0.iter().any(|m| m.is_first_factor())
+        self.0.contains(&Method::Passkey)
+            || (self.0.contains(&Method::Otp) && self.0.iter().any(|m| m.is_first_factor()))
     }
 
     /// The level reached (the ID token's `acr`).
     pub fn acr(&self) -> Acr {
-        if self.two_factors() {
+        if self.0.contains(&Method::Passkey) {
+            Acr::PhishingResistant
+        } else if self.two_factors() {
             Acr::TwoFactors
         } else {
             Acr::OneFactor
@@ -310,12 +320,29 @@ mod tests {
 
     #[test]
     fn an_unknown_stored_method_is_an_error_not_dropped() {
-        assert_eq!(Amr::from_stored("pwd hwk"), Err(UnknownMethod("hwk".into())));
+        assert_eq!(Amr::from_stored("pwd swk"), Err(UnknownMethod("swk".into())));
         // `mfa` is said of a claim, never stored.
         assert_eq!(Amr::from_stored("pwd mfa"), Err(UnknownMethod("mfa".into())));
-        for bad in ["pwd", "pwd=", "pwd=x", "hwk=5", "mfa=5", "=5"] {
+        for bad in ["pwd", "pwd=", "pwd=x", "swk=5", "mfa=5", "=5"] {
             assert!(Proofs::from_stored(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_passkey_is_two_factors_and_phishing_resistant() {
+        let passkey = Amr::of([Method::Passkey]);
+        assert!(passkey.two_factors());
+        assert_eq!(passkey.acr(), Acr::PhishingResistant);
+        assert_eq!(passkey.claim_values(), ["hwk", "mfa"]);
+        let after_password = Amr::of([Method::Passkey, Method::Password]);
+        assert_eq!(after_password.acr(), Acr::PhishingResistant);
+        assert_eq!(after_password.claim_values(), ["pwd", "hwk", "mfa"]);
+        assert_eq!(Amr::from_stored(&after_password.to_stored()), Ok(after_password));
+        assert!(Acr::PhishingResistant > Acr::TwoFactors);
+        assert_eq!(
+            Acr::ALL.map(Acr::as_str),
+            ["urn:tessera:acr:1fa", "urn:tessera:acr:2fa", "phr"]
+        );
     }
 
     #[test]
@@ -341,7 +368,8 @@ mod tests {
     #[test]
     fn requested_levels() {
         assert_eq!(Acr::from_value("urn:tessera:acr:2fa"), Some(Acr::TwoFactors));
-        assert_eq!(Acr::from_value("phr"), None);
+        assert_eq!(Acr::from_value("phr"), Some(Acr::PhishingResistant));
+        assert_eq!(Acr::from_value("urn:other:gold"), None);
         let two = |essential| RequestedAcr {
             level: Acr::TwoFactors,
             essential,

@@ -83,6 +83,42 @@ pub(super) async fn otp(State(state): State<Arc<AppState>>, sent: BrowserForm) -
     render(&state, answer)
 }
 
+/// `GET /authorize/passkey?interaction=ID`: the passkey options for the
+/// sign-in page's script (JSON, never cached); 404 where this server
+/// offers no passkeys.
+pub(super) async fn passkey_options(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let keys = state.keys();
+    let ctx = state.flow(&keys);
+    let interaction = sent.query.get("interaction").unwrap_or("");
+    match flow::passkey_options(&ctx, sent.browser(), interaction).await {
+        Ok(Some(options)) => {
+            let mut response = axum::response::IntoResponse::into_response((StatusCode::OK, options));
+            let headers = response.headers_mut();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            headers.insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Ok(None) => axum::response::IntoResponse::into_response(StatusCode::NOT_FOUND),
+        Err(e) => refused(&state, e),
+    }
+}
+
+/// `POST /authorize/passkey`: a passkey (the page's script posts the
+/// browser's credential).
+pub(super) async fn passkey(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let keys = state.keys();
+    let ctx = state.flow(&keys);
+    let credential = sent.form.get("credential");
+    let answer = flow::passkey(&ctx, sent.browser(), sent.step(), credential).await;
+    render(&state, answer)
+}
+
 /// `POST /authorize/consent`: the consent form.
 pub(super) async fn consent(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
     let keys = state.keys();
@@ -191,11 +227,22 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                 password: methods.contains(&Method::Password),
                 code: methods.contains(&Method::Otp),
                 providers: &providers,
+                passkey: methods.contains(&Method::Passkey).then(|| ui::PasskeyOffer {
+                    script: super::assets::passkey_script_path(),
+                    // Passwordless beside the password form (conditional
+                    // UI in its username field); else for the user who
+                    // proved a first factor, shown only if they have one.
+                    conditional: methods.contains(&Method::Password),
+                    second_factor: !methods.contains(&Method::Password),
+                }),
             });
             let status = match error {
-                Some(SignInError::BadCredentials | SignInError::BadCode | SignInError::TooManyAttempts) => {
-                    StatusCode::UNAUTHORIZED
-                }
+                Some(
+                    SignInError::BadCredentials
+                    | SignInError::BadCode
+                    | SignInError::BadPasskey
+                    | SignInError::TooManyAttempts,
+                ) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::OK,
             };
             let mut targets = client_target(&keys);
@@ -206,7 +253,11 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
                     .iter()
                     .filter_map(|e| ui::form_target(e)),
             );
-            page_to(status, html, &[], &targets)
+            if methods.contains(&Method::Passkey) {
+                browser::page_with_script(status, html, &[], &targets)
+            } else {
+                page_to(status, html, &[], &targets)
+            }
         }
         Screen::Link {
             keys,
@@ -300,6 +351,7 @@ fn sign_in_message(e: SignInError) -> &'static str {
         SignInError::BadCode => {
             "That code is not right, or was used already. After repeated failures, sign-in pauses for a few minutes."
         }
+        SignInError::BadPasskey => "That passkey was not accepted. Try again, or sign in another way.",
     }
 }
 

@@ -96,10 +96,13 @@ impl AppState {
             master: &self.master,
             require_par: self.require_par,
             second_factor_max_age: self.second_factor_max_age,
-            available: if self.upstreams.buttons().is_empty() {
-                &[Method::Password]
-            } else {
-                &[Method::Password, Method::Upstream]
+            // A passkey where the issuer can be a WebAuthn relying party
+            // (a host name, not an IP address).
+            available: match (self.upstreams.buttons().is_empty(), self.passkeys) {
+                (true, false) => &[Method::Password],
+                (true, true) => &[Method::Password, Method::Passkey],
+                (false, false) => &[Method::Password, Method::Upstream],
+                (false, true) => &[Method::Password, Method::Upstream, Method::Passkey],
             },
             now: UnixTime::now().as_secs(),
             clients: &self.clients,

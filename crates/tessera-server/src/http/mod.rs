@@ -63,6 +63,9 @@ pub struct AppState {
     devices: crate::oauth::device::DeviceKey,
     master: Arc<crate::keys::MasterKey>,
     clients: crate::clients::directory::Directory,
+    /// Whether the issuer can be a WebAuthn relying party (a host name):
+    /// passkeys are offered only then.
+    passkeys: bool,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             devices,
             master,
             clients: crate::clients::directory::Directory::default(),
+            passkeys: crate::identity::passkeys::RelyingParty::from_issuer(&issuer, "Tessera").is_ok(),
             issuer,
         }
     }
@@ -283,6 +287,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/otp", post(authorize::otp))
+        .route(
+            "/authorize/passkey",
+            get(authorize::passkey_options).post(authorize::passkey),
+        )
         .route("/authorize/consent", post(authorize::consent))
         .route("/authorize/upstream", post(upstream::leave))
         .route("/authorize/link", post(upstream::link))

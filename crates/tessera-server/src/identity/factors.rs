@@ -218,6 +218,31 @@ pub async fn list(store: &impl FactorStore, user_id: &str) -> Result<Vec<Factor>
     Ok(factors)
 }
 
+/// Which second factors a user has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecondFactors {
+    /// A confirmed authenticator app.
+    pub authenticator: bool,
+    /// At least one passkey.
+    pub passkey: bool,
+}
+
+impl SecondFactors {
+    /// Whether there is any (recovery codes alone are not one: they stand
+    /// in for one).
+    pub fn any(self) -> bool {
+        self.authenticator || self.passkey
+    }
+}
+
+/// The user's second factors.
+pub async fn second_factors(store: &impl FactorStore, user_id: &str) -> Result<SecondFactors, FactorError> {
+    Ok(SecondFactors {
+        authenticator: store.totp(user_id).await?.is_some_and(|t| t.confirmed),
+        passkey: store.passkey_count(user_id).await? > 0,
+    })
+}
+
 /// How many recovery codes the user has left.
 pub async fn recovery_codes_left(store: &impl FactorStore, user_id: &str) -> Result<i64, FactorError> {
     Ok(store.recovery_codes_left(user_id).await?)

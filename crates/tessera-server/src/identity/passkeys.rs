@@ -339,10 +339,11 @@ pub async fn finish_registration(
 }
 
 /// Starts a sign-in: the options for `navigator.credentials.get()`.
-/// With `user_id` (a second factor after a password) the user's passkeys
-/// are listed and user verification is preferred; without (passwordless,
-/// discoverable credentials, conditional UI) none are listed and user
-/// verification is required.
+/// With `user_id` (a second factor after a password, or a step-up) the
+/// user's passkeys are listed; without (passwordless, discoverable
+/// credentials, conditional UI) none are. User verification is always
+/// required: Tessera counts every passkey sign-in as two factors and as
+/// phishing-resistant (`acr` `phr`), which a presence test alone is not.
 pub async fn begin_authentication(
     store: &impl PasskeyStore,
     rp: &RelyingParty,
@@ -360,7 +361,7 @@ pub async fn begin_authentication(
             .collect(),
         None => Vec::new(),
     };
-    Ok(options::request(&rp.id, &challenge, &allowed, user_id.is_none()))
+    Ok(options::request(&rp.id, &challenge, &allowed, true))
 }
 
 /// A passkey sign-in that passed.
@@ -437,7 +438,7 @@ pub async fn finish_authentication(
             sign_count: stored_count,
             backup_eligible: passkey.backup_eligible,
         },
-        &rp.expected(&challenge, taken.user_id.is_none()),
+        &rp.expected(&challenge, true),
     )?;
     if !store
         .record_passkey_use(

@@ -133,7 +133,16 @@ mod tests {
                 vec![("acr_values", "urn:tessera:acr:2fa urn:tessera:acr:1fa")],
                 Ok(level(Acr::OneFactor, false)),
             ),
-            ("unknown values ignored", vec![("acr_values", "phr  0")], Ok(None)),
+            (
+                "unknown values ignored",
+                vec![("acr_values", "urn:other:gold  0")],
+                Ok(None),
+            ),
+            (
+                "phishing-resistant",
+                vec![("acr_values", "phr")],
+                Ok(level(Acr::PhishingResistant, false)),
+            ),
             (
                 "essential value",
                 vec![(
@@ -146,7 +155,7 @@ mod tests {
                 "essential values, unknown ones ignored",
                 vec![(
                     "claims",
-                    r#"{"id_token":{"acr":{"essential":true,"values":["phr","urn:tessera:acr:2fa"]}}}"#,
+                    r#"{"id_token":{"acr":{"essential":true,"values":["urn:other:gold","urn:tessera:acr:2fa"]}}}"#,
                 )],
                 Ok(level(Acr::TwoFactors, true)),
             ),
@@ -175,7 +184,7 @@ mod tests {
                 "essential with only unknown values",
                 vec![(
                     "claims",
-                    r#"{"id_token":{"acr":{"essential":true,"values":["phr"]}}}"#,
+                    r#"{"id_token":{"acr":{"essential":true,"values":["urn:other:gold"]}}}"#,
                 )],
                 Err(AcrError::UnmeetableEssential),
             ),

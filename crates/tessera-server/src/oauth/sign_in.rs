@@ -110,7 +110,8 @@ pub async fn check_code<S: UserStore + AttemptStore + FactorStore>(
 }
 
 /// Whether `user_id` has a second factor: a confirmed authenticator app
-/// (recovery codes alone are not one; they stand in for one).
+/// or a passkey (recovery codes alone are not one; they stand in for
+/// one).
 pub async fn has_second_factor<S: FactorStore>(store: &S, user_id: &str) -> Result<bool, OAuthError> {
-    Ok(store.totp(user_id).await?.is_some_and(|t| t.confirmed))
+    Ok(factors::second_factors(store, user_id).await?.any())
 }

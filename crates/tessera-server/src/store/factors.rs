@@ -16,6 +16,7 @@
 use sqlx::Row;
 
 use super::grants::end_user_grants;
+use super::passkeys::PasskeyStore;
 use super::retry::{retried, Repeat};
 use super::{conflict, Store, StoreError};
 
@@ -48,9 +49,10 @@ impl std::fmt::Debug for StoredTotp {
     }
 }
 
-/// TOTP credentials and recovery codes. Call them through
-/// `identity::factors`, which seals, hashes and checks.
-pub trait FactorStore {
+/// TOTP credentials and recovery codes, and (as its supertrait) passkeys:
+/// every second factor. Call them through `identity::factors` and
+/// `identity::passkeys`, which seal, hash and check.
+pub trait FactorStore: PasskeyStore {
     /// Stores a new, unconfirmed TOTP credential, replacing an unconfirmed
     /// one the user had (an enrollment started again); one transaction.
     /// [`StoreError::Conflict`] if the user has a confirmed one.

@@ -45,9 +45,13 @@ pub fn content_security_policy(form_targets: &[String]) -> String {
 
 /// [`content_security_policy`] for a page that offers passkeys: the same,
 /// and scripts from Tessera itself (`script-src 'self'`: the one hashed
-/// passkey script, never inline code).
+/// passkey script, never inline code), which may fetch from Tessera
+/// (`connect-src 'self'`: the sign-in page's passkey options).
 pub fn content_security_policy_with_script(form_targets: &[String]) -> String {
-    format!("script-src 'self'; {}", content_security_policy(form_targets))
+    format!(
+        "script-src 'self'; connect-src 'self'; {}",
+        content_security_policy(form_targets)
+    )
 }
 
 /// The CSP source expression that lets a form end at `url`: its origin
@@ -138,6 +142,8 @@ pub struct Login<'a> {
     pub register_url: Option<&'a str>,
     /// Whether the password form is offered.
     pub password: bool,
+    /// The passkey form, when passkeys are offered.
+    pub passkey: Option<PasskeyOffer<'a>>,
     /// Whether the one-time code form (a second factor) is offered.
     pub code: bool,
     /// Upstream providers: (id, label), one "Continue with" button each.
@@ -235,6 +241,53 @@ pub fn link(l: &Link<'_>) -> String {
     )
 }
 
+/// How the sign-in page offers passkeys.
+#[derive(Clone, Copy)]
+pub struct PasskeyOffer<'a> {
+    /// The passkey script's path (`/static/passkey-<hash>.js`).
+    pub script: &'a str,
+    /// Passkeys in the username field's autofill (WebAuthn conditional
+    /// mediation) as well as behind a button.
+    pub conditional: bool,
+    /// A second factor for the user who proved a first one: the button
+    /// shows only when they have a passkey.
+    pub second_factor: bool,
+}
+
+/// The sign-in page's passkey form: hidden until the script runs (it
+/// fetches the options, asks the browser, and posts the credential), so
+/// the page works as before without JavaScript.
+fn passkey_form(l: &Login<'_>, offer: PasskeyOffer<'_>) -> String {
+    let options_url = format!(
+        "/authorize/passkey?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("interaction", l.interaction)
+            .finish()
+    );
+    format!(
+        "<form method=\"post\" action=\"/authorize/passkey\" data-passkey=\"get\" \
+         data-options-url=\"{options_url}\" data-conditional=\"{conditional}\" \
+         data-second-factor=\"{second_factor}\" hidden>\
+         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\
+         <p class=\"error\" data-passkey-status hidden></p>\
+         <button type=\"submit\" class=\"secondary\" id=\"use-passkey\">{label}</button></form>\
+         <script src=\"{script}\"></script>",
+        options_url = escape(&options_url),
+        conditional = offer.conditional,
+        second_factor = offer.second_factor,
+        interaction = escape(l.interaction),
+        csrf = escape(l.csrf),
+        label = if offer.second_factor {
+            "Use your passkey"
+        } else {
+            "Sign in with a passkey"
+        },
+        script = escape(offer.script),
+    )
+}
+
 /// The sign-in page.
 pub fn login(l: &Login<'_>) -> String {
     let error = l
@@ -244,8 +297,9 @@ pub fn login(l: &Login<'_>) -> String {
     page(
         "Sign in",
         &format!(
-            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}{password}{code}{providers}{register}",
+            "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}{password}{code}{passkey}{providers}{register}",
             password = if l.password { password_form(l) } else { String::new() },
+            passkey = l.passkey.map(|offer| passkey_form(l, offer)).unwrap_or_default(),
             code = if l.code { code_form(l) } else { String::new() },
             providers = provider_buttons(l.providers, l.interaction, l.csrf),
             register = l
@@ -264,13 +318,20 @@ fn password_form(l: &Login<'_>) -> String {
          <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"username\">Username</label>\
-         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"{autocomplete}\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>",
         interaction = escape(l.interaction),
         csrf = escape(l.csrf),
         username = escape(l.username.unwrap_or("")),
+        // WebAuthn conditional mediation: the browser offers passkeys in
+        // this field's autofill.
+        autocomplete = if l.passkey.is_some_and(|p| p.conditional) {
+            "username webauthn"
+        } else {
+            "username"
+        },
     )
 }
 
@@ -556,6 +617,7 @@ mod tests {
             password: true,
             code: true,
             providers: &[("g\"h".to_owned(), "<i>Hub</i>".to_owned())],
+            passkey: None,
         });
         assert!(!html.contains("<script>x"));
         assert!(!html.contains("<i>Hub") && html.contains("Continue with &lt;i&gt;Hub"));
@@ -580,6 +642,7 @@ mod tests {
                 password,
                 code: false,
                 providers,
+                passkey: None,
             })
         };
         let both = page(true, &providers);
@@ -604,9 +667,35 @@ mod tests {
             password: false,
             code: true,
             providers: &[],
+            passkey: None,
         });
         assert!(code_only.contains("action=\"/authorize/otp\""));
         assert!(code_only.contains("name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\""));
         assert!(!code_only.contains("current-password") && !code_only.contains("/authorize/login"));
+        assert!(!code_only.contains("<script") && !code_only.contains("webauthn"));
+        // Passkeys offered: a hidden form the script fills, the script,
+        // and conditional UI in the username field beside the password.
+        let offer = PasskeyOffer {
+            script: "/static/passkey-0123456789abcdef.js",
+            conditional: true,
+            second_factor: false,
+        };
+        let with_passkey = login(&Login {
+            client_name: "App",
+            interaction: "i",
+            csrf: "t",
+            username: None,
+            error: None,
+            register_url: None,
+            password: true,
+            code: false,
+            providers: &[],
+            passkey: Some(offer),
+        });
+        assert!(with_passkey.contains("autocomplete=\"username webauthn\""));
+        assert!(with_passkey
+            .contains("data-passkey=\"get\" data-options-url=\"/authorize/passkey?interaction=i\""));
+        assert!(with_passkey.contains("<script src=\"/static/passkey-0123456789abcdef.js\"></script>"));
+        assert!(with_passkey.contains(" hidden>"), "shown only by the script");
     }
 }

@@ -68,12 +68,6 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceSt
     issue(store, ctx, client, &user, &approved).await
 }
 
-/// Whether the user has a second factor: a confirmed authenticator
-/// (recovery codes alone do not count; they stand in for one).
-pub async fn has_second_factor<S: FactorStore>(store: &S, user_id: &str) -> Result<bool, OAuthError> {
-    Ok(store.totp(user_id).await?.is_some_and(|t| t.confirmed))
-}
-
 /// Checks 2 (`username` and `password` present), 4 and 5 of the module
 /// docs: what the request may be granted.
 pub async fn approve<S: ResourceStore>(
@@ -141,7 +135,7 @@ pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
         .user_by_username(&crate::username::normalize(username))
         .await?;
     let second_factor = match &known {
-        Some(user) => has_second_factor(store, &user.id).await?,
+        Some(user) => crate::oauth::sign_in::has_second_factor(store, &user.id).await?,
         None => false,
     };
     let client_id = &client.client().id;
@@ -152,7 +146,7 @@ pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
         sign_in::check_password_from(store, ctx, username, password, client_id, device).await?
     };
     // (A factor confirmed between the two looks is seen here.)
-    let second_factor = second_factor || has_second_factor(store, &user.id).await?;
+    let second_factor = second_factor || crate::oauth::sign_in::has_second_factor(store, &user.id).await?;
     // A user or client that requires a second factor, and a user without
     // one: no token on a password alone, and no second step to offer.
     if !second_factor && (user.require_mfa || client.client().require_mfa) {

@@ -42,6 +42,7 @@ use super::policy::{
 };
 use super::{csrf_token, Origin, ResumeError, StepProof};
 use crate::domain::{Approval, Proofs, Provenance, RequestedAcr};
+use crate::identity::{factors, passkeys};
 use crate::keys::MasterKey;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Redirect, Refusal, Unkept};
 use crate::oauth::client_auth::hash_secret;
@@ -245,6 +246,9 @@ pub enum SignInError {
     /// A wrong, used or replayed one-time or recovery code (or a locked
     /// account): one answer.
     BadCode,
+    /// A passkey that was not accepted (unknown, another user's, not
+    /// verified, a spent challenge, a disabled or locked account).
+    BadPasskey,
 }
 
 /// What to do with the browser.
@@ -602,9 +606,11 @@ async fn decide<S: FlowStore>(
     }
     // Whether the session's user has a second factor (read only when a
     // level is asked for: nothing else in the snapshot depends on it).
-    let has_second_factor = match (session, requested) {
-        (Some(s), Some(_)) => sign_in::has_second_factor(ctx.store, &s.user_id).await?,
-        _ => false,
+    let second = match (session, requested) {
+        (Some(s), Some(_)) => factors::second_factors(ctx.store, &s.user_id)
+            .await
+            .map_err(OAuthError::from)?,
+        _ => factors::SecondFactors::default(),
     };
     let snapshot = Snapshot {
         request: RequestView {
@@ -622,7 +628,8 @@ async fn decide<S: FlowStore>(
             user_id: &s.user_id,
             auth_time: s.auth_time,
             proofs: &s.proofs,
-            has_second_factor,
+            has_second_factor: second.any(),
+            has_passkey: second.passkey,
             // Enrollment inside the sign-in is for later: the lead wires
             // it (issue 19, item 4).
             can_enroll: false,
@@ -822,6 +829,104 @@ pub async fn otp<S: FlowStore>(
         Err(e) => return Err(e.into()),
     }
     proved(ctx, flow, &request, browser, &user_id, &[Method::Otp]).await
+}
+
+/// The WebAuthn challenge binding of this interaction in this browser:
+/// a challenge issued for one sign-in serves no other.
+fn passkey_binding(flow: &Flow) -> String {
+    format!("signin\0{}\0{}", flow.binding, flow.id)
+}
+
+/// The user a second-factor step is for: the one who proved a first
+/// factor here (or whose session is being stepped up), if any.
+fn awaiting_user(flow: &Flow) -> Option<&str> {
+    flow.proven.as_ref().map(|(user_id, _)| user_id.as_str())
+}
+
+/// `GET /authorize/passkey`: the options for `navigator.credentials.get()`
+/// (as JSON) for this interaction's sign-in page, with a new single-use
+/// challenge bound to the interaction and the browser: for a user who
+/// proved a first factor here, their passkeys; otherwise any discoverable
+/// passkey (passwordless and conditional UI). `None` when this server
+/// cannot offer passkeys (an IP-address issuer). The page's link is the
+/// only proof needed: the options are useless without the browser that
+/// holds the binding.
+pub async fn passkey_options<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    browser: Browser<'_>,
+    interaction: &str,
+) -> Result<Option<String>, FlowError> {
+    let (flow, _request) = resume(ctx, browser, StepProof::Link { interaction }).await?;
+    let Ok(rp) = passkeys::RelyingParty::from_issuer(ctx.issuer, "Tessera") else {
+        return Ok(None);
+    };
+    let options = passkeys::begin_authentication(
+        ctx.store,
+        &rp,
+        &passkey_binding(&flow),
+        awaiting_user(&flow),
+        ctx.now,
+    )
+    .await
+    .map_err(|e| FlowError::Internal(OAuthError::Internal(e.to_string())))?;
+    serde_json::to_string(&options)
+        .map(Some)
+        .map_err(|e| FlowError::Internal(OAuthError::Internal(e.to_string())))
+}
+
+/// Step 2, by passkey (WebAuthn §7.2, [`passkeys::finish_authentication`]):
+/// passwordless, or the second factor after a first one. The assertion
+/// must answer this interaction's challenge, carry user verification, and
+/// belong to the user who proved a first factor here, if one did; the
+/// account must be enabled and not locked. A refusal shows the page again.
+pub async fn passkey<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    browser: Browser<'_>,
+    form: StepForm<'_>,
+    credential: Option<&str>,
+) -> Result<Answer, FlowError> {
+    let (flow, request) = resume(ctx, browser, form.into()).await?;
+    let required = requirement(ctx, &flow).await?;
+    let failed = |flow: Flow, why: &str| {
+        tracing::info!(target: "audit", client_id = %request.client().id, why, "passkey sign-in refused");
+        let screen = Screen::SignIn {
+            keys: flow.keys(),
+            client_name: request.client().name.clone(),
+            username: None,
+            methods: still_offered(ctx, &flow, required),
+            error: Some(SignInError::BadPasskey),
+        };
+        Ok(flow.answer(Outcome::Show(screen)))
+    };
+    let Ok(rp) = passkeys::RelyingParty::from_issuer(ctx.issuer, "Tessera") else {
+        return next(ctx, flow, &request, browser, None).await;
+    };
+    let Some(credential) = credential.filter(|c| !c.is_empty()) else {
+        return failed(flow, "no credential");
+    };
+    let signed =
+        match passkeys::finish_authentication(ctx.store, &rp, &passkey_binding(&flow), credential, ctx.now)
+            .await
+        {
+            Ok(signed) => signed,
+            Err(passkeys::PasskeyError::Store(e)) => return Err(e.into()),
+            Err(e) => return failed(flow, &e.to_string()),
+        };
+    if !signed.user_verified {
+        return failed(flow, "no user verification");
+    }
+    if awaiting_user(&flow).is_some_and(|user| user != signed.user_id) {
+        return failed(flow, "another user's passkey");
+    }
+    let usable = ctx
+        .store
+        .user(&signed.user_id)
+        .await?
+        .is_some_and(|u| !u.is_disabled() && u.locked_until.is_none_or(|until| until <= ctx.now));
+    if !usable {
+        return failed(flow, "account disabled or locked");
+    }
+    proved(ctx, flow, &request, browser, &signed.user_id, &[Method::Passkey]).await
 }
 
 /// After any sign-in method: what `user_id` just proved (`methods`: an

@@ -206,6 +206,9 @@ pub struct SessionView<'a> {
     /// Whether the session's user has a second factor (read only when a
     /// level is requested: check 5 is its only reader).
     pub has_second_factor: bool,
+    /// Whether the session's user has a passkey (the one way to a
+    /// phishing-resistant level; read as `has_second_factor` is).
+    pub has_passkey: bool,
     /// Whether the session's user may enroll a second factor during this
     /// sign-in (not yet possible: the flow says `false`).
     pub can_enroll: bool,
@@ -280,13 +283,24 @@ pub fn offered(available: &[Method], proven_here: Option<&Proofs>, required: Req
     let first_factor_proven =
         in_progress.is_some_and(|p| p.proofs().iter().any(|proof| proof.method.is_first_factor()));
     if required == Requirement::TwoFactors && first_factor_proven {
-        return vec![Method::Otp];
+        return second_factors(available);
     }
     available
         .iter()
         .copied()
         .filter(|m| !in_progress.is_some_and(|p| p.has(*m)))
         .collect()
+}
+
+/// What a second-factor page offers: the one-time code (an authenticator
+/// app's, or a recovery code), and a passkey where this server offers
+/// passkeys (the page shows its button only to a user who has one).
+fn second_factors(available: &[Method]) -> Vec<Method> {
+    let mut methods = vec![Method::Otp];
+    if available.contains(&Method::Passkey) {
+        methods.push(Method::Passkey);
+    }
+    methods
 }
 
 /// Whether the browser's session is the one made from this interaction's
@@ -327,8 +341,10 @@ fn login_check(s: &Snapshot<'_>) -> Option<LoginCheck> {
 /// What check 5 needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StepUp {
-    /// Ask for the one-time code.
+    /// Ask for the one-time code (or a passkey).
     Code,
+    /// Ask for a passkey (a phishing-resistant level).
+    Passkey,
     /// Enroll a second factor.
     Enroll,
     /// The essential level cannot be reached.
@@ -340,16 +356,18 @@ enum StepUp {
 /// this interaction).
 fn level_now(s: &Snapshot<'_>, session: SessionView<'_>) -> Acr {
     let fresh_here = session_from_here(s, session);
-    let second_factor_fresh = session
-        .proofs
-        .proven_at(Method::Otp)
-        .is_some_and(|at| fresh_here || s.now - at < s.second_factor_max_age);
-    let first_factor = session.proofs.proofs().iter().any(|p| p.method.is_first_factor());
-    if second_factor_fresh && first_factor {
-        Acr::TwoFactors
-    } else {
-        Acr::OneFactor
-    }
+    let counts = |p: &crate::domain::Proof| {
+        p.method.is_first_factor() || fresh_here || s.now - p.at < s.second_factor_max_age
+    };
+    crate::domain::Amr::of(
+        session
+            .proofs
+            .proofs()
+            .iter()
+            .filter(|p| counts(p))
+            .map(|p| p.method),
+    )
+    .acr()
 }
 
 /// Check 5: whether the signed-in session reaches the requested level,
@@ -360,6 +378,16 @@ fn step_up_check(s: &Snapshot<'_>) -> Option<StepUp> {
     };
     if level_now(s, session) >= requested.level {
         return None;
+    }
+    if requested.level == Acr::PhishingResistant {
+        // Only a passkey reaches it.
+        return if session.has_passkey {
+            Some(StepUp::Passkey)
+        } else if requested.essential {
+            Some(StepUp::Unmet)
+        } else {
+            None
+        };
     }
     if session.has_second_factor {
         Some(StepUp::Code)
@@ -413,13 +441,28 @@ pub fn decide(s: &Snapshot<'_>) -> Decision {
     }
     // 5.
     match step_up_check(s) {
-        Some(StepUp::Code) if s.request.prompt_none => {
+        Some(StepUp::Code | StepUp::Passkey) if s.request.prompt_none => {
             return Decision::Fail(PromptError::InteractionRequired(LoginCheck::StepUp))
         }
         Some(StepUp::Code) => {
+            // A code adds to the session's first factor; a session with
+            // none (a passkey's, too old now) needs a passkey again.
+            let passkey_alone = s.session.is_some_and(|session| {
+                session.has_passkey && !session.proofs.proofs().iter().any(|p| p.method.is_first_factor())
+            });
             return Decision::SignIn {
                 because: LoginCheck::StepUp,
-                methods: vec![Method::Otp],
+                methods: if passkey_alone {
+                    vec![Method::Passkey]
+                } else {
+                    second_factors(s.available)
+                },
+            };
+        }
+        Some(StepUp::Passkey) => {
+            return Decision::SignIn {
+                because: LoginCheck::StepUp,
+                methods: vec![Method::Passkey],
             }
         }
         Some(StepUp::Enroll) if s.request.prompt_none => {
@@ -493,6 +536,7 @@ mod tests {
             auth_time: at,
             proofs: proofs(&[(Method::Password, at)]),
             has_second_factor: false,
+            has_passkey: false,
             can_enroll: false,
         })
     }
@@ -992,6 +1036,7 @@ mod tests {
                 auth_time: NOW - 3600,
                 proofs: proofs(&methods),
                 has_second_factor,
+                has_passkey: false,
                 can_enroll,
             })
         };
@@ -1096,6 +1141,78 @@ mod tests {
                     ..snapshot()
                 },
                 code_only.clone(),
+            ),
+        ];
+        for (name, s, want) in table {
+            assert_eq!(decide(&s), want, "{name}");
+        }
+        // Passkeys: the one way to `phr`; two factors on their own.
+        let phr = |essential| {
+            Some(RequestedAcr {
+                level: Acr::PhishingResistant,
+                essential,
+            })
+        };
+        let with_passkey = |methods: &[(Method, i64)], has_passkey: bool| {
+            Some(SessionView {
+                sid: "sid-ann",
+                user_id: "ann",
+                auth_time: NOW - 3600,
+                proofs: proofs(methods),
+                has_second_factor: true,
+                has_passkey,
+                can_enroll: false,
+            })
+        };
+        let with_passkeys_offered = |session, requested| Snapshot {
+            available: &[Method::Password, Method::Passkey],
+            ..asked(session, requested)
+        };
+        let passkey_only = Decision::SignIn {
+            because: LoginCheck::StepUp,
+            methods: vec![Method::Passkey],
+        };
+        let table: Vec<(&str, Snapshot<'static>, Decision)> = vec![
+            (
+                "phr requested of a 2fa session, user with a passkey: only the passkey",
+                asked(
+                    with_passkey(&[(Method::Password, NOW - 60), (Method::Otp, NOW - 60)], true),
+                    phr(true),
+                ),
+                passkey_only.clone(),
+            ),
+            (
+                "phr essential, user without a passkey: unmet",
+                asked(with_passkey(&[(Method::Password, NOW - 60)], false), phr(true)),
+                Decision::Unmet,
+            ),
+            (
+                "phr voluntary, user without a passkey: issued at the level reached",
+                asked(with_passkey(&[(Method::Password, NOW - 60)], false), phr(false)),
+                Decision::IssueCode,
+            ),
+            (
+                "a fresh passkey reaches phr",
+                asked(with_passkey(&[(Method::Passkey, NOW - 60)], true), phr(true)),
+                Decision::IssueCode,
+            ),
+            (
+                "a fresh passkey reaches 2fa",
+                asked(with_passkey(&[(Method::Passkey, NOW - 60)], true), two(true)),
+                Decision::IssueCode,
+            ),
+            (
+                "a passkey older than the maximum age, no first factor: the passkey again",
+                asked(with_passkey(&[(Method::Passkey, NOW - MAX_AGE)], true), two(true)),
+                passkey_only.clone(),
+            ),
+            (
+                "2fa of a 1fa session where passkeys are offered: the code or a passkey",
+                with_passkeys_offered(with_passkey(&[(Method::Password, NOW - 60)], true), two(true)),
+                Decision::SignIn {
+                    because: LoginCheck::StepUp,
+                    methods: vec![Method::Otp, Method::Passkey],
+                },
             ),
         ];
         for (name, s, want) in table {
