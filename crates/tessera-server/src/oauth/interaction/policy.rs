@@ -342,7 +342,7 @@ fn level_now(s: &Snapshot<'_>, session: SessionView<'_>) -> Acr {
     let fresh_here = session_from_here(s, session);
     let second_factor_fresh = session
         .proofs
-        .proven_at(Method::Otp)
+        .second_factor_at()
         .is_some_and(|at| fresh_here || s.now - at < s.second_factor_max_age);
     let first_factor = session.proofs.proofs().iter().any(|p| p.method.is_first_factor());
     if second_factor_fresh && first_factor {
