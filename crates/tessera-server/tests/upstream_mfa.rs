@@ -113,13 +113,21 @@ fn is_code_page(b: &Browser, r: &Response) -> bool {
         && html.contains("autocomplete=\"one-time-code\"");
     if code_form {
         assert!(!html.contains("Allow Photo Book?"), "{html}");
-        assert!(!b.cookies.contains_key("tessera_session"), "a session before the code");
+        assert!(
+            !b.cookies.contains_key("tessera_session"),
+            "a session before the code"
+        );
     }
     code_form
 }
 
 /// Sends the current code on the code page `page`.
-async fn send_code(b: &mut Browser, server: &Running, page: &Response, secret: &totp::TotpSecret) -> Response {
+async fn send_code(
+    b: &mut Browser,
+    server: &Running,
+    page: &Response,
+    secret: &totp::TotpSecret,
+) -> Response {
     let html = text(page);
     let code = totp::code_at(secret, totp::step_of(now())).to_string();
     b.post(
@@ -207,7 +215,11 @@ async fn otherwise_the_code_is_asked() {
         (false, Some(&["pwd", "otp"][..]), "(c) not trusted, two factors"),
         (false, Some(&["mfa"][..]), "(c) not trusted, mfa"),
         (true, None, "(d) trusted, no amr"),
-        (true, Some(&["pwd", "user", "geo"][..]), "trusted, no second factor"),
+        (
+            true,
+            Some(&["pwd", "user", "geo"][..]),
+            "trusted, no second factor",
+        ),
     ] {
         let database = support::sqlite_url();
         let (oidc, server, store) = with_provider(&database, trust_mfa).await;
@@ -245,7 +257,11 @@ async fn a_requested_level_is_met_by_trusted_provider_mfa() {
         let answer = through_consent(&mut b, &server, page).await;
         let claims = id_claims(&server, &answer["code"]).await;
         assert_eq!(claims["acr"], acr, "{amr:?}");
-        assert_eq!(amr_count(&claims, "mfa"), usize::from(acr == TWO_FACTORS), "{amr:?}");
+        assert_eq!(
+            amr_count(&claims, "mfa"),
+            usize::from(acr == TWO_FACTORS),
+            "{amr:?}"
+        );
         server.stop().await;
     }
 }

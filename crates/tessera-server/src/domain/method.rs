@@ -30,7 +30,12 @@ pub enum Method {
 
 impl Method {
     /// Every method, in the order `amr` lists them.
-    pub const ALL: [Method; 4] = [Method::Upstream, Method::Password, Method::Otp, Method::UpstreamMfa];
+    pub const ALL: [Method; 4] = [
+        Method::Upstream,
+        Method::Password,
+        Method::Otp,
+        Method::UpstreamMfa,
+    ];
 
     /// The `amr` value (and the stored name; [`Method::UpstreamMfa`]'s is
     /// a stored name only, never put in the claim).

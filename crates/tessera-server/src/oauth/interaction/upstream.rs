@@ -209,7 +209,10 @@ pub async fn link<S: FlowStore>(
                 return refused(flow, SignInError::TooManyRegistrations);
             }
             let user_id = create_linked(ctx, &provider.key, &pending.profile, rules).await?;
-            (user_id, upstream_methods(provider, &pending.profile, &[Method::Upstream]))
+            (
+                user_id,
+                upstream_methods(provider, &pending.profile, &[Method::Upstream]),
+            )
         }
         LinkChoice::New => return refused(flow, SignInError::Missing),
         LinkChoice::Prove { username, password } => {
