@@ -125,6 +125,7 @@ struct Inner {
     jwks: Value,
     subject: String,
     profile: Profile,
+    amr: Option<Vec<String>>,
     falsify: Falsify,
     faults: Faults,
     authorize_requests: Vec<HashMap<String, String>>,
@@ -174,6 +175,7 @@ impl FakeOidc {
                 preferred_username: Some("alice".to_owned()),
                 groups: Vec::new(),
             },
+            amr: None,
             falsify: Falsify::None,
             faults: Faults::default(),
             authorize_requests: Vec::new(),
@@ -235,6 +237,12 @@ impl FakeOidc {
         };
     }
 
+    /// The ID tokens' `amr` (OpenID Connect Core §2) from now on: these
+    /// values, or (`None`, the default) no `amr` claim at all.
+    pub fn set_amr(&self, amr: Option<&[&str]>) {
+        self.inner.lock().unwrap().amr = amr.map(|a| a.iter().map(|v| (*v).to_owned()).collect());
+    }
+
     /// What to get wrong from now on ([`Falsify::None`]: nothing).
     pub fn set_falsify(&self, falsify: Falsify) {
         self.inner.lock().unwrap().falsify = falsify;
@@ -293,7 +301,7 @@ async fn discovery(State(inner): State<Shared>) -> Response {
             "scopes_supported": ["openid", "email", "profile"],
             "claims_supported": [
                 "iss", "sub", "aud", "azp", "nonce", "iat", "exp", "auth_time",
-                "email", "email_verified", "name", "preferred_username", "groups"
+                "email", "email_verified", "name", "preferred_username", "groups", "amr"
             ],
             "authorization_response_iss_parameter_supported": true,
         }),
@@ -519,6 +527,9 @@ fn id_token(inner: &Inner, grant: &Grant, now: i64) -> String {
     claims.insert("exp".into(), json!(exp));
     claims.insert("auth_time".into(), json!(auth_time));
     profile_claims(&inner.profile, &mut claims);
+    if let Some(amr) = &inner.amr {
+        claims.insert("amr".into(), json!(amr));
+    }
     match falsify {
         Falsify::OtherKey => inner.other_signer.sign(&claims).unwrap(),
         Falsify::AlgNone => {
@@ -782,6 +793,22 @@ mod tests {
         )
         .await;
         assert_eq!(refused.status, 401);
+    }
+
+    #[tokio::test]
+    async fn amr_is_absent_until_set() {
+        let fake = FakeOidc::start("rp", "rp-secret").await;
+        let (_, body) = sign_in(&fake, "n").await;
+        let claims = verify(&fake, body["id_token"].as_str().unwrap()).await.unwrap();
+        assert!(claims.get("amr").is_none(), "{claims}");
+        fake.set_amr(Some(&["pwd", "mfa"]));
+        let (_, body) = sign_in(&fake, "n").await;
+        let claims = verify(&fake, body["id_token"].as_str().unwrap()).await.unwrap();
+        assert_eq!(claims["amr"], json!(["pwd", "mfa"]));
+        fake.set_amr(None);
+        let (_, body) = sign_in(&fake, "n").await;
+        let claims = verify(&fake, body["id_token"].as_str().unwrap()).await.unwrap();
+        assert!(claims.get("amr").is_none(), "{claims}");
     }
 
     #[tokio::test]

@@ -476,6 +476,7 @@ pub fn upstream(
         fields: None,
         create_users: Some(true),
         trust_email: false,
+        trust_mfa: false,
         roles_claim: None,
         role_map: Default::default(),
         ca_file: None,

@@ -11,6 +11,11 @@
 //! client_id = "Iv1.0123"
 //! client_secret_file = "/run/secrets/github"   # or client_secret, client_secret_env
 //! ```
+//!
+//! An OpenID provider's table may say `trust_mfa = true`: its own second
+//! factor, when its ID token's `amr` shows one, stands for the user's
+//! second factor here ([`UpstreamConfig::trust_mfa`]); refused for the
+//! other kinds, which send no `amr`.
 
 use std::collections::BTreeMap;
 
@@ -117,6 +122,17 @@ pub struct UpstreamConfig {
     /// Default false.
     #[serde(default)]
     pub trust_email: bool,
+    /// Whether this provider's own second factor counts as the user's
+    /// second factor here (`kind = "oidc"` only: GitHub and plain OAuth 2.0
+    /// providers send no ID token, so no `amr`). When true and the ID
+    /// token's `amr` shows several factors (`mfa`, or a first factor such
+    /// as `pwd` and a possession or one-time factor such as `otp` or
+    /// `hwk`), the sign-in reaches two factors (`acr`
+    /// `urn:tessera:acr:2fa`, `amr` `fed mfa`) and a user with a second
+    /// factor here is not asked for its code. Default false: the code is
+    /// asked whatever the provider says.
+    #[serde(default)]
+    pub trust_mfa: bool,
     /// The claim (oidc) or field (oauth2) holding the user's groups, for
     /// `role_map`. Default `groups`.
     #[serde(default)]
@@ -281,6 +297,9 @@ impl UpstreamConfig {
             UpstreamKind::Github if !self.role_map.is_empty() => Err(invalid(format!(
                 "{id}: role_map needs a provider that asserts groups (oidc or oauth2)"
             ))),
+            UpstreamKind::Github | UpstreamKind::Oauth2 if self.trust_mfa => Err(invalid(format!(
+                "{id}: trust_mfa needs an OpenID provider (kind = \"oidc\"), whose ID token says `amr`"
+            ))),
             _ => Ok(()),
         }
     }
@@ -317,7 +336,7 @@ mod tests {
             "[[upstream]]\nid = \"gh\"\nname = \"GitHub\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
         )
         .unwrap();
-        assert!(!ok[0].trust_email, "safe defaults");
+        assert!(!ok[0].trust_email && !ok[0].trust_mfa, "safe defaults");
         assert!(
             !ok[0].create_users(false) && ok[0].create_users(true),
             "create_users follows self_registration unless set"
@@ -368,6 +387,17 @@ mod tests {
             parse(missing_ca).is_err(),
             "an unreadable ca_file is refused at start"
         );
+        // trust_mfa: an OpenID provider's table only (issue 19, item 5).
+        let oidc = "[[upstream]]\nid = \"o\"\nname = \"O\"\nkind = \"oidc\"\nclient_id = \"c\"\nclient_secret = \"s\"\nissuer = \"https://login.corp.example\"\ntrust_mfa = true\n";
+        assert!(parse(oidc).unwrap()[0].trust_mfa);
+        for kind in ["github", "oauth2"] {
+            let table = format!(
+                "[[upstream]]\nid = \"o\"\nname = \"O\"\nkind = \"{kind}\"\nclient_id = \"c\"\nclient_secret = \"s\"\nauthorization_endpoint = \"https://f.example/a\"\ntoken_endpoint = \"https://f.example/t\"\nuserinfo_endpoint = \"https://f.example/u\"\nfields = {{ id = \"id\" }}\n"
+            );
+            assert!(parse(&table).is_ok(), "{kind} without trust_mfa");
+            let err = parse(&format!("{table}trust_mfa = true\n")).unwrap_err();
+            assert!(err.contains("trust_mfa"), "{kind}: {err}");
+        }
         let twice = "[[upstream]]\nid = \"a\"\nname = \"A\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
         assert!(parse(&format!("{twice}{twice}")).is_err(), "ids are unique");
     }

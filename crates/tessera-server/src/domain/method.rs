@@ -25,19 +25,34 @@ pub enum Method {
     /// biometric). Complete on its own, and phishing-resistant: the
     /// browser binds it to this origin.
     Passkey,
+    /// The upstream provider's own second factor: an upstream sign-in
+    /// whose `[[upstream]]` table says `trust_mfa` and whose ID token's
+    /// `amr` shows several factors ([`upstream_amr_shows_mfa`]). It counts
+    /// as a second factor only beside [`Method::Upstream`]. Stored as
+    /// `fed-mfa` (no RFC 8176 value, so it cannot be read as one); the
+    /// `amr` claim says it with `mfa` alone.
+    UpstreamMfa,
 }
 
 impl Method {
     /// Every method, in the order `amr` lists them.
-    pub const ALL: [Method; 4] = [Method::Upstream, Method::Password, Method::Otp, Method::Passkey];
+    pub const ALL: [Method; 5] = [
+        Method::Upstream,
+        Method::Password,
+        Method::Otp,
+        Method::Passkey,
+        Method::UpstreamMfa,
+    ];
 
-    /// The `amr` value.
+    /// The `amr` value (and the stored name; [`Method::UpstreamMfa`]'s is
+    /// a stored name only, never put in the claim).
     pub fn amr(self) -> &'static str {
         match self {
             Method::Password => "pwd",
             Method::Upstream => "fed",
             Method::Otp => "otp",
             Method::Passkey => "hwk",
+            Method::UpstreamMfa => "fed-mfa",
         }
     }
 
@@ -47,7 +62,7 @@ impl Method {
     pub fn is_first_factor(self) -> bool {
         match self {
             Method::Upstream | Method::Password => true,
-            Method::Otp | Method::Passkey => false,
+            Method::Otp | Method::Passkey | Method::UpstreamMfa => false,
         }
     }
 
@@ -55,6 +70,37 @@ impl Method {
     pub fn from_amr(value: &str) -> Option<Method> {
         Method::ALL.into_iter().find(|m| m.amr() == value)
     }
+}
+
+/// First factors among RFC 8176 §2's `amr` values: something known
+/// (`pwd`, `pin`, `kba`) or something the person is (`fpt`, `face`,
+/// `iris`, `retina`, `vbm`).
+const UPSTREAM_FIRST_FACTORS: [&str; 8] = ["pwd", "pin", "kba", "fpt", "face", "iris", "retina", "vbm"];
+
+/// Possession and one-time factors among RFC 8176 §2's `amr` values: a
+/// one-time password (`otp`), a hardware or software key (`hwk`, `swk`),
+/// a code by text message or call (`sms`, `tel`), a smart card (`sc`).
+const UPSTREAM_SECOND_FACTORS: [&str; 6] = ["otp", "hwk", "swk", "sms", "tel", "sc"];
+
+/// Whether an upstream ID token's `amr` ([OpenID Connect Core §2], values
+/// of [RFC 8176 §2]) shows that the provider itself checked several
+/// factors: it says `mfa`, or it names a first factor (something known
+/// or something the person is) *and* a possession or one-time factor.
+/// One factor, or values this rule does not know (`user`, `geo`, a
+/// provider's own names), is not enough; so is a missing `amr`.
+///
+/// [OpenID Connect Core §2]: https://openid.net/specs/openid-connect-core-1_0.html#IDToken
+/// [RFC 8176 §2]: https://www.rfc-editor.org/rfc/rfc8176#section-2
+pub fn upstream_amr_shows_mfa<'a>(amr: impl IntoIterator<Item = &'a str>) -> bool {
+    let (mut first, mut second) = (false, false);
+    for value in amr {
+        if value == super::proof::MFA {
+            return true;
+        }
+        first |= UPSTREAM_FIRST_FACTORS.contains(&value);
+        second |= UPSTREAM_SECOND_FACTORS.contains(&value);
+    }
+    first && second
 }
 
 #[cfg(test)]
@@ -73,5 +119,36 @@ mod tests {
         assert_eq!(Method::from_amr("swk"), None);
         assert_eq!(Method::from_amr("mfa"), None);
         assert_eq!(Method::from_amr(""), None);
+        assert_eq!(Method::from_amr("fed-mfa"), Some(Method::UpstreamMfa));
+        assert!(!Method::UpstreamMfa.is_first_factor());
+    }
+
+    #[test]
+    fn upstream_amr_shows_mfa_with_mfa_or_two_kinds_of_factor() {
+        let shows = |amr: &[&str]| upstream_amr_shows_mfa(amr.iter().copied());
+        for (amr, want) in [
+            (&["pwd", "mfa"][..], true),
+            (&["mfa"], true),
+            (&["pwd", "otp"], true),
+            (&["otp", "pwd"], true),
+            (&["pin", "hwk"], true),
+            (&["kba", "sms"], true),
+            (&["pwd", "swk"], true),
+            (&["fpt", "tel"], true),
+            (&["face", "sc"], true),
+            (&["pwd"], false),
+            (&["otp"], false),
+            (&["hwk", "swk"], false),
+            (&["pwd", "pin"], false),
+            (&["pwd", "user"], false),
+            (&["pwd", "geo"], false),
+            (&["fed"], false),
+            (&["pwd", "MFA"], false),
+            (&["pwd", "OTP"], false),
+            (&["pwd", "otp "], false),
+            (&[], false),
+        ] {
+            assert_eq!(shows(amr), want, "{amr:?}");
+        }
     }
 }

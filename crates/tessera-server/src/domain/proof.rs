@@ -145,11 +145,15 @@ impl Amr {
     }
 
     /// Whether the methods are two factors of different kinds: a first
-    /// factor and a one-time code, or a passkey (possession of the key and
-    /// the person's verification by the authenticator).
+    /// factor and a one-time code; a passkey (possession of the key and
+    /// the person's verification by the authenticator); or an upstream
+    /// sign-in and that provider's own second factor
+    /// ([`Method::UpstreamMfa`], never on its own nor beside another first
+    /// factor alone).
     pub fn two_factors(&self) -> bool {
-        self.0.contains(&Method::Passkey)
-            || (self.0.contains(&Method::Otp) && self.0.iter().any(|m| m.is_first_factor()))
+        let has = |m| self.0.contains(&m);
+        let local = has(Method::Otp) && self.0.iter().any(|m| m.is_first_factor());
+        has(Method::Passkey) || local || (has(Method::UpstreamMfa) && has(Method::Upstream))
     }
 
     /// The level reached (the ID token's `acr`).
@@ -164,10 +168,17 @@ impl Amr {
     }
 
     /// The `amr` claim's values: the methods', and `mfa` (RFC 8176 §2,
-    /// "multiple-factor authentication") after two factors.
+    /// "multiple-factor authentication") after two factors, each once. An
+    /// upstream provider's own second factor ([`Method::UpstreamMfa`]) is
+    /// said by `mfa` alone: its stored name is no claim value.
     pub fn claim_values(&self) -> Vec<&'static str> {
-        let mut values = self.values();
-        if self.two_factors() {
+        let mut values: Vec<&'static str> = self
+            .0
+            .iter()
+            .filter(|m| **m != Method::UpstreamMfa)
+            .map(|m| m.amr())
+            .collect();
+        if self.two_factors() && !values.contains(&MFA) {
             values.push(MFA);
         }
         values
@@ -252,6 +263,17 @@ impl Proofs {
     /// When `method` was proven, if it was.
     pub fn proven_at(&self, method: Method) -> Option<i64> {
         self.0.iter().find(|p| p.method == method).map(|p| p.at)
+    }
+
+    /// When the second factor was proven, if one was: the one-time code,
+    /// or the upstream provider's own second factor (proven with, and so
+    /// at the time of, the upstream sign-in) when the upstream sign-in is
+    /// proven too; the later of them.
+    pub fn second_factor_at(&self) -> Option<i64> {
+        let upstream_mfa = self
+            .proven_at(Method::UpstreamMfa)
+            .filter(|_| self.has(Method::Upstream));
+        self.proven_at(Method::Otp).max(upstream_mfa)
     }
 
     /// Only the first factors of these proofs (what a step-up keeps of a
@@ -363,6 +385,61 @@ mod tests {
         assert_eq!(Amr::of([Method::Upstream, Method::Otp]).acr(), Acr::TwoFactors);
         assert_eq!(Acr::TwoFactors.as_str(), "urn:tessera:acr:2fa");
         assert_eq!(Acr::OneFactor.as_str(), "urn:tessera:acr:1fa");
+    }
+
+    /// Issue 19, item 5: an upstream provider's own second factor counts
+    /// only beside the upstream sign-in, reaches 2fa (never more), and its
+    /// claim says `fed` and `mfa`, each once.
+    #[test]
+    fn an_upstream_second_factor_counts_beside_the_upstream_sign_in() {
+        let fed_mfa = Amr::of([Method::Upstream, Method::UpstreamMfa]);
+        assert!(fed_mfa.two_factors());
+        assert_eq!(fed_mfa.acr(), Acr::TwoFactors);
+        assert_eq!(fed_mfa.claim_values(), ["fed", "mfa"]);
+        assert_eq!(
+            serde_json::to_string(&fed_mfa).ok().as_deref(),
+            Some(r#"["fed","mfa"]"#)
+        );
+        assert_eq!(fed_mfa.to_stored(), "fed fed-mfa");
+        assert_eq!(Amr::from_stored("fed fed-mfa"), Ok(fed_mfa.clone()));
+        // With a code as well: still `mfa` once.
+        let both = Amr::of([Method::Upstream, Method::UpstreamMfa, Method::Otp]);
+        assert_eq!(both.claim_values(), ["fed", "otp", "mfa"]);
+        // Alone, or beside a local password only: not two factors.
+        for one in [
+            Amr::of([Method::UpstreamMfa]),
+            Amr::of([Method::Password, Method::UpstreamMfa]),
+        ] {
+            assert!(!one.two_factors(), "{one:?}");
+            assert_eq!(one.acr(), Acr::OneFactor);
+            assert!(!one.claim_values().contains(&MFA), "{one:?}");
+            assert!(!one.claim_values().contains(&"fed-mfa"), "{one:?}");
+        }
+        // Its time is the second factor's time, only with the upstream
+        // sign-in; a step-up keeps the upstream sign-in, not its factor.
+        let p = Proofs::none()
+            .with(Method::Upstream, 10)
+            .with(Method::UpstreamMfa, 10);
+        assert_eq!(p.second_factor_at(), Some(10));
+        assert_eq!(p.with(Method::Otp, 30).second_factor_at(), Some(30));
+        assert_eq!(
+            Proofs::none().with(Method::UpstreamMfa, 10).second_factor_at(),
+            None
+        );
+        assert_eq!(Proofs::none().with(Method::Otp, 5).second_factor_at(), Some(5));
+        assert_eq!(
+            Proofs::none()
+                .with(Method::Upstream, 10)
+                .with(Method::UpstreamMfa, 10)
+                .first_factors(),
+            Proofs::none().with(Method::Upstream, 10)
+        );
+        assert_eq!(
+            Proofs::from_stored("fed=10 fed-mfa=10"),
+            Ok(Proofs::none()
+                .with(Method::Upstream, 10)
+                .with(Method::UpstreamMfa, 10))
+        );
     }
 
     #[test]

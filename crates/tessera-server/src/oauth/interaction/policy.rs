@@ -1273,4 +1273,64 @@ mod tests {
             }
         );
     }
+
+    /// Issue 19, item 5: a trusted upstream provider's own second factor
+    /// ([`Method::UpstreamMfa`], proven with the upstream sign-in) meets
+    /// [`Requirement::TwoFactors`] and a requested 2fa level while younger
+    /// than `second_factor_max_age`, like a one-time code; the upstream
+    /// sign-in alone does neither.
+    #[test]
+    fn an_upstream_second_factor_counts_like_the_code() {
+        let fed = |at| [(Method::Upstream, at)];
+        let fed_mfa = |at| [(Method::Upstream, at), (Method::UpstreamMfa, at)];
+        let here = |p: &'static Proofs| {
+            Some(ProvenHere {
+                user_id: "ann",
+                proofs: p,
+                session_sid: None,
+            })
+        };
+        let two = |proven_here| Snapshot {
+            session: None,
+            proven_here,
+            required: Requirement::TwoFactors,
+            ..snapshot()
+        };
+        assert_eq!(decide(&two(here(proofs(&fed_mfa(NOW))))), Decision::StartSession);
+        assert_eq!(
+            decide(&two(here(proofs(&fed(NOW))))),
+            Decision::SignIn {
+                because: LoginCheck::MoreProofNeeded,
+                methods: vec![Method::Otp],
+            }
+        );
+        let session = |p: &'static Proofs| {
+            Some(SessionView {
+                proofs: p,
+                has_second_factor: true,
+                ..signed_in(NOW - MAX_AGE).unwrap()
+            })
+        };
+        let step_up = |session| Snapshot {
+            session,
+            requested: Some(RequestedAcr::MFA_REQUIRED),
+            ..snapshot()
+        };
+        let code_only = Decision::SignIn {
+            because: LoginCheck::StepUp,
+            methods: vec![Method::Otp],
+        };
+        assert_eq!(
+            decide(&step_up(session(proofs(&fed_mfa(NOW - MAX_AGE + 1))))),
+            Decision::IssueCode
+        );
+        assert_eq!(
+            decide(&step_up(session(proofs(&fed_mfa(NOW - MAX_AGE))))),
+            code_only
+        );
+        assert_eq!(decide(&step_up(session(proofs(&fed(NOW))))), code_only);
+        // Beside a password only, it is no second factor.
+        let pwd_mfa = [(Method::Password, NOW), (Method::UpstreamMfa, NOW)];
+        assert_eq!(decide(&step_up(session(proofs(&pwd_mfa)))), code_only);
+    }
 }

@@ -10,7 +10,10 @@
 //!    taken (single use), so a callback from another browser cannot cancel
 //!    the sign-in; the code is exchanged and the identity checked; then the
 //!    linking rules ([`crate::oauth::upstream::link`]) say who signs in.
-//!    The new session's `amr` is `fed`.
+//!    The new session's `amr` is `fed`; with `fed mfa` (two factors) when
+//!    the table says `trust_mfa` and the ID token's `amr` shows the
+//!    provider checked several factors ([`Provider::proves_mfa`]).
+//!    Otherwise a user with a second factor here is asked for its code.
 //! 3. [`link()`]: a first sign-in whose email is not one to link on the
 //!    provider's word: the page names the upstream account, and the person
 //!    signs in to an existing account with its password to link it
@@ -152,7 +155,7 @@ pub async fn arrive<S: FlowStore>(
             return Err(UpstreamError::NoAccount(c.name.clone()).into());
         }
     };
-    let methods = [Method::Upstream];
+    let methods = upstream_methods(provider, &profile, &[Method::Upstream]);
     finish(
         ctx, provider, flow, &request, browser, &user_id, &profile, &methods,
     )
@@ -206,7 +209,10 @@ pub async fn link<S: FlowStore>(
                 return refused(flow, SignInError::TooManyRegistrations);
             }
             let user_id = create_linked(ctx, &provider.key, &pending.profile, rules).await?;
-            (user_id, vec![Method::Upstream])
+            (
+                user_id,
+                upstream_methods(provider, &pending.profile, &[Method::Upstream]),
+            )
         }
         LinkChoice::New => return refused(flow, SignInError::Missing),
         LinkChoice::Prove { username, password } => {
@@ -235,7 +241,8 @@ pub async fn link<S: FlowStore>(
             };
             let user_id = link_identity(ctx, &provider.key, &pending.profile.subject, &user.id).await?;
             tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked after the account was proven");
-            (user_id, vec![Method::Upstream, Method::Password])
+            let methods = [Method::Upstream, Method::Password];
+            (user_id, upstream_methods(provider, &pending.profile, &methods))
         }
     };
     ctx.store.set_pending_link(&id_hash, None).await?;
@@ -250,6 +257,18 @@ pub async fn link<S: FlowStore>(
         &methods,
     )
     .await
+}
+
+/// `methods`, and the provider's own second factor
+/// ([`Method::UpstreamMfa`]) when [`Provider::proves_mfa`] says this
+/// sign-in proved one (`trust_mfa`, and an `amr` showing several factors).
+fn upstream_methods(provider: &Provider, profile: &Profile, methods: &[Method]) -> Vec<Method> {
+    let mut methods = methods.to_vec();
+    if provider.proves_mfa(profile) {
+        tracing::info!(target: "audit", provider = %provider.config.id, amr = ?profile.amr, "upstream second factor trusted (trust_mfa)");
+        methods.push(Method::UpstreamMfa);
+    }
+    methods
 }
 
 fn link_page(

@@ -56,6 +56,7 @@ pub async fn arrive(
         email_verified: email.is_some(),
         email,
         groups: vec![],
+        amr: vec![],
     })
 }
 

@@ -36,6 +36,7 @@ use tessera_guard::fetch::{FetchError, Fetcher};
 use zeroize::Zeroizing;
 
 use crate::config::{UpstreamConfig, UpstreamKind};
+use crate::domain::method::upstream_amr_shows_mfa;
 
 /// How long a trip upstream may take, from leaving to coming back.
 pub const TRIP_TTL: i64 = 600;
@@ -87,6 +88,13 @@ pub struct Profile {
     pub email_verified: bool,
     /// The groups the provider asserts (for `role_map`).
     pub groups: Vec<String>,
+    /// How the provider says it signed the person in: its verified ID
+    /// token's `amr` (OpenID Connect Core §2, RFC 8176 values); empty when
+    /// absent, not an array of strings, or from a provider with no ID
+    /// token. Read only for a `trust_mfa` provider
+    /// ([`Provider::proves_mfa`]).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// One configured provider.
@@ -108,6 +116,15 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Whether this sign-in through the provider also proves a second
+    /// factor ([`crate::domain::Method::UpstreamMfa`]): only when its
+    /// table says `trust_mfa` *and* its ID token's `amr` shows several
+    /// factors ([`upstream_amr_shows_mfa`]). Issue 19, item 5: otherwise a
+    /// user with a second factor here is asked for its code.
+    pub fn proves_mfa(&self, profile: &Profile) -> bool {
+        self.config.trust_mfa && upstream_amr_shows_mfa(profile.amr.iter().map(String::as_str))
+    }
+
     /// The client for a call to `url`, refused ([`UpstreamError::Untrusted`])
     /// unless the call is protected in transit
     /// ([`crate::config::secure_transport`]): configured URLs are checked at

@@ -54,5 +54,6 @@ pub async fn arrive(
             .as_object()
             .map(|u| super::groups(u, c.roles_claim.as_deref()))
             .unwrap_or_default(),
+        amr: vec![],
     })
 }

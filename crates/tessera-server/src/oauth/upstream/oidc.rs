@@ -221,5 +221,10 @@ fn profile(sub: &str, claims: &serde_json::Map<String, Value>, roles_claim: Opti
         email: text("email"),
         email_verified: claims.get("email_verified").and_then(Value::as_bool) == Some(true),
         groups: super::groups(claims, roles_claim),
+        amr: claims
+            .get("amr")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
     }
 }
