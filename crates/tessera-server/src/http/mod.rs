@@ -283,6 +283,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/otp", post(authorize::otp))
+        .route("/authorize/enroll", post(authorize::enroll))
+        .route("/authorize/continue", post(authorize::continue_sign_in))
         .route("/authorize/consent", post(authorize::consent))
         .route("/authorize/upstream", post(upstream::leave))
         .route("/authorize/link", post(upstream::link))
