@@ -17,12 +17,14 @@
 )]
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 use tessera_server::clients::authentication::hash_secret;
 use tessera_server::domain::FactorKind;
 use tessera_server::identity::{factors, totp, users};
+use tessera_server::keys::MasterKey;
 use tessera_server::store::{ClientStore, SessionStore, Store};
 use tessera_testkit as support;
 
@@ -36,6 +38,15 @@ const PASSWORD: &str = "correct horse battery";
 
 fn now() -> i64 {
     UnixTime::now().as_secs()
+}
+
+/// The master key the server of `database` uses.
+fn master_of(database: &str) -> MasterKey {
+    let path = match database.strip_prefix("sqlite://") {
+        Some(file) => Path::new(file).with_file_name("master.key"),
+        None => std::env::temp_dir().join(format!("tessera-test-master-{}.key", std::process::id())),
+    };
+    MasterKey::from_base64url(std::fs::read_to_string(&path).unwrap().trim()).unwrap()
 }
 
 /// RFC 4648 §6 base32 (no padding), as the page shows the key.
@@ -282,6 +293,15 @@ async fn a_require_mfa_client_enrolls(database: &str) {
     let answer = sign_in(&mut browser, &server, &authorize_path("web", "")).await;
     let claims = id_token_claims(&server, "web", &answer["code"]).await;
     assert_eq!(claims["acr"], "urn:tessera:acr:1fa");
+
+    // Where nothing asks for a second factor, the enrollment form changes
+    // nothing: the consent page again.
+    let consent = browser.get(&server, &authorize_path("web", "&prompt=consent")).await;
+    assert!(text(&consent).contains("Allow Photo Book?"), "{}", text(&consent));
+    let r = post_from(&mut browser, &server, &consent, "/authorize/enroll", &[("code", "123456")]).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(text(&r).contains("Allow Photo Book?"), "{}", text(&r));
+    assert!(factors::pending_totp(&store, &master_of(database), "u-ann").await.unwrap().is_none());
 
     let none = browser.get(&server, &authorize_path("strict", "&prompt=none")).await;
     assert_eq!(error_of(&redirected(&none)), "interaction_required");
