@@ -187,7 +187,14 @@ async fn a_require_mfa_user_enrolls(database: &str) {
     let key = setup_key(&early, 200);
     assert_ne!(key, first_key);
     // Nor does the code form of a second factor she does not have.
-    let otp = post_from(&mut browser, &server, &early, "/authorize/otp", &[("code", "123456")]).await;
+    let otp = post_from(
+        &mut browser,
+        &server,
+        &early,
+        "/authorize/otp",
+        &[("code", "123456")],
+    )
+    .await;
     setup_key(&otp, 200);
     let page = otp;
     let key = element(&text(&page), "secret");
@@ -197,7 +204,14 @@ async fn a_require_mfa_user_enrolls(database: &str) {
 
     // Another browser's form, or a bad CSRF token: refused.
     let mut stranger = Browser::default();
-    let r = post_from(&mut stranger, &server, &page, "/authorize/enroll", &[("code", &code_of(&key))]).await;
+    let r = post_from(
+        &mut stranger,
+        &server,
+        &page,
+        "/authorize/enroll",
+        &[("code", &code_of(&key))],
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", text(&r));
     let html = text(&page);
     let r = browser
@@ -214,16 +228,37 @@ async fn a_require_mfa_user_enrolls(database: &str) {
     assert_eq!(r.status, 403, "{}", text(&r));
 
     // A wrong code, and no code: the same key again, 400.
-    let wrong = post_from(&mut browser, &server, &page, "/authorize/enroll", &[("code", &wrong_code_of(&key))]).await;
+    let wrong = post_from(
+        &mut browser,
+        &server,
+        &page,
+        "/authorize/enroll",
+        &[("code", &wrong_code_of(&key))],
+    )
+    .await;
     assert_eq!(setup_key(&wrong, 400), key);
     assert!(text(&wrong).contains("role=\"alert\""), "{}", text(&wrong));
-    let empty = post_from(&mut browser, &server, &wrong, "/authorize/enroll", &[("code", " ")]).await;
+    let empty = post_from(
+        &mut browser,
+        &server,
+        &wrong,
+        "/authorize/enroll",
+        &[("code", " ")],
+    )
+    .await;
     assert_eq!(setup_key(&empty, 400), key);
     assert_eq!(factors_of(&store, "u-ann").await, (0, 0));
 
     // The right code: the recovery codes, and still no code for the
     // client.
-    let done = post_from(&mut browser, &server, &empty, "/authorize/enroll", &[("code", &code_of(&key))]).await;
+    let done = post_from(
+        &mut browser,
+        &server,
+        &empty,
+        "/authorize/enroll",
+        &[("code", &code_of(&key))],
+    )
+    .await;
     let html = text(&done);
     assert_eq!(done.status, 200, "{html}");
     let codes = element(&html, "recovery-codes");
@@ -253,7 +288,11 @@ async fn a_require_mfa_user_enrolls(database: &str) {
     let mut later = Browser::default();
     let login = later.get(&server, &authorize_path("web", "")).await;
     let after = later.log_in(&server, &text(&login), "ann", PASSWORD).await;
-    assert!(text(&after).contains("action=\"/authorize/otp\""), "{}", text(&after));
+    assert!(
+        text(&after).contains("action=\"/authorize/otp\""),
+        "{}",
+        text(&after)
+    );
     assert!(!text(&after).contains("/authorize/enroll"), "{}", text(&after));
     server.stop().await;
 }
@@ -296,18 +335,39 @@ async fn a_require_mfa_client_enrolls(database: &str) {
 
     // Where nothing asks for a second factor, the enrollment form changes
     // nothing: the consent page again.
-    let consent = browser.get(&server, &authorize_path("web", "&prompt=consent")).await;
+    let consent = browser
+        .get(&server, &authorize_path("web", "&prompt=consent"))
+        .await;
     assert!(text(&consent).contains("Allow Photo Book?"), "{}", text(&consent));
-    let r = post_from(&mut browser, &server, &consent, "/authorize/enroll", &[("code", "123456")]).await;
+    let r = post_from(
+        &mut browser,
+        &server,
+        &consent,
+        "/authorize/enroll",
+        &[("code", "123456")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r));
     assert!(text(&r).contains("Allow Photo Book?"), "{}", text(&r));
-    assert!(factors::pending_totp(&store, &master_of(database), "u-ann").await.unwrap().is_none());
+    assert!(factors::pending_totp(&store, &master_of(database), "u-ann")
+        .await
+        .unwrap()
+        .is_none());
 
-    let none = browser.get(&server, &authorize_path("strict", "&prompt=none")).await;
+    let none = browser
+        .get(&server, &authorize_path("strict", "&prompt=none"))
+        .await;
     assert_eq!(error_of(&redirected(&none)), "interaction_required");
     let page = browser.get(&server, &authorize_path("strict", "")).await;
     let key = setup_key(&page, 200);
-    let done = post_from(&mut browser, &server, &page, "/authorize/enroll", &[("code", &code_of(&key))]).await;
+    let done = post_from(
+        &mut browser,
+        &server,
+        &page,
+        "/authorize/enroll",
+        &[("code", &code_of(&key))],
+    )
+    .await;
     assert_eq!(done.status, 200, "{}", text(&done));
     assert_eq!(element(&text(&done), "recovery-codes").lines().count(), 10);
     let on = post_from(&mut browser, &server, &done, "/authorize/continue", &[]).await;

@@ -99,7 +99,10 @@ mod tests {
         assert!(html.contains("name=\"interaction\" value=\"i&quot;d\""));
         assert!(html.contains("name=\"csrf\" value=\"c&lt;s&gt;rf\""));
         assert!(!html.contains("<App>") && !html.contains("<wrong>"));
-        assert!(!html.contains("/account"), "no way out of the sign-in to the account page");
+        assert!(
+            !html.contains("/account"),
+            "no way out of the sign-in to the account page"
+        );
     }
 
     #[test]
@@ -112,7 +115,9 @@ mod tests {
         });
         assert!(html.contains("<pre id=\"recovery-codes\">aaaaa-bbbbb\nccccc-ddddd</pre>"));
         assert!(html.contains("action=\"/authorize/continue\""));
-        assert!(html.contains("name=\"interaction\" value=\"i\"") && html.contains("name=\"csrf\" value=\"c\""));
+        assert!(
+            html.contains("name=\"interaction\" value=\"i\"") && html.contains("name=\"csrf\" value=\"c\"")
+        );
         let without = enrolled(&Enrolled {
             client_name: "App",
             interaction: "i",

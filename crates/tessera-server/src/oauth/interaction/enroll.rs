@@ -4,7 +4,7 @@
 //!
 //! When the policy answers [`Decision::EnrollSecondFactor`] (a level of
 //! two factors is asked for, by the request, the client or the user, and
-//! the session's user has no second factor), [`page`] starts an
+//! the session's user has no second factor), `begin` starts an
 //! authenticator enrollment for the session's user (replacing an
 //! unconfirmed one) and shows its setup: the QR code, the `otpauth://`
 //! URI and the key, and a form for one code.
@@ -38,7 +38,7 @@ use crate::oauth::OAuthError;
 
 /// Which authenticator secret the enrollment page shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Secret {
+enum Secret {
     /// A new one (replacing an unconfirmed one): the page is shown anew.
     New,
     /// The one waiting for its code (after a wrong code), or a new one if
@@ -50,9 +50,20 @@ fn internal(e: FactorError) -> FlowError {
     FlowError::from(OAuthError::from(e))
 }
 
+/// The enrollment page when the policy first asks for it: a new
+/// authenticator secret for `user_id` (replacing an unconfirmed one).
+pub(super) async fn begin<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    flow: Flow,
+    request: &AuthorizationRequest,
+    user_id: &str,
+) -> Result<Answer, FlowError> {
+    page(ctx, flow, request, user_id, None, Secret::New).await
+}
+
 /// The enrollment page for `user_id`, with the authenticator secret
 /// `which` says, and why the last code was refused.
-pub(super) async fn page<S: FlowStore>(
+async fn page<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     flow: Flow,
     request: &AuthorizationRequest,

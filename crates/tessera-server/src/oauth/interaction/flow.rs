@@ -513,7 +513,7 @@ pub(super) async fn next<S: FlowStore>(
             Ok(flow.answer(Outcome::ToClient(url)))
         }
         (Decision::EnrollSecondFactor, Some(session)) => {
-            super::enroll::page(ctx, flow, request, &session.user_id, None, super::enroll::Secret::New).await
+            super::enroll::begin(ctx, flow, request, &session.user_id).await
         }
         (
             Decision::SignIn {
@@ -669,7 +669,10 @@ pub(super) async fn decide<S: FlowStore>(
 /// What this flow's sign-in must prove, once its user is known (by a
 /// first proof): a first factor and a one-time code for an account with a
 /// confirmed second factor, any one method otherwise.
-pub(super) async fn requirement<S: FlowStore>(ctx: &Ctx<'_, S>, flow: &Flow) -> Result<Requirement, FlowError> {
+pub(super) async fn requirement<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    flow: &Flow,
+) -> Result<Requirement, FlowError> {
     let Some((user_id, _)) = flow.proven.as_ref() else {
         return Ok(Requirement::AnyMethod);
     };
