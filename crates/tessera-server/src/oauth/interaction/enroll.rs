@@ -46,6 +46,8 @@ enum Secret {
     Pending,
 }
 
+/// A factor operation's failure as the step's (a storage or sealing
+/// failure: nothing the person can fix).
 fn internal(e: FactorError) -> FlowError {
     FlowError::from(OAuthError::from(e))
 }
