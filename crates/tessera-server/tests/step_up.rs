@@ -5,12 +5,12 @@
 //! require-mfa`). A one-factor session of a user with a second factor is
 //! stepped up with the one-time code alone (no password again) into a new
 //! session; a second factor older than `second_factor_max_age` is asked
-//! again; a user without one gets the lower level when the request was
-//! voluntary and `unmet_authentication_requirements` (OpenID Connect Core
-//! Error Code unmet_authentication_requirements 1.0 §1) when it was
-//! essential; `prompt=none` that needs a step-up is
-//! `interaction_required`; the password grant and `/api/v1/login` refuse a
-//! require-mfa user without a factor. The last test runs npm
+//! again; a user without one is taken to the enrollment of an
+//! authenticator app inside the sign-in (tests/enroll_in_sign_in.rs
+//! follows it to the end), voluntary or essential; `prompt=none` that
+//! needs a step-up is `interaction_required`; the password grant and
+//! `/api/v1/login` refuse a require-mfa user without a factor. The last
+//! test runs npm
 //! `openid-client` with headless Chromium (see tests/browser.rs).
 
 #![allow(
@@ -96,6 +96,15 @@ fn wrong_code(secret: &totp::TotpSecret) -> String {
         .find(|c| !near.iter().any(|n| n == c))
         .unwrap()
         .to_owned()
+}
+
+/// The page is the enrollment of an authenticator app inside the sign-in
+/// (nothing went to the client).
+fn is_enrollment(r: &Response) {
+    let html = text(r);
+    assert_eq!(r.status, 200, "{html}");
+    assert!(html.contains("action=\"/authorize/enroll\""), "{html}");
+    assert!(html.contains("otpauth://totp/"), "{html}");
 }
 
 /// Sends `code` on the code page `page`.
@@ -249,49 +258,39 @@ async fn step_up_from_one_factor_postgres() {
     step_up_from_one_factor(&url).await;
 }
 
-/// ann has no second factor: `acr_values` asking for two factors is
-/// voluntary, so she signs in with her password and the ID token says
-/// one factor; an essential `acr` in `claims` cannot be met, new sign-in
-/// or existing session: `unmet_authentication_requirements`. A `claims`
-/// that is not a JSON object is `invalid_request`.
+/// ann has no second factor: `acr_values` asking for two factors (a
+/// step-up she may meet by enrolling one) takes her, after her password,
+/// to the enrollment of an authenticator app; so does an essential `acr`
+/// in `claims`, new sign-in or existing session; with `prompt=none` it is
+/// `interaction_required`. A `claims` that is not a JSON object is
+/// `invalid_request`.
 async fn without_a_factor(database: &str) {
     let (server, _store) = setup(database, 3600).await;
 
     let mut browser = Browser::default();
     let page = browser.get(&server, &authorize_path("web", ASK_2FA)).await;
     assert!(text(&page).contains("current-password"), "{}", text(&page));
-    let answer = password_through(&mut browser, &server, page).await;
-    let claims = id_token_claims(&server, &answer["code"]).await;
-    assert_eq!(claims["acr"], ONE_FACTOR);
-    assert_eq!(claims["amr"], json!(["pwd"]));
+    let after = browser.log_in(&server, &text(&page), "ann", PASSWORD).await;
+    is_enrollment(&after);
 
     // Essential, with her session.
-    let unmet = browser
+    let page = browser
         .get(&server, &authorize_path("web", &essential_2fa()))
         .await;
-    assert_eq!(
-        error_of(&redirected(&unmet), &server),
-        "unmet_authentication_requirements"
-    );
+    is_enrollment(&page);
     // Essential, in a new sign-in: after the password.
     let mut other = Browser::default();
     let page = other.get(&server, &authorize_path("web", &essential_2fa())).await;
     let after = other.log_in(&server, &text(&page), "ann", PASSWORD).await;
-    assert_eq!(
-        error_of(&redirected(&after), &server),
-        "unmet_authentication_requirements"
-    );
-    // Essential with prompt=none: still unmet (no interaction would help).
+    is_enrollment(&after);
+    // Essential with prompt=none: the enrollment needs a page.
     let none = browser
         .get(
             &server,
             &authorize_path("web", &format!("{}&prompt=none", essential_2fa())),
         )
         .await;
-    assert_eq!(
-        error_of(&redirected(&none), &server),
-        "unmet_authentication_requirements"
-    );
+    assert_eq!(error_of(&redirected(&none), &server), "interaction_required");
 
     // Discovery says `claims` is read, and that ID tokens carry the level.
     let doc = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
@@ -418,8 +417,8 @@ async fn api_login(server: &Running, client_id: &str) -> Response {
 
 /// A client made with `tessera client create --require-mfa` and a user
 /// made to with `tessera user require-mfa` make two factors essential:
-/// ann, without a factor, gets `unmet_authentication_requirements` from
-/// the pages and no token from the password grant (`invalid_grant`) or
+/// ann, without a factor, is taken to the enrollment of an authenticator
+/// app by the pages and gets no token from the password grant (`invalid_grant`) or
 /// `/api/v1/login` (401 `mfa_enrollment_required`); `--off` lifts the
 /// user's requirement. With a factor, the require-mfa client steps her
 /// one-factor session up with the code alone.
@@ -454,18 +453,13 @@ async fn require_mfa_clients_and_users() {
     let strict = strict["client_id"].as_str().unwrap().to_owned();
     assert!(store.client(&strict).await.unwrap().unwrap().require_mfa);
 
-    // The require-mfa client: after ann's password, unmet.
+    // The require-mfa client: after ann's password, the enrollment.
     let strict_path =
         authorize_path(&strict, "").replace("http%3A%2F%2Fapp.example", "https%3A%2F%2Fapp.example");
     let mut browser = Browser::default();
     let page = browser.get(&server, &strict_path).await;
     let after = browser.log_in(&server, &text(&page), "ann", PASSWORD).await;
-    assert_eq!(after.status, 303, "{}", text(&after));
-    let location = after.header("location").unwrap();
-    assert!(location.starts_with(STRICT_CALLBACK), "{location}");
-    let (_, query) = location.split_once('?').unwrap();
-    let answer: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    assert_eq!(error_of(&answer, &server), "unmet_authentication_requirements");
+    is_enrollment(&after);
     // Photo Book, which asks nothing, is fine with her session.
     let page = browser.get(&server, &authorize_path("web", "")).await;
     let answer = through_consent(&mut browser, &server, page).await;
@@ -486,10 +480,7 @@ async fn require_mfa_clients_and_users() {
     let out = tessera(&["user", "require-mfa", "ann", "--database", &database]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("requires a second factor"));
     let page = browser.get(&server, &authorize_path("web", "")).await;
-    assert_eq!(
-        error_of(&redirected(&page), &server),
-        "unmet_authentication_requirements"
-    );
+    is_enrollment(&page);
     let r = password_grant(&server, "app").await;
     assert_eq!(r.status, 400, "{}", text(&r));
     assert_eq!(r.json()["error"], "invalid_grant");
@@ -596,8 +587,8 @@ async fn openid_client_steps_up_with_acr_values() {
 
 /// OpenID Connect Core §5.5 through a pushed request (RFC 9126): the
 /// level asked for in `claims` at `/par` is kept with the request, so the
-/// sign-in it starts ends in `unmet_authentication_requirements` for ann
-/// (no factor); a `claims` that is not a JSON object is refused at `/par`
+/// sign-in it starts takes ann (no factor) to the enrollment of an
+/// authenticator app; a `claims` that is not a JSON object is refused at `/par`
 /// itself (400 `invalid_request`).
 #[tokio::test]
 async fn a_pushed_request_keeps_its_level() {
@@ -641,9 +632,6 @@ async fn a_pushed_request_keeps_its_level() {
     let page = browser.get(&server, &path).await;
     assert_eq!(page.status, 200, "{}", text(&page));
     let after = browser.log_in(&server, &text(&page), "ann", PASSWORD).await;
-    assert_eq!(
-        error_of(&redirected(&after), &server),
-        "unmet_authentication_requirements"
-    );
+    is_enrollment(&after);
     server.stop().await;
 }

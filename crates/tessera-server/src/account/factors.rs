@@ -93,7 +93,7 @@ pub struct ToConfirm {
 
 /// The issuer's host, as the TOTP label and `issuer=` name it.
 fn issuer_host(issuer: &str) -> String {
-    crate::identity::totp::issuer_host(issuer).unwrap_or_else(|| issuer.to_owned())
+    crate::identity::totp::label_host(issuer)
 }
 
 /// Starts adding an authenticator app: a fresh secret, unconfirmed

@@ -20,6 +20,7 @@ use super::AppState;
 use crate::domain::Method;
 use crate::oauth::authorize::Refusal;
 use crate::oauth::first_party::RegisterRequest;
+use crate::oauth::interaction::enroll;
 use crate::oauth::interaction::flow::{self, Answer, FlowError, Outcome, Screen, SignInError};
 use crate::oauth::interaction::ResumeError;
 use crate::oauth::upstream::UpstreamError;
@@ -116,6 +117,25 @@ pub(super) async fn passkey(State(state): State<Arc<AppState>>, sent: BrowserFor
     let ctx = state.flow(&keys);
     let credential = sent.form.get("credential");
     let answer = flow::passkey(&ctx, sent.browser(), sent.step(), credential).await;
+    render(&state, answer)
+}
+
+/// `POST /authorize/enroll`: the code of an authenticator app set up
+/// inside the sign-in.
+pub(super) async fn enroll(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let keys = state.keys();
+    let ctx = state.flow(&keys);
+    let code = sent.form.get("code");
+    let answer = enroll::enroll(&ctx, sent.browser(), sent.step(), code).await;
+    render(&state, answer)
+}
+
+/// `POST /authorize/continue`: on from the recovery codes shown after an
+/// enrollment.
+pub(super) async fn continue_sign_in(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let keys = state.keys();
+    let ctx = state.flow(&keys);
+    let answer = enroll::continue_sign_in(&ctx, sent.browser(), sent.step()).await;
     render(&state, answer)
 }
 
@@ -307,6 +327,44 @@ fn screen_page(state: &AppState, screen: Screen) -> Response {
             };
             page_to(status, html, &[], &client_target(&keys))
         }
+        Screen::Enroll {
+            keys,
+            client_name,
+            uri,
+            secret,
+            error,
+        } => {
+            let html = ui::enroll::enroll(&ui::enroll::Enroll {
+                client_name: &client_name,
+                interaction: &keys.interaction,
+                csrf: &keys.csrf,
+                uri: &uri,
+                secret: &secret,
+                error: error.map(enroll_message),
+            });
+            let status = if error.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            page_to(status, html, &[], &client_target(&keys))
+        }
+        Screen::Enrolled {
+            keys,
+            client_name,
+            recovery_codes,
+        } => {
+            let codes: Option<Vec<&str>> = recovery_codes
+                .as_ref()
+                .map(|codes| codes.iter().map(|c| c.as_str()).collect());
+            let html = ui::enroll::enrolled(&ui::enroll::Enrolled {
+                client_name: &client_name,
+                interaction: &keys.interaction,
+                csrf: &keys.csrf,
+                recovery_codes: codes.as_deref(),
+            });
+            page_to(StatusCode::OK, html, &[], &client_target(&keys))
+        }
         Screen::Consent {
             keys,
             client_name,
@@ -352,6 +410,14 @@ fn sign_in_message(e: SignInError) -> &'static str {
             "That code is not right, or was used already. After repeated failures, sign-in pauses for a few minutes."
         }
         SignInError::BadPasskey => "That passkey was not accepted. Try again, or sign in another way.",
+    }
+}
+
+/// What the enrollment page says about a refused code.
+fn enroll_message(e: SignInError) -> &'static str {
+    match e {
+        SignInError::MissingCode => "Enter the code your authenticator app shows.",
+        _ => "That code is not right. Check the time on your phone, and type the code your app shows now.",
     }
 }
 

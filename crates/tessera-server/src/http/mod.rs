@@ -291,6 +291,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/authorize/passkey",
             get(authorize::passkey_options).post(authorize::passkey),
         )
+        .route("/authorize/enroll", post(authorize::enroll))
+        .route("/authorize/continue", post(authorize::continue_sign_in))
         .route("/authorize/consent", post(authorize::consent))
         .route("/authorize/upstream", post(upstream::leave))
         .route("/authorize/link", post(upstream::link))

@@ -182,6 +182,12 @@ pub fn issuer_host(issuer: &str) -> Option<String> {
     url::Url::parse(issuer).ok()?.host_str().map(str::to_owned)
 }
 
+/// The name the label and `issuer=` use for `issuer`: its host, or the
+/// issuer itself when it has none.
+pub fn label_host(issuer: &str) -> String {
+    issuer_host(issuer).unwrap_or_else(|| issuer.to_owned())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

@@ -157,32 +157,77 @@ fn qr_svg(text: &str) -> String {
     }
 }
 
-/// `/account/totp`: the QR code, the `otpauth://` URI and the secret as
-/// text, and the form that confirms it with one code.
-pub fn add_authenticator(a: &AddAuthenticator<'_>) -> String {
-    let error = a
+/// What an authenticator setup form shows and where it posts: the page
+/// of the account (`/account/totp`) and the one inside a sign-in
+/// (`/authorize/enroll`) show the same setup.
+pub(crate) struct Setup<'a> {
+    /// The `otpauth://` URI (for the QR code, and as text).
+    pub uri: &'a str,
+    /// The secret in base32, for typing in by hand.
+    pub secret: &'a str,
+    /// Where the form posts.
+    pub action: &'a str,
+    /// The form's hidden fields (name, value): its CSRF token, and the
+    /// interaction inside a sign-in.
+    pub hidden: &'a [(&'a str, &'a str)],
+    /// Why the last code was refused, if it was.
+    pub error: Option<&'a str>,
+}
+
+/// Hidden form fields, escaped.
+pub(crate) fn hidden_fields(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect()
+}
+
+/// The authenticator setup: the error, the QR code, the key and the
+/// `otpauth://` URI as text, and the form that confirms it with one code.
+pub(crate) fn setup(s: &Setup<'_>) -> String {
+    let error = s
         .error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
+    format!(
+        "{error}\
+         <p>Scan this code with your authenticator app:</p>\
+         <div class=\"qr\">{qr}</div>\
+         <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
+         <p>Setup link: <code id=\"otpauth-uri\">{uri}</code></p>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <label for=\"code\">Then type the code it shows</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" \
+         pattern=\"[0-9 ]*\" required autofocus>\
+         <button type=\"submit\">Turn on</button></form>",
+        qr = qr_svg(s.uri),
+        secret = escape(s.secret),
+        uri = escape(s.uri),
+        action = escape(s.action),
+        hidden = hidden_fields(s.hidden),
+    )
+}
+
+/// `/account/totp`: the QR code, the `otpauth://` URI and the secret as
+/// text, and the form that confirms it with one code.
+pub fn add_authenticator(a: &AddAuthenticator<'_>) -> String {
     page(
         "Add an authenticator app",
         &format!(
-            "<h1>Add an authenticator app</h1>{error}\
-             <p>Scan this code with your authenticator app:</p>\
-             <div class=\"qr\">{qr}</div>\
-             <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
-             <p>Setup link: <code id=\"otpauth-uri\">{uri}</code></p>\
-             <form method=\"post\" action=\"/account/totp\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label for=\"code\">Then type the code it shows</label>\
-             <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" \
-             pattern=\"[0-9 ]*\" required autofocus>\
-             <button type=\"submit\">Turn on</button></form>\
-             <p><a href=\"/account\">Cancel</a></p>",
-            qr = qr_svg(a.uri),
-            secret = escape(a.secret),
-            uri = escape(a.uri),
-            csrf = escape(a.csrf),
+            "<h1>Add an authenticator app</h1>{setup}<p><a href=\"/account\">Cancel</a></p>",
+            setup = setup(&Setup {
+                uri: a.uri,
+                secret: a.secret,
+                action: "/account/totp",
+                hidden: &[("csrf", a.csrf)],
+                error: a.error,
+            }),
         ),
     )
 }
@@ -229,19 +274,25 @@ pub fn add_passkey(a: &AddPasskey<'_>) -> String {
     )
 }
 
+/// The recovery codes as text, one per line, with what they are for.
+pub(crate) fn recovery_code_lines(codes: &[&str]) -> String {
+    let lines: Vec<String> = codes.iter().map(|c| escape(c)).collect();
+    format!(
+        "<p>Save these recovery codes somewhere safe. Each one signs you in once if you lose your \
+         authenticator. They are shown only now.</p>\
+         <pre id=\"recovery-codes\">{}</pre>",
+        lines.join("\n")
+    )
+}
+
 /// The recovery codes, shown once: as text, one per line.
 pub fn recovery_codes(heading: &str, codes: &[&str]) -> String {
-    let lines: Vec<String> = codes.iter().map(|c| escape(c)).collect();
     page(
         heading,
         &format!(
-            "<h1>{heading}</h1>\
-             <p>Save these recovery codes somewhere safe. Each one signs you in once if you lose your \
-             authenticator. They are shown only now.</p>\
-             <pre id=\"recovery-codes\">{codes}</pre>\
-             <p><a href=\"/account\">Done</a></p>",
+            "<h1>{heading}</h1>{codes}<p><a href=\"/account\">Done</a></p>",
             heading = escape(heading),
-            codes = lines.join("\n"),
+            codes = recovery_code_lines(codes),
         ),
     )
 }

@@ -4,6 +4,7 @@
 //! [`content_security_policy`]).
 
 pub mod account;
+pub mod enroll;
 
 use crate::domain::Provenance;
 use crate::oauth::Scope;

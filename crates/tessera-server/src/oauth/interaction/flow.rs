@@ -23,10 +23,10 @@
 //! older than [`Ctx::second_factor_max_age`]) makes the session's first
 //! factors this interaction's proofs, so the page asks only for the
 //! one-time code of the session's user, and [`otp`] completes them into a
-//! new session. Enrollment of a second factor inside the sign-in does not
-//! exist yet: the policy is told `can_enroll: false`, so a user without a
-//! factor gets the lower level (voluntary) or
-//! `unmet_authentication_requirements` (essential).
+//! new session. A user without a second factor enrolls an authenticator
+//! app inside the sign-in instead ([`super::enroll`]): the policy is told
+//! `can_enroll: true`, and the recovery codes are shown before any code
+//! is issued.
 //!
 //! After each step `next` runs the whole [`super::policy`] again on a
 //! fresh snapshot and turns its decision into a page, the code
@@ -208,6 +208,31 @@ pub enum Screen {
         /// Why the last attempt failed.
         error: Option<SignInError>,
     },
+    /// Enrollment of an authenticator app inside the sign-in
+    /// ([`super::enroll`]).
+    Enroll {
+        /// The next form's keys.
+        keys: FormKeys,
+        /// The client's display name.
+        client_name: String,
+        /// The `otpauth://` URI (for the QR code, and as text).
+        uri: Zeroizing<String>,
+        /// The secret in base32, for typing in by hand.
+        secret: Zeroizing<String>,
+        /// Why the last code was refused ([`SignInError::MissingCode`],
+        /// [`SignInError::BadCode`]).
+        error: Option<SignInError>,
+    },
+    /// The authenticator app is on: the new recovery codes (shown once),
+    /// then a form that continues the sign-in ([`super::enroll`]).
+    Enrolled {
+        /// The next form's keys.
+        keys: FormKeys,
+        /// The client's display name.
+        client_name: String,
+        /// The new recovery codes; `None` when the user had some already.
+        recovery_codes: Option<Vec<Zeroizing<String>>>,
+    },
     /// The consent page.
     Consent {
         /// The next form's keys.
@@ -322,9 +347,9 @@ pub(super) struct Flow {
     pub(super) binding: String,
     redirect_uri: String,
     /// Who proved what during this interaction.
-    proven: Option<(String, Proofs)>,
+    pub(super) proven: Option<(String, Proofs)>,
     /// The session made from those proofs, once one was.
-    session_sid: Option<String>,
+    pub(super) session_sid: Option<String>,
     consented_here: bool,
     new_binding: Option<String>,
     new_session: Option<String>,
@@ -441,7 +466,7 @@ pub(super) async fn resume<S: FlowStore>(
     Ok((flow, request))
 }
 
-async fn current_session<S: FlowStore>(
+pub(super) async fn current_session<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     browser: Browser<'_>,
 ) -> Result<Option<Session>, FlowError> {
@@ -454,7 +479,7 @@ async fn current_session<S: FlowStore>(
 /// Runs the policy on a snapshot of this step and carries out its
 /// decision. `session` is the browser's session when the step already
 /// read it.
-async fn next<S: FlowStore>(
+pub(super) async fn next<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     mut flow: Flow,
     request: &AuthorizationRequest,
@@ -491,11 +516,9 @@ async fn next<S: FlowStore>(
             let url = to_client(ctx, request, AuthorizeError::UnmetAuthenticationRequirements);
             Ok(flow.answer(Outcome::ToClient(url)))
         }
-        // (`can_enroll` is false: enrollment inside the sign-in is not
-        // built yet.)
-        (Decision::EnrollSecondFactor, _) => Err(FlowError::Internal(OAuthError::Internal(
-            "enrolling a second factor during sign-in is not available".into(),
-        ))),
+        (Decision::EnrollSecondFactor, Some(session)) => {
+            super::enroll::begin(ctx, flow, request, &session.user_id).await
+        }
         (
             Decision::SignIn {
                 because: LoginCheck::StepUp,
@@ -583,7 +606,7 @@ async fn next<S: FlowStore>(
 }
 
 /// The policy's decision on this step's snapshot.
-async fn decide<S: FlowStore>(
+pub(super) async fn decide<S: FlowStore>(
     ctx: &Ctx<'_, S>,
     flow: &Flow,
     request: &AuthorizationRequest,
@@ -630,9 +653,9 @@ async fn decide<S: FlowStore>(
             proofs: &s.proofs,
             has_second_factor: second.any(),
             has_passkey: second.passkey,
-            // Enrollment inside the sign-in is for later: the lead wires
-            // it (issue 19, item 4).
-            can_enroll: false,
+            // Every user may enroll an authenticator app
+            // ([`super::enroll`]).
+            can_enroll: true,
         }),
         proven_here: flow.proven.as_ref().map(|(user_id, proofs)| ProvenHere {
             user_id,
@@ -653,7 +676,10 @@ async fn decide<S: FlowStore>(
 /// What this flow's sign-in must prove, once its user is known (by a
 /// first proof): a first factor and a one-time code for an account with a
 /// confirmed second factor, any one method otherwise.
-async fn requirement<S: FlowStore>(ctx: &Ctx<'_, S>, flow: &Flow) -> Result<Requirement, FlowError> {
+pub(super) async fn requirement<S: FlowStore>(
+    ctx: &Ctx<'_, S>,
+    flow: &Flow,
+) -> Result<Requirement, FlowError> {
     let Some((user_id, _)) = flow.proven.as_ref() else {
         return Ok(Requirement::AnyMethod);
     };

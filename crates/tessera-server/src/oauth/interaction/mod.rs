@@ -31,6 +31,7 @@
 //! `prompt=login` and `max_age` be satisfied by a sign-in *in this
 //! interaction* and by nothing else.
 
+pub mod enroll;
 pub mod flow;
 #[cfg(test)]
 mod flow_tests;

@@ -38,8 +38,8 @@
 //!    session's first factor counts: no password again), and the code
 //!    makes a new session with both proofs; with `prompt=none` that is
 //!    `interaction_required`. A user without one who may enroll one is sent
-//!    to enrollment ([`Decision::EnrollSecondFactor`]; `can_enroll` is
-//!    false until enrollment inside the sign-in exists). Otherwise an
+//!    to enrollment ([`Decision::EnrollSecondFactor`]; the flow says
+//!    `can_enroll` for every user). Otherwise an
 //!    essential level fails ([`Decision::Unmet`]:
 //!    `unmet_authentication_requirements`) and a voluntary one is issued
 //!    at the level reached (the ID token's `acr` says which).
@@ -210,7 +210,8 @@ pub struct SessionView<'a> {
     /// phishing-resistant level; read as `has_second_factor` is).
     pub has_passkey: bool,
     /// Whether the session's user may enroll a second factor during this
-    /// sign-in (not yet possible: the flow says `false`).
+    /// sign-in (the flow says so for every user: any account can add an
+    /// authenticator app).
     pub can_enroll: bool,
 }
 
