@@ -35,6 +35,7 @@ pub mod browser;
 pub mod fake_github;
 pub mod fake_oidc;
 mod fake_provider;
+pub mod webauthn;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
