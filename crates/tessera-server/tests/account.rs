@@ -276,6 +276,24 @@ async fn account_page(database: &str) {
     let page = finish_sign_in(&mut fresh, &server, &r, Some(&new_codes[1])).await;
     assert_eq!(page.status, 200, "{}", text(&page));
     let html = text(&page);
+    // A user who must use a second factor cannot remove the last one.
+    tessera_server::identity::users::set_require_mfa(&store, "u-ann", true)
+        .await
+        .unwrap();
+    let r = fresh
+        .post(
+            &server,
+            "/account/totp/remove",
+            &[("csrf", &field(&html, "csrf")), ("id", &field(&html, "id"))],
+        )
+        .await;
+    assert_eq!(location(&r, &server), "/account?done=kept-last");
+    assert!(tessera_server::oauth::sign_in::has_second_factor(&store, "u-ann")
+        .await
+        .unwrap());
+    tessera_server::identity::users::set_require_mfa(&store, "u-ann", false)
+        .await
+        .unwrap();
     let r = fresh
         .post(
             &server,

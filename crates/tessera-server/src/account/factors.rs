@@ -164,14 +164,32 @@ pub async fn confirm_authenticator<S: FactorStore + PasskeyStore + SessionStore>
     Ok(Added { recovery_codes })
 }
 
-/// Removes the user's authenticator `id`.
-pub async fn remove_authenticator<S: FactorStore + SessionStore>(
+/// Refuses to remove a second factor of a user who must use one
+/// (`tessera user require-mfa`) unless another remains: `others` says
+/// whether one does.
+pub(super) async fn keep_one_if_required<S: UserStore>(
+    store: &S,
+    session: &Session,
+    others: bool,
+) -> Result<(), AccountError> {
+    let required = store.user(&session.user_id).await?.is_some_and(|u| u.require_mfa);
+    if required && !others {
+        return Err(AccountError::LastRequiredFactor);
+    }
+    Ok(())
+}
+
+/// Removes the user's authenticator `id` (not the last second factor of
+/// a user who must use one).
+pub async fn remove_authenticator<S: FactorStore + SessionStore + UserStore>(
     store: &S,
     session: &Session,
     id: &str,
     now: i64,
 ) -> Result<(), AccountError> {
     need_fresh(session, now)?;
+    let before = overview(store, &session.user_id).await?;
+    keep_one_if_required(store, session, before.passkeys > 0).await?;
     if !factors::remove_totp(store, &session.user_id, id).await? {
         return Err(AccountError::NoSuchFactor);
     }

@@ -45,6 +45,9 @@ pub enum AccountError {
     /// The user already has an authenticator app.
     #[error("an authenticator app is already set up")]
     AlreadyEnrolled,
+    /// The user must use a second factor, and this is their last one.
+    #[error("the last second factor of a user who must use one cannot be removed")]
+    LastRequiredFactor,
     /// The system RNG failed.
     #[error("no randomness")]
     Random,

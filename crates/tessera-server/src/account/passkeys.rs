@@ -7,7 +7,7 @@
 
 use zeroize::Zeroizing;
 
-use super::factors::{changed, need_fresh, overview};
+use super::factors::{changed, keep_one_if_required, need_fresh, overview};
 use super::AccountError;
 use crate::identity::factors;
 use crate::identity::passkeys::{self, RelyingParty};
@@ -99,14 +99,22 @@ pub async fn rename<S: PasskeyStore + SessionStore>(
     Ok(())
 }
 
-/// Removes the user's passkey `id`.
-pub async fn remove<S: PasskeyStore + SessionStore>(
+/// Removes the user's passkey `id` (not the last second factor of a user
+/// who must use one).
+pub async fn remove<S: FactorStore + SessionStore + UserStore>(
     store: &S,
     session: &Session,
     id: &str,
     now: i64,
 ) -> Result<(), AccountError> {
     need_fresh(session, now)?;
+    let before = overview(store, &session.user_id).await?;
+    keep_one_if_required(
+        store,
+        session,
+        before.authenticator.is_some() || before.passkeys > 1,
+    )
+    .await?;
     if !passkeys::remove(store, &session.user_id, id).await? {
         return Err(AccountError::NoSuchFactor);
     }

@@ -37,10 +37,12 @@ enum Done {
     PasskeyAdded,
     PasskeyRenamed,
     PasskeyRemoved,
+    KeptLast,
 }
 
 impl Done {
-    const ALL: [Done; 5] = [
+    const ALL: [Done; 6] = [
+        Done::KeptLast,
         Done::AuthenticatorAdded,
         Done::AuthenticatorRemoved,
         Done::PasskeyAdded,
@@ -55,6 +57,7 @@ impl Done {
             Done::PasskeyAdded => "passkey-added",
             Done::PasskeyRenamed => "passkey-renamed",
             Done::PasskeyRemoved => "passkey-removed",
+            Done::KeptLast => "kept-last",
         }
     }
 
@@ -67,6 +70,9 @@ impl Done {
             Done::PasskeyAdded => "Your passkey was added. Other sessions were signed out.",
             Done::PasskeyRenamed => "Your passkey was renamed.",
             Done::PasskeyRemoved => "Your passkey was removed. Other sessions were signed out.",
+            Done::KeptLast => {
+                "Your account must use a second factor: add another one before removing this one."
+            }
         }
     }
 }
@@ -326,6 +332,9 @@ pub(super) async fn remove_authenticator(State(state): State<Arc<AppState>>, sen
     let id = sent.form.get("id").unwrap_or("");
     match account_factors::remove_authenticator(&state.store, &session, id, now).await {
         Ok(()) => see_other(&format!("/account?done={}", Done::AuthenticatorRemoved.name())),
+        Err(AccountError::LastRequiredFactor) => {
+            see_other(&format!("/account?done={}", Done::KeptLast.name()))
+        }
         Err(AccountError::NoSuchFactor) => see_other("/account"),
         Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
         Err(e) => failed(&e),
@@ -477,6 +486,9 @@ pub(super) async fn remove_passkey(State(state): State<Arc<AppState>>, sent: Bro
     let id = sent.form.get("id").unwrap_or("");
     match account_passkeys::remove(&state.store, &session, id, now).await {
         Ok(()) => see_other(&format!("/account?done={}", Done::PasskeyRemoved.name())),
+        Err(AccountError::LastRequiredFactor) => {
+            see_other(&format!("/account?done={}", Done::KeptLast.name()))
+        }
         Err(AccountError::NoSuchFactor) => see_other("/account"),
         Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
         Err(e) => failed(&e),
