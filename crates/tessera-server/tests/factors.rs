@@ -334,6 +334,29 @@ async fn the_cli_lists_and_resets_factors() {
     factors::use_recovery_code(&store, &master, "u-fay", &codes[0])
         .await
         .unwrap();
+    // A passkey, registered through the service with a software
+    // authenticator.
+    let rp = tessera_server::identity::passkeys::RelyingParty::from_issuer("https://id.example", "Tessera")
+        .unwrap();
+    let user = tessera_server::store::UserStore::user(&store, "u-fay")
+        .await
+        .unwrap()
+        .unwrap();
+    let options = tessera_server::identity::passkeys::begin_registration(&store, &user, &rp, "cli", NOW)
+        .await
+        .unwrap();
+    let key = tessera_testkit::webauthn::Authenticator::new(b"fay-key");
+    let passkey = tessera_server::identity::passkeys::finish_registration(
+        &store,
+        &user,
+        &rp,
+        "cli",
+        &key.register(&rp, &serde_json::to_value(&options).unwrap()),
+        "Fay's phone",
+        NOW,
+    )
+    .await
+    .unwrap();
 
     let out = tessera(&["user", "factors", "fay", "--database", &db]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -344,6 +367,7 @@ async fn the_cli_lists_and_resets_factors() {
         listed,
         serde_json::json!([
             {"id": row.id, "kind": "totp", "confirmed": true, "created_at": NOW},
+            {"id": passkey.id, "kind": "passkey", "name": "Fay's phone", "created_at": NOW, "last_used_at": null},
             {"id": "recovery:u-fay", "kind": "recovery_codes", "left": 9, "created_at": NOW},
         ])
     );

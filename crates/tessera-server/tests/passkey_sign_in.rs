@@ -125,6 +125,15 @@ async fn passkeys_through_the_pages(database: &str) {
     register(&store, &rp, "u-ann", &ann).await;
     register(&store, &rp, "u-bob", &bob).await;
 
+    // Discovery names the phishing-resistant level (a host-name issuer).
+    let doc = request(server.addr, "GET", "/.well-known/openid-configuration", &[], b"")
+        .await
+        .json();
+    assert_eq!(
+        doc["acr_values_supported"],
+        serde_json::json!(["urn:tessera:acr:1fa", "urn:tessera:acr:2fa", "phr"])
+    );
+
     // The login page offers passkeys beside the password.
     let mut browser = Browser::default();
     let page = browser.get(&server, &authorize_path("web", "")).await;

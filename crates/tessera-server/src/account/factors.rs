@@ -55,6 +55,7 @@ pub async fn overview<S: FactorStore + PasskeyStore>(
             }
             crate::domain::FactorKind::Totp { confirmed: false } => {}
             crate::domain::FactorKind::RecoveryCodes { left } => overview.recovery_codes_left = Some(left),
+            crate::domain::FactorKind::Passkey { .. } => {}
         }
     }
     Ok(overview)

@@ -325,6 +325,8 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                                 "confirmed": confirmed, "created_at": f.created_at}),
                             FactorKind::RecoveryCodes { left } => json!({"id": f.id, "kind": f.kind.as_str(),
                                 "left": left, "created_at": f.created_at}),
+                            FactorKind::Passkey { ref name, last_used_at } => json!({"id": f.id, "kind": f.kind.as_str(),
+                                "name": name, "created_at": f.created_at, "last_used_at": last_used_at}),
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&list)?);

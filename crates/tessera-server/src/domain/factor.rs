@@ -32,6 +32,13 @@ pub enum FactorKind {
         /// How many are left.
         left: i64,
     },
+    /// A passkey (a WebAuthn credential).
+    Passkey {
+        /// The name its owner gave it.
+        name: String,
+        /// When it last signed in.
+        last_used_at: Option<i64>,
+    },
 }
 
 impl FactorKind {
@@ -40,6 +47,7 @@ impl FactorKind {
         match self {
             FactorKind::Totp { .. } => "totp",
             FactorKind::RecoveryCodes { .. } => "recovery_codes",
+            FactorKind::Passkey { .. } => "passkey",
         }
     }
 }

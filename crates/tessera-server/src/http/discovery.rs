@@ -77,8 +77,15 @@ pub(super) fn document(issuer: &str, on: Advertised) -> String {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access", "roles"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "acr", "name", "preferred_username", "email", "email_verified", "roles"],
-        // The levels a sign-in reaches (`phr` comes with WebAuthn).
-        "acr_values_supported": crate::domain::Acr::ALL.map(crate::domain::Acr::as_str),
+        // The levels a sign-in reaches: `phr` only where passkeys are
+        // offered (an issuer that is a host name: WebAuthn refuses IP
+        // addresses as relying-party IDs).
+        "acr_values_supported": crate::domain::Acr::ALL
+            .into_iter()
+            .filter(|acr| *acr != crate::domain::Acr::PhishingResistant
+                || crate::identity::passkeys::RelyingParty::from_issuer(issuer, "Tessera").is_ok())
+            .map(crate::domain::Acr::as_str)
+            .collect::<Vec<_>>(),
         "prompt_values_supported": Prompt::ALL
             .into_iter()
             .filter(|p| p.is_acted_on())

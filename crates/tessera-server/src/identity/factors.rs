@@ -196,7 +196,8 @@ pub async fn use_recovery_code(
 }
 
 /// The user's second factors, without secrets: the authenticator (if
-/// any) and the recovery codes (if any are left, with how many).
+/// any), the passkeys, and the recovery codes (if any are left, with how
+/// many).
 pub async fn list(store: &impl FactorStore, user_id: &str) -> Result<Vec<Factor>, FactorError> {
     let mut factors = Vec::new();
     if let Some(t) = store.totp(user_id).await? {
@@ -206,6 +207,16 @@ pub async fn list(store: &impl FactorStore, user_id: &str) -> Result<Vec<Factor>
                 confirmed: t.confirmed,
             },
             created_at: t.created_at,
+        });
+    }
+    for p in store.passkeys(user_id).await? {
+        factors.push(Factor {
+            id: p.id,
+            kind: FactorKind::Passkey {
+                name: p.name,
+                last_used_at: p.last_used_at,
+            },
+            created_at: p.created_at,
         });
     }
     if let Some((left, made)) = store.recovery_code_set(user_id).await? {
