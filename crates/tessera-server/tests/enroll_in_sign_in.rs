@@ -156,7 +156,7 @@ async fn factors_of(store: &Store, user_id: &str) -> (usize, i64) {
     for f in factors::list(store, user_id).await.unwrap() {
         match f.kind {
             FactorKind::Totp { confirmed: true } => confirmed += 1,
-            FactorKind::Totp { confirmed: false } => {}
+            FactorKind::Totp { confirmed: false } | FactorKind::Passkey { .. } => {}
             FactorKind::RecoveryCodes { left: n } => left = n,
         }
     }
