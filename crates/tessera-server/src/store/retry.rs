@@ -71,6 +71,12 @@ impl StoreError {
         match e {
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 Some("40001" | "40P01") => Failure::RolledBack,
+                // SQLite's SQLITE_LOCKED_SHAREDCACHE (262, and plain
+                // SQLITE_LOCKED, 6): another connection of the same
+                // shared-cache memory database (the unit tests' stores)
+                // holds the table; the statement did nothing and
+                // busy_timeout does not wait for it.
+                Some("262" | "6") => Failure::RolledBack,
                 Some(code) if code.starts_with("08") => Failure::Unknown,
                 Some("57P01" | "57P02" | "57P03") => Failure::Unknown,
                 _ => Failure::Final,
