@@ -68,6 +68,9 @@ pub enum UserError {
     /// The email does not look like an address.
     #[error("email is not an address")]
     Email,
+    /// The display name is too long or holds control characters.
+    #[error("the name must be at most {MAX_NAME} characters, without control characters")]
+    Name,
     /// The new password is refused ([`crate::password::strength`]).
     #[error("the password is too weak: {0}")]
     WeakPassword(&'static str),
@@ -302,6 +305,23 @@ pub async fn set_disabled<S: UserStore>(
 /// `/api/v1/login` refuse them while they have no factor.
 pub async fn set_require_mfa<S: UserStore>(store: &S, id: &str, required: bool) -> Result<(), UserError> {
     if !store.set_require_mfa(id, required).await? {
+        return Err(UserError::NotFound);
+    }
+    Ok(())
+}
+
+/// The longest display name (characters).
+pub const MAX_NAME: usize = 128;
+
+/// Sets the user's display name (the ID token's `name`), trimmed; an
+/// empty one clears it. At most [`MAX_NAME`] characters, none of them
+/// control characters.
+pub async fn set_name<S: UserStore>(store: &S, id: &str, name: &str) -> Result<(), UserError> {
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(UserError::Name);
+    }
+    if !store.set_name(id, (!name.is_empty()).then_some(name)).await? {
         return Err(UserError::NotFound);
     }
     Ok(())

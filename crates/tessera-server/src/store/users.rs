@@ -118,6 +118,13 @@ pub trait UserStore {
         id: &str,
         required: bool,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Sets (or, with `None`, clears) the user's display name; whether
+    /// there is such a user.
+    fn set_name(
+        &self,
+        id: &str,
+        name: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Records whether the user's email address is verified.
     fn set_email_verified(
         &self,
@@ -437,6 +444,18 @@ impl UserStore for Store {
         retried!("user mfa requirement", Repeat::Safe, async {
             let done = sqlx::query("UPDATE users SET require_mfa = $1 WHERE id = $2")
                 .bind(i64::from(required))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn set_name(&self, id: &str, name: Option<&str>) -> Result<bool, StoreError> {
+        let name = name.map(str::to_owned);
+        retried!("name change", Repeat::Safe, async {
+            let done = sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                .bind(name.clone())
                 .bind(id)
                 .execute(self.pool())
                 .await?;
