@@ -55,8 +55,9 @@ async fn refresh_token_of(browser: &mut Browser, server: &Running) -> String {
     r.json()["refresh_token"].as_str().unwrap().to_owned()
 }
 
-/// Whether Photo Book can still refresh with `token`.
-async fn refreshes(server: &Running, token: &str) -> bool {
+/// Refreshes with `token` as Photo Book: its successor (RFC 6749 §6:
+/// the old one is used up), or `None` on `invalid_grant`.
+async fn refresh(server: &Running, token: &str) -> Option<String> {
     let r = support::token(
         server.addr,
         &format!("grant_type=refresh_token&client_id=web&refresh_token={token}"),
@@ -64,11 +65,11 @@ async fn refreshes(server: &Running, token: &str) -> bool {
     )
     .await;
     if r.status == 200 {
-        return true;
+        return Some(r.json()["refresh_token"].as_str().unwrap().to_owned());
     }
     assert_eq!(r.status, 400, "{}", text(&r));
     assert_eq!(r.json()["error"], "invalid_grant");
-    false
+    None
 }
 
 /// Posts the password form.
@@ -97,7 +98,7 @@ async fn account_profile(database: &str) {
     // Another browser signed in to Photo Book, holding a refresh token.
     let mut elsewhere = Browser::default();
     let elsewhere_token = refresh_token_of(&mut elsewhere, &server).await;
-    assert!(refreshes(&server, &elsewhere_token).await);
+    let elsewhere_token = refresh(&server, &elsewhere_token).await.expect("refreshes");
     let r = elsewhere.get(&server, "/account").await;
     assert_eq!(r.status, 200, "signed in already: {}", text(&r));
 
@@ -140,19 +141,19 @@ async fn account_profile(database: &str) {
     assert_eq!(location(&r, &server), "/account?done=session-ended");
     let r = elsewhere.get(&server, "/account").await;
     assert!(location(&r, &server).starts_with("/authorize?"), "signed out");
-    assert!(!refreshes(&server, &elsewhere_token).await);
+    assert_eq!(refresh(&server, &elsewhere_token).await, None);
     let html = text(&browser.get(&server, "/account").await);
     assert_eq!(html.matches("<li>Signed in ").count(), 1, "{html}");
 
     // Revoking the app: gone from the list, its refresh token dies.
     let mut app_browser = Browser::default();
     let app_token = refresh_token_of(&mut app_browser, &server).await;
-    assert!(refreshes(&server, &app_token).await);
+    let app_token = refresh(&server, &app_token).await.expect("refreshes");
     let r = browser
         .post(&server, "/account/apps/revoke", &[("csrf", &token), ("client_id", "web")])
         .await;
     assert_eq!(location(&r, &server), "/account?done=app-revoked");
-    assert!(!refreshes(&server, &app_token).await);
+    assert_eq!(refresh(&server, &app_token).await, None);
     let html = text(&browser.get(&server, "/account").await);
     assert!(!html.contains("Photo Book"), "{html}");
     assert!(html.contains("You have not allowed any app yet."), "{html}");
@@ -211,7 +212,7 @@ async fn account_profile(database: &str) {
     assert!(text(&r).contains("one of the most common passwords"), "{}", text(&r));
     let r = post(&mut browser, &server, change(PASSWORD, good, "a brand new passphrasE")).await;
     assert!(text(&r).contains("The two new passwords differ."), "{}", text(&r));
-    assert!(refreshes(&server, &app_token).await, "nothing changed yet");
+    let app_token = refresh(&server, &app_token).await.expect("nothing changed yet");
 
     // The current password: changed; the app's session and refresh token
     // end, this browser stays signed in.
@@ -220,7 +221,7 @@ async fn account_profile(database: &str) {
     let r = post(&mut browser, &server, change(PASSWORD, good, good)).await;
     assert_eq!(location(&r, &server), "/account?done=password-changed");
     assert!(store.session(&app_session, now()).await.unwrap().is_none());
-    assert!(!refreshes(&server, &app_token).await);
+    assert_eq!(refresh(&server, &app_token).await, None);
     let page = browser.get(&server, "/account?done=password-changed").await;
     assert_eq!(page.status, 200, "{}", text(&page));
     assert!(text(&page).contains("Your password was changed."));
