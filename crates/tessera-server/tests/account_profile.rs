@@ -73,7 +73,11 @@ async fn refresh(server: &Running, token: &str) -> Option<String> {
 }
 
 /// Posts the password form.
-async fn post(browser: &mut Browser, server: &Running, form: [(&'static str, String); 4]) -> support::Response {
+async fn post(
+    browser: &mut Browser,
+    server: &Running,
+    form: [(&'static str, String); 4],
+) -> support::Response {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser.post(server, "/account/password", &form).await
 }
@@ -92,7 +96,10 @@ async fn account_profile(database: &str) {
     let html = text(&home);
     assert_eq!(home.status, 200, "{html}");
     assert!(html.contains(&server.issuer), "{html}");
-    assert!(html.contains("href=\"/.well-known/openid-configuration\""), "{html}");
+    assert!(
+        html.contains("href=\"/.well-known/openid-configuration\""),
+        "{html}"
+    );
     assert!(html.contains("<a href=\"/account\">Your account</a>"), "{html}");
 
     // Another browser signed in to Photo Book, holding a refresh token.
@@ -109,17 +116,28 @@ async fn account_profile(database: &str) {
     assert!(html.contains("Signed in as <strong>ann</strong>"), "{html}");
     assert_eq!(html.matches("<li>Signed in ").count(), 2, "{html}");
     assert_eq!(html.matches("(this browser)").count(), 1, "{html}");
-    assert!(html.contains("<strong>Photo Book</strong>: openid profile email offline_access"), "{html}");
+    assert!(
+        html.contains("<strong>Photo Book</strong>: openid profile email offline_access"),
+        "{html}"
+    );
     let token = csrf(&html);
 
     // A forged CSRF token: refused, nothing changes.
     let r = browser
-        .post(&server, "/account/name", &[("csrf", "forged"), ("name", "Mallory")])
+        .post(
+            &server,
+            "/account/name",
+            &[("csrf", "forged"), ("name", "Mallory")],
+        )
         .await;
     assert_eq!(r.status, 403, "{}", text(&r));
     // The name changes.
     let r = browser
-        .post(&server, "/account/name", &[("csrf", &token), ("name", "  Ann Example ")])
+        .post(
+            &server,
+            "/account/name",
+            &[("csrf", &token), ("name", "  Ann Example ")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=name-changed");
     let ann = store.user("u-ann").await.unwrap().unwrap();
@@ -128,7 +146,11 @@ async fn account_profile(database: &str) {
     assert!(html.contains("value=\"Ann Example\""), "{html}");
     assert!(html.contains("Your name was saved."), "{html}");
     let r = browser
-        .post(&server, "/account/name", &[("csrf", &token), ("name", "bad\u{7}name")])
+        .post(
+            &server,
+            "/account/name",
+            &[("csrf", &token), ("name", "bad\u{7}name")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=bad-name");
 
@@ -136,7 +158,11 @@ async fn account_profile(database: &str) {
     // account page too) and its refresh token dies.
     let sid = field(&html, "sid");
     let r = browser
-        .post(&server, "/account/sessions/end", &[("csrf", &token), ("sid", &sid)])
+        .post(
+            &server,
+            "/account/sessions/end",
+            &[("csrf", &token), ("sid", &sid)],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=session-ended");
     let r = elsewhere.get(&server, "/account").await;
@@ -150,7 +176,11 @@ async fn account_profile(database: &str) {
     let app_token = refresh_token_of(&mut app_browser, &server).await;
     let app_token = refresh(&server, &app_token).await.expect("refreshes");
     let r = browser
-        .post(&server, "/account/apps/revoke", &[("csrf", &token), ("client_id", "web")])
+        .post(
+            &server,
+            "/account/apps/revoke",
+            &[("csrf", &token), ("client_id", "web")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=app-revoked");
     assert_eq!(refresh(&server, &app_token).await, None);
@@ -198,7 +228,10 @@ async fn account_profile(database: &str) {
     // A stale sign-in without the current password: asked again.
     let r = post(&mut browser, &server, change("", good, good)).await;
     let to = location(&r, &server);
-    assert!(to.starts_with("/authorize?") && to.ends_with("&max_age=300"), "{to}");
+    assert!(
+        to.starts_with("/authorize?") && to.ends_with("&max_age=300"),
+        "{to}"
+    );
     // A wrong current password: refused, and counted like a sign-in.
     let r = post(&mut browser, &server, change("not my password", good, good)).await;
     assert_eq!(r.status, 400, "{}", text(&r));
@@ -209,8 +242,17 @@ async fn account_profile(database: &str) {
     assert_eq!(r.status, 400, "{}", text(&r));
     assert!(text(&r).contains("use at least 8 characters"), "{}", text(&r));
     let r = post(&mut browser, &server, change(PASSWORD, "password", "password")).await;
-    assert!(text(&r).contains("one of the most common passwords"), "{}", text(&r));
-    let r = post(&mut browser, &server, change(PASSWORD, good, "a brand new passphrasE")).await;
+    assert!(
+        text(&r).contains("one of the most common passwords"),
+        "{}",
+        text(&r)
+    );
+    let r = post(
+        &mut browser,
+        &server,
+        change(PASSWORD, good, "a brand new passphrasE"),
+    )
+    .await;
     assert!(text(&r).contains("The two new passwords differ."), "{}", text(&r));
     let app_token = refresh(&server, &app_token).await.expect("nothing changed yet");
 

@@ -79,4 +79,3 @@ pub async fn age_session(database: &str, id_hash: &[u8], seconds: i64) {
         .unwrap();
     pool.close().await;
 }
-

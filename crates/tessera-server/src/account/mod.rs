@@ -25,8 +25,8 @@ pub mod sign_in;
 
 use crate::identity::factors::FactorError;
 use crate::identity::guard::GuardError;
-use crate::identity::users::UserError;
 use crate::identity::passkeys::PasskeyError;
+use crate::identity::users::UserError;
 use crate::oauth::OAuthError;
 use crate::store::StoreError;
 

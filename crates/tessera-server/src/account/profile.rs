@@ -209,7 +209,11 @@ pub async fn end_other_sessions<S: SessionStore>(
     need_fresh(session, now)?;
     let mut ended = 0;
     for other in store.sessions_of(&session.user_id, now).await? {
-        if other.sid != session.sid && store.end_session_by_sid(&session.user_id, &other.sid, now).await? {
+        if other.sid != session.sid
+            && store
+                .end_session_by_sid(&session.user_id, &other.sid, now)
+                .await?
+        {
             ended += 1;
         }
     }

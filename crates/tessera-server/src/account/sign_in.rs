@@ -62,7 +62,12 @@ pub enum Then {
 
 impl Then {
     /// Every place, for parsing.
-    const ALL: [Then; 4] = [Then::Account, Then::AddAuthenticator, Then::AddPasskey, Then::Password];
+    const ALL: [Then; 4] = [
+        Then::Account,
+        Then::AddAuthenticator,
+        Then::AddPasskey,
+        Then::Password,
+    ];
 
     fn name(self) -> &'static str {
         match self {

@@ -647,7 +647,9 @@ pub(super) async fn change_password(State(state): State<Arc<AppState>>, sent: Br
         Ok(()) => done(Done::PasswordChanged),
         Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Password, true),
         Err(AccountError::WrongPassword) => refused("That is not your current password."),
-        Err(AccountError::TooManyAttempts) => refused("Too many failed attempts. Wait a while and try again."),
+        Err(AccountError::TooManyAttempts) => {
+            refused("Too many failed attempts. Wait a while and try again.")
+        }
         Err(AccountError::PasswordsDiffer) => refused("The two new passwords differ."),
         Err(AccountError::WeakPassword(why)) => refused(&format!("That new password cannot be used: {why}.")),
         Err(e) => failed(&e),

@@ -115,11 +115,19 @@ fn profile_section(p: &ProfilePart<'_>, csrf: &str) -> String {
 fn sessions_section(sessions: &[SessionLine<'_>], csrf: &str) -> String {
     let mut out = String::from("<h2>Sessions</h2><ul class=\"sessions\">");
     for s in sessions {
-        let from = s.from.map(|ip| format!(" from {}", escape(ip))).unwrap_or_default();
+        let from = s
+            .from
+            .map(|ip| format!(" from {}", escape(ip)))
+            .unwrap_or_default();
         let what = if s.this_one {
             " <strong>(this browser)</strong>".to_owned()
         } else {
-            button_form("/account/sessions/end", csrf, &[("sid", s.sid)], "Sign this session out")
+            button_form(
+                "/account/sessions/end",
+                csrf,
+                &[("sid", s.sid)],
+                "Sign this session out",
+            )
         };
         out.push_str(&format!(
             "<li>Signed in {at}{from}{what}</li>",
@@ -173,7 +181,12 @@ fn identities_section(identities: &[IdentityLine<'_>], csrf: &str) -> String {
             "<li>{provider}, linked {at}{form}</li>",
             provider = escape(i.provider),
             at = escape(&day(i.linked_at)),
-            form = button_form("/account/identities/unlink", csrf, &[("provider", i.provider)], "Unlink"),
+            form = button_form(
+                "/account/identities/unlink",
+                csrf,
+                &[("provider", i.provider)],
+                "Unlink"
+            ),
         ));
     }
     out.push_str("</ul>");
