@@ -4,10 +4,15 @@
 
 use super::{escape, page};
 
+/// A Unix time as an HTTP date (`Mon, 07 Dec 2026 17:21:00 GMT`).
+fn http_date(unix: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    httpdate::fmt_http_date(at)
+}
+
 /// A day, as `07 Dec 2026` (UTC).
 fn day(unix: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
-    let text = httpdate::fmt_http_date(at);
+    let text = http_date(unix);
     text.get(5..16).map_or(text.clone(), str::to_owned)
 }
 
@@ -131,7 +136,7 @@ fn sessions_section(sessions: &[SessionLine<'_>], csrf: &str) -> String {
         };
         out.push_str(&format!(
             "<li>Signed in {at}{from}{what}</li>",
-            at = escape(&day(s.signed_in_at)),
+            at = escape(&moment(s.signed_in_at)),
         ));
     }
     out.push_str("</ul>");
@@ -233,6 +238,12 @@ pub fn password(p: &PasswordPage<'_>) -> String {
             hidden = hidden_fields(&[("csrf", p.csrf)]),
         ),
     )
+}
+
+/// A moment, as `07 Dec 2026 17:21 UTC`.
+fn moment(unix: i64) -> String {
+    let text = http_date(unix);
+    text.get(5..22).map_or(text.clone(), |t| format!("{t} UTC"))
 }
 
 /// What the account page shows.
@@ -580,5 +591,6 @@ mod tests {
         assert!(html.contains("ann@example.com</span> (not verified)"));
         assert!(home("https://id.example").contains("href=\"/.well-known/openid-configuration\""));
         assert_eq!(day(1_796_601_600), "07 Dec 2026");
+        assert_eq!(moment(1_796_601_600 + 3600 + 120), "07 Dec 2026 01:02 UTC");
     }
 }
