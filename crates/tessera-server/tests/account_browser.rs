@@ -40,7 +40,12 @@ async fn the_account_page_in_chromium() {
     photos.redirect_uris = vec![format!("http://127.0.0.1:{app_port}/cb")];
     store.create_client(&photos).await.unwrap();
     store
-        .create_user(&support::user("u-ada", "ada", "a long browser password", &["user"]))
+        .create_user(&support::user(
+            "u-ada",
+            "ada",
+            "a long browser password",
+            &["user"],
+        ))
         .await
         .unwrap();
 

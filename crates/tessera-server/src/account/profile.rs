@@ -173,12 +173,9 @@ where
     } else if !fresh(session, now) {
         return Err(AccountError::NotFresh);
     }
-    users::set_password(store, &user.id, change.new, now)
+    users::change_password(store, &user.id, change.new, Some(&session.sid), now)
         .await
         .map_err(refused)?;
-    // The store ended every session of the user with the password's
-    // grants; this browser's, which just proved the change, comes back.
-    store.create_session(session).await?;
     tracing::info!(target: "audit", user_id = %user.id, change = "password changed", "account: password changed; other sessions and every refresh family ended");
     Ok(())
 }

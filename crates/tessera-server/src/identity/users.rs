@@ -255,9 +255,22 @@ pub async fn set_password<S: UserStore>(
     password: Zeroizing<String>,
     now: i64,
 ) -> Result<(), UserError> {
+    change_password(store, id, password, None, now).await
+}
+
+/// [`set_password`] by the user themselves from their SSO session `keep`
+/// (the account page): every other session and every grant ends, that
+/// session stays.
+pub async fn change_password<S: UserStore>(
+    store: &S,
+    id: &str,
+    password: Zeroizing<String>,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), UserError> {
     let user = get(store, id).await?;
     let hash = hash_new(password, &user.username).await?;
-    if !store.set_password(id, &hash, now).await? {
+    if !store.set_password(id, &hash, keep, now).await? {
         return Err(UserError::NotFound);
     }
     Ok(())

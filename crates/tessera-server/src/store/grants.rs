@@ -136,9 +136,21 @@ pub(crate) async fn end_user_grants(
     user_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    end_user_grants_but(tx, user_id, None, now).await
+}
+
+/// [`end_user_grants`], but the SSO session whose `sid` is `keep` (if
+/// given) stays: the one the user changed their credentials from.
+pub(crate) async fn end_user_grants_but(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
     revoke_user_families(tx, user_id, now).await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sid <> $2")
         .bind(user_id)
+        .bind(keep.unwrap_or(""))
         .execute(&mut **tx)
         .await?;
     Ok(())
