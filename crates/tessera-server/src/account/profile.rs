@@ -144,7 +144,7 @@ pub async fn change_password<S>(
     now: i64,
 ) -> Result<(), AccountError>
 where
-    S: UserStore + AttemptStore + SessionStore,
+    S: UserStore + AttemptStore,
 {
     if change.new != change.again {
         return Err(AccountError::PasswordsDiffer);

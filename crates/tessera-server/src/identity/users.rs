@@ -602,6 +602,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_name_is_trimmed_bounded_and_cleared_when_empty() {
+        let store = store().await;
+        let user = create(&store, new("nia", None, Some(PASSWORD)), 1).await.unwrap();
+        set_name(&store, &user.id, "  Nia Example ").await.unwrap();
+        assert_eq!(
+            get(&store, &user.id).await.unwrap().name.as_deref(),
+            Some("Nia Example")
+        );
+        for bad in ["a\u{0}b", "line\nbreak", &"x".repeat(MAX_NAME + 1)] {
+            let refused = set_name(&store, &user.id, bad).await;
+            assert!(matches!(refused, Err(UserError::Name)), "{bad:?}: {refused:?}");
+        }
+        set_name(&store, &user.id, &"é".repeat(MAX_NAME)).await.unwrap();
+        set_name(&store, &user.id, " ").await.unwrap();
+        assert_eq!(get(&store, &user.id).await.unwrap().name, None);
+        let missing = set_name(&store, "nobody", "N").await;
+        assert!(matches!(missing, Err(UserError::NotFound)), "{missing:?}");
+    }
+
+    #[tokio::test]
     async fn set_password_replaces_the_password_and_unlocks() {
         let store = store().await;
         let user = create(&store, new("hal", None, Some(PASSWORD)), 1).await.unwrap();
