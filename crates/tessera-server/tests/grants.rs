@@ -230,7 +230,7 @@ mod credential_events {
             let (access, r1) = log_in(&server, "eve").await;
             assert!(active(&server, &access).await);
             match event {
-                "password" => assert!(store.set_password("u-eve", &hash, now()).await.unwrap()),
+                "password" => assert!(store.set_password("u-eve", &hash, None, now()).await.unwrap()),
                 "disable" => assert!(store.set_disabled("u-eve", true, now()).await.unwrap()),
                 _ => assert!(store.delete_user("u-eve", now()).await.unwrap()),
             }
@@ -255,7 +255,7 @@ mod credential_events {
             )
             .await;
         assert!(silent.header("location").unwrap().contains("code="), "signed in");
-        store.set_password("u-ann", &hash, now()).await.unwrap();
+        store.set_password("u-ann", &hash, None, now()).await.unwrap();
         let silent = browser
             .get(
                 &server,

@@ -202,6 +202,7 @@ fn only_the_lifecycle_changes_users() {
         ".create_user(",
         ".create_linked_user(",
         ".set_password(",
+        ".set_name(",
         ".clear_password(",
         ".set_disabled(",
         ".set_email_verified(",

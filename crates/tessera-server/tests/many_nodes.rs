@@ -399,7 +399,11 @@ async fn changes_made_elsewhere_reach_every_node_in_bounded_time() {
     )
     .unwrap();
     let now = tessera_jwt::UnixTime::now().as_secs();
-    assert!(cluster.store.set_password("u-ann", &hash, now).await.unwrap());
+    assert!(cluster
+        .store
+        .set_password("u-ann", &hash, None, now)
+        .await
+        .unwrap());
     let r = token(
         b,
         "grant_type=password&username=ann&password=correct+horse+battery",

@@ -31,6 +31,7 @@ use tessera_server::store::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod account;
 pub mod browser;
 pub mod fake_github;
 pub mod fake_oidc;

@@ -13,13 +13,20 @@
 //!   sign-in at most [`sign_in::FRESH_FOR`] seconds old, is audited, and
 //!   ends the user's other sessions (whoever else holds one may be who the
 //!   change locks out).
+//! - **The rest** ([`profile`]): the name, the password, the SSO
+//!   sessions, the apps the person allowed and the linked upstream
+//!   identities, with the same freshness rule (the password change may
+//!   take the current password instead).
 
 pub mod factors;
 pub mod passkeys;
+pub mod profile;
 pub mod sign_in;
 
 use crate::identity::factors::FactorError;
+use crate::identity::guard::GuardError;
 use crate::identity::passkeys::PasskeyError;
+use crate::identity::users::UserError;
 use crate::oauth::OAuthError;
 use crate::store::StoreError;
 
@@ -48,6 +55,39 @@ pub enum AccountError {
     /// The user must use a second factor, and this is their last one.
     #[error("the last second factor of a user who must use one cannot be removed")]
     LastRequiredFactor,
+    /// The current password is wrong.
+    #[error("that is not your current password")]
+    WrongPassword,
+    /// Too many failed attempts from this address or on this account.
+    #[error("too many failed attempts")]
+    TooManyAttempts,
+    /// The new password and its repetition differ.
+    #[error("the new passwords differ")]
+    PasswordsDiffer,
+    /// The new password is refused ([`crate::password::strength`]).
+    #[error("the new password is too weak: {0}")]
+    WeakPassword(&'static str),
+    /// The display name is refused.
+    #[error("that name cannot be used")]
+    BadName,
+    /// Unlinking would leave the user no way to sign in.
+    #[error("that is your only way to sign in")]
+    LastWayIn,
+    /// No such session of this user.
+    #[error("there is no such session")]
+    NoSuchSession,
+    /// No consent of this user to that app.
+    #[error("there is no such app")]
+    NoSuchApp,
+    /// No such linked identity.
+    #[error("there is no such linked identity")]
+    NoSuchIdentity,
+    /// The login guard failed (hashing, a factor's secret).
+    #[error(transparent)]
+    Guard(GuardError),
+    /// A user change failed.
+    #[error(transparent)]
+    User(UserError),
     /// The system RNG failed.
     #[error("no randomness")]
     Random,

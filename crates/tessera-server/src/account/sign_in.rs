@@ -56,17 +56,25 @@ pub enum Then {
     AddAuthenticator,
     /// Adding a passkey.
     AddPasskey,
+    /// Changing the password.
+    Password,
 }
 
 impl Then {
     /// Every place, for parsing.
-    const ALL: [Then; 3] = [Then::Account, Then::AddAuthenticator, Then::AddPasskey];
+    const ALL: [Then; 4] = [
+        Then::Account,
+        Then::AddAuthenticator,
+        Then::AddPasskey,
+        Then::Password,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Then::Account => "account",
             Then::AddAuthenticator => "totp",
             Then::AddPasskey => "passkey",
+            Then::Password => "password",
         }
     }
 
@@ -76,6 +84,7 @@ impl Then {
             Then::Account => "/account",
             Then::AddAuthenticator => "/account/totp",
             Then::AddPasskey => "/account/passkey",
+            Then::Password => "/account/password",
         }
     }
 }

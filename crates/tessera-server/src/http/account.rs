@@ -19,6 +19,7 @@ use super::cookie::Cookie;
 use super::AppState;
 use crate::account::factors as account_factors;
 use crate::account::passkeys as account_passkeys;
+use crate::account::profile as account_profile;
 use crate::account::sign_in::{self, Then};
 use crate::account::AccountError;
 use crate::identity::passkeys::RelyingParty;
@@ -38,10 +39,26 @@ enum Done {
     PasskeyRenamed,
     PasskeyRemoved,
     KeptLast,
+    NameChanged,
+    BadName,
+    PasswordChanged,
+    SessionEnded,
+    OthersEnded,
+    AppRevoked,
+    Unlinked,
+    LastWayIn,
 }
 
 impl Done {
-    const ALL: [Done; 6] = [
+    const ALL: [Done; 14] = [
+        Done::NameChanged,
+        Done::BadName,
+        Done::PasswordChanged,
+        Done::SessionEnded,
+        Done::OthersEnded,
+        Done::AppRevoked,
+        Done::Unlinked,
+        Done::LastWayIn,
         Done::KeptLast,
         Done::AuthenticatorAdded,
         Done::AuthenticatorRemoved,
@@ -58,6 +75,14 @@ impl Done {
             Done::PasskeyRenamed => "passkey-renamed",
             Done::PasskeyRemoved => "passkey-removed",
             Done::KeptLast => "kept-last",
+            Done::NameChanged => "name-changed",
+            Done::BadName => "bad-name",
+            Done::PasswordChanged => "password-changed",
+            Done::SessionEnded => "session-ended",
+            Done::OthersEnded => "others-ended",
+            Done::AppRevoked => "app-revoked",
+            Done::Unlinked => "unlinked",
+            Done::LastWayIn => "last-way-in",
         }
     }
 
@@ -72,6 +97,18 @@ impl Done {
             Done::PasskeyRemoved => "Your passkey was removed. Other sessions were signed out.",
             Done::KeptLast => {
                 "Your account must use a second factor: add another one before removing this one."
+            }
+            Done::NameChanged => "Your name was saved.",
+            Done::BadName => "That name cannot be used: at most 128 characters, no control characters.",
+            Done::PasswordChanged => {
+                "Your password was changed. Other sessions were signed out and apps must sign you in again."
+            }
+            Done::SessionEnded => "That session was signed out.",
+            Done::OthersEnded => "Every other session was signed out.",
+            Done::AppRevoked => "The app's access was revoked.",
+            Done::Unlinked => "The linked sign-in was removed. Other sessions were signed out.",
+            Done::LastWayIn => {
+                "That is your only way to sign in: set a password or add a passkey before unlinking it."
             }
         }
     }
@@ -153,11 +190,43 @@ async fn render_account(
         Ok(o) => o,
         Err(e) => return failed(&e),
     };
-    let username = match crate::store::UserStore::user(&state.store, &session.user_id).await {
-        Ok(Some(user)) => user.username,
-        Ok(None) => return sign_in_first(state, Some(binding), Then::Account, true),
-        Err(e) => return failed(&e.into()),
+    let now = UnixTime::now().as_secs();
+    let profile = match account_profile::profile(&state.store, session, now).await {
+        Ok(p) => p,
+        Err(AccountError::NotThisBrowser) => return sign_in_first(state, Some(binding), Then::Account, true),
+        Err(e) => return failed(&e),
     };
+    let sessions: Vec<pages::SessionLine<'_>> = profile
+        .sessions
+        .iter()
+        .map(|s| pages::SessionLine {
+            sid: &s.sid,
+            signed_in_at: s.auth_time,
+            from: s.client_ip.as_deref(),
+            this_one: s.sid == session.sid,
+        })
+        .collect();
+    let scopes: Vec<String> = profile.apps.iter().map(|a| a.scope.as_str().to_owned()).collect();
+    let apps: Vec<pages::AppLine<'_>> = profile
+        .apps
+        .iter()
+        .zip(&scopes)
+        .map(|(a, scope)| pages::AppLine {
+            client_id: &a.client_id,
+            name: &a.name,
+            scope,
+            granted_at: a.granted_at,
+        })
+        .collect();
+    let identities: Vec<pages::IdentityLine<'_>> = profile
+        .identities
+        .iter()
+        .map(|i| pages::IdentityLine {
+            provider: &i.provider,
+            linked_at: i.linked_at,
+        })
+        .collect();
+    let user = &profile.user;
     let csrf = sign_in::form_token(binding, session);
     let passkeys = match account_passkeys::list(&state.store, session).await {
         Ok(list) => list,
@@ -175,7 +244,15 @@ async fn render_account(
     page(
         StatusCode::OK,
         pages::account(&pages::Account {
-            username: &username,
+            username: &user.username,
+            profile: pages::ProfilePart {
+                name: user.name.as_deref(),
+                email: user.email.as_deref().map(|e| (e, user.email_verified)),
+                has_password: user.password().is_some(),
+                sessions: &sessions,
+                apps: &apps,
+                identities: &identities,
+            },
             csrf: &csrf,
             notice,
             authenticator: overview.authenticator.as_ref().map(|(id, at)| (id.as_str(), *at)),
@@ -490,6 +567,153 @@ pub(super) async fn remove_passkey(State(state): State<Arc<AppState>>, sent: Bro
             see_other(&format!("/account?done={}", Done::KeptLast.name()))
         }
         Err(AccountError::NoSuchFactor) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// A 303 to `/account` saying what happened.
+fn done(what: Done) -> Response {
+    see_other(&format!("/account?done={}", what.name()))
+}
+
+/// `GET /`: what this server is, and the way to the account page.
+pub(super) async fn home(State(state): State<Arc<AppState>>) -> Response {
+    page(StatusCode::OK, pages::home(&state.issuer), &[])
+}
+
+/// `POST /account/name`.
+pub(super) async fn set_name(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let name = sent.form.get("name").unwrap_or("");
+    match account_profile::set_name(&state.store, &session, name, now).await {
+        Ok(()) => done(Done::NameChanged),
+        Err(AccountError::BadName) => done(Done::BadName),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// The password page, with an error if the last try was refused.
+fn password_page(binding: &str, session: &Session, now: i64, error: Option<&str>) -> Response {
+    let csrf = sign_in::form_token(binding, session);
+    page(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        pages::password(&pages::PasswordPage {
+            csrf: &csrf,
+            fresh: sign_in::fresh(session, now),
+            error,
+        }),
+        &[],
+    )
+}
+
+/// `GET /account/password`.
+pub(super) async fn change_password_page(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let browser = sent.browser();
+    let session = match session_or_sign_in(&state, browser.session, browser.binding, Then::Password).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Some(binding) = browser.binding else {
+        return sign_in_first(&state, None, Then::Password, true);
+    };
+    password_page(binding, &session, UnixTime::now().as_secs(), None)
+}
+
+/// `POST /account/password`.
+pub(super) async fn change_password(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let field = |name: &str| Zeroizing::new(sent.form.get(name).unwrap_or("").to_owned());
+    let change = account_profile::NewPassword {
+        current: field("current"),
+        new: field("new"),
+        again: field("again"),
+    };
+    let refused = |why: &str| password_page(binding, &session, now, Some(why));
+    match account_profile::change_password(&state.store, &session, change, sent.browser().peer, now).await {
+        Ok(()) => done(Done::PasswordChanged),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Password, true),
+        Err(AccountError::WrongPassword) => refused("That is not your current password."),
+        Err(AccountError::TooManyAttempts) => {
+            refused("Too many failed attempts. Wait a while and try again.")
+        }
+        Err(AccountError::PasswordsDiffer) => refused("The two new passwords differ."),
+        Err(AccountError::WeakPassword(why)) => refused(&format!("That new password cannot be used: {why}.")),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/sessions/end`: signs one session out.
+pub(super) async fn end_session(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let sid = sent.form.get("sid").unwrap_or("");
+    match account_profile::end_session(&state.store, &session, sid, now).await {
+        Ok(()) => done(Done::SessionEnded),
+        Err(AccountError::NoSuchSession) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/sessions/end-others`: signs every other session out.
+pub(super) async fn end_other_sessions(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    match account_profile::end_other_sessions(&state.store, &session, now).await {
+        Ok(_) => done(Done::OthersEnded),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/apps/revoke`: withdraws the consent to one app.
+pub(super) async fn revoke_app(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let client_id = sent.form.get("client_id").unwrap_or("");
+    match account_profile::revoke_app(&state.store, &session, client_id, now).await {
+        Ok(()) => done(Done::AppRevoked),
+        Err(AccountError::NoSuchApp) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /account/identities/unlink`: removes a linked upstream sign-in.
+pub(super) async fn unlink(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let provider = sent.form.get("provider").unwrap_or("");
+    match account_profile::unlink(&state.store, &session, provider, now).await {
+        Ok(()) => done(Done::Unlinked),
+        Err(AccountError::LastWayIn) => done(Done::LastWayIn),
+        Err(AccountError::NoSuchIdentity) => see_other("/account"),
         Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
         Err(e) => failed(&e),
     }

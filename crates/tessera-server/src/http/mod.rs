@@ -322,6 +322,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/account/passkey/rename", post(account::rename_passkey))
         .route("/account/passkey/remove", post(account::remove_passkey))
+        .route("/", get(account::home))
+        .route("/account/name", post(account::set_name))
+        .route(
+            "/account/password",
+            get(account::change_password_page).post(account::change_password),
+        )
+        .route("/account/sessions/end", post(account::end_session))
+        .route("/account/sessions/end-others", post(account::end_other_sessions))
+        .route("/account/apps/revoke", post(account::revoke_app))
+        .route("/account/identities/unlink", post(account::unlink))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))

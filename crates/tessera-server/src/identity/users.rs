@@ -68,6 +68,9 @@ pub enum UserError {
     /// The email does not look like an address.
     #[error("email is not an address")]
     Email,
+    /// The display name is too long or holds control characters.
+    #[error("the name must be at most {MAX_NAME} characters, without control characters")]
+    Name,
     /// The new password is refused ([`crate::password::strength`]).
     #[error("the password is too weak: {0}")]
     WeakPassword(&'static str),
@@ -252,9 +255,22 @@ pub async fn set_password<S: UserStore>(
     password: Zeroizing<String>,
     now: i64,
 ) -> Result<(), UserError> {
+    change_password(store, id, password, None, now).await
+}
+
+/// [`set_password`] by the user themselves from their SSO session `keep`
+/// (the account page): every other session and every grant ends, that
+/// session stays.
+pub async fn change_password<S: UserStore>(
+    store: &S,
+    id: &str,
+    password: Zeroizing<String>,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), UserError> {
     let user = get(store, id).await?;
     let hash = hash_new(password, &user.username).await?;
-    if !store.set_password(id, &hash, now).await? {
+    if !store.set_password(id, &hash, keep, now).await? {
         return Err(UserError::NotFound);
     }
     Ok(())
@@ -302,6 +318,23 @@ pub async fn set_disabled<S: UserStore>(
 /// `/api/v1/login` refuse them while they have no factor.
 pub async fn set_require_mfa<S: UserStore>(store: &S, id: &str, required: bool) -> Result<(), UserError> {
     if !store.set_require_mfa(id, required).await? {
+        return Err(UserError::NotFound);
+    }
+    Ok(())
+}
+
+/// The longest display name (characters).
+pub const MAX_NAME: usize = 128;
+
+/// Sets the user's display name (the ID token's `name`), trimmed; an
+/// empty one clears it. At most [`MAX_NAME`] characters, none of them
+/// control characters.
+pub async fn set_name<S: UserStore>(store: &S, id: &str, name: &str) -> Result<(), UserError> {
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(UserError::Name);
+    }
+    if !store.set_name(id, (!name.is_empty()).then_some(name)).await? {
         return Err(UserError::NotFound);
     }
     Ok(())
@@ -566,6 +599,26 @@ mod tests {
             let alive = !ends;
             assert_eq!(grants_alive(&store, &user).await, (alive, alive), "{what}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_name_is_trimmed_bounded_and_cleared_when_empty() {
+        let store = store().await;
+        let user = create(&store, new("nia", None, Some(PASSWORD)), 1).await.unwrap();
+        set_name(&store, &user.id, "  Nia Example ").await.unwrap();
+        assert_eq!(
+            get(&store, &user.id).await.unwrap().name.as_deref(),
+            Some("Nia Example")
+        );
+        for bad in ["a\u{0}b", "line\nbreak", &"x".repeat(MAX_NAME + 1)] {
+            let refused = set_name(&store, &user.id, bad).await;
+            assert!(matches!(refused, Err(UserError::Name)), "{bad:?}: {refused:?}");
+        }
+        set_name(&store, &user.id, &"é".repeat(MAX_NAME)).await.unwrap();
+        set_name(&store, &user.id, " ").await.unwrap();
+        assert_eq!(get(&store, &user.id).await.unwrap().name, None);
+        let missing = set_name(&store, "nobody", "N").await;
+        assert!(matches!(missing, Err(UserError::NotFound)), "{missing:?}");
     }
 
     #[tokio::test]

@@ -265,6 +265,7 @@ impl From<crate::identity::users::UserError> for OAuthError {
             other @ (UserError::Username(_)
             | UserError::Email
             | UserError::EmailTaken { .. }
+            | UserError::Name
             | UserError::NotFound
             | UserError::LastCredential
             | UserError::NoRandomness) => OAuthError::Internal(other.to_string()),

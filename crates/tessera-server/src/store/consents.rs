@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::grants::revoke_user_client_families;
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 use crate::domain::{Approval, Resources, Scope};
@@ -25,6 +26,31 @@ pub trait ConsentStore {
         user_id: &str,
         client_id: &str,
     ) -> impl std::future::Future<Output = Result<Option<Approval>, StoreError>> + Send;
+    /// Every consent `user_id` gave, by client id.
+    fn consents_of(
+        &self,
+        user_id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Consent>, StoreError>> + Send;
+    /// Withdraws `user_id`'s consent to `client_id` and revokes every
+    /// refresh family they hold there (offline ones included) with its
+    /// access tokens, in one transaction; whether there was a consent.
+    fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// One consent as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// The client.
+    pub client_id: String,
+    /// What was allowed.
+    pub approval: Approval,
+    /// When it was last given.
+    pub granted_at: i64,
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Approval, StoreError> {
@@ -81,5 +107,38 @@ impl ConsentStore for Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(from_row).transpose()
+    }
+
+    async fn consents_of(&self, user_id: &str) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT client_id, scope, resources, granted_at FROM consents WHERE user_id = $1 ORDER BY client_id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        let get = |e: sqlx::Error| StoreError::Corrupt(format!("consents: {e}"));
+        rows.iter()
+            .map(|row| {
+                Ok(Consent {
+                    client_id: row.try_get("client_id").map_err(get)?,
+                    approval: from_row(row)?,
+                    granted_at: row.try_get("granted_at").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_consent(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
+        retried!("consent revocation", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                .bind(user_id)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+            revoke_user_client_families(&mut tx, user_id, client_id, now).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 }

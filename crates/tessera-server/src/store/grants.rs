@@ -82,6 +82,49 @@ pub(crate) async fn revoke_client_families(
     Ok(())
 }
 
+/// Revokes every family the SSO session `sid` of `user_id` started
+/// (offline ones included: the person ended that browser's sign-in, and
+/// everything issued in it), inside `tx`; how many.
+pub(crate) async fn revoke_session_families(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let families: Vec<String> = sqlx::query_scalar(
+        "SELECT family_id FROM refresh_families WHERE user_id = $1 AND sid = $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(sid)
+    .fetch_all(&mut **tx)
+    .await?;
+    for family in &families {
+        revoke_family(tx, family, now).await?;
+    }
+    Ok(families.len() as u64)
+}
+
+/// Revokes every family `user_id` holds at `client_id` (offline ones
+/// included), inside `tx`: the user withdrew their consent to it.
+pub(crate) async fn revoke_user_client_families(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let families: Vec<String> = sqlx::query_scalar(
+        "SELECT family_id FROM refresh_families WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for family in &families {
+        revoke_family(tx, family, now).await?;
+    }
+    Ok(families.len() as u64)
+}
+
 /// Ends everything a user's credentials obtained, inside `tx`: refresh
 /// families (with the access tokens they issued) and SSO sessions
 /// ([RFC 9700 §4.14.2]: refresh tokens are bound to the credentials that
@@ -93,9 +136,21 @@ pub(crate) async fn end_user_grants(
     user_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    end_user_grants_but(tx, user_id, None, now).await
+}
+
+/// [`end_user_grants`], but the SSO session whose `sid` is `keep` (if
+/// given) stays: the one the user changed their credentials from.
+pub(crate) async fn end_user_grants_but(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
     revoke_user_families(tx, user_id, now).await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sid <> $2")
         .bind(user_id)
+        .bind(keep.unwrap_or(""))
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -46,7 +46,7 @@ pub use assertions::AssertionStore;
 pub use attempts::{AttemptStore, Counts};
 pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
-pub use consents::ConsentStore;
+pub use consents::{Consent, ConsentStore};
 pub use dpop_proofs::DpopProofStore;
 pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};

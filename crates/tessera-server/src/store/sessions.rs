@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use super::grants::revoke_session_families;
 use super::retry::{retried, Repeat};
 use super::{Store, StoreError};
 use crate::domain::{Amr, Proofs};
@@ -64,6 +65,44 @@ pub trait SessionStore {
         user_id: &str,
         keep: &str,
     ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
+    /// The unexpired sessions of `user_id`, newest sign-in first.
+    fn sessions_of(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    /// Ends the session `sid` of `user_id` and revokes the refresh
+    /// families it started (offline ones included) with their access
+    /// tokens, in one transaction; whether there was such a session.
+    fn end_session_by_sid(
+        &self,
+        user_id: &str,
+        sid: &str,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A session from a row of `sessions` (its `id_hash` included).
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Session, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt(format!("sessions: {e}"));
+    let corrupt = |e: crate::domain::proof::UnknownMethod| StoreError::Corrupt(format!("sessions: {e}"));
+    let auth_time: i64 = row.try_get("auth_time").map_err(get)?;
+    let proofs = match row.try_get::<Option<String>, _>("proofs").map_err(get)? {
+        Some(stored) => Proofs::from_stored(&stored).map_err(corrupt)?,
+        None => {
+            let amr = Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?).map_err(corrupt)?;
+            Proofs::of_amr(&amr, auth_time)
+        }
+    };
+    Ok(Session {
+        id_hash: row.try_get("id_hash").map_err(get)?,
+        sid: row.try_get("sid").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        auth_time,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+        client_ip: row.try_get("client_ip").map_err(get)?,
+        proofs,
+    })
 }
 
 impl SessionStore for Store {
@@ -89,34 +128,14 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT sid, user_id, auth_time, expires_at, client_ip, amr, proofs FROM sessions \
+            "SELECT id_hash, sid, user_id, auth_time, expires_at, client_ip, amr, proofs FROM sessions \
              WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash.to_vec())
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let get = |e: sqlx::Error| StoreError::Corrupt(format!("sessions: {e}"));
-        let corrupt = |e: crate::domain::proof::UnknownMethod| StoreError::Corrupt(format!("sessions: {e}"));
-        let auth_time: i64 = row.try_get("auth_time").map_err(get)?;
-        let proofs = match row.try_get::<Option<String>, _>("proofs").map_err(get)? {
-            Some(stored) => Proofs::from_stored(&stored).map_err(corrupt)?,
-            None => {
-                let amr =
-                    Amr::from_stored(&row.try_get::<String, _>("amr").map_err(get)?).map_err(corrupt)?;
-                Proofs::of_amr(&amr, auth_time)
-            }
-        };
-        Ok(Some(Session {
-            id_hash: id_hash.to_vec(),
-            sid: row.try_get("sid").map_err(get)?,
-            user_id: row.try_get("user_id").map_err(get)?,
-            auth_time,
-            expires_at: row.try_get("expires_at").map_err(get)?,
-            client_ip: row.try_get("client_ip").map_err(get)?,
-            proofs,
-        }))
+        row.as_ref().map(from_row).transpose()
     }
 
     async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
@@ -137,6 +156,32 @@ impl SessionStore for Store {
                 .execute(self.pool())
                 .await?;
             Ok(done.rows_affected())
+        })
+    }
+
+    async fn sessions_of(&self, user_id: &str, now: i64) -> Result<Vec<Session>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id_hash, sid, user_id, auth_time, expires_at, client_ip, amr, proofs FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY auth_time DESC, sid",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn end_session_by_sid(&self, user_id: &str, sid: &str, now: i64) -> Result<bool, StoreError> {
+        retried!("session end", Repeat::Safe, async {
+            let mut tx = self.pool().begin().await?;
+            let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sid = $2")
+                .bind(user_id)
+                .bind(sid)
+                .execute(&mut *tx)
+                .await?;
+            revoke_session_families(&mut tx, user_id, sid, now).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
         })
     }
 }

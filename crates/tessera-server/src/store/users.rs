@@ -9,7 +9,7 @@
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 
-use super::grants::end_user_grants;
+use super::grants::{end_user_grants, end_user_grants_but};
 use super::retry::{retried, Repeat};
 use super::{conflict, Store, StoreError};
 use crate::domain::{Credential, CredentialKind, CredentialType, PasswordHash, User};
@@ -86,14 +86,16 @@ pub trait UserStore {
     /// Sets the user's password (replacing the one they had) and clears
     /// any lock; every grant and SSO session of the user ends with the old
     /// credentials ([RFC 9700 §4.14.2]: refresh tokens are bound to the
-    /// credentials that obtained them). One transaction. Whether the user
-    /// exists.
+    /// credentials that obtained them), but the SSO session whose `sid` is
+    /// `keep`, if given (the user changing their own password from it).
+    /// One transaction. Whether the user exists.
     ///
     /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     fn set_password(
         &self,
         id: &str,
         hash: &PasswordHash,
+        keep: Option<&str>,
         now: i64,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Removes the user's password, and ends every grant and SSO session
@@ -117,6 +119,13 @@ pub trait UserStore {
         &self,
         id: &str,
         required: bool,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Sets (or, with `None`, clears) the user's display name; whether
+    /// there is such a user.
+    fn set_name(
+        &self,
+        id: &str,
+        name: Option<&str>,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Records whether the user's email address is verified.
     fn set_email_verified(
@@ -379,7 +388,13 @@ impl UserStore for Store {
         })
     }
 
-    async fn set_password(&self, id: &str, hash: &PasswordHash, now: i64) -> Result<bool, StoreError> {
+    async fn set_password(
+        &self,
+        id: &str,
+        hash: &PasswordHash,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         retried!("password change", Repeat::Safe, async {
             let mut tx = self.pool().begin().await?;
             let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
@@ -397,7 +412,7 @@ impl UserStore for Store {
                 .await?;
             let password = Credential::password(id, hash.clone(), now);
             insert_credential(&mut tx, id, &password).await?;
-            end_user_grants(&mut tx, id, now).await?;
+            end_user_grants_but(&mut tx, id, keep, now).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -437,6 +452,18 @@ impl UserStore for Store {
         retried!("user mfa requirement", Repeat::Safe, async {
             let done = sqlx::query("UPDATE users SET require_mfa = $1 WHERE id = $2")
                 .bind(i64::from(required))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn set_name(&self, id: &str, name: Option<&str>) -> Result<bool, StoreError> {
+        let name = name.map(str::to_owned);
+        retried!("name change", Repeat::Safe, async {
+            let done = sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                .bind(name.clone())
                 .bind(id)
                 .execute(self.pool())
                 .await?;

@@ -4,17 +4,254 @@
 
 use super::{escape, page};
 
+/// A Unix time as an HTTP date (`Mon, 07 Dec 2026 17:21:00 GMT`).
+fn http_date(unix: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    httpdate::fmt_http_date(at)
+}
+
 /// A day, as `07 Dec 2026` (UTC).
 fn day(unix: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
-    let text = httpdate::fmt_http_date(at);
+    let text = http_date(unix);
     text.get(5..16).map_or(text.clone(), str::to_owned)
+}
+
+/// `/`: what this server is, where its discovery document is, and the
+/// way to the account page.
+pub fn home(issuer: &str) -> String {
+    page(
+        "Tessera",
+        &format!(
+            "<h1>Tessera</h1>\
+             <p>This is the OpenID Connect provider and OAuth 2.0 authorization server \
+             <code id=\"issuer\">{issuer}</code>.</p>\
+             <p>Apps find its endpoints and keys in its \
+             <a href=\"/.well-known/openid-configuration\">discovery document</a>.</p>\
+             <p><a href=\"/account\">Your account</a></p>",
+            issuer = escape(issuer),
+        ),
+    )
+}
+
+/// One SSO session, as the account page lists it.
+pub struct SessionLine<'a> {
+    /// Its `sid`.
+    pub sid: &'a str,
+    /// When the person signed in.
+    pub signed_in_at: i64,
+    /// The address it was signed in from, when known.
+    pub from: Option<&'a str>,
+    /// Whether it is the browser showing the page.
+    pub this_one: bool,
+}
+
+/// One app the person allowed.
+pub struct AppLine<'a> {
+    /// Its client id.
+    pub client_id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// The scopes allowed, space-separated.
+    pub scope: &'a str,
+    /// When consent was given.
+    pub granted_at: i64,
+}
+
+/// One linked upstream identity.
+pub struct IdentityLine<'a> {
+    /// The provider's identity key.
+    pub provider: &'a str,
+    /// When it was linked.
+    pub linked_at: i64,
+}
+
+/// The profile part of the account page: who, sessions, apps, links.
+pub struct ProfilePart<'a> {
+    /// The display name, if any.
+    pub name: Option<&'a str>,
+    /// The email address, if any, and whether it is verified.
+    pub email: Option<(&'a str, bool)>,
+    /// Whether the user has a password.
+    pub has_password: bool,
+    /// The SSO sessions.
+    pub sessions: &'a [SessionLine<'a>],
+    /// The apps allowed.
+    pub apps: &'a [AppLine<'a>],
+    /// The linked upstream identities.
+    pub identities: &'a [IdentityLine<'a>],
+}
+
+/// A form posting `fields` (after the CSRF token) to `action` with one
+/// button.
+fn button_form(action: &str, csrf: &str, fields: &[(&str, &str)], label: &str) -> String {
+    let mut hidden = vec![("csrf", csrf)];
+    hidden.extend_from_slice(fields);
+    format!(
+        "<form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\" class=\"secondary\">{label}</button></form>",
+        action = escape(action),
+        hidden = hidden_fields(&hidden),
+        label = escape(label),
+    )
+}
+
+fn profile_section(p: &ProfilePart<'_>, csrf: &str) -> String {
+    let email = match p.email {
+        Some((address, verified)) => format!(
+            "<p>Email: <span id=\"email\">{}</span> ({})</p>",
+            escape(address),
+            if verified { "verified" } else { "not verified" }
+        ),
+        None => "<p>Email: none</p>".to_owned(),
+    };
+    format!(
+        "<h2>Profile</h2>{email}\
+         <form method=\"post\" action=\"/account/name\">{hidden}\
+         <label for=\"display-name\">Name</label>\
+         <input type=\"text\" id=\"display-name\" name=\"name\" autocomplete=\"name\" maxlength=\"128\" value=\"{name}\">\
+         <button type=\"submit\" class=\"secondary\">Save the name</button></form>\
+         <h2>Password</h2><p><a href=\"/account/password\">{password}</a></p>",
+        hidden = hidden_fields(&[("csrf", csrf)]),
+        name = escape(p.name.unwrap_or("")),
+        password = if p.has_password { "Change your password" } else { "Set a password" },
+    )
+}
+
+fn sessions_section(sessions: &[SessionLine<'_>], csrf: &str) -> String {
+    let mut out = String::from("<h2>Sessions</h2><ul class=\"sessions\">");
+    for s in sessions {
+        let from = s
+            .from
+            .map(|ip| format!(" from {}", escape(ip)))
+            .unwrap_or_default();
+        let what = if s.this_one {
+            " <strong>(this browser)</strong>".to_owned()
+        } else {
+            button_form(
+                "/account/sessions/end",
+                csrf,
+                &[("sid", s.sid)],
+                "Sign this session out",
+            )
+        };
+        out.push_str(&format!(
+            "<li>Signed in {at}{from}{what}</li>",
+            at = escape(&moment(s.signed_in_at)),
+        ));
+    }
+    out.push_str("</ul>");
+    if sessions.iter().any(|s| !s.this_one) {
+        out.push_str(&button_form(
+            "/account/sessions/end-others",
+            csrf,
+            &[],
+            "Sign out everywhere else",
+        ));
+    }
+    out
+}
+
+fn apps_section(apps: &[AppLine<'_>], csrf: &str) -> String {
+    let mut out = String::from("<h2>Apps</h2>");
+    if apps.is_empty() {
+        out.push_str("<p>You have not allowed any app yet.</p>");
+        return out;
+    }
+    out.push_str("<ul class=\"apps\">");
+    for a in apps {
+        out.push_str(&format!(
+            "<li><strong>{name}</strong>: {scope}, allowed {at}{form}</li>",
+            name = escape(a.name),
+            scope = escape(a.scope),
+            at = escape(&day(a.granted_at)),
+            form = button_form(
+                "/account/apps/revoke",
+                csrf,
+                &[("client_id", a.client_id)],
+                &format!("Revoke {}", a.name)
+            ),
+        ));
+    }
+    out.push_str("</ul>");
+    out
+}
+
+fn identities_section(identities: &[IdentityLine<'_>], csrf: &str) -> String {
+    if identities.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>Linked sign-ins</h2><ul class=\"identities\">");
+    for i in identities {
+        out.push_str(&format!(
+            "<li>{provider}, linked {at}{form}</li>",
+            provider = escape(i.provider),
+            at = escape(&day(i.linked_at)),
+            form = button_form(
+                "/account/identities/unlink",
+                csrf,
+                &[("provider", i.provider)],
+                "Unlink"
+            ),
+        ));
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// What the password page shows.
+pub struct PasswordPage<'a> {
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// Whether the sign-in is recent enough to skip the current password.
+    pub fresh: bool,
+    /// Why the last try was refused, if it was.
+    pub error: Option<&'a str>,
+}
+
+/// `/account/password`: the current password (unless the sign-in is
+/// fresh) and the new one twice, with the standard `autocomplete` tokens.
+pub fn password(p: &PasswordPage<'_>) -> String {
+    let error = p
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let current = if p.fresh {
+        "<label for=\"current\">Current password (not needed: you signed in a moment ago)</label>\
+         <input type=\"password\" id=\"current\" name=\"current\" autocomplete=\"current-password\">"
+    } else {
+        "<label for=\"current\">Current password</label>\
+         <input type=\"password\" id=\"current\" name=\"current\" autocomplete=\"current-password\" required>"
+    };
+    page(
+        "Change your password",
+        &format!(
+            "<h1>Change your password</h1>{error}\
+             <p>Changing it signs you out everywhere else and ends every app's sign-in that \
+             would renew itself.</p>\
+             <form method=\"post\" action=\"/account/password\">{hidden}{current}\
+             <label for=\"new\">New password</label>\
+             <input type=\"password\" id=\"new\" name=\"new\" autocomplete=\"new-password\" required>\
+             <label for=\"again\">New password again</label>\
+             <input type=\"password\" id=\"again\" name=\"again\" autocomplete=\"new-password\" required>\
+             <button type=\"submit\">Change the password</button></form>\
+             <p><a href=\"/account\">Cancel</a></p>",
+            hidden = hidden_fields(&[("csrf", p.csrf)]),
+        ),
+    )
+}
+
+/// A moment, as `07 Dec 2026 17:21 UTC`.
+fn moment(unix: i64) -> String {
+    let text = http_date(unix);
+    text.get(5..22).map_or(text.clone(), |t| format!("{t} UTC"))
 }
 
 /// What the account page shows.
 pub struct Account<'a> {
     /// The signed-in user's name.
     pub username: &'a str,
+    /// The profile, sessions, apps and linked identities.
+    pub profile: ProfilePart<'a>,
     /// The form's CSRF token.
     pub csrf: &'a str,
     /// What just happened, if anything.
@@ -115,9 +352,15 @@ pub fn account(a: &Account<'_>) -> String {
         "Your account",
         &format!(
             "<h1>Your account</h1><p>Signed in as <strong>{username}</strong>.</p>{notice}\
+             {profile}\
              <h2>Two-step sign-in</h2>{authenticator}{passkeys}{recovery}\
+             {sessions}{apps}{identities}\
              <p><a href=\"/logout\">Sign out</a></p>",
             username = escape(a.username),
+            profile = profile_section(&a.profile, a.csrf),
+            sessions = sessions_section(a.profile.sessions, a.csrf),
+            apps = apps_section(a.profile.apps, a.csrf),
+            identities = identities_section(a.profile.identities, a.csrf),
             passkeys = passkey_section(a.passkeys, a.csrf),
         ),
     )
@@ -328,6 +571,14 @@ mod tests {
     fn the_account_page_links_to_adding_an_authenticator() {
         let html = account(&Account {
             username: "ann",
+            profile: ProfilePart {
+                name: Some("Ann <A>"),
+                email: Some(("ann@example.com", false)),
+                has_password: true,
+                sessions: &[],
+                apps: &[],
+                identities: &[],
+            },
             csrf: "t",
             notice: None,
             authenticator: None,
@@ -336,6 +587,10 @@ mod tests {
         });
         assert!(html.contains("href=\"/account/totp\""));
         assert!(html.contains("href=\"/account/passkey\""));
+        assert!(html.contains("value=\"Ann &lt;A&gt;\""));
+        assert!(html.contains("ann@example.com</span> (not verified)"));
+        assert!(home("https://id.example").contains("href=\"/.well-known/openid-configuration\""));
         assert_eq!(day(1_796_601_600), "07 Dec 2026");
+        assert_eq!(moment(1_796_601_600 + 3600 + 120), "07 Dec 2026 01:02 UTC");
     }
 }
