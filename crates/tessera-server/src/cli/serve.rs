@@ -118,6 +118,10 @@ default below each.
   outbound_ca_file         TESSERA_OUTBOUND_CA_FILE
       none (PEM CAs trusted, besides Mozilla's roots, when fetching
       client-supplied URLs)
+  log_format               TESSERA_LOG_FORMAT
+      text (or json: one JSON object per line on stdout and stderr,
+      start-up lines and --demo's instructions included; a request's
+      lines carry its request id, the x-request-id of its answer)
   [[upstream]]             (file only)
       none; one table per \"Continue with\" provider (README.md):
       id, name, kind = \"oidc\" | \"github\" | \"oauth2\", client_id,
