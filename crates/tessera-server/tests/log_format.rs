@@ -182,6 +182,11 @@ async fn json_logs_are_one_object_a_line_with_request_ids_and_no_secrets() {
         PASSWORD.to_owned(),
         WRONG_PASSWORD.to_owned(),
     ];
+    // Basic credentials as sent, base64 and all.
+    for secret in [SECRET, WRONG_SECRET] {
+        let header = basic("svc", secret);
+        secrets.push(header.strip_prefix("Basic ").unwrap().to_owned());
+    }
 
     // A failed login, then a good one (first-party JSON API).
     let login = |password: &str| {
