@@ -80,7 +80,8 @@ fn systemd_unit_runs_the_server_sandboxed() {
         ["/usr/local/bin/tessera serve --config /etc/tessera/tessera.toml"]
     );
     for (key, expected) in [
-        ("DynamicUser", "yes"),
+        ("User", "tessera"),
+        ("Group", "tessera"),
         ("StateDirectory", "tessera"),
         ("StateDirectoryMode", "0700"),
         ("WorkingDirectory", "/var/lib/tessera"),
