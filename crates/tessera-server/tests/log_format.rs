@@ -69,7 +69,10 @@ impl Serve {
         readers.push(std::thread::spawn(move || {
             for line in err.lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["message"].as_str().is_some_and(|m| m.starts_with("listening on")) {
+                    if v["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("listening on"))
+                    {
                         let _ = tx.send(v["address"].as_str().unwrap_or_default().to_owned());
                     }
                 }
@@ -193,7 +196,14 @@ async fn json_logs_are_one_object_a_line_with_request_ids_and_no_secrets() {
         serde_json::json!({"client_id": "demo-app", "username": "ann", "password": password}).to_string()
     };
     let json = [("Content-Type", "application/json")];
-    let r = request(addr, "POST", "/api/v1/login", &json, login(WRONG_PASSWORD).as_bytes()).await;
+    let r = request(
+        addr,
+        "POST",
+        "/api/v1/login",
+        &json,
+        login(WRONG_PASSWORD).as_bytes(),
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", text(&r));
     let failed_login = request_id(&r, &mut ids);
     let r = request(addr, "POST", "/api/v1/login", &json, login(PASSWORD).as_bytes()).await;
@@ -217,7 +227,10 @@ async fn json_logs_are_one_object_a_line_with_request_ids_and_no_secrets() {
     let app = &demo["browser_app"];
     let demo_password = demo["user"]["password"].as_str().unwrap();
     let redirect_uri = app["redirect_uri"].as_str().unwrap();
-    assert!(demo["instructions"].as_str().unwrap().contains(app["authorize_url"].as_str().unwrap()));
+    assert!(demo["instructions"]
+        .as_str()
+        .unwrap()
+        .contains(app["authorize_url"].as_str().unwrap()));
     // (The issuer is the listen address, port 0 here: the path is what counts.)
     let url = app["authorize_url"].as_str().unwrap();
     let path = url[url.find("/authorize?").unwrap()..].to_owned();
@@ -274,13 +287,19 @@ async fn json_logs_are_one_object_a_line_with_request_ids_and_no_secrets() {
     let lines = objects(&err, "stderr");
     objects(&out, "stdout");
     assert!(
-        lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()),
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string()),
         "{err:?}"
     );
     // The listening line keeps its address; start-up and shutdown are JSON too.
     let listening = lines
         .iter()
-        .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("listening on http://")))
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("listening on http://"))
+        })
         .unwrap();
     assert_eq!(listening["address"], issuer.as_str());
     assert!(lines.iter().any(|l| l["message"] == "shutting down"), "{err:?}");
@@ -306,8 +325,14 @@ async fn json_logs_are_one_object_a_line_with_request_ids_and_no_secrets() {
     assert_eq!(l["client_id"], "demo-app");
     assert_eq!(l["target"], "audit");
     let l = line_of(&good_login, "login");
-    assert_eq!((&l["user_id"], &l["client_id"]), (&"u-ann".into(), &"demo-app".into()));
-    assert_eq!(line_of(&failed_client, "client authentication failed")["client_id"], "svc");
+    assert_eq!(
+        (&l["user_id"], &l["client_id"]),
+        (&"u-ann".into(), &"demo-app".into())
+    );
+    assert_eq!(
+        line_of(&failed_client, "client authentication failed")["client_id"],
+        "svc"
+    );
 
     // No secret anywhere; the demo's own secrets only in its instructions.
     let everything = format!("{}\n{}", out.join("\n"), err.join("\n"));
@@ -379,11 +404,21 @@ async fn text_is_the_default_and_the_setting_is_documented() {
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    assert!(help.contains("log_format") && help.contains("TESSERA_LOG_FORMAT"), "{help}");
+    assert!(
+        help.contains("log_format") && help.contains("TESSERA_LOG_FORMAT"),
+        "{help}"
+    );
 
     let db = support::sqlite_url();
     let serve = Serve::start(
-        &["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--database", &db],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--database",
+            &db,
+        ],
         false,
     );
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -403,11 +438,22 @@ async fn text_is_the_default_and_the_setting_is_documented() {
         .create_client(&client("svc", Some(SECRET), &["client_credentials"], &[], &[]))
         .await
         .unwrap();
-    let r = token(addr, "grant_type=client_credentials", &[("Authorization", &basic("svc", WRONG_SECRET))]).await;
+    let r = token(
+        addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &basic("svc", WRONG_SECRET))],
+    )
+    .await;
     assert_eq!(r.status, 401);
-    assert!(r.header("x-request-id").is_some(), "the header is there in text mode too");
+    assert!(
+        r.header("x-request-id").is_some(),
+        "the header is there in text mode too"
+    );
     let (_, err) = serve.stop();
-    assert!(err.iter().any(|l| l.contains("client authentication failed")), "{err:?}");
+    assert!(
+        err.iter().any(|l| l.contains("client authentication failed")),
+        "{err:?}"
+    );
     for line in &err {
         assert!(!line.starts_with('{') && !line.contains("request_id"), "{line}");
     }
