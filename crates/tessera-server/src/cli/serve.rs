@@ -159,8 +159,9 @@ pub(crate) struct ServeArgs {
     /// Env TESSERA_METRICS_LISTEN.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
-    /// Seed a demo service client, a demo app and a demo user (replacing
-    /// earlier demo ones), and print curl commands to try them.
+    /// Seed a demo service client, a demo app, a demo browser app and a
+    /// demo user (replacing earlier demo ones), and print the commands and
+    /// the sign-in URL to try them (one JSON object with log_format json).
     #[arg(long)]
     demo: bool,
     #[command(flatten)]
