@@ -58,6 +58,9 @@ pub(crate) enum Failure {
     Refused(tessera_jwt::Error),
     /// Anything else (bad input file, bad flag value): exit 2.
     Usage(anyhow::Error),
+    /// As `Usage`, already written to the log (`tessera serve` with
+    /// `log_format = "json"`, whose every stderr line is JSON): exit 2.
+    Logged,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -104,5 +107,6 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+        Err(Failure::Logged) => ExitCode::from(2),
     }
 }

@@ -3,7 +3,8 @@
 use clap::Args;
 
 use super::Failure;
-use crate::config::{Config, Overrides};
+use crate::config::{Config, LogFormat, Overrides};
+use crate::http::request_id;
 use crate::oauth::Scope;
 use crate::server::{self, Server};
 
@@ -117,6 +118,10 @@ default below each.
   outbound_ca_file         TESSERA_OUTBOUND_CA_FILE
       none (PEM CAs trusted, besides Mozilla's roots, when fetching
       client-supplied URLs)
+  log_format               TESSERA_LOG_FORMAT
+      text (or json: one JSON object per line on stdout and stderr,
+      start-up lines and --demo's instructions included; a request's
+      lines carry its request id, the x-request-id of its answer)
   [[upstream]]             (file only)
       none; one table per \"Continue with\" provider (README.md):
       id, name, kind = \"oidc\" | \"github\" | \"oauth2\", client_id,
@@ -154,16 +159,100 @@ pub(crate) struct ServeArgs {
     /// Env TESSERA_METRICS_LISTEN.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
-    /// Seed a demo service client, a demo app and a demo user (replacing
-    /// earlier demo ones), and print curl commands to try them.
+    /// Seed a demo service client, a demo app, a demo browser app and a
+    /// demo user (replacing earlier demo ones), and print the commands and
+    /// the sign-in URL to try them (one JSON object with log_format json).
     #[arg(long)]
     demo: bool,
     #[command(flatten)]
     config: ConfigArgs,
 }
 
-/// Seeds the demo clients and user; returns the commands to print.
-async fn seed_demo(config: &Config) -> anyhow::Result<String> {
+/// What `--demo` seeded, to print: the instructions as text, or as one
+/// JSON object with `log_format = "json"`.
+struct Demo {
+    issuer: String,
+    service_secret: String,
+    password: String,
+    browser_redirect_uri: String,
+    authorize_url: String,
+    code_verifier: String,
+}
+
+/// The demo browser app's id (a public client: code flow with PKCE).
+const DEMO_BROWSER_APP: &str = "demo-browser";
+
+impl Demo {
+    /// The instructions, commands that work as printed.
+    fn text(&self) -> String {
+        let Demo {
+            issuer,
+            service_secret: secret,
+            password,
+            browser_redirect_uri: redirect,
+            authorize_url,
+            code_verifier,
+        } = self;
+        format!(
+            "Demo seeded. Try:\n\n\
+             # a service token (client_credentials)\n\
+             curl -s -u demo-service:{secret} -d grant_type=client_credentials {issuer}/token\n\n\
+             # a user login (first-party JSON API), then the profile\n\
+             curl -s -H 'Content-Type: application/json' \\\n  \
+             -d '{{\"client_id\":\"demo-app\",\"username\":\"demo\",\"password\":\"{password}\"}}' {issuer}/api/v1/login\n\
+             curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/v1/me\n\n\
+             # a browser app (authorization code + PKCE): open this URL, sign in\n\
+             # as demo with the password above and allow the app; the browser\n\
+             # then lands on {redirect} (a page that does not\n\
+             # exist: the demo app has none) with ?code=... in the address bar\n\
+             {authorize_url}\n\n\
+             # then, within a minute, trade the code for tokens (the verifier\n\
+             # proves the app that asked is the one redeeming it)\n\
+             curl -s -d grant_type=authorization_code -d client_id={DEMO_BROWSER_APP} \\\n  \
+             -d redirect_uri={redirect} -d code_verifier={code_verifier} -d code=CODE {issuer}/token\n\n\
+             # the demo user's own account page (sign in as above)\n\
+             {issuer}/account\n\n\
+             # the keys that verify every token\n\
+             curl -s {issuer}/jwks\n"
+        )
+    }
+
+    /// The instructions as one JSON object (one line), with what they
+    /// name as fields of their own.
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "level": "INFO",
+            "target": "tessera::demo",
+            "message": "demo seeded",
+            "issuer": self.issuer,
+            "service": {"client_id": "demo-service", "client_secret": self.service_secret},
+            "app": {"client_id": "demo-app"},
+            "browser_app": {
+                "client_id": DEMO_BROWSER_APP,
+                "redirect_uri": self.browser_redirect_uri,
+                "authorize_url": self.authorize_url,
+                "code_verifier": self.code_verifier,
+            },
+            "user": {"username": "demo", "password": self.password},
+            "account_url": format!("{}/account", self.issuer),
+            "instructions": self.text(),
+        })
+    }
+}
+
+/// The demo browser app's redirect URI: a path on the issuer (a 404 there
+/// still shows the code in the address bar), or on loopback when the
+/// issuer is a plain-http address a redirect URI may not be.
+fn demo_redirect_uri(issuer: &str) -> String {
+    let on_issuer = format!("{issuer}/demo/callback");
+    match crate::clients::registration::redirect_uri_allowed(&on_issuer) {
+        Ok(()) => on_issuer,
+        Err(_) => "http://127.0.0.1/demo/callback".into(),
+    }
+}
+
+/// Seeds the demo clients and user; returns what to print.
+async fn seed_demo(config: &Config) -> anyhow::Result<Demo> {
     use crate::clients::registration::{self, ClientType, NewClient};
     use crate::domain::GrantType;
     use crate::identity::users::{self, NewUser};
@@ -173,6 +262,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     let store = Store::open(&config.database).await?;
     let now = tessera_jwt::UnixTime::now().as_secs();
     let password = random()?;
+    let issuer = config.issuer();
     let service = NewClient {
         scopes: Scope::from_tokens(["tasks:read", "tasks:write"]),
         audiences: vec!["tasks-api".into()],
@@ -185,11 +275,21 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
         audiences: vec!["tasks-api".into()],
         ..NewClient::new("Demo app", config.access_token_ttl)
     };
+    let redirect_uri = demo_redirect_uri(&issuer);
+    let browser_app = NewClient {
+        client_type: ClientType::Public,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: Scope::from_tokens(["openid", "profile", "email", "tasks:read"]),
+        audiences: vec!["tasks-api".into()],
+        redirect_uris: vec![redirect_uri.clone()],
+        ..NewClient::new("Demo browser app", config.access_token_ttl)
+    };
     // The demo clients are checked before the first write; a failed write
     // leaves whole rows, and a second `--demo` replaces them.
     registration::validate(&service)?;
     registration::validate(&app)?;
-    for id in ["demo-service", "demo-app"] {
+    registration::validate(&browser_app)?;
+    for id in ["demo-service", "demo-app", DEMO_BROWSER_APP] {
         store.delete_client(id).await?;
     }
     if let Some(old) = store.user_by_username("demo").await? {
@@ -199,8 +299,8 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
     let secret = service
         .secret
         .ok_or_else(|| anyhow::anyhow!("the demo service was registered without a secret"))?;
-    let secret = secret.as_str();
     registration::register_with_id(&store, "demo-app", app, now).await?;
+    registration::register_with_id(&store, DEMO_BROWSER_APP, browser_app, now).await?;
     let demo = NewUser {
         username: "demo".into(),
         email: Some("demo@example.com".into()),
@@ -210,18 +310,74 @@ async fn seed_demo(config: &Config) -> anyhow::Result<String> {
         password: Some(zeroize::Zeroizing::new(password.clone())),
     };
     users::create(&store, demo, now).await?;
-    let issuer = config.issuer();
-    Ok(format!(
-        "Demo seeded. Try:\n\n\
-         # a service token (client_credentials)\n\
-         curl -s -u demo-service:{secret} -d grant_type=client_credentials {issuer}/token\n\n\
-         # a user login (first-party JSON API), then the profile\n\
-         curl -s -H 'Content-Type: application/json' \\\n  \
-         -d '{{\"client_id\":\"demo-app\",\"username\":\"demo\",\"password\":\"{password}\"}}' {issuer}/api/v1/login\n\
-         curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/v1/me\n\n\
-         # the keys that verify every token\n\
-         curl -s {issuer}/jwks\n"
-    ))
+    // PKCE (RFC 7636 §4.1, §4.2): a 43-character verifier, and its S256
+    // challenge in the printed URL.
+    let code_verifier = crate::random::base64url(32).ok_or_else(|| anyhow::anyhow!("no randomness"))?;
+    let challenge = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code_verifier.as_bytes()),
+    );
+    let state = crate::random::base64url(12).ok_or_else(|| anyhow::anyhow!("no randomness"))?;
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", DEMO_BROWSER_APP)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("scope", "openid profile email")
+        .append_pair("state", &state)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    Ok(Demo {
+        authorize_url: format!("{issuer}/authorize?{query}"),
+        issuer,
+        service_secret: secret.as_str().to_owned(),
+        password,
+        browser_redirect_uri: redirect_uri,
+        code_verifier,
+    })
+}
+
+/// Starts logging to stderr in `format`, filtered by `RUST_LOG` (default
+/// `info`). The `request` span (its request id) is shown in JSON lines
+/// only: text lines stay as they were.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let request_span = match format {
+        LogFormat::Text => "off",
+        LogFormat::Json => "info",
+    };
+    let filter = match format!("{}={request_span}", request_id::SPAN_TARGET).parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
+    // A log line that cannot be written (stderr closed) is dropped; with
+    // internal error logging on, tracing-subscriber would `eprintln!` about
+    // it, which panics on a closed stderr and kills the request.
+    let _ = match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .log_internal_errors(false)
+            .with_env_filter(filter)
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .log_internal_errors(false)
+            .with_env_filter(filter)
+            .try_init(),
+    };
+}
+
+/// Whether `TESSERA_LOG_FORMAT` asks for JSON: for an error in the
+/// configuration itself, before its `log_format` is known.
+fn json_from_env() -> bool {
+    std::env::var("TESSERA_LOG_FORMAT").is_ok_and(|v| LogFormat::parse(&v) == Some(LogFormat::Json))
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
@@ -232,54 +388,67 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         tls_key: args.tls_key,
         metrics_listen: args.metrics_listen,
         database: None,
-    })?;
-    // A log line that cannot be written (stderr closed) is dropped; with
-    // internal error logging on, tracing-subscriber would `eprintln!` about
-    // it, which panics on a closed stderr and kills the request.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .log_internal_errors(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    });
+    let config = match config {
+        Ok(config) => config,
+        Err(e) if json_from_env() => {
+            init_logging(LogFormat::Json);
+            tracing::error!("{e:#}");
+            return Err(Failure::Logged);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    init_logging(config.log_format);
+    match serve(&config, args.demo) {
+        // With JSON logs the error is a JSON line too.
+        Err(e) if config.log_format == LogFormat::Json => {
+            tracing::error!("{e:#}");
+            Err(Failure::Logged)
+        }
+        result => result.map_err(Failure::Usage),
+    }
+}
+
+/// Runs the server with `config` until a shutdown signal; seeds the demo
+/// and prints its instructions first when `demo`.
+fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     // Password hashing is the only blocking work, two at a time
     // (`password::IN_FLIGHT`); two long-lived blocking threads keep its
     // 19 MiB working memory from spreading over many malloc arenas.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(2)
-        .build()
-        .map_err(anyhow::Error::from)?;
+        .build()?;
     runtime.block_on(async {
         let started = std::time::Instant::now();
-        let server = Server::bind(&config).await.map_err(anyhow::Error::from)?;
-        let addr = server.local_addr().map_err(anyhow::Error::from)?;
+        let server = Server::bind(config).await?;
+        let addr = server.local_addr()?;
         let scheme = if config.tls_cert.is_some() {
             "https"
         } else {
             "http"
         };
-        if args.demo {
+        if demo {
+            let demo = seed_demo(config).await?;
+            let printed = match config.log_format {
+                LogFormat::Text => demo.text(),
+                LogFormat::Json => demo.json().to_string(),
+            };
             // A closed stdout must not stop the server (println! would panic).
             use std::io::Write;
-            let _ = writeln!(std::io::stdout(), "{}", seed_demo(&config).await?);
+            let _ = writeln!(std::io::stdout(), "{printed}");
         }
         if let Some(metrics) = server.metrics_addr() {
-            tracing::info!("metrics on http://{metrics}/metrics");
+            tracing::info!(address = %format!("http://{metrics}"), "metrics on http://{metrics}/metrics");
         }
         tracing::info!(
+            address = %format!("{scheme}://{addr}"),
             issuer = %config.issuer(),
             database = %config.database,
             "listening on {scheme}://{addr} (ready in {} ms)",
             started.elapsed().as_millis()
         );
-        server
-            .run(server::shutdown_signal())
-            .await
-            .map_err(anyhow::Error::from)?;
+        server.run(server::shutdown_signal()).await?;
         Ok(())
     })
 }

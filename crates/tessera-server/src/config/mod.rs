@@ -108,6 +108,31 @@ impl DynamicRegistration {
     }
 }
 
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, on stdout and stderr alike, for a log
+    /// collector: `timestamp`, `level`, `target`, `message`, the event's
+    /// fields (`client_id`, `user_id`, ... where known) and, during a
+    /// request, `span.request_id` (the `x-request-id` of the answer).
+    Json,
+}
+
+impl LogFormat {
+    /// The setting's value named `name`.
+    pub fn parse(name: &str) -> Option<LogFormat> {
+        match name {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -238,6 +263,10 @@ pub struct Config {
     /// PEM CA certificates trusted, besides Mozilla's roots, for fetching
     /// client-supplied URLs. Env `TESSERA_OUTBOUND_CA_FILE`.
     pub outbound_ca_file: Option<String>,
+    /// How log lines are written: `text` (default) or `json`, one object
+    /// per line on stdout and stderr, start-up lines included
+    /// ([`LogFormat`]). Env `TESSERA_LOG_FORMAT`.
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
@@ -270,6 +299,7 @@ impl Default for Config {
             client_metadata_documents: false,
             client_metadata_allow_hosts: Vec::new(),
             outbound_ca_file: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -332,6 +362,12 @@ impl Config {
                     setting: "dynamic_registration",
                     message: format!("{v:?}: use off, open or token"),
                 })?;
+        }
+        if let Some(v) = env("TESSERA_LOG_FORMAT") {
+            config.log_format = LogFormat::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                setting: "log_format",
+                message: format!("{v:?}: use text or json"),
+            })?;
         }
         let list = |v: String| {
             v.split(',')
@@ -632,5 +668,10 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.validate().is_err());
+        assert_eq!(c.log_format, LogFormat::Text, "text unless asked");
+        let json: Config = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
+        assert_eq!(LogFormat::parse("xml"), None);
     }
 }

@@ -17,6 +17,7 @@ mod health;
 mod logout;
 pub mod metrics;
 mod registration;
+pub mod request_id;
 mod response;
 mod token;
 mod upstream;
@@ -351,6 +352,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             strict_transport_security,
         ))
+        .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
 
