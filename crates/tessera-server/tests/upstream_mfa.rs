@@ -258,7 +258,11 @@ async fn a_requested_level_is_met_by_trusted_provider_mfa() {
         let page = through_provider(&mut b, &server, ASK_2FA).await;
         if acr == ONE_FACTOR {
             assert_eq!(page.status, 200, "{}", text(&page));
-            assert!(text(&page).contains("<title>Set up two-step sign-in"), "{}", text(&page));
+            assert!(
+                text(&page).contains("<title>Set up two-step sign-in"),
+                "{}",
+                text(&page)
+            );
             assert!(page.header("location").is_none());
             server.stop().await;
             continue;
