@@ -64,6 +64,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         require_par: false,
         dpop_bound: false,
         require_mfa: false,
+        admin: false,
         provenance: crate::domain::Provenance::Operator,
     }
 }
@@ -115,6 +116,7 @@ pub fn user(id: &str, username: &str, password: &str) -> User {
         locked_until: None,
         disabled_at: None,
         require_mfa: false,
+        admin: false,
     }
 }
 
