@@ -3,40 +3,86 @@
 //! goes through [`registration::register`], the one place a client is
 //! built, with the same rules.
 
-use serde_json::{json, Value};
-
 use super::{check_if_match, page, Admin, AdminError, Page, PageRequest};
 use crate::clients::registration::{self, ClientType, NewClient, RegistrationError};
 use crate::domain::{AuthMethod, Client, GrantType, Provenance, Scope};
 use crate::store::{ClientStore, Store};
 
 /// A client as the admin API shows it (never its secret or its hash).
-pub fn view(c: &Client) -> Value {
-    json!({
-        "client_id": c.id,
-        "name": c.name,
-        "public": c.is_public(),
-        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "scope": c.scopes.as_str(),
-        "audiences": c.audiences,
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "resource_server_for": c.resource_server_for,
-        "auth_methods": c.credentials.auth_methods().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-        "access_token_ttl": c.access_token_ttl,
-        "created_at": c.created_at,
-        "refresh_cookie": c.refresh_cookie,
-        "first_party": c.first_party,
-        "require_par": c.require_par,
-        "dpop_bound": c.dpop_bound,
-        "require_mfa": c.require_mfa,
-        "admin": c.admin,
-        "provenance": c.provenance.as_str(),
-    })
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    /// `client_id`.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// A public client (no secret, RFC 6749 §2.1).
+    pub public: bool,
+    /// Grant types it may use.
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes it may request.
+    pub scope: String,
+    /// Audiences its access tokens may name.
+    pub audiences: Vec<String>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user back to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Audiences it is the resource server for.
+    pub resource_server_for: Vec<String>,
+    /// The token endpoint authentication methods it may use.
+    pub auth_methods: Vec<String>,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl: i64,
+    /// Creation time (seconds since the epoch).
+    pub created_at: i64,
+    /// Refresh token of `/api/v1/login` in a cookie.
+    pub refresh_cookie: bool,
+    /// The operator's own app (no consent).
+    pub first_party: bool,
+    /// Its authorization requests must be pushed (RFC 9126).
+    pub require_par: bool,
+    /// Its tokens must be DPoP-bound (RFC 9449).
+    pub dpop_bound: bool,
+    /// Its users sign in with a second factor.
+    pub require_mfa: bool,
+    /// An administrator's client.
+    pub admin: bool,
+    /// Who registered it: `operator`, `dynamic` or `metadata_document`.
+    pub provenance: String,
+}
+
+/// A client as the admin API shows it.
+pub fn view(c: &Client) -> ClientView {
+    ClientView {
+        client_id: c.id.clone(),
+        name: c.name.clone(),
+        public: c.is_public(),
+        grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+        scope: c.scopes.as_str().to_owned(),
+        audiences: c.audiences.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        resource_server_for: c.resource_server_for.clone(),
+        auth_methods: c
+            .credentials
+            .auth_methods()
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect(),
+        access_token_ttl: c.access_token_ttl,
+        created_at: c.created_at,
+        refresh_cookie: c.refresh_cookie,
+        first_party: c.first_party,
+        require_par: c.require_par,
+        dpop_bound: c.dpop_bound,
+        require_mfa: c.require_mfa,
+        admin: c.admin,
+        provenance: c.provenance.as_str().to_owned(),
+    }
 }
 
 /// `POST /admin/v1/clients`: what `tessera client create` takes.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
     /// Display name.
@@ -89,12 +135,16 @@ pub struct CreateClient {
     pub admin: bool,
 }
 
-/// A created client: its JSON, and its secret, shown this once.
-#[derive(Debug)]
-pub struct Created {
-    /// The client as [`view`] shows it, with `client_secret` for a client
-    /// with a secret.
-    pub body: Value,
+/// A created client, and its secret, shown this once.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedClient {
+    /// The client.
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// Its secret, for a client with one: shown this once, stored only
+    /// as its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// Why registration refused, in the words of the request's fields.
@@ -114,7 +164,7 @@ pub async fn create(
     request: CreateClient,
     default_ttl: i64,
     now: i64,
-) -> Result<Created, AdminError> {
+) -> Result<CreatedClient, AdminError> {
     let mut grant_types = Vec::new();
     for name in &request.grant_types {
         let grant = GrantType::parse(name)
@@ -163,20 +213,19 @@ pub async fn create(
     };
     let registered = registration::register(store, new, now).await.map_err(refusal)?;
     tracing::info!(target: "audit", client_id = %registered.client.id, by = %admin.subject, "client created through the admin API");
-    let mut body = view(&registered.client);
-    if let (Some(secret), Some(map)) = (&registered.secret, body.as_object_mut()) {
-        map.insert("client_secret".into(), Value::from(secret.as_str()));
-    }
-    Ok(Created { body })
+    Ok(CreatedClient {
+        client: view(&registered.client),
+        client_secret: registered.secret.as_ref().map(|s| s.as_str().to_owned()),
+    })
 }
 
 /// The operator's clients, a page at a time, by client id.
-pub async fn list(store: &Store, request: &PageRequest) -> Result<Page, AdminError> {
+pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<ClientView>, AdminError> {
     page(store.clients().await?, |c| c.id.as_str(), request, view)
 }
 
 /// One client.
-pub async fn get(store: &Store, id: &str) -> Result<Value, AdminError> {
+pub async fn get(store: &Store, id: &str) -> Result<ClientView, AdminError> {
     match store.client(id).await? {
         Some(c) => Ok(view(&c)),
         None => Err(AdminError::NotFound("client")),

@@ -203,12 +203,26 @@ pub async fn authorize(ctx: &Context<'_, Store>, token: &str) -> Result<Admin, A
     })
 }
 
+/// The body of every error of the admin API.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error code: `invalid_token`, `insufficient_scope`,
+    /// `invalid_request`, `not_found`, `conflict`, `precondition_required`,
+    /// `precondition_failed` or `server_error`.
+    pub error: String,
+    /// What to fix.
+    pub error_description: String,
+}
+
 /// The `ETag` of a resource's JSON: a strong validator ([RFC 9110
 /// §8.8.3]), the base64url SHA-256 of its serialisation, quoted.
 ///
 /// [RFC 9110 §8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-pub fn etag(resource: &Value) -> String {
-    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, resource.to_string().as_bytes());
+pub fn etag(resource: &impl serde::Serialize) -> String {
+    // Serialising the server's own types cannot fail (no maps with
+    // non-string keys); were it to, the tag is that of an empty body.
+    let json = serde_json::to_string(resource).unwrap_or_default();
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes());
     format!(
         "\"{}\"",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
@@ -220,7 +234,7 @@ pub fn etag(resource: &Value) -> String {
 /// is 412. (Weak tags never match: the comparison is strong.)
 ///
 /// [RFC 9110 §13.1.1]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1
-pub fn check_if_match(if_match: Option<&str>, current: &Value) -> Result<(), AdminError> {
+pub fn check_if_match(if_match: Option<&str>, current: &impl serde::Serialize) -> Result<(), AdminError> {
     let Some(if_match) = if_match else {
         return Err(AdminError::PreconditionRequired);
     };
@@ -242,20 +256,21 @@ pub const MAX_LIMIT: usize = 200;
 pub const DEFAULT_LIMIT: usize = 50;
 
 /// A page request: `?limit=&cursor=`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageRequest {
-    /// At most this many items (1 to [`MAX_LIMIT`]).
+    /// At most this many items: 1 to 200 (`MAX_LIMIT`), 50 when absent.
     pub limit: Option<usize>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
 }
 
 /// One page of a list, and the cursor of the next if there is one.
-#[derive(Debug, serde::Serialize)]
-pub struct Page {
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
     /// The items.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// Where the next page starts; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -264,12 +279,12 @@ pub struct Page {
 /// Cuts a page out of `items` ordered by `key` (unique): those after the
 /// cursor (an opaque base64url of the last key shown), at most `limit`.
 /// Keyset paging: an item added or removed meanwhile never shifts a page.
-pub fn page<T>(
+pub fn page<T, V>(
     mut items: Vec<T>,
     key: impl Fn(&T) -> &str,
     request: &PageRequest,
-    render: impl Fn(&T) -> Value,
-) -> Result<Page, AdminError> {
+    render: impl Fn(&T) -> V,
+) -> Result<Page<V>, AdminError> {
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(AdminError::InvalidRequest(format!(
@@ -329,7 +344,7 @@ mod tests {
     #[test]
     fn pages_follow_their_cursor() {
         let items: Vec<String> = ["c", "a", "e", "b", "d"].iter().map(|s| s.to_string()).collect();
-        let render = |s: &String| Value::from(s.as_str());
+        let render = |s: &String| s.clone();
         let first = page(
             items.clone(),
             |s| s,

@@ -3,7 +3,6 @@
 //! consents. Every change goes through the user lifecycle
 //! ([`crate::identity::users`]), as `tessera user` does.
 
-use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::{check_if_match, page, Admin, AdminError, Page, PageRequest};
@@ -12,20 +11,73 @@ use crate::identity::users::{self, NewUser, UserError};
 use crate::store::{ConsentStore, SessionStore, Store};
 
 /// A user as the admin API shows it (never a credential's secret).
-pub fn view(u: &User) -> Value {
-    json!({
-        "user_id": u.id,
-        "username": u.username,
-        "email": u.email,
-        "email_verified": u.email_verified,
-        "name": u.name,
-        "roles": u.roles,
-        "created_at": u.created_at,
-        "disabled": u.is_disabled(),
-        "require_mfa": u.require_mfa,
-        "has_password": u.password().is_some(),
-        "locked_until": u.locked_until,
-    })
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// The user's id, the `sub` of their tokens.
+    pub user_id: String,
+    /// Login name.
+    pub username: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// Whether the address was verified.
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Roles carried in their tokens.
+    pub roles: Vec<String>,
+    /// Creation time (seconds since the epoch).
+    pub created_at: i64,
+    /// Whether an administrator disabled the account.
+    pub disabled: bool,
+    /// Whether they must sign in with a second factor.
+    pub require_mfa: bool,
+    /// Whether they have a password.
+    pub has_password: bool,
+    /// Locked after failed logins until this time.
+    pub locked_until: Option<i64>,
+}
+
+/// A user as the admin API shows it.
+pub fn view(u: &User) -> UserView {
+    UserView {
+        user_id: u.id.clone(),
+        username: u.username.clone(),
+        email: u.email.clone(),
+        email_verified: u.email_verified,
+        name: u.name.clone(),
+        roles: u.roles.clone(),
+        created_at: u.created_at,
+        disabled: u.is_disabled(),
+        require_mfa: u.require_mfa,
+        has_password: u.password().is_some(),
+        locked_until: u.locked_until,
+    }
+}
+
+/// One SSO session of a user.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session id (`sid` of its ID tokens).
+    pub sid: String,
+    /// When its sign-in completed (seconds since the epoch).
+    pub auth_time: i64,
+    /// When it ends.
+    pub expires_at: i64,
+    /// The address it was signed in from, when known.
+    pub client_ip: Option<String>,
+    /// How the user signed in (RFC 8176 `amr` values).
+    pub amr: Vec<String>,
+}
+
+/// One app a user consented to.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ConsentView {
+    /// The client.
+    pub client_id: String,
+    /// The scopes allowed, space-separated.
+    pub scope: String,
+    /// When it was last given (seconds since the epoch).
+    pub granted_at: i64,
 }
 
 fn refusal(e: UserError) -> AdminError {
@@ -45,7 +97,7 @@ fn refusal(e: UserError) -> AdminError {
 }
 
 /// `POST /admin/v1/users`: what `tessera user create` takes.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// The login name.
@@ -66,7 +118,7 @@ pub struct CreateUser {
 }
 
 /// `PATCH /admin/v1/users/{user_id}`: the members present are changed.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     /// Disable (`true`) or enable: disabling ends every grant and session.
@@ -80,7 +132,7 @@ pub struct PatchUser {
 }
 
 /// Makes a user.
-pub async fn create(store: &Store, admin: &Admin, request: CreateUser, now: i64) -> Result<Value, AdminError> {
+pub async fn create(store: &Store, admin: &Admin, request: CreateUser, now: i64) -> Result<UserView, AdminError> {
     if let Some(email) = request.email.as_deref() {
         if !users::is_address(email) {
             return Err(refusal(UserError::Email));
@@ -103,12 +155,12 @@ pub async fn create(store: &Store, admin: &Admin, request: CreateUser, now: i64)
 }
 
 /// Users, a page at a time, by user id.
-pub async fn list(store: &Store, request: &PageRequest) -> Result<Page, AdminError> {
+pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<UserView>, AdminError> {
     page(users::list(store).await.map_err(refusal)?, |u| u.id.as_str(), request, view)
 }
 
 /// One user.
-pub async fn get(store: &Store, id: &str) -> Result<Value, AdminError> {
+pub async fn get(store: &Store, id: &str) -> Result<UserView, AdminError> {
     Ok(view(&users::get(store, id).await.map_err(refusal)?))
 }
 
@@ -121,7 +173,7 @@ pub async fn patch(
     if_match: Option<&str>,
     request: PatchUser,
     now: i64,
-) -> Result<Value, AdminError> {
+) -> Result<UserView, AdminError> {
     let current = get(store, id).await?;
     check_if_match(if_match, &current)?;
     if let Some(roles) = &request.roles {
@@ -161,17 +213,15 @@ pub async fn delete(
 }
 
 /// The user's unexpired SSO sessions, a page at a time, by `sid`.
-pub async fn sessions(store: &Store, id: &str, request: &PageRequest, now: i64) -> Result<Page, AdminError> {
+pub async fn sessions(store: &Store, id: &str, request: &PageRequest, now: i64) -> Result<Page<SessionView>, AdminError> {
     users::get(store, id).await.map_err(refusal)?;
     let sessions = store.sessions_of(id, now).await?;
-    page(sessions, |s| s.sid.as_str(), request, |s| {
-        json!({
-            "sid": s.sid,
-            "auth_time": s.auth_time,
-            "expires_at": s.expires_at,
-            "client_ip": s.client_ip,
-            "amr": s.amr(),
-        })
+    page(sessions, |s| s.sid.as_str(), request, |s| SessionView {
+        sid: s.sid.clone(),
+        auth_time: s.auth_time,
+        expires_at: s.expires_at,
+        client_ip: s.client_ip.clone(),
+        amr: s.amr().claim_values().into_iter().map(str::to_owned).collect(),
     })
 }
 
@@ -186,15 +236,13 @@ pub async fn end_session(store: &Store, admin: &Admin, id: &str, sid: &str, now:
 }
 
 /// The apps the user consented to, a page at a time, by client id.
-pub async fn consents(store: &Store, id: &str, request: &PageRequest) -> Result<Page, AdminError> {
+pub async fn consents(store: &Store, id: &str, request: &PageRequest) -> Result<Page<ConsentView>, AdminError> {
     users::get(store, id).await.map_err(refusal)?;
     let consents = store.consents_of(id).await?;
-    page(consents, |c| c.client_id.as_str(), request, |c| {
-        json!({
-            "client_id": c.client_id,
-            "scope": c.approval.scope.as_str(),
-            "granted_at": c.granted_at,
-        })
+    page(consents, |c| c.client_id.as_str(), request, |c| ConsentView {
+        client_id: c.client_id.clone(),
+        scope: c.approval.scope.as_str().to_owned(),
+        granted_at: c.granted_at,
     })
 }
 

@@ -339,32 +339,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
-        .route("/admin/v1/openapi.json", get(admin::openapi))
-        .route(
-            "/admin/v1/clients",
-            get(admin::list_clients).post(admin::create_client),
-        )
-        .route(
-            "/admin/v1/clients/{client_id}",
-            get(admin::get_client).delete(admin::delete_client),
-        )
-        .route("/admin/v1/users", get(admin::list_users).post(admin::create_user))
-        .route(
-            "/admin/v1/users/{user_id}",
-            get(admin::get_user)
-                .patch(admin::patch_user)
-                .delete(admin::delete_user),
-        )
-        .route("/admin/v1/users/{user_id}/sessions", get(admin::list_sessions))
-        .route(
-            "/admin/v1/users/{user_id}/sessions/{sid}",
-            axum::routing::delete(admin::end_session),
-        )
-        .route("/admin/v1/users/{user_id}/consents", get(admin::list_consents))
-        .route(
-            "/admin/v1/users/{user_id}/consents/{client_id}",
-            axum::routing::delete(admin::revoke_consent),
-        )
+        .merge(admin::router())
         .route("/static/{name}", get(assets::get))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
