@@ -116,7 +116,6 @@ pub fn user(id: &str, username: &str, password: &str) -> User {
         locked_until: None,
         disabled_at: None,
         require_mfa: false,
-        admin: false,
     }
 }
 

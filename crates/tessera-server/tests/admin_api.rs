@@ -93,10 +93,20 @@ async fn call(
 /// token: `aud` holds `tessera-admin`, `roles` is `["admin"]`.
 async fn admin_token(database: &str, addr: SocketAddr) -> String {
     let out = tessera(&[
-        "client", "create", "--database", database, "--name", "ops script", "--admin",
+        "client",
+        "create",
+        "--database",
+        database,
+        "--name",
+        "ops script",
+        "--admin",
     ])
     .await;
-    assert!(out.status.success(), "client create --admin: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "client create --admin: {}",
+        text(&out.stderr)
+    );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = created["client_id"].as_str().unwrap();
     let secret = created["client_secret"].as_str().unwrap();
@@ -116,7 +126,9 @@ async fn admin_token(database: &str, addr: SocketAddr) -> String {
 fn assert_unauthenticated(r: &Response, what: &str) {
     assert_eq!(r.status, 401, "{what}: {}", text(&r.body));
     assert!(
-        r.header("www-authenticate").unwrap_or_default().starts_with("Bearer"),
+        r.header("www-authenticate")
+            .unwrap_or_default()
+            .starts_with("Bearer"),
         "{what}"
     );
     assert_eq!(r.header("content-type"), Some("application/json"), "{what}");
@@ -159,7 +171,10 @@ async fn who_may_call(database: &str) {
     let r = call(addr, "GET", "/admin/v1/users", Some(&no_role), &[], None).await;
     assert_eq!(r.status, 403, "{}", text(&r.body));
     assert_eq!(r.json()["error"], "insufficient_scope");
-    assert!(r.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("insufficient_scope"));
     // The admin's token: 200.
     let r = call(addr, "GET", "/admin/v1/users", Some(&admin), &[], None).await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
@@ -265,7 +280,10 @@ async fn clients_are_created_read_and_deleted(database: &str) {
     let created = r.json();
     let id = created["client_id"].as_str().unwrap().to_owned();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(r.header("location"), Some(format!("/admin/v1/clients/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/admin/v1/clients/{id}").as_str())
+    );
     // The secret works, and is shown once: a GET has none.
     service_token(addr, &id, &secret, "").await;
     let path = format!("/admin/v1/clients/{id}");
@@ -301,7 +319,15 @@ async fn clients_are_created_read_and_deleted(database: &str) {
     let r = call(addr, "DELETE", &path, Some(&admin), &[], None).await;
     assert_eq!(r.status, 428, "{}", text(&r.body));
     assert_eq!(r.json()["error"], "precondition_required");
-    let r = call(addr, "DELETE", &path, Some(&admin), &[("If-Match", "\"stale\"")], None).await;
+    let r = call(
+        addr,
+        "DELETE",
+        &path,
+        Some(&admin),
+        &[("If-Match", "\"stale\"")],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 412, "{}", text(&r.body));
     let r = call(addr, "DELETE", &path, Some(&admin), &[("If-Match", &etag)], None).await;
     assert_eq!(r.status, 204, "{}", text(&r.body));
@@ -400,7 +426,10 @@ async fn users_are_created_disabled_paged_and_their_sessions_ended(database: &st
         .as_str()
         .unwrap()
         .to_owned();
-    let password_grant = format!("grant_type=password&username=alice&password={}", PASSWORD.replace(' ', "+"));
+    let password_grant = format!(
+        "grant_type=password&username=alice&password={}",
+        PASSWORD.replace(' ', "+")
+    );
     let r = token(addr, &password_grant, &[("Authorization", &basic("app", "pw"))]).await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
 
@@ -430,14 +459,38 @@ async fn users_are_created_disabled_paged_and_their_sessions_ended(database: &st
         .map(|s| s["sid"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(listed, ["sid-a", "sid-b"]);
-    let r = call(addr, "DELETE", &format!("{sessions}/sid-a"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "DELETE",
+        &format!("{sessions}/sid-a"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", text(&r.body));
     let r = call(addr, "GET", &sessions, Some(&admin), &[], None).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
     assert_eq!(r.json()["items"][0]["sid"], "sid-b");
-    let r = call(addr, "DELETE", &format!("{sessions}/sid-a"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "DELETE",
+        &format!("{sessions}/sid-a"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 404);
-    let r = call(addr, "GET", &format!("/admin/v1/users/{alice}/consents"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/users/{alice}/consents"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     assert_eq!(r.json()["items"], json!([]));
 
@@ -449,9 +502,25 @@ async fn users_are_created_disabled_paged_and_their_sessions_ended(database: &st
     let disable = json!({"disabled": true});
     let r = call(addr, "PATCH", &path, Some(&admin), &[], Some(disable.clone())).await;
     assert_eq!(r.status, 428, "{}", text(&r.body));
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", "\"old\"")], Some(disable.clone())).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", "\"old\"")],
+        Some(disable.clone()),
+    )
+    .await;
     assert_eq!(r.status, 412, "{}", text(&r.body));
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(disable.clone())).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(disable.clone()),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     assert_eq!(r.json()["disabled"], true);
     let new_etag = r.header("etag").unwrap().to_owned();
@@ -475,7 +544,15 @@ async fn users_are_created_disabled_paged_and_their_sessions_ended(database: &st
     assert_eq!(r.json()["items"], json!([]));
 
     // Delete: If-Match with the current tag.
-    let r = call(addr, "DELETE", &path, Some(&admin), &[("If-Match", &new_etag)], None).await;
+    let r = call(
+        addr,
+        "DELETE",
+        &path,
+        Some(&admin),
+        &[("If-Match", &new_etag)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", text(&r.body));
     let r = call(addr, "GET", &path, Some(&admin), &[], None).await;
     assert_eq!(r.status, 404);

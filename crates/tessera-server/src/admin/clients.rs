@@ -184,8 +184,8 @@ pub async fn create(
                 .ok_or_else(|| AdminError::InvalidRequest(format!("auth_method: unknown {m:?}")))
         })
         .transpose()?;
-    let scopes = Scope::parse(&request.scope)
-        .map_err(|e| AdminError::InvalidRequest(format!("scope: {e}")))?;
+    let scopes =
+        Scope::parse(&request.scope).map_err(|e| AdminError::InvalidRequest(format!("scope: {e}")))?;
     let new = NewClient {
         name: request.name,
         client_type: if request.public {
@@ -233,7 +233,12 @@ pub async fn get(store: &Store, id: &str) -> Result<ClientView, AdminError> {
 }
 
 /// Deletes a client, if `if_match` is its current `ETag`.
-pub async fn delete(store: &Store, admin: &Admin, id: &str, if_match: Option<&str>) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), AdminError> {
     let current = get(store, id).await?;
     check_if_match(if_match, &current)?;
     if !store.delete_client(id).await? {

@@ -152,7 +152,10 @@ fn strings<'a>(claims: &'a Map<String, Value>, name: &str) -> Vec<&'a str> {
 /// Checks that `token` may administer (the module's numbered steps).
 pub async fn authorize(ctx: &Context<'_, Store>, token: &str) -> Result<Admin, AdminError> {
     // 1.
-    let Some(claims) = active_claims(ctx, token).await.map_err(|e| AdminError::Internal(e.to_string()))? else {
+    let Some(claims) = active_claims(ctx, token)
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+    else {
         return Err(AdminError::InvalidToken(
             "the access token is invalid, expired or revoked",
         ));
@@ -189,9 +192,7 @@ pub async fn authorize(ctx: &Context<'_, Store>, token: &str) -> Result<Admin, A
         }
     } else {
         match ctx.store.user(subject).await? {
-            Some(user) if user.is_disabled() => {
-                return Err(AdminError::InvalidToken("the user is disabled"))
-            }
+            Some(user) if user.is_disabled() => return Err(AdminError::InvalidToken("the user is disabled")),
             Some(user) if user.roles.iter().any(|r| r == ADMIN_ROLE) => {}
             Some(_) => return Err(AdminError::NotAnAdmin),
             None => return Err(AdminError::InvalidToken("the user no longer exists")),
@@ -239,10 +240,7 @@ pub fn check_if_match(if_match: Option<&str>, current: &impl serde::Serialize) -
         return Err(AdminError::PreconditionRequired);
     };
     let tag = etag(current);
-    let matches = if_match
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == tag);
+    let matches = if_match.split(',').map(str::trim).any(|t| t == "*" || t == tag);
     if matches {
         Ok(())
     } else {
@@ -326,7 +324,10 @@ mod tests {
         let v = serde_json::json!({"a": 1});
         let tag = etag(&v);
         assert!(tag.starts_with('"') && tag.ends_with('"'));
-        assert!(matches!(check_if_match(None, &v), Err(AdminError::PreconditionRequired)));
+        assert!(matches!(
+            check_if_match(None, &v),
+            Err(AdminError::PreconditionRequired)
+        ));
         assert!(matches!(
             check_if_match(Some("\"stale\""), &v),
             Err(AdminError::PreconditionFailed)
@@ -380,7 +381,15 @@ mod tests {
         assert_eq!(last.items, ["e"]);
         assert!(last.next_cursor.is_none());
         for bad in [Some(0), Some(MAX_LIMIT + 1)] {
-            let r = page(items.clone(), |s| s, &PageRequest { limit: bad, cursor: None }, render);
+            let r = page(
+                items.clone(),
+                |s| s,
+                &PageRequest {
+                    limit: bad,
+                    cursor: None,
+                },
+                render,
+            );
             assert!(matches!(r, Err(AdminError::InvalidRequest(_))));
         }
         let r = page(

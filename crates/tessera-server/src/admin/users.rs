@@ -132,14 +132,25 @@ pub struct PatchUser {
 }
 
 /// Makes a user.
-pub async fn create(store: &Store, admin: &Admin, request: CreateUser, now: i64) -> Result<UserView, AdminError> {
+pub async fn create(
+    store: &Store,
+    admin: &Admin,
+    request: CreateUser,
+    now: i64,
+) -> Result<UserView, AdminError> {
     if let Some(email) = request.email.as_deref() {
         if !users::is_address(email) {
             return Err(refusal(UserError::Email));
         }
     }
-    if let Some(role) = request.roles.iter().find(|r| r.is_empty() || r.chars().any(char::is_whitespace)) {
-        return Err(AdminError::InvalidRequest(format!("roles: {role:?} is not one word")));
+    if let Some(role) = request
+        .roles
+        .iter()
+        .find(|r| r.is_empty() || r.chars().any(char::is_whitespace))
+    {
+        return Err(AdminError::InvalidRequest(format!(
+            "roles: {role:?} is not one word"
+        )));
     }
     let new = NewUser {
         username: request.username,
@@ -156,7 +167,12 @@ pub async fn create(store: &Store, admin: &Admin, request: CreateUser, now: i64)
 
 /// Users, a page at a time, by user id.
 pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<UserView>, AdminError> {
-    page(users::list(store).await.map_err(refusal)?, |u| u.id.as_str(), request, view)
+    page(
+        users::list(store).await.map_err(refusal)?,
+        |u| u.id.as_str(),
+        request,
+        view,
+    )
 }
 
 /// One user.
@@ -177,8 +193,13 @@ pub async fn patch(
     let current = get(store, id).await?;
     check_if_match(if_match, &current)?;
     if let Some(roles) = &request.roles {
-        if let Some(role) = roles.iter().find(|r| r.is_empty() || r.chars().any(char::is_whitespace)) {
-            return Err(AdminError::InvalidRequest(format!("roles: {role:?} is not one word")));
+        if let Some(role) = roles
+            .iter()
+            .find(|r| r.is_empty() || r.chars().any(char::is_whitespace))
+        {
+            return Err(AdminError::InvalidRequest(format!(
+                "roles: {role:?} is not one word"
+            )));
         }
     }
     if let Some(name) = &request.name {
@@ -188,10 +209,14 @@ pub async fn patch(
         users::set_roles(store, id, roles).await.map_err(refusal)?;
     }
     if let Some(required) = request.require_mfa {
-        users::set_require_mfa(store, id, required).await.map_err(refusal)?;
+        users::set_require_mfa(store, id, required)
+            .await
+            .map_err(refusal)?;
     }
     if let Some(disabled) = request.disabled {
-        users::set_disabled(store, id, disabled, now).await.map_err(refusal)?;
+        users::set_disabled(store, id, disabled, now)
+            .await
+            .map_err(refusal)?;
     }
     tracing::info!(target: "audit", user_id = %id, by = %admin.subject, "user changed through the admin API");
     get(store, id).await
@@ -213,21 +238,37 @@ pub async fn delete(
 }
 
 /// The user's unexpired SSO sessions, a page at a time, by `sid`.
-pub async fn sessions(store: &Store, id: &str, request: &PageRequest, now: i64) -> Result<Page<SessionView>, AdminError> {
+pub async fn sessions(
+    store: &Store,
+    id: &str,
+    request: &PageRequest,
+    now: i64,
+) -> Result<Page<SessionView>, AdminError> {
     users::get(store, id).await.map_err(refusal)?;
     let sessions = store.sessions_of(id, now).await?;
-    page(sessions, |s| s.sid.as_str(), request, |s| SessionView {
-        sid: s.sid.clone(),
-        auth_time: s.auth_time,
-        expires_at: s.expires_at,
-        client_ip: s.client_ip.clone(),
-        amr: s.amr().claim_values().into_iter().map(str::to_owned).collect(),
-    })
+    page(
+        sessions,
+        |s| s.sid.as_str(),
+        request,
+        |s| SessionView {
+            sid: s.sid.clone(),
+            auth_time: s.auth_time,
+            expires_at: s.expires_at,
+            client_ip: s.client_ip.clone(),
+            amr: s.amr().claim_values().into_iter().map(str::to_owned).collect(),
+        },
+    )
 }
 
 /// Ends one SSO session of the user and revokes the refresh tokens
 /// issued in it.
-pub async fn end_session(store: &Store, admin: &Admin, id: &str, sid: &str, now: i64) -> Result<(), AdminError> {
+pub async fn end_session(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+    sid: &str,
+    now: i64,
+) -> Result<(), AdminError> {
     if !store.end_session_by_sid(id, sid, now).await? {
         return Err(AdminError::NotFound("session"));
     }
@@ -236,14 +277,23 @@ pub async fn end_session(store: &Store, admin: &Admin, id: &str, sid: &str, now:
 }
 
 /// The apps the user consented to, a page at a time, by client id.
-pub async fn consents(store: &Store, id: &str, request: &PageRequest) -> Result<Page<ConsentView>, AdminError> {
+pub async fn consents(
+    store: &Store,
+    id: &str,
+    request: &PageRequest,
+) -> Result<Page<ConsentView>, AdminError> {
     users::get(store, id).await.map_err(refusal)?;
     let consents = store.consents_of(id).await?;
-    page(consents, |c| c.client_id.as_str(), request, |c| ConsentView {
-        client_id: c.client_id.clone(),
-        scope: c.approval.scope.as_str().to_owned(),
-        granted_at: c.granted_at,
-    })
+    page(
+        consents,
+        |c| c.client_id.as_str(),
+        request,
+        |c| ConsentView {
+            client_id: c.client_id.clone(),
+            scope: c.approval.scope.as_str().to_owned(),
+            granted_at: c.granted_at,
+        },
+    )
 }
 
 /// Withdraws the user's consent to a client and revokes the refresh

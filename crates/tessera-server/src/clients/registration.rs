@@ -57,7 +57,8 @@ use zeroize::Zeroizing;
 
 use super::authentication::hash_secret;
 use crate::domain::{
-    AuthMethod, Client, ClientCredentials, ADMIN_AUDIENCE, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
+    AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
+    ADMIN_AUDIENCE,
 };
 use crate::store::{ClientStore, RegistrationStore, StoreError};
 
