@@ -20,7 +20,7 @@ use std::process::Output;
 
 use serde_json::{json, Value};
 use support::{basic, client, request, start, token, Response};
-use tessera_server::store::{ClientStore, Session, SessionStore, Store};
+use tessera_server::store::{ClientStore, Session, SessionStore, Store, UserStore};
 
 const TESSERA: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -178,6 +178,58 @@ async fn who_may_call(database: &str) {
     // The admin's token: 200.
     let r = call(addr, "GET", "/admin/v1/users", Some(&admin), &[], None).await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
+
+    // A user with the admin role (`tessera user create --role admin`)
+    // gets it in their tokens, and may administer; one without it may not.
+    // Demoted, their token stops working at once (step 5 of
+    // `admin::authorize`), not at its expiry.
+    for (id, name, roles) in [("u-root", "root", &["admin"][..]), ("u-dev", "dev", &[][..])] {
+        store
+            .create_user(&support::user(id, name, PASSWORD, roles))
+            .await
+            .unwrap();
+    }
+    store
+        .create_client(&client(
+            "console",
+            Some("pw"),
+            &["password"],
+            &["roles", "profile"],
+            &["tessera-admin"],
+        ))
+        .await
+        .unwrap();
+    let password = PASSWORD.replace(' ', "+");
+    let mut tokens = Vec::new();
+    for (name, status) in [("root", 200), ("dev", 403)] {
+        let r = token(
+            addr,
+            &format!("grant_type=password&username={name}&password={password}&scope=roles"),
+            &[("Authorization", &basic("console", "pw"))],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", text(&r.body));
+        let user_token = r.json()["access_token"].as_str().unwrap().to_owned();
+        let r = call(addr, "GET", "/admin/v1/clients", Some(&user_token), &[], None).await;
+        assert_eq!(r.status, status, "{name}: {}", text(&r.body));
+        tokens.push(user_token);
+    }
+    assert_eq!(claims(&tokens[0])["roles"], json!(["admin"]));
+    let r = call(addr, "GET", "/admin/v1/users/u-root", Some(&admin), &[], None).await;
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = call(
+        addr,
+        "PATCH",
+        "/admin/v1/users/u-root",
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(json!({"roles": []})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", text(&r.body));
+    let r = call(addr, "GET", "/admin/v1/clients", Some(&tokens[0]), &[], None).await;
+    assert_eq!(r.status, 403, "demoted: {}", text(&r.body));
+
     // The OpenAPI document needs no token.
     let r = call(addr, "GET", "/admin/v1/openapi.json", None, &[], None).await;
     assert_eq!(r.status, 200);

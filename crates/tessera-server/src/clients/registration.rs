@@ -699,6 +699,37 @@ pub async fn replace_dynamic<S: RegistrationStore>(
 mod tests {
     use super::*;
 
+    /// Rule 11: an administrator's client uses client_credentials, gets
+    /// the admin API's audience, and a client that registered itself is
+    /// never one (rule 10).
+    #[test]
+    fn an_admin_client_uses_client_credentials_and_names_the_admin_audience() {
+        let mut admin = NewClient::new("ops", 600);
+        admin.admin = true;
+        admin.audiences = vec!["reports".into()];
+        let proof = check(&admin).unwrap();
+        let (registered, _) = build("ops".into(), admin.clone(), proof, None, 1).unwrap();
+        assert!(registered.client.admin);
+        assert_eq!(registered.client.audiences, ["reports", ADMIN_AUDIENCE]);
+        let mut twice = admin.clone();
+        twice.audiences = vec![ADMIN_AUDIENCE.into()];
+        let proof = check(&twice).unwrap();
+        let (registered, _) = build("ops".into(), twice, proof, None, 1).unwrap();
+        assert_eq!(registered.client.audiences, [ADMIN_AUDIENCE]);
+
+        let mut no_grant = admin.clone();
+        no_grant.grant_types = vec![GrantType::AuthorizationCode];
+        no_grant.redirect_uris = vec!["https://ops.example/cb".into()];
+        assert!(matches!(
+            check(&no_grant),
+            Err(RegistrationError::AdminWithoutClientCredentials)
+        ));
+        let mut dynamic = admin;
+        dynamic.audiences = vec![];
+        dynamic.provenance = Provenance::Dynamic;
+        assert!(matches!(check(&dynamic), Err(RegistrationError::Unvetted(_))));
+    }
+
     /// Issue 17, item 10: plain http only to loopback (RFC 8252 §7.3, RFC
     /// 9700 §2.1), private-use schemes for native apps (RFC 8252 §7.1).
     #[test]
