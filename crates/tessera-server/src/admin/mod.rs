@@ -318,6 +318,75 @@ pub fn page<T, V>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
+    use crate::oauth::access_token::{self, AccessClaims};
+
+    /// A token of this server for `sub` with this audience and roles.
+    fn token(sub: &str, aud: &str, roles: Option<&[String]>) -> String {
+        let claims = AccessClaims {
+            iss: fixtures::ISSUER,
+            sub,
+            aud: tessera_jwt::Audience::One(aud.to_owned()),
+            exp: fixtures::NOW + 60,
+            iat: fixtures::NOW,
+            jti: access_token::new_jti().unwrap(),
+            client_id: "app",
+            scope: "",
+            preferred_username: None,
+            roles,
+            email: None,
+            email_verified: None,
+            name: None,
+            cnf: None,
+        };
+        access_token::issue(fixtures::signer(), &claims).unwrap()
+    }
+
+    /// The module's steps 2, 4 and 5 for a user's token: the audience,
+    /// the role in the token (step 4 on its own: the user is an
+    /// administrator in the store, the token does not say so), and the
+    /// role in the store.
+    #[tokio::test]
+    async fn a_users_token_needs_the_audience_and_the_role_in_itself_and_in_the_store() {
+        let store = fixtures::store().await;
+        fixtures::add_user(&store, &fixtures::user("u-root", "root", "pw")).await;
+        fixtures::add_user(&store, &fixtures::user("u-dev", "dev", "pw")).await;
+        crate::identity::users::set_roles(&store, "u-root", &[ADMIN_ROLE.to_owned()])
+            .await
+            .unwrap();
+        let key = fixtures::signer().key().verifying_key().unwrap();
+        let keys = tessera_jwt::KeySet::new(vec![key]).unwrap();
+        let clients = crate::clients::directory::Directory::default();
+        let ctx = Context {
+            store: &store,
+            issuer: fixtures::ISSUER,
+            keys: &keys,
+            now: fixtures::NOW,
+            clients: &clients,
+        };
+        let admin = [ADMIN_ROLE.to_owned()];
+        let ok = authorize(&ctx, &token("u-root", ADMIN_AUDIENCE, Some(&admin))).await;
+        assert_eq!(ok.unwrap().subject, "u-root");
+        let other_audience = authorize(&ctx, &token("u-root", "api", Some(&admin))).await;
+        assert!(
+            matches!(other_audience, Err(AdminError::InvalidToken(_))),
+            "{other_audience:?}"
+        );
+        let no_role_claim = authorize(&ctx, &token("u-root", ADMIN_AUDIENCE, None)).await;
+        assert!(
+            matches!(no_role_claim, Err(AdminError::NotAnAdmin)),
+            "{no_role_claim:?}"
+        );
+        let not_in_store = authorize(&ctx, &token("u-dev", ADMIN_AUDIENCE, Some(&admin))).await;
+        assert!(
+            matches!(not_in_store, Err(AdminError::NotAnAdmin)),
+            "{not_in_store:?}"
+        );
+        let gone = authorize(&ctx, &token("u-gone", ADMIN_AUDIENCE, Some(&admin))).await;
+        assert!(matches!(gone, Err(AdminError::InvalidToken(_))), "{gone:?}");
+        let junk = authorize(&ctx, "e30.e30.e30").await;
+        assert!(matches!(junk, Err(AdminError::InvalidToken(_))), "{junk:?}");
+    }
 
     #[test]
     fn if_match_is_required_and_compared_strongly() {
