@@ -64,6 +64,7 @@ pub fn client(id: &str, secret: Option<&str>, grants: &[GrantType], scopes: &str
         require_par: false,
         dpop_bound: false,
         require_mfa: false,
+        admin: false,
         provenance: crate::domain::Provenance::Operator,
     }
 }

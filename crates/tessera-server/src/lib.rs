@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod admin;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;

@@ -370,6 +370,7 @@ pub fn client(
         require_par: false,
         dpop_bound: false,
         require_mfa: false,
+        admin: false,
         provenance: tessera_server::domain::Provenance::Operator,
     }
 }

@@ -132,6 +132,11 @@ pub(crate) struct CreateArgs {
     /// the password grant refuses a user without one.
     #[arg(long)]
     require_mfa: bool,
+    /// An administrator's client: its client-credentials tokens carry the
+    /// tessera-admin audience and roles: ["admin"], for the admin API
+    /// (/admin/v1).
+    #[arg(long)]
+    admin: bool,
     /// Access-token lifetime in seconds (default: the server's access_token_ttl).
     #[arg(long)]
     ttl: Option<i64>,
@@ -155,6 +160,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "require_par": c.require_par,
         "dpop_bound": c.dpop_bound,
         "require_mfa": c.require_mfa,
+        "admin": c.admin,
         "provenance": c.provenance.as_str(),
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "resource_server_for": c.resource_server_for,
@@ -240,6 +246,9 @@ fn refusal(e: RegistrationError, auth_method: Option<&str>) -> anyhow::Error {
             anyhow::anyhow!("--cors-origin {origin:?} is not an origin like https://app.example")
         }
         IdTaken(_) => anyhow::anyhow!("client id collision; try again"),
+        AdminWithoutClientCredentials => {
+            anyhow::anyhow!("--admin needs --grant-type client_credentials")
+        }
         Store(e) => anyhow::Error::from(e),
         MalformedJwks => anyhow::anyhow!(
             "--jwks: not a JWK Set with an asymmetric signature key (RSA, EC or OKP), like {{\"keys\": [...]}}"
@@ -350,6 +359,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         require_par: args.require_par,
         dpop_bound: args.dpop_bound,
         require_mfa: args.require_mfa,
+        admin: args.admin,
         provenance: crate::domain::Provenance::Operator,
     };
     let method = args.auth_method.as_deref();

@@ -445,6 +445,7 @@ mod tests {
             require_par: false,
             dpop_bound: false,
             require_mfa: false,
+            admin: false,
             provenance: crate::domain::Provenance::Operator,
         }
     }

@@ -32,6 +32,9 @@
 //!     counts as first-party), no refresh cookie, no browser origins and no
 //!     audiences of its own. Its users consent to what it asks, and only
 //!     with that consent does it get `offline_access`.
+//! 11. An administrator's client (`admin`) uses `client_credentials` (so
+//!     it is confidential): the admin role is carried by its own tokens
+//!     only; [`ADMIN_AUDIENCE`] is added to its audiences.
 //!
 //! [`register_dynamic`] and [`replace_dynamic`] build and store the
 //! clients of dynamic registration ([RFC 7591], [RFC 7592]), with the
@@ -55,6 +58,7 @@ use zeroize::Zeroizing;
 use super::authentication::hash_secret;
 use crate::domain::{
     AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
+    ADMIN_AUDIENCE,
 };
 use crate::store::{ClientStore, RegistrationStore, StoreError};
 
@@ -113,6 +117,9 @@ pub struct NewClient {
     /// essential level of its every authorization request; the password
     /// grant refuses a user without one).
     pub require_mfa: bool,
+    /// An administrator's client: its client-credentials tokens carry the
+    /// admin role, and [`ADMIN_AUDIENCE`] is added to its audiences.
+    pub admin: bool,
     /// Who registers it.
     pub provenance: Provenance,
 }
@@ -139,6 +146,7 @@ impl NewClient {
             require_par: false,
             dpop_bound: false,
             require_mfa: false,
+            admin: false,
             provenance: Provenance::Operator,
         }
     }
@@ -269,6 +277,9 @@ pub enum RegistrationError {
     /// operator's may have (rule 10).
     #[error("a client that registered itself cannot {0}")]
     Unvetted(&'static str),
+    /// An administrator's client without `client_credentials` (rule 11).
+    #[error("an administrator's client (--admin) needs the client_credentials grant")]
+    AdminWithoutClientCredentials,
     /// The self-registered client to replace is gone.
     #[error("the client is not registered")]
     Gone,
@@ -472,10 +483,15 @@ fn check(new: &NewClient) -> Result<Proof, RegistrationError> {
             (new.refresh_cookie, "have a refresh cookie"),
             (!new.origins.is_empty(), "register browser origins"),
             (!new.audiences.is_empty(), "register audiences"),
+            (new.admin, "be an administrator's client"),
         ];
         if let Some((_, what)) = refused.into_iter().find(|(broken, _)| *broken) {
             return Err(RegistrationError::Unvetted(what));
         }
+    }
+    // 11.
+    if new.admin && !has(GrantType::ClientCredentials) {
+        return Err(RegistrationError::AdminWithoutClientCredentials);
     }
     Ok(proof)
 }
@@ -538,13 +554,17 @@ fn build(
         (Proof::Keys(keys), _) => (ClientCredentials::Keys { keys }, None),
         (Proof::None, _) => (ClientCredentials::None, None),
     };
+    let mut audiences = new.audiences;
+    if new.admin && !audiences.iter().any(|a| a == ADMIN_AUDIENCE) {
+        audiences.push(ADMIN_AUDIENCE.to_owned());
+    }
     let client = Client {
         id,
         name: new.name,
         credentials,
         grant_types: new.grant_types,
         scopes: new.scopes,
-        audiences: new.audiences,
+        audiences,
         redirect_uris: new.redirect_uris,
         access_token_ttl: new.access_token_ttl,
         created_at,
@@ -553,6 +573,7 @@ fn build(
         require_par: new.require_par,
         dpop_bound: new.dpop_bound,
         require_mfa: new.require_mfa,
+        admin: new.admin,
         provenance: new.provenance,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         resource_server_for: new.resource_server_for,
@@ -677,6 +698,37 @@ pub async fn replace_dynamic<S: RegistrationStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rule 11: an administrator's client uses client_credentials, gets
+    /// the admin API's audience, and a client that registered itself is
+    /// never one (rule 10).
+    #[test]
+    fn an_admin_client_uses_client_credentials_and_names_the_admin_audience() {
+        let mut admin = NewClient::new("ops", 600);
+        admin.admin = true;
+        admin.audiences = vec!["reports".into()];
+        let proof = check(&admin).unwrap();
+        let (registered, _) = build("ops".into(), admin.clone(), proof, None, 1).unwrap();
+        assert!(registered.client.admin);
+        assert_eq!(registered.client.audiences, ["reports", ADMIN_AUDIENCE]);
+        let mut twice = admin.clone();
+        twice.audiences = vec![ADMIN_AUDIENCE.into()];
+        let proof = check(&twice).unwrap();
+        let (registered, _) = build("ops".into(), twice, proof, None, 1).unwrap();
+        assert_eq!(registered.client.audiences, [ADMIN_AUDIENCE]);
+
+        let mut no_grant = admin.clone();
+        no_grant.grant_types = vec![GrantType::AuthorizationCode];
+        no_grant.redirect_uris = vec!["https://ops.example/cb".into()];
+        assert!(matches!(
+            check(&no_grant),
+            Err(RegistrationError::AdminWithoutClientCredentials)
+        ));
+        let mut dynamic = admin;
+        dynamic.audiences = vec![];
+        dynamic.provenance = Provenance::Dynamic;
+        assert!(matches!(check(&dynamic), Err(RegistrationError::Unvetted(_))));
+    }
 
     /// Issue 17, item 10: plain http only to loopback (RFC 8252 §7.3, RFC
     /// 9700 §2.1), private-use schemes for native apps (RFC 8252 §7.1).

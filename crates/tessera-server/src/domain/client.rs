@@ -163,6 +163,17 @@ impl Provenance {
     }
 }
 
+/// The audience of the admin API (`/admin/v1`): its tokens name it in
+/// `aud` ([RFC 9068 §3]: the resource server checks it is one of them).
+///
+/// [RFC 9068 §3]: https://www.rfc-editor.org/rfc/rfc9068#section-3
+pub const ADMIN_AUDIENCE: &str = "tessera-admin";
+
+/// The role an administrator's token carries in `roles` ([RFC 9068 §7.2.1.1]).
+///
+/// [RFC 9068 §7.2.1.1]: https://www.rfc-editor.org/rfc/rfc9068#section-7.2.1.1
+pub const ADMIN_ROLE: &str = "admin";
+
 /// A registered client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
@@ -204,6 +215,10 @@ pub struct Client {
     /// client create --require-mfa`): two factors are an essential level
     /// of its every authorization request.
     pub require_mfa: bool,
+    /// An administrator's client (`tessera client create --admin`): its
+    /// client-credentials tokens carry `roles: ["admin"]` and may name
+    /// [`ADMIN_AUDIENCE`], so a script may call the admin API.
+    pub admin: bool,
     /// Who registered it.
     pub provenance: Provenance,
     /// Where RP-initiated logout may send the user back to.

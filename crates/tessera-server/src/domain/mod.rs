@@ -21,7 +21,9 @@ pub mod scope;
 pub mod user;
 
 pub use auth_method::AuthMethod;
-pub use client::{Client, ClientCredentials, ClientKeys, Provenance, SecretMethod};
+pub use client::{
+    Client, ClientCredentials, ClientKeys, Provenance, SecretMethod, ADMIN_AUDIENCE, ADMIN_ROLE,
+};
 pub use credential::{Credential, CredentialError, CredentialKind, CredentialType, PasswordHash};
 pub use factor::{Factor, FactorKind};
 pub use grant_type::GrantType;

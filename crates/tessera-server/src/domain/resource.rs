@@ -308,6 +308,7 @@ mod tests {
             provenance: Provenance::Operator,
             dpop_bound: false,
             require_mfa: false,
+            admin: false,
             post_logout_redirect_uris: vec![],
             resource_server_for: vec![],
         }

@@ -2,6 +2,7 @@
 //! [`router`] builds the whole app, so tests can drive it.
 
 mod account;
+mod admin;
 mod api;
 mod assets;
 mod authorize;
@@ -339,6 +340,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/refresh", post(api::refresh))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
+        .merge(admin::router())
         .route("/static/{name}", get(assets::get))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

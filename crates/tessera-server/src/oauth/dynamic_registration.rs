@@ -338,6 +338,7 @@ fn refusal(e: RegistrationError) -> Refusal {
         | R::Audience(_)
         | R::AccessTokenTtl(_)
         | R::FirstPartyWithoutUserGrant
+        | R::AdminWithoutClientCredentials
         | R::RefreshCookieWithoutPassword
         | R::Origin(_)
         | R::Id(_)

@@ -205,6 +205,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
         require_par: row.try_get::<i64, _>("require_par").map_err(get)? != 0,
         dpop_bound: row.try_get::<i64, _>("dpop_bound").map_err(get)? != 0,
         require_mfa: row.try_get::<i64, _>("require_mfa").map_err(get)? != 0,
+        admin: row.try_get::<i64, _>("admin").map_err(get)? != 0,
         provenance: provenance(&id, &row.try_get::<String, _>("provenance").map_err(get)?)?,
         post_logout_redirect_uris: split(
             &row.try_get::<String, _>("post_logout_redirect_uris")
@@ -218,7 +219,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
 /// The columns, as a literal so every query stays a static string.
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound, require_mfa"
+        "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound, require_mfa, admin"
     };
 }
 
@@ -234,7 +235,7 @@ pub(super) async fn insert(
     sqlx::query(concat!(
         "INSERT INTO clients (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -256,6 +257,7 @@ pub(super) async fn insert(
     .bind(c.provenance.as_str())
     .bind(i64::from(c.dpop_bound))
     .bind(i64::from(c.require_mfa))
+    .bind(i64::from(c.admin))
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, &format!("client {}", c.id)))?;

@@ -298,6 +298,11 @@ macro_rules! migrations {
                 "step_up",
                 include_str!(concat!("../../migrations/", $dir, "/0032_step_up.sql")),
             ),
+            (
+                34,
+                "admin_clients",
+                include_str!(concat!("../../migrations/", $dir, "/0034_admin_clients.sql")),
+            ),
         ]
     };
 }

@@ -81,7 +81,9 @@ pub fn handle(
         (Some(_), None) => return Err(OAuthError::AudienceNotAllowed),
         (None, None) => access_token::audience(&client.audiences, ctx.issuer),
     };
-    // 7.
+    // 7. An administrator's client carries the admin role (RFC 9068
+    // §7.2.1.1 `roles`), so the admin API may be called with its tokens.
+    let admin_role = [crate::domain::ADMIN_ROLE.to_owned()];
     let claims = AccessClaims {
         iss: ctx.issuer,
         sub: &client.id,
@@ -92,7 +94,7 @@ pub fn handle(
         client_id: &client.id,
         scope: scope.as_str(),
         preferred_username: None,
-        roles: None,
+        roles: client.admin.then_some(&admin_role[..]),
         email: None,
         email_verified: None,
         name: None,
