@@ -299,9 +299,9 @@ macro_rules! migrations {
                 include_str!(concat!("../../migrations/", $dir, "/0032_step_up.sql")),
             ),
             (
-                34,
+                33,
                 "admin_clients",
-                include_str!(concat!("../../migrations/", $dir, "/0034_admin_clients.sql")),
+                include_str!(concat!("../../migrations/", $dir, "/0033_admin_clients.sql")),
             ),
         ]
     };
