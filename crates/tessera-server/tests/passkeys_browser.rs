@@ -125,7 +125,7 @@ async fn passkeys_in_chromium() {
         "totp-enrollment",
         "recovery-codes",
         "add-passkey",
-        "account-page",
+        "account-passkeys",
         "second-factor-page",
     ] {
         let png = std::fs::read(artifacts.join(format!("{name}.png"))).unwrap();

@@ -137,7 +137,7 @@ try {
   await page.click('#create-passkey');
   await page.waitForSelector('text=Your passkey was added');
   out.passkey_listed = (await page.content()).includes('<strong>Test laptop</strong>');
-  await shot('account-page');
+  await shot('account-passkeys');
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   out.resident_credentials = credentials.filter((c) => c.isResidentCredential).length;
 
