@@ -1,8 +1,8 @@
 //! The admin API's rules (issue 20, item 3): who may administer, the
 //! optimistic concurrency of its writes, its paging, and its errors. The
-//! resources are in [`clients`] and [`users`]; each calls the module that
-//! owns what it changes (`clients::registration`, `identity::users`), as
-//! the CLI does. `http/admin.rs` is its thin shell under `/admin/v1`.
+//! resources are in [`clients`], [`users`] and [`keys`]; each calls the
+//! module that owns what it changes (`clients::registration`,
+//! `identity::users`, `crate::keys`), as the CLI does. `http/admin.rs` is its thin shell under `/admin/v1`.
 //!
 //! Who may call ([`authorize`]), in order:
 //!
@@ -38,6 +38,7 @@
 //! [RFC 6585 §3]: https://www.rfc-editor.org/rfc/rfc6585#section-3
 
 pub mod clients;
+pub mod keys;
 pub mod users;
 
 use base64::Engine as _;

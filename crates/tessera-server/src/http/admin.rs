@@ -22,8 +22,9 @@ use super::bearer::{self, Challenge};
 use super::response::Json;
 use super::{content_type_is, AppState};
 use crate::admin::clients::{ClientView, CreateClient, CreatedClient};
+use crate::admin::keys::{KeyView, RevokedKey, RotateKey};
 use crate::admin::users::{ConsentView, CreateUser, PatchUser, SessionView, UserView};
-use crate::admin::{self, clients, users, Admin, AdminError, ErrorBody, Page, PageRequest};
+use crate::admin::{self, clients, keys, users, Admin, AdminError, ErrorBody, Page, PageRequest};
 
 /// The document's frame: title, version, the bearer scheme every path but
 /// `openapi.json` asks for, and the tags.
@@ -32,7 +33,7 @@ use crate::admin::{self, clients, users, Admin, AdminError, ErrorBody, Page, Pag
     info(
         title = "Tessera admin API",
         version = "1",
-        description = "Administer Tessera's clients, users, sessions and consents. Authorised by Tessera's own access tokens for the audience tessera-admin carrying roles [\"admin\"]: a client made with `tessera client create --admin`, or a user with the admin role. Writes to a resource that has a GET of its own need If-Match with its ETag.",
+        description = "Administer Tessera's clients, users, sessions, consents and signing keys. Authorised by Tessera's own access tokens for the audience tessera-admin carrying roles [\"admin\"]: a client made with `tessera client create --admin`, or a user with the admin role. Writes to a resource that has a GET of its own need If-Match with its ETag.",
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerScheme),
@@ -40,6 +41,7 @@ use crate::admin::{self, clients, users, Admin, AdminError, ErrorBody, Page, Pag
     tags(
         (name = "clients", description = "OAuth clients"),
         (name = "users", description = "Users, their sessions and consents"),
+        (name = "keys", description = "The server's signing keys"),
         (name = "meta", description = "This document")
     )
 )]
@@ -76,6 +78,9 @@ fn routes_and_document() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenA
         .routes(routes!(end_session))
         .routes(routes!(list_consents))
         .routes(routes!(revoke_consent))
+        .routes(routes!(list_keys))
+        .routes(routes!(rotate_key))
+        .routes(routes!(revoke_key))
         .split_for_parts()
 }
 
@@ -404,6 +409,56 @@ pub(super) async fn revoke_consent(
     as_admin!(state, headers, |admin| async {
         users::revoke_consent(&state.store, &admin, &id, &client_id, now()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/v1/keys`: the signing keys, revoked ones included, by
+/// their public parts only.
+#[utoipa::path(get, path = "/admin/v1/keys", tag = "keys", params(PageRequest), responses((status = 200, description = "A page of the signing keys, by kid", body = Page<KeyView>), (status = 400, description = "A malformed request, or one that breaks a rule", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody)))]
+pub(super) async fn list_keys(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<PageRequest>, QueryRejection>,
+) -> Response {
+    as_admin!(state, headers, |_admin| async {
+        let page = keys::list(&state.store, &page_request(query)?, now()).await?;
+        Ok(Json::no_store(StatusCode::OK, &page).into_response())
+    }
+    .await)
+}
+
+/// `POST /admin/v1/keys/rotate`: 201 with the new key, published now and
+/// signing from its `activates_at`. An empty body rotates the key of the
+/// configured `token_alg`.
+#[utoipa::path(post, path = "/admin/v1/keys/rotate", tag = "keys", request_body(content = RotateKey, description = "The algorithm; an empty body or none means the configured token_alg"), responses((status = 201, description = "The new key, published now, signing from activates_at", body = KeyView), (status = 400, description = "A malformed request, or one that breaks a rule", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody)))]
+pub(super) async fn rotate_key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    as_admin!(state, headers, |admin| async {
+        let empty = body.as_ref().is_ok_and(|b| b.is_empty());
+        let request: RotateKey = if empty { RotateKey::default() } else { json_body(&headers, &body)? };
+        let default_alg = state.keys().access_tokens.key().algorithm();
+        let key = keys::rotate(&state.store, &state.master, &admin, request, default_alg, now()).await?;
+        Ok(Json::no_store(StatusCode::CREATED, &key).into_response())
+    }
+    .await)
+}
+
+/// `POST /admin/v1/keys/{kid}/revoke`: for a key that leaked. It leaves
+/// the JWKS and stops signing, and introspection refuses what it signed,
+/// at once; if it was signing, a new key signs in its place at once.
+#[utoipa::path(post, path = "/admin/v1/keys/{kid}/revoke", tag = "keys", params(("kid" = String, Path, description = "The key")), responses((status = 200, description = "Revoked; the key that signs in its place, if it was signing", body = RevokedKey), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "The key was revoked already", body = ErrorBody)))]
+pub(super) async fn revoke_key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(kid): Path<String>,
+) -> Response {
+    as_admin!(state, headers, |admin| async {
+        let done = keys::revoke(&state.store, &state.master, &admin, &kid, now()).await?;
+        Ok(Json::no_store(StatusCode::OK, &done).into_response())
     }
     .await)
 }
