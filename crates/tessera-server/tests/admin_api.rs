@@ -3,7 +3,8 @@
 //! token or with one for another audience, 403 without the admin role),
 //! clients and users created, read with an `ETag`, changed and deleted
 //! with `If-Match` (428 without, 412 stale), cursor paging, a user's
-//! sessions ended, and the OpenAPI document served without a token,
+//! sessions ended, signing keys listed (public parts only), rotated and
+//! revoked, and the OpenAPI document served without a token,
 //! equal to the checked-in one and valid OpenAPI 3.1.
 
 #![allow(
@@ -270,6 +271,9 @@ async fn the_openapi_document_is_the_checked_in_one() {
         "/admin/v1/users/{user_id}",
         "/admin/v1/users/{user_id}/sessions",
         "/admin/v1/users/{user_id}/consents",
+        "/admin/v1/keys",
+        "/admin/v1/keys/rotate",
+        "/admin/v1/keys/{kid}/revoke",
         "/admin/v1/openapi.json",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
@@ -632,6 +636,174 @@ async fn a_deleted_admin_clients_token_dies_with_it(database: &str) {
     server.stop().await;
 }
 
+/// The `kid` in a JWT's header.
+fn kid(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap();
+    let header: Value = serde_json::from_slice(&bytes).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// The kids the server publishes.
+async fn published(addr: SocketAddr) -> Vec<String> {
+    let jwks = request(addr, "GET", "/jwks", &[], b"").await.json();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// RFC 7662 introspection of `token` by the client `svc`.
+async fn introspect(addr: SocketAddr, token: &str) -> Value {
+    let r = request(
+        addr,
+        "POST",
+        "/introspect",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", &basic("svc", "pw")),
+        ],
+        format!("token={token}").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", text(&r.body));
+    r.json()
+}
+
+/// The admin API's `/admin/v1/keys`, as `tessera keys list | rotate |
+/// revoke`: the list shows public parts only; a rotated key is published;
+/// a revoked key's tokens are refused at once (the admin's own included),
+/// and revoking it again is 409; a token without the admin role gets 403.
+async fn signing_keys_are_listed_rotated_and_revoked(database: &str) {
+    let server = start(database, "ES256").await;
+    let addr = server.addr;
+    let store = Store::open(database).await.unwrap();
+    let admin = admin_token(database, addr).await;
+    store
+        .create_client(&client(
+            "svc",
+            Some("pw"),
+            &["client_credentials"],
+            &[],
+            &["api", "tessera-admin"],
+        ))
+        .await
+        .unwrap();
+    let signing = kid(&admin);
+
+    // Not an administrator: 403 on every keys route, and nothing changes.
+    let no_role = service_token(addr, "svc", "pw", "&audience=tessera-admin").await;
+    let before = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
+    for (method, path) in [
+        ("GET", "/admin/v1/keys".to_owned()),
+        ("POST", "/admin/v1/keys/rotate".to_owned()),
+        ("POST", format!("/admin/v1/keys/{signing}/revoke")),
+    ] {
+        let r = call(addr, method, &path, Some(&no_role), &[], None).await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", text(&r.body));
+        assert_eq!(r.json()["error"], "insufficient_scope");
+        let r = call(addr, method, &path, None, &[], None).await;
+        assert_unauthenticated(&r, &path);
+    }
+
+    // The list: the ES256 key signing, the RS256 key of ID tokens, public
+    // parts only.
+    let r = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
+    assert_eq!(r.status, 200, "{}", text(&r.body));
+    assert_eq!(r.body, before.body, "a refused call changed nothing");
+    let listed = r.json();
+    let items = listed["items"].as_array().unwrap();
+    let es = items.iter().find(|k| k["kid"] == signing.as_str()).unwrap();
+    assert_eq!(es["alg"], "ES256");
+    assert_eq!(es["use"], "sig");
+    assert_eq!(es["state"], "active");
+    assert_eq!(es["published"], true);
+    assert_eq!(es["public_jwk"]["kid"], signing.as_str());
+    assert!(items.iter().any(|k| k["alg"] == "RS256" && k["state"] == "active"));
+    for k in items {
+        let jwk = k["public_jwk"].as_object().unwrap();
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] {
+            assert!(!jwk.contains_key(private), "{private} in {k}");
+        }
+    }
+    let body = text(&r.body);
+    assert!(!body.contains("sealed") && !body.contains("private"), "{body}");
+
+    // Rotation: 201, the new key is next and published (within a reload).
+    for bad in [json!({"alg": "HS256"}), json!({"alg": "none"}), json!({"bits": 4096})] {
+        let r = call(addr, "POST", "/admin/v1/keys/rotate", Some(&admin), &[], Some(bad.clone())).await;
+        assert_eq!(r.status, 400, "{bad}: {}", text(&r.body));
+        assert_eq!(r.json()["error"], "invalid_request");
+    }
+    let r = call(addr, "POST", "/admin/v1/keys/rotate", Some(&admin), &[], None).await;
+    assert_eq!(r.status, 201, "{}", text(&r.body));
+    let next = r.json();
+    assert_eq!(next["alg"], "ES256", "the configured token_alg");
+    assert_eq!(next["state"], "next");
+    assert!(next["public_jwk"].get("d").is_none());
+    let next_kid = next["kid"].as_str().unwrap().to_owned();
+    let mut seen = false;
+    for _ in 0..50 {
+        if published(addr).await.contains(&next_kid) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the rotated key {next_kid} is published");
+
+    // Revocation of the signing key: a token it signed is refused at
+    // once, the admin's own too; a new key signs in its place.
+    let t = service_token(addr, "svc", "pw", "&audience=api").await;
+    assert_eq!(kid(&t), signing);
+    assert_eq!(introspect(addr, &t).await["active"], true);
+    let path = format!("/admin/v1/keys/{signing}/revoke");
+    let r = call(addr, "POST", &path, Some(&admin), &[], None).await;
+    assert_eq!(r.status, 200, "{}", text(&r.body));
+    let done = r.json();
+    assert_eq!(done["revoked"]["kid"], signing.as_str());
+    assert_eq!(done["revoked"]["state"], "revoked");
+    let replacement = done["replacement"]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(replacement, signing);
+    assert_eq!(done["rotation_cancelled"], false);
+    assert_eq!(introspect(addr, &t).await, json!({"active": false}));
+    let r = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
+    assert_unauthenticated(&r, "the admin's token, signed by the revoked key");
+
+    // A new admin token, once the server signs with the replacement.
+    let mut admin = admin_token(database, addr).await;
+    for _ in 0..50 {
+        if kid(&admin) != signing {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        admin = admin_token(database, addr).await;
+    }
+    assert_eq!(kid(&admin), replacement);
+    // Revoked already: 409, and nothing changes; unknown: 404.
+    let before = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
+    let r = call(addr, "POST", &path, Some(&admin), &[], None).await;
+    assert_eq!(r.status, 409, "{}", text(&r.body));
+    assert_eq!(r.json()["error"], "conflict");
+    let r = call(addr, "POST", "/admin/v1/keys/no-such-kid/revoke", Some(&admin), &[], None).await;
+    assert_eq!(r.status, 404, "{}", text(&r.body));
+    let after = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
+    assert_eq!(after.body, before.body);
+    let listed = after.json();
+    let gone = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == signing.as_str())
+        .unwrap();
+    assert_eq!(gone["state"], "revoked");
+    assert_eq!(gone["published"], false);
+    assert!(!published(addr).await.contains(&signing));
+    server.stop().await;
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -654,3 +826,4 @@ on_both!(who_may_call);
 on_both!(clients_are_created_read_and_deleted);
 on_both!(users_are_created_disabled_paged_and_their_sessions_ended);
 on_both!(a_deleted_admin_clients_token_dies_with_it);
+on_both!(signing_keys_are_listed_rotated_and_revoked);
