@@ -721,7 +721,9 @@ async fn signing_keys_are_listed_rotated_and_revoked(database: &str) {
     assert_eq!(es["state"], "active");
     assert_eq!(es["published"], true);
     assert_eq!(es["public_jwk"]["kid"], signing.as_str());
-    assert!(items.iter().any(|k| k["alg"] == "RS256" && k["state"] == "active"));
+    assert!(items
+        .iter()
+        .any(|k| k["alg"] == "RS256" && k["state"] == "active"));
     for k in items {
         let jwk = k["public_jwk"].as_object().unwrap();
         for private in ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] {
@@ -732,8 +734,20 @@ async fn signing_keys_are_listed_rotated_and_revoked(database: &str) {
     assert!(!body.contains("sealed") && !body.contains("private"), "{body}");
 
     // Rotation: 201, the new key is next and published (within a reload).
-    for bad in [json!({"alg": "HS256"}), json!({"alg": "none"}), json!({"bits": 4096})] {
-        let r = call(addr, "POST", "/admin/v1/keys/rotate", Some(&admin), &[], Some(bad.clone())).await;
+    for bad in [
+        json!({"alg": "HS256"}),
+        json!({"alg": "none"}),
+        json!({"bits": 4096}),
+    ] {
+        let r = call(
+            addr,
+            "POST",
+            "/admin/v1/keys/rotate",
+            Some(&admin),
+            &[],
+            Some(bad.clone()),
+        )
+        .await;
         assert_eq!(r.status, 400, "{bad}: {}", text(&r.body));
         assert_eq!(r.json()["error"], "invalid_request");
     }
@@ -787,7 +801,15 @@ async fn signing_keys_are_listed_rotated_and_revoked(database: &str) {
     let r = call(addr, "POST", &path, Some(&admin), &[], None).await;
     assert_eq!(r.status, 409, "{}", text(&r.body));
     assert_eq!(r.json()["error"], "conflict");
-    let r = call(addr, "POST", "/admin/v1/keys/no-such-kid/revoke", Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "POST",
+        "/admin/v1/keys/no-such-kid/revoke",
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 404, "{}", text(&r.body));
     let after = call(addr, "GET", "/admin/v1/keys", Some(&admin), &[], None).await;
     assert_eq!(after.body, before.body);

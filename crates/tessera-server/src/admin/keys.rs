@@ -46,8 +46,9 @@ pub struct KeyView {
     pub retired_at: Option<i64>,
     /// When it was revoked.
     pub revoked_at: Option<i64>,
-    /// Its public JWK (RFC 7517), as the JWKS publishes it.
-    #[schema(value_type = Object)]
+    /// Its public JWK (RFC 7517), as the JWKS publishes it; null for a
+    /// stored JWK that is not JSON (such a key stops the key ring loading).
+    #[schema(value_type = Option<Object>)]
     pub public_jwk: serde_json::Value,
 }
 
@@ -61,7 +62,8 @@ pub fn view(k: &StoredKey, revoked_at: Option<i64>, now: i64) -> KeyView {
         (None, _) => (KeyState::Active, true),
     };
     // A stored public JWK that is not JSON stops the key ring loading
-    // (`keys::load`); here it shows as null rather than failing the list.
+    // (`keys::load`); here it shows as null rather than failing the list,
+    // so the operator can find and revoke it.
     let public_jwk = serde_json::from_str(&k.public_jwk).unwrap_or(serde_json::Value::Null);
     KeyView {
         kid: k.kid.clone(),
@@ -88,7 +90,8 @@ fn refusal(e: KeyRingError) -> AdminError {
 
 /// The signing keys, revoked ones included, a page at a time, by `kid`.
 pub async fn list(store: &Store, request: &PageRequest, now: i64) -> Result<Page<KeyView>, AdminError> {
-    let mut keys: Vec<(StoredKey, Option<i64>)> = store.keys().await?.into_iter().map(|k| (k, None)).collect();
+    let mut keys: Vec<(StoredKey, Option<i64>)> =
+        store.keys().await?.into_iter().map(|k| (k, None)).collect();
     keys.extend(
         store
             .revoked_keys()
@@ -96,7 +99,12 @@ pub async fn list(store: &Store, request: &PageRequest, now: i64) -> Result<Page
             .into_iter()
             .map(|(k, at)| (k, Some(at))),
     );
-    page(keys, |(k, _)| k.kid.as_str(), request, |(k, at)| view(k, *at, now))
+    page(
+        keys,
+        |(k, _)| k.kid.as_str(),
+        request,
+        |(k, at)| view(k, *at, now),
+    )
 }
 
 /// `POST /admin/v1/keys/rotate`: what `tessera keys rotate` takes.

@@ -439,7 +439,11 @@ pub(super) async fn rotate_key(
 ) -> Response {
     as_admin!(state, headers, |admin| async {
         let empty = body.as_ref().is_ok_and(|b| b.is_empty());
-        let request: RotateKey = if empty { RotateKey::default() } else { json_body(&headers, &body)? };
+        let request: RotateKey = if empty {
+            RotateKey::default()
+        } else {
+            json_body(&headers, &body)?
+        };
         let default_alg = state.keys().access_tokens.key().algorithm();
         let key = keys::rotate(&state.store, &state.master, &admin, request, default_alg, now()).await?;
         Ok(Json::no_store(StatusCode::CREATED, &key).into_response())
