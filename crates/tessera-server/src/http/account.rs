@@ -407,15 +407,8 @@ pub(super) async fn remove_authenticator(State(state): State<Arc<AppState>>, sen
     };
     let now = UnixTime::now().as_secs();
     let id = sent.form.get("id").unwrap_or("");
-    match account_factors::remove_authenticator(&state.store, &session, id, now).await {
-        Ok(()) => see_other(&format!("/account?done={}", Done::AuthenticatorRemoved.name())),
-        Err(AccountError::LastRequiredFactor) => {
-            see_other(&format!("/account?done={}", Done::KeptLast.name()))
-        }
-        Err(AccountError::NoSuchFactor) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_factors::remove_authenticator(&state.store, &session, id, now).await;
+    changed(&state, binding, result.map(|()| Done::AuthenticatorRemoved))
 }
 
 /// `POST /account/recovery-codes`: a new set, shown once.
@@ -545,12 +538,8 @@ pub(super) async fn rename_passkey(State(state): State<Arc<AppState>>, sent: Bro
     let now = UnixTime::now().as_secs();
     let id = sent.form.get("id").unwrap_or("");
     let name = sent.form.get("name").unwrap_or("");
-    match account_passkeys::rename(&state.store, &session, id, name, now).await {
-        Ok(()) => see_other(&format!("/account?done={}", Done::PasskeyRenamed.name())),
-        Err(AccountError::NoSuchFactor) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_passkeys::rename(&state.store, &session, id, name, now).await;
+    changed(&state, binding, result.map(|()| Done::PasskeyRenamed))
 }
 
 /// `POST /account/passkey/remove`.
@@ -561,20 +550,33 @@ pub(super) async fn remove_passkey(State(state): State<Arc<AppState>>, sent: Bro
     };
     let now = UnixTime::now().as_secs();
     let id = sent.form.get("id").unwrap_or("");
-    match account_passkeys::remove(&state.store, &session, id, now).await {
-        Ok(()) => see_other(&format!("/account?done={}", Done::PasskeyRemoved.name())),
-        Err(AccountError::LastRequiredFactor) => {
-            see_other(&format!("/account?done={}", Done::KeptLast.name()))
-        }
-        Err(AccountError::NoSuchFactor) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_passkeys::remove(&state.store, &session, id, now).await;
+    changed(&state, binding, result.map(|()| Done::PasskeyRemoved))
 }
 
 /// A 303 to `/account` saying what happened.
 fn done(what: Done) -> Response {
     see_other(&format!("/account?done={}", what.name()))
+}
+
+/// The answer to a change made from `/account`: what happened, or the
+/// refusals every change shares (gone already, the last way in or the
+/// last required factor kept, a name refused, a sign-in too old).
+fn changed(state: &AppState, binding: &str, result: Result<Done, AccountError>) -> Response {
+    match result {
+        Ok(what) => done(what),
+        Err(AccountError::LastRequiredFactor) => done(Done::KeptLast),
+        Err(AccountError::LastWayIn) => done(Done::LastWayIn),
+        Err(AccountError::BadName) => done(Done::BadName),
+        Err(
+            AccountError::NoSuchFactor
+            | AccountError::NoSuchSession
+            | AccountError::NoSuchApp
+            | AccountError::NoSuchIdentity,
+        ) => see_other("/account"),
+        Err(AccountError::NotFresh) => sign_in_first(state, Some(binding), Then::Account, true),
+        Err(e) => failed(&e),
+    }
 }
 
 /// `GET /`: what this server is, and the way to the account page.
@@ -590,12 +592,8 @@ pub(super) async fn set_name(State(state): State<Arc<AppState>>, sent: BrowserFo
     };
     let now = UnixTime::now().as_secs();
     let name = sent.form.get("name").unwrap_or("");
-    match account_profile::set_name(&state.store, &session, name, now).await {
-        Ok(()) => done(Done::NameChanged),
-        Err(AccountError::BadName) => done(Done::BadName),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_profile::set_name(&state.store, &session, name, now).await;
+    changed(&state, binding, result.map(|()| Done::NameChanged))
 }
 
 /// The password page, with an error if the last try was refused.
@@ -664,12 +662,8 @@ pub(super) async fn end_session(State(state): State<Arc<AppState>>, sent: Browse
     };
     let now = UnixTime::now().as_secs();
     let sid = sent.form.get("sid").unwrap_or("");
-    match account_profile::end_session(&state.store, &session, sid, now).await {
-        Ok(()) => done(Done::SessionEnded),
-        Err(AccountError::NoSuchSession) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_profile::end_session(&state.store, &session, sid, now).await;
+    changed(&state, binding, result.map(|()| Done::SessionEnded))
 }
 
 /// `POST /account/sessions/end-others`: signs every other session out.
@@ -679,11 +673,8 @@ pub(super) async fn end_other_sessions(State(state): State<Arc<AppState>>, sent:
         Err(response) => return response,
     };
     let now = UnixTime::now().as_secs();
-    match account_profile::end_other_sessions(&state.store, &session, now).await {
-        Ok(_) => done(Done::OthersEnded),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_profile::end_other_sessions(&state.store, &session, now).await;
+    changed(&state, binding, result.map(|_| Done::OthersEnded))
 }
 
 /// `POST /account/apps/revoke`: withdraws the consent to one app.
@@ -694,12 +685,8 @@ pub(super) async fn revoke_app(State(state): State<Arc<AppState>>, sent: Browser
     };
     let now = UnixTime::now().as_secs();
     let client_id = sent.form.get("client_id").unwrap_or("");
-    match account_profile::revoke_app(&state.store, &session, client_id, now).await {
-        Ok(()) => done(Done::AppRevoked),
-        Err(AccountError::NoSuchApp) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_profile::revoke_app(&state.store, &session, client_id, now).await;
+    changed(&state, binding, result.map(|()| Done::AppRevoked))
 }
 
 /// `POST /account/identities/unlink`: removes a linked upstream sign-in.
@@ -710,11 +697,6 @@ pub(super) async fn unlink(State(state): State<Arc<AppState>>, sent: BrowserForm
     };
     let now = UnixTime::now().as_secs();
     let provider = sent.form.get("provider").unwrap_or("");
-    match account_profile::unlink(&state.store, &session, provider, now).await {
-        Ok(()) => done(Done::Unlinked),
-        Err(AccountError::LastWayIn) => done(Done::LastWayIn),
-        Err(AccountError::NoSuchIdentity) => see_other("/account"),
-        Err(AccountError::NotFresh) => sign_in_first(&state, Some(binding), Then::Account, true),
-        Err(e) => failed(&e),
-    }
+    let result = account_profile::unlink(&state.store, &session, provider, now).await;
+    changed(&state, binding, result.map(|()| Done::Unlinked))
 }
