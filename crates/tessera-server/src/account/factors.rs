@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 use super::sign_in::fresh;
 use super::AccountError;
 use crate::identity::factors::{self, Enrollment};
+use crate::identity::totp;
 use crate::keys::MasterKey;
 use crate::store::{FactorStore, PasskeyStore, Session, SessionStore, UserStore};
 
@@ -92,11 +93,6 @@ pub struct ToConfirm {
     pub uri: Zeroizing<String>,
 }
 
-/// The issuer's host, as the TOTP label and `issuer=` name it.
-fn issuer_host(issuer: &str) -> String {
-    crate::identity::totp::label_host(issuer)
-}
-
 /// Starts adding an authenticator app: a fresh secret, unconfirmed
 /// (replacing an earlier unconfirmed one).
 pub async fn begin_authenticator<S: FactorStore + UserStore>(
@@ -112,7 +108,7 @@ pub async fn begin_authenticator<S: FactorStore + UserStore>(
         .await?
         .ok_or(AccountError::NotThisBrowser)?;
     let enrollment = factors::enroll_totp(store, master, &user.id, now).await?;
-    let uri = enrollment.uri(&issuer_host(issuer), &user.username);
+    let uri = enrollment.uri(&totp::label_host(issuer), &user.username);
     Ok(ToConfirm { enrollment, uri })
 }
 
@@ -130,7 +126,7 @@ pub async fn pending_authenticator<S: FactorStore + UserStore>(
     let enrollment = factors::pending_totp(store, master, &user.id)
         .await?
         .ok_or(AccountError::NoSuchFactor)?;
-    let uri = enrollment.uri(&issuer_host(issuer), &user.username);
+    let uri = enrollment.uri(&totp::label_host(issuer), &user.username);
     Ok(ToConfirm { enrollment, uri })
 }
 
@@ -212,15 +208,4 @@ pub async fn new_recovery_codes<S: FactorStore + PasskeyStore + SessionStore>(
     let codes = factors::new_recovery_codes(store, master, &session.user_id, now).await?;
     changed(store, session, "recovery codes replaced").await?;
     Ok(codes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_label_names_the_issuer_host() {
-        assert_eq!(issuer_host("https://id.example/tenant"), "id.example");
-        assert_eq!(issuer_host("http://localhost:8080"), "localhost");
-    }
 }

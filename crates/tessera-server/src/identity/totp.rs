@@ -193,6 +193,12 @@ pub fn label_host(issuer: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_label_names_the_issuer_host() {
+        assert_eq!(label_host("https://id.example/tenant"), "id.example");
+        assert_eq!(label_host("http://localhost:8080"), "localhost");
+    }
+
     /// RFC 6238 Appendix B, the SHA-1 rows: the seed is the ASCII
     /// "12345678901234567890" (20 bytes), `X = 30`, `T0 = 0`, 8 digits.
     const RFC6238_SHA1: [(i64, u64, &str); 6] = [
