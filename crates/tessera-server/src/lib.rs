@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod clients;
 pub mod config;
+pub mod console;
 pub mod domain;
 #[cfg(test)]
 mod fixtures;
@@ -25,6 +26,7 @@ pub mod identity;
 pub mod keys;
 pub mod listener;
 pub mod oauth;
+pub mod own_client;
 pub mod password;
 pub mod random;
 pub mod server;
