@@ -30,11 +30,21 @@ async fn the_admin_console_in_chromium() {
     let server = support::start(&database, "ES256").await;
     let store = Store::open(&database).await.unwrap();
     store
-        .create_user(&support::user("u-ada", "ada", "a long browser password", &["admin"]))
+        .create_user(&support::user(
+            "u-ada",
+            "ada",
+            "a long browser password",
+            &["admin"],
+        ))
         .await
         .unwrap();
     store
-        .create_user(&support::user("u-bob", "bob", "bob's own long password", &["user"]))
+        .create_user(&support::user(
+            "u-bob",
+            "bob",
+            "bob's own long password",
+            &["user"],
+        ))
         .await
         .unwrap();
     let master = support::master_key_of(&database);

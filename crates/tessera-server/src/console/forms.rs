@@ -105,6 +105,57 @@ pub fn edit_user(form: &impl Fields) -> PatchUser {
     }
 }
 
+/// A time typed as `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (a `T` for the
+/// space too), in UTC: seconds since the epoch (H. Hinnant's
+/// `days_from_civil`), or none when it is not such a time.
+pub fn moment(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, time) = match text.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t.trim())),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    let (year, month, day) = (number(y, 4)?, number(m, 2)?, number(d, 2)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    let seconds = match time {
+        None => 0,
+        Some(t) => {
+            let (h, min) = t.split_once(':')?;
+            let (h, min) = (number(h, 2)?, number(min, 2)?);
+            if h > 23 || min > 59 {
+                return None;
+            }
+            h * 3600 + min * 60
+        }
+    };
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +206,29 @@ mod tests {
         assert_eq!(p.roles, Some(vec![]));
         assert_eq!(p.require_mfa, Some(false));
         assert_eq!(p.disabled, None);
+    }
+
+    #[test]
+    fn moments_are_read_as_utc() {
+        assert_eq!(moment("1970-01-01"), Some(0));
+        assert_eq!(moment("2000-02-29"), Some(951_782_400));
+        assert_eq!(moment(" 2026-12-07 19:04 "), Some(1_796_670_240));
+        assert_eq!(moment("2026-12-07T19:04"), Some(1_796_670_240));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-1-01",
+            "2026-12-07 24:00",
+            "2026-12-07 19",
+            "yesterday",
+            "2026-12-07-01",
+        ] {
+            assert_eq!(moment(bad), None, "{bad}");
+        }
+        for t in [0, 951_782_400, 1_796_670_240, 4_102_444_800] {
+            let shown = crate::ui::admin::moment(t);
+            assert_eq!(moment(shown.trim_end_matches(" UTC")), Some(t), "{shown}");
+        }
     }
 }
