@@ -53,6 +53,7 @@
 //! [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
 //! [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use zeroize::Zeroizing;
 
 use super::authentication::hash_secret;
@@ -653,7 +654,10 @@ pub async fn register_dynamic<S: RegistrationStore>(
         Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(registered.client.id)),
         Err(e) => return Err(RegistrationError::Store(e)),
     }
-    tracing::info!(target: "audit", client_id = %registered.client.id, "client registered itself");
+    let event = Event::new(AuditKind::ClientCreated, now, Actor::Client, "client registered itself")
+        .client(&registered.client.id)
+        .with("provenance", "dynamic");
+    audit::record(store, event).await;
     Ok(SelfRegistered {
         registered,
         registration_access_token: token,
