@@ -357,4 +357,24 @@ mod tests {
         );
         assert_eq!(e.detail, r#"{"why":"wrong password"}"#);
     }
+
+    /// `audit_retention`: the prune job deletes the events older than the
+    /// cut, in batches, and keeps the rest.
+    #[tokio::test]
+    async fn pruning_forgets_events_past_the_retention() {
+        let store = crate::fixtures::store().await;
+        for at in [10, 20, 30, 40, 50] {
+            record(&store, Event::new(AuditKind::SignIn, at, Actor::User, "login").user("u")).await;
+        }
+        let pruned = crate::store::prune_audit(&store, 35, 2).await.unwrap();
+        assert_eq!(pruned, 3);
+        let left: Vec<i64> = store
+            .events(&crate::store::EventFilter::default(), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(left, [50, 40]);
+    }
 }
