@@ -342,7 +342,8 @@ async fn the_admin_api_answers_as_its_document_says() {
     let database = support::sqlite_url();
     let server = start(&database, "ES256").await;
     let admin = admin_token(&database, server.addr).await;
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/admin_openapi_client.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/admin_openapi_client.py");
     let base = format!("http://{}", server.addr);
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
@@ -911,7 +912,15 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
     let rename = json!({"name": "invoices"});
     let r = call(addr, "PATCH", &path, Some(&admin), &[], Some(rename.clone())).await;
     assert_eq!(r.status, 428, "{}", text(&r.body));
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", "\"stale\"")], Some(rename.clone())).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", "\"stale\"")],
+        Some(rename.clone()),
+    )
+    .await;
     assert_eq!(r.status, 412, "{}", text(&r.body));
     assert_eq!(r.json()["error"], "precondition_failed");
     let r = call(
@@ -936,7 +945,10 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
     assert_eq!(r.status, 400, "{}", text(&r.body));
     assert_eq!(r.json()["error"], "invalid_request");
     assert!(
-        r.json()["error_description"].as_str().unwrap().contains("redirect"),
+        r.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("redirect"),
         "the reason: {}",
         text(&r.body)
     );
@@ -950,18 +962,56 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
     )
     .await;
     assert_eq!(r.status, 400, "{}", text(&r.body));
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(json!({"public": true}))).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(json!({"public": true})),
+    )
+    .await;
     assert_eq!(r.status, 400, "unknown field: {}", text(&r.body));
     store
-        .create_client(&client("reporter", Some("pw"), &["client_credentials"], &[], &["tessera-admin"]))
+        .create_client(&client(
+            "reporter",
+            Some("pw"),
+            &["client_credentials"],
+            &[],
+            &["tessera-admin"],
+        ))
         .await
         .unwrap();
     let no_role = service_token(addr, "reporter", "pw", "&audience=tessera-admin").await;
-    let r = call(addr, "PATCH", &path, Some(&no_role), &[("If-Match", &etag)], Some(rename.clone())).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&no_role),
+        &[("If-Match", &etag)],
+        Some(rename.clone()),
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", text(&r.body));
-    let r = call(addr, "POST", &format!("{path}/secret"), Some(&no_role), &[("If-Match", &etag)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/secret"),
+        Some(&no_role),
+        &[("If-Match", &etag)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", text(&r.body));
-    let r = call(addr, "POST", &format!("{path}/secret"), None, &[("If-Match", &etag)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/secret"),
+        None,
+        &[("If-Match", &etag)],
+        None,
+    )
+    .await;
     assert_unauthenticated(&r, "rotation without a token");
     assert_eq!(etag_of(addr, &admin, &path).await, etag, "nothing changed");
 
@@ -991,7 +1041,15 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
     let secret_path = format!("{path}/secret");
     let r = call(addr, "POST", &secret_path, Some(&admin), &[], None).await;
     assert_eq!(r.status, 428, "{}", text(&r.body));
-    let r = call(addr, "POST", &secret_path, Some(&admin), &[("If-Match", &etag)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &secret_path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 412, "the ETag before the change: {}", text(&r.body));
     let r = call(
         addr,
@@ -1003,7 +1061,15 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
     )
     .await;
     assert_eq!(r.status, 404, "{}", text(&r.body));
-    let r = call(addr, "POST", &secret_path, Some(&admin), &[("If-Match", &etag2)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &secret_path,
+        Some(&admin),
+        &[("If-Match", &etag2)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let new_secret = r.json()["client_secret"].as_str().unwrap().to_owned();
@@ -1028,16 +1094,29 @@ async fn clients_are_patched_and_their_secret_rotated(database: &str) {
         "/admin/v1/clients",
         Some(&admin),
         &[],
-        Some(json!({"name": "spa", "public": true, "grant_types": ["authorization_code"],
-                    "redirect_uris": ["https://spa.example/cb"]})),
+        Some(
+            json!({"name": "spa", "public": true, "grant_types": ["authorization_code"],
+                    "redirect_uris": ["https://spa.example/cb"]}),
+        ),
     )
     .await;
     assert_eq!(r.status, 201, "{}", text(&r.body));
     let spa = format!("/admin/v1/clients/{}", r.json()["client_id"].as_str().unwrap());
     let spa_etag = etag_of(addr, &admin, &spa).await;
-    let r = call(addr, "POST", &format!("{spa}/secret"), Some(&admin), &[("If-Match", &spa_etag)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{spa}/secret"),
+        Some(&admin),
+        &[("If-Match", &spa_etag)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", text(&r.body));
-    assert!(r.json()["error_description"].as_str().unwrap().contains("no secret"));
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("no secret"));
     server.stop().await;
 }
 
@@ -1050,7 +1129,13 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     let store = Store::open(database).await.unwrap();
     let admin = admin_token(database, addr).await;
     store
-        .create_client(&client("app", Some("pw"), &["password", "refresh_token"], &["profile"], &["api"]))
+        .create_client(&client(
+            "app",
+            Some("pw"),
+            &["password", "refresh_token"],
+            &["profile"],
+            &["api"],
+        ))
         .await
         .unwrap();
     let r = call(
@@ -1091,8 +1176,16 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     // an unknown field.
     for (path, body, status) in [
         (password_path.clone(), json!({"password": "short"}), 400),
-        (password_path.clone(), json!({"password": PASSWORD, "ends_sessions": false}), 400),
-        ("/admin/v1/users/nobody/password".to_owned(), json!({"password": "another long passphrase 7"}), 404),
+        (
+            password_path.clone(),
+            json!({"password": PASSWORD, "ends_sessions": false}),
+            400,
+        ),
+        (
+            "/admin/v1/users/nobody/password".to_owned(),
+            json!({"password": "another long passphrase 7"}),
+            404,
+        ),
     ] {
         let r = call(addr, "POST", &path, Some(&admin), &[], Some(body)).await;
         assert_eq!(r.status, status, "{path}: {}", text(&r.body));
@@ -1102,10 +1195,22 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     assert_eq!(r.status, 400, "{}", text(&r.body));
     let sessions = format!("/admin/v1/users/{id}/sessions");
     let r = call(addr, "GET", &sessions, Some(&admin), &[], None).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1, "refusals ended nothing");
+    assert_eq!(
+        r.json()["items"].as_array().unwrap().len(),
+        1,
+        "refusals ended nothing"
+    );
 
     let new_password = "a brand new passphrase 99";
-    let r = call(addr, "POST", &password_path, Some(&admin), &[], Some(json!({"password": new_password}))).await;
+    let r = call(
+        addr,
+        "POST",
+        &password_path,
+        Some(&admin),
+        &[],
+        Some(json!({"password": new_password})),
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", text(&r.body));
     // Her session and refresh family ended; the old password is refused,
     // the new one works.
@@ -1121,14 +1226,27 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     assert_eq!(r.json()["error"], "invalid_grant");
     let r = token(addr, &grant(PASSWORD), &[("Authorization", &basic("app", "pw"))]).await;
     assert_eq!(r.status, 400, "the old password: {}", text(&r.body));
-    let r = token(addr, &grant(new_password), &[("Authorization", &basic("app", "pw"))]).await;
+    let r = token(
+        addr,
+        &grant(new_password),
+        &[("Authorization", &basic("app", "pw"))],
+    )
+    .await;
     assert_eq!(r.status, 200, "the new password: {}", text(&r.body));
 
     // Email: an admin-set address is not verified by default; verified
     // when said; a malformed one is 400; another account's is 409.
     let path = format!("/admin/v1/users/{id}");
     let etag = etag_of(addr, &admin, &path).await;
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(json!({"email": "not an address"}))).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(json!({"email": "not an address"})),
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", text(&r.body));
     let r = call(
         addr,
@@ -1144,7 +1262,15 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     assert_eq!(r.json()["email_verified"], false);
     assert_eq!(r.json()["name"], "Dora M.");
     let etag = r.header("etag").unwrap().to_owned();
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(json!({"email_verified": true}))).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(json!({"email_verified": true})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     assert_eq!(r.json()["email_verified"], true);
     let r = call(
@@ -1158,7 +1284,15 @@ async fn an_admin_sets_a_users_password_and_email(database: &str) {
     .await;
     assert_eq!(r.status, 201);
     let etag = etag_of(addr, &admin, &path).await;
-    let r = call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(json!({"email": "EVE@example.com"}))).await;
+    let r = call(
+        addr,
+        "PATCH",
+        &path,
+        Some(&admin),
+        &[("If-Match", &etag)],
+        Some(json!({"email": "EVE@example.com"})),
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", text(&r.body));
     server.stop().await;
 }
@@ -1201,25 +1335,63 @@ async fn the_audit_log_is_stored_and_filtered(database: &str) {
     let wrong = "grant_type=password&username=fay&password=wrong+guess+of+a+password";
     let r = token(addr, wrong, &[("Authorization", &basic("app", "pw"))]).await;
     assert_eq!(r.status, 400);
-    let right = format!("grant_type=password&username=fay&password={}", PASSWORD.replace(' ', "+"));
+    let right = format!(
+        "grant_type=password&username=fay&password={}",
+        PASSWORD.replace(' ', "+")
+    );
     let r = token(addr, &right, &[("Authorization", &basic("app", "pw"))]).await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     // An admin sets her password, makes a client and rotates its secret.
     let reset = "the administrator's passphrase 5";
-    let r = call(addr, "POST", &format!("/admin/v1/users/{fay}/password"), Some(&admin), &[], Some(json!({"password": reset}))).await;
+    let r = call(
+        addr,
+        "POST",
+        &format!("/admin/v1/users/{fay}/password"),
+        Some(&admin),
+        &[],
+        Some(json!({"password": reset})),
+    )
+    .await;
     assert_eq!(r.status, 204);
-    let r = call(addr, "POST", "/admin/v1/clients", Some(&admin), &[], Some(json!({"name": "svc"}))).await;
+    let r = call(
+        addr,
+        "POST",
+        "/admin/v1/clients",
+        Some(&admin),
+        &[],
+        Some(json!({"name": "svc"})),
+    )
+    .await;
     let svc = r.json()["client_id"].as_str().unwrap().to_owned();
     let first_secret = r.json()["client_secret"].as_str().unwrap().to_owned();
     let etag = etag_of(addr, &admin, &format!("/admin/v1/clients/{svc}")).await;
-    let r = call(addr, "POST", &format!("/admin/v1/clients/{svc}/secret"), Some(&admin), &[("If-Match", &etag)], None).await;
+    let r = call(
+        addr,
+        "POST",
+        &format!("/admin/v1/clients/{svc}/secret"),
+        Some(&admin),
+        &[("If-Match", &etag)],
+        None,
+    )
+    .await;
     let second_secret = r.json()["client_secret"].as_str().unwrap().to_owned();
 
     // Her events, newest first.
-    let r = call(addr, "GET", &format!("/admin/v1/audit?user_id={fay}"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/audit?user_id={fay}"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", text(&r.body));
     let page = r.json();
-    assert_eq!(kinds(&page), ["password_changed", "sign_in", "sign_in_failed", "user_created"]);
+    assert_eq!(
+        kinds(&page),
+        ["password_changed", "sign_in", "sign_in_failed", "user_created"]
+    );
     for e in page["items"].as_array().unwrap() {
         assert_eq!(e["user_id"], fay.as_str());
     }
@@ -1232,18 +1404,69 @@ async fn the_audit_log_is_stored_and_filtered(database: &str) {
     let ids: Vec<i64> = items.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
     // By kind; by client; by kind and user.
-    let r = call(addr, "GET", "/admin/v1/audit?kind=sign_in_failed", Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        "/admin/v1/audit?kind=sign_in_failed",
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(kinds(&r.json()), ["sign_in_failed"]);
-    let r = call(addr, "GET", &format!("/admin/v1/audit?client_id={svc}"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/audit?client_id={svc}"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(kinds(&r.json()), ["client_secret_rotated", "client_created"]);
-    let r = call(addr, "GET", &format!("/admin/v1/audit?client_id=app&user_id={fay}&kind=sign_in"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/audit?client_id=app&user_id={fay}&kind=sign_in"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(kinds(&r.json()), ["sign_in"]);
     // By time: nothing before the test started, nothing from a minute on.
-    let r = call(addr, "GET", &format!("/admin/v1/audit?user_id={fay}&until={started}"), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/audit?user_id={fay}&until={started}"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.json()["items"], json!([]));
-    let r = call(addr, "GET", &format!("/admin/v1/audit?user_id={fay}&since={}", started + 60), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!("/admin/v1/audit?user_id={fay}&since={}", started + 60),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.json()["items"], json!([]));
-    let r = call(addr, "GET", &format!("/admin/v1/audit?user_id={fay}&since={started}&until={}", started + 60), Some(&admin), &[], None).await;
+    let r = call(
+        addr,
+        "GET",
+        &format!(
+            "/admin/v1/audit?user_id={fay}&since={started}&until={}",
+            started + 60
+        ),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 4);
     // Paging: one at a time, the same four, then no cursor.
     let mut seen = Vec::new();
@@ -1271,24 +1494,59 @@ async fn the_audit_log_is_stored_and_filtered(database: &str) {
         "since=10&until=5",
         "colour=blue",
     ] {
-        let r = call(addr, "GET", &format!("/admin/v1/audit?{bad}"), Some(&admin), &[], None).await;
+        let r = call(
+            addr,
+            "GET",
+            &format!("/admin/v1/audit?{bad}"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(r.status, 400, "{bad}: {}", text(&r.body));
         assert_eq!(r.json()["error"], "invalid_request");
         assert!(!r.json()["error_description"].as_str().unwrap().is_empty());
     }
-    let r = call(addr, "GET", "/admin/v1/audit?kind=nothing", Some(&admin), &[], None).await;
-    assert!(r.json()["error_description"].as_str().unwrap().contains("sign_in_failed"));
+    let r = call(
+        addr,
+        "GET",
+        "/admin/v1/audit?kind=nothing",
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("sign_in_failed"));
     // Not an administrator: 401 and 403.
     let r = call(addr, "GET", "/admin/v1/audit", None, &[], None).await;
     assert_unauthenticated(&r, "audit without a token");
     // No secret in any event.
     let all = call(addr, "GET", "/admin/v1/audit?limit=200", Some(&admin), &[], None).await;
     let body = text(&all.body);
-    for secret in [PASSWORD, reset, "wrong guess", first_secret.as_str(), second_secret.as_str()] {
+    for secret in [
+        PASSWORD,
+        reset,
+        "wrong guess",
+        first_secret.as_str(),
+        second_secret.as_str(),
+    ] {
         assert!(!body.contains(secret), "a secret in the audit log: {body}");
     }
     // The CLI: the same page, the same filters.
-    let out = tessera(&["audit", "list", "--database", database, "--user-id", &fay, "--kind", "sign_in"]).await;
+    let out = tessera(&[
+        "audit",
+        "list",
+        "--database",
+        database,
+        "--user-id",
+        &fay,
+        "--kind",
+        "sign_in",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(kinds(&cli), ["sign_in"]);
@@ -1306,27 +1564,65 @@ async fn racing_admins_one_wins(database: &str) {
     let server = start(database, "ES256").await;
     let addr = server.addr;
     let admin = admin_token(database, addr).await;
-    let r = call(addr, "POST", "/admin/v1/users", Some(&admin), &[], Some(json!({"username": "gil"}))).await;
+    let r = call(
+        addr,
+        "POST",
+        "/admin/v1/users",
+        Some(&admin),
+        &[],
+        Some(json!({"username": "gil"})),
+    )
+    .await;
     let user = format!("/admin/v1/users/{}", r.json()["user_id"].as_str().unwrap());
-    let r = call(addr, "POST", "/admin/v1/clients", Some(&admin), &[], Some(json!({"name": "raced"}))).await;
+    let r = call(
+        addr,
+        "POST",
+        "/admin/v1/clients",
+        Some(&admin),
+        &[],
+        Some(json!({"name": "raced"})),
+    )
+    .await;
     let client = format!("/admin/v1/clients/{}", r.json()["client_id"].as_str().unwrap());
     for trial in 0..25 {
         for (path, a, b) in [
-            (&user, json!({"roles": [format!("a{trial}")]}), json!({"roles": [format!("b{trial}")]})),
-            (&client, json!({"name": format!("a{trial}")}), json!({"name": format!("b{trial}")})),
+            (
+                &user,
+                json!({"roles": [format!("a{trial}")]}),
+                json!({"roles": [format!("b{trial}")]}),
+            ),
+            (
+                &client,
+                json!({"name": format!("a{trial}")}),
+                json!({"name": format!("b{trial}")}),
+            ),
         ] {
             let etag = etag_of(addr, &admin, path).await;
             let go = |body: Value| {
                 let (path, admin, etag) = (path.clone(), admin.clone(), etag.clone());
                 tokio::spawn(async move {
-                    call(addr, "PATCH", &path, Some(&admin), &[("If-Match", &etag)], Some(body)).await
+                    call(
+                        addr,
+                        "PATCH",
+                        &path,
+                        Some(&admin),
+                        &[("If-Match", &etag)],
+                        Some(body),
+                    )
+                    .await
                 })
             };
             let (first, second) = (go(a.clone()), go(b.clone()));
             let (first, second) = (first.await.unwrap(), second.await.unwrap());
             let mut statuses = [first.status, second.status];
             statuses.sort();
-            assert_eq!(statuses, [200, 412], "trial {trial} {path}: {} / {}", text(&first.body), text(&second.body));
+            assert_eq!(
+                statuses,
+                [200, 412],
+                "trial {trial} {path}: {} / {}",
+                text(&first.body),
+                text(&second.body)
+            );
             // What is stored is the winner's write.
             let winner = if first.status == 200 { &first } else { &second };
             let now = call(addr, "GET", path, Some(&admin), &[], None).await;
@@ -1344,7 +1640,9 @@ async fn upstreams_are_read_without_their_secret(database: &str) {
     let secret = "gh-secret-4c1d2f0e";
     let mut gh = support::upstream("gh", UpstreamKind::Github, "gh-client", secret);
     gh.trust_email = true;
-    gh.role_map = [("staff".to_owned(), vec!["tasks:write".to_owned()])].into_iter().collect();
+    gh.role_map = [("staff".to_owned(), vec!["tasks:write".to_owned()])]
+        .into_iter()
+        .collect();
     let server = support::start_configured(database, "ES256", None, move |c: &mut Config| {
         c.upstream = vec![gh];
     })
@@ -1365,7 +1663,10 @@ async fn upstreams_are_read_without_their_secret(database: &str) {
     assert_eq!(one["create_users"], true);
     assert_eq!(one["scopes"], json!(["read:user", "user:email"]));
     assert_eq!(one["role_map"], json!({"staff": ["tasks:write"]}));
-    assert_eq!(one["redirect_uri"], format!("{}/upstream/gh/callback", server.issuer));
+    assert_eq!(
+        one["redirect_uri"],
+        format!("{}/upstream/gh/callback", server.issuer)
+    );
     let r = call(addr, "GET", "/admin/v1/upstreams/gh", Some(&admin), &[], None).await;
     assert_eq!(r.status, 200);
     assert_eq!(&r.json(), one);

@@ -96,9 +96,14 @@ pub async fn rename<S: PasskeyStore + SessionStore>(
     if !passkeys::rename(store, &session.user_id, id, name).await? {
         return Err(AccountError::NoSuchFactor);
     }
-    let event = Event::new(AuditKind::FactorChanged, now, Actor::User, "account: passkey renamed")
-        .user(&session.user_id)
-        .with("passkey", id);
+    let event = Event::new(
+        AuditKind::FactorChanged,
+        now,
+        Actor::User,
+        "account: passkey renamed",
+    )
+    .user(&session.user_id)
+    .with("passkey", id);
     audit::record(store, event).await;
     Ok(())
 }

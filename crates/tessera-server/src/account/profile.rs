@@ -118,9 +118,14 @@ pub async fn set_name<S: UserStore>(
     users::set_name(store, &session.user_id, name)
         .await
         .map_err(refused)?;
-    let event = Event::new(AuditKind::UserChanged, now, Actor::User, "account: profile changed")
-        .user(&session.user_id)
-        .with("changed", ["name"]);
+    let event = Event::new(
+        AuditKind::UserChanged,
+        now,
+        Actor::User,
+        "account: profile changed",
+    )
+    .user(&session.user_id)
+    .with("changed", ["name"]);
     audit::record(store, event).await;
     Ok(())
 }
@@ -212,9 +217,14 @@ pub async fn end_session<S: SessionStore>(
     if !store.end_session_by_sid(&session.user_id, sid, now).await? {
         return Err(AccountError::NoSuchSession);
     }
-    let event = Event::new(AuditKind::SessionEnded, now, Actor::User, "account: session ended")
-        .user(&session.user_id)
-        .with("sid", sid);
+    let event = Event::new(
+        AuditKind::SessionEnded,
+        now,
+        Actor::User,
+        "account: session ended",
+    )
+    .user(&session.user_id)
+    .with("sid", sid);
     audit::record(store, event).await;
     Ok(())
 }
@@ -237,9 +247,14 @@ pub async fn end_other_sessions<S: SessionStore>(
             ended += 1;
         }
     }
-    let event = Event::new(AuditKind::SessionEnded, now, Actor::User, "account: other sessions ended")
-        .user(&session.user_id)
-        .with("sessions_ended", ended);
+    let event = Event::new(
+        AuditKind::SessionEnded,
+        now,
+        Actor::User,
+        "account: other sessions ended",
+    )
+    .user(&session.user_id)
+    .with("sessions_ended", ended);
     audit::record(store, event).await;
     Ok(ended)
 }
@@ -256,9 +271,14 @@ pub async fn revoke_app<S: ConsentStore>(
     if !store.revoke_consent(&session.user_id, client_id, now).await? {
         return Err(AccountError::NoSuchApp);
     }
-    let event = Event::new(AuditKind::ConsentRevoked, now, Actor::User, "account: app consent revoked")
-        .user(&session.user_id)
-        .client(client_id);
+    let event = Event::new(
+        AuditKind::ConsentRevoked,
+        now,
+        Actor::User,
+        "account: app consent revoked",
+    )
+    .user(&session.user_id)
+    .client(client_id);
     audit::record(store, event).await;
     Ok(())
 }

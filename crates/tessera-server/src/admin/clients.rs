@@ -418,7 +418,8 @@ pub async fn rotate_secret(
         }
         Rotated::Stale => Err(AdminError::PreconditionFailed),
         Rotated::NoSecret => Err(AdminError::InvalidRequest(
-            "this client has no secret to rotate (a public client, or one that authenticates with keys)".into(),
+            "this client has no secret to rotate (a public client, or one that authenticates with keys)"
+                .into(),
         )),
     }
 }

@@ -276,7 +276,10 @@ pub fn check_if_match(if_match: Option<&str>, current: &str) -> Result<(), Admin
     let Some(if_match) = if_match else {
         return Err(AdminError::PreconditionRequired);
     };
-    let matches = if_match.split(',').map(str::trim).any(|t| t == "*" || t == current);
+    let matches = if_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current);
     if matches {
         Ok(())
     } else {

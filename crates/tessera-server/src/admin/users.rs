@@ -5,7 +5,9 @@
 
 use zeroize::Zeroizing;
 
-use super::{after_of, check_if_match, keyset_page, limit_of, page, Admin, AdminError, Page, PageRequest, Tagged};
+use super::{
+    after_of, check_if_match, keyset_page, limit_of, page, Admin, AdminError, Page, PageRequest, Tagged,
+};
 use crate::audit::{self, AuditKind, Event};
 use crate::domain::User;
 use crate::identity::users::{self, NewUser, UserError};

@@ -126,13 +126,16 @@ pub async fn list<S: AuditStore + ?Sized>(store: &S, query: &AuditQuery) -> Resu
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.id.to_string())),
+        (true, Some(last)) => {
+            Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.id.to_string()))
+        }
         _ => None,
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let kind = AuditKind::parse(&row.kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("audit_events: {}: unknown kind {:?}", row.id, row.kind)))?;
+        let kind = AuditKind::parse(&row.kind).ok_or_else(|| {
+            StoreError::Corrupt(format!("audit_events: {}: unknown kind {:?}", row.id, row.kind))
+        })?;
         let detail = serde_json::from_str(&row.detail)
             .map_err(|e| StoreError::Corrupt(format!("audit_events: {}: detail: {e}", row.id)))?;
         items.push(EventView {

@@ -352,7 +352,12 @@ mod tests {
         assert_eq!(stored.len(), 1);
         let e = &stored[0];
         assert_eq!(
-            (e.kind.as_str(), e.client_id.as_deref(), e.ip.as_deref(), e.actor.as_str()),
+            (
+                e.kind.as_str(),
+                e.client_id.as_deref(),
+                e.ip.as_deref(),
+                e.actor.as_str()
+            ),
             ("sign_in_failed", Some("app"), Some("192.0.2.1"), "anonymous")
         );
         assert_eq!(e.detail, r#"{"why":"wrong password"}"#);
@@ -364,7 +369,11 @@ mod tests {
     async fn pruning_forgets_events_past_the_retention() {
         let store = crate::fixtures::store().await;
         for at in [10, 20, 30, 40, 50] {
-            record(&store, Event::new(AuditKind::SignIn, at, Actor::User, "login").user("u")).await;
+            record(
+                &store,
+                Event::new(AuditKind::SignIn, at, Actor::User, "login").user("u"),
+            )
+            .await;
         }
         let pruned = crate::store::prune_audit(&store, 35, 2).await.unwrap();
         assert_eq!(pruned, 3);

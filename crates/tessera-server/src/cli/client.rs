@@ -200,8 +200,13 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
                     if !store.delete_client(&args.client_id).await? {
                         anyhow::bail!("no client {:?}", args.client_id);
                     }
-                    let event = Event::new(AuditKind::ClientDeleted, UnixTime::now().as_secs(), Actor::Cli, "client deleted")
-                        .client(args.client_id.as_str());
+                    let event = Event::new(
+                        AuditKind::ClientDeleted,
+                        UnixTime::now().as_secs(),
+                        Actor::Cli,
+                        "client deleted",
+                    )
+                    .client(args.client_id.as_str());
                     audit::record(&store, event).await;
                     eprintln!("deleted client {}", args.client_id);
                     Ok(())
@@ -379,8 +384,13 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| refusal(e, method))?;
     let id = &registered.client.id;
-    let event = Event::new(AuditKind::ClientCreated, UnixTime::now().as_secs(), Actor::Cli, "client created")
-        .client(id.as_str());
+    let event = Event::new(
+        AuditKind::ClientCreated,
+        UnixTime::now().as_secs(),
+        Actor::Cli,
+        "client created",
+    )
+    .client(id.as_str());
     audit::record(&store, event).await;
     let out = match &registered.secret {
         Some(s) => json!({"client_id": id, "client_secret": s.as_str()}),

@@ -182,9 +182,14 @@ async fn set_disabled(args: NameArgs, disable: bool) -> anyhow::Result<()> {
     let user = named(&store, &args.username).await?;
     users::set_disabled(&store, &user.id, disable, UnixTime::now().as_secs()).await?;
     let what = if disable { "disabled" } else { "enabled" };
-    let event = Event::new(AuditKind::UserChanged, UnixTime::now().as_secs(), Actor::Cli, "user disabled or enabled")
-        .user(&user.id)
-        .with("disabled", disable);
+    let event = Event::new(
+        AuditKind::UserChanged,
+        UnixTime::now().as_secs(),
+        Actor::Cli,
+        "user disabled or enabled",
+    )
+    .user(&user.id)
+    .with("disabled", disable);
     audit::record(&store, event).await;
     eprintln!("{what} user {}", args.username);
     Ok(())

@@ -654,9 +654,14 @@ pub async fn register_dynamic<S: RegistrationStore>(
         Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(registered.client.id)),
         Err(e) => return Err(RegistrationError::Store(e)),
     }
-    let event = Event::new(AuditKind::ClientCreated, now, Actor::Client, "client registered itself")
-        .client(&registered.client.id)
-        .with("provenance", "dynamic");
+    let event = Event::new(
+        AuditKind::ClientCreated,
+        now,
+        Actor::Client,
+        "client registered itself",
+    )
+    .client(&registered.client.id)
+    .with("provenance", "dynamic");
     audit::record(store, event).await;
     Ok(SelfRegistered {
         registered,

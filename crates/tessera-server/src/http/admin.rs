@@ -555,7 +555,8 @@ pub(super) async fn list_audit(
     headers: HeaderMap,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Response {
-    as_admin!(state, headers, |_admin| async {
+    as_admin!(state, headers, |_admin| {
+        async {
         let query = query.map(|Query(q)| q).map_err(|e| {
             AdminError::InvalidRequest(format!(
                 "the query takes user_id, client_id, kind, since, until (seconds since the epoch), limit and cursor: {}",
@@ -565,5 +566,6 @@ pub(super) async fn list_audit(
         let page = admin::audit::list(&state.store, &query).await?;
         Ok(Json::no_store(StatusCode::OK, &page).into_response())
     }
-    .await)
+    .await
+    })
 }

@@ -364,10 +364,15 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 1.
     match reserve_login(store, peer, now).await? {
         Verdict::Refuse => {
-            let event = Event::new(AuditKind::SignInFailed, now, Actor::Anonymous, "login refused: too many failures from this address")
-                .client(client_id)
-                .ip(peer)
-                .with("why", "too many failures from this address");
+            let event = Event::new(
+                AuditKind::SignInFailed,
+                now,
+                Actor::Anonymous,
+                "login refused: too many failures from this address",
+            )
+            .client(client_id)
+            .ip(peer)
+            .with("why", "too many failures from this address");
             audit::record(store, event).await;
             return Err(GuardError::TooManyAttempts);
         }
@@ -486,11 +491,16 @@ where
     // 1.
     match reserve_login(store, peer, now).await? {
         Verdict::Refuse => {
-            let event = Event::new(AuditKind::SecondFactorFailed, now, Actor::User, "second factor refused: too many failures from this address")
-                .user(&user.id)
-                .client(client_id)
-                .ip(peer)
-                .with("why", "too many failures from this address");
+            let event = Event::new(
+                AuditKind::SecondFactorFailed,
+                now,
+                Actor::User,
+                "second factor refused: too many failures from this address",
+            )
+            .user(&user.id)
+            .client(client_id)
+            .ip(peer)
+            .with("why", "too many failures from this address");
             audit::record(store, event).await;
             return Ok(Err(GuardError::TooManyAttempts.into()));
         }
@@ -521,11 +531,16 @@ where
             (false, true, false) => "account locked",
             (false, true, true) => "wrong code",
         };
-        let event = Event::new(AuditKind::SecondFactorFailed, now, Actor::User, "second factor failed")
-            .user(&user.id)
-            .client(client_id)
-            .ip(peer)
-            .with("why", why);
+        let event = Event::new(
+            AuditKind::SecondFactorFailed,
+            now,
+            Actor::User,
+            "second factor failed",
+        )
+        .user(&user.id)
+        .client(client_id)
+        .ip(peer)
+        .with("why", why);
         audit::record(store, event).await;
         failed_login(store, peer, now).await?;
         store.record_failure(&codes, now, WINDOW_SECS).await?;
@@ -536,10 +551,15 @@ where
     store.refund_attempt(&codes, now, WINDOW_SECS).await?;
     store.record_login(&user.id).await?;
     refund_login(store, peer, now).await?;
-    let event = Event::new(AuditKind::SecondFactorProven, now, Actor::User, "second factor proven")
-        .user(&user.id)
-        .client(client_id)
-        .ip(peer);
+    let event = Event::new(
+        AuditKind::SecondFactorProven,
+        now,
+        Actor::User,
+        "second factor proven",
+    )
+    .user(&user.id)
+    .client(client_id)
+    .ip(peer);
     audit::record(store, event).await;
     Ok(Ok(()))
 }

@@ -32,7 +32,9 @@ use zeroize::Zeroizing;
 
 use crate::domain::{Credential, PasswordHash, User};
 use crate::password::{self, PasswordError};
-use crate::store::{Conditional, Created, Identity, StoreError, UpstreamStore, UserChanges, UserStore, VersionStore};
+use crate::store::{
+    Conditional, Created, Identity, StoreError, UpstreamStore, UserChanges, UserStore, VersionStore,
+};
 use crate::username::UsernameError;
 
 /// The longest email address (RFC 5321 §4.5.3.1.3 allows a 256-octet

@@ -232,11 +232,16 @@ pub async fn sign_out<S: SessionStore + RefreshTokenStore>(
         let hash = hash_secret(value);
         if let Some(session) = store.session(&hash, now).await? {
             let n = store.revoke_session_grants(&session.sid, now).await?;
-            let event = Event::new(AuditKind::SessionEnded, now, Actor::User, "signed out; session grants revoked")
-                .user(&session.user_id)
-                .client_opt(request.client.as_ref().map(|c| c.id.as_str()))
-                .with("sid", session.sid.as_str())
-                .with("families_revoked", n);
+            let event = Event::new(
+                AuditKind::SessionEnded,
+                now,
+                Actor::User,
+                "signed out; session grants revoked",
+            )
+            .user(&session.user_id)
+            .client_opt(request.client.as_ref().map(|c| c.id.as_str()))
+            .with("sid", session.sid.as_str())
+            .with("families_revoked", n);
             audit::record(store, event).await;
         }
         store.delete_session(&hash).await?;

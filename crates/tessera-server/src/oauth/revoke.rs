@@ -50,10 +50,15 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshT
             if found.client_id != client.client().id {
                 return Err(OAuthError::NotYourToken);
             }
-            let event = Event::new(AuditKind::TokenRevoked, ctx.now, Actor::Client, "refresh token family revoked")
-                .user(&found.user_id)
-                .client(&client.client().id)
-                .with("token", "refresh_token");
+            let event = Event::new(
+                AuditKind::TokenRevoked,
+                ctx.now,
+                Actor::Client,
+                "refresh token family revoked",
+            )
+            .user(&found.user_id)
+            .client(&client.client().id)
+            .with("token", "refresh_token");
             audit::record(ctx.store, event).await;
         }
         return Ok(());
@@ -71,10 +76,15 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshT
         claims.get("exp").and_then(Value::as_i64),
     ) {
         ctx.store.revoke(jti, exp).await?;
-        let event = Event::new(AuditKind::TokenRevoked, ctx.now, Actor::Client, "access token revoked")
-            .client(&client.client().id)
-            .with("token", "access_token")
-            .with("jti", jti);
+        let event = Event::new(
+            AuditKind::TokenRevoked,
+            ctx.now,
+            Actor::Client,
+            "access token revoked",
+        )
+        .client(&client.client().id)
+        .with("token", "access_token")
+        .with("jti", jti);
         audit::record(ctx.store, event).await;
     }
     Ok(())

@@ -52,7 +52,10 @@ pub struct EventFilter {
 /// its own.
 pub trait AuditStore {
     /// Appends an event (its `id` is ignored: the database numbers it).
-    fn insert_event(&self, event: &StoredEvent) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn insert_event(
+        &self,
+        event: &StoredEvent,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// At most `limit` events that pass `filter`, newest first.
     fn events(
         &self,
@@ -60,7 +63,11 @@ pub trait AuditStore {
         limit: i64,
     ) -> impl std::future::Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
     /// Deletes at most `batch` events older than `before`; how many.
-    fn prune_events(&self, before: i64, batch: i64) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
+    fn prune_events(
+        &self,
+        before: i64,
+        batch: i64,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send;
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredEvent, StoreError> {

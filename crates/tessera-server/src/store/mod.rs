@@ -58,7 +58,8 @@ pub use keys::{KeyGeneration, KeyStore, StoredKey};
 pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use passkeys::{Added, ChallengePurpose, Passkey, PasskeyStore, StoredChallenge};
 pub use prune::{
-    drain as prune_drain, drain_audit as prune_audit, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
+    drain as prune_drain, drain_audit as prune_audit, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR,
+    PRUNE_BATCH, PRUNE_EVERY,
 };
 pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};

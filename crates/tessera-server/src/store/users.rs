@@ -476,11 +476,12 @@ impl UserStore for Store {
 
     async fn set_email_verified(&self, id: &str, verified: bool) -> Result<bool, StoreError> {
         retried!("email verification", Repeat::Safe, async {
-            let done = sqlx::query("UPDATE users SET email_verified = $1, version = version + 1 WHERE id = $2")
-                .bind(i64::from(verified))
-                .bind(id)
-                .execute(self.pool())
-                .await?;
+            let done =
+                sqlx::query("UPDATE users SET email_verified = $1, version = version + 1 WHERE id = $2")
+                    .bind(i64::from(verified))
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
             Ok(done.rows_affected() > 0)
         })
     }

@@ -41,9 +41,15 @@ pub enum Conditional {
 /// Versions, conditional writes and keyset pages of users and clients.
 pub trait VersionStore {
     /// The user's row version, if there is such a user.
-    fn user_version(&self, id: &str) -> impl std::future::Future<Output = Result<Option<i64>, StoreError>> + Send;
+    fn user_version(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// The client's row version, if there is such a client.
-    fn client_version(&self, id: &str) -> impl std::future::Future<Output = Result<Option<i64>, StoreError>> + Send;
+    fn client_version(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// Applies `changes` to the user if their version is `version`, in one
     /// transaction (disabling ends their grants and sessions in it);
     /// [`StoreError::Conflict`] on an email that is another account's.

@@ -106,10 +106,15 @@ pub async fn handle<S: RefreshTokenStore + ResourceStore>(
         Consumed::Fresh { presented, user } => (presented, user),
         Consumed::Refused(refused) => return Err(refused),
         Consumed::Replayed { family_id } => {
-            let event = Event::new(AuditKind::TokenReplayed, ctx.now, Actor::Server, "refresh token replayed: family revoked")
-                .client(&client.id)
-                .with("token", "refresh_token")
-                .with("family_id", family_id.as_str());
+            let event = Event::new(
+                AuditKind::TokenReplayed,
+                ctx.now,
+                Actor::Server,
+                "refresh token replayed: family revoked",
+            )
+            .client(&client.id)
+            .with("token", "refresh_token")
+            .with("family_id", family_id.as_str());
             audit::record(store, event).await;
             return Err(OAuthError::RefreshTokenReplayed);
         }
