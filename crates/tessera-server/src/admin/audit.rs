@@ -1,5 +1,5 @@
 //! `/admin/v1/audit`: the audit log, a page at a time, newest first,
-//! filtered by user, client, kind and time ([`crate::audit::list`], which
+//! filtered by user, client, kind and time ([`crate::audit::list()`], which
 //! `tessera audit list` calls too).
 
 use super::AdminError;

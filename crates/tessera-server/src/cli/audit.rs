@@ -1,5 +1,5 @@
 //! `tessera audit list`: the audit log, newest first, with the filters of
-//! `GET /admin/v1/audit` (the same domain function, [`crate::audit::list`]),
+//! `GET /admin/v1/audit` (the same domain function, [`crate::audit::list()`]),
 //! printed as the API's JSON page (works while the server runs).
 
 use clap::Subcommand;
