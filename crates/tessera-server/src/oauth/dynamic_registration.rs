@@ -258,6 +258,15 @@ pub async fn update<S: ClientStore + RegistrationStore>(
             RegistrationError::Gone => Refusal::TokenInvalid,
             other => refusal(other),
         })?;
+    let event = Event::new(
+        AuditKind::ClientChanged,
+        ctx.now,
+        Actor::Client,
+        "self-registered client updated",
+    )
+    .client(&replaced.client.id)
+    .with("provenance", "dynamic");
+    audit::record(ctx.store, event).await;
     let mut answer = metadata::registered(&replaced.client);
     if let Some(secret) = &replaced.secret {
         answer.insert("client_secret".into(), secret.as_str().into());

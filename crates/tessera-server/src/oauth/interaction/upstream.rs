@@ -326,7 +326,16 @@ async fn finish<S: FlowStore>(
     methods: &[Method],
 ) -> Result<Answer, FlowError> {
     let Some(user) = ctx.store.user(user_id).await?.filter(|u| u.disabled_at.is_none()) else {
-        tracing::warn!(target: "audit", provider = %provider.config.id, user_id, "upstream sign-in refused: account disabled or gone");
+        let event = Event::new(
+            AuditKind::SignInFailed,
+            ctx.now,
+            Actor::User,
+            "upstream sign-in refused: account disabled or gone",
+        )
+        .user(user_id)
+        .with("provider", provider.config.id.as_str())
+        .with("why", "account disabled or gone");
+        audit::record(ctx.store, event).await;
         return Err(UpstreamError::NoAccount(provider.config.name.clone()).into());
     };
     let map = &provider.config.role_map;
@@ -343,7 +352,16 @@ async fn finish<S: FlowStore>(
             users::set_roles(ctx.store, &user.id, &roles)
                 .await
                 .map_err(OAuthError::from)?;
-            tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
+            let event = Event::new(
+                AuditKind::UserChanged,
+                ctx.now,
+                Actor::Server,
+                "roles set from upstream groups",
+            )
+            .user(&user.id)
+            .with("provider", provider.config.id.as_str())
+            .with("roles", roles.clone());
+            audit::record(ctx.store, event).await;
         }
     }
     proved(ctx, flow, request, browser, &user.id, methods).await
