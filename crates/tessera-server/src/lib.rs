@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;

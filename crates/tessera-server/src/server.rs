@@ -111,6 +111,8 @@ struct Prepared {
     state: Arc<AppState>,
     master: Arc<MasterKey>,
     token_alg: tessera_jwt::Algorithm,
+    /// Seconds audit events are kept (`audit_retention`).
+    audit_retention: i64,
 }
 
 /// Opens the store and loads (or creates) the keys.
@@ -166,6 +168,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         }
     }
     Ok(Prepared {
+        audit_retention: config.audit_retention,
         state: Arc::new(
             AppState::new(
                 config.issuer(),
@@ -296,6 +299,7 @@ impl Server {
             state,
             master,
             token_alg,
+            audit_retention,
         } = self.prepared;
         // Expired rows are deleted in bounded batches by every node (see
         // `store::prune`: deleting is idempotent, so nodes need no
@@ -303,6 +307,7 @@ impl Server {
         let pruner = tokio::spawn(store::prune_forever(
             state.store().clone(),
             crate::oauth::throttle::LONGEST_WINDOW,
+            audit_retention,
         ));
         // Keys: a rotation or revocation made anywhere, and a rotated key's
         // activation time passing, are seen within `CHECK_EVERY` (a small

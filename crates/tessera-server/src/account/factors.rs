@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::sign_in::fresh;
 use super::AccountError;
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::identity::factors::{self, Enrollment};
 use crate::identity::totp;
 use crate::keys::MasterKey;
@@ -79,7 +80,19 @@ pub(super) async fn changed(
     what: &'static str,
 ) -> Result<(), AccountError> {
     let ended = store.end_other_sessions(&session.user_id, &session.sid).await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, change = what, other_sessions_ended = ended, "account: sign-in methods changed");
+    let kind = match what {
+        "authenticator added" | "passkey added" => AuditKind::FactorAdded,
+        "authenticator removed" | "passkey removed" => AuditKind::FactorRemoved,
+        "upstream identity unlinked" => AuditKind::UpstreamUnlinked,
+        _ => AuditKind::FactorChanged,
+    };
+    // (The callers pass no time; this one line reads the clock.)
+    let now = tessera_jwt::UnixTime::now().as_secs();
+    let event = Event::new(kind, now, Actor::User, "account: sign-in methods changed")
+        .user(&session.user_id)
+        .with("change", what)
+        .with("other_sessions_ended", ended);
+    audit::record(store, event).await;
     Ok(())
 }
 

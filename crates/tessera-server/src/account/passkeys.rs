@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use super::factors::{changed, keep_one_if_required, need_fresh, overview};
 use super::AccountError;
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::identity::factors;
 use crate::identity::passkeys::{self, RelyingParty};
 use crate::keys::MasterKey;
@@ -95,7 +96,15 @@ pub async fn rename<S: PasskeyStore + SessionStore>(
     if !passkeys::rename(store, &session.user_id, id, name).await? {
         return Err(AccountError::NoSuchFactor);
     }
-    tracing::info!(target: "audit", user_id = %session.user_id, passkey = id, "account: passkey renamed");
+    let event = Event::new(
+        AuditKind::FactorChanged,
+        now,
+        Actor::User,
+        "account: passkey renamed",
+    )
+    .user(&session.user_id)
+    .with("passkey", id);
+    audit::record(store, event).await;
     Ok(())
 }
 

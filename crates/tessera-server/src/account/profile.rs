@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use super::factors::{changed, need_fresh};
 use super::sign_in::{fresh, CLIENT_ID};
 use super::AccountError;
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::domain::{Scope, User};
 use crate::identity::guard::{self, Attempt, GuardError};
 use crate::identity::users::{self, UserError};
@@ -117,7 +118,15 @@ pub async fn set_name<S: UserStore>(
     users::set_name(store, &session.user_id, name)
         .await
         .map_err(refused)?;
-    tracing::info!(target: "audit", user_id = %session.user_id, change = "name changed", "account: profile changed");
+    let event = Event::new(
+        AuditKind::UserChanged,
+        now,
+        Actor::User,
+        "account: profile changed",
+    )
+    .user(&session.user_id)
+    .with("changed", ["name"]);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -163,7 +172,15 @@ where
         match guard::check_password(store, &attempt, &user.username, change.current).await {
             Ok(_) => {}
             Err(GuardError::BadCredentials) => {
-                tracing::info!(target: "audit", user_id = %user.id, "account: password change refused: wrong current password");
+                let event = Event::new(
+                    AuditKind::PasswordChangeRefused,
+                    now,
+                    Actor::User,
+                    "account: password change refused: wrong current password",
+                )
+                .user(&user.id)
+                .ip(peer);
+                audit::record(store, event).await;
                 return Err(AccountError::WrongPassword);
             }
             Err(GuardError::TooManyAttempts) => return Err(AccountError::TooManyAttempts),
@@ -176,7 +193,15 @@ where
     users::change_password(store, &user.id, change.new, Some(&session.sid), now)
         .await
         .map_err(refused)?;
-    tracing::info!(target: "audit", user_id = %user.id, change = "password changed", "account: password changed; other sessions and every refresh family ended");
+    let event = Event::new(
+        AuditKind::PasswordChanged,
+        now,
+        Actor::User,
+        "account: password changed; other sessions and every refresh family ended",
+    )
+    .user(&user.id)
+    .ip(peer);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -192,7 +217,15 @@ pub async fn end_session<S: SessionStore>(
     if !store.end_session_by_sid(&session.user_id, sid, now).await? {
         return Err(AccountError::NoSuchSession);
     }
-    tracing::info!(target: "audit", user_id = %session.user_id, sid = %sid, "account: session ended");
+    let event = Event::new(
+        AuditKind::SessionEnded,
+        now,
+        Actor::User,
+        "account: session ended",
+    )
+    .user(&session.user_id)
+    .with("sid", sid);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -214,7 +247,15 @@ pub async fn end_other_sessions<S: SessionStore>(
             ended += 1;
         }
     }
-    tracing::info!(target: "audit", user_id = %session.user_id, sessions_ended = ended, "account: other sessions ended");
+    let event = Event::new(
+        AuditKind::SessionEnded,
+        now,
+        Actor::User,
+        "account: other sessions ended",
+    )
+    .user(&session.user_id)
+    .with("sessions_ended", ended);
+    audit::record(store, event).await;
     Ok(ended)
 }
 
@@ -230,7 +271,15 @@ pub async fn revoke_app<S: ConsentStore>(
     if !store.revoke_consent(&session.user_id, client_id, now).await? {
         return Err(AccountError::NoSuchApp);
     }
-    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %client_id, "account: app consent revoked");
+    let event = Event::new(
+        AuditKind::ConsentRevoked,
+        now,
+        Actor::User,
+        "account: app consent revoked",
+    )
+    .user(&session.user_id)
+    .client(client_id);
+    audit::record(store, event).await;
     Ok(())
 }
 

@@ -1,12 +1,13 @@
-//! `/admin/v1/clients`: list, create, read and delete the operator's
-//! clients. Creation takes the fields `tessera client create` takes and
-//! goes through [`registration::register`], the one place a client is
-//! built, with the same rules.
+//! `/admin/v1/clients`: list, create, read, change, rotate the secret of,
+//! and delete the operator's clients. Creation and change take the fields
+//! `tessera client create` takes and go through [`registration`], the one
+//! place a client is built, with the same rules.
 
-use super::{check_if_match, page, Admin, AdminError, Page, PageRequest};
-use crate::clients::registration::{self, ClientType, NewClient, RegistrationError};
+use super::{after_of, check_if_match, keyset_page, limit_of, Admin, AdminError, Page, PageRequest, Tagged};
+use crate::audit::{self, AuditKind, Event};
+use crate::clients::registration::{self, ClientType, NewClient, RegistrationError, Rotated};
 use crate::domain::{AuthMethod, Client, GrantType, Provenance, Scope};
-use crate::store::{ClientStore, Store};
+use crate::store::{ClientStore, Conditional, Store, VersionStore};
 
 /// A client as the admin API shows it (never its secret or its hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -165,14 +166,7 @@ pub async fn create(
     default_ttl: i64,
     now: i64,
 ) -> Result<CreatedClient, AdminError> {
-    let mut grant_types = Vec::new();
-    for name in &request.grant_types {
-        let grant = GrantType::parse(name)
-            .ok_or_else(|| AdminError::InvalidRequest(format!("grant_types: unknown {name:?}")))?;
-        if !grant_types.contains(&grant) {
-            grant_types.push(grant);
-        }
-    }
+    let mut grant_types = grants(&request.grant_types)?;
     if grant_types.is_empty() {
         grant_types.push(GrantType::ClientCredentials);
     }
@@ -184,8 +178,7 @@ pub async fn create(
                 .ok_or_else(|| AdminError::InvalidRequest(format!("auth_method: unknown {m:?}")))
         })
         .transpose()?;
-    let scopes =
-        Scope::parse(&request.scope).map_err(|e| AdminError::InvalidRequest(format!("scope: {e}")))?;
+    let scopes = scope(&request.scope)?;
     let new = NewClient {
         name: request.name,
         client_type: if request.public {
@@ -212,23 +205,222 @@ pub async fn create(
         provenance: Provenance::Operator,
     };
     let registered = registration::register(store, new, now).await.map_err(refusal)?;
-    tracing::info!(target: "audit", client_id = %registered.client.id, by = %admin.subject, "client created through the admin API");
+    let event = Event::new(
+        AuditKind::ClientCreated,
+        now,
+        admin.actor(),
+        "client created through the admin API",
+    )
+    .client(&registered.client.id);
+    audit::record(store, event).await;
     Ok(CreatedClient {
         client: view(&registered.client),
         client_secret: registered.secret.as_ref().map(|s| s.as_str().to_owned()),
     })
 }
 
-/// The operator's clients, a page at a time, by client id.
-pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<ClientView>, AdminError> {
-    page(store.clients().await?, |c| c.id.as_str(), request, view)
+/// Grant types by name, each once.
+fn grants(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
+    let mut grant_types = Vec::new();
+    for name in names {
+        let grant = GrantType::parse(name)
+            .ok_or_else(|| AdminError::InvalidRequest(format!("grant_types: unknown {name:?}")))?;
+        if !grant_types.contains(&grant) {
+            grant_types.push(grant);
+        }
+    }
+    Ok(grant_types)
 }
 
-/// One client.
-pub async fn get(store: &Store, id: &str) -> Result<ClientView, AdminError> {
+fn scope(text: &str) -> Result<Scope, AdminError> {
+    Scope::parse(text).map_err(|e| AdminError::InvalidRequest(format!("scope: {e}")))
+}
+
+/// The operator's clients, a page at a time, by client id, read a page at
+/// a time from the store (keyset on the id).
+pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<ClientView>, AdminError> {
+    let limit = limit_of(request)?;
+    let after = after_of(request)?;
+    let want = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let rows = store.clients_after(after.as_deref(), want).await?;
+    Ok(keyset_page(rows, limit, |c| c.id.as_str(), view))
+}
+
+/// One client, with its `ETag`. The version is read before the client, so
+/// a change between the two reads makes a tag no write will match (a 412,
+/// never a lost update).
+pub async fn get(store: &Store, id: &str) -> Result<Tagged<ClientView>, AdminError> {
+    Ok(read(store, id).await?.0)
+}
+
+/// One client as stored and as shown.
+async fn read(store: &Store, id: &str) -> Result<(Tagged<ClientView>, Client), AdminError> {
+    let Some(version) = store.client_version(id).await? else {
+        return Err(AdminError::NotFound("client"));
+    };
     match store.client(id).await? {
-        Some(c) => Ok(view(&c)),
+        Some(c) => Ok((Tagged::new(view(&c), version), c)),
         None => Err(AdminError::NotFound("client")),
+    }
+}
+
+/// `PATCH /admin/v1/clients/{client_id}`: the members present are
+/// changed, under the rules of registration. A client's type (public or
+/// confidential), credentials, origins and `admin` are not changed here
+/// (rotate the secret with `POST .../secret`; make a new client for the
+/// rest).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchClient {
+    /// Display name.
+    pub name: Option<String>,
+    /// Grant types, replaced.
+    pub grant_types: Option<Vec<String>>,
+    /// Redirect URIs, replaced.
+    pub redirect_uris: Option<Vec<String>>,
+    /// Post-logout redirect URIs, replaced.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Space-separated scopes, replaced.
+    pub scope: Option<String>,
+    /// Audiences its tokens may name, replaced.
+    pub audiences: Option<Vec<String>>,
+    /// Audiences it is the resource server for, replaced.
+    pub resource_server_for: Option<Vec<String>>,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl: Option<i64>,
+    /// Refresh token of `/api/v1/login` in a cookie.
+    pub refresh_cookie: Option<bool>,
+    /// The operator's own app.
+    pub first_party: Option<bool>,
+    /// Requests must be pushed (RFC 9126).
+    pub require_par: Option<bool>,
+    /// Tokens must be DPoP-bound (RFC 9449).
+    pub dpop_bound: Option<bool>,
+    /// Its users sign in with a second factor.
+    pub require_mfa: Option<bool>,
+}
+
+/// Changes a client, if `if_match` is its current `ETag` and it is still
+/// at the version read with it; the client as changed, tagged.
+pub async fn patch(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+    if_match: Option<&str>,
+    request: PatchClient,
+    now: i64,
+) -> Result<Tagged<ClientView>, AdminError> {
+    let (current, client) = read(store, id).await?;
+    check_if_match(if_match, &current.etag)?;
+    let mut new = registration::as_new(&client);
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(name) = request.name {
+        new.name = name;
+        changed.push("name");
+    }
+    if let Some(names) = &request.grant_types {
+        new.grant_types = grants(names)?;
+        changed.push("grant_types");
+    }
+    if let Some(uris) = request.redirect_uris {
+        new.redirect_uris = uris;
+        changed.push("redirect_uris");
+    }
+    if let Some(uris) = request.post_logout_redirect_uris {
+        new.post_logout_redirect_uris = uris;
+        changed.push("post_logout_redirect_uris");
+    }
+    if let Some(text) = &request.scope {
+        new.scopes = scope(text)?;
+        changed.push("scope");
+    }
+    if let Some(audiences) = request.audiences {
+        new.audiences = audiences;
+        changed.push("audiences");
+    }
+    if let Some(audiences) = request.resource_server_for {
+        new.resource_server_for = audiences;
+        changed.push("resource_server_for");
+    }
+    if let Some(ttl) = request.access_token_ttl {
+        new.access_token_ttl = ttl;
+        changed.push("access_token_ttl");
+    }
+    for (value, slot, name) in [
+        (request.refresh_cookie, &mut new.refresh_cookie, "refresh_cookie"),
+        (request.first_party, &mut new.first_party, "first_party"),
+        (request.require_par, &mut new.require_par, "require_par"),
+        (request.dpop_bound, &mut new.dpop_bound, "dpop_bound"),
+        (request.require_mfa, &mut new.require_mfa, "require_mfa"),
+    ] {
+        if let Some(value) = value {
+            *slot = value;
+            changed.push(name);
+        }
+    }
+    let (done, _) = registration::replace_if(store, &client, new, current.version)
+        .await
+        .map_err(refusal)?;
+    if done == Conditional::Stale {
+        return Err(AdminError::PreconditionFailed);
+    }
+    let event = Event::new(
+        AuditKind::ClientChanged,
+        now,
+        admin.actor(),
+        "client changed through the admin API",
+    )
+    .client(id)
+    .with("changed", changed);
+    audit::record(store, event).await;
+    get(store, id).await
+}
+
+/// A client's new secret, shown this once.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RotatedSecret {
+    /// The client.
+    pub client_id: String,
+    /// Its new secret: shown this once, stored only as its hash. The old
+    /// one no longer works.
+    pub client_secret: String,
+}
+
+/// Gives a confidential client with a secret a new one, if `if_match` is
+/// its current `ETag` and it is still at that version; a public client
+/// or one with keys is refused (400).
+pub async fn rotate_secret(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+    if_match: Option<&str>,
+    now: i64,
+) -> Result<RotatedSecret, AdminError> {
+    let (current, client) = read(store, id).await?;
+    check_if_match(if_match, &current.etag)?;
+    match registration::rotate_secret_if(store, &client, current.version)
+        .await
+        .map_err(refusal)?
+    {
+        Rotated::Done(secret) => {
+            let event = Event::new(
+                AuditKind::ClientSecretRotated,
+                now,
+                admin.actor(),
+                "client secret rotated through the admin API",
+            )
+            .client(id);
+            audit::record(store, event).await;
+            Ok(RotatedSecret {
+                client_id: id.to_owned(),
+                client_secret: secret.as_str().to_owned(),
+            })
+        }
+        Rotated::Stale => Err(AdminError::PreconditionFailed),
+        Rotated::NoSecret => Err(AdminError::InvalidRequest(
+            "this client has no secret to rotate (a public client, or one that authenticates with keys)"
+                .into(),
+        )),
     }
 }
 
@@ -238,12 +430,20 @@ pub async fn delete(
     admin: &Admin,
     id: &str,
     if_match: Option<&str>,
+    now: i64,
 ) -> Result<(), AdminError> {
     let current = get(store, id).await?;
-    check_if_match(if_match, &current)?;
+    check_if_match(if_match, &current.etag)?;
     if !store.delete_client(id).await? {
         return Err(AdminError::NotFound("client"));
     }
-    tracing::info!(target: "audit", client_id = %id, by = %admin.subject, "client deleted through the admin API");
+    let event = Event::new(
+        AuditKind::ClientDeleted,
+        now,
+        admin.actor(),
+        "client deleted through the admin API",
+    )
+    .client(id);
+    audit::record(store, event).await;
     Ok(())
 }

@@ -6,6 +6,7 @@
 use tessera_jwt::Algorithm;
 
 use super::{page, Admin, AdminError, Page, PageRequest};
+use crate::audit::{self, AuditKind, Event};
 use crate::keys::{self as ring, KeyRingError, MasterKey};
 use crate::store::{KeyStore, Store, StoredKey};
 
@@ -133,7 +134,15 @@ pub async fn rotate(
             .ok_or_else(|| AdminError::InvalidRequest(format!("alg: {name:?} is not a JWS algorithm")))?,
     };
     let key = ring::rotate(store, master, alg, now).await.map_err(refusal)?;
-    tracing::info!(target: "audit", kid = %key.kid, alg = %key.alg, by = %admin.subject, "signing key rotated through the admin API");
+    let event = Event::new(
+        AuditKind::KeyRotated,
+        now,
+        admin.actor(),
+        "signing key rotated through the admin API",
+    )
+    .with("kid", key.kid.clone())
+    .with("alg", key.alg.clone());
+    audit::record(store, event).await;
     Ok(view(&key, None, now))
 }
 
@@ -159,7 +168,15 @@ pub async fn revoke(
     now: i64,
 ) -> Result<RevokedKey, AdminError> {
     let done = ring::revoke(store, master, kid, now).await.map_err(refusal)?;
-    tracing::warn!(target: "audit", kid = %done.key.kid, alg = %done.key.alg, by = %admin.subject, "signing key revoked through the admin API");
+    let event = Event::new(
+        AuditKind::KeyRevoked,
+        now,
+        admin.actor(),
+        "signing key revoked through the admin API",
+    )
+    .with("kid", done.key.kid.clone())
+    .with("alg", done.key.alg.clone());
+    audit::record(store, event).await;
     Ok(RevokedKey {
         revoked: view(&done.key, Some(now), now),
         replacement: done.replacement.as_ref().map(|k| view(k, None, now)),

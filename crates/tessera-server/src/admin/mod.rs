@@ -28,7 +28,12 @@
 //! Writes to a resource that has a `GET` of its own need `If-Match` with
 //! the `ETag` of that `GET` ([RFC 9110 §13.1.1]): 428 without it
 //! ([RFC 6585 §3]), 412 when it is stale, so two administrators do not
-//! overwrite each other.
+//! overwrite each other. The `ETag` hashes the representation with the
+//! row's version (migration 36), and a write is one conditional `UPDATE
+//! ... WHERE version = $v` ([`crate::store::VersionStore`]): of two
+//! administrators writing with the same `ETag` at the same moment, exactly
+//! one changes the resource and the other gets 412 (a check of the tag
+//! followed by a plain write would let both through).
 //!
 //! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 //! [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
@@ -37,8 +42,10 @@
 //! [RFC 9110 §13.1.1]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1
 //! [RFC 6585 §3]: https://www.rfc-editor.org/rfc/rfc6585#section-3
 
+pub mod audit;
 pub mod clients;
 pub mod keys;
+pub mod upstreams;
 pub mod users;
 
 use base64::Engine as _;
@@ -141,6 +148,13 @@ pub struct Admin {
     pub client_id: String,
 }
 
+impl Admin {
+    /// Who this administrator is in the audit log.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::Admin(self.subject.clone())
+    }
+}
+
 /// The strings of a claim that is a string or an array of them.
 fn strings<'a>(claims: &'a Map<String, Value>, name: &str) -> Vec<&'a str> {
     match claims.get(name) {
@@ -231,17 +245,41 @@ pub fn etag(resource: &impl serde::Serialize) -> String {
     )
 }
 
+/// A resource as read for a write: its view, its row version, and the
+/// `ETag` of both (so a change the view does not show, made by a write
+/// that raised the version, changes the tag too).
+#[derive(Debug, Clone)]
+pub struct Tagged<T> {
+    /// What the API shows.
+    pub view: T,
+    /// The row version its conditional write names.
+    pub version: i64,
+    /// Its `ETag`.
+    pub etag: String,
+}
+
+impl<T: serde::Serialize> Tagged<T> {
+    /// `view` at `version`, tagged.
+    pub fn new(view: T, version: i64) -> Tagged<T> {
+        let etag = etag(&(version, &view));
+        Tagged { view, version, etag }
+    }
+}
+
 /// Checks a write's `If-Match` ([RFC 9110 §13.1.1]) against the current
-/// representation: none is 428, one that lists neither its `ETag` nor `*`
-/// is 412. (Weak tags never match: the comparison is strong.)
+/// `ETag`: none is 428, one that lists neither it nor `*` is 412. (Weak
+/// tags never match: the comparison is strong.) The write itself must
+/// still be conditional on the version read with the tag.
 ///
 /// [RFC 9110 §13.1.1]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1
-pub fn check_if_match(if_match: Option<&str>, current: &impl serde::Serialize) -> Result<(), AdminError> {
+pub fn check_if_match(if_match: Option<&str>, current: &str) -> Result<(), AdminError> {
     let Some(if_match) = if_match else {
         return Err(AdminError::PreconditionRequired);
     };
-    let tag = etag(current);
-    let matches = if_match.split(',').map(str::trim).any(|t| t == "*" || t == tag);
+    let matches = if_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current);
     if matches {
         Ok(())
     } else {
@@ -275,6 +313,50 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A page request's limit, checked: 1 to [`MAX_LIMIT`].
+pub fn limit_of(request: &PageRequest) -> Result<usize, AdminError> {
+    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(AdminError::InvalidRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// The key a page request's cursor names (the last key shown).
+pub fn after_of(request: &PageRequest) -> Result<Option<String>, AdminError> {
+    match &request.cursor {
+        None => Ok(None),
+        Some(cursor) => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Some)
+            .ok_or_else(|| AdminError::InvalidRequest("cursor is not one this API gave".into())),
+    }
+}
+
+/// A page of `rows` read from the store in key order, one more than
+/// `limit` asked for (whether another page follows).
+pub fn keyset_page<T, V>(
+    mut rows: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> &str,
+    render: impl Fn(&T) -> V,
+) -> Page<V> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key(last))),
+        _ => None,
+    };
+    Page {
+        items: rows.iter().map(render).collect(),
+        next_cursor,
+    }
+}
+
 /// Cuts a page out of `items` ordered by `key` (unique): those after the
 /// cursor (an opaque base64url of the last key shown), at most `limit`.
 /// Keyset paging: an item added or removed meanwhile never shifts a page.
@@ -284,22 +366,8 @@ pub fn page<T, V>(
     request: &PageRequest,
     render: impl Fn(&T) -> V,
 ) -> Result<Page<V>, AdminError> {
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(AdminError::InvalidRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let after = match &request.cursor {
-        None => None,
-        Some(cursor) => Some(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(cursor)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| AdminError::InvalidRequest("cursor is not one this API gave".into()))?,
-        ),
-    };
+    let limit = limit_of(request)?;
+    let after = after_of(request)?;
     items.sort_by(|a, b| key(a).cmp(key(b)));
     let rest: Vec<&T> = items
         .iter()
@@ -392,24 +460,25 @@ mod tests {
     #[test]
     fn if_match_is_required_and_compared_strongly() {
         let v = serde_json::json!({"a": 1});
-        let tag = etag(&v);
+        let tag = Tagged::new(v.clone(), 3).etag;
         assert!(tag.starts_with('"') && tag.ends_with('"'));
         assert!(matches!(
-            check_if_match(None, &v),
+            check_if_match(None, &tag),
             Err(AdminError::PreconditionRequired)
         ));
         assert!(matches!(
-            check_if_match(Some("\"stale\""), &v),
+            check_if_match(Some("\"stale\""), &tag),
             Err(AdminError::PreconditionFailed)
         ));
         assert!(matches!(
-            check_if_match(Some(&format!("W/{tag}")), &v),
+            check_if_match(Some(&format!("W/{tag}")), &tag),
             Err(AdminError::PreconditionFailed)
         ));
-        assert!(check_if_match(Some(&tag), &v).is_ok());
-        assert!(check_if_match(Some(&format!("\"x\", {tag}")), &v).is_ok());
-        assert!(check_if_match(Some("*"), &v).is_ok());
-        assert_ne!(etag(&serde_json::json!({"a": 2})), tag);
+        assert!(check_if_match(Some(&tag), &tag).is_ok());
+        assert!(check_if_match(Some(&format!("\"x\", {tag}")), &tag).is_ok());
+        assert!(check_if_match(Some("*"), &tag).is_ok());
+        assert_ne!(Tagged::new(serde_json::json!({"a": 2}), 3).etag, tag);
+        assert_ne!(Tagged::new(v, 4).etag, tag, "the version is in the tag");
     }
 
     #[test]

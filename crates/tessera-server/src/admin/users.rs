@@ -1,14 +1,17 @@
 //! `/admin/v1/users`: list, create, read, change (disable, roles, second
-//! factor, name) and delete users, and a user's SSO sessions and
-//! consents. Every change goes through the user lifecycle
+//! factor, name, email), set the password of, and delete users, and a
+//! user's SSO sessions and consents. Every change goes through the user lifecycle
 //! ([`crate::identity::users`]), as `tessera user` does.
 
 use zeroize::Zeroizing;
 
-use super::{check_if_match, page, Admin, AdminError, Page, PageRequest};
+use super::{
+    after_of, check_if_match, keyset_page, limit_of, page, Admin, AdminError, Page, PageRequest, Tagged,
+};
+use crate::audit::{self, AuditKind, Event};
 use crate::domain::User;
 use crate::identity::users::{self, NewUser, UserError};
-use crate::store::{ConsentStore, SessionStore, Store};
+use crate::store::{Conditional, ConsentStore, SessionStore, Store, UserChanges, VersionStore};
 
 /// A user as the admin API shows it (never a credential's secret).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -129,6 +132,27 @@ pub struct PatchUser {
     pub require_mfa: Option<bool>,
     /// The display name (empty clears it).
     pub name: Option<String>,
+    /// The email address (empty clears it). An address an administrator
+    /// sets is not verified unless `email_verified` says so.
+    pub email: Option<String>,
+    /// Whether the address (the new one, with `email`) is known to be
+    /// theirs; default `false` with a new `email`.
+    pub email_verified: Option<bool>,
+}
+
+/// `POST /admin/v1/users/{user_id}/password`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// The new password (the usual strength rules; stored hashed).
+    #[schema(value_type = String, format = Password)]
+    pub password: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for SetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetPassword { .. }")
+    }
 }
 
 /// Makes a user.
@@ -161,27 +185,43 @@ pub async fn create(
         password: request.password.map(Zeroizing::new),
     };
     let user = users::create(store, new, now).await.map_err(refusal)?;
-    tracing::info!(target: "audit", user_id = %user.id, by = %admin.subject, "user created through the admin API");
+    let event = Event::new(
+        AuditKind::UserCreated,
+        now,
+        admin.actor(),
+        "user created through the admin API",
+    )
+    .user(&user.id)
+    .with("roles", user.roles.clone());
+    audit::record(store, event).await;
     Ok(view(&user))
 }
 
-/// Users, a page at a time, by user id.
+/// Users, a page at a time, by user id, read a page at a time from the
+/// store (keyset on the id).
 pub async fn list(store: &Store, request: &PageRequest) -> Result<Page<UserView>, AdminError> {
-    page(
-        users::list(store).await.map_err(refusal)?,
-        |u| u.id.as_str(),
-        request,
-        view,
-    )
+    let limit = limit_of(request)?;
+    let after = after_of(request)?;
+    let want = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let rows = store.users_after(after.as_deref(), want).await?;
+    Ok(keyset_page(rows, limit, |u| u.id.as_str(), view))
 }
 
-/// One user.
-pub async fn get(store: &Store, id: &str) -> Result<UserView, AdminError> {
-    Ok(view(&users::get(store, id).await.map_err(refusal)?))
+/// One user, with their `ETag` (the version read first: see
+/// [`super::clients::get`]).
+pub async fn get(store: &Store, id: &str) -> Result<Tagged<UserView>, AdminError> {
+    let Some(version) = store.user_version(id).await? else {
+        return Err(AdminError::NotFound("user"));
+    };
+    Ok(Tagged::new(
+        view(&users::get(store, id).await.map_err(refusal)?),
+        version,
+    ))
 }
 
-/// Changes a user, if `if_match` is their current `ETag`; the user as
-/// changed.
+/// Changes a user, if `if_match` is their current `ETag` and they are
+/// still at the version read with it: every member in one conditional
+/// write ([`users::change_if`]); the user as changed, tagged.
 pub async fn patch(
     store: &Store,
     admin: &Admin,
@@ -189,9 +229,9 @@ pub async fn patch(
     if_match: Option<&str>,
     request: PatchUser,
     now: i64,
-) -> Result<UserView, AdminError> {
+) -> Result<Tagged<UserView>, AdminError> {
     let current = get(store, id).await?;
-    check_if_match(if_match, &current)?;
+    check_if_match(if_match, &current.etag)?;
     if let Some(roles) = &request.roles {
         if let Some(role) = roles
             .iter()
@@ -202,24 +242,90 @@ pub async fn patch(
             )));
         }
     }
-    if let Some(name) = &request.name {
-        users::set_name(store, id, name).await.map_err(refusal)?;
+    let email = match (request.email, request.email_verified) {
+        (Some(email), verified) => {
+            let email = email.trim().to_owned();
+            Some(((!email.is_empty()).then_some(email), verified.unwrap_or(false)))
+        }
+        (None, Some(verified)) => match &current.view.email {
+            Some(_) => Some((current.view.email.clone(), verified)),
+            None => {
+                return Err(AdminError::InvalidRequest(
+                    "email_verified: the user has no email".into(),
+                ))
+            }
+        },
+        (None, None) => None,
+    };
+    let changes = UserChanges {
+        name: request.name.map(Some),
+        email,
+        roles: request.roles,
+        require_mfa: request.require_mfa,
+        disabled: request.disabled,
+    };
+    let mut changed: Vec<&str> = Vec::new();
+    for (present, name) in [
+        (changes.name.is_some(), "name"),
+        (changes.email.is_some(), "email"),
+        (changes.roles.is_some(), "roles"),
+        (changes.require_mfa.is_some(), "require_mfa"),
+        (changes.disabled.is_some(), "disabled"),
+    ] {
+        if present {
+            changed.push(name);
+        }
     }
-    if let Some(roles) = &request.roles {
-        users::set_roles(store, id, roles).await.map_err(refusal)?;
+    let disabled = changes.disabled;
+    let roles = changes.roles.clone();
+    match users::change_if(store, id, current.version, changes, now)
+        .await
+        .map_err(refusal)?
+    {
+        Conditional::Done => {}
+        Conditional::Stale => return Err(AdminError::PreconditionFailed),
     }
-    if let Some(required) = request.require_mfa {
-        users::set_require_mfa(store, id, required)
-            .await
-            .map_err(refusal)?;
+    let mut event = Event::new(
+        AuditKind::UserChanged,
+        now,
+        admin.actor(),
+        "user changed through the admin API",
+    )
+    .user(id)
+    .with("changed", changed);
+    if let Some(disabled) = disabled {
+        event = event.with("disabled", disabled);
     }
-    if let Some(disabled) = request.disabled {
-        users::set_disabled(store, id, disabled, now)
-            .await
-            .map_err(refusal)?;
+    if let Some(roles) = roles {
+        event = event.with("roles", roles);
     }
-    tracing::info!(target: "audit", user_id = %id, by = %admin.subject, "user changed through the admin API");
+    audit::record(store, event).await;
     get(store, id).await
+}
+
+/// Sets a user's password as an administrator: the usual strength rules,
+/// and every SSO session and refresh family of the user ends in the same
+/// transaction ([`users::set_password`], what `/account/password` and
+/// `tessera user passwd` use).
+pub async fn set_password(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+    request: SetPassword,
+    now: i64,
+) -> Result<(), AdminError> {
+    users::set_password(store, id, request.password, now)
+        .await
+        .map_err(refusal)?;
+    let event = Event::new(
+        AuditKind::PasswordChanged,
+        now,
+        admin.actor(),
+        "password set through the admin API; every session and refresh family ended",
+    )
+    .user(id);
+    audit::record(store, event).await;
+    Ok(())
 }
 
 /// Deletes a user, if `if_match` is their current `ETag`.
@@ -231,9 +337,16 @@ pub async fn delete(
     now: i64,
 ) -> Result<(), AdminError> {
     let current = get(store, id).await?;
-    check_if_match(if_match, &current)?;
+    check_if_match(if_match, &current.etag)?;
     users::delete(store, id, now).await.map_err(refusal)?;
-    tracing::info!(target: "audit", user_id = %id, by = %admin.subject, "user deleted through the admin API");
+    let event = Event::new(
+        AuditKind::UserDeleted,
+        now,
+        admin.actor(),
+        "user deleted through the admin API",
+    )
+    .user(id);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -272,7 +385,15 @@ pub async fn end_session(
     if !store.end_session_by_sid(id, sid, now).await? {
         return Err(AdminError::NotFound("session"));
     }
-    tracing::info!(target: "audit", user_id = %id, by = %admin.subject, "session ended through the admin API");
+    let event = Event::new(
+        AuditKind::SessionEnded,
+        now,
+        admin.actor(),
+        "session ended through the admin API",
+    )
+    .user(id)
+    .with("sid", sid);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -308,6 +429,14 @@ pub async fn revoke_consent(
     if !store.revoke_consent(id, client_id, now).await? {
         return Err(AdminError::NotFound("consent"));
     }
-    tracing::info!(target: "audit", user_id = %id, client_id = %client_id, by = %admin.subject, "consent revoked through the admin API");
+    let event = Event::new(
+        AuditKind::ConsentRevoked,
+        now,
+        admin.actor(),
+        "consent revoked through the admin API",
+    )
+    .user(id)
+    .client(client_id);
+    audit::record(store, event).await;
     Ok(())
 }

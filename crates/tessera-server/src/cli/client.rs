@@ -1,6 +1,7 @@
 //! `tessera client create | list | show | delete`: manage registered
 //! clients in the same database the server uses (works while it runs).
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use clap::Subcommand;
 use serde_json::json;
 use tessera_jwt::UnixTime;
@@ -199,7 +200,14 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), Failure> {
                     if !store.delete_client(&args.client_id).await? {
                         anyhow::bail!("no client {:?}", args.client_id);
                     }
-                    tracing::info!(target: "audit", client_id = %args.client_id, "client deleted");
+                    let event = Event::new(
+                        AuditKind::ClientDeleted,
+                        UnixTime::now().as_secs(),
+                        Actor::Cli,
+                        "client deleted",
+                    )
+                    .client(args.client_id.as_str());
+                    audit::record(&store, event).await;
                     eprintln!("deleted client {}", args.client_id);
                     Ok(())
                 }
@@ -376,6 +384,14 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| refusal(e, method))?;
     let id = &registered.client.id;
+    let event = Event::new(
+        AuditKind::ClientCreated,
+        UnixTime::now().as_secs(),
+        Actor::Cli,
+        "client created",
+    )
+    .client(id.as_str());
+    audit::record(&store, event).await;
     let out = match &registered.secret {
         Some(s) => json!({"client_id": id, "client_secret": s.as_str()}),
         None => json!({"client_id": id}),

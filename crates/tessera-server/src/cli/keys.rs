@@ -1,6 +1,7 @@
 //! `tessera keys generate | public` (offline) and `tessera keys list |
 //! rotate | revoke` (on the server's store).
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use std::io::Write;
 
 use anyhow::{bail, Context};
@@ -125,6 +126,10 @@ fn server_keys(config: super::serve::ConfigArgs, alg: Option<Algorithm>, rotate:
                 None => config.algorithm()?,
             };
             let key = crate::keys::rotate(&store, &master, alg, now).await?;
+            let event = Event::new(AuditKind::KeyRotated, now, Actor::Cli, "signing key rotated")
+                .with("kid", key.kid.as_str())
+                .with("alg", key.alg.as_str());
+            audit::record(&store, event).await;
             eprintln!(
                 "new {} key {} is published now and signs from {} ({} s from now)",
                 key.alg,
@@ -176,7 +181,12 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
         let store = crate::store::Store::open(&config.database).await?;
         let master = crate::server::master_key(&config)?;
         let now = tessera_jwt::UnixTime::now().as_secs();
-        anyhow::Ok(crate::keys::revoke(&store, &master, &args.kid, now).await?)
+        let done = crate::keys::revoke(&store, &master, &args.kid, now).await?;
+        let event = Event::new(AuditKind::KeyRevoked, now, Actor::Cli, "signing key revoked")
+            .with("kid", done.key.kid.as_str())
+            .with("alg", done.key.alg.as_str());
+        audit::record(&store, event).await;
+        anyhow::Ok(done)
     })?;
     let reload = crate::keys::CHECK_EVERY.as_secs();
     eprintln!(

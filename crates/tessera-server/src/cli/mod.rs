@@ -1,5 +1,5 @@
 //! The command line: `tessera serve`, `tessera client ...`,
-//! `tessera resource ...`, `tessera user ...`, and the offline
+//! `tessera resource ...`, `tessera user ...`, `tessera audit list`, and the offline
 //! `tessera keys ...` and `tessera token ...`.
 //!
 //! Flags are parsed by clap into plain structs (each flag's help is its doc
@@ -9,6 +9,7 @@
 //! Exit codes: 0 success; 1 a token was refused (the reason on stderr);
 //! 2 bad usage or an unreadable file.
 
+mod audit;
 mod client;
 mod input;
 mod keys;
@@ -49,6 +50,9 @@ enum Command {
     /// Sign, decode and verify JWTs offline.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Read the audit log (works while the server runs).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// How a command ended, beyond plain success.
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::User(cmd) => user::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,6 +100,9 @@ default below each.
   second_factor_max_age    TESSERA_SECOND_FACTOR_MAX_AGE
       3600 seconds a one-time code satisfies a request for two factors
       (acr_values urn:tessera:acr:2fa); older, the code is asked again
+  audit_retention          TESSERA_AUDIT_RETENTION
+      7776000 seconds = 90 days audit events are kept (/admin/v1/audit,
+      tessera audit list), then pruned
   database_timeout         TESSERA_DATABASE_TIMEOUT
       10 seconds (waiting for a database connection, then 503)
   upstream_timeout         TESSERA_UPSTREAM_TIMEOUT

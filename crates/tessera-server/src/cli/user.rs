@@ -4,6 +4,7 @@
 //! standard input only (`--password-stdin`), never from a flag that would
 //! end up in shell history and `ps`.
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use std::io::Read;
 
 use clap::Subcommand;
@@ -181,7 +182,15 @@ async fn set_disabled(args: NameArgs, disable: bool) -> anyhow::Result<()> {
     let user = named(&store, &args.username).await?;
     users::set_disabled(&store, &user.id, disable, UnixTime::now().as_secs()).await?;
     let what = if disable { "disabled" } else { "enabled" };
-    tracing::info!(target: "audit", user_id = %user.id, "user {what}");
+    let event = Event::new(
+        AuditKind::UserChanged,
+        UnixTime::now().as_secs(),
+        Actor::Cli,
+        "user disabled or enabled",
+    )
+    .user(&user.id)
+    .with("disabled", disable);
+    audit::record(&store, event).await;
     eprintln!("{what} user {}", args.username);
     Ok(())
 }
@@ -219,7 +228,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                         Err(UserError::Email) => anyhow::bail!("--email: not an address"),
                         other => other?,
                     };
-                    tracing::info!(target: "audit", user_id = %user.id, "user created");
+                    let event = Event::new(AuditKind::UserCreated, UnixTime::now().as_secs(), Actor::Cli, "user created")
+                        .user(&user.id)
+                        .with("roles", user.roles.clone());
+                    audit::record(&store, event).await;
                     println!("{}", json!({"user_id": user.id, "username": user.username}));
                     Ok(())
                 }
@@ -240,7 +252,9 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = named(&store, &args.username).await?;
                     users::delete(&store, &user.id, UnixTime::now().as_secs()).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, "user deleted");
+                    let event = Event::new(AuditKind::UserDeleted, UnixTime::now().as_secs(), Actor::Cli, "user deleted")
+                        .user(&user.id);
+                    audit::record(&store, event).await;
                     eprintln!("deleted user {}", args.username);
                     Ok(())
                 }
@@ -249,7 +263,9 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = named(&store, &args.username).await?;
                     users::set_password(&store, &user.id, password, UnixTime::now().as_secs()).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, "password changed; grants and sessions ended");
+                    let event = Event::new(AuditKind::PasswordChanged, UnixTime::now().as_secs(), Actor::Cli, "password changed; grants and sessions ended")
+                        .user(&user.id);
+                    audit::record(&store, event).await;
                     eprintln!("password changed for {}", args.username);
                     // A linked identity signs in without the password: say
                     // so, or remove them when asked.
@@ -257,7 +273,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     if args.unlink_all {
                         for link in &links {
                             users::unlink(&store, &user.id, &link.provider).await?;
-                            tracing::info!(target: "audit", user_id = %user.id, provider = %link.provider, "upstream identity unlinked with the password change");
+                            let event = Event::new(AuditKind::UpstreamUnlinked, UnixTime::now().as_secs(), Actor::Cli, "upstream identity unlinked with the password change")
+                                .user(&user.id)
+                                .with("provider", link.provider.as_str());
+                            audit::record(&store, event).await;
                         }
                         if !links.is_empty() {
                             eprintln!("unlinked {} upstream identities", links.len());
@@ -310,7 +329,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     if removed == 0 {
                         anyhow::bail!("{} has no link to {:?}", args.username, args.provider);
                     }
-                    tracing::info!(target: "audit", user_id = %user.id, provider = %args.provider, "upstream identity unlinked");
+                    let event = Event::new(AuditKind::UpstreamUnlinked, UnixTime::now().as_secs(), Actor::Cli, "upstream identity unlinked")
+                        .user(&user.id)
+                        .with("provider", args.provider.as_str());
+                    audit::record(&store, event).await;
                     eprintln!("unlinked {} from {}", args.username, args.provider);
                     Ok(())
                 }
@@ -336,7 +358,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = named(&store, &args.username).await?;
                     let removed = factors::reset(&store, &user.id, UnixTime::now().as_secs()).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, removed, "second factors reset; grants and sessions ended");
+                    let event = Event::new(AuditKind::FactorsReset, UnixTime::now().as_secs(), Actor::Cli, "second factors reset; grants and sessions ended")
+                        .user(&user.id)
+                        .with("removed", removed);
+                    audit::record(&store, event).await;
                     eprintln!("removed the second factors of {} ({removed} rows)", args.username);
                     Ok(())
                 }
@@ -344,7 +369,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = named(&store, &args.username).await?;
                     users::set_require_mfa(&store, &user.id, !args.off).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, require_mfa = !args.off, "second factor requirement set");
+                    let event = Event::new(AuditKind::UserChanged, UnixTime::now().as_secs(), Actor::Cli, "second factor requirement set")
+                        .user(&user.id)
+                        .with("require_mfa", !args.off);
+                    audit::record(&store, event).await;
                     let what = if args.off { "no longer requires" } else { "requires" };
                     eprintln!("{} {what} a second factor", args.username);
                     Ok(())
@@ -353,7 +381,10 @@ pub(crate) fn run(cmd: UserCommand) -> Result<(), Failure> {
                     let store = Store::open(&args.config.load(None, None)?.database).await?;
                     let user = named(&store, &args.username).await?;
                     users::set_email_verified(&store, &user.id, !args.unverified).await?;
-                    tracing::info!(target: "audit", user_id = %user.id, verified = !args.unverified, "email verification set");
+                    let event = Event::new(AuditKind::UserChanged, UnixTime::now().as_secs(), Actor::Cli, "email verification set")
+                        .user(&user.id)
+                        .with("email_verified", !args.unverified);
+                    audit::record(&store, event).await;
                     Ok(())
                 }
             }

@@ -53,6 +53,7 @@
 //! [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
 //! [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use zeroize::Zeroizing;
 
 use super::authentication::hash_secret;
@@ -60,7 +61,7 @@ use crate::domain::{
     AuthMethod, Client, ClientCredentials, ClientKeys, GrantType, Provenance, Scope, SecretMethod,
     ADMIN_AUDIENCE,
 };
-use crate::store::{ClientStore, RegistrationStore, StoreError};
+use crate::store::{ClientStore, Conditional, RegistrationStore, StoreError, VersionStore};
 
 /// The two client types of [RFC 6749 §2.1].
 ///
@@ -653,7 +654,15 @@ pub async fn register_dynamic<S: RegistrationStore>(
         Err(StoreError::Conflict(_)) => return Err(RegistrationError::IdTaken(registered.client.id)),
         Err(e) => return Err(RegistrationError::Store(e)),
     }
-    tracing::info!(target: "audit", client_id = %registered.client.id, "client registered itself");
+    let event = Event::new(
+        AuditKind::ClientCreated,
+        now,
+        Actor::Client,
+        "client registered itself",
+    )
+    .client(&registered.client.id)
+    .with("provenance", "dynamic");
+    audit::record(store, event).await;
     Ok(SelfRegistered {
         registered,
         registration_access_token: token,
@@ -693,6 +702,117 @@ pub async fn replace_dynamic<S: RegistrationStore>(
     }
     tracing::info!(target: "audit", client_id = %registered.client.id, "self-registered client updated");
     Ok(registered)
+}
+
+/// What an operator-registered client is, as the [`NewClient`] it would
+/// be registered from (its credentials' type and method, no origins): the
+/// start of a change ([`replace_if`]).
+pub fn as_new(c: &Client) -> NewClient {
+    let (client_type, auth_method, keys) = match &c.credentials {
+        ClientCredentials::Secret { method, .. } => (ClientType::Confidential, method.registered(), None),
+        ClientCredentials::Keys { keys } => (
+            ClientType::Confidential,
+            Some(AuthMethod::PrivateKeyJwt),
+            Some(keys.clone()),
+        ),
+        ClientCredentials::None => (ClientType::Public, None, None),
+    };
+    NewClient {
+        name: c.name.clone(),
+        client_type,
+        auth_method,
+        keys,
+        grant_types: c.grant_types.clone(),
+        scopes: c.scopes.clone(),
+        audiences: c.audiences.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        resource_server_for: c.resource_server_for.clone(),
+        origins: vec![],
+        access_token_ttl: c.access_token_ttl,
+        refresh_cookie: c.refresh_cookie,
+        first_party: c.first_party,
+        require_par: c.require_par,
+        dpop_bound: c.dpop_bound,
+        require_mfa: c.require_mfa,
+        admin: c.admin,
+        provenance: c.provenance,
+    }
+}
+
+/// Replaces the registration of `current` with `new` (every rule again;
+/// same id, creation time, provenance and secret), if the client's row
+/// version is still `version`: one conditional write, so of two
+/// administrators changing it with the same `ETag` exactly one does. The
+/// client's type (public or confidential) and credentials are not changed
+/// here.
+pub async fn replace_if<S: ClientStore + VersionStore>(
+    store: &S,
+    current: &Client,
+    new: NewClient,
+    version: i64,
+) -> Result<(Conditional, Client), RegistrationError> {
+    let new = NewClient {
+        provenance: current.provenance,
+        ..new
+    };
+    let proof = check(&new)?;
+    let (registered, _) = build(
+        current.id.clone(),
+        new,
+        proof,
+        Some(&current.credentials),
+        current.created_at,
+    )?;
+    let done = store
+        .replace_client_if(&registered.client, version)
+        .await
+        .map_err(RegistrationError::Store)?;
+    Ok((done, registered.client))
+}
+
+/// What [`rotate_secret_if`] did.
+#[derive(Debug)]
+pub enum Rotated {
+    /// The client has a new 256-bit secret (shown this once); the old one
+    /// no longer works.
+    Done(Zeroizing<String>),
+    /// The client changed since `version`: nothing was done.
+    Stale,
+    /// The client has no secret (public, or `private_key_jwt`): there is
+    /// nothing to rotate.
+    NoSecret,
+}
+
+/// Gives the client `current` a new secret in place of its old one (the
+/// same secret method), if its row version is still `version`. Only the
+/// new secret's SHA-256 is stored; the old hash is overwritten in the same
+/// statement, so the old secret stops working at once (on this node; other
+/// nodes' client caches within `CACHE_TTL`).
+pub async fn rotate_secret_if<S: ClientStore + VersionStore>(
+    store: &S,
+    current: &Client,
+    version: i64,
+) -> Result<Rotated, RegistrationError> {
+    let ClientCredentials::Secret { method, .. } = &current.credentials else {
+        return Ok(Rotated::NoSecret);
+    };
+    let secret = Zeroizing::new(random(32)?);
+    let client = Client {
+        credentials: ClientCredentials::Secret {
+            hash: hash_secret(&secret),
+            method: *method,
+        },
+        ..current.clone()
+    };
+    match store
+        .replace_client_if(&client, version)
+        .await
+        .map_err(RegistrationError::Store)?
+    {
+        Conditional::Done => Ok(Rotated::Done(secret)),
+        Conditional::Stale => Ok(Rotated::Stale),
+    }
 }
 
 #[cfg(test)]

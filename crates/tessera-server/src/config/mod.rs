@@ -238,6 +238,10 @@ pub struct Config {
     /// code again (a step-up). The ID token's `acr` still says what the
     /// sign-in reached. Default 3600. Env `TESSERA_SECOND_FACTOR_MAX_AGE`.
     pub second_factor_max_age: i64,
+    /// Seconds audit events are kept (`/admin/v1/audit`, `tessera audit
+    /// list`) before the prune job deletes them. Default 90 days
+    /// (7,776,000). Env `TESSERA_AUDIT_RETENTION`.
+    pub audit_retention: i64,
     /// Seconds a request waits for a database connection before it fails
     /// with 503 `temporarily_unavailable` (the database is down or every
     /// connection is busy). Default 10. Env `TESSERA_DATABASE_TIMEOUT`.
@@ -293,6 +297,7 @@ impl Default for Config {
             metrics_listen: DEFAULT_METRICS_LISTEN.into(),
             refresh_family_lifetime: 30 * 24 * 3600,
             second_factor_max_age: 3600,
+            audit_retention: crate::audit::DEFAULT_RETENTION,
             upstream_timeout: 10,
             database_timeout: 10,
             upstream: Vec::new(),
@@ -426,6 +431,9 @@ impl Config {
         if let Some(v) = env("TESSERA_SECOND_FACTOR_MAX_AGE") {
             config.second_factor_max_age = number("second_factor_max_age", v)?;
         }
+        if let Some(v) = env("TESSERA_AUDIT_RETENTION") {
+            config.audit_retention = number("audit_retention", v)?;
+        }
         if let Some(v) = env("TESSERA_DATABASE_TIMEOUT") {
             config.database_timeout = u64::try_from(number("database_timeout", v)?).unwrap_or(0);
         }
@@ -510,6 +518,12 @@ impl Config {
         if self.second_factor_max_age <= 0 {
             return Err(ConfigError::Invalid {
                 setting: "second_factor_max_age",
+                message: "must be a positive number of seconds".into(),
+            });
+        }
+        if self.audit_retention <= 0 {
+            return Err(ConfigError::Invalid {
+                setting: "audit_retention",
                 message: "must be a positive number of seconds".into(),
             });
         }

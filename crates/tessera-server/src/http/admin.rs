@@ -21,10 +21,12 @@ use utoipa_axum::routes;
 use super::bearer::{self, Challenge};
 use super::response::Json;
 use super::{content_type_is, AppState};
-use crate::admin::clients::{ClientView, CreateClient, CreatedClient};
+use crate::admin::clients::{ClientView, CreateClient, CreatedClient, PatchClient, RotatedSecret};
 use crate::admin::keys::{KeyView, RevokedKey, RotateKey};
-use crate::admin::users::{ConsentView, CreateUser, PatchUser, SessionView, UserView};
-use crate::admin::{self, clients, keys, users, Admin, AdminError, ErrorBody, Page, PageRequest};
+use crate::admin::upstreams::{self, UpstreamView};
+use crate::admin::users::{ConsentView, CreateUser, PatchUser, SessionView, SetPassword, UserView};
+use crate::admin::{self, clients, keys, users, Admin, AdminError, ErrorBody, Page, PageRequest, Tagged};
+use crate::audit::{AuditQuery, EventPage};
 
 /// The document's frame: title, version, the bearer scheme every path but
 /// `openapi.json` asks for, and the tags.
@@ -33,7 +35,7 @@ use crate::admin::{self, clients, keys, users, Admin, AdminError, ErrorBody, Pag
     info(
         title = "Tessera admin API",
         version = "1",
-        description = "Administer Tessera's clients, users, sessions, consents and signing keys. Authorised by Tessera's own access tokens for the audience tessera-admin carrying roles [\"admin\"]: a client made with `tessera client create --admin`, or a user with the admin role. Writes to a resource that has a GET of its own need If-Match with its ETag.",
+        description = "Administer Tessera's clients, users, sessions, consents and signing keys; read the upstream providers and the audit log. Authorised by Tessera's own access tokens for the audience tessera-admin carrying roles [\"admin\"]: a client made with `tessera client create --admin`, or a user with the admin role. Writes to a resource that has a GET of its own need If-Match with its ETag.",
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerScheme),
@@ -42,6 +44,8 @@ use crate::admin::{self, clients, keys, users, Admin, AdminError, ErrorBody, Pag
         (name = "clients", description = "OAuth clients"),
         (name = "users", description = "Users, their sessions and consents"),
         (name = "keys", description = "The server's signing keys"),
+        (name = "upstreams", description = "Upstream identity providers (read only)"),
+        (name = "audit", description = "The audit log"),
         (name = "meta", description = "This document")
     )
 )]
@@ -71,9 +75,11 @@ fn routes_and_document() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenA
     OpenApiRouter::with_openapi(AdminApi::openapi())
         .routes(routes!(openapi))
         .routes(routes!(list_clients, create_client))
-        .routes(routes!(get_client, delete_client))
+        .routes(routes!(get_client, patch_client, delete_client))
+        .routes(routes!(rotate_client_secret))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, patch_user, delete_user))
+        .routes(routes!(set_user_password))
         .routes(routes!(list_sessions))
         .routes(routes!(end_session))
         .routes(routes!(list_consents))
@@ -81,6 +87,9 @@ fn routes_and_document() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenA
         .routes(routes!(list_keys))
         .routes(routes!(rotate_key))
         .routes(routes!(revoke_key))
+        .routes(routes!(list_upstreams))
+        .routes(routes!(get_upstream))
+        .routes(routes!(list_audit))
         .split_for_parts()
 }
 
@@ -182,9 +191,9 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// 200 with the resource and its `ETag`.
-fn with_etag(resource: &impl serde::Serialize) -> Response {
-    let mut r = Json::no_store(StatusCode::OK, resource).into_response();
-    if let Ok(tag) = HeaderValue::from_str(&admin::etag(resource)) {
+fn with_etag<T: serde::Serialize>(resource: &Tagged<T>) -> Response {
+    let mut r = Json::no_store(StatusCode::OK, &resource.view).into_response();
+    if let Ok(tag) = HeaderValue::from_str(&resource.etag) {
         r.headers_mut().insert(ETAG, tag);
     }
     r
@@ -272,7 +281,7 @@ pub(super) async fn delete_client(
     Path(id): Path<String>,
 ) -> Response {
     as_admin!(state, headers, |admin| async {
-        clients::delete(&state.store, &admin, &id, if_match(&headers)).await?;
+        clients::delete(&state.store, &admin, &id, if_match(&headers), now()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
     .await)
@@ -465,4 +474,98 @@ pub(super) async fn revoke_key(
         Ok(Json::no_store(StatusCode::OK, &done).into_response())
     }
     .await)
+}
+
+/// `PATCH /admin/v1/clients/{client_id}` with `If-Match`: the client as
+/// changed, with its new `ETag`.
+#[utoipa::path(patch, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path, description = "The client"), ("If-Match" = String, Header, description = "The ETag of a GET of this resource")), request_body = PatchClient, responses((status = 200, description = "The client as changed", body = ClientView, headers(("ETag" = String, description = "A strong validator of this representation, for If-Match"))), (status = 400, description = "A malformed request, or one that breaks a rule of registration", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody), (status = 412, description = "If-Match is not the current ETag (another write came first)", body = ErrorBody), (status = 428, description = "If-Match is missing", body = ErrorBody)))]
+pub(super) async fn patch_client(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    as_admin!(state, headers, |admin| async {
+        let request = json_body(&headers, &body)?;
+        let client = clients::patch(&state.store, &admin, &id, if_match(&headers), request, now()).await?;
+        Ok(with_etag(&client))
+    }
+    .await)
+}
+
+/// `POST /admin/v1/clients/{client_id}/secret` with `If-Match`: 200 with
+/// the new secret, shown this once; the old one stops working.
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path, description = "The client"), ("If-Match" = String, Header, description = "The ETag of a GET of the client")), responses((status = 200, description = "The new secret, shown this once; the old one no longer works", body = RotatedSecret), (status = 400, description = "The client has no secret (public, or private_key_jwt)", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody), (status = 412, description = "If-Match is not the current ETag (another write came first)", body = ErrorBody), (status = 428, description = "If-Match is missing", body = ErrorBody)))]
+pub(super) async fn rotate_client_secret(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    as_admin!(state, headers, |admin| async {
+        let rotated = clients::rotate_secret(&state.store, &admin, &id, if_match(&headers), now()).await?;
+        Ok(Json::no_store(StatusCode::OK, &rotated).into_response())
+    }
+    .await)
+}
+
+/// `POST /admin/v1/users/{user_id}/password`: 204; every session and
+/// refresh family of the user ends.
+#[utoipa::path(post, path = "/admin/v1/users/{user_id}/password", tag = "users", params(("user_id" = String, Path, description = "The user")), request_body = SetPassword, responses((status = 204, description = "Set; every SSO session and refresh family of the user ended"), (status = 400, description = "A malformed request, or a password the rules refuse", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody)))]
+pub(super) async fn set_user_password(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    as_admin!(state, headers, |admin| async {
+        let request = json_body(&headers, &body)?;
+        users::set_password(&state.store, &admin, &id, request, now()).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/v1/upstreams`: the upstream identity providers.
+#[utoipa::path(get, path = "/admin/v1/upstreams", tag = "upstreams", responses((status = 200, description = "The configured upstream providers (one page); never a client secret", body = Page<UpstreamView>), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody)))]
+pub(super) async fn list_upstreams(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    as_admin!(state, headers, |_admin| async {
+        Ok(Json::no_store(StatusCode::OK, &upstreams::list(state.upstreams())).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/v1/upstreams/{id}`.
+#[utoipa::path(get, path = "/admin/v1/upstreams/{id}", tag = "upstreams", params(("id" = String, Path, description = "The provider's id")), responses((status = 200, description = "The provider; never its client secret", body = UpstreamView), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody)))]
+pub(super) async fn get_upstream(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    as_admin!(state, headers, |_admin| async {
+        let upstream = upstreams::get(state.upstreams(), &id)?;
+        Ok(Json::no_store(StatusCode::OK, &upstream).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/v1/audit`: audit events, newest first.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of audit events, newest first", body = EventPage), (status = 400, description = "A malformed filter or cursor", body = ErrorBody), (status = 401, description = "No token, or not a valid access token for the tessera-admin audience", body = ErrorBody), (status = 403, description = "The token does not carry the admin role", body = ErrorBody)))]
+pub(super) async fn list_audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    as_admin!(state, headers, |_admin| {
+        async {
+        let query = query.map(|Query(q)| q).map_err(|e| {
+            AdminError::InvalidRequest(format!(
+                "the query takes user_id, client_id, kind, since, until (seconds since the epoch), limit and cursor: {}",
+                e.body_text()
+            ))
+        })?;
+        let page = admin::audit::list(&state.store, &query).await?;
+        Ok(Json::no_store(StatusCode::OK, &page).into_response())
+    }
+    .await
+    })
 }

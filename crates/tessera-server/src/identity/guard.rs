@@ -75,6 +75,7 @@
 //! [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
 //! [RFC 9700 §4.15]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -363,7 +364,16 @@ pub async fn check<S: UserStore + AttemptStore>(
     // 1.
     match reserve_login(store, peer, now).await? {
         Verdict::Refuse => {
-            tracing::warn!(target: "audit", peer = ?peer, "login refused: too many failures from this address");
+            let event = Event::new(
+                AuditKind::SignInFailed,
+                now,
+                Actor::Anonymous,
+                "login refused: too many failures from this address",
+            )
+            .client(client_id)
+            .ip(peer)
+            .with("why", "too many failures from this address");
+            audit::record(store, event).await;
             return Err(GuardError::TooManyAttempts);
         }
         Verdict::Wait(delay) => wait(delay).await,
@@ -409,7 +419,15 @@ pub async fn check<S: UserStore + AttemptStore>(
                 (Some(_), Reserved::Account) => "wrong password",
                 (Some(_), Reserved::Device(_)) => "wrong password from a known device",
             };
-            tracing::info!(target: "audit", username, client_id, peer = ?peer, why, "login failed");
+            let mut event = Event::new(AuditKind::SignInFailed, now, Actor::Anonymous, "login failed")
+                .client(client_id)
+                .ip(peer)
+                .with("why", why)
+                .with("username", username.as_str());
+            if let Some(user) = &found {
+                event = event.user(&user.id);
+            }
+            audit::record(store, event).await;
             failed_login(store, peer, now).await?;
             tokio::time::sleep(FAILURE_DELAY).await;
             return Err(GuardError::BadCredentials);
@@ -423,7 +441,12 @@ pub async fn check<S: UserStore + AttemptStore>(
     }
     refund_login(store, peer, now).await?;
     let device = matches!(reserved, Reserved::Device(_));
-    tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, device, "login");
+    let event = Event::new(AuditKind::SignIn, now, Actor::User, "login")
+        .user(&user.id)
+        .client(client_id)
+        .ip(peer)
+        .with("device", device);
+    audit::record(store, event).await;
     Ok(user)
 }
 
@@ -468,7 +491,17 @@ where
     // 1.
     match reserve_login(store, peer, now).await? {
         Verdict::Refuse => {
-            tracing::warn!(target: "audit", peer = ?peer, "second factor refused: too many failures from this address");
+            let event = Event::new(
+                AuditKind::SecondFactorFailed,
+                now,
+                Actor::User,
+                "second factor refused: too many failures from this address",
+            )
+            .user(&user.id)
+            .client(client_id)
+            .ip(peer)
+            .with("why", "too many failures from this address");
+            audit::record(store, event).await;
             return Ok(Err(GuardError::TooManyAttempts.into()));
         }
         Verdict::Wait(delay) => wait(delay).await,
@@ -498,7 +531,17 @@ where
             (false, true, false) => "account locked",
             (false, true, true) => "wrong code",
         };
-        tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, why, "second factor failed");
+        let event = Event::new(
+            AuditKind::SecondFactorFailed,
+            now,
+            Actor::User,
+            "second factor failed",
+        )
+        .user(&user.id)
+        .client(client_id)
+        .ip(peer)
+        .with("why", why);
+        audit::record(store, event).await;
         failed_login(store, peer, now).await?;
         store.record_failure(&codes, now, WINDOW_SECS).await?;
         tokio::time::sleep(FAILURE_DELAY).await;
@@ -508,7 +551,16 @@ where
     store.refund_attempt(&codes, now, WINDOW_SECS).await?;
     store.record_login(&user.id).await?;
     refund_login(store, peer, now).await?;
-    tracing::info!(target: "audit", user_id = %user.id, client_id, peer = ?peer, "second factor proven");
+    let event = Event::new(
+        AuditKind::SecondFactorProven,
+        now,
+        Actor::User,
+        "second factor proven",
+    )
+    .user(&user.id)
+    .client(client_id)
+    .ip(peer);
+    audit::record(store, event).await;
     Ok(Ok(()))
 }
 

@@ -32,7 +32,9 @@ use zeroize::Zeroizing;
 
 use crate::domain::{Credential, PasswordHash, User};
 use crate::password::{self, PasswordError};
-use crate::store::{Created, Identity, StoreError, UpstreamStore, UserStore};
+use crate::store::{
+    Conditional, Created, Identity, StoreError, UpstreamStore, UserChanges, UserStore, VersionStore,
+};
 use crate::username::UsernameError;
 
 /// The longest email address (RFC 5321 §4.5.3.1.3 allows a 256-octet
@@ -338,6 +340,50 @@ pub async fn set_name<S: UserStore>(store: &S, id: &str, name: &str) -> Result<(
         return Err(UserError::NotFound);
     }
     Ok(())
+}
+
+/// Applies an administrator's `changes` to the user, if their row version
+/// is still `version` (the admin API's `If-Match`): one transaction that
+/// starts with one conditional `UPDATE`, so of two administrators writing
+/// the same version exactly one changes the user ([`Conditional::Stale`]
+/// for the other). The name follows [`set_name`]'s rules, the email
+/// [`is_address`] and must be no other account's (in any ASCII case);
+/// disabling ends every grant and SSO session, as [`set_disabled`].
+pub async fn change_if<S: UserStore + VersionStore>(
+    store: &S,
+    id: &str,
+    version: i64,
+    mut changes: UserChanges,
+    now: i64,
+) -> Result<Conditional, UserError> {
+    if let Some(Some(name)) = &changes.name {
+        let name = name.trim();
+        if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+            return Err(UserError::Name);
+        }
+        changes.name = Some((!name.is_empty()).then(|| name.to_owned()));
+    }
+    if let Some((Some(email), _)) = &changes.email {
+        if !is_address(email) {
+            return Err(UserError::Email);
+        }
+        if store
+            .user_by_email(email)
+            .await?
+            .is_some_and(|other| other.id != id)
+        {
+            return Err(UserError::EmailTaken {
+                username: String::new(),
+            });
+        }
+    }
+    match store.change_user_if(id, version, &changes, now).await {
+        Ok(done) => Ok(done),
+        Err(StoreError::Conflict(_)) => Err(UserError::EmailTaken {
+            username: String::new(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records whether the user's email address is verified.

@@ -23,6 +23,7 @@
 
 pub mod seal;
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use std::sync::Arc;
 
 use tessera_jwt::{Algorithm, Jwks, KeySet, Signer, SigningKey, VerifyingKey};
@@ -158,7 +159,10 @@ pub async fn create_key<S: KeyStore>(
 ) -> Result<StoredKey, KeyRingError> {
     let stored = new_key(master, alg, now, activates_at)?;
     store.insert_key(&stored).await?;
-    tracing::info!(target: "audit", kid = %stored.kid, alg = %stored.alg, "signing key created");
+    let event = Event::new(AuditKind::KeyCreated, now, Actor::Server, "signing key created")
+        .with("kid", stored.kid.as_str())
+        .with("alg", stored.alg.as_str());
+    audit::record(store, event).await;
     Ok(stored)
 }
 
@@ -347,7 +351,10 @@ pub async fn load<S: KeyStore>(
             // Under the keys' lock: another node starting now may have made
             // them first, and then its keys are the ones to use.
             for key in store.insert_first_keys(&missing, now).await? {
-                tracing::info!(target: "audit", kid = %key.kid, alg = %key.alg, "signing key created");
+                let event = Event::new(AuditKind::KeyCreated, now, Actor::Server, "signing key created")
+                    .with("kid", key.kid.as_str())
+                    .with("alg", key.alg.as_str());
+                audit::record(store, event).await;
             }
             stored = store.keys().await?;
         }

@@ -39,6 +39,7 @@
 //! [RFC 7591]: https://www.rfc-editor.org/rfc/rfc7591
 //! [RFC 7592]: https://www.rfc-editor.org/rfc/rfc7592
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
@@ -257,6 +258,15 @@ pub async fn update<S: ClientStore + RegistrationStore>(
             RegistrationError::Gone => Refusal::TokenInvalid,
             other => refusal(other),
         })?;
+    let event = Event::new(
+        AuditKind::ClientChanged,
+        ctx.now,
+        Actor::Client,
+        "self-registered client updated",
+    )
+    .client(&replaced.client.id)
+    .with("provenance", "dynamic");
+    audit::record(ctx.store, event).await;
     let mut answer = metadata::registered(&replaced.client);
     if let Some(secret) = &replaced.secret {
         answer.insert("client_secret".into(), secret.as_str().into());
@@ -281,7 +291,14 @@ pub async fn delete<S: ClientStore + RegistrationStore>(
     if !ctx.store.delete_registered_client(&client.id, ctx.now).await? {
         return Err(Refusal::TokenInvalid);
     }
-    tracing::info!(target: "audit", client_id = %client.id, "self-registered client deleted itself");
+    let event = Event::new(
+        AuditKind::ClientDeleted,
+        ctx.now,
+        Actor::Client,
+        "self-registered client deleted itself",
+    )
+    .client(&client.id);
+    audit::record(ctx.store, event).await;
     Ok(())
 }
 

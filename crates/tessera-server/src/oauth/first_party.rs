@@ -9,6 +9,7 @@
 //! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
 //! [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -174,7 +175,11 @@ pub async fn register<S: UserStore + AttemptStore>(
         }
         Err(e) => return Err(e.into()),
     };
-    tracing::info!(target: "audit", user_id = %user.id, "user registered");
+    let event = Event::new(AuditKind::UserCreated, now, Actor::User, "user registered")
+        .user(&user.id)
+        .ip(peer)
+        .with("self_registered", true);
+    audit::record(store, event).await;
     Ok(Registered::Created(user))
 }
 
@@ -455,7 +460,11 @@ pub async fn logout<S: ClientStore + AssertionStore + RefreshTokenStore>(
         if &found.client_id != caller {
             return Err(OAuthError::NotYourToken);
         }
-        tracing::info!(target: "audit", client_id = %caller, user_id = %found.user_id, "logout");
+        let event = Event::new(AuditKind::TokenRevoked, audience.now, Actor::Client, "logout")
+            .user(&found.user_id)
+            .client(caller.as_str())
+            .with("token", "refresh_token");
+        audit::record(store, event).await;
     }
     Ok(())
 }

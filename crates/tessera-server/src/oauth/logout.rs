@@ -25,6 +25,7 @@
 //!
 //! [OpenID Connect RP-Initiated Logout 1.0 §2, §3]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use tessera_jwt::KeySet;
 
 use super::authorize::redirect_url;
@@ -231,7 +232,17 @@ pub async fn sign_out<S: SessionStore + RefreshTokenStore>(
         let hash = hash_secret(value);
         if let Some(session) = store.session(&hash, now).await? {
             let n = store.revoke_session_grants(&session.sid, now).await?;
-            tracing::info!(target: "audit", user_id = %session.user_id, families = n, "session grants revoked");
+            let event = Event::new(
+                AuditKind::SessionEnded,
+                now,
+                Actor::User,
+                "signed out; session grants revoked",
+            )
+            .user(&session.user_id)
+            .client_opt(request.client.as_ref().map(|c| c.id.as_str()))
+            .with("sid", session.sid.as_str())
+            .with("families_revoked", n);
+            audit::record(store, event).await;
         }
         store.delete_session(&hash).await?;
     }

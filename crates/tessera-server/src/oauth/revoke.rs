@@ -14,6 +14,7 @@
 //!
 //! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use serde_json::Value;
 
 use super::client_auth::{hash_secret, identify, Audience, PublicClients};
@@ -49,7 +50,16 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshT
             if found.client_id != client.client().id {
                 return Err(OAuthError::NotYourToken);
             }
-            tracing::info!(target: "audit", client_id = %client.client().id, "refresh token family revoked");
+            let event = Event::new(
+                AuditKind::TokenRevoked,
+                ctx.now,
+                Actor::Client,
+                "refresh token family revoked",
+            )
+            .user(&found.user_id)
+            .client(&client.client().id)
+            .with("token", "refresh_token");
+            audit::record(ctx.store, event).await;
         }
         return Ok(());
     }
@@ -66,7 +76,16 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + RefreshT
         claims.get("exp").and_then(Value::as_i64),
     ) {
         ctx.store.revoke(jti, exp).await?;
-        tracing::info!(target: "audit", client_id = %client.client().id, jti, "access token revoked");
+        let event = Event::new(
+            AuditKind::TokenRevoked,
+            ctx.now,
+            Actor::Client,
+            "access token revoked",
+        )
+        .client(&client.client().id)
+        .with("token", "access_token")
+        .with("jti", jti);
+        audit::record(ctx.store, event).await;
     }
     Ok(())
 }

@@ -25,7 +25,10 @@ pub struct Counts {
 }
 
 /// Attempt counters by bucket.
-pub trait AttemptStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait AttemptStore: super::AuditStore {
     /// Counts one attempt in `bucket` and returns the counts within the
     /// current window: attempts (this one included) and failures. A window
     /// older than `window` seconds starts again at this attempt. One

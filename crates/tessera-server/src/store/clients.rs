@@ -49,7 +49,10 @@ impl Cache {
 
 /// Clients, by id. Reads may be served from a per-node cache for up to
 /// `CACHE_TTL` after another node (or the CLI) changed a client.
-pub trait ClientStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait ClientStore: super::AuditStore {
     /// Stores a new client; [`StoreError::Conflict`] if the id exists.
     /// Registration (`clients::registration`) checks it first.
     fn create_client(
@@ -180,7 +183,7 @@ fn provenance(id: &str, stored: &str) -> Result<Provenance, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("client {id}: unknown provenance {stored:?}")))
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
+pub(super) fn from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(format!("clients: {e}"));
     let id: String = row.try_get("id").map_err(get)?;
     let credentials = credentials(
@@ -222,6 +225,7 @@ macro_rules! columns {
         "id, name, secret_hash, grant_types, scopes, audiences, redirect_uris, access_token_ttl, created_at, refresh_cookie, auth_method, first_party, post_logout_redirect_uris, resource_server_for, jwks, jwks_uri, require_par, provenance, dpop_bound, require_mfa, admin"
     };
 }
+pub(super) use columns;
 
 /// Inserts a client and its browser origins inside `tx`
 /// ([`StoreError::Conflict`] if the id exists).
@@ -285,7 +289,7 @@ pub(super) async fn replace(
         "UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5, audiences = $6, \
          redirect_uris = $7, access_token_ttl = $8, refresh_cookie = $9, auth_method = $10, \
          first_party = $11, post_logout_redirect_uris = $12, resource_server_for = $13, jwks = $14, \
-         jwks_uri = $15, require_par = $16, dpop_bound = $18, require_mfa = $19 \
+         jwks_uri = $15, require_par = $16, dpop_bound = $18, require_mfa = $19, version = version + 1 \
          WHERE id = $1 AND provenance = $17",
     )
     .bind(&c.id)

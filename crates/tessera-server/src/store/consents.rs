@@ -10,7 +10,10 @@ use super::{Store, StoreError};
 use crate::domain::{Approval, Resources, Scope};
 
 /// Consents.
-pub trait ConsentStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait ConsentStore: super::AuditStore {
     /// Records that `user_id` allowed `client_id` these scopes and
     /// resources, added to any it allowed before.
     fn record_consent(

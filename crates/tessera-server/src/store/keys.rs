@@ -27,7 +27,10 @@ pub struct StoredKey {
 }
 
 /// Signing keys.
-pub trait KeyStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait KeyStore: super::AuditStore {
     /// Stores a new key; [`StoreError::Conflict`] if the kid exists.
     fn insert_key(&self, key: &StoredKey)
         -> impl std::future::Future<Output = Result<(), StoreError>> + Send;

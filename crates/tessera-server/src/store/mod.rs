@@ -11,6 +11,7 @@
 
 mod assertions;
 mod attempts;
+mod audit;
 mod clients;
 mod codes;
 mod consents;
@@ -32,6 +33,7 @@ mod revocations;
 mod sessions;
 mod upstream;
 mod users;
+mod versions;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -44,6 +46,7 @@ use sqlx::AnyPool;
 pub use crate::domain::{Client, User};
 pub use assertions::AssertionStore;
 pub use attempts::{AttemptStore, Counts};
+pub use audit::{AuditStore, EventFilter, StoredEvent};
 pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::{Consent, ConsentStore};
@@ -55,7 +58,8 @@ pub use keys::{KeyGeneration, KeyStore, StoredKey};
 pub use mfa_tokens::{MfaToken, MfaTokenStore, MFA_TOKEN_FAILURES};
 pub use passkeys::{Added, ChallengePurpose, Passkey, PasskeyStore, StoredChallenge};
 pub use prune::{
-    drain as prune_drain, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR, PRUNE_BATCH, PRUNE_EVERY,
+    drain as prune_drain, drain_audit as prune_audit, prune_forever, PruneStore, Pruned, CODE_KEPT_FOR,
+    PRUNE_BATCH, PRUNE_EVERY,
 };
 pub use pushed::{PushedRequest, PushedRequestStore};
 pub use refresh_tokens::{Consumed, Family, IssuedGrant, Presented, RefreshToken, RefreshTokenStore};
@@ -66,6 +70,7 @@ pub use revocations::RevocationStore;
 pub use sessions::{Session, SessionStore};
 pub use upstream::{Created, Identity, Trip, UpstreamStore};
 pub use users::UserStore;
+pub use versions::{Conditional, UserChanges, VersionStore};
 
 /// A storage failure. Callers answer `server_error`; the detail is logged.
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +307,16 @@ macro_rules! migrations {
                 33,
                 "admin_clients",
                 include_str!(concat!("../../migrations/", $dir, "/0033_admin_clients.sql")),
+            ),
+            (
+                35,
+                "audit_events",
+                include_str!(concat!("../../migrations/", $dir, "/0035_audit_events.sql")),
+            ),
+            (
+                36,
+                "row_versions",
+                include_str!(concat!("../../migrations/", $dir, "/0036_row_versions.sql")),
             ),
         ]
     };

@@ -95,7 +95,10 @@ pub struct StoredChallenge {
 }
 
 /// Passkeys and WebAuthn challenges.
-pub trait PasskeyStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait PasskeyStore: super::AuditStore {
     /// Stores a new passkey; [`Added::AlreadyRegistered`] if its credential
     /// id is taken.
     fn add_passkey(

@@ -219,9 +219,10 @@ pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(300)
 /// Rows per table per statement.
 pub const PRUNE_BATCH: i64 = 1000;
 
-/// Prunes every [`PRUNE_EVERY`] with [`drain`]. Errors are logged and
-/// retried at the next tick. Runs until dropped.
-pub async fn prune_forever(store: Store, attempt_window: i64) {
+/// Prunes every [`PRUNE_EVERY`] with [`drain`], and audit events older
+/// than `audit_retention` seconds with [`drain_audit`]. Errors are logged
+/// and retried at the next tick. Runs until dropped.
+pub async fn prune_forever(store: Store, attempt_window: i64, audit_retention: i64) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -232,6 +233,26 @@ pub async fn prune_forever(store: Store, attempt_window: i64) {
             Ok(_) => {}
             Err(e) => tracing::warn!("pruning failed, retrying later: {e}"),
         }
+        match drain_audit(&store, now - audit_retention, PRUNE_BATCH).await {
+            Ok(n) if n > 0 => tracing::debug!(audit_events = n, "pruned old audit events"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("pruning audit events failed, retrying later: {e}"),
+        }
+    }
+}
+
+/// Deletes audit events older than `before` in batches of `batch` (a short
+/// pause between full batches, as [`drain`]); how many in all.
+pub async fn drain_audit(store: &Store, before: i64, batch: i64) -> Result<u64, StoreError> {
+    use super::AuditStore as _;
+    let mut all = 0;
+    loop {
+        let n = store.prune_events(before, batch).await?;
+        all += n;
+        if n < u64::try_from(batch).unwrap_or(u64::MAX) {
+            return Ok(all);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

@@ -118,7 +118,10 @@ pub enum Consumed<E> {
 }
 
 /// Refresh tokens and their families.
-pub trait RefreshTokenStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait RefreshTokenStore: super::AuditStore {
     /// Stores what a grant issued (its family, its refresh token), in one
     /// transaction.
     fn record_grant(

@@ -19,7 +19,7 @@ use super::{clients, grants, Store, StoreError};
 use crate::domain::{Client, Provenance};
 
 /// Self-registered clients and initial access tokens.
-pub trait RegistrationStore {
+pub trait RegistrationStore: super::AuditStore {
     /// Stores a client that registered itself and the hash of its
     /// registration access token, in one transaction
     /// ([`StoreError::Conflict`] if the id exists).

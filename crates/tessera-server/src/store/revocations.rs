@@ -28,7 +28,10 @@ pub(crate) struct Batch {
 }
 
 /// Revoked tokens by `jti`.
-pub trait RevocationStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait RevocationStore: super::AuditStore {
     /// Records a revocation (repeating it is harmless).
     fn revoke(
         &self,

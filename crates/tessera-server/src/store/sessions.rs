@@ -41,7 +41,10 @@ impl Session {
 }
 
 /// SSO sessions.
-pub trait SessionStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait SessionStore: super::AuditStore {
     /// Stores a new session.
     fn create_session(
         &self,

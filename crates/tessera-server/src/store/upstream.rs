@@ -48,7 +48,10 @@ pub enum Created {
 }
 
 /// Upstream identities and trips.
-pub trait UpstreamStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait UpstreamStore: super::AuditStore {
     /// Moves identities recorded under `from` (a provider's configured id,
     /// which keyed them before 0.x) to `to` (its identity key); how many.
     /// One already recorded under `to` for the same subject is kept and

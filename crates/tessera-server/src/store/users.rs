@@ -44,7 +44,10 @@ pub(crate) async fn fill_username_keys(store: &Store) -> Result<(), StoreError> 
 /// families and SSO sessions in the same transaction. Call them through
 /// `identity::users`, the user lifecycle, which decides when they happen
 /// (`tests/layers.rs` checks that nothing else does).
-pub trait UserStore {
+///
+/// A supertrait of [`AuditStore`](super::AuditStore): its changes are audited
+/// ([`crate::audit::record`]).
+pub trait UserStore: super::AuditStore {
     /// Stores a new user and their credentials, in one transaction;
     /// [`StoreError::Conflict`] on a taken username, lookalike or email.
     fn create_user(&self, user: &User) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
@@ -333,7 +336,7 @@ impl UserStore for Store {
 
     async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError> {
         retried!("roles", Repeat::Safe, async {
-            sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
+            sqlx::query("UPDATE users SET roles = $2, version = version + 1 WHERE id = $1")
                 .bind(id)
                 .bind(super::join(roles))
                 .execute(self.pool())
@@ -397,7 +400,7 @@ impl UserStore for Store {
     ) -> Result<bool, StoreError> {
         retried!("password change", Repeat::Safe, async {
             let mut tx = self.pool().begin().await?;
-            let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, version = version + 1 WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -435,7 +438,7 @@ impl UserStore for Store {
     async fn set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
         retried!("user state", Repeat::Safe, async {
             let mut tx = self.pool().begin().await?;
-            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            let done = sqlx::query("UPDATE users SET disabled_at = $1, version = version + 1 WHERE id = $2")
                 .bind(disabled.then_some(now))
                 .bind(id)
                 .execute(&mut *tx)
@@ -450,7 +453,7 @@ impl UserStore for Store {
 
     async fn set_require_mfa(&self, id: &str, required: bool) -> Result<bool, StoreError> {
         retried!("user mfa requirement", Repeat::Safe, async {
-            let done = sqlx::query("UPDATE users SET require_mfa = $1 WHERE id = $2")
+            let done = sqlx::query("UPDATE users SET require_mfa = $1, version = version + 1 WHERE id = $2")
                 .bind(i64::from(required))
                 .bind(id)
                 .execute(self.pool())
@@ -462,7 +465,7 @@ impl UserStore for Store {
     async fn set_name(&self, id: &str, name: Option<&str>) -> Result<bool, StoreError> {
         let name = name.map(str::to_owned);
         retried!("name change", Repeat::Safe, async {
-            let done = sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+            let done = sqlx::query("UPDATE users SET name = $1, version = version + 1 WHERE id = $2")
                 .bind(name.clone())
                 .bind(id)
                 .execute(self.pool())
@@ -473,11 +476,12 @@ impl UserStore for Store {
 
     async fn set_email_verified(&self, id: &str, verified: bool) -> Result<bool, StoreError> {
         retried!("email verification", Repeat::Safe, async {
-            let done = sqlx::query("UPDATE users SET email_verified = $1 WHERE id = $2")
-                .bind(i64::from(verified))
-                .bind(id)
-                .execute(self.pool())
-                .await?;
+            let done =
+                sqlx::query("UPDATE users SET email_verified = $1, version = version + 1 WHERE id = $2")
+                    .bind(i64::from(verified))
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
             Ok(done.rows_affected() > 0)
         })
     }

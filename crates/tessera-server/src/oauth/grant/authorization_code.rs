@@ -37,6 +37,7 @@
 //! [OpenID Connect Core §3.1.3]: https://openid.net/specs/openid-connect-core-1_0.html#TokenEndpoint
 //! [RFC 9449 §10]: https://www.rfc-editor.org/rfc/rfc9449#section-10
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use base64::Engine;
 use tessera_jwt::Signer;
 
@@ -135,7 +136,16 @@ pub async fn handle<S: CodeStore + UserStore + RefreshTokenStore + ResourceStore
     match store.redeem_code(&hash, ctx.now, &prepared.grant).await? {
         Redeemed::Fresh(_) => {}
         Redeemed::Replayed => {
-            tracing::warn!(target: "audit", client_id = %client.id, "authorization code replayed; its tokens are revoked");
+            let event = Event::new(
+                AuditKind::TokenReplayed,
+                ctx.now,
+                Actor::Server,
+                "authorization code replayed; its tokens are revoked",
+            )
+            .user(&code.user_id)
+            .client(&client.id)
+            .with("token", "authorization_code");
+            audit::record(store, event).await;
             return Err(OAuthError::CodeReplayed);
         }
         Redeemed::Unknown => return Err(OAuthError::InvalidCode),

@@ -25,6 +25,7 @@
 //! [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
 //! [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use zeroize::Zeroizing;
 
 use crate::domain::resource::accepted_scopes;
@@ -62,7 +63,16 @@ pub async fn handle<S: UserStore + AttemptStore + RefreshTokenStore + ResourceSt
     let approved = approve(store, client, params).await?;
     let (user, second_factor) = authenticate(store, ctx, client, params, None).await?;
     if second_factor {
-        tracing::info!(target: "audit", user_id = %user.id, client_id = %client.client().id, "password grant refused: the user has a second factor");
+        let event = Event::new(
+            AuditKind::SignInFailed,
+            ctx.now,
+            Actor::User,
+            "password grant refused: the user has a second factor",
+        )
+        .user(&user.id)
+        .client(&client.client().id)
+        .with("why", "second factor required");
+        audit::record(store, event).await;
         return Err(OAuthError::SecondFactorRequired);
     }
     issue(store, ctx, client, &user, &approved).await
@@ -150,7 +160,16 @@ pub async fn authenticate<S: UserStore + AttemptStore + FactorStore>(
     // A user or client that requires a second factor, and a user without
     // one: no token on a password alone, and no second step to offer.
     if !second_factor && (user.require_mfa || client.client().require_mfa) {
-        tracing::info!(target: "audit", user_id = %user.id, client_id, "password sign-in refused: a second factor is required and the user has none");
+        let event = Event::new(
+            AuditKind::SignInFailed,
+            ctx.now,
+            Actor::User,
+            "password sign-in refused: a second factor is required and the user has none",
+        )
+        .user(&user.id)
+        .client(client_id.as_str())
+        .with("why", "second factor required, none enrolled");
+        audit::record(store, event).await;
         return Err(OAuthError::MfaEnrollmentRequired);
     }
     Ok((user, second_factor))

@@ -32,6 +32,7 @@
 //! [RFC 8707 §2.2]: https://www.rfc-editor.org/rfc/rfc8707#section-2.2
 //! [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::domain::{Resources, Target};
 use crate::oauth::access_token::TokenResponse;
 use crate::oauth::client_auth::hash_secret;
@@ -105,7 +106,16 @@ pub async fn handle<S: RefreshTokenStore + ResourceStore>(
         Consumed::Fresh { presented, user } => (presented, user),
         Consumed::Refused(refused) => return Err(refused),
         Consumed::Replayed { family_id } => {
-            tracing::warn!(target: "audit", client_id = %client.id, family_id, "refresh token replayed: family revoked");
+            let event = Event::new(
+                AuditKind::TokenReplayed,
+                ctx.now,
+                Actor::Server,
+                "refresh token replayed: family revoked",
+            )
+            .client(&client.id)
+            .with("token", "refresh_token")
+            .with("family_id", family_id.as_str());
+            audit::record(store, event).await;
             return Err(OAuthError::RefreshTokenReplayed);
         }
         Consumed::Invalid => return Err(OAuthError::InvalidRefreshToken),

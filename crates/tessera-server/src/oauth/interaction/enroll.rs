@@ -30,6 +30,7 @@ use super::flow::{
 };
 use super::policy::{Decision, Method};
 use super::ResumeError;
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::identity::factors::{self, FactorError};
 use crate::identity::totp;
 use crate::oauth::authorize::AuthorizationRequest;
@@ -150,7 +151,19 @@ pub async fn enroll<S: FlowStore>(
     flow.proven = Some((user_id.clone(), proofs));
     flow.session_sid = None;
     let ended = ctx.store.end_other_sessions(&user_id, &session.sid).await?;
-    tracing::info!(target: "audit", user_id = %user_id, client_id = %request.client().id, other_sessions_ended = ended, recovery_codes_made = recovery_codes.is_some(), "sign-in: authenticator app enrolled");
+    let event = Event::new(
+        AuditKind::FactorAdded,
+        ctx.now,
+        Actor::User,
+        "sign-in: authenticator app enrolled",
+    )
+    .user(user_id.as_str())
+    .client(&request.client().id)
+    .ip(browser.peer)
+    .with("change", "authenticator added")
+    .with("other_sessions_ended", ended)
+    .with("recovery_codes_made", recovery_codes.is_some());
+    audit::record(ctx.store, event).await;
     let screen = Screen::Enrolled {
         keys: flow.keys(),
         client_name: request.client().name.clone(),

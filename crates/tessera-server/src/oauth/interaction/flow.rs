@@ -34,6 +34,8 @@
 
 use std::net::IpAddr;
 
+use crate::audit::{self, Actor, AuditKind, Event};
+
 use tessera_jwt::KeySet;
 use zeroize::Zeroizing;
 
@@ -744,7 +746,12 @@ async fn start_session<S: FlowStore>(
     ctx.store
         .interaction_session_started(&hash_secret(&flow.id), &session.sid)
         .await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, client_ip = ?browser.peer, amr = %session.amr().to_stored(), "session started");
+    let event = Event::new(AuditKind::SessionStarted, ctx.now, Actor::User, "session started")
+        .user(&session.user_id)
+        .ip(browser.peer)
+        .with("sid", session.sid.as_str())
+        .with("amr", session.amr().to_stored());
+    audit::record(ctx.store, event).await;
     flow.session_sid = Some(session.sid.clone());
     flow.new_session = Some(cookie);
     Ok(session)
@@ -996,7 +1003,10 @@ pub async fn consent<S: FlowStore>(
 ) -> Result<Answer, FlowError> {
     let (mut flow, request) = resume(ctx, browser, form.into()).await?;
     if !allow {
-        tracing::info!(target: "audit", client_id = %request.client().id, "consent denied");
+        let event = Event::new(AuditKind::ConsentDenied, ctx.now, Actor::User, "consent denied")
+            .client(&request.client().id)
+            .ip(browser.peer);
+        audit::record(ctx.store, event).await;
         ctx.store.finish_interaction(&hash_secret(&flow.id)).await?;
         let url = to_client(ctx, &request, AuthorizeError::AccessDenied);
         return Ok(flow.answer(Outcome::ToClient(url)));
@@ -1016,7 +1026,12 @@ pub async fn consent<S: FlowStore>(
             ctx.now,
         )
         .await?;
-    tracing::info!(target: "audit", user_id = %session.user_id, client_id = %request.client().id, "consent given");
+    let event = Event::new(AuditKind::ConsentGiven, ctx.now, Actor::User, "consent given")
+        .user(&session.user_id)
+        .client(&request.client().id)
+        .ip(browser.peer)
+        .with("scope", request.scope().as_str());
+    audit::record(ctx.store, event).await;
     flow.consented_here = true;
     next(ctx, flow, &request, browser, Some(session)).await
 }

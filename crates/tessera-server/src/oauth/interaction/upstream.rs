@@ -21,6 +21,7 @@
 //!
 //! Every link, creation and refusal is in the audit log.
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use zeroize::Zeroizing;
 
 use super::flow::{
@@ -133,7 +134,16 @@ pub async fn arrive<S: FlowStore>(
         Linking::Linked(user_id) => user_id,
         Linking::LinkByEmail(user_id) => {
             let user_id = link_identity(ctx, &provider.key, &profile.subject, &user_id).await?;
-            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked by trusted verified email");
+            let event = Event::new(
+                AuditKind::UpstreamLinked,
+                ctx.now,
+                Actor::User,
+                "upstream identity linked by trusted verified email",
+            )
+            .user(user_id.as_str())
+            .with("provider", c.id.as_str())
+            .with("by", "trusted verified email");
+            audit::record(ctx.store, event).await;
             user_id
         }
         Linking::Create => create_linked(ctx, &provider.key, &profile, rules).await?,
@@ -240,7 +250,16 @@ pub async fn link<S: FlowStore>(
                 Err(e) => return Err(e.into()),
             };
             let user_id = link_identity(ctx, &provider.key, &pending.profile.subject, &user.id).await?;
-            tracing::info!(target: "audit", provider = %c.id, user_id, "upstream identity linked after the account was proven");
+            let event = Event::new(
+                AuditKind::UpstreamLinked,
+                ctx.now,
+                Actor::User,
+                "upstream identity linked after the account was proven",
+            )
+            .user(user_id.as_str())
+            .with("provider", c.id.as_str())
+            .with("by", "the account proven");
+            audit::record(ctx.store, event).await;
             let methods = [Method::Upstream, Method::Password];
             (user_id, upstream_methods(provider, &pending.profile, &methods))
         }
@@ -307,7 +326,16 @@ async fn finish<S: FlowStore>(
     methods: &[Method],
 ) -> Result<Answer, FlowError> {
     let Some(user) = ctx.store.user(user_id).await?.filter(|u| u.disabled_at.is_none()) else {
-        tracing::warn!(target: "audit", provider = %provider.config.id, user_id, "upstream sign-in refused: account disabled or gone");
+        let event = Event::new(
+            AuditKind::SignInFailed,
+            ctx.now,
+            Actor::User,
+            "upstream sign-in refused: account disabled or gone",
+        )
+        .user(user_id)
+        .with("provider", provider.config.id.as_str())
+        .with("why", "account disabled or gone");
+        audit::record(ctx.store, event).await;
         return Err(UpstreamError::NoAccount(provider.config.name.clone()).into());
     };
     let map = &provider.config.role_map;
@@ -324,7 +352,16 @@ async fn finish<S: FlowStore>(
             users::set_roles(ctx.store, &user.id, &roles)
                 .await
                 .map_err(OAuthError::from)?;
-            tracing::info!(target: "audit", provider = %provider.config.id, user_id, ?roles, "roles set from upstream groups");
+            let event = Event::new(
+                AuditKind::UserChanged,
+                ctx.now,
+                Actor::Server,
+                "roles set from upstream groups",
+            )
+            .user(&user.id)
+            .with("provider", provider.config.id.as_str())
+            .with("roles", roles.clone());
+            audit::record(ctx.store, event).await;
         }
     }
     proved(ctx, flow, request, browser, &user.id, methods).await
@@ -380,7 +417,17 @@ async fn create_linked<S: FlowStore>(
             };
             match users::create_linked(ctx.store, new, provider, &profile.subject, ctx.now).await {
                 Ok(Linked::Created(user)) => {
-                    tracing::info!(target: "audit", provider, user_id = %user.id, username = %user.username, email = user.email.is_some(), email_verified, "user created from an upstream identity");
+                    let event = Event::new(
+                        AuditKind::UserCreated,
+                        ctx.now,
+                        Actor::User,
+                        "user created from an upstream identity",
+                    )
+                    .user(&user.id)
+                    .with("provider", provider)
+                    .with("username", user.username.as_str())
+                    .with("email_verified", email_verified);
+                    audit::record(ctx.store, event).await;
                     return Ok(user.id);
                 }
                 Ok(Linked::AlreadyLinked(user_id)) => return Ok(user_id),

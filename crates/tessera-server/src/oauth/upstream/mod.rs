@@ -273,6 +273,11 @@ impl Upstreams {
         }
     }
 
+    /// Every configured provider, in the configuration's order.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.iter()
+    }
+
     /// The provider with this id.
     pub fn provider(&self, id: &str) -> Result<&Provider, UpstreamError> {
         self.providers
