@@ -286,6 +286,131 @@ async fn console(database: &str) {
     assert_eq!(location(&r, &server), "/admin/users/u-root?done=yourself");
     assert!(!store.user("u-root").await.unwrap().unwrap().is_disabled());
 
+    // The audit log has it: who disabled ann, filtered by user and kind.
+    let page = root
+        .get(&server, "/admin/audit?user=u-ann&kind=user_changed")
+        .await;
+    let html = text(&page);
+    assert_eq!(page.status, 200, "{html}");
+    assert!(html.contains("<code>user_changed</code>"), "{html}");
+    assert!(html.contains("admin:u-root"), "{html}");
+    assert!(html.contains("disabled&#34;:true"), "{html}");
+    assert!(
+        !html.contains("<code>session_started</code>"),
+        "filtered by kind: {html}"
+    );
+    let page = root.get(&server, "/admin/audit?since=yesterday").await;
+    assert!(text(&page).contains("From: a UTC time"), "{}", text(&page));
+    let page = root
+        .get(&server, "/admin/audit?kind=client_created&since=2000-01-01")
+        .await;
+    assert!(
+        text(&page).contains(&format!(">{client_id}</a>")),
+        "{}",
+        text(&page)
+    );
+
+    // Edit the client, then rotate its secret (each with its ETag).
+    let href = format!("/admin/clients/{client_id}");
+    let page = root.get(&server, &href).await;
+    let etag = form_field(&text(&page), &href, "etag");
+    let edit = |etag: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("etag".to_owned(), etag.to_owned()),
+            ("name".to_owned(), "Photos 2".to_owned()),
+            ("grant_authorization_code".to_owned(), "on".to_owned()),
+            (
+                "redirect_uris".to_owned(),
+                "https://photos.example/cb3".to_owned(),
+            ),
+            ("scope".to_owned(), "openid".to_owned()),
+            ("require_mfa".to_owned(), "on".to_owned()),
+        ]
+    };
+    let fields = edit(&etag);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = root.post(&server, &href, &pairs).await;
+    assert_eq!(location(&r, &server), format!("{href}?done=client-saved"));
+    // (A fresh store: the test's own caches the client it read before.)
+    let changed = Store::open(database)
+        .await
+        .unwrap()
+        .client(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.name, "Photos 2");
+    assert_eq!(changed.redirect_uris, ["https://photos.example/cb3"]);
+    assert!(changed.require_mfa);
+    let r = root.post(&server, &href, &pairs).await;
+    assert_eq!(
+        location(&r, &server),
+        format!("{href}?done=stale"),
+        "the old ETag"
+    );
+    let page = root.get(&server, &href).await;
+    let html = text(&page);
+    assert!(html.contains("value=\"Photos 2\""), "{html}");
+    let etag = form_field(&html, &format!("{href}/secret"), "etag");
+    let r = root
+        .post(
+            &server,
+            &format!("{href}/secret"),
+            &[("csrf", &csrf), ("etag", &etag), ("confirm", "on")],
+        )
+        .await;
+    let html = text(&r);
+    assert_eq!(r.status, 200, "{html}");
+    assert!(html.contains("<h1>New client secret</h1>"), "{html}");
+    let secret = html
+        .split("<code id=\"client-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    let token = support::token(
+        server.addr,
+        "grant_type=client_credentials",
+        &[("Authorization", &support::basic(&client_id, &secret))],
+    )
+    .await;
+    assert_eq!(
+        token.status,
+        400,
+        "authenticated (the grant is not the client's): {}",
+        text(&token)
+    );
+    assert_eq!(token.json()["error"], "unauthorized_client", "{}", text(&token));
+
+    // Set ops's password: the new one signs in.
+    let r = root
+        .post(
+            &server,
+            "/admin/users/u-ops/password",
+            &[("csrf", &csrf), ("password", "a brand new passphrase")],
+        )
+        .await;
+    assert_eq!(location(&r, &server), "/admin/users/u-ops?done=password-set");
+    let r = root
+        .post(
+            &server,
+            "/admin/users/u-ops/password",
+            &[("csrf", &csrf), ("password", "short")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("class=\"error\""), "{}", text(&r));
+    let mut ops = Browser::default();
+    let who = SignIn {
+        username: "ops",
+        password: "a brand new passphrase",
+        code: None,
+    };
+    let page = console_as(&mut ops, &server, "/admin", &who).await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+
     // Rotate a key.
     let keys_before = store.keys().await.unwrap().len();
     let r = root

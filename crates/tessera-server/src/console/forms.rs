@@ -3,7 +3,7 @@
 //! each field once (checkboxes have a name each), lists one per line or
 //! space-separated, and an unchecked checkbox not at all.
 
-use crate::admin::clients::CreateClient;
+use crate::admin::clients::{CreateClient, PatchClient};
 use crate::admin::users::{CreateUser, PatchUser};
 use crate::admin::AdminError;
 use crate::domain::GrantType;
@@ -45,22 +45,32 @@ pub fn grant_field(grant: GrantType) -> String {
     format!("grant_{}", grant.as_str())
 }
 
+/// The lifetime typed, if any.
+fn ttl(form: &impl Fields) -> Result<Option<i64>, AdminError> {
+    match form.optional("access_token_ttl") {
+        None => Ok(None),
+        Some(ttl) => ttl
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AdminError::InvalidRequest("access_token_ttl: a number of seconds".into())),
+    }
+}
+
+/// The grant types checked.
+fn grants(form: &impl Fields) -> Vec<String> {
+    GrantType::ALL
+        .into_iter()
+        .filter(|g| form.checked(&grant_field(*g)))
+        .map(|g| g.as_str().to_owned())
+        .collect()
+}
+
 /// The new-client form as `POST /admin/v1/clients` takes it.
 pub fn new_client(form: &impl Fields) -> Result<CreateClient, AdminError> {
-    let access_token_ttl = match form.optional("access_token_ttl") {
-        None => None,
-        Some(ttl) => Some(
-            ttl.parse::<i64>()
-                .map_err(|_| AdminError::InvalidRequest("access_token_ttl: a number of seconds".into()))?,
-        ),
-    };
+    let access_token_ttl = ttl(form)?;
     Ok(CreateClient {
         name: form.text("name").to_owned(),
-        grant_types: GrantType::ALL
-            .into_iter()
-            .filter(|g| form.checked(&grant_field(*g)))
-            .map(|g| g.as_str().to_owned())
-            .collect(),
+        grant_types: grants(form),
         redirect_uris: form.list("redirect_uris"),
         scope: form.list("scope").join(" "),
         audiences: form.list("audiences"),
@@ -76,6 +86,27 @@ pub fn new_client(form: &impl Fields) -> Result<CreateClient, AdminError> {
         dpop_bound: form.checked("dpop_bound"),
         require_mfa: form.checked("require_mfa"),
         admin: form.checked("admin"),
+    })
+}
+
+/// The client form as a `PATCH` of what it shows: every field replaced,
+/// but no grant type checked or no lifetime typed leaves those as they
+/// are.
+pub fn edit_client(form: &impl Fields) -> Result<PatchClient, AdminError> {
+    let grant_types = Some(grants(form)).filter(|g| !g.is_empty());
+    Ok(PatchClient {
+        name: Some(form.text("name").to_owned()),
+        grant_types,
+        redirect_uris: Some(form.list("redirect_uris")),
+        post_logout_redirect_uris: Some(form.list("post_logout_redirect_uris")),
+        scope: Some(form.list("scope").join(" ")),
+        audiences: Some(form.list("audiences")),
+        access_token_ttl: ttl(form)?,
+        first_party: Some(form.checked("first_party")),
+        require_par: Some(form.checked("require_par")),
+        dpop_bound: Some(form.checked("dpop_bound")),
+        require_mfa: Some(form.checked("require_mfa")),
+        ..PatchClient::default()
     })
 }
 
@@ -101,7 +132,7 @@ pub fn edit_user(form: &impl Fields) -> PatchUser {
         name: Some(form.text("name").to_owned()),
         roles: Some(form.list("roles")),
         require_mfa: Some(form.checked("require_mfa")),
-        disabled: None,
+        ..PatchUser::default()
     }
 }
 

@@ -230,6 +230,34 @@ pub async fn keys(
     admin::keys::list(store, &request(cursor), now).await
 }
 
+/// The audit log's query from the console's filters (times typed in UTC,
+/// [`forms::moment`]), a page of [`PAGE_SIZE`] events after `cursor`.
+pub fn audit_query(
+    user: &str,
+    client: &str,
+    kind: &str,
+    since: &str,
+    until: &str,
+    cursor: Option<&str>,
+) -> Result<crate::audit::AuditQuery, AdminError> {
+    let given = |text: &str| Some(text.trim()).filter(|t| !t.is_empty()).map(str::to_owned);
+    let time = |name: &str, text: &str| match given(text) {
+        None => Ok(None),
+        Some(t) => forms::moment(&t).map(Some).ok_or_else(|| {
+            AdminError::InvalidRequest(format!("{name}: a UTC time as YYYY-MM-DD or YYYY-MM-DD HH:MM"))
+        }),
+    };
+    Ok(crate::audit::AuditQuery {
+        user_id: given(user),
+        client_id: given(client),
+        kind: given(kind),
+        since: time("From", since)?,
+        until: time("Until", until)?,
+        limit: Some(PAGE_SIZE),
+        cursor: cursor.map(str::to_owned),
+    })
+}
+
 /// How many there are of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {

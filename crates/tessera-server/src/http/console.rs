@@ -37,7 +37,8 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route(CONSOLE.callback, get(callback))
         .route("/admin/clients", get(clients).post(create_client))
         .route("/admin/clients/new", get(new_client))
-        .route("/admin/clients/{client_id}", get(client))
+        .route("/admin/clients/{client_id}", get(client).post(save_client))
+        .route("/admin/clients/{client_id}/secret", post(rotate_secret))
         .route("/admin/clients/{client_id}/delete", post(delete_client))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/new", get(new_user))
@@ -45,11 +46,13 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/admin/users/{user_id}/disable", post(disable_user))
         .route("/admin/users/{user_id}/enable", post(enable_user))
         .route("/admin/users/{user_id}/delete", post(delete_user))
+        .route("/admin/users/{user_id}/password", post(set_password))
         .route("/admin/users/{user_id}/sessions/end", post(end_session))
         .route("/admin/users/{user_id}/consents/revoke", post(revoke_consent))
         .route("/admin/keys", get(keys))
         .route("/admin/keys/rotate", post(rotate_key))
         .route("/admin/keys/revoke", post(revoke_key))
+        .route("/admin/audit", get(audit))
 }
 
 /// What just happened, said at the top of a page after a 303: a fixed
@@ -57,11 +60,13 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 #[derive(Clone, Copy)]
 enum Done {
     ClientDeleted,
+    ClientSaved,
     UserCreated,
     UserSaved,
     UserDisabled,
     UserEnabled,
     UserDeleted,
+    PasswordSet,
     SessionEnded,
     ConsentRevoked,
     KeyRotated,
@@ -73,13 +78,15 @@ enum Done {
 }
 
 impl Done {
-    const ALL: [Done; 14] = [
+    const ALL: [Done; 16] = [
         Done::ClientDeleted,
+        Done::ClientSaved,
         Done::UserCreated,
         Done::UserSaved,
         Done::UserDisabled,
         Done::UserEnabled,
         Done::UserDeleted,
+        Done::PasswordSet,
         Done::SessionEnded,
         Done::ConsentRevoked,
         Done::KeyRotated,
@@ -93,11 +100,13 @@ impl Done {
     fn name(self) -> &'static str {
         match self {
             Done::ClientDeleted => "client-deleted",
+            Done::ClientSaved => "client-saved",
             Done::UserCreated => "user-created",
             Done::UserSaved => "user-saved",
             Done::UserDisabled => "user-disabled",
             Done::UserEnabled => "user-enabled",
             Done::UserDeleted => "user-deleted",
+            Done::PasswordSet => "password-set",
             Done::SessionEnded => "session-ended",
             Done::ConsentRevoked => "consent-revoked",
             Done::KeyRotated => "key-rotated",
@@ -112,11 +121,13 @@ impl Done {
     fn notice(self) -> &'static str {
         match self {
             Done::ClientDeleted => "The client was deleted.",
+            Done::ClientSaved => "The client was saved.",
             Done::UserCreated => "The user was created.",
             Done::UserSaved => "The user was saved.",
             Done::UserDisabled => "The user was disabled: their sessions and refresh tokens ended.",
             Done::UserEnabled => "The user was enabled.",
             Done::UserDeleted => "The user was deleted.",
+            Done::PasswordSet => "The password was set: their sessions and refresh tokens ended.",
             Done::SessionEnded => "The session was ended and its refresh tokens revoked.",
             Done::ConsentRevoked => "The consent was revoked, and with it the app's refresh tokens.",
             Done::KeyRotated => "A new signing key was published; it signs from its activation.",
@@ -451,6 +462,7 @@ async fn create_client(State(state): State<Arc<AppState>>, sent: BrowserForm) ->
         Ok(created) => render(
             StatusCode::OK,
             &pages::ClientCreated {
+                heading: "Client created",
                 href: pages::client_href(&created.client.client_id),
                 client_id: created.client.client_id,
                 secret: created.client_secret,
@@ -473,17 +485,44 @@ async fn client(
         Ok(r) => r,
         Err(response) => return response,
     };
-    match admin::clients::get(&state.store, &client_id).await {
-        Ok(view) => render(
-            StatusCode::OK,
-            &pages::ClientPage {
-                frame: reader.frame(Section::Clients, &sent),
-                facts: pages::ClientPage::facts(&view),
-                etag: admin::etag(&view),
-                client_id: view.client_id,
-                href,
-            },
-        ),
+    let frame = reader.frame(Section::Clients, &sent);
+    client_page(&state, &client_id, frame, StatusCode::OK).await
+}
+
+/// The page of the client `client_id` in `frame`.
+async fn client_page(state: &AppState, client_id: &str, frame: Frame, status: StatusCode) -> Response {
+    match admin::clients::get(&state.store, client_id).await {
+        Ok(tagged) => {
+            let c = &tagged.view;
+            render(
+                status,
+                &pages::ClientPage {
+                    frame,
+                    facts: pages::ClientPage::facts(c),
+                    values: pages::ClientValues::of(c),
+                    grants: GrantType::ALL
+                        .into_iter()
+                        .map(|g| pages::Check {
+                            field: forms::grant_field(g),
+                            label: g.as_str(),
+                            checked: c.grant_types.iter().any(|n| n == g.as_str()),
+                        })
+                        .collect(),
+                    options: pages::EDIT_OPTIONS
+                        .into_iter()
+                        .map(|(field, label)| pages::Check {
+                            field: field.to_owned(),
+                            label,
+                            checked: pages::client_option(c, field),
+                        })
+                        .collect(),
+                    public: c.public,
+                    href: pages::client_href(&c.client_id),
+                    client_id: c.client_id.clone(),
+                    etag: tagged.etag,
+                },
+            )
+        }
         Err(AdminError::NotFound(_)) => refused(
             StatusCode::NOT_FOUND,
             "No such client",
@@ -491,6 +530,86 @@ async fn client(
             Some(("/admin/clients", "Clients")),
         ),
         Err(e) => admin_failed(&e, "/admin/clients"),
+    }
+}
+
+/// `POST /admin/clients/{client_id}`: the edit form.
+async fn save_client(
+    State(state): State<Arc<AppState>>,
+    Path(client_id): Path<String>,
+    sent: BrowserForm,
+) -> Response {
+    let href = pages::client_href(&client_id);
+    let (writer, frame) = match writer(&state, &sent, &href).await {
+        Ok(w) => w,
+        Err(response) => return response,
+    };
+    let refuse = |message: String| {
+        let mut frame = Frame::new(Section::Clients, &frame.username, frame.csrf.clone());
+        frame.error = Some(message);
+        frame
+    };
+    let patch = match forms::edit_client(&sent.form) {
+        Ok(p) => p,
+        Err(e) => {
+            return client_page(&state, &client_id, refuse(e.to_string()), StatusCode::BAD_REQUEST).await
+        }
+    };
+    let now = UnixTime::now().as_secs();
+    match admin::clients::patch(
+        &state.store,
+        writer.admin(),
+        &client_id,
+        sent.form.get("etag"),
+        patch,
+        now,
+    )
+    .await
+    {
+        Ok(_) => done(&href, Done::ClientSaved),
+        Err(AdminError::InvalidRequest(m) | AdminError::Conflict(m)) => {
+            client_page(&state, &client_id, refuse(m), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => admin_failed(&e, &href),
+    }
+}
+
+/// `POST /admin/clients/{client_id}/secret`: a new secret, shown once;
+/// the old one stops working.
+async fn rotate_secret(
+    State(state): State<Arc<AppState>>,
+    Path(client_id): Path<String>,
+    sent: BrowserForm,
+) -> Response {
+    let href = pages::client_href(&client_id);
+    let (writer, frame) = match writer(&state, &sent, &href).await {
+        Ok(w) => w,
+        Err(response) => return response,
+    };
+    if sent.form.get("confirm").is_none() {
+        return done(&href, Done::NotConfirmed);
+    }
+    let now = UnixTime::now().as_secs();
+    match admin::clients::rotate_secret(
+        &state.store,
+        writer.admin(),
+        &client_id,
+        sent.form.get("etag"),
+        now,
+    )
+    .await
+    {
+        Ok(rotated) => render(
+            StatusCode::OK,
+            &pages::ClientCreated {
+                frame: Frame::new(Section::Clients, &frame.username, frame.csrf),
+                heading: "New client secret",
+                client_id: rotated.client_id,
+                secret: Some(rotated.client_secret),
+                href,
+            },
+        ),
+        Err(e) => admin_failed(&e, &href),
     }
 }
 
@@ -508,7 +627,16 @@ async fn delete_client(
     if sent.form.get("confirm").is_none() {
         return done(&href, Done::NotConfirmed);
     }
-    match admin::clients::delete(&state.store, writer.admin(), &client_id, sent.form.get("etag")).await {
+    let now = UnixTime::now().as_secs();
+    match admin::clients::delete(
+        &state.store,
+        writer.admin(),
+        &client_id,
+        sent.form.get("etag"),
+        now,
+    )
+    .await
+    {
         Ok(()) => done("/admin/clients", Done::ClientDeleted),
         Err(AdminError::NotFound(_)) => done("/admin/clients", Done::Gone),
         Err(e) => admin_failed(&e, &href),
@@ -618,19 +746,19 @@ async fn user_page(
         Ok::<_, AdminError>((view, sessions, consents))
     };
     match found.await {
-        Ok((view, sessions, consents)) => render(
+        Ok((tagged, sessions, consents)) => render(
             status,
             &pages::UserPage {
                 frame,
-                href: pages::user_href(&view.user_id),
-                facts: pages::UserPage::facts(&view),
-                name: view.name.clone().unwrap_or_default(),
-                roles: view.roles.join(" "),
-                etag: admin::etag(&view),
-                yourself: view.user_id == administrator.admin.subject,
+                href: pages::user_href(&tagged.view.user_id),
+                facts: pages::UserPage::facts(&tagged.view),
+                name: tagged.view.name.clone().unwrap_or_default(),
+                roles: tagged.view.roles.join(" "),
+                etag: tagged.etag,
+                yourself: tagged.view.user_id == administrator.admin.subject,
                 sessions: sessions.items.iter().map(pages::SessionRow::of).collect(),
                 consents: consents.items.iter().map(pages::ConsentRow::of).collect(),
-                user: view,
+                user: tagged.view,
             },
         ),
         Err(AdminError::NotFound(_)) => refused(
@@ -771,6 +899,40 @@ async fn delete_user(
     }
 }
 
+/// `POST /admin/users/{user_id}/password`: sets their password; every
+/// session and refresh family of theirs ends.
+async fn set_password(
+    State(state): State<Arc<AppState>>,
+    Path(user_id): Path<String>,
+    sent: BrowserForm,
+) -> Response {
+    let href = pages::user_href(&user_id);
+    let (writer, frame) = match writer(&state, &sent, &href).await {
+        Ok(w) => w,
+        Err(response) => return response,
+    };
+    let request = admin::users::SetPassword {
+        password: zeroize::Zeroizing::new(sent.form.get("password").unwrap_or("").to_owned()),
+    };
+    let now = UnixTime::now().as_secs();
+    match admin::users::set_password(&state.store, writer.admin(), &user_id, request, now).await {
+        Ok(()) => done(&href, Done::PasswordSet),
+        Err(AdminError::InvalidRequest(m)) => {
+            let mut frame = Frame::new(Section::Users, &frame.username, frame.csrf);
+            frame.error = Some(m);
+            user_page(
+                &state,
+                writer.administrator(),
+                &user_id,
+                frame,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => admin_failed(&e, &href),
+    }
+}
+
 /// `POST /admin/users/{user_id}/sessions/end`: ends the session `sid`
 /// and revokes its refresh tokens.
 async fn end_session(
@@ -897,4 +1059,91 @@ async fn revoke_key(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Re
         Err(AdminError::Conflict(_)) => done("/admin/keys", Done::Gone),
         Err(e) => admin_failed(&e, "/admin/keys"),
     }
+}
+
+/// `GET /admin/audit?user=&client=&kind=&since=&until=&cursor=`: the
+/// audit log, newest first.
+async fn audit(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
+    let reader = match reader(&state, &sent, "/admin/audit").await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let typed = |name: &str| sent.query.get(name).unwrap_or("").trim().to_owned();
+    let filter = pages::AuditFilter {
+        user: typed("user"),
+        client: typed("client"),
+        kind: typed("kind"),
+        since: typed("since"),
+        until: typed("until"),
+    };
+    let mut frame = reader.frame(Section::Audit, &sent);
+    let cursor = sent.query.get("cursor").filter(|c| !c.is_empty());
+    let query = console::audit_query(
+        &filter.user,
+        &filter.client,
+        &filter.kind,
+        &filter.since,
+        &filter.until,
+        cursor,
+    );
+    let found = match query {
+        Ok(query) => admin::audit::list(&state.store, &query).await,
+        Err(e) => Err(e),
+    };
+    let (rows, next_cursor) = match found {
+        Ok(page) => (
+            page.items.iter().map(pages::AuditRow::of).collect(),
+            page.next_cursor,
+        ),
+        Err(AdminError::InvalidRequest(m)) => {
+            frame.error = Some(m);
+            (Vec::new(), None)
+        }
+        Err(e) => return admin_failed(&e, "/admin"),
+    };
+    let link = |cursor: Option<&str>| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("user", &filter.user),
+            ("client", &filter.client),
+            ("kind", &filter.kind),
+            ("since", &filter.since),
+            ("until", &filter.until),
+        ] {
+            if !value.is_empty() {
+                q.append_pair(name, value);
+            }
+        }
+        if let Some(cursor) = cursor {
+            q.append_pair("cursor", cursor);
+        }
+        format!("/admin/audit?{}", q.finish())
+    };
+    let filtered = [
+        &filter.user,
+        &filter.client,
+        &filter.kind,
+        &filter.since,
+        &filter.until,
+    ]
+    .iter()
+    .any(|v| !v.is_empty());
+    render(
+        StatusCode::OK,
+        &pages::Audit {
+            frame,
+            kinds: crate::audit::AuditKind::ALL
+                .into_iter()
+                .map(|k| pages::KindChoice {
+                    name: k.as_str(),
+                    current: k.as_str() == filter.kind,
+                })
+                .collect(),
+            first: cursor.map(|_| link(None)),
+            next: next_cursor.as_deref().map(|c| link(Some(c))),
+            rows,
+            filtered,
+            filter,
+        },
+    )
 }

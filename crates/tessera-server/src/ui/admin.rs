@@ -21,10 +21,18 @@ pub enum Section {
     Users,
     /// `/admin/keys`.
     Keys,
+    /// `/admin/audit`.
+    Audit,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [Section::Home, Section::Clients, Section::Users, Section::Keys];
+    const ALL: [Section; 5] = [
+        Section::Home,
+        Section::Clients,
+        Section::Users,
+        Section::Keys,
+        Section::Audit,
+    ];
 
     fn href(self) -> &'static str {
         match self {
@@ -32,6 +40,7 @@ impl Section {
             Section::Clients => "/admin/clients",
             Section::Users => "/admin/users",
             Section::Keys => "/admin/keys",
+            Section::Audit => "/admin/audit",
         }
     }
 
@@ -41,6 +50,7 @@ impl Section {
             Section::Clients => "Clients",
             Section::Users => "Users",
             Section::Keys => "Signing keys",
+            Section::Audit => "Audit log",
         }
     }
 }
@@ -286,7 +296,19 @@ pub struct NewClient {
     pub options: Vec<Check>,
 }
 
-/// The client form's options: field and label.
+/// The client form's options (what a `PATCH` may change): field and
+/// label.
+pub const EDIT_OPTIONS: [(&str, &str); 4] = [
+    (
+        "first_party",
+        "First party: the operator's own app (no consent screen)",
+    ),
+    ("require_mfa", "Its users must sign in with a second factor"),
+    ("require_par", "Its authorization requests must be pushed (PAR)"),
+    ("dpop_bound", "Its tokens must be DPoP-bound"),
+];
+
+/// The new-client form's options: field and label.
 pub const CLIENT_OPTIONS: [(&str, &str); 6] = [
     ("public", "Public client (no secret; PKCE)"),
     (
@@ -302,12 +324,14 @@ pub const CLIENT_OPTIONS: [(&str, &str); 6] = [
     ),
 ];
 
-/// The page shown once after a client is made.
+/// The page shown once after a client is made or given a new secret.
 #[derive(Template)]
 #[template(path = "admin/client_created.html")]
 pub struct ClientCreated {
     /// The frame.
     pub frame: Frame,
+    /// What happened: made, or a new secret.
+    pub heading: &'static str,
     /// `client_id`.
     pub client_id: String,
     /// Its secret, shown this once.
@@ -330,6 +354,39 @@ pub struct ClientPage {
     pub facts: Vec<Fact>,
     /// The `ETag` of its admin API view, for the forms' `If-Match`.
     pub etag: String,
+    /// Whether it is public (no secret to rotate).
+    pub public: bool,
+    /// What the edit form's text fields hold.
+    pub values: ClientValues,
+    /// The edit form's grant types.
+    pub grants: Vec<Check>,
+    /// The edit form's options.
+    pub options: Vec<Check>,
+}
+
+impl ClientValues {
+    /// What the edit form of `c` holds.
+    pub fn of(c: &ClientView) -> ClientValues {
+        ClientValues {
+            name: c.name.clone(),
+            redirect_uris: c.redirect_uris.join("\n"),
+            scope: c.scope.clone(),
+            audiences: c.audiences.join(" "),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
+            access_token_ttl: c.access_token_ttl.to_string(),
+        }
+    }
+}
+
+/// Whether `c` has the option `field` of [`EDIT_OPTIONS`] on.
+pub fn client_option(c: &ClientView, field: &str) -> bool {
+    match field {
+        "first_party" => c.first_party,
+        "require_mfa" => c.require_mfa,
+        "require_par" => c.require_par,
+        "dpop_bound" => c.dpop_bound,
+        _ => false,
+    }
 }
 
 impl ClientPage {
@@ -615,6 +672,85 @@ pub struct Keys {
     /// The first page, when this is a later one.
     pub first: Option<String>,
     /// The next page.
+    pub next: Option<String>,
+}
+
+/// One event of the audit log.
+pub struct AuditRow {
+    /// When.
+    pub at: String,
+    /// What happened.
+    pub kind: &'static str,
+    /// The user it concerns: their page and id.
+    pub user: Option<(String, String)>,
+    /// The client it concerns: its page and id.
+    pub client: Option<(String, String)>,
+    /// Who did it.
+    pub actor: String,
+    /// From which address.
+    pub ip: String,
+    /// Names, counts and reasons, as compact JSON.
+    pub detail: String,
+}
+
+impl AuditRow {
+    /// The row of `e`.
+    pub fn of(e: &crate::audit::EventView) -> AuditRow {
+        AuditRow {
+            at: moment(e.at),
+            kind: e.kind.as_str(),
+            user: e.user_id.as_ref().map(|id| (user_href(id), id.clone())),
+            client: e.client_id.as_ref().map(|id| (client_href(id), id.clone())),
+            actor: e.actor.clone(),
+            ip: e.ip.clone().unwrap_or_default(),
+            detail: match &e.detail {
+                serde_json::Value::Object(m) if m.is_empty() => String::new(),
+                other => other.to_string(),
+            },
+        }
+    }
+}
+
+/// The audit log's filters, as typed.
+#[derive(Default)]
+pub struct AuditFilter {
+    /// User id.
+    pub user: String,
+    /// Client id.
+    pub client: String,
+    /// Kind (empty: any).
+    pub kind: String,
+    /// From (UTC).
+    pub since: String,
+    /// Until (UTC).
+    pub until: String,
+}
+
+/// A kind to filter by.
+pub struct KindChoice {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether it is the one filtered by.
+    pub current: bool,
+}
+
+/// `/admin/audit`.
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct Audit {
+    /// The frame.
+    pub frame: Frame,
+    /// The filters.
+    pub filter: AuditFilter,
+    /// Whether any filter is set.
+    pub filtered: bool,
+    /// Every kind.
+    pub kinds: Vec<KindChoice>,
+    /// The page's events.
+    pub rows: Vec<AuditRow>,
+    /// The first page, when this is a later one.
+    pub first: Option<String>,
+    /// The next (older) page.
     pub next: Option<String>,
 }
 
