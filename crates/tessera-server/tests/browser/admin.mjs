@@ -84,7 +84,10 @@ try {
     await audit.click();
     await page.waitForSelector('h1');
     const rows = await page.locator('table tbody tr').allTextContents();
-    out.audit_entry = rows.some((r) => r.includes(victim) || r.includes('disabled'));
+    // The newest event: the administrator disabled the user.
+    out.audit_entry = rows.some(
+      (r) => r.includes('user_changed') && r.includes(`u-${victim}`) && r.includes(`admin:u-${username}`) && r.includes('"disabled":true'),
+    );
     await shot(page, 'admin-audit');
   }
 
