@@ -17,6 +17,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod clients;
 pub mod config;
+pub mod console;
 pub mod domain;
 #[cfg(test)]
 mod fixtures;
@@ -26,6 +27,7 @@ pub mod identity;
 pub mod keys;
 pub mod listener;
 pub mod oauth;
+pub mod own_client;
 pub mod password;
 pub mod random;
 pub mod server;

@@ -152,13 +152,20 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             tracing::info!(provider = %upstream.id, key, moved, "linked identities now keyed by the provider's identity key");
         }
     }
-    // The account page's own client (a first-party client of this
-    // issuer); without it `/account` cannot sign anyone in, which is no
-    // reason to refuse to serve tokens.
-    if let Err(e) =
-        crate::account::sign_in::ensure_client(&store, &config.issuer(), UnixTime::now().as_secs()).await
-    {
-        tracing::warn!("the account page is unavailable: its client could not be registered: {e}");
+    // The account page's and the admin console's own clients (first-party
+    // clients of this issuer); without one its pages cannot sign anyone
+    // in, which is no reason to refuse to serve tokens.
+    for own in [crate::account::sign_in::ACCOUNT, crate::console::CONSOLE] {
+        if let Err(e) = own
+            .ensure_client(&store, &config.issuer(), UnixTime::now().as_secs())
+            .await
+        {
+            tracing::warn!(
+                client_id = own.client_id,
+                "{} is unavailable: its client could not be registered: {e}",
+                own.home
+            );
+        }
     }
     Ok(Prepared {
         audit_retention: config.audit_retention,

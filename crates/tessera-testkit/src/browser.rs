@@ -100,7 +100,8 @@ impl Browser {
     }
 }
 
-/// A hidden field's value in a page, unescaped.
+/// A hidden field's value in a page, unescaped (named entities, and the
+/// numeric ones askama writes).
 pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
@@ -110,10 +111,14 @@ pub fn field(html: &str, name: &str) -> String {
     let end = start + html[start..].find('"').unwrap();
     html[start..end]
         .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 pub fn text(r: &Response) -> String {

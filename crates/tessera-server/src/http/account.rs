@@ -15,7 +15,7 @@ use tessera_jwt::UnixTime;
 use zeroize::Zeroizing;
 
 use super::browser::{self, page, see_other, BrowserForm, BrowserQuery};
-use super::cookie::Cookie;
+use super::own_client;
 use super::AppState;
 use crate::account::factors as account_factors;
 use crate::account::passkeys as account_passkeys;
@@ -23,8 +23,7 @@ use crate::account::profile as account_profile;
 use crate::account::sign_in::{self, Then};
 use crate::account::AccountError;
 use crate::identity::passkeys::RelyingParty;
-use crate::oauth::interaction::binding_for;
-use crate::oauth::token::TokenContext;
+use crate::own_client::Need;
 use crate::store::Session;
 use crate::ui;
 use crate::ui::account as pages;
@@ -118,22 +117,8 @@ impl Done {
 /// (`fresh`: unless its sign-in is at most five minutes old), giving it a
 /// binding cookie if it has none.
 fn sign_in_first(state: &AppState, binding: Option<&str>, then: Then, fresh: bool) -> Response {
-    let (binding, new_binding) = match binding_for(binding) {
-        Ok(b) => b,
-        Err(e) => return browser::internal(&e),
-    };
-    let url = match sign_in::start(&state.issuer, &binding, then, fresh) {
-        Ok(url) => url,
-        Err(e) => return failed(&e),
-    };
-    let mut response = see_other(&url);
-    if let Some(value) = new_binding {
-        match Cookie::Binding.set(browser::https(state), &value) {
-            Ok(cookie) => cookie.append_to(&mut response),
-            Err(e) => return browser::internal(&crate::oauth::OAuthError::Internal(e.to_string())),
-        }
-    }
-    response
+    let need = if fresh { Need::Fresh } else { Need::SignedIn };
+    own_client::sign_in_first(state, &sign_in::ACCOUNT, binding, then.name(), need)
 }
 
 /// A page for an error no request should meet (storage, randomness).
@@ -267,37 +252,9 @@ async fn render_account(
 
 /// `GET /account/callback`: back from `/authorize`.
 pub(super) async fn callback(State(state): State<Arc<AppState>>, sent: BrowserQuery) -> Response {
-    let browser = sent.browser();
-    let (Some(code), Some(state_param)) = (sent.query.get("code"), sent.query.get("state")) else {
-        // An error from /authorize (the person cancelled, or a policy
-        // refused): say so, with a way back.
-        let why = sent.query.get("error").unwrap_or("invalid_request");
-        tracing::info!(target: "audit", error = why, "account sign-in did not complete");
-        return page(
-            StatusCode::BAD_REQUEST,
-            ui::error("The sign-in to your account did not complete. Open /account to try again."),
-            &[],
-        );
-    };
-    let now = UnixTime::now().as_secs();
-    let session = match sign_in::signed_in(&state.store, browser.session, now).await {
-        Ok(s) => s,
-        Err(e) => return failed(&e),
-    };
-    let keys = state.keys();
-    let ctx = TokenContext {
-        store: &state.store,
-        issue: state.issue(&keys, browser.peer),
-        id_signer: &keys.id_tokens,
-    };
-    match sign_in::finish(&ctx, browser.binding, code, state_param, session.as_ref()).await {
+    match own_client::callback(&state, &sign_in::ACCOUNT, &sent, Then::parse).await {
         Ok(then) => see_other(then.path()),
-        Err(AccountError::NotThisBrowser | AccountError::Code(_)) => page(
-            StatusCode::BAD_REQUEST,
-            ui::error("This sign-in link is not valid in this browser, or was already used. Open /account to try again."),
-            &[],
-        ),
-        Err(e) => failed(&e),
+        Err(response) => response,
     }
 }
 

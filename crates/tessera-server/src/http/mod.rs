@@ -10,6 +10,7 @@ mod bearer;
 mod browser;
 mod client_form;
 mod client_ip;
+mod console;
 mod cookie;
 mod cors;
 mod discovery;
@@ -17,6 +18,7 @@ mod error;
 mod health;
 mod logout;
 pub mod metrics;
+mod own_client;
 mod registration;
 pub mod request_id;
 mod response;
@@ -341,6 +343,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/users", post(api::register))
         .merge(admin::router())
+        .merge(console::router())
         .route("/static/{name}", get(assets::get))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

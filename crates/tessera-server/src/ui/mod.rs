@@ -4,6 +4,7 @@
 //! [`content_security_policy`]).
 
 pub mod account;
+pub mod admin;
 pub mod enroll;
 
 use crate::domain::Provenance;
