@@ -108,12 +108,22 @@ pub fn field(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {html}"))
         + marker.len();
     let end = start + html[start..].find('"').unwrap();
-    html[start..end]
-        .replace("&quot;", "\"")
+    unescape(&html[start..end])
+}
+
+/// Text or an attribute value from a page, its character references
+/// decoded: the five that HTML escaping writes, by name (`&quot;`) or by
+/// number (`&#34;`, as askama writes them).
+pub fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 pub fn text(r: &Response) -> String {
