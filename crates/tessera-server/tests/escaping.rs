@@ -91,7 +91,11 @@ async fn hostile_text(database: &str) {
     let html = text(&again);
     assert!(html.contains("role=\"alert\""), "refused: {html}");
     shown_as_text(&html, USERNAME, "the username on the login page");
-    assert_eq!(field(&html, "username"), USERNAME, "the field keeps what was typed");
+    assert_eq!(
+        field(&html, "username"),
+        USERNAME,
+        "the field keeps what was typed"
+    );
     assert!(!html.contains("<img"), "{html}");
 
     // The consent page: the client's name (three times) and the username.
@@ -125,7 +129,10 @@ async fn hostile_text(database: &str) {
     shown_as_text(&html, USERNAME, "the username on the account page");
     shown_as_text(&html, NAME, "the display name on the account page");
     assert!(
-        html.contains(&format!("name=\"name\" autocomplete=\"name\" maxlength=\"128\" value=\"{}\"", escaped(NAME))),
+        html.contains(&format!(
+            "name=\"name\" autocomplete=\"name\" maxlength=\"128\" value=\"{}\"",
+            escaped(NAME)
+        )),
         "the name field's value: {html}"
     );
     shown_as_text(&html, EMAIL, "the email on the account page");

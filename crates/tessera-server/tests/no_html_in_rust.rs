@@ -8,7 +8,14 @@
 use std::path::{Path, PathBuf};
 
 /// Macros and methods that build strings from pieces.
-const BUILDERS: [&str; 6] = ["format!(", "format_args!(", "write!(", "writeln!(", "concat!(", "push_str("];
+const BUILDERS: [&str; 6] = [
+    "format!(",
+    "format_args!(",
+    "write!(",
+    "writeln!(",
+    "concat!(",
+    "push_str(",
+];
 
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -49,7 +56,9 @@ fn literals_of_call(code: &str) -> Vec<String> {
                 let hashes = chars[i + 1..].iter().take_while(|c| **c == '#').count();
                 if chars.get(i + 1 + hashes) == Some(&'"') {
                     let start = i + 2 + hashes;
-                    let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                    let close: String = std::iter::once('"')
+                        .chain(std::iter::repeat_n('#', hashes))
+                        .collect();
                     let rest: String = chars[start..].iter().collect();
                     let end = rest.find(&close).unwrap_or(rest.len());
                     literals.push(rest[..end].to_owned());
@@ -143,6 +152,10 @@ fn the_scan_finds_html_built_with_format() {
         "let q = format!(\"/authorize/passkey?{}\", query);",
         "let c = format!(\"{}{}\", '(', '\"');",
     ] {
-        assert!(violations(fine).is_empty(), "found in {fine}: {:?}", violations(fine));
+        assert!(
+            violations(fine).is_empty(),
+            "found in {fine}: {:?}",
+            violations(fine)
+        );
     }
 }
