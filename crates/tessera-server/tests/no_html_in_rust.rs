@@ -5,6 +5,13 @@
 //! `push_str`), the way pages were assembled before and the way an
 //! unescaped value slips in.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 
 /// Macros and methods that build strings from pieces.
