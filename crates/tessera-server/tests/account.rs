@@ -56,7 +56,7 @@ fn element(html: &str, id: &str) -> String {
     let rest = &html[start..];
     let from = rest.find('>').unwrap() + 1;
     let to = rest.find("</").unwrap();
-    rest[from..to].replace("&amp;", "&")
+    support::browser::unescape(&rest[from..to])
 }
 
 async fn account_page(database: &str) {

@@ -109,8 +109,14 @@ pub fn field(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {html}"))
         + marker.len();
     let end = start + html[start..].find('"').unwrap();
-    html[start..end]
-        .replace("&quot;", "\"")
+    unescape(&html[start..end])
+}
+
+/// Text or an attribute value from a page, its character references
+/// decoded: the five that HTML escaping writes, by name (`&quot;`) or by
+/// number (`&#34;`, as askama writes them).
+pub fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
         .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")

@@ -2,11 +2,14 @@
 //! item 4): a person who must use a second factor and has none sets up an
 //! authenticator app before the application gets a code, then sees their
 //! recovery codes. The setup and the codes look as they do on the account
-//! page ([`super::account`]); the forms carry the interaction and its CSRF
-//! token like every sign-in form.
+//! page (the templates `account/setup.html` and
+//! `account/recovery_code_list.html`); the forms carry the interaction and
+//! its CSRF token like every sign-in form.
 
-use super::account::{hidden_fields, recovery_code_lines, setup, Setup};
-use super::{escape, page};
+use askama::Template;
+
+use super::account::Setup;
+use super::render;
 
 /// What the enrollment page shows.
 pub struct Enroll<'a> {
@@ -24,28 +27,33 @@ pub struct Enroll<'a> {
     pub error: Option<&'a str>,
 }
 
+/// `templates/sign_in/enroll.html`.
+#[derive(Template)]
+#[template(path = "sign_in/enroll.html")]
+struct EnrollPage<'a> {
+    client_name: &'a str,
+    setup: Setup<'a>,
+}
+
 /// The enrollment page: the authenticator setup, posting to
 /// `/authorize/enroll`.
 pub fn enroll(e: &Enroll<'_>) -> String {
-    page(
-        "Set up two-step sign-in",
-        &format!(
-            "<h1>Set up two-step sign-in</h1>\
-             <p><strong>{client}</strong> needs a second step when you sign in: a code from an \
-             authenticator app on your phone. Set one up now to continue.</p>{setup}",
-            client = escape(e.client_name),
-            setup = setup(&Setup {
-                uri: e.uri,
-                secret: e.secret,
-                action: "/authorize/enroll",
-                hidden: &[("interaction", e.interaction), ("csrf", e.csrf)],
-                error: e.error,
-            }),
-        ),
-    )
+    render(&EnrollPage {
+        client_name: e.client_name,
+        setup: Setup {
+            uri: e.uri,
+            secret: e.secret,
+            action: "/authorize/enroll",
+            hidden: &[("interaction", e.interaction), ("csrf", e.csrf)],
+            error: e.error,
+        },
+    })
 }
 
-/// What the page after enrollment shows.
+/// What the page after enrollment shows
+/// (`templates/sign_in/enrolled.html`).
+#[derive(Template)]
+#[template(path = "sign_in/enrolled.html")]
 pub struct Enrolled<'a> {
     /// The client's display name.
     pub client_name: &'a str,
@@ -60,20 +68,7 @@ pub struct Enrolled<'a> {
 /// After enrollment: the recovery codes (shown once) and a "Continue"
 /// form posting to `/authorize/continue`.
 pub fn enrolled(e: &Enrolled<'_>) -> String {
-    let codes = match e.recovery_codes {
-        Some(codes) => recovery_code_lines(codes),
-        None => "<p>Your recovery codes from before still work.</p>".to_owned(),
-    };
-    page(
-        "Two-step sign-in is on",
-        &format!(
-            "<h1>Two-step sign-in is on</h1>{codes}\
-             <form method=\"post\" action=\"/authorize/continue\">{hidden}\
-             <button type=\"submit\">Continue to {client}</button></form>",
-            hidden = hidden_fields(&[("interaction", e.interaction), ("csrf", e.csrf)]),
-            client = escape(e.client_name),
-        ),
-    )
+    render(e)
 }
 
 #[cfg(test)]
@@ -92,12 +87,12 @@ mod tests {
             error: Some("<wrong>"),
         });
         assert!(html.contains("<svg role=\"img\""), "an inline QR code");
-        assert!(html.contains(&escape(uri)));
+        assert!(html.contains(&uri.replace('&', "&#38;")));
         assert!(html.contains(">JBSWY3DPEHPK3PXP</code>"));
         assert!(html.contains("autocomplete=\"one-time-code\" inputmode=\"numeric\""));
         assert!(html.contains("action=\"/authorize/enroll\""));
-        assert!(html.contains("name=\"interaction\" value=\"i&quot;d\""));
-        assert!(html.contains("name=\"csrf\" value=\"c&lt;s&gt;rf\""));
+        assert!(html.contains("name=\"interaction\" value=\"i&#34;d\""));
+        assert!(html.contains("name=\"csrf\" value=\"c&#60;s&#62;rf\""));
         assert!(!html.contains("<App>") && !html.contains("<wrong>"));
         assert!(
             !html.contains("/account"),
