@@ -24,6 +24,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod listener;
+pub mod mail;
 pub mod oauth;
 pub mod password;
 pub mod random;

@@ -71,6 +71,8 @@ pub struct ProfilePart<'a> {
     pub name: Option<&'a str>,
     /// The email address, if any, and whether it is verified.
     pub email: Option<(&'a str, bool)>,
+    /// A new address asked for, waiting for its link to be used.
+    pub pending_email: Option<&'a str>,
     /// Whether the user has a password.
     pub has_password: bool,
     /// The SSO sessions.
@@ -104,8 +106,22 @@ fn profile_section(p: &ProfilePart<'_>, csrf: &str) -> String {
         ),
         None => "<p>Email: none</p>".to_owned(),
     };
+    let pending = p
+        .pending_email
+        .map(|a| {
+            format!(
+                "<p class=\"notice\">Waiting for confirmation: <span id=\"pending-email\">{}</span>. \
+                 Open the link we sent there; until then your account keeps the address above.</p>",
+                escape(a)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "<h2>Profile</h2>{email}\
+        "<h2>Profile</h2>{email}{pending}\
+         <form method=\"post\" action=\"/account/email\">{hidden}\
+         <label for=\"new-email\">New email address</label>\
+         <input type=\"text\" inputmode=\"email\" id=\"new-email\" name=\"email\" autocomplete=\"email\" maxlength=\"254\" required>\
+         <button type=\"submit\" class=\"secondary\">Change the email</button></form>\
          <form method=\"post\" action=\"/account/name\">{hidden}\
          <label for=\"display-name\">Name</label>\
          <input type=\"text\" id=\"display-name\" name=\"name\" autocomplete=\"name\" maxlength=\"128\" value=\"{name}\">\
@@ -574,6 +590,7 @@ mod tests {
             profile: ProfilePart {
                 name: Some("Ann <A>"),
                 email: Some(("ann@example.com", false)),
+                pending_email: Some("new@<example>"),
                 has_password: true,
                 sessions: &[],
                 apps: &[],
@@ -589,6 +606,8 @@ mod tests {
         assert!(html.contains("href=\"/account/passkey\""));
         assert!(html.contains("value=\"Ann &lt;A&gt;\""));
         assert!(html.contains("ann@example.com</span> (not verified)"));
+        assert!(html.contains("<span id=\"pending-email\">new@&lt;example&gt;</span>"));
+        assert!(html.contains("name=\"email\" autocomplete=\"email\""));
         assert!(home("https://id.example").contains("href=\"/.well-known/openid-configuration\""));
         assert_eq!(day(1_796_601_600), "07 Dec 2026");
         assert_eq!(moment(1_796_601_600 + 3600 + 120), "07 Dec 2026 01:02 UTC");

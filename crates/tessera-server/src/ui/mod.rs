@@ -4,6 +4,7 @@
 //! [`content_security_policy`]).
 
 pub mod account;
+pub mod email;
 pub mod enroll;
 
 use crate::domain::Provenance;
@@ -322,7 +323,8 @@ fn password_form(l: &Login<'_>) -> String {
          <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"{autocomplete}\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form>",
+         <button type=\"submit\">Sign in</button></form>\
+         <p style=\"margin-top:.75rem\"><a href=\"/password/forgot\">Forgot password?</a></p>",
         interaction = escape(l.interaction),
         csrf = escape(l.csrf),
         username = escape(l.username.unwrap_or("")),
