@@ -810,4 +810,44 @@ mod tests {
         assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
         assert_eq!(LogFormat::parse("xml"), None);
     }
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let c: Config = toml::from_str(
+            "[smtp]\nhost = \"mail.example\"\nfrom = \"Example ID <id@example.com>\"\nsecurity = \"tls\"",
+        )
+        .unwrap();
+        assert_eq!(c.smtp.as_ref().unwrap().port(), 465, "tls: 465 unless set");
+        assert!(c.validate().is_ok());
+        assert!(c.mail().unwrap().describe().contains("mail.example:465"));
+        assert_eq!(SmtpSecurity::default().default_port(), 587);
+        assert!(toml::from_str::<Config>("[smtp]\nhots = \"x\"").is_err(), "unknown keys");
+        assert!(toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"").is_err());
+        let smtp = |from: &str, username: Option<&str>| Config {
+            smtp: Some(SmtpConfig {
+                host: "mail.example".into(),
+                from: from.into(),
+                username: username.map(str::to_owned),
+                ..SmtpConfig::default()
+            }),
+            ..Config::default()
+        };
+        assert!(smtp("id@example.com", None).validate().is_ok(), "a bare address");
+        assert!(smtp("not an address", None).validate().is_err());
+        assert!(smtp("", None).validate().is_err(), "from is required");
+        assert!(smtp("id@example.com", Some("u")).validate().is_err(), "a user needs a password");
+        let no_host = Config {
+            smtp: Some(SmtpConfig {
+                from: "id@example.com".into(),
+                ..SmtpConfig::default()
+            }),
+            ..Config::default()
+        };
+        assert!(no_host.validate().is_err());
+        let both = Config {
+            mail_dir: Some("/tmp/mail".into()),
+            ..smtp("id@example.com", None)
+        };
+        assert!(both.validate().is_err(), "mail_dir is instead of [smtp]");
+    }
 }

@@ -211,7 +211,15 @@ pub fn build(sender: &Sender, letter: &Letter) -> Result<Message, BuildError> {
             )
         }
     };
+    // A Message-ID in the sender's domain (RFC 5322 §3.6.4): mail without
+    // one is often held as spam.
+    let message_id = format!(
+        "<{}@{}>",
+        crate::random::hex(16).unwrap_or_default(),
+        sender.from.email.domain()
+    );
     Ok(Message::builder()
+        .message_id(Some(message_id))
         .from(sender.from.clone())
         .to(to)
         .subject(subject)
@@ -249,12 +257,17 @@ mod tests {
             token: Zeroizing::new("tok_EN-1".into()),
         };
         let message = build(&sender(), &letter).unwrap();
-        let raw = String::from_utf8(message.formatted()).unwrap();
+        // Quoted-printable soft breaks and `=3D` undone.
+        let raw = String::from_utf8(message.formatted())
+            .unwrap()
+            .replace("=\r\n", "")
+            .replace("=3D", "=");
         assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("Message-ID: <") && raw.contains("@id.example>"), "{raw}");
         assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
         assert!(raw.contains("From: \"Example ID\" <noreply@id.example>") || raw.contains("From: Example ID <noreply@id.example>"), "{raw}");
         assert!(raw.contains("https://id.example/email/verify?token=tok_EN-1"), "{raw}");
-        assert!(raw.contains("&lt;ann&gt;"), "the HTML part escapes: {raw}");
+        assert!(raw.contains("<strong>&#60;ann&#62;</strong>"), "the HTML part escapes: {raw}");
         assert!(!raw.contains("<strong><ann>"), "{raw}");
         assert!(!format!("{letter:?}").contains("tok_EN"), "no token in Debug");
     }
