@@ -37,7 +37,9 @@ use tessera_jwt::UnixTime;
 use tessera_server::config::SmtpSecurity;
 use tessera_server::identity::email::{token_hash, RESETS_PER_ACCOUNT, RESETS_PER_ADDRESS, VERIFY_FOR};
 use tessera_server::identity::users::{self, NewUser};
-use tessera_server::store::{Confirmed, EmailToken, EmailTokenStore, Purpose, SessionStore, Store, UserStore};
+use tessera_server::store::{
+    Confirmed, EmailToken, EmailTokenStore, Purpose, SessionStore, Store, UserStore,
+};
 use tessera_testkit as support;
 
 use support::account::{location, sign_in_to_account};
@@ -80,7 +82,11 @@ async fn register(server: &Running, username: &str, email: &str) -> support::Res
 async fn sql(store_url: &str, query: &'static str, bind: &str) {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(store_url).await.unwrap();
-    sqlx::query(query).bind(bind.to_owned()).execute(&pool).await.unwrap();
+    sqlx::query(query)
+        .bind(bind.to_owned())
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
 }
 
@@ -139,7 +145,10 @@ async fn verification(database: &str) {
     let mail = wait_for(&sink.dir, 1).await.remove(0);
     assert!(smtp::to(&mail).contains("zoe@example.com"), "{mail}");
     assert!(mail.contains("multipart/alternative"), "{mail}");
-    assert!(mail.contains("text/plain") && mail.contains("text/html"), "{mail}");
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "{mail}"
+    );
     assert!(mail.contains("Example ID"), "the issuer's name: {mail}");
     let token = smtp::token(&mail, "/email/verify");
     assert!(
@@ -176,7 +185,10 @@ async fn verification(database: &str) {
         assert!(html.contains("action=\"/email/verify\""), "{html}");
         assert_eq!(field(&html, "token"), token);
     }
-    assert!(!user(&store, "zoe").await.email_verified, "a GET verifies nothing");
+    assert!(
+        !user(&store, "zoe").await.email_verified,
+        "a GET verifies nothing"
+    );
 
     // A forged token (one character changed) does nothing.
     let mut forged = token.clone();
@@ -189,13 +201,19 @@ async fn verification(database: &str) {
     // The POST verifies, once.
     let r = post_token(&server, "/email/verify", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", text(&r));
-    assert!(text(&r).contains("is now the verified email address"), "{}", text(&r));
+    assert!(
+        text(&r).contains("is now the verified email address"),
+        "{}",
+        text(&r)
+    );
     let zoe = user(&store, "zoe").await;
     assert!(zoe.email_verified);
     assert_eq!(zoe.email.as_deref(), Some("zoe@example.com"));
     let again = post_token(&server, "/email/verify", &[("token", &token)]).await;
     assert_eq!(again.status, 400, "single use: {}", text(&again));
-    let page = Browser::default().get(&server, &format!("/email/verify?token={token}")).await;
+    let page = Browser::default()
+        .get(&server, &format!("/email/verify?token={token}"))
+        .await;
     assert_eq!(page.status, 400, "{}", text(&page));
 
     // An expired link does nothing.
@@ -205,7 +223,9 @@ async fn verification(database: &str) {
     let token = smtp::token(&mail, "/email/verify");
     let yan = user(&store, "yan").await;
     expire_links(database, &yan.id).await;
-    let page = Browser::default().get(&server, &format!("/email/verify?token={token}")).await;
+    let page = Browser::default()
+        .get(&server, &format!("/email/verify?token={token}"))
+        .await;
     assert_eq!(page.status, 400, "{}", text(&page));
     let r = post_token(&server, "/email/verify", &[("token", &token)]).await;
     assert_eq!(r.status, 400, "expired: {}", text(&r));
@@ -223,7 +243,9 @@ async fn verification_sqlite() {
 
 #[tokio::test]
 async fn verification_postgres() {
-    let Some(url) = support::postgres_url().await else { return };
+    let Some(url) = support::postgres_url().await else {
+        return;
+    };
     if smtp::available() {
         verification(&url).await;
     }
@@ -245,28 +267,46 @@ async fn email_change(database: &str) {
 
     // A forged CSRF token: refused.
     let r = browser
-        .post(&server, "/account/email", &[("csrf", "forged"), ("email", "x@example.com")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", "forged"), ("email", "x@example.com")],
+        )
         .await;
     assert_eq!(r.status, 403, "{}", text(&r));
     // Not an address.
     let r = browser
-        .post(&server, "/account/email", &[("csrf", &csrf), ("email", "not an address")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", &csrf), ("email", "not an address")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=bad-email");
 
     // The change: pending, a link to the new address, the old address kept.
     let r = browser
-        .post(&server, "/account/email", &[("csrf", &csrf), ("email", "ann.new@example.com")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", &csrf), ("email", "ann.new@example.com")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=email-pending");
     let html = text(&browser.get(&server, "/account?done=email-pending").await);
-    assert!(html.contains("<span id=\"pending-email\">ann.new@example.com</span>"), "{html}");
+    assert!(
+        html.contains("<span id=\"pending-email\">ann.new@example.com</span>"),
+        "{html}"
+    );
     assert!(html.contains("ann@example.com</span> (verified)"), "{html}");
     let mail = wait_for(&sink.dir, 1).await.remove(0);
     assert!(smtp::to(&mail).contains("ann.new@example.com"), "{mail}");
     let token = smtp::token(&mail, "/email/verify");
     let pending = id_token_claims(&server).await;
-    assert_eq!(pending["email"], "ann@example.com", "the old address until verified");
+    assert_eq!(
+        pending["email"], "ann@example.com",
+        "the old address until verified"
+    );
     assert_eq!(pending["email_verified"], true);
     let ann = store.user("u-ann").await.unwrap().unwrap();
     assert_eq!(ann.email.as_deref(), Some("ann@example.com"));
@@ -294,16 +334,31 @@ async fn email_change(database: &str) {
     .await
     .unwrap();
     let r = browser
-        .post(&server, "/account/email", &[("csrf", &csrf), ("email", "BOB@example.com")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", &csrf), ("email", "BOB@example.com")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=email-pending");
     let html = text(&browser.get(&server, "/account?done=email-pending").await);
-    assert!(html.contains("<span id=\"pending-email\">BOB@example.com</span>"), "{html}");
-    assert_eq!(settled(&sink.dir).await, 1, "nothing mailed to another account's address");
+    assert!(
+        html.contains("<span id=\"pending-email\">BOB@example.com</span>"),
+        "{html}"
+    );
+    assert_eq!(
+        settled(&sink.dir).await,
+        1,
+        "nothing mailed to another account's address"
+    );
 
     // An address taken between the request and the link: refused then.
     let r = browser
-        .post(&server, "/account/email", &[("csrf", &csrf), ("email", "carl@example.com")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", &csrf), ("email", "carl@example.com")],
+        )
         .await;
     assert_eq!(location(&r, &server), "/account?done=email-pending");
     let mail = wait_for(&sink.dir, 2).await.remove(1);
@@ -332,9 +387,16 @@ async fn email_change(database: &str) {
     )
     .await;
     let r = browser
-        .post(&server, "/account/email", &[("csrf", &csrf), ("email", "late@example.com")])
+        .post(
+            &server,
+            "/account/email",
+            &[("csrf", &csrf), ("email", "late@example.com")],
+        )
         .await;
-    assert!(location(&r, &server).starts_with("/authorize?"), "a fresh sign-in first");
+    assert!(
+        location(&r, &server).starts_with("/authorize?"),
+        "a fresh sign-in first"
+    );
     assert_eq!(store.pending_email("u-ann", now()).await.unwrap(), None);
     server.stop().await;
 }
@@ -348,7 +410,9 @@ async fn email_change_sqlite() {
 
 #[tokio::test]
 async fn email_change_postgres() {
-    let Some(url) = support::postgres_url().await else { return };
+    let Some(url) = support::postgres_url().await else {
+        return;
+    };
     if smtp::available() {
         email_change(&url).await;
     }
@@ -396,7 +460,10 @@ async fn forgot_password(database: &str) {
     let sink = Sink::start(&format!("forgot-{}", database.len()), Mode::Plain, None);
     let (server, store) = server_for(database, &sink, SmtpSecurity::None).await;
     verified(database, "u-ann", "ann@example.com").await;
-    for (name, email, is_verified) in [("carl", "carl@example.com", false), ("dora", "dora@example.com", true)] {
+    for (name, email, is_verified) in [
+        ("carl", "carl@example.com", false),
+        ("dora", "dora@example.com", true),
+    ] {
         users::create(
             &store,
             NewUser {
@@ -415,10 +482,18 @@ async fn forgot_password(database: &str) {
     // The login page links to it; its form takes a username.
     let mut browser = Browser::default();
     let login = browser.get(&server, &authorize_path("web", "")).await;
-    assert!(text(&login).contains("<a href=\"/password/forgot\">Forgot password?</a>"), "{}", text(&login));
+    assert!(
+        text(&login).contains("<a href=\"/password/forgot\">Forgot password?</a>"),
+        "{}",
+        text(&login)
+    );
     let page = browser.get(&server, "/password/forgot").await;
     assert_eq!(page.status, 200);
-    assert!(text(&page).contains("name=\"username\" autocomplete=\"username\""), "{}", text(&page));
+    assert!(
+        text(&page).contains("name=\"username\" autocomplete=\"username\""),
+        "{}",
+        text(&page)
+    );
 
     // ann holds a refresh token and a session before the reset.
     let refresh = refresh_token_of(&mut browser, &server).await;
@@ -427,12 +502,12 @@ async fn forgot_password(database: &str) {
     // One answer for everything, per account and per address throttles.
     let ip = [127, 0, 0, 2];
     let answers = [
-        forgot(&server, ip, "ann").await,               // mail 1
-        forgot(&server, ip, "nobody").await,            // no account
-        forgot(&server, ip, "carl").await,              // unverified address
-        forgot(&server, ip, "ANN@example.com").await,   // mail 2, by address
-        forgot(&server, ip, "ann").await,               // mail 3
-        forgot(&server, ip, "ann").await,               // throttled: ann's 4th
+        forgot(&server, ip, "ann").await,             // mail 1
+        forgot(&server, ip, "nobody").await,          // no account
+        forgot(&server, ip, "carl").await,            // unverified address
+        forgot(&server, ip, "ANN@example.com").await, // mail 2, by address
+        forgot(&server, ip, "ann").await,             // mail 3
+        forgot(&server, ip, "ann").await,             // throttled: ann's 4th
     ];
     assert_eq!(RESETS_PER_ACCOUNT, 3);
     let first = &answers[0];
@@ -443,7 +518,10 @@ async fn forgot_password(database: &str) {
     }
     assert_eq!(settled(&sink.dir).await, 3, "ann's three; nothing else");
     let mails = smtp::messages(&sink.dir);
-    assert!(mails.iter().all(|m| smtp::to(m).contains("ann@example.com")), "{mails:?}");
+    assert!(
+        mails.iter().all(|m| smtp::to(m).contains("ann@example.com")),
+        "{mails:?}"
+    );
     // Past the address's budget, a verified account gets nothing either.
     assert_eq!(RESETS_PER_ADDRESS, 10);
     for _ in 0..4 {
@@ -451,8 +529,16 @@ async fn forgot_password(database: &str) {
         assert_eq!((r.status, text(&r)), (first.status, text(first)));
     }
     let r = forgot(&server, ip, "dora").await;
-    assert_eq!((r.status, text(&r)), (first.status, text(first)), "throttled, the same");
-    assert_eq!(settled(&sink.dir).await, 3, "dora's request was over the address's budget");
+    assert_eq!(
+        (r.status, text(&r)),
+        (first.status, text(first)),
+        "throttled, the same"
+    );
+    assert_eq!(
+        settled(&sink.dir).await,
+        3,
+        "dora's request was over the address's budget"
+    );
 
     // The link: a form; weak or differing passwords are refused and the
     // link still works.
@@ -463,13 +549,22 @@ async fn forgot_password(database: &str) {
     assert_eq!(form.status, 200, "{html}");
     assert_eq!(html.matches("autocomplete=\"new-password\"").count(), 2, "{html}");
     assert_eq!(field(&html, "token"), tokens[0]);
-    let weak = post_token(&server, "/password/reset", &[("token", &tokens[0]), ("new", "ann"), ("again", "ann")]).await;
+    let weak = post_token(
+        &server,
+        "/password/reset",
+        &[("token", &tokens[0]), ("new", "ann"), ("again", "ann")],
+    )
+    .await;
     assert_eq!(weak.status, 400, "{}", text(&weak));
     assert!(text(&weak).contains("cannot be used"), "{}", text(&weak));
     let differ = post_token(
         &server,
         "/password/reset",
-        &[("token", &tokens[0]), ("new", "one long passphrase"), ("again", "another long one")],
+        &[
+            ("token", &tokens[0]),
+            ("new", "one long passphrase"),
+            ("again", "another long one"),
+        ],
     )
     .await;
     assert_eq!(differ.status, 400, "{}", text(&differ));
@@ -477,29 +572,44 @@ async fn forgot_password(database: &str) {
     let done = post_token(
         &server,
         "/password/reset",
-        &[("token", &tokens[0]), ("new", new_password), ("again", new_password)],
+        &[
+            ("token", &tokens[0]),
+            ("new", new_password),
+            ("again", new_password),
+        ],
     )
     .await;
     assert_eq!(done.status, 200, "{}", text(&done));
 
     // Every session and refresh family ended; the new password is set.
-    assert!(store.sessions_of("u-ann", now()).await.unwrap().is_empty(), "sessions ended");
+    assert!(
+        store.sessions_of("u-ann", now()).await.unwrap().is_empty(),
+        "sessions ended"
+    );
     assert!(!refreshes(&server, &refresh).await, "the refresh token is dead");
     let ann = store.user("u-ann").await.unwrap().unwrap();
     let hash = ann.password().unwrap().as_str().to_owned();
-    assert!(tessera_server::password::verify(zeroize::Zeroizing::new(new_password.into()), Some(hash))
-        .await
-        .unwrap());
+    assert!(
+        tessera_server::password::verify(zeroize::Zeroizing::new(new_password.into()), Some(hash))
+            .await
+            .unwrap()
+    );
     // Single use; the other reset links are spent too.
     for token in &tokens {
         let r = post_token(
             &server,
             "/password/reset",
-            &[("token", token), ("new", "yet another passphrase"), ("again", "yet another passphrase")],
+            &[
+                ("token", token),
+                ("new", "yet another passphrase"),
+                ("again", "yet another passphrase"),
+            ],
         )
         .await;
         assert_eq!(r.status, 400, "{}", text(&r));
-        let r = Browser::default().get(&server, &format!("/password/reset?token={token}")).await;
+        let r = Browser::default()
+            .get(&server, &format!("/password/reset?token={token}"))
+            .await;
         assert_eq!(r.status, 400, "{}", text(&r));
     }
 
@@ -511,7 +621,9 @@ async fn forgot_password(database: &str) {
     let token = smtp::token(&mail, "/password/reset");
     let dora = user(&store, "dora").await;
     expire_links(database, &dora.id).await;
-    let r = Browser::default().get(&server, &format!("/password/reset?token={token}")).await;
+    let r = Browser::default()
+        .get(&server, &format!("/password/reset?token={token}"))
+        .await;
     assert_eq!(r.status, 400);
     let r = post_token(
         &server,
@@ -520,7 +632,11 @@ async fn forgot_password(database: &str) {
     )
     .await;
     assert_eq!(r.status, 400, "expired: {}", text(&r));
-    assert_eq!(user(&store, "dora").await.password(), dora.password(), "unchanged");
+    assert_eq!(
+        user(&store, "dora").await.password(),
+        dora.password(),
+        "unchanged"
+    );
     server.stop().await;
 }
 
@@ -533,7 +649,9 @@ async fn forgot_password_sqlite() {
 
 #[tokio::test]
 async fn forgot_password_postgres() {
-    let Some(url) = support::postgres_url().await else { return };
+    let Some(url) = support::postgres_url().await else {
+        return;
+    };
     if smtp::available() {
         forgot_password(&url).await;
     }
@@ -546,9 +664,16 @@ async fn races(database: &str) {
     let store = Store::open(database).await.unwrap();
     let mut ids = Vec::new();
     for name in ["rae", "rex"] {
-        let made = users::create(&store, NewUser { username: name.into(), ..NewUser::default() }, now())
-            .await
-            .unwrap();
+        let made = users::create(
+            &store,
+            NewUser {
+                username: name.into(),
+                ..NewUser::default()
+            },
+            now(),
+        )
+        .await
+        .unwrap();
         ids.push(made.id);
     }
     let hash_of_new_password = {
@@ -567,7 +692,12 @@ async fn races(database: &str) {
         // One link, eight confirmations.
         let token = format!("one-link-{trial}");
         store
-            .create_email_token(&token_hash(&token), Purpose::Verify, &link(&ids[0], &format!("one{trial}@example.com")), now())
+            .create_email_token(
+                &token_hash(&token),
+                Purpose::Verify,
+                &link(&ids[0], &format!("one{trial}@example.com")),
+                now(),
+            )
             .await
             .unwrap();
         let tasks: Vec<_> = (0..8)
@@ -589,11 +719,21 @@ async fn races(database: &str) {
         // Two users, one address.
         let (a, b) = (format!("a-{trial}"), format!("b-{trial}"));
         store
-            .create_email_token(&token_hash(&a), Purpose::Verify, &link(&ids[0], &format!("same{trial}@example.com")), now())
+            .create_email_token(
+                &token_hash(&a),
+                Purpose::Verify,
+                &link(&ids[0], &format!("same{trial}@example.com")),
+                now(),
+            )
             .await
             .unwrap();
         store
-            .create_email_token(&token_hash(&b), Purpose::Verify, &link(&ids[1], &format!("SAME{trial}@Example.com")), now())
+            .create_email_token(
+                &token_hash(&b),
+                Purpose::Verify,
+                &link(&ids[1], &format!("SAME{trial}@Example.com")),
+                now(),
+            )
             .await
             .unwrap();
         let (sa, sb) = (store.clone(), store.clone());
@@ -602,19 +742,31 @@ async fn races(database: &str) {
             tokio::spawn(async move { sb.confirm_email(&token_hash(&b), now()).await.unwrap() }),
         );
         let outcomes = [ra.unwrap(), rb.unwrap()];
-        let won = outcomes.iter().filter(|o| matches!(o, Confirmed::Verified { .. })).count();
-        let lost = outcomes.iter().filter(|o| matches!(o, Confirmed::Taken { .. })).count();
+        let won = outcomes
+            .iter()
+            .filter(|o| matches!(o, Confirmed::Verified { .. }))
+            .count();
+        let lost = outcomes
+            .iter()
+            .filter(|o| matches!(o, Confirmed::Taken { .. }))
+            .count();
         assert_eq!((won, lost), (1, 1), "trial {trial}: {outcomes:?}");
 
         // One reset link, eight uses.
         let token = format!("reset-{trial}");
         store
-            .create_email_token(&token_hash(&token), Purpose::Reset, &link(&ids[1], "rex@example.com"), now())
+            .create_email_token(
+                &token_hash(&token),
+                Purpose::Reset,
+                &link(&ids[1], "rex@example.com"),
+                now(),
+            )
             .await
             .unwrap();
         let tasks: Vec<_> = (0..8)
             .map(|_| {
-                let (store, hash, password) = (store.clone(), token_hash(&token), hash_of_new_password.clone());
+                let (store, hash, password) =
+                    (store.clone(), token_hash(&token), hash_of_new_password.clone());
                 tokio::spawn(async move { store.reset_password(&hash, &password, now()).await.unwrap() })
             })
             .collect();
@@ -633,7 +785,9 @@ async fn racing_uses_sqlite() {
 
 #[tokio::test]
 async fn racing_uses_postgres() {
-    let Some(url) = support::postgres_url().await else { return };
+    let Some(url) = support::postgres_url().await else {
+        return;
+    };
     races(&url).await;
 }
 
@@ -685,7 +839,11 @@ async fn an_untrusted_certificate_is_refused() {
     .await;
     let r = register(&server, "uma", "uma@example.com").await;
     assert_eq!(r.status, 201, "{}", text(&r));
-    assert_eq!(settled(&sink.dir).await, 0, "not delivered over an untrusted TLS connection");
+    assert_eq!(
+        settled(&sink.dir).await,
+        0,
+        "not delivered over an untrusted TLS connection"
+    );
     server.stop().await;
 }
 
@@ -704,9 +862,15 @@ async fn mail_dir_writes_eml_files() {
     assert_eq!(r.status, 201, "{}", text(&r));
     let mail = wait_for(&dir, 1).await.remove(0);
     assert!(smtp::to(&mail).contains("ivy@example.com"), "{mail}");
-    assert!(mail.contains("Tessera <noreply@localhost>") || mail.contains("From: Tessera"), "{mail}");
+    assert!(
+        mail.contains("Tessera <noreply@localhost>") || mail.contains("From: Tessera"),
+        "{mail}"
+    );
     let token = smtp::token(&mail, "/email/verify");
-    assert!(mail.contains(&format!("{}/email/verify?token={token}", server.issuer)), "{mail}");
+    assert!(
+        mail.contains(&format!("{}/email/verify?token={token}", server.issuer)),
+        "{mail}"
+    );
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

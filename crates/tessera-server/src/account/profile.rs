@@ -29,9 +29,9 @@ use super::factors::{changed, need_fresh};
 use super::sign_in::{fresh, CLIENT_ID};
 use super::AccountError;
 use crate::domain::{Scope, User};
+use crate::identity::email::{self, EmailError};
 use crate::identity::guard::{self, Attempt, GuardError};
 use crate::identity::users::{self, UserError};
-use crate::identity::email::{self, EmailError};
 use crate::mail::Outbox;
 use crate::store::{
     AttemptStore, ClientStore, ConsentStore, EmailTokenStore, Identity, PasskeyStore, Session, SessionStore,

@@ -821,7 +821,10 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(c.mail().unwrap().describe().contains("mail.example:465"));
         assert_eq!(SmtpSecurity::default().default_port(), 587);
-        assert!(toml::from_str::<Config>("[smtp]\nhots = \"x\"").is_err(), "unknown keys");
+        assert!(
+            toml::from_str::<Config>("[smtp]\nhots = \"x\"").is_err(),
+            "unknown keys"
+        );
         assert!(toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"").is_err());
         let smtp = |from: &str, username: Option<&str>| Config {
             smtp: Some(SmtpConfig {
@@ -835,7 +838,10 @@ mod tests {
         assert!(smtp("id@example.com", None).validate().is_ok(), "a bare address");
         assert!(smtp("not an address", None).validate().is_err());
         assert!(smtp("", None).validate().is_err(), "from is required");
-        assert!(smtp("id@example.com", Some("u")).validate().is_err(), "a user needs a password");
+        assert!(
+            smtp("id@example.com", Some("u")).validate().is_err(),
+            "a user needs a password"
+        );
         let no_host = Config {
             smtp: Some(SmtpConfig {
                 from: "id@example.com".into(),

@@ -69,10 +69,16 @@ pub(super) async fn forgot_page() -> Response {
     page(StatusCode::OK, pages::render(&pages::Forgot), &[])
 }
 
-/// `POST /password/forgot`: always the same page.
+/// `POST /password/forgot`: always the same page, at once. The request
+/// is handled in a task of its own, so not even the time to answer tells
+/// whether an account was found (its lookups and writes happen after).
 pub(super) async fn forgot(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
-    let typed = sent.form.get("username").unwrap_or("");
-    email::forgot(&state.store, &state.outbox, typed, sent.browser().peer, now()).await;
+    let typed = sent.form.get("username").unwrap_or("").to_owned();
+    let peer = sent.browser().peer;
+    let at = now();
+    tokio::spawn(async move {
+        email::forgot(&state.store, &state.outbox, &typed, peer, at).await;
+    });
     page(StatusCode::OK, pages::render(&pages::ForgotSent), &[])
 }
 

@@ -183,7 +183,11 @@ pub async fn request_change<S: UserStore + EmailTokenStore>(
 
 /// The live verification link `token`, for the page that asks to confirm
 /// (nothing is spent).
-pub async fn verification<S: EmailTokenStore>(store: &S, token: &str, now: i64) -> Result<EmailToken, EmailError> {
+pub async fn verification<S: EmailTokenStore>(
+    store: &S,
+    token: &str,
+    now: i64,
+) -> Result<EmailToken, EmailError> {
     store
         .email_token(&token_hash(token), Purpose::Verify, now)
         .await?
@@ -294,7 +298,11 @@ async fn try_forgot<S: UserStore + AttemptStore + EmailTokenStore>(
 
 /// The live reset link `token`, for the page with the new-password form
 /// (nothing is spent).
-pub async fn reset_link<S: EmailTokenStore>(store: &S, token: &str, now: i64) -> Result<EmailToken, EmailError> {
+pub async fn reset_link<S: EmailTokenStore>(
+    store: &S,
+    token: &str,
+    now: i64,
+) -> Result<EmailToken, EmailError> {
     store
         .email_token(&token_hash(token), Purpose::Reset, now)
         .await?

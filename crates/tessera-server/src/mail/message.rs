@@ -86,7 +86,11 @@ impl Sender {
             .unwrap_or(issuer);
         Sender {
             issuer: issuer.to_owned(),
-            name: from.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| host.to_owned()),
+            name: from
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| host.to_owned()),
             from,
         }
     }
@@ -263,11 +267,24 @@ mod tests {
             .replace("=\r\n", "")
             .replace("=3D", "=");
         assert!(raw.contains("multipart/alternative"), "{raw}");
-        assert!(raw.contains("Message-ID: <") && raw.contains("@id.example>"), "{raw}");
+        assert!(
+            raw.contains("Message-ID: <") && raw.contains("@id.example>"),
+            "{raw}"
+        );
         assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
-        assert!(raw.contains("From: \"Example ID\" <noreply@id.example>") || raw.contains("From: Example ID <noreply@id.example>"), "{raw}");
-        assert!(raw.contains("https://id.example/email/verify?token=tok_EN-1"), "{raw}");
-        assert!(raw.contains("<strong>&#60;ann&#62;</strong>"), "the HTML part escapes: {raw}");
+        assert!(
+            raw.contains("From: \"Example ID\" <noreply@id.example>")
+                || raw.contains("From: Example ID <noreply@id.example>"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("https://id.example/email/verify?token=tok_EN-1"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("<strong>&#60;ann&#62;</strong>"),
+            "the HTML part escapes: {raw}"
+        );
         assert!(!raw.contains("<strong><ann>"), "{raw}");
         assert!(!format!("{letter:?}").contains("tok_EN"), "no token in Debug");
     }

@@ -110,7 +110,11 @@ impl Setup {
                 smtp.host,
                 smtp.port,
                 smtp.security,
-                if smtp.credentials.is_some() { ", authenticated" } else { "" }
+                if smtp.credentials.is_some() {
+                    ", authenticated"
+                } else {
+                    ""
+                }
             ),
         }
     }
@@ -127,7 +131,12 @@ impl Smtp {
                 format!("{:?} is not `Name <addr@example.com>` or an address: {e}", c.from),
             )
         })?;
-        let password = match (std::env::var("TESSERA_SMTP_PASSWORD").ok().filter(|p| !p.is_empty()), &c.password_file) {
+        let password = match (
+            std::env::var("TESSERA_SMTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+            &c.password_file,
+        ) {
             (Some(p), _) => Some(Zeroizing::new(p)),
             (None, Some(file)) => {
                 let text = std::fs::read_to_string(file)
@@ -233,7 +242,9 @@ pub struct Outbox {
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox").field("on", &self.queue.is_some()).finish()
+        f.debug_struct("Outbox")
+            .field("on", &self.queue.is_some())
+            .finish()
     }
 }
 

@@ -25,8 +25,8 @@ use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
 use crate::keys::MasterKey;
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, EmailTokenStore, FactorStore, MfaToken as StoredMfaToken, MfaTokenStore,
-    RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
+    AssertionStore, AttemptStore, ClientStore, EmailTokenStore, FactorStore, MfaToken as StoredMfaToken,
+    MfaTokenStore, RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
 };
 
 /// `POST /api/v1/login` body.
@@ -180,7 +180,8 @@ pub async fn register<S: UserStore + AttemptStore + EmailTokenStore>(
         // The account is made either way: a link that could not be made
         // is logged, and the person can ask again from /account.
         if let Err(e) =
-            crate::identity::email::send_verification(store, outbox, &user.id, &user.username, address, now).await
+            crate::identity::email::send_verification(store, outbox, &user.id, &user.username, address, now)
+                .await
         {
             tracing::error!(user_id = %user.id, "verification link not made: {e}");
         }

@@ -194,7 +194,12 @@ impl EmailTokenStore for Store {
         })
     }
 
-    async fn email_token(&self, hash: &[u8], purpose: Purpose, now: i64) -> Result<Option<EmailToken>, StoreError> {
+    async fn email_token(
+        &self,
+        hash: &[u8],
+        purpose: Purpose,
+        now: i64,
+    ) -> Result<Option<EmailToken>, StoreError> {
         let row = sqlx::query(
             "SELECT user_id, email, created_at, expires_at FROM email_tokens \
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",

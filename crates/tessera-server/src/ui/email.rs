@@ -72,8 +72,15 @@ mod tests {
             error: Some("<weak>"),
         });
         assert_eq!(reset.matches("autocomplete=\"new-password\"").count(), 2);
-        assert!(reset.contains("value=\"t&#34;&#62;&#60;b&#62;\"") || reset.contains("value=\"t&quot;&gt;&lt;b&gt;\""), "{reset}");
-        assert!(reset.contains("&lt;weak&gt;") || reset.contains("&#60;weak&#62;"), "{reset}");
+        assert!(
+            reset.contains("value=\"t&#34;&#62;&#60;b&#62;\"")
+                || reset.contains("value=\"t&quot;&gt;&lt;b&gt;\""),
+            "{reset}"
+        );
+        assert!(
+            reset.contains("&lt;weak&gt;") || reset.contains("&#60;weak&#62;"),
+            "{reset}"
+        );
         let verify = render(&Verify {
             token: "t",
             address: "<a@b>",

@@ -84,13 +84,19 @@ impl Sink {
 
     /// The `[smtp]` settings that send here (`from` given), trusting the
     /// sink's certificate through `ca_file`.
-    pub fn settings(&self, security: tessera_server::config::SmtpSecurity) -> tessera_server::config::SmtpConfig {
+    pub fn settings(
+        &self,
+        security: tessera_server::config::SmtpSecurity,
+    ) -> tessera_server::config::SmtpConfig {
         tessera_server::config::SmtpConfig {
             host: "127.0.0.1".into(),
             port: Some(self.port),
             security,
             from: "Example ID <id@example.com>".into(),
-            ca_file: self.tls.as_ref().map(|d| d.join("cert.pem").display().to_string()),
+            ca_file: self
+                .tls
+                .as_ref()
+                .map(|d| d.join("cert.pem").display().to_string()),
             ..Default::default()
         }
     }
@@ -132,7 +138,11 @@ pub async fn wait_for(dir: &Path, n: usize) -> Vec<String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("expected {n} messages in {}, found {}", dir.display(), messages(dir).len());
+    panic!(
+        "expected {n} messages in {}, found {}",
+        dir.display(),
+        messages(dir).len()
+    );
 }
 
 /// Waits long enough for a message that should not come (the outbox
