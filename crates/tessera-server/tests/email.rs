@@ -528,6 +528,8 @@ async fn forgot_password(database: &str) {
         let r = forgot(&server, ip, "nobody").await;
         assert_eq!((r.status, text(&r)), (first.status, text(first)));
     }
+    // (Each request is handled after its answer: let these be counted.)
+    assert_eq!(settled(&sink.dir).await, 3);
     let r = forgot(&server, ip, "dora").await;
     assert_eq!(
         (r.status, text(&r)),
