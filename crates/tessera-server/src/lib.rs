@@ -26,6 +26,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod listener;
+pub mod mail;
 pub mod oauth;
 pub mod own_client;
 pub mod password;

@@ -136,6 +136,9 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     tracing::debug!("{common} common passwords loaded");
     let keys = keys::load_or_create(&store, &master, token_alg, UnixTime::now().as_secs()).await?;
     let master = Arc::new(master);
+    let mail = config.mail()?;
+    tracing::info!("{}", mail.describe());
+    let outbox = crate::mail::Outbox::start(mail, &config.issuer())?;
     let upstreams = crate::oauth::upstream::Upstreams::new(
         &config.upstream,
         &config.issuer(),
@@ -189,6 +192,7 @@ async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             .with_second_factor_max_age(config.second_factor_max_age)
             .with_hsts(config.tls_cert.is_some())
             .with_upstreams(upstreams)
+            .with_outbox(outbox)
             .with_clients(crate::clients::directory::Directory::new(
                 config.outbound()?,
                 config.client_metadata_documents,

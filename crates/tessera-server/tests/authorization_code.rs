@@ -783,7 +783,7 @@ async fn sign_up_from_the_login_page() {
 
     let mut browser = Browser::default();
     let login = text(&browser.get(&server, &authorize_path("first", "")).await);
-    let start = login.find("href=\"").unwrap() + 6;
+    let start = login.find("href=\"/authorize/register").unwrap() + 6;
     let link = support::browser::unescape(&login[start..start + login[start..].find('"').unwrap()]);
     assert!(link.starts_with("/authorize/register?interaction="), "{link}");
     let page = browser.get(&server, &link).await;

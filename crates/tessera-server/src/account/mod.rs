@@ -13,7 +13,8 @@
 //!   sign-in at most [`sign_in::FRESH_FOR`] seconds old, is audited, and
 //!   ends the user's other sessions (whoever else holds one may be who the
 //!   change locks out).
-//! - **The rest** ([`profile`]): the name, the password, the SSO
+//! - **The rest** ([`profile`]): the name, the email address (pending
+//!   until its mailed link is used), the password, the SSO
 //!   sessions, the apps the person allowed and the linked upstream
 //!   identities, with the same freshness rule (the password change may
 //!   take the current password instead).
@@ -70,6 +71,12 @@ pub enum AccountError {
     /// The display name is refused.
     #[error("that name cannot be used")]
     BadName,
+    /// The new email address does not look like one.
+    #[error("that is not an email address")]
+    NotAnAddress,
+    /// An email link step failed.
+    #[error(transparent)]
+    Email(crate::identity::email::EmailError),
     /// Unlinking would leave the user no way to sign in.
     #[error("that is your only way to sign in")]
     LastWayIn,

@@ -30,11 +30,13 @@ use super::sign_in::{fresh, CLIENT_ID};
 use super::AccountError;
 use crate::audit::{self, Actor, AuditKind, Event};
 use crate::domain::{Scope, User};
+use crate::identity::email::{self, EmailError};
 use crate::identity::guard::{self, Attempt, GuardError};
 use crate::identity::users::{self, UserError};
+use crate::mail::Outbox;
 use crate::store::{
-    AttemptStore, ClientStore, ConsentStore, Identity, PasskeyStore, Session, SessionStore, UpstreamStore,
-    UserStore,
+    AttemptStore, ClientStore, ConsentStore, EmailTokenStore, Identity, PasskeyStore, Session, SessionStore,
+    UpstreamStore, UserStore,
 };
 
 /// An app the person allowed.
@@ -61,12 +63,14 @@ pub struct Profile {
     pub apps: Vec<App>,
     /// Their linked upstream identities.
     pub identities: Vec<Identity>,
+    /// A new email address asked for, until its link is used or expires.
+    pub pending_email: Option<String>,
 }
 
 /// The signed-in user's profile, sessions, apps and linked identities.
 pub async fn profile<S>(store: &S, session: &Session, now: i64) -> Result<Profile, AccountError>
 where
-    S: UserStore + SessionStore + ConsentStore + ClientStore + UpstreamStore,
+    S: UserStore + SessionStore + ConsentStore + ClientStore + UpstreamStore + EmailTokenStore,
 {
     let user = store
         .user(&session.user_id)
@@ -87,11 +91,13 @@ where
         });
     }
     let identities = store.identities_of(&user.id).await?;
+    let pending_email = store.pending_email(&user.id, now).await?;
     Ok(Profile {
         user,
         sessions,
         apps,
         identities,
+        pending_email,
     })
 }
 
@@ -127,6 +133,34 @@ pub async fn set_name<S: UserStore>(
     .user(&session.user_id)
     .with("changed", ["name"]);
     audit::record(store, event).await;
+    Ok(())
+}
+
+/// Asks to change the email address to `address`: a link is mailed
+/// there and the address is pending until it is used; meanwhile the
+/// account keeps its old address, which tokens and userinfo carry. An
+/// address another account has is answered the same (see
+/// [`email::request_change`]). Needs a fresh sign-in; audited.
+pub async fn change_email<S: UserStore + EmailTokenStore>(
+    store: &S,
+    outbox: &Outbox,
+    session: &Session,
+    address: &str,
+    now: i64,
+) -> Result<(), AccountError> {
+    need_fresh(session, now)?;
+    let user = store
+        .user(&session.user_id)
+        .await?
+        .ok_or(AccountError::NotThisBrowser)?;
+    match email::request_change(store, outbox, &user.id, &user.username, address, now).await {
+        Ok(()) => {}
+        Err(EmailError::NotAnAddress) => return Err(AccountError::NotAnAddress),
+        Err(EmailError::Store(e)) => return Err(AccountError::Store(e)),
+        Err(EmailError::Random) => return Err(AccountError::Random),
+        Err(e) => return Err(AccountError::Email(e)),
+    }
+    tracing::info!(target: "audit", user_id = %user.id, change = "email change requested", "account: new email address pending verification");
     Ok(())
 }
 

@@ -125,6 +125,31 @@ default below each.
       text (or json: one JSON object per line on stdout and stderr,
       start-up lines and --demo's instructions included; a request's
       lines carry its request id, the x-request-id of its answer)
+  mail_dir                 TESSERA_MAIL_DIR
+      none (development: each message, a verification or reset link, is
+      written to this folder as a .eml file instead of sent; excludes
+      [smtp])
+  [smtp]                   (a table; TESSERA_SMTP_HOST turns it on)
+      none: no mail is sent (a warning at start); email verification
+      and \"Forgot password?\" pages answer the same, and nobody gets a link
+    host                   TESSERA_SMTP_HOST
+      required (the SMTP server; checked against its TLS certificate)
+    port                   TESSERA_SMTP_PORT
+      25, 587 or 465 for security none, starttls or tls
+    security               TESSERA_SMTP_SECURITY
+      starttls (required STARTTLS, RFC 3207), tls (implicit TLS, RFC
+      8314) or none (plain: a local relay or a test sink only)
+    username               TESSERA_SMTP_USERNAME
+      none (SMTP AUTH user; needs a password)
+    password_file          TESSERA_SMTP_PASSWORD_FILE
+      none (file with the SMTP password; TESSERA_SMTP_PASSWORD=<the
+      password> wins over it)
+    from                   TESSERA_SMTP_FROM
+      required: \"Name <addr@example.com>\" or a bare address; the name
+      (else the issuer's host) signs every message
+    ca_file                TESSERA_SMTP_CA_FILE
+      none (PEM CAs trusted, besides Mozilla's roots, for the SMTP
+      server's certificate)
   [[upstream]]             (file only)
       none; one table per \"Continue with\" provider (README.md):
       id, name, kind = \"oidc\" | \"github\" | \"oauth2\", client_id,

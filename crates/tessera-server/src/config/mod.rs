@@ -133,6 +133,90 @@ impl LogFormat {
     }
 }
 
+/// How the connection to the SMTP server is protected (`[smtp] security`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP, no TLS (a relay on the same host or a test sink only:
+    /// the password and every link would cross the network in clear).
+    None,
+    /// Plain SMTP upgraded with `STARTTLS` ([RFC 3207]), which is
+    /// required: a server that does not offer it is refused. Port 587 by
+    /// default ([RFC 6409]).
+    ///
+    /// [RFC 3207]: https://www.rfc-editor.org/rfc/rfc3207
+    /// [RFC 6409]: https://www.rfc-editor.org/rfc/rfc6409
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("implicit TLS", [RFC 8314 §3.3]), port 465
+    /// by default.
+    ///
+    /// [RFC 8314 §3.3]: https://www.rfc-editor.org/rfc/rfc8314#section-3.3
+    Tls,
+}
+
+impl SmtpSecurity {
+    /// The setting's value named `name`.
+    pub fn parse(name: &str) -> Option<SmtpSecurity> {
+        match name {
+            "none" => Some(SmtpSecurity::None),
+            "starttls" => Some(SmtpSecurity::Starttls),
+            "tls" => Some(SmtpSecurity::Tls),
+            _ => None,
+        }
+    }
+
+    /// The port used when `port` is not set.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        }
+    }
+}
+
+/// The SMTP server that sends Tessera's mail (`[smtp]`): email
+/// verification links and password resets. The password is read at start
+/// from `TESSERA_SMTP_PASSWORD`, else from `password_file`; it is never
+/// part of this struct (which is logged in debug output).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The server's host name (checked against its TLS certificate).
+    /// Required. Env `TESSERA_SMTP_HOST`.
+    pub host: String,
+    /// Its port; by default 25, 587 or 465 for `security` `none`,
+    /// `starttls` or `tls`. Env `TESSERA_SMTP_PORT`.
+    pub port: Option<u16>,
+    /// `none`, `starttls` (default) or `tls` ([`SmtpSecurity`]).
+    /// Env `TESSERA_SMTP_SECURITY`.
+    pub security: SmtpSecurity,
+    /// The user to authenticate as (SMTP AUTH, [RFC 4954]), if any; a
+    /// password must then be given. Env `TESSERA_SMTP_USERNAME`.
+    ///
+    /// [RFC 4954]: https://www.rfc-editor.org/rfc/rfc4954
+    pub username: Option<String>,
+    /// File holding the SMTP password (trailing newline ignored).
+    /// `TESSERA_SMTP_PASSWORD` (the password itself) wins over it.
+    /// Env `TESSERA_SMTP_PASSWORD_FILE`.
+    pub password_file: Option<String>,
+    /// The sender: `Name <addr@example.com>` or a bare address. Required.
+    /// Env `TESSERA_SMTP_FROM`.
+    pub from: String,
+    /// PEM CA certificates trusted, besides the Mozilla roots, for the
+    /// SMTP server's certificate (a private CA; the tests' throwaway one).
+    /// Env `TESSERA_SMTP_CA_FILE`.
+    pub ca_file: Option<String>,
+}
+
+impl SmtpConfig {
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.security.default_port())
+    }
+}
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -271,6 +355,16 @@ pub struct Config {
     /// per line on stdout and stderr, start-up lines included
     /// ([`LogFormat`]). Env `TESSERA_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// The SMTP server that sends email verification and password-reset
+    /// links (`[smtp]`, [`SmtpConfig`]). Without it and without
+    /// `mail_dir`, no mail is sent (a warning at start): the pages answer
+    /// the same, and nobody receives a link. Setting `TESSERA_SMTP_HOST`
+    /// turns it on.
+    pub smtp: Option<SmtpConfig>,
+    /// Development: write each message as a `.eml` file in this folder
+    /// (created if missing) instead of sending it; excludes `[smtp]`.
+    /// Env `TESSERA_MAIL_DIR`.
+    pub mail_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -305,6 +399,8 @@ impl Default for Config {
             client_metadata_allow_hosts: Vec::new(),
             outbound_ca_file: None,
             log_format: LogFormat::Text,
+            smtp: None,
+            mail_dir: None,
         }
     }
 }
@@ -443,6 +539,38 @@ impl Config {
         if let Some(v) = env("TESSERA_MASTER_KEY_FILE") {
             config.master_key_file = Some(v);
         }
+        if let Some(v) = env("TESSERA_MAIL_DIR") {
+            config.mail_dir = Some(v);
+        }
+        if let Some(v) = env("TESSERA_SMTP_HOST") {
+            config.smtp.get_or_insert_with(SmtpConfig::default).host = v;
+        }
+        if let Some(smtp) = config.smtp.as_mut() {
+            if let Some(v) = env("TESSERA_SMTP_PORT") {
+                smtp.port = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                    setting: "smtp.port",
+                    message: format!("{v:?} is not a port number"),
+                })?);
+            }
+            if let Some(v) = env("TESSERA_SMTP_SECURITY") {
+                smtp.security = SmtpSecurity::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                    setting: "smtp.security",
+                    message: format!("{v:?}: use none, starttls or tls"),
+                })?;
+            }
+            if let Some(v) = env("TESSERA_SMTP_USERNAME") {
+                smtp.username = Some(v);
+            }
+            if let Some(v) = env("TESSERA_SMTP_PASSWORD_FILE") {
+                smtp.password_file = Some(v);
+            }
+            if let Some(v) = env("TESSERA_SMTP_FROM") {
+                smtp.from = v;
+            }
+            if let Some(v) = env("TESSERA_SMTP_CA_FILE") {
+                smtp.ca_file = Some(v);
+            }
+        }
         if let Some(v) = &overrides.listen {
             config.listen.clone_from(v);
         }
@@ -508,6 +636,7 @@ impl Config {
             }
         }
         upstream::validate(&self.upstream)?;
+        self.mail()?;
         self.outbound()?;
         if self.refresh_family_lifetime <= 0 {
             return Err(ConfigError::Invalid {
@@ -534,6 +663,13 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Where mail goes ([`crate::mail::Setup`]), checked: `[smtp]` and
+    /// `mail_dir` exclude each other; a host and a sender are required,
+    /// the sender is an address, a username needs a password.
+    pub fn mail(&self) -> Result<crate::mail::Setup, ConfigError> {
+        crate::mail::Setup::from_config(self)
     }
 
     /// The fetcher of client-supplied URLs: `client_metadata_allow_hosts`
@@ -687,5 +823,51 @@ mod tests {
         assert_eq!(json.log_format, LogFormat::Json);
         assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
         assert_eq!(LogFormat::parse("xml"), None);
+    }
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let c: Config = toml::from_str(
+            "[smtp]\nhost = \"mail.example\"\nfrom = \"Example ID <id@example.com>\"\nsecurity = \"tls\"",
+        )
+        .unwrap();
+        assert_eq!(c.smtp.as_ref().unwrap().port(), 465, "tls: 465 unless set");
+        assert!(c.validate().is_ok());
+        assert!(c.mail().unwrap().describe().contains("mail.example:465"));
+        assert_eq!(SmtpSecurity::default().default_port(), 587);
+        assert!(
+            toml::from_str::<Config>("[smtp]\nhots = \"x\"").is_err(),
+            "unknown keys"
+        );
+        assert!(toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"").is_err());
+        let smtp = |from: &str, username: Option<&str>| Config {
+            smtp: Some(SmtpConfig {
+                host: "mail.example".into(),
+                from: from.into(),
+                username: username.map(str::to_owned),
+                ..SmtpConfig::default()
+            }),
+            ..Config::default()
+        };
+        assert!(smtp("id@example.com", None).validate().is_ok(), "a bare address");
+        assert!(smtp("not an address", None).validate().is_err());
+        assert!(smtp("", None).validate().is_err(), "from is required");
+        assert!(
+            smtp("id@example.com", Some("u")).validate().is_err(),
+            "a user needs a password"
+        );
+        let no_host = Config {
+            smtp: Some(SmtpConfig {
+                from: "id@example.com".into(),
+                ..SmtpConfig::default()
+            }),
+            ..Config::default()
+        };
+        assert!(no_host.validate().is_err());
+        let both = Config {
+            mail_dir: Some("/tmp/mail".into()),
+            ..smtp("id@example.com", None)
+        };
+        assert!(both.validate().is_err(), "mail_dir is instead of [smtp]");
     }
 }

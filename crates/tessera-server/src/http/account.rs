@@ -46,10 +46,14 @@ enum Done {
     AppRevoked,
     Unlinked,
     LastWayIn,
+    EmailPending,
+    BadEmail,
 }
 
 impl Done {
-    const ALL: [Done; 14] = [
+    const ALL: [Done; 16] = [
+        Done::EmailPending,
+        Done::BadEmail,
         Done::NameChanged,
         Done::BadName,
         Done::PasswordChanged,
@@ -82,6 +86,8 @@ impl Done {
             Done::AppRevoked => "app-revoked",
             Done::Unlinked => "unlinked",
             Done::LastWayIn => "last-way-in",
+            Done::EmailPending => "email-pending",
+            Done::BadEmail => "bad-email",
         }
     }
 
@@ -109,6 +115,10 @@ impl Done {
             Done::LastWayIn => {
                 "That is your only way to sign in: set a password or add a passkey before unlinking it."
             }
+            Done::EmailPending => {
+                "We sent a link to the new address. Your account keeps its current address until you open it."
+            }
+            Done::BadEmail => "That is not an email address.",
         }
     }
 }
@@ -233,6 +243,7 @@ async fn render_account(
             profile: pages::ProfilePart {
                 name: user.name.as_deref(),
                 email: user.email.as_deref().map(|e| (e, user.email_verified)),
+                pending_email: profile.pending_email.as_deref(),
                 has_password: user.password().is_some(),
                 sessions: &sessions,
                 apps: &apps,
@@ -525,6 +536,7 @@ fn changed(state: &AppState, binding: &str, result: Result<Done, AccountError>) 
         Err(AccountError::LastRequiredFactor) => done(Done::KeptLast),
         Err(AccountError::LastWayIn) => done(Done::LastWayIn),
         Err(AccountError::BadName) => done(Done::BadName),
+        Err(AccountError::NotAnAddress) => done(Done::BadEmail),
         Err(
             AccountError::NoSuchFactor
             | AccountError::NoSuchSession
@@ -656,4 +668,18 @@ pub(super) async fn unlink(State(state): State<Arc<AppState>>, sent: BrowserForm
     let provider = sent.form.get("provider").unwrap_or("");
     let result = account_profile::unlink(&state.store, &session, provider, now).await;
     changed(&state, binding, result.map(|()| Done::Unlinked))
+}
+
+/// `POST /account/email`: asks for a new address, pending until its
+/// mailed link is used (the same answer whether or not another account
+/// has it).
+pub(super) async fn change_email(State(state): State<Arc<AppState>>, sent: BrowserForm) -> Response {
+    let (session, binding) = match signed_form(&state, &sent).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let now = UnixTime::now().as_secs();
+    let address = sent.form.get("email").unwrap_or("");
+    let result = account_profile::change_email(&state.store, &state.outbox, &session, address, now).await;
+    changed(&state, binding, result.map(|()| Done::EmailPending))
 }

@@ -280,6 +280,7 @@ pub(super) async fn register(
         let request: RegisterRequest = json_body(&headers, &body)?;
         first_party::register(
             &state.store,
+            &state.outbox,
             state.self_registration,
             UnixTime::now().as_secs(),
             peer,

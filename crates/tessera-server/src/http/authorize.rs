@@ -174,6 +174,7 @@ pub(super) async fn register(State(state): State<Arc<AppState>>, sent: BrowserFo
     };
     let answer = flow::register(
         &ctx,
+        &state.outbox,
         sent.browser(),
         sent.step(),
         state.self_registration,

@@ -14,6 +14,7 @@ mod console;
 mod cookie;
 mod cors;
 mod discovery;
+mod email;
 mod error;
 mod health;
 mod logout;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// Whether the issuer can be a WebAuthn relying party (a host name):
     /// passkeys are offered only then.
     passkeys: bool,
+    /// Where mail is queued (verification and reset links).
+    outbox: crate::mail::Outbox,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
             master,
             clients: crate::clients::directory::Directory::default(),
             passkeys: crate::identity::passkeys::RelyingParty::from_issuer(&issuer, "Tessera").is_ok(),
+            outbox: crate::mail::Outbox::off(),
             issuer,
         }
     }
@@ -237,6 +241,13 @@ impl AppState {
         self
     }
 
+    /// Where mail goes ([`crate::mail::Outbox::start`]).
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: crate::mail::Outbox) -> AppState {
+        self.outbox = outbox;
+        self
+    }
+
     /// The upstream identity providers.
     pub fn upstreams(&self) -> &crate::oauth::upstream::Upstreams {
         &self.upstreams
@@ -336,6 +347,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/account/sessions/end-others", post(account::end_other_sessions))
         .route("/account/apps/revoke", post(account::revoke_app))
         .route("/account/identities/unlink", post(account::unlink))
+        .route("/account/email", post(account::change_email))
+        .route("/email/verify", get(email::verify_page).post(email::verify))
+        .route("/password/forgot", get(email::forgot_page).post(email::forgot))
+        .route("/password/reset", get(email::reset_page).post(email::reset))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/login/mfa", post(api::login_mfa))
         .route("/api/v1/logout", post(api::logout))

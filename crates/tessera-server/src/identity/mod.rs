@@ -3,6 +3,7 @@
 //! typed secret, with the [`device`] cookies that keep an account's owner
 //! from being locked out; second [`factors`]: [`totp`] authenticators
 //! and [`recovery`] codes; [`passkeys`] over the [`webauthn`] verifier;
+//! [`email`] verification and password reset by mailed link;
 //! and, as they come, "what this sign-in proved
 //! so far" (ARCHITECTURE.md, "Layers").
 //!
@@ -10,6 +11,7 @@
 //! protocol (`oauth`) and the shells (`http`, `cli`) call it.
 
 pub mod device;
+pub mod email;
 pub mod factors;
 pub mod guard;
 pub mod passkeys;

@@ -112,7 +112,7 @@ pub fn is_address(email: &str) -> bool {
 
 /// A new password checked against the user's name and hashed on the
 /// bounded queue ([`crate::password::hash`]).
-async fn hash_new(password: Zeroizing<String>, username: &str) -> Result<PasswordHash, UserError> {
+pub(crate) async fn hash_new(password: Zeroizing<String>, username: &str) -> Result<PasswordHash, UserError> {
     password::strength(&password, username).map_err(UserError::WeakPassword)?;
     let phc = password::hash(password).await?;
     PasswordHash::new(phc).map_err(|e| PasswordError::Hash(e.to_string()).into())

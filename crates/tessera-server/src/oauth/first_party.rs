@@ -26,8 +26,8 @@ use crate::identity::guard as throttle;
 use crate::identity::users::{self, NewUser, UserError};
 use crate::keys::MasterKey;
 use crate::store::{
-    AssertionStore, AttemptStore, ClientStore, FactorStore, MfaToken as StoredMfaToken, MfaTokenStore,
-    RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
+    AssertionStore, AttemptStore, ClientStore, EmailTokenStore, FactorStore, MfaToken as StoredMfaToken,
+    MfaTokenStore, RefreshTokenStore, ResourceStore, RevocationStore, UserStore,
 };
 
 /// `POST /api/v1/login` body.
@@ -101,10 +101,10 @@ pub struct RegisterRequest {
 pub enum Registered {
     /// The account was made.
     Created(crate::domain::User),
-    /// The email is another account's: nothing was made. Once Tessera
-    /// sends mail, a verification message to that address decides (its
-    /// owner is told someone tried, and nobody else learns anything); until
-    /// then the person who registered finds out only by signing in.
+    /// The email is another account's: nothing was made, and nothing is
+    /// mailed (its owner has an account; the person who registered finds
+    /// out by signing in, or by "Forgot password?" if the address is
+    /// theirs).
     EmailTaken {
         /// The (free) username that was asked for.
         username: String,
@@ -133,8 +133,9 @@ impl Registered {
 /// Error Messages": account creation should not reveal whether an account
 /// exists). The answer is [`Registered::EmailTaken`], which the API renders
 /// like a success, after the same work (the password is hashed either way).
-pub async fn register<S: UserStore + AttemptStore>(
+pub async fn register<S: UserStore + AttemptStore + EmailTokenStore>(
     store: &S,
+    outbox: &crate::mail::Outbox,
     enabled: bool,
     now: i64,
     peer: Option<std::net::IpAddr>,
@@ -180,6 +181,16 @@ pub async fn register<S: UserStore + AttemptStore>(
         .ip(peer)
         .with("self_registered", true);
     audit::record(store, event).await;
+    if let Some(address) = user.email.as_deref() {
+        // The account is made either way: a link that could not be made
+        // is logged, and the person can ask again from /account.
+        if let Err(e) =
+            crate::identity::email::send_verification(store, outbox, &user.id, &user.username, address, now)
+                .await
+        {
+            tracing::error!(user_id = %user.id, "verification link not made: {e}");
+        }
+    }
     Ok(Registered::Created(user))
 }
 

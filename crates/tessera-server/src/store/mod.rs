@@ -16,6 +16,7 @@ mod clients;
 mod codes;
 mod consents;
 mod dpop_proofs;
+mod email_tokens;
 mod factors;
 mod grants;
 mod interactions;
@@ -51,6 +52,7 @@ pub use clients::{ClientStore, CACHE_TTL as CLIENT_CACHE_TTL};
 pub use codes::{AuthorizationCode, CodeStore, Redeemed};
 pub use consents::{Consent, ConsentStore};
 pub use dpop_proofs::DpopProofStore;
+pub use email_tokens::{Confirmed, EmailToken, EmailTokenStore, Purpose};
 pub use factors::{FactorStore, StoredTotp};
 pub use interactions::{Interaction, InteractionStore};
 pub use introspection::{key_revocation_jti, IntrospectionStore, RefreshTokenStatus};
@@ -307,6 +309,11 @@ macro_rules! migrations {
                 33,
                 "admin_clients",
                 include_str!(concat!("../../migrations/", $dir, "/0033_admin_clients.sql")),
+            ),
+            (
+                34,
+                "email_tokens",
+                include_str!(concat!("../../migrations/", $dir, "/0034_email_tokens.sql")),
             ),
             (
                 35,

@@ -311,6 +311,36 @@ pub(super) async fn insert(tx: &mut Transaction<'static, Any>, u: &User) -> Resu
     Ok(())
 }
 
+/// Replaces the user's password with `hash` and clears any lock, ending
+/// every grant and SSO session but `keep` ([`UserStore::set_password`]),
+/// inside `tx`: the one body of every password change, whether from the
+/// lifecycle or a reset link (`store::email_tokens`). Whether the user
+/// exists (when not, nothing was written).
+pub(super) async fn replace_password(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    hash: &PasswordHash,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM credentials WHERE user_id = $1 AND kind = $2")
+        .bind(id)
+        .bind(CredentialType::Password.as_str())
+        .execute(&mut **tx)
+        .await?;
+    let password = Credential::password(id, hash.clone(), now);
+    insert_credential(tx, id, &password).await?;
+    end_user_grants_but(tx, id, keep, now).await?;
+    Ok(true)
+}
+
 impl Store {
     /// The first user a [`select_users`] query with `bind` finds.
     async fn one_user(&self, query: &'static str, bind: &str) -> Result<Option<User>, StoreError> {
@@ -379,6 +409,7 @@ impl UserStore for Store {
                 "DELETE FROM totp_credentials WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
                 "DELETE FROM passkeys WHERE user_id = $1",
+                "DELETE FROM email_tokens WHERE user_id = $1",
             ] {
                 sqlx::query(table).bind(id).execute(&mut *tx).await?;
             }
@@ -400,22 +431,10 @@ impl UserStore for Store {
     ) -> Result<bool, StoreError> {
         retried!("password change", Repeat::Safe, async {
             let mut tx = self.pool().begin().await?;
-            let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, version = version + 1 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
+            if !replace_password(&mut tx, id, hash, keep, now).await? {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            sqlx::query("DELETE FROM credentials WHERE user_id = $1 AND kind = $2")
-                .bind(id)
-                .bind(CredentialType::Password.as_str())
-                .execute(&mut *tx)
-                .await?;
-            let password = Credential::password(id, hash.clone(), now);
-            insert_credential(&mut tx, id, &password).await?;
-            end_user_grants_but(&mut tx, id, keep, now).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -77,6 +77,8 @@ pub struct ProfilePart<'a> {
     pub name: Option<&'a str>,
     /// The email address, if any, and whether it is verified.
     pub email: Option<(&'a str, bool)>,
+    /// A new address asked for, waiting for its link to be used.
+    pub pending_email: Option<&'a str>,
     /// Whether the user has a password.
     pub has_password: bool,
     /// The SSO sessions.
@@ -302,6 +304,7 @@ mod tests {
             profile: ProfilePart {
                 name: Some("Ann <A>"),
                 email: Some(("ann@example.com", false)),
+                pending_email: Some("new@<example>"),
                 has_password: true,
                 sessions: &[],
                 apps: &[],
@@ -317,6 +320,8 @@ mod tests {
         assert!(html.contains("href=\"/account/passkey\""));
         assert!(html.contains("value=\"Ann &#60;A&#62;\""));
         assert!(html.contains("ann@example.com</span> (not verified)"));
+        assert!(html.contains("<span id=\"pending-email\">new@&#60;example&#62;</span>"));
+        assert!(html.contains("name=\"email\" autocomplete=\"email\""));
         assert!(home("https://id.example").contains("href=\"/.well-known/openid-configuration\""));
         assert_eq!(day(&1_796_601_600), "07 Dec 2026");
         assert_eq!(moment(&(1_796_601_600 + 3600 + 120)), "07 Dec 2026 01:02 UTC");

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod email;
 pub mod enroll;
 
 use askama::Template;

@@ -52,8 +52,8 @@ use crate::oauth::device::DeviceKey;
 use crate::oauth::user_tokens::Issue;
 use crate::oauth::{code, first_party, sign_in, OAuthError, Scope};
 use crate::store::{
-    AttemptStore, ClientStore, CodeStore, ConsentStore, FactorStore, InteractionStore, PushedRequestStore,
-    ResourceStore, Session, SessionStore, UpstreamStore, UserStore,
+    AttemptStore, ClientStore, CodeStore, ConsentStore, EmailTokenStore, FactorStore, InteractionStore,
+    PushedRequestStore, ResourceStore, Session, SessionStore, UpstreamStore, UserStore,
 };
 
 /// How long an SSO session lasts (Keycloak's default SSO maximum is 10
@@ -73,6 +73,7 @@ pub trait FlowStore:
     + PushedRequestStore
     + ResourceStore
     + FactorStore
+    + EmailTokenStore
     + Sync
 {
 }
@@ -89,6 +90,7 @@ impl<S> FlowStore for S where
         + PushedRequestStore
         + ResourceStore
         + FactorStore
+        + EmailTokenStore
         + Sync
 {
 }
@@ -1063,9 +1065,11 @@ pub async fn register_page<S: FlowStore>(
 const EMAIL_TAKEN: &str = "that email cannot be used for a new account: sign in instead, or use another";
 
 /// Step 2, by sign-up: creates the user (the rules of
-/// `POST /api/v1/users`) and signs them in.
+/// `POST /api/v1/users`, which mail a verification link to the address
+/// given) and signs them in.
 pub async fn register<S: FlowStore>(
     ctx: &Ctx<'_, S>,
+    outbox: &crate::mail::Outbox,
     browser: Browser<'_>,
     form: StepForm<'_>,
     enabled: bool,
@@ -1076,7 +1080,7 @@ pub async fn register<S: FlowStore>(
     }
     let (flow, request) = resume(ctx, browser, form.into()).await?;
     let (username, email) = (new_user.username.clone(), new_user.email.clone());
-    let user = match first_party::register(ctx.store, true, ctx.now, browser.peer, new_user).await {
+    let user = match first_party::register(ctx.store, outbox, true, ctx.now, browser.peer, new_user).await {
         Ok(first_party::Registered::Created(user)) => user,
         // Signing in would tell; so does this page, at the registration
         // rate, like a taken username (see SECURITY.md).
