@@ -596,6 +596,22 @@ async fn forgot_password(database: &str) {
             .await
             .unwrap()
     );
+    // The audit log holds the request and the reset, for ann.
+    let kinds: Vec<String> = tessera_server::audit::list::list(
+        &store,
+        &tessera_server::audit::list::AuditQuery {
+            user_id: Some("u-ann".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items
+    .iter()
+    .map(|e| e.kind.as_str().to_owned())
+    .collect();
+    assert!(kinds.iter().any(|k| k == "password_reset_requested"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "password_reset"), "{kinds:?}");
     // Single use; the other reset links are spent too.
     for token in &tokens {
         let r = post_token(

@@ -11,8 +11,8 @@
 use tessera_testkit as support;
 
 use tessera_server::store::{
-    prune_drain, AttemptStore, CodeStore, Interaction, InteractionStore, PruneStore, RevocationStore,
-    Session, SessionStore, Store, Trip, UpstreamStore, CODE_KEPT_FOR,
+    prune_drain, AttemptStore, CodeStore, EmailToken, EmailTokenStore, Interaction, InteractionStore,
+    PruneStore, Purpose, RevocationStore, Session, SessionStore, Store, Trip, UpstreamStore, CODE_KEPT_FOR,
 };
 
 async fn prunes(database: &str) {
@@ -58,19 +58,45 @@ async fn prunes(database: &str) {
             })
             .await
             .unwrap();
+        store
+            .create_email_token(
+                &[i as u8; 32],
+                Purpose::Reset,
+                &EmailToken {
+                    user_id: format!("u{i}"),
+                    email: format!("u{i}@example.com"),
+                    created_at: now - 2000,
+                    expires_at: expires,
+                },
+                now - 2000,
+            )
+            .await
+            .unwrap();
     }
     // A batch of 2: the first pass takes two of each table's three expired
     // rows, the second the last one, the third finds nothing.
     let first = store.prune(now, 2, 600).await.unwrap();
     assert_eq!(
-        (first.revocations, first.sessions, first.attempts, first.codes),
-        (2, 2, 2, 2),
+        (
+            first.revocations,
+            first.sessions,
+            first.attempts,
+            first.codes,
+            first.email_tokens
+        ),
+        (2, 2, 2, 2, 2),
         "{first:?}"
     );
     let second = store.prune(now, 2, 600).await.unwrap();
     assert_eq!(
-        (second.revocations, second.sessions, second.attempts, second.codes),
-        (1, 1, 1, 1),
+        (
+            second.revocations,
+            second.sessions,
+            second.attempts,
+            second.codes,
+            second.email_tokens
+        ),
+        (1, 1, 1, 1, 1),
         "{second:?}"
     );
     assert_eq!(store.prune(now, 2, 600).await.unwrap().total(), 0);
@@ -80,6 +106,11 @@ async fn prunes(database: &str) {
     assert!(store.session(&[3u8; 32], now).await.unwrap().is_some());
     assert!(store.code(&[3u8; 32]).await.unwrap().is_some());
     assert!(store.code(&[0u8; 32]).await.unwrap().is_none());
+    assert!(store
+        .email_token(&[3u8; 32], Purpose::Reset, now)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]

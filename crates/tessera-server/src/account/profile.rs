@@ -160,7 +160,14 @@ pub async fn change_email<S: UserStore + EmailTokenStore>(
         Err(EmailError::Random) => return Err(AccountError::Random),
         Err(e) => return Err(AccountError::Email(e)),
     }
-    tracing::info!(target: "audit", user_id = %user.id, change = "email change requested", "account: new email address pending verification");
+    let event = Event::new(
+        AuditKind::EmailChangeRequested,
+        now,
+        Actor::User,
+        "account: new email address pending verification",
+    )
+    .user(&user.id);
+    audit::record(store, event).await;
     Ok(())
 }
 

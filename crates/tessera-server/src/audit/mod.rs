@@ -105,11 +105,20 @@ pub enum AuditKind {
     /// A refresh token or authorization code was replayed: what it issued
     /// is revoked.
     TokenReplayed,
+    /// A new email address was asked for; it waits for its link.
+    EmailChangeRequested,
+    /// An email address was verified through its mailed link.
+    EmailVerified,
+    /// A password reset link was mailed.
+    PasswordResetRequested,
+    /// A password was reset through a mailed link: every session and
+    /// refresh family ended.
+    PasswordReset,
 }
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuditKind; 29] = [
+    pub const ALL: [AuditKind; 33] = [
         AuditKind::SignIn,
         AuditKind::SignInFailed,
         AuditKind::SecondFactorProven,
@@ -139,6 +148,10 @@ impl AuditKind {
         AuditKind::KeyRevoked,
         AuditKind::TokenRevoked,
         AuditKind::TokenReplayed,
+        AuditKind::EmailChangeRequested,
+        AuditKind::EmailVerified,
+        AuditKind::PasswordResetRequested,
+        AuditKind::PasswordReset,
     ];
 
     /// The stored and wire name.
@@ -173,6 +186,10 @@ impl AuditKind {
             AuditKind::KeyRevoked => "key_revoked",
             AuditKind::TokenRevoked => "token_revoked",
             AuditKind::TokenReplayed => "token_replayed",
+            AuditKind::EmailChangeRequested => "email_change_requested",
+            AuditKind::EmailVerified => "email_verified",
+            AuditKind::PasswordResetRequested => "password_reset_requested",
+            AuditKind::PasswordReset => "password_reset",
         }
     }
 

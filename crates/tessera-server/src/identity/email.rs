@@ -41,6 +41,7 @@ use std::net::IpAddr;
 
 use zeroize::Zeroizing;
 
+use crate::audit::{self, Actor, AuditKind, Event};
 use crate::identity::guard;
 use crate::identity::users::{self, UserError};
 use crate::mail::{Letter, Outbox};
@@ -201,7 +202,14 @@ pub async fn confirm<S: EmailTokenStore>(store: &S, token: &str, now: i64) -> Re
     let confirmed = store.confirm_email(&token_hash(token), now).await?;
     match &confirmed {
         Confirmed::Verified { user_id, .. } => {
-            tracing::info!(target: "audit", user_id = %user_id, "email address verified");
+            let event = Event::new(
+                AuditKind::EmailVerified,
+                now,
+                Actor::User,
+                "email address verified",
+            )
+            .user(user_id);
+            audit::record(store, event).await;
         }
         Confirmed::Taken { user_id } => {
             tracing::info!(target: "audit", user_id = %user_id, "email address not verified: another account has it");
@@ -292,7 +300,14 @@ async fn try_forgot<S: UserStore + AttemptStore + EmailTokenStore>(
         username: user.username.clone(),
         token: link.token,
     });
-    tracing::info!(target: "audit", user_id = %user.id, "password reset link sent");
+    let event = Event::new(
+        AuditKind::PasswordResetRequested,
+        now,
+        Actor::Anonymous,
+        "password reset link sent",
+    )
+    .user(&user.id);
+    audit::record(store, event).await;
     Ok(())
 }
 
@@ -338,7 +353,14 @@ pub async fn reset<S: UserStore + EmailTokenStore>(
     })?;
     match store.reset_password(&token_hash(token), &hash, now).await? {
         Some(user_id) => {
-            tracing::info!(target: "audit", user_id = %user_id, "password reset by mailed link; every session and refresh family ended");
+            let event = Event::new(
+                AuditKind::PasswordReset,
+                now,
+                Actor::User,
+                "password reset by mailed link; every session and refresh family ended",
+            )
+            .user(&user_id);
+            audit::record(store, event).await;
             Ok(())
         }
         None => Err(EmailError::InvalidLink),

@@ -75,7 +75,7 @@ pub enum Confirmed {
 }
 
 /// Mailed links.
-pub trait EmailTokenStore {
+pub trait EmailTokenStore: super::AuditStore {
     /// Stores a new link under `hash`. A `Verify` link spends the user's
     /// earlier ones in the same transaction: only the newest address asked
     /// for is pending, and an old link cannot bring back an address

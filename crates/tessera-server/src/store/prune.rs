@@ -52,6 +52,8 @@ pub struct Pruned {
     pub mfa_tokens: u64,
     /// WebAuthn challenges.
     pub webauthn_challenges: u64,
+    /// Mailed verification and reset links, spent or not, once expired.
+    pub email_tokens: u64,
 }
 
 impl std::ops::AddAssign for Pruned {
@@ -70,6 +72,7 @@ impl std::ops::AddAssign for Pruned {
         self.dpop_proofs += other.dpop_proofs;
         self.mfa_tokens += other.mfa_tokens;
         self.webauthn_challenges += other.webauthn_challenges;
+        self.email_tokens += other.email_tokens;
     }
 }
 
@@ -90,6 +93,7 @@ impl Pruned {
             + self.dpop_proofs
             + self.mfa_tokens
             + self.webauthn_challenges
+            + self.email_tokens
     }
 
     /// Whether some table had a full batch of `batch` rows to delete: it may
@@ -112,6 +116,7 @@ impl Pruned {
             self.dpop_proofs,
             self.mfa_tokens,
             self.webauthn_challenges,
+            self.email_tokens,
         ]
         .iter()
         .any(|&n| n >= batch)
@@ -209,6 +214,9 @@ impl PruneStore for Store {
                 .await?,
             webauthn_challenges: self
                 .prune_table("webauthn_challenges", "challenge_hash", "expires_at", now, batch)
+                .await?,
+            email_tokens: self
+                .prune_table("email_tokens", "token_hash", "expires_at", now, batch)
                 .await?,
         })
     }

@@ -323,10 +323,12 @@ pub(super) async fn replace_password(
     keep: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, version = version + 1 WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }

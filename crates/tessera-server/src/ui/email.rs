@@ -49,14 +49,9 @@ pub struct Outcome<'a> {
     pub link: Option<(&'a str, &'a str)>,
 }
 
-/// Renders `page`; a template that fails (it cannot: no fallible filter
-/// is used) yields a plain sentence rather than a panic.
-pub fn render(page: &impl Template) -> String {
-    page.render().unwrap_or_else(|e| {
-        tracing::error!("page template failed: {e}");
-        "<!doctype html><title>Error · Tessera</title><p>The page could not be shown.</p>".to_owned()
-    })
-}
+/// The pages render as every page does (a failing template yields a
+/// sentence, never a panic).
+pub(crate) use super::render;
 
 #[cfg(test)]
 mod tests {

@@ -93,7 +93,7 @@ pub fn form_target(url: &str) -> Option<String> {
 /// Renders `page`. Askama fails only when a value's `Display` does, and
 /// none of the values on our pages can; were one to, the person sees one
 /// line of text rather than half a page, and the log says why.
-fn render(page: &impl Template) -> String {
+pub(crate) fn render(page: &impl Template) -> String {
     page.render().unwrap_or_else(|error| {
         tracing::error!(%error, "a page could not be rendered");
         String::from("This page could not be shown. Try again.")
