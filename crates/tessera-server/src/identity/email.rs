@@ -106,16 +106,14 @@ pub fn token_hash(token: &str) -> Vec<u8> {
         .to_vec()
 }
 
-/// Mails a link confirming `address` for the user. The address stays
-/// pending until the link is used; an earlier pending link is spent.
-pub async fn send_verification<S: EmailTokenStore>(
+/// Stores a new verification link for `address`: the user's pending
+/// address from now on (an earlier pending link is spent).
+async fn pending_address<S: EmailTokenStore>(
     store: &S,
-    outbox: &Outbox,
     user_id: &str,
-    username: &str,
     address: &str,
     now: i64,
-) -> Result<(), EmailError> {
+) -> Result<NewLink, EmailError> {
     let link = new_link()?;
     store
         .create_email_token(
@@ -130,6 +128,20 @@ pub async fn send_verification<S: EmailTokenStore>(
             now,
         )
         .await?;
+    Ok(link)
+}
+
+/// Mails a link confirming `address` for the user. The address stays
+/// pending until the link is used; an earlier pending link is spent.
+pub async fn send_verification<S: EmailTokenStore>(
+    store: &S,
+    outbox: &Outbox,
+    user_id: &str,
+    username: &str,
+    address: &str,
+    now: i64,
+) -> Result<(), EmailError> {
+    let link = pending_address(store, user_id, address, now).await?;
     outbox.send(Letter::VerifyEmail {
         to: address.to_owned(),
         username: username.to_owned(),
@@ -164,20 +176,7 @@ pub async fn request_change<S: UserStore + EmailTokenStore>(
     if !taken {
         return send_verification(store, outbox, user_id, username, address, now).await;
     }
-    let link = new_link()?;
-    store
-        .create_email_token(
-            &link.hash,
-            Purpose::Verify,
-            &EmailToken {
-                user_id: user_id.to_owned(),
-                email: address.to_owned(),
-                created_at: now,
-                expires_at: now.saturating_add(VERIFY_FOR),
-            },
-            now,
-        )
-        .await?;
+    pending_address(store, user_id, address, now).await?;
     tracing::info!(target: "audit", user_id, "email change to another account's address: pending, nothing sent");
     Ok(())
 }
