@@ -60,12 +60,12 @@ BEGIN
   t0 := clock_timestamp();
   LOOP
     t1 := clock_timestamp();
-    EXECUTE %(stmt)s USING %(before)s::bigint, %(batch)s::bigint;
+    EXECUTE @stmt USING @before::bigint, @batch::bigint;
     GET DIAGNOSTICS n = ROW_COUNT;
     slowest := GREATEST(slowest, clock_timestamp() - t1);
     total := total + n; batches := batches + 1;
     COMMIT;
-    EXIT WHEN n < %(batch)s;
+    EXIT WHEN n < @batch;
   END LOOP;
   RAISE NOTICE 'pruned % % % %', total, batches,
     extract(epoch FROM clock_timestamp() - t0), extract(epoch FROM slowest);
@@ -76,7 +76,7 @@ END $$;
 def postgres(url, now):
     for table, key, expired, offset in TABLES:
         stmt = "'" + sql(table, key, expired) + "'"
-        script = PG % {"stmt": stmt, "before": now + offset, "batch": BATCH}
+        script = PG.replace("@stmt", stmt).replace("@before", str(now + offset)).replace("@batch", str(BATCH))
         out = subprocess.run(["psql", "-qX", url], input=script, capture_output=True, text=True, check=True)
         m = re.search(r"pruned (\d+) (\d+) ([\d.]+) ([\d.]+)", out.stderr)
         report(table, int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4)))
