@@ -325,6 +325,11 @@ macro_rules! migrations {
                 "row_versions",
                 include_str!(concat!("../../migrations/", $dir, "/0036_row_versions.sql")),
             ),
+            (
+                37,
+                "expiry_indexes",
+                include_str!(concat!("../../migrations/", $dir, "/0037_expiry_indexes.sql")),
+            ),
         ]
     };
 }
