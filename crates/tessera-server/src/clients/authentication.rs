@@ -193,7 +193,12 @@ fn basic(header: &str) -> Result<(String, Zeroizing<String>), AuthError> {
     );
     let text = std::str::from_utf8(&decoded).map_err(|_| AuthError::MalformedBasic)?;
     let (id, secret) = text.split_once(':').ok_or(AuthError::MalformedBasic)?;
+    // Most ids and secrets have nothing to decode (ours are base64url):
+    // only a `%` or `+` sends them through the form decoder.
     let unescape = |s: &str| -> Result<String, AuthError> {
+        if !s.bytes().any(|b| b == b'%' || b == b'+') {
+            return Ok(s.to_owned());
+        }
         form_urlencoded::parse(format!("v={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
@@ -476,6 +481,16 @@ mod tests {
         let (id, secret) = basic(&header).unwrap();
         assert_eq!(id, "my client");
         assert_eq!(&*secret, "s:cret");
+        // `+` is a space in form encoding (RFC 6749 §2.3.1, Appendix B).
+        let header = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "a+b:c+d")
+        );
+        let (id, secret) = basic(&header).unwrap();
+        assert_eq!((id.as_str(), secret.as_str()), ("a b", "c d"));
+        let plain = basic_header("Abc-_09", "s3cret.~");
+        let (id, secret) = basic(&plain).unwrap();
+        assert_eq!((id.as_str(), secret.as_str()), ("Abc-_09", "s3cret.~"));
         assert!(basic("Bearer abc").is_err());
         assert!(basic("Basic !!!").is_err());
     }

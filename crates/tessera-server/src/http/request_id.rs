@@ -25,7 +25,7 @@ pub const SPAN_TARGET: &str = "tessera::request";
 /// the system's randomness to fail (nothing else would work then either),
 /// the request still runs, under the id `-`.
 fn fresh() -> String {
-    crate::random::base64url(12).unwrap_or_else(|| "-".into())
+    crate::random::id(12).unwrap_or_else(|| "-".into())
 }
 
 /// Runs the request inside a `request` span holding its id, method and

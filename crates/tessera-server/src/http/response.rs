@@ -40,6 +40,15 @@ impl Json {
     }
 
     /// A body rendered already (the discovery document, the JWKS).
+    /// JSON text rendered by the caller, never cached.
+    pub(super) fn no_store_text(status: StatusCode, body: String) -> Json {
+        Json {
+            status,
+            body,
+            cache: Cache::NoStore,
+        }
+    }
+
     pub(super) fn rendered(body: String, seconds: u32) -> Json {
         Json {
             status: StatusCode::OK,

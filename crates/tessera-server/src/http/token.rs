@@ -40,7 +40,7 @@ pub(super) async fn token(
     let (response, grant_type) =
         token::handle(&ctx, &form.body, form.authorization.as_deref(), &form.dpop).await?;
     state.metrics.token_issued(grant_type);
-    Ok(Json::no_store(StatusCode::OK, &response))
+    Ok(Json::no_store_text(StatusCode::OK, response.to_json()))
 }
 
 /// `POST /introspect`.
@@ -51,7 +51,7 @@ pub(super) async fn introspect(
     let keys = state.keys();
     let ctx = state.introspection(&keys);
     let answer = introspect::handle(&ctx, &form.body, form.authorization.as_deref()).await?;
-    Ok(Json::no_store(StatusCode::OK, &answer))
+    Ok(Json::no_store_text(StatusCode::OK, answer))
 }
 
 /// `POST /revoke`: 200 with an empty body, also for a token that was
