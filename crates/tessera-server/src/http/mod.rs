@@ -439,6 +439,7 @@ impl AppState {
             store: &self.store,
             issuer: &self.issuer,
             keys: &keys.verify,
+            verified: &keys.verified,
             now: UnixTime::now().as_secs(),
             clients: &self.clients,
         }

@@ -139,6 +139,9 @@ pub struct KeyRing {
     pub verify: KeySet,
     /// The JWKS document, serialized once.
     pub jwks_json: Arc<str>,
+    /// Access tokens already verified with `verify`: dropped with these
+    /// keys, so no entry outlives the key that verified it.
+    pub verified: crate::oauth::verified_tokens::VerifiedTokens,
 }
 
 fn key_error(kid: &str) -> impl FnOnce(tessera_jwt::KeyError) -> KeyRingError + '_ {
@@ -382,6 +385,7 @@ pub async fn load<S: KeyStore>(
         id_tokens: Signer::new(id_signing, Some("JWT")),
         jwks_json: Arc::from(to_json(&jwks, "JWKS")?),
         verify,
+        verified: crate::oauth::verified_tokens::VerifiedTokens::default(),
     })
 }
 

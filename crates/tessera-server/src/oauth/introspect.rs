@@ -32,11 +32,14 @@
 //! [§4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
 //! [RFC 9449 §6.2]: https://www.rfc-editor.org/rfc/rfc9449#section-6.2
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
 use super::client_auth::hash_secret;
 use super::client_auth::{identify, Audience, AuthenticatedClient, CallingClient, PublicClients};
+use super::verified_tokens::{Verified, VerifiedTokens};
 use super::{OAuthError, Params};
 use crate::store::{
     key_revocation_jti, AssertionStore, Client, ClientStore, IntrospectionStore, RevocationStore,
@@ -50,6 +53,8 @@ pub struct Context<'a, S> {
     pub issuer: &'a str,
     /// The server's published keys.
     pub keys: &'a KeySet,
+    /// Tokens already verified with `keys` ([`super::verified_tokens`]).
+    pub verified: &'a VerifiedTokens,
     /// Now, in seconds since the epoch.
     pub now: i64,
     /// Where clients are found.
@@ -61,29 +66,24 @@ pub struct Context<'a, S> {
 /// fails verification, its `jti` was revoked, or the key that signed it was
 /// ([`crate::keys::revoke`]). Both revocations are asked in one batched
 /// query, so a revocation made on any node holds here from this request on.
-pub(crate) async fn active_claims<S: RevocationStore>(
+/// A token seen before skips the signature ([`super::verified_tokens`]),
+/// never the expiry or the revocation reads.
+pub(crate) async fn active_token<S: RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
-) -> Result<Option<Map<String, Value>>, OAuthError> {
-    let rules = Validation::new()
-        .issuer(ctx.issuer)
-        .typ("at+jwt")
-        .ignore_audience()
-        .leeway(0);
-    let Ok(verified) = ctx
-        .keys
-        .verify::<Map<String, Value>>(token, &rules, UnixTime::from_secs(ctx.now))
-    else {
-        return Ok(None);
+) -> Result<Option<Arc<Verified>>, OAuthError> {
+    let verified = match ctx.verified.get(token, ctx.now) {
+        Some(hit) => hit,
+        None => {
+            let Some(fresh) = verify(ctx, token) else {
+                return Ok(None);
+            };
+            let fresh = Arc::new(fresh);
+            ctx.verified.insert(token, Arc::clone(&fresh), ctx.now);
+            fresh
+        }
     };
-    // Every token this server signs names its key. One that does not could
-    // only have been made with a key's private part by someone else, and
-    // its key could not be checked for revocation.
-    let Some(kid) = verified.header().kid.as_deref().map(key_revocation_jti) else {
-        return Ok(None);
-    };
-    let claims = verified.into_claims();
-    let jti = claims.get("jti").and_then(Value::as_str);
+    let jti = verified.claims.get("jti").and_then(Value::as_str);
     let (by_token, by_key) = tokio::join!(
         async {
             match jti {
@@ -91,9 +91,39 @@ pub(crate) async fn active_claims<S: RevocationStore>(
                 None => Ok(false),
             }
         },
-        ctx.store.is_revoked(&kid),
+        ctx.store.is_revoked(&verified.key_jti),
     );
-    Ok((!by_token? && !by_key?).then_some(claims))
+    Ok((!by_token? && !by_key?).then_some(verified))
+}
+
+/// The claims of an active access token ([`active_token`]).
+pub(crate) async fn active_claims<S: RevocationStore>(
+    ctx: &Context<'_, S>,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    Ok(active_token(ctx, token).await?.map(|v| v.claims.clone()))
+}
+
+/// The signature, header and time checks of one of our access tokens; its
+/// claims, expiry and key's revocation id, or `None` if it fails any.
+fn verify<S>(ctx: &Context<'_, S>, token: &str) -> Option<Verified> {
+    let rules = Validation::new()
+        .issuer(ctx.issuer)
+        .typ("at+jwt")
+        .ignore_audience()
+        .leeway(0);
+    let verified = ctx
+        .keys
+        .verify::<Map<String, Value>>(token, &rules, UnixTime::from_secs(ctx.now))
+        .ok()?;
+    // Every token this server signs names its key. One that does not could
+    // only have been made with a key's private part by someone else, and
+    // its key could not be checked for revocation.
+    let key_jti = key_revocation_jti(verified.header().kid.as_deref()?);
+    let claims = verified.into_claims();
+    // `Validation::new` requires `exp`, so this finds it.
+    let exp = claims.get("exp").and_then(Value::as_i64)?;
+    Some(Verified::new(claims, exp, key_jti))
 }
 
 /// Whether `caller` may learn about an access token with these claims
@@ -118,16 +148,28 @@ async fn access_token<S: RevocationStore>(
     ctx: &Context<'_, S>,
     caller: &Client,
     token: &str,
-) -> Result<Option<Value>, OAuthError> {
-    let Some(mut claims) = active_claims(ctx, token).await? else {
+) -> Result<Option<String>, OAuthError> {
+    let Some(verified) = active_token(ctx, token).await? else {
         return Ok(None);
     };
     // 4.
-    if !may_introspect(caller, &claims) {
+    if !may_introspect(caller, &verified.claims) {
         tracing::debug!(client_id = %caller.id, "introspection of another client's token refused");
-        return Ok(Some(inactive()));
+        return Ok(Some(INACTIVE.to_owned()));
     }
-    // 5.
+    // 5. The same for every caller allowed to ask: rendered once per token.
+    Ok(Some(
+        verified
+            .introspection
+            .get_or_init(|| active_answer(&verified.claims))
+            .clone(),
+    ))
+}
+
+/// RFC 7662 §2.2's answer for an active access token: its claims, `active`,
+/// `token_type`, and `username` from `preferred_username`.
+fn active_answer(claims: &Map<String, Value>) -> String {
+    let mut claims = claims.clone();
     claims.insert("active".into(), Value::Bool(true));
     let bound = claims.get("cnf").and_then(|c| c.get("jkt")).is_some();
     claims.insert(
@@ -137,7 +179,7 @@ async fn access_token<S: RevocationStore>(
     if let Some(name) = claims.get("preferred_username").cloned() {
         claims.entry("username").or_insert(name);
     }
-    Ok(Some(Value::Object(claims)))
+    Value::Object(claims).to_string()
 }
 
 /// The answer for a refresh token, if it is one of ours and active.
@@ -145,7 +187,7 @@ async fn refresh_token<S: IntrospectionStore>(
     ctx: &Context<'_, S>,
     caller: &Client,
     token: &str,
-) -> Result<Option<Value>, OAuthError> {
+) -> Result<Option<String>, OAuthError> {
     // Refresh tokens are base64url: a '.' means a JWT (or junk).
     if token.contains('.') {
         return Ok(None);
@@ -160,23 +202,26 @@ async fn refresh_token<S: IntrospectionStore>(
     // 4.
     if found.client_id != caller.id {
         tracing::debug!(client_id = %caller.id, "introspection of another client's refresh token refused");
-        return Ok(Some(inactive()));
+        return Ok(Some(INACTIVE.to_owned()));
     }
     // 5.
-    Ok(Some(json!({
-        "active": true,
-        "token_type": "refresh_token",
-        "client_id": found.client_id,
-        "sub": found.user_id,
-        "scope": found.scope,
-        "exp": found.expires_at,
-        "iss": ctx.issuer,
-    })))
+    Ok(Some(
+        json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "client_id": found.client_id,
+            "sub": found.user_id,
+            "scope": found.scope,
+            "exp": found.expires_at,
+            "iss": ctx.issuer,
+        })
+        .to_string(),
+    ))
 }
 
-fn inactive() -> Value {
-    json!({"active": false})
-}
+/// RFC 7662 §2.2's answer for a token that is not active, whatever the
+/// reason: nothing else is said.
+const INACTIVE: &str = r#"{"active":false}"#;
 
 /// Who may call: authenticated confidential clients only ([§2.1]).
 /// Discovery's `introspection_endpoint_auth_methods_supported` is derived
@@ -185,12 +230,12 @@ fn inactive() -> Value {
 /// [§2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
 pub const CALLERS: PublicClients = PublicClients::Refused;
 
-/// Handles an introspection request.
+/// Handles an introspection request; the answer as JSON text.
 pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + IntrospectionStore>(
     ctx: &Context<'_, S>,
     body: &[u8],
     authorization: Option<&str>,
-) -> Result<Value, OAuthError> {
+) -> Result<String, OAuthError> {
     let mut params = Params::parse(body)?;
     // 1.
     let audience = Audience {
@@ -220,5 +265,110 @@ pub async fn handle<S: ClientStore + AssertionStore + RevocationStore + Introspe
         }
     };
     // 3.
-    Ok(found.unwrap_or_else(inactive))
+    Ok(found.unwrap_or_else(|| INACTIVE.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crate::oauth::access_token::{self, AccessClaims};
+
+    fn token(exp: i64) -> String {
+        let claims = AccessClaims {
+            iss: fixtures::ISSUER,
+            sub: "svc",
+            aud: tessera_jwt::Audience::One("api".to_owned()),
+            exp,
+            iat: fixtures::NOW,
+            jti: access_token::new_jti().unwrap(),
+            client_id: "svc",
+            scope: "read",
+            preferred_username: None,
+            roles: None,
+            email: None,
+            email_verified: None,
+            name: None,
+            cnf: None,
+        };
+        access_token::issue(fixtures::signer(), &claims).unwrap()
+    }
+
+    /// A token verified once is remembered ([`super::super::verified_tokens`]),
+    /// and each later check still applies what can change: expiry (RFC 7519
+    /// §4.1.4) and revocation of the token (RFC 7009) or of its key.
+    #[tokio::test]
+    async fn a_remembered_token_still_expires_and_can_still_be_revoked() {
+        let store = fixtures::store().await;
+        let ours = KeySet::new(vec![fixtures::signer().key().verifying_key().unwrap()]).unwrap();
+        let other = tessera_jwt::SigningKey::generate(tessera_jwt::Algorithm::ES256).unwrap();
+        let others = KeySet::new(vec![other.verifying_key().unwrap()]).unwrap();
+        let clients = crate::clients::directory::Directory::default();
+        let verified = VerifiedTokens::default();
+        let at = |keys, now| Context {
+            store: &store,
+            issuer: fixtures::ISSUER,
+            keys,
+            verified: &verified,
+            now,
+            clients: &clients,
+        };
+
+        let t = token(fixtures::NOW + 60);
+        assert!(active_claims(&at(&ours, fixtures::NOW), &t)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(verified.len(), 1);
+        // The second check is a hit: no signature is verified (these keys
+        // could not verify it), yet it is active until its `exp`...
+        assert!(active_claims(&at(&others, fixtures::NOW + 59), &t)
+            .await
+            .unwrap()
+            .is_some());
+        // ...and not from its `exp` on.
+        assert!(active_claims(&at(&ours, fixtures::NOW + 60), &t)
+            .await
+            .unwrap()
+            .is_none());
+
+        // Revoking a remembered token makes it inactive at once.
+        let revoked = token(fixtures::NOW + 60);
+        assert!(active_claims(&at(&ours, fixtures::NOW), &revoked)
+            .await
+            .unwrap()
+            .is_some());
+        let jti = active_claims(&at(&ours, fixtures::NOW), &revoked)
+            .await
+            .unwrap()
+            .unwrap()["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        store.revoke(&jti, fixtures::NOW + 60).await.unwrap();
+        assert!(active_claims(&at(&ours, fixtures::NOW), &revoked)
+            .await
+            .unwrap()
+            .is_none());
+
+        // So does revoking the key that signed it.
+        let kid = fixtures::signer().key().kid().to_owned();
+        store
+            .revoke(&key_revocation_jti(&kid), fixtures::NOW + 60)
+            .await
+            .unwrap();
+        assert!(active_claims(&at(&ours, fixtures::NOW), &t)
+            .await
+            .unwrap()
+            .is_none());
+
+        // A token that fails verification is not remembered.
+        let before = verified.len();
+        let forged = format!("{}x", token(fixtures::NOW + 60));
+        assert!(active_claims(&at(&ours, fixtures::NOW), &forged)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(verified.len(), before);
+    }
 }

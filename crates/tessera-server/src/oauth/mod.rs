@@ -30,6 +30,7 @@ pub mod token;
 pub mod upstream;
 pub mod user_tokens;
 pub mod userinfo;
+pub mod verified_tokens;
 
 pub use crate::domain::Scope;
 pub use client_auth::{authenticate, AuthenticatedClient};
