@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh                    # this checkout (about 5 minutes)
 #   BASE=ee46f08 bash bench/run.sh       # also builds ee46f08: before/after, paired
+#   BASE=ee46f08 BEFORE_BIN=/path/to/tessera bash bench/run.sh   # that build, already made
 #   DURATION=8 ROUNDS=5 bash bench/run.sh
 #   GUARD=0 bash bench/run.sh            # skip the guard's benches
 #
@@ -54,9 +55,13 @@ BUILDS=(after)
 if [ -n "${BASE:-}" ]; then
   # The base build gets a target directory of its own next to ours, so the
   # two builds do not undo each other's incremental state.
-  git worktree add -q --detach "$WORK/base" "$BASE"
-  (cd "$WORK/base" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR-base" cargo build --release -q -p tessera-server)
-  cp "$CARGO_TARGET_DIR-base/release/tessera" "$WORK/tessera-before"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    cp "$BEFORE_BIN" "$WORK/tessera-before"
+  else
+    git worktree add -q --detach "$WORK/base" "$BASE"
+    (cd "$WORK/base" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR-base" cargo build --release -q -p tessera-server)
+    cp "$CARGO_TARGET_DIR-base/release/tessera" "$WORK/tessera-before"
+  fi
   BUILDS=(before after)
 fi
 cp "$AFTER" "$WORK/tessera-after"
