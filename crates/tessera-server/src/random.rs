@@ -30,7 +30,7 @@ thread_local! {
     static POOLED: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL], used: POOL }) };
 }
 
-/// `n` random bytes (at most [`POOL`]) as unpadded base64url, for the
+/// `n` random bytes (at most 1 KiB) as unpadded base64url, for the
 /// identifiers made on every request: access token ids (`jti`) and request
 /// ids. The bytes come from the same system RNG as [`base64url`], drawn a
 /// kilobyte at a time per thread, because one call into the RNG costs more

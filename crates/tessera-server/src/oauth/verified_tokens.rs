@@ -12,7 +12,7 @@
 //!   leeway, as the verification itself), and `nbf`/`iat` only ever become
 //!   more valid as time passes;
 //! - revocation of the token or of its key: the caller reads both from the
-//!   store after every lookup ([`super::introspect::active_claims`]);
+//!   store after every lookup (`introspect::active_token`);
 //! - the key set: the cache lives in the [`crate::keys::KeyRing`] whose keys
 //!   verified its entries, so a key that leaves the set (a reload after
 //!   rotation or revocation) takes its tokens' entries with it.
