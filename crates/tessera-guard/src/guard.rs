@@ -21,7 +21,7 @@ use tessera_jwt::{Error as JwtError, KeySet, UnixTime, Validation};
 use crate::bearer::{self, CookieToken, Scheme};
 use crate::fetch::{FetchError, Fetcher};
 use crate::introspection::Introspector;
-use crate::jwks::{KeyCache, KeyPolicy, KeysError};
+use crate::jwks::{KeyCache, KeyPolicy, KeysError, Snapshot};
 use crate::{discovery, Claims, GuardLayer, Rejection, ResourceMetadata};
 
 /// Verifies access tokens for one API. Cheap to clone; build it once at
@@ -33,6 +33,9 @@ pub struct Guard {
 
 struct Inner {
     validation: Validation,
+    /// The clock-skew allowance `validation` applies to `exp`, in seconds:
+    /// a remembered token counts until `exp` plus this.
+    leeway: i64,
     check: Check,
     realm: Option<String>,
     cookie: Option<CookieToken>,
@@ -163,27 +166,42 @@ impl Guard {
                         "the issuer's keys could not be refreshed for too long".into(),
                     ));
                 }
+                let unix = UnixTime::now();
+                if let Some(claims) = snapshot.verified.get(token, unix.as_secs()) {
+                    return Ok(claims);
+                }
                 match snapshot
                     .keys
-                    .verify::<Claims>(token, &self.inner.validation, UnixTime::now())
+                    .verify::<Claims>(token, &self.inner.validation, unix)
                 {
-                    Ok(verified) => Ok(verified.into_claims()),
+                    Ok(verified) => Ok(self.remember(&snapshot, token, verified.into_claims(), unix)),
                     Err(JwtError::UnknownKid(_) | JwtError::NoKeyForAlgorithm(_)) => {
                         let Some(newer) = cache.refetch_for_unknown_key(&snapshot).await else {
                             return Err(Rejection::InvalidToken(
                                 "the token's signing key is unknown".into(),
                             ));
                         };
+                        let unix = UnixTime::now();
                         newer
                             .keys
-                            .verify::<Claims>(token, &self.inner.validation, UnixTime::now())
-                            .map(|v| v.into_claims())
+                            .verify::<Claims>(token, &self.inner.validation, unix)
+                            .map(|v| self.remember(&newer, token, v.into_claims(), unix))
                             .map_err(invalid_token)
                     }
                     Err(e) => Err(invalid_token(e)),
                 }
             }
         }
+    }
+
+    /// Keeps a token just verified with `snapshot`'s keys at `now`
+    /// ([`crate::verified`]), valid while `now < exp + leeway`.
+    fn remember(&self, snapshot: &Snapshot, token: &str, claims: Claims, now: UnixTime) -> Claims {
+        let valid_until = claims.expires_at().saturating_add(self.inner.leeway);
+        snapshot
+            .verified
+            .insert(token, claims.clone(), valid_until, now.as_secs());
+        claims
     }
 
     /// Finds the request's token and checks it; a DPoP-bound one
@@ -458,6 +476,7 @@ impl GuardBuilder {
         Ok(Guard {
             inner: Arc::new(Inner {
                 validation,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
                 check,
                 realm: self.realm,
                 cookie: self.cookie,

@@ -85,6 +85,8 @@ pub(crate) struct Snapshot {
     /// Counts successful fetches, so a waiter can tell that the fetch it
     /// waited for has happened.
     pub(crate) generation: u64,
+    /// Tokens verified with these keys ([`crate::verified`]).
+    pub(crate) verified: crate::verified::Verified,
 }
 
 /// Where the keys come from.
@@ -116,6 +118,7 @@ impl KeyCache {
                 fresh_until: None,
                 usable_until: None,
                 generation: 0,
+                verified: crate::verified::Verified::default(),
             })),
             last_attempt: tokio::sync::Mutex::new(None),
             refreshing: AtomicBool::new(false),
@@ -137,6 +140,7 @@ impl KeyCache {
                 fresh_until: Some(now + ttl),
                 usable_until: Some(now + ttl.max(policy.max_stale)),
                 generation: 1,
+                verified: crate::verified::Verified::default(),
             })),
             created: now,
             next_background_ms: AtomicU64::new(0),
@@ -207,6 +211,7 @@ impl KeyCache {
                     fresh_until: Some(now + ttl),
                     usable_until: Some(now + ttl.max(self.policy.max_stale)),
                     generation: current.generation + 1,
+                    verified: crate::verified::Verified::default(),
                 });
                 match self.current.write() {
                     Ok(mut guard) => *guard = Arc::clone(&snapshot),

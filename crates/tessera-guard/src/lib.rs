@@ -8,8 +8,11 @@
 //! - [`Guard`]: an issuer and an audience. Finds `jwks_uri` through the
 //!   issuer's metadata, caches the keys ([`KeyPolicy`]: `Cache-Control`
 //!   within bounds, one refetch for an unknown `kid`, rate-limited, cached
-//!   keys kept through an issuer outage). Or, in introspection mode, asks
-//!   the issuer about each token ([RFC 7662]).
+//!   keys kept through an issuer outage). A token it has verified with the
+//!   current keys is remembered (by its SHA-256, at most 4,096) until its
+//!   `exp` plus the leeway, so the same token on the next call skips the
+//!   signature; scopes, roles and DPoP proofs are still checked per request.
+//!   Or, in introspection mode, asks the issuer about each token ([RFC 7662]).
 //! - [`GuardLayer`]: a tower layer; per-route scopes and roles.
 //! - [`Claims`]: what the handler gets; an axum extractor.
 //! - [`Rejection`]: RFC 6750 §3 errors: 401 `invalid_token`, 403
@@ -73,6 +76,7 @@ mod jwks;
 mod layer;
 mod rejection;
 pub mod resource;
+mod verified;
 
 pub use bearer::{CookieToken, Csrf};
 pub use claims::Claims;
