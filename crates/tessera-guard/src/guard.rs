@@ -167,14 +167,15 @@ impl Guard {
                     ));
                 }
                 let unix = UnixTime::now();
-                if let Some(claims) = snapshot.verified.get(token, unix.as_secs()) {
+                let key = crate::verified::key(token);
+                if let Some(claims) = snapshot.verified.get(&key, unix.as_secs()) {
                     return Ok(claims);
                 }
                 match snapshot
                     .keys
                     .verify::<Claims>(token, &self.inner.validation, unix)
                 {
-                    Ok(verified) => Ok(self.remember(&snapshot, token, verified.into_claims(), unix)),
+                    Ok(verified) => Ok(self.remember(&snapshot, key, verified.into_claims(), unix)),
                     Err(JwtError::UnknownKid(_) | JwtError::NoKeyForAlgorithm(_)) => {
                         let Some(newer) = cache.refetch_for_unknown_key(&snapshot).await else {
                             return Err(Rejection::InvalidToken(
@@ -185,7 +186,7 @@ impl Guard {
                         newer
                             .keys
                             .verify::<Claims>(token, &self.inner.validation, unix)
-                            .map(|v| self.remember(&newer, token, v.into_claims(), unix))
+                            .map(|v| self.remember(&newer, key, v.into_claims(), unix))
                             .map_err(invalid_token)
                     }
                     Err(e) => Err(invalid_token(e)),
@@ -194,13 +195,13 @@ impl Guard {
         }
     }
 
-    /// Keeps a token just verified with `snapshot`'s keys at `now`
-    /// ([`crate::verified`]), valid while `now < exp + leeway`.
-    fn remember(&self, snapshot: &Snapshot, token: &str, claims: Claims, now: UnixTime) -> Claims {
+    /// Keeps a token (by its [`crate::verified::key`]) just verified with
+    /// `snapshot`'s keys at `now`, valid while `now < exp + leeway`.
+    fn remember(&self, snapshot: &Snapshot, key: [u8; 32], claims: Claims, now: UnixTime) -> Claims {
         let valid_until = claims.expires_at().saturating_add(self.inner.leeway);
         snapshot
             .verified
-            .insert(token, claims.clone(), valid_until, now.as_secs());
+            .insert(key, claims.clone(), valid_until, now.as_secs());
         claims
     }
 

@@ -32,7 +32,8 @@ pub(crate) struct Verified {
     entries: Mutex<HashMap<[u8; 32], (Claims, i64)>>,
 }
 
-fn key(token: &str) -> [u8; 32] {
+/// The key under which `token` is remembered: computed once per request.
+pub(crate) fn key(token: &str) -> [u8; 32] {
     let mut key = [0u8; 32];
     key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
     key
@@ -41,22 +42,20 @@ fn key(token: &str) -> [u8; 32] {
 impl Verified {
     /// The claims of `token` if it was verified here and `now` is before
     /// `exp + leeway`.
-    pub(crate) fn get(&self, token: &str, now: i64) -> Option<Claims> {
-        let key = key(token);
+    pub(crate) fn get(&self, key: &[u8; 32], now: i64) -> Option<Claims> {
         let entries = self.entries.lock().ok()?;
         entries
-            .get(&key)
+            .get(key)
             .filter(|(_, valid_until)| now < *valid_until)
             .map(|(claims, _)| claims.clone())
     }
 
     /// Remembers a token just verified at `now`, valid until `valid_until`
     /// (`exp` plus the leeway).
-    pub(crate) fn insert(&self, token: &str, claims: Claims, valid_until: i64, now: i64) {
+    pub(crate) fn insert(&self, key: [u8; 32], claims: Claims, valid_until: i64, now: i64) {
         if now >= valid_until {
             return;
         }
-        let key = key(token);
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -95,19 +94,22 @@ mod tests {
         let c = claims();
         for i in 0..CAPACITY {
             let until = if i % 2 == 0 { 20 } else { 1000 };
-            cache.insert(&format!("t{i}"), c.clone(), until, 10);
+            cache.insert(key(&format!("t{i}")), c.clone(), until, 10);
         }
         assert_eq!(cache.len(), CAPACITY);
-        cache.insert("new", c.clone(), 1000, 30);
+        cache.insert(key("new"), c.clone(), 1000, 30);
         assert_eq!(cache.len(), CAPACITY / 2 + 1);
-        assert!(cache.get("t1", 30).is_some());
-        assert!(cache.get("t0", 30).is_none());
-        assert!(cache.get("new", 999).is_some());
+        assert!(cache.get(&key("t1"), 30).is_some());
+        assert!(cache.get(&key("t0"), 30).is_none());
+        assert!(cache.get(&key("new"), 999).is_some());
         assert!(
-            cache.get("new", 1000).is_none(),
+            cache.get(&key("new"), 1000).is_none(),
             "valid only while now < exp + leeway"
         );
-        cache.insert("late", c, 50, 50);
-        assert!(cache.get("late", 49).is_none(), "an expired token is not kept");
+        cache.insert(key("late"), c, 50, 50);
+        assert!(
+            cache.get(&key("late"), 49).is_none(),
+            "an expired token is not kept"
+        );
     }
 }

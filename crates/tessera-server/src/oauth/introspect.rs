@@ -72,14 +72,15 @@ pub(crate) async fn active_token<S: RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
 ) -> Result<Option<Arc<Verified>>, OAuthError> {
-    let verified = match ctx.verified.get(token, ctx.now) {
+    let key = super::verified_tokens::key(token);
+    let verified = match ctx.verified.get(&key, ctx.now) {
         Some(hit) => hit,
         None => {
             let Some(fresh) = verify(ctx, token) else {
                 return Ok(None);
             };
             let fresh = Arc::new(fresh);
-            ctx.verified.insert(token, Arc::clone(&fresh), ctx.now);
+            ctx.verified.insert(key, Arc::clone(&fresh), ctx.now);
             fresh
         }
     };

@@ -65,8 +65,10 @@ pub struct VerifiedTokens {
     entries: Mutex<HashMap<[u8; 32], Arc<Verified>>>,
 }
 
-/// The key under which `token` is remembered.
-fn key(token: &str) -> [u8; 32] {
+/// The key under which `token` is remembered: computed once per request
+/// and passed to [`VerifiedTokens::get`] and, on a miss,
+/// [`VerifiedTokens::insert`].
+pub fn key(token: &str) -> [u8; 32] {
     let mut key = [0u8; 32];
     key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
     key
@@ -75,19 +77,17 @@ fn key(token: &str) -> [u8; 32] {
 impl VerifiedTokens {
     /// The entry for `token` if it was verified here and has not expired
     /// at `now`.
-    pub fn get(&self, token: &str, now: i64) -> Option<Arc<Verified>> {
-        let key = key(token);
+    pub fn get(&self, key: &[u8; 32], now: i64) -> Option<Arc<Verified>> {
         let entries = self.entries.lock().ok()?;
-        entries.get(&key).filter(|v| now < v.exp).cloned()
+        entries.get(key).filter(|v| now < v.exp).cloned()
     }
 
     /// Remembers a token that was just verified at `now`; one that expires
     /// by then is not kept.
-    pub fn insert(&self, token: &str, verified: Arc<Verified>, now: i64) {
+    pub fn insert(&self, key: [u8; 32], verified: Arc<Verified>, now: i64) {
         if now >= verified.exp {
             return;
         }
-        let key = key(token);
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -122,15 +122,18 @@ mod tests {
     #[test]
     fn a_hit_only_before_exp_and_only_for_the_same_bytes() {
         let cache = VerifiedTokens::default();
-        cache.insert("a.b.c", entry(100), 50);
-        assert!(cache.get("a.b.c", 99).is_some());
+        cache.insert(key("a.b.c"), entry(100), 50);
+        assert!(cache.get(&key("a.b.c"), 99).is_some());
         assert!(
-            cache.get("a.b.c", 100).is_none(),
+            cache.get(&key("a.b.c"), 100).is_none(),
             "exp is exclusive (RFC 7519 §4.1.4)"
         );
-        assert!(cache.get("a.b.d", 50).is_none());
-        cache.insert("x.y.z", entry(100), 100);
-        assert!(cache.get("x.y.z", 10).is_none(), "an expired token is not kept");
+        assert!(cache.get(&key("a.b.d"), 50).is_none());
+        cache.insert(key("x.y.z"), entry(100), 100);
+        assert!(
+            cache.get(&key("x.y.z"), 10).is_none(),
+            "an expired token is not kept"
+        );
     }
 
     #[test]
@@ -139,15 +142,15 @@ mod tests {
         for i in 0..CAPACITY {
             // Half of them expire at 20.
             let exp = if i % 2 == 0 { 20 } else { 1000 };
-            cache.insert(&format!("t{i}"), entry(exp), 10);
+            cache.insert(key(&format!("t{i}")), entry(exp), 10);
         }
         assert_eq!(cache.len(), CAPACITY);
-        cache.insert("new", entry(1000), 30);
+        cache.insert(key("new"), entry(1000), 30);
         assert_eq!(cache.len(), CAPACITY / 2 + 1);
-        assert!(cache.get("t1", 30).is_some());
-        assert!(cache.get("new", 30).is_some());
+        assert!(cache.get(&key("t1"), 30).is_some());
+        assert!(cache.get(&key("new"), 30).is_some());
         for i in 0..CAPACITY {
-            cache.insert(&format!("u{i}"), entry(1000), 30);
+            cache.insert(key(&format!("u{i}")), entry(1000), 30);
         }
         assert!(cache.len() <= CAPACITY);
     }
