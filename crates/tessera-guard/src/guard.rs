@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
+use tessera_jwt::remembered::TokenDigest;
 use tessera_jwt::{Error as JwtError, KeySet, UnixTime, Validation};
 
 use crate::bearer::{self, CookieToken, Scheme};
@@ -167,7 +168,7 @@ impl Guard {
                     ));
                 }
                 let unix = UnixTime::now();
-                let key = crate::verified::key(token);
+                let key = TokenDigest::of(token);
                 if let Some(claims) = snapshot.verified.get(&key, unix.as_secs()) {
                     return Ok(claims);
                 }
@@ -195,9 +196,9 @@ impl Guard {
         }
     }
 
-    /// Keeps a token (by its [`crate::verified::key`]) just verified with
+    /// Keeps a token (by its [`TokenDigest`]) just verified with
     /// `snapshot`'s keys at `now`, valid while `now < exp + leeway`.
-    fn remember(&self, snapshot: &Snapshot, key: [u8; 32], claims: Claims, now: UnixTime) -> Claims {
+    fn remember(&self, snapshot: &Snapshot, key: TokenDigest, claims: Claims, now: UnixTime) -> Claims {
         let valid_until = claims.expires_at().saturating_add(self.inner.leeway);
         snapshot
             .verified

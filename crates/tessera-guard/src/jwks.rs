@@ -118,7 +118,7 @@ impl KeyCache {
                 fresh_until: None,
                 usable_until: None,
                 generation: 0,
-                verified: crate::verified::Verified::default(),
+                verified: crate::verified::empty(),
             })),
             last_attempt: tokio::sync::Mutex::new(None),
             refreshing: AtomicBool::new(false),
@@ -140,7 +140,7 @@ impl KeyCache {
                 fresh_until: Some(now + ttl),
                 usable_until: Some(now + ttl.max(policy.max_stale)),
                 generation: 1,
-                verified: crate::verified::Verified::default(),
+                verified: crate::verified::empty(),
             })),
             created: now,
             next_background_ms: AtomicU64::new(0),
@@ -211,7 +211,7 @@ impl KeyCache {
                     fresh_until: Some(now + ttl),
                     usable_until: Some(now + ttl.max(self.policy.max_stale)),
                     generation: current.generation + 1,
-                    verified: crate::verified::Verified::default(),
+                    verified: crate::verified::empty(),
                 });
                 match self.current.write() {
                     Ok(mut guard) => *guard = Arc::clone(&snapshot),

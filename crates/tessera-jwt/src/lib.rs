@@ -91,6 +91,7 @@ mod header;
 mod json;
 pub mod key;
 pub mod manual;
+pub mod remembered;
 mod sign;
 mod time;
 mod validation;

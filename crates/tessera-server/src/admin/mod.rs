@@ -426,7 +426,7 @@ mod tests {
         let key = fixtures::signer().key().verifying_key().unwrap();
         let keys = tessera_jwt::KeySet::new(vec![key]).unwrap();
         let clients = crate::clients::directory::Directory::default();
-        let verified = crate::oauth::verified_tokens::VerifiedTokens::default();
+        let verified = crate::oauth::verified_tokens::empty();
         let ctx = Context {
             store: &store,
             issuer: fixtures::ISSUER,

@@ -385,7 +385,7 @@ pub async fn load<S: KeyStore>(
         id_tokens: Signer::new(id_signing, Some("JWT")),
         jwks_json: Arc::from(to_json(&jwks, "JWKS")?),
         verify,
-        verified: crate::oauth::verified_tokens::VerifiedTokens::default(),
+        verified: crate::oauth::verified_tokens::empty(),
     })
 }
 

@@ -35,6 +35,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
+use tessera_jwt::remembered::TokenDigest;
 use tessera_jwt::{KeySet, UnixTime, Validation};
 
 use super::client_auth::hash_secret;
@@ -72,7 +73,7 @@ pub(crate) async fn active_token<S: RevocationStore>(
     ctx: &Context<'_, S>,
     token: &str,
 ) -> Result<Option<Arc<Verified>>, OAuthError> {
-    let key = super::verified_tokens::key(token);
+    let key = TokenDigest::of(token);
     let verified = match ctx.verified.get(&key, ctx.now) {
         Some(hit) => hit,
         None => {
@@ -80,7 +81,7 @@ pub(crate) async fn active_token<S: RevocationStore>(
                 return Ok(None);
             };
             let fresh = Arc::new(fresh);
-            ctx.verified.insert(key, Arc::clone(&fresh), ctx.now);
+            ctx.verified.insert(key, Arc::clone(&fresh), fresh.exp, ctx.now);
             fresh
         }
     };
@@ -305,7 +306,7 @@ mod tests {
         let other = tessera_jwt::SigningKey::generate(tessera_jwt::Algorithm::ES256).unwrap();
         let others = KeySet::new(vec![other.verifying_key().unwrap()]).unwrap();
         let clients = crate::clients::directory::Directory::default();
-        let verified = VerifiedTokens::default();
+        let verified = crate::oauth::verified_tokens::empty();
         let at = |keys, now| Context {
             store: &store,
             issuer: fixtures::ISSUER,

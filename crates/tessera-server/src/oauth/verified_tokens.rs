@@ -17,16 +17,16 @@
 //!   verified its entries, so a key that leaves the set (a reload after
 //!   rotation or revocation) takes its tokens' entries with it.
 //!
-//! Entries are keyed by the SHA-256 of the token, so the cache holds no
-//! bearer token that a memory dump could replay. Only tokens that passed
-//! verification are stored (a caller cannot fill it with junk), and it is
-//! bounded: when full, expired entries go first, then everything.
+//! The map is tessera-jwt's [`Remembered`], the one `tessera-guard` keeps
+//! too: keyed by the SHA-256 of the token, so the cache holds no bearer
+//! token that a memory dump could replay; only tokens that passed
+//! verification are stored (a caller cannot fill it with junk); bounded:
+//! when full, expired entries go first, then everything.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
-use aws_lc_rs::digest::{digest, SHA256};
 use serde_json::{Map, Value};
+use tessera_jwt::remembered::Remembered;
 
 /// How many verified tokens one node remembers: a few MiB of claims.
 pub const CAPACITY: usize = 4096;
@@ -59,99 +59,11 @@ impl Verified {
     }
 }
 
-/// The cache: SHA-256 of a token's bytes to its [`Verified`] entry.
-#[derive(Debug, Default)]
-pub struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], Arc<Verified>>>,
-}
+/// The cache: SHA-256 of a token's bytes to its [`Verified`] entry, which
+/// counts while `now < exp`.
+pub type VerifiedTokens = Remembered<Arc<Verified>>;
 
-/// The key under which `token` is remembered: computed once per request
-/// and passed to [`VerifiedTokens::get`] and, on a miss,
-/// [`VerifiedTokens::insert`].
-pub fn key(token: &str) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    key
-}
-
-impl VerifiedTokens {
-    /// The entry for `token` if it was verified here and has not expired
-    /// at `now`.
-    pub fn get(&self, key: &[u8; 32], now: i64) -> Option<Arc<Verified>> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(key).filter(|v| now < v.exp).cloned()
-    }
-
-    /// Remembers a token that was just verified at `now`; one that expires
-    /// by then is not kept.
-    pub fn insert(&self, key: [u8; 32], verified: Arc<Verified>, now: i64) {
-        if now >= verified.exp {
-            return;
-        }
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, v| now < v.exp);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key, verified);
-    }
-
-    /// How many tokens are remembered.
-    pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
-    }
-
-    /// Whether no token is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(exp: i64) -> Arc<Verified> {
-        Arc::new(Verified::new(Map::new(), exp, "key:k1".into()))
-    }
-
-    #[test]
-    fn a_hit_only_before_exp_and_only_for_the_same_bytes() {
-        let cache = VerifiedTokens::default();
-        cache.insert(key("a.b.c"), entry(100), 50);
-        assert!(cache.get(&key("a.b.c"), 99).is_some());
-        assert!(
-            cache.get(&key("a.b.c"), 100).is_none(),
-            "exp is exclusive (RFC 7519 §4.1.4)"
-        );
-        assert!(cache.get(&key("a.b.d"), 50).is_none());
-        cache.insert(key("x.y.z"), entry(100), 100);
-        assert!(
-            cache.get(&key("x.y.z"), 10).is_none(),
-            "an expired token is not kept"
-        );
-    }
-
-    #[test]
-    fn it_stays_bounded_and_drops_expired_entries_first() {
-        let cache = VerifiedTokens::default();
-        for i in 0..CAPACITY {
-            // Half of them expire at 20.
-            let exp = if i % 2 == 0 { 20 } else { 1000 };
-            cache.insert(key(&format!("t{i}")), entry(exp), 10);
-        }
-        assert_eq!(cache.len(), CAPACITY);
-        cache.insert(key("new"), entry(1000), 30);
-        assert_eq!(cache.len(), CAPACITY / 2 + 1);
-        assert!(cache.get(&key("t1"), 30).is_some());
-        assert!(cache.get(&key("new"), 30).is_some());
-        for i in 0..CAPACITY {
-            cache.insert(key(&format!("u{i}")), entry(1000), 30);
-        }
-        assert!(cache.len() <= CAPACITY);
-    }
+/// An empty cache, for a new key ring.
+pub fn empty() -> VerifiedTokens {
+    Remembered::new(CAPACITY)
 }
