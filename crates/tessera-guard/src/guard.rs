@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use tessera_jwt::remembered::TokenDigest;
 use tessera_jwt::{Error as JwtError, KeySet, UnixTime, Validation};
 
 use crate::bearer::{self, CookieToken, Scheme};
@@ -168,15 +167,14 @@ impl Guard {
                     ));
                 }
                 let unix = UnixTime::now();
-                let key = TokenDigest::of(token);
-                if let Some(claims) = snapshot.verified.get(&key, unix.as_secs()) {
+                if let Some(claims) = snapshot.verified.get(token, unix.as_secs()) {
                     return Ok(claims);
                 }
                 match snapshot
                     .keys
                     .verify::<Claims>(token, &self.inner.validation, unix)
                 {
-                    Ok(verified) => Ok(self.remember(&snapshot, key, verified.into_claims(), unix)),
+                    Ok(verified) => Ok(self.remember(&snapshot, token, verified.into_claims(), unix)),
                     Err(JwtError::UnknownKid(_) | JwtError::NoKeyForAlgorithm(_)) => {
                         let Some(newer) = cache.refetch_for_unknown_key(&snapshot).await else {
                             return Err(Rejection::InvalidToken(
@@ -187,7 +185,7 @@ impl Guard {
                         newer
                             .keys
                             .verify::<Claims>(token, &self.inner.validation, unix)
-                            .map(|v| self.remember(&newer, key, v.into_claims(), unix))
+                            .map(|v| self.remember(&newer, token, v.into_claims(), unix))
                             .map_err(invalid_token)
                     }
                     Err(e) => Err(invalid_token(e)),
@@ -196,13 +194,14 @@ impl Guard {
         }
     }
 
-    /// Keeps a token (by its [`TokenDigest`]) just verified with
-    /// `snapshot`'s keys at `now`, valid while `now < exp + leeway`.
-    fn remember(&self, snapshot: &Snapshot, key: TokenDigest, claims: Claims, now: UnixTime) -> Claims {
+    /// Tells `snapshot`'s cache that `token` was just verified with its
+    /// keys at `now` (remembered from its second verification on), valid
+    /// while `now < exp + leeway`.
+    fn remember(&self, snapshot: &Snapshot, token: &str, claims: Claims, now: UnixTime) -> Claims {
         let valid_until = claims.expires_at().saturating_add(self.inner.leeway);
         snapshot
             .verified
-            .insert(key, claims.clone(), valid_until, now.as_secs());
+            .insert(token, claims.clone(), valid_until, now.as_secs());
         claims
     }
 

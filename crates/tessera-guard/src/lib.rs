@@ -8,9 +8,9 @@
 //! - [`Guard`]: an issuer and an audience. Finds `jwks_uri` through the
 //!   issuer's metadata, caches the keys ([`KeyPolicy`]: `Cache-Control`
 //!   within bounds, one refetch for an unknown `kid`, rate-limited, cached
-//!   keys kept through an issuer outage). A token it has verified with the
-//!   current keys is remembered (by its SHA-256, at most 4,096) until its
-//!   `exp` plus the leeway, so the same token on the next call skips the
+//!   keys kept through an issuer outage). A token it has verified twice with
+//!   the current keys is remembered (by its SHA-256, at most 4,096) until
+//!   its `exp` plus the leeway, so the same token on later calls skips the
 //!   signature; scopes, roles and DPoP proofs are still checked per request.
 //!   Or, in introspection mode, asks the issuer about each token ([RFC 7662]).
 //! - [`GuardLayer`]: a tower layer; per-route scopes and roles.

@@ -13,9 +13,10 @@
 //! every request after it, as before.
 //!
 //! The map itself is tessera-jwt's [`Remembered`], the one the server's
-//! introspection keeps too: keyed by the SHA-256 of the token, so no bearer
-//! token is kept; only verified tokens are stored; at most [`CAPACITY`],
-//! expired ones dropped first, then all.
+//! introspection keeps too: it holds the token's SHA-256, never the token;
+//! only verified tokens go in, from their second verification on (a token
+//! used once costs no hashing and pushes no other out); at most
+//! [`CAPACITY`], expired ones dropped first, then all.
 
 use tessera_jwt::remembered::Remembered;
 

@@ -17,90 +17,158 @@
 //! (revocation, a route's scopes, a DPoP proof) is the caller's to check on
 //! every request, hit or miss.
 //!
-//! Entries are keyed by the SHA-256 of the token ([`TokenDigest`]), so no
-//! bearer token is held that a memory dump could replay. Only verified
-//! tokens go in (a caller cannot fill it with junk), and it is bounded:
-//! when full, expired entries go first, then all.
+//! No bearer token is held that a memory dump could replay: an entry
+//! keeps the token's SHA-256 and its last 16 bytes (part of the
+//! signature), never the token. A lookup finds the entry by those 16 bytes
+//! and takes it only if the presented token's SHA-256 is the one kept, so a
+//! token that differs anywhere is a miss.
+//!
+//! Only verified tokens go in (a caller cannot fill it with junk), and only
+//! on their second verification: the first one just notes the token's last
+//! bytes. This is the "doorkeeper" of TinyLFU (Einziger, Friedman and Manes,
+//! *TinyLFU: A Highly Efficient Cache Admission Policy*, 2017): a token used
+//! once (a client that makes one call, a flood of fresh tokens) costs no
+//! hashing and no entry, and cannot push out the tokens clients keep
+//! sending. A token sent again is verified once more, then remembered. Both
+//! maps are bounded: when full, expired entries go first, then all.
 //!
 //! ```
-//! use tessera_jwt::remembered::{Remembered, TokenDigest};
+//! use tessera_jwt::remembered::Remembered;
 //!
 //! let cache: Remembered<&str> = Remembered::new(2);
-//! let digest = TokenDigest::of("header.claims.signature");
-//! cache.insert(digest, "claims", 100, 50);
-//! assert_eq!(cache.get(&digest, 99), Some("claims"));
-//! assert_eq!(cache.get(&digest, 100), None); // valid_until is exclusive
+//! let token = "header.claims.signature-of-some-length";
+//! cache.insert(token, "claims", 100, 50); // first verification: noted
+//! assert_eq!(cache.get(token, 60), None);
+//! cache.insert(token, "claims", 100, 60); // second: remembered
+//! assert_eq!(cache.get(token, 99), Some("claims"));
+//! assert_eq!(cache.get(token, 100), None); // valid_until is exclusive
 //! ```
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
+use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{digest, SHA256};
 
-/// The SHA-256 of a token's bytes: what [`Remembered`] keys by. Computed
-/// once per request and passed to both [`Remembered::get`] and, on a miss,
-/// [`Remembered::insert`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TokenDigest([u8; 32]);
+/// The last bytes of a token, by which its entry is found.
+type Tail = [u8; 16];
 
-impl TokenDigest {
-    /// The digest of `token`.
-    pub fn of(token: &str) -> TokenDigest {
-        let mut bytes = [0u8; 32];
-        bytes.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-        TokenDigest(bytes)
+fn tail(token: &str) -> Tail {
+    let bytes = token.as_bytes();
+    let n = bytes.len().min(16);
+    let mut tail = [0u8; 16];
+    if let (Some(to), Some(from)) = (tail.get_mut(..n), bytes.get(bytes.len() - n..)) {
+        to.copy_from_slice(from);
     }
+    tail
 }
 
-/// Verified tokens by [`TokenDigest`]: a value for each (what the
-/// verification produced) and the instant it stops counting.
+fn sha256(token: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+#[derive(Debug)]
+struct Entry<V> {
+    /// SHA-256 of the whole token.
+    digest: [u8; 32],
+    value: V,
+    /// Exclusive: the entry counts while `now < valid_until`.
+    valid_until: i64,
+}
+
+#[derive(Debug)]
+struct State<V> {
+    entries: HashMap<Tail, Entry<V>>,
+    /// Tokens verified once and not remembered yet.
+    seen_once: HashSet<Tail>,
+}
+
+/// Verified tokens, remembered from their second verification: a value for
+/// each (what the verification produced) and the instant it stops counting.
 #[derive(Debug)]
 pub struct Remembered<V> {
-    entries: Mutex<HashMap<TokenDigest, (V, i64)>>,
+    state: Mutex<State<V>>,
     capacity: usize,
 }
 
 impl<V: Clone> Remembered<V> {
-    /// An empty cache holding at most `capacity` tokens.
+    /// An empty cache remembering at most `capacity` tokens (and noting at
+    /// most four times as many seen once).
     pub fn new(capacity: usize) -> Remembered<V> {
         Remembered {
-            entries: Mutex::new(HashMap::new()),
+            state: Mutex::new(State {
+                entries: HashMap::new(),
+                seen_once: HashSet::new(),
+            }),
             capacity,
         }
     }
 
-    /// The value remembered for the token, if one was and `now` is before
-    /// its `valid_until`.
-    pub fn get(&self, digest: &TokenDigest, now: i64) -> Option<V> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(digest)
-            .filter(|(_, valid_until)| now < *valid_until)
-            .map(|(value, _)| value.clone())
+    fn lock(&self) -> MutexGuard<'_, State<V>> {
+        // A panic elsewhere while holding the lock leaves both maps
+        // consistent (each change is one insert or removal).
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Remembers a token verified at `now`, counting while
-    /// `now < valid_until`; one no longer valid by then is not kept.
-    pub fn insert(&self, digest: TokenDigest, value: V, valid_until: i64, now: i64) {
+    /// The value remembered for exactly this token, if there is one and
+    /// `now` is before its `valid_until`.
+    pub fn get(&self, token: &str, now: i64) -> Option<V> {
+        let (kept, value) = {
+            let state = self.lock();
+            let entry = state.entries.get(&tail(token))?;
+            if now >= entry.valid_until {
+                return None;
+            }
+            (entry.digest, entry.value.clone())
+        };
+        // Hashed outside the lock; the same last bytes are not enough.
+        verify_slices_are_equal(&sha256(token), &kept).ok()?;
+        Some(value)
+    }
+
+    /// Records that `token` was verified at `now`, producing `value`, valid
+    /// while `now < valid_until`: noted the first time, remembered the
+    /// second. A token no longer valid by then is not kept.
+    pub fn insert(&self, token: &str, value: V, valid_until: i64, now: i64) {
         if now >= valid_until {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.len() >= self.capacity {
-            entries.retain(|_, (_, until)| now < *until);
-            if entries.len() >= self.capacity {
-                entries.clear();
+        let tail = tail(token);
+        {
+            let mut state = self.lock();
+            // `remove` is false the first time: note it and stop there.
+            if !state.entries.contains_key(&tail) && !state.seen_once.remove(&tail) {
+                if state.seen_once.len() >= self.capacity.saturating_mul(4) {
+                    state.seen_once.clear();
+                }
+                state.seen_once.insert(tail);
+                return;
             }
         }
-        entries.insert(digest, (value, valid_until));
+        let digest = sha256(token);
+        let mut state = self.lock();
+        if state.entries.len() >= self.capacity && !state.entries.contains_key(&tail) {
+            state.entries.retain(|_, e| now < e.valid_until);
+            if state.entries.len() >= self.capacity {
+                state.entries.clear();
+            }
+        }
+        state.entries.insert(
+            tail,
+            Entry {
+                digest,
+                value,
+                valid_until,
+            },
+        );
     }
 
     /// How many tokens are remembered (expired ones not yet dropped
-    /// included).
+    /// included; not those seen once).
     pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+        self.lock().entries.len()
     }
 
     /// Whether no token is remembered.
@@ -114,19 +182,39 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn d(token: &str) -> TokenDigest {
-        TokenDigest::of(token)
+    /// Verified twice, so remembered.
+    fn remember<V: Clone>(cache: &Remembered<V>, token: &str, value: V, until: i64, now: i64) {
+        cache.insert(token, value.clone(), until, now);
+        cache.insert(token, value, until, now);
+    }
+
+    #[test]
+    fn remembered_from_the_second_verification_on() {
+        let cache = Remembered::new(8);
+        cache.insert("h.c.signature-0001", 1, 100, 50);
+        assert_eq!(cache.get("h.c.signature-0001", 50), None, "seen once: only noted");
+        assert!(cache.is_empty());
+        cache.insert("h.c.signature-0001", 1, 100, 51);
+        assert_eq!(cache.get("h.c.signature-0001", 51), Some(1));
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
     fn a_hit_only_before_valid_until_and_only_for_the_same_bytes() {
         let cache = Remembered::new(8);
-        cache.insert(d("a.b.c"), 1, 100, 50);
-        assert_eq!(cache.get(&d("a.b.c"), 99), Some(1));
-        assert_eq!(cache.get(&d("a.b.c"), 100), None, "valid_until is exclusive");
-        assert_eq!(cache.get(&d("a.b.d"), 50), None);
-        cache.insert(d("x.y.z"), 2, 100, 100);
-        assert_eq!(cache.get(&d("x.y.z"), 10), None, "an expired token is not kept");
+        remember(&cache, "a.b.the-signature-part", 1, 100, 50);
+        assert_eq!(cache.get("a.b.the-signature-part", 99), Some(1));
+        assert_eq!(
+            cache.get("a.b.the-signature-part", 100),
+            None,
+            "valid_until is exclusive"
+        );
+        // The same last 16 bytes, another token: found, and refused.
+        assert_eq!(cache.get("X.b.the-signature-part", 50), None);
+        assert_eq!(cache.get("b.the-signature-part", 50), None);
+        assert_eq!(cache.get("a.b.the-signature-parT", 50), None);
+        remember(&cache, "x.y.z", 2, 100, 100);
+        assert_eq!(cache.get("x.y.z", 10), None, "an expired token is not kept");
         assert_eq!(cache.len(), 1);
     }
 
@@ -137,32 +225,43 @@ mod tests {
         for i in 0..CAPACITY {
             // Half of them stop counting at 20.
             let until = if i % 2 == 0 { 20 } else { 1000 };
-            cache.insert(d(&format!("t{i}")), i, until, 10);
+            remember(&cache, &format!("token-number-{i:04}"), i, until, 10);
         }
         assert_eq!(cache.len(), CAPACITY);
-        cache.insert(d("new"), 0, 1000, 30);
+        remember(&cache, "token-number-new!", 0, 1000, 30);
         assert_eq!(cache.len(), CAPACITY / 2 + 1);
-        assert_eq!(cache.get(&d("t1"), 30), Some(1));
-        assert_eq!(cache.get(&d("t0"), 30), None);
-        assert_eq!(cache.get(&d("new"), 30), Some(0));
+        assert_eq!(cache.get("token-number-0001", 30), Some(1));
+        assert_eq!(cache.get("token-number-0000", 30), None);
+        assert_eq!(cache.get("token-number-new!", 30), Some(0));
         for i in 0..CAPACITY {
-            cache.insert(d(&format!("u{i}")), i, 1000, 30);
+            remember(&cache, &format!("another-token-{i:04}"), i, 1000, 30);
         }
         assert!(cache.len() <= CAPACITY);
         assert_eq!(
-            cache.get(&d(&format!("u{}", CAPACITY - 1)), 30),
+            cache.get(&format!("another-token-{:04}", CAPACITY - 1), 30),
             Some(CAPACITY - 1)
         );
     }
 
     #[test]
+    fn tokens_seen_once_are_bounded_too() {
+        let cache = Remembered::new(4);
+        for i in 0..100 {
+            cache.insert(&format!("once-{i:04}"), i, 1000, 10);
+        }
+        assert!(cache.lock().seen_once.len() <= 16);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
     fn the_digest_is_the_tokens_sha256() {
         // FIPS 180-2 appendix B.1: SHA-256("abc").
-        let abc = TokenDigest::of("abc");
         let expected = [
             0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
             0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
         ];
-        assert_eq!(abc.0, expected);
+        assert_eq!(sha256("abc"), expected);
+        assert_eq!(&tail("abc")[..3], b"abc");
+        assert_eq!(&tail("0123456789abcdefXYZ"), b"3456789abcdefXYZ");
     }
 }

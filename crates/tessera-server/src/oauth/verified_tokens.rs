@@ -18,10 +18,11 @@
 //!   rotation or revocation) takes its tokens' entries with it.
 //!
 //! The map is tessera-jwt's [`Remembered`], the one `tessera-guard` keeps
-//! too: keyed by the SHA-256 of the token, so the cache holds no bearer
-//! token that a memory dump could replay; only tokens that passed
-//! verification are stored (a caller cannot fill it with junk); bounded:
-//! when full, expired entries go first, then everything.
+//! too: it holds the token's SHA-256, so no bearer token that a memory dump
+//! could replay; only tokens that passed verification go in (a caller
+//! cannot fill it with junk), from their second verification on (a token
+//! checked once costs no hashing and pushes no other out); bounded: when
+//! full, expired entries go first, then everything.
 
 use std::sync::{Arc, OnceLock};
 
