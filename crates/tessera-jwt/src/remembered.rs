@@ -243,6 +243,42 @@ mod tests {
         );
     }
 
+    /// Threads sharing one small cache, their tokens differing only in the
+    /// first bytes (so every tail collides): each thread only ever gets its
+    /// own token's value back, or nothing, never another thread's.
+    #[test]
+    fn under_concurrency_a_hit_is_always_the_presented_tokens_own() {
+        const THREADS: usize = 8;
+        let cache = std::sync::Arc::new(Remembered::new(4));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let cache = std::sync::Arc::clone(&cache);
+                std::thread::spawn(move || {
+                    let mut hits = 0;
+                    for round in 0..2_000 {
+                        let token = format!("{t}.{round}.shared-signature-tail");
+                        let own = t * 1_000_000 + round;
+                        cache.insert(&token, own, 1000, 10);
+                        cache.insert(&token, own, 1000, 10);
+                        if let Some(v) = cache.get(&token, 11) {
+                            assert_eq!(v, own, "thread {t} got another token's value");
+                            hits += 1;
+                        }
+                        // Someone else's token, never inserted by this thread.
+                        let other = format!("{}.{round}.shared-signature-tail", (t + 1) % THREADS);
+                        if let Some(v) = cache.get(&other, 11) {
+                            assert_eq!(v, ((t + 1) % THREADS) * 1_000_000 + round);
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        let hits: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(hits > 0, "some lookups must have been hits");
+        assert!(cache.len() <= 4);
+    }
+
     #[test]
     fn tokens_seen_once_are_bounded_too() {
         let cache = Remembered::new(4);

@@ -365,13 +365,16 @@ mod tests {
             .unwrap()
             .is_none());
 
-        // A token that fails verification is not remembered.
+        // A token that fails verification is not remembered, however often
+        // it is sent.
         let before = verified.len();
         let forged = format!("{}x", token(fixtures::NOW + 60));
-        assert!(active_claims(&at(&ours, fixtures::NOW), &forged)
-            .await
-            .unwrap()
-            .is_none());
+        for _ in 0..3 {
+            assert!(active_claims(&at(&ours, fixtures::NOW), &forged)
+                .await
+                .unwrap()
+                .is_none());
+        }
         assert_eq!(verified.len(), before);
     }
 }
