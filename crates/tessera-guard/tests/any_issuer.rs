@@ -29,12 +29,7 @@ struct Keys {
 impl Keys {
     fn new(kid: &str) -> Keys {
         let key = SigningKey::generate(Algorithm::ES256).unwrap().with_kid(kid);
-        let jwks = serde_json::to_string(
-            &KeySet::new(vec![key.verifying_key().unwrap()])
-                .unwrap()
-                .to_public_jwks(),
-        )
-        .unwrap();
+        let jwks = support::public_jwks(&key);
         Keys {
             signer: Signer::new(key, Some("at+jwt")),
             jwks,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use support::FakeIssuer;
 use tessera_guard::{Guard, SetupError};
-use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
+use tessera_jwt::{Algorithm, Signer, SigningKey, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -168,12 +168,7 @@ fn certificates_for(name: &str) -> Option<PathBuf> {
 /// An ES256 key and its JWK Set.
 fn key_and_jwks() -> (SigningKey, String) {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let jwks = serde_json::to_string(
-        &KeySet::new(vec![key.verifying_key().unwrap()])
-            .unwrap()
-            .to_public_jwks(),
-    )
-    .unwrap();
+    let jwks = support::public_jwks(&key);
     (key, jwks)
 }
 

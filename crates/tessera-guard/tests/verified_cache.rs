@@ -10,10 +10,12 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::time::Duration;
 
 use tessera_guard::{Guard, Rejection};
-use tessera_jwt::{Algorithm, KeySet, Signer, SigningKey, UnixTime};
+use tessera_jwt::{Algorithm, Signer, SigningKey, UnixTime};
 
 fn token(signer: &Signer, exp: i64) -> String {
     let now = UnixTime::now().as_secs();
@@ -28,12 +30,7 @@ fn token(signer: &Signer, exp: i64) -> String {
 #[tokio::test]
 async fn a_remembered_token_still_expires_and_a_changed_one_is_verified() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let jwks = serde_json::to_string(
-        &KeySet::new(vec![key.verifying_key().unwrap()])
-            .unwrap()
-            .to_public_jwks(),
-    )
-    .unwrap();
+    let jwks = support::public_jwks(&key);
     let guard = Guard::builder("http://id.example", "api")
         .jwks_json(jwks.as_bytes())
         .leeway(Duration::ZERO)
@@ -43,7 +40,8 @@ async fn a_remembered_token_still_expires_and_a_changed_one_is_verified() {
     let signer = Signer::new(key, Some("at+jwt"));
     let exp = UnixTime::now().as_secs() + 2;
     let t = token(&signer, exp);
-    // Verified, then remembered: the same answer twice.
+    // Verified twice, the second time remembered (a first sight is only
+    // noted): the same answer both times.
     assert_eq!(guard.verify(&t).await.unwrap().subject(), "u");
     assert_eq!(guard.verify(&t).await.unwrap().expires_at(), exp);
     // One byte of the signature changed: verified, and refused.

@@ -28,6 +28,16 @@ use tower::ServiceExt;
 #[allow(unused_imports)] // each test binary uses its own part
 pub use tessera_testkit::{basic, sqlite_url};
 
+/// The public JWK Set of one signing key, as an issuer publishes it.
+pub fn public_jwks(key: &tessera_jwt::SigningKey) -> String {
+    serde_json::to_string(
+        &tessera_jwt::KeySet::new(vec![key.verifying_key().unwrap()])
+            .unwrap()
+            .to_public_jwks(),
+    )
+    .unwrap()
+}
+
 /// A Tessera server running in this process (the shared test kit's), with
 /// helpers for what the guard's tests register.
 pub struct Tessera {

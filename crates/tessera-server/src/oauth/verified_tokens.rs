@@ -60,8 +60,8 @@ impl Verified {
     }
 }
 
-/// The cache: SHA-256 of a token's bytes to its [`Verified`] entry, which
-/// counts while `now < exp`.
+/// The cache: a token's [`Verified`] entry, found only for the same bytes
+/// (its SHA-256 is compared), counting while `now < exp`.
 pub type VerifiedTokens = Remembered<Arc<Verified>>;
 
 /// An empty cache, for a new key ring.
